@@ -1,0 +1,280 @@
+//! [`FsBlobStore`]: blobs as files.
+//!
+//! Layout (format 1), under the store's root:
+//! - `FORMAT`: `coffer-blobs 1`.
+//! - `tmp/<id>.tmp`: blobs being written.
+//! - `v1/<first two hex digits of id>/<id>`: committed blobs.
+//!
+//! Commit = write all data, `fsync` the file, rename into `v1/`, `fsync` the
+//! directory. All paths are built from [`BlobId`]s, which are checked hex.
+
+use crate::{BlobError, BlobStore, BlobStream, BlobWriter};
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+use coffer_types::BlobId;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+const FORMAT: &str = "coffer-blobs 1";
+/// Writes are gathered to this size before each blocking write call.
+const WRITE_BATCH: usize = 1 << 20;
+/// Reads produce chunks of this size.
+const READ_CHUNK: usize = 256 << 10;
+
+/// Blobs as files under one root directory.
+#[derive(Clone, Debug)]
+pub struct FsBlobStore {
+    root: Arc<PathBuf>,
+}
+
+fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, BlobError> + Send + 'static,
+) -> impl std::future::Future<Output = Result<T, BlobError>> {
+    async move {
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| BlobError::Io(std::io::Error::other(e)))?
+    }
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+impl FsBlobStore {
+    /// Opens (creating if needed) a store under `root`.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self, BlobError> {
+        let root: PathBuf = root.into();
+        fs::create_dir_all(root.join("tmp"))?;
+        let format_file = root.join("FORMAT");
+        match fs::read_to_string(&format_file) {
+            Ok(s) if s.trim() == FORMAT => {}
+            Ok(s) => return Err(BlobError::Format(s.trim().to_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                for i in 0..=255u8 {
+                    fs::create_dir_all(root.join("v1").join(format!("{i:02x}")))?;
+                }
+                sync_dir(&root.join("v1"))?;
+                let tmp = root.join("FORMAT.tmp");
+                let mut f = File::create(&tmp)?;
+                f.write_all(FORMAT.as_bytes())?;
+                f.sync_all()?;
+                fs::rename(&tmp, &format_file)?;
+                sync_dir(&root)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        Ok(FsBlobStore { root: Arc::new(root) })
+    }
+
+    fn path(&self, id: &BlobId) -> PathBuf {
+        self.root.join("v1").join(&id.as_str()[..2]).join(id.as_str())
+    }
+}
+
+struct FsWriter {
+    id: BlobId,
+    tmp: PathBuf,
+    dest: PathBuf,
+    file: Option<File>,
+    buf: BytesMut,
+}
+
+impl FsWriter {
+    async fn flush_buf(&mut self) -> Result<(), BlobError> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let data = self.buf.split().freeze();
+        let mut file = self.file.take().ok_or_else(closed)?;
+        let file = blocking(move || {
+            file.write_all(&data)?;
+            Ok(file)
+        })
+        .await?;
+        self.file = Some(file);
+        Ok(())
+    }
+}
+
+fn closed() -> BlobError {
+    BlobError::Io(std::io::Error::other("blob writer already failed"))
+}
+
+impl Drop for FsWriter {
+    fn drop(&mut self) {
+        // Uncommitted (or failed): discard the temporary file. After a commit the
+        // rename has moved it and this removal finds nothing.
+        if self.file.is_some() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+#[async_trait]
+impl BlobWriter for FsWriter {
+    async fn write(&mut self, data: Bytes) -> Result<(), BlobError> {
+        self.buf.extend_from_slice(&data);
+        if self.buf.len() >= WRITE_BATCH {
+            self.flush_buf().await?;
+        }
+        Ok(())
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<BlobId, BlobError> {
+        self.flush_buf().await?;
+        let file = self.file.take().ok_or_else(closed)?;
+        let (tmp, dest) = (self.tmp.clone(), self.dest.clone());
+        let res = blocking(move || {
+            file.sync_data()?;
+            drop(file);
+            fs::rename(&tmp, &dest)?;
+            sync_dir(dest.parent().unwrap_or(Path::new(".")))?;
+            Ok(())
+        })
+        .await;
+        if res.is_err() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+        res.map(|_| self.id.clone())
+    }
+}
+
+#[async_trait]
+impl BlobStore for FsBlobStore {
+    async fn create(&self) -> Result<Box<dyn BlobWriter>, BlobError> {
+        let id = BlobId::random();
+        let tmp = self.root.join("tmp").join(format!("{id}.tmp"));
+        let dest = self.path(&id);
+        let t = tmp.clone();
+        let file = blocking(move || {
+            Ok(OpenOptions::new().write(true).create_new(true).open(&t)?)
+        })
+        .await?;
+        Ok(Box::new(FsWriter { id, tmp, dest, file: Some(file), buf: BytesMut::new() }))
+    }
+
+    async fn read(&self, id: &BlobId, offset: u64, len: u64) -> Result<BlobStream, BlobError> {
+        let path = self.path(id);
+        let missing = id.clone();
+        let file = blocking(move || {
+            let mut f = File::open(&path).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => BlobError::NotFound(missing),
+                _ => e.into(),
+            })?;
+            f.seek(SeekFrom::Start(offset))?;
+            Ok(f)
+        })
+        .await?;
+        let stream = futures::stream::try_unfold((file, len), |(mut file, left)| async move {
+            if left == 0 {
+                return Ok(None);
+            }
+            let want = left.min(READ_CHUNK as u64) as usize;
+            let (file, chunk) = blocking(move || {
+                let mut buf = vec![0u8; want];
+                let mut got = 0;
+                while got < want {
+                    let n = file.read(&mut buf[got..])?;
+                    if n == 0 {
+                        return Err(BlobError::Io(std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            "blob shorter than recorded",
+                        )));
+                    }
+                    got += n;
+                }
+                Ok((file, Bytes::from(buf)))
+            })
+            .await?;
+            let n = chunk.len() as u64;
+            Ok(Some((chunk, (file, left - n))))
+        });
+        Ok(Box::pin(stream))
+    }
+
+    async fn delete(&self, id: &BlobId) -> Result<(), BlobError> {
+        let path = self.path(id);
+        blocking(move || match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        })
+        .await
+    }
+
+    async fn list(&self, before: SystemTime) -> Result<Vec<BlobId>, BlobError> {
+        let root = self.root.join("v1");
+        blocking(move || {
+            let mut out = Vec::new();
+            for dir in fs::read_dir(&root)? {
+                for entry in fs::read_dir(dir?.path())? {
+                    let entry = entry?;
+                    let Some(id) = entry.file_name().to_str().and_then(|n| BlobId::parse(n).ok())
+                    else {
+                        continue;
+                    };
+                    if entry.metadata()?.modified()? < before {
+                        out.push(id);
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn clean_temp(&self, before: SystemTime) -> Result<usize, BlobError> {
+        let tmp = self.root.join("tmp");
+        blocking(move || {
+            let mut n = 0;
+            for entry in fs::read_dir(&tmp)? {
+                let entry = entry?;
+                if entry.metadata()?.modified()? < before {
+                    fs::remove_file(entry.path())?;
+                    n += 1;
+                }
+            }
+            Ok(n)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    crate::blob_conformance_tests!(make);
+
+    async fn make() -> (Arc<dyn BlobStore>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path().join("blobs")).unwrap();
+        (Arc::new(store), dir)
+    }
+
+    #[test]
+    fn refuses_unknown_format() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("FORMAT"), "coffer-blobs 99").unwrap();
+        assert!(matches!(FsBlobStore::open(dir.path()), Err(BlobError::Format(_))));
+        // A known format reopens.
+        let d2 = tempfile::tempdir().unwrap();
+        FsBlobStore::open(d2.path()).unwrap();
+        FsBlobStore::open(d2.path()).unwrap();
+    }
+
+    #[tokio::test]
+    async fn committed_blob_is_a_file_named_by_id_and_tmp_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        let mut w = store.create().await.unwrap();
+        w.write(Bytes::from_static(b"abc")).await.unwrap();
+        let id = w.commit().await.unwrap();
+        assert_eq!(fs::read(store.path(&id)).unwrap(), b"abc");
+        assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    }
+}

@@ -1,0 +1,150 @@
+//! [`SqliteMetaStore`]: the [`MetaStore`] on embedded SQLite, Coffer's
+//! single-node default.
+//!
+//! - One writer thread owns the only write connection and applies queued
+//!   mutations in batches: every mutation in a batch runs in its own savepoint
+//!   inside one transaction, and one `COMMIT` (one WAL fsync, `synchronous=FULL`)
+//!   makes the whole batch durable — group commit. Callers are answered only
+//!   after that commit.
+//! - Reads run on a small pool of read-only connections in blocking threads;
+//!   WAL lets them proceed while the writer commits.
+//! - The schema is versioned with `PRAGMA user_version` ([`migrations`]).
+//! - Keys are stored as BLOBs so SQLite orders them bytewise (`memcmp`).
+
+pub mod migrations;
+mod ops;
+mod pool;
+mod writer;
+
+use async_trait::async_trait;
+use coffer_meta::*;
+use coffer_types::{BlobId, UnixMillis};
+use std::collections::HashSet;
+use std::path::Path;
+
+/// The SQLite-backed metadata store.
+pub struct SqliteMetaStore {
+    writer: writer::Writer,
+    readers: pool::Readers,
+}
+
+/// How many read connections the pool keeps.
+const READERS: usize = 4;
+
+fn sql_err(e: rusqlite::Error) -> MetaError {
+    if let rusqlite::Error::SqliteFailure(f, _) = &e {
+        if f.code == rusqlite::ErrorCode::DiskFull {
+            return MetaError::NoSpace;
+        }
+    }
+    MetaError::backend(e)
+}
+
+fn open_conn(path: &Path) -> Result<rusqlite::Connection, MetaError> {
+    let conn = rusqlite::Connection::open(path).map_err(sql_err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(sql_err)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+    )
+    .map_err(sql_err)?;
+    Ok(conn)
+}
+
+impl SqliteMetaStore {
+    /// Opens (creating and migrating as needed) the database at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, MetaError> {
+        let path = path.as_ref();
+        let mut conn = open_conn(path)?;
+        migrations::migrate(&mut conn, migrations::LATEST).map_err(sql_err)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let r = open_conn(path)?;
+            r.execute_batch("PRAGMA query_only=ON;").map_err(sql_err)?;
+            readers.push(r);
+        }
+        Ok(SqliteMetaStore { writer: writer::Writer::start(conn), readers: pool::Readers::new(readers) })
+    }
+}
+
+#[async_trait]
+impl MetaStore for SqliteMetaStore {
+    async fn create_bucket(&self, bucket: BucketRecord) -> Result<(), MetaError> {
+        self.writer.run(move |c| ops::create_bucket(c, &bucket)).await
+    }
+    async fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>, MetaError> {
+        let name = name.to_owned();
+        self.readers.run(move |c| ops::get_bucket(c, &name)).await
+    }
+    async fn list_buckets(&self) -> Result<Vec<BucketRecord>, MetaError> {
+        self.readers.run(ops::list_buckets).await
+    }
+    async fn delete_bucket(&self, name: &str) -> Result<(), MetaError> {
+        let name = name.to_owned();
+        self.writer.run(move |c| ops::delete_bucket(c, &name)).await
+    }
+    async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>, MetaError> {
+        let (b, k) = (bucket.to_owned(), key.to_owned());
+        self.readers.run(move |c| ops::get_object(c, &b, &k)).await
+    }
+    async fn put_object(&self, bucket: &str, object: ObjectRecord, cond: WriteCondition) -> Result<(), MetaError> {
+        let b = bucket.to_owned();
+        self.writer.run(move |c| ops::put_object(c, &b, &object, &cond)).await
+    }
+    async fn delete_object(&self, bucket: &str, key: &str) -> Result<bool, MetaError> {
+        let (b, k) = (bucket.to_owned(), key.to_owned());
+        self.writer.run(move |c| ops::delete_object(c, &b, &k)).await
+    }
+    async fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<Vec<ObjectSummary>, MetaError> {
+        let (b, q) = (bucket.to_owned(), query.clone());
+        self.readers.run(move |c| ops::list_objects(c, &b, &q)).await
+    }
+    async fn create_upload(&self, bucket: &str, upload: UploadRecord) -> Result<(), MetaError> {
+        let b = bucket.to_owned();
+        self.writer.run(move |c| ops::create_upload(c, &b, &upload)).await
+    }
+    async fn get_upload(&self, bucket: &str, upload_id: &str) -> Result<Option<UploadRecord>, MetaError> {
+        let (b, u) = (bucket.to_owned(), upload_id.to_owned());
+        self.readers.run(move |c| ops::get_upload(c, &b, &u)).await
+    }
+    async fn put_part(&self, bucket: &str, upload_id: &str, part: PartRecord) -> Result<(), MetaError> {
+        let (b, u) = (bucket.to_owned(), upload_id.to_owned());
+        self.writer.run(move |c| ops::put_part(c, &b, &u, &part)).await
+    }
+    async fn list_parts(&self, bucket: &str, upload_id: &str, after: u32, limit: usize) -> Result<Vec<PartRecord>, MetaError> {
+        let (b, u) = (bucket.to_owned(), upload_id.to_owned());
+        self.readers.run(move |c| ops::list_parts(c, &b, &u, after, limit)).await
+    }
+    async fn list_uploads(&self, bucket: &str, query: &UploadListQuery) -> Result<Vec<UploadRecord>, MetaError> {
+        let (b, q) = (bucket.to_owned(), query.clone());
+        self.readers.run(move |c| ops::list_uploads(c, &b, &q)).await
+    }
+    async fn complete_upload(&self, bucket: &str, upload_id: &str, object: ObjectRecord, cond: WriteCondition) -> Result<(), MetaError> {
+        let (b, u) = (bucket.to_owned(), upload_id.to_owned());
+        self.writer.run(move |c| ops::complete_upload(c, &b, &u, &object, &cond)).await
+    }
+    async fn abort_upload(&self, bucket: &str, upload_id: &str) -> Result<(), MetaError> {
+        let (b, u) = (bucket.to_owned(), upload_id.to_owned());
+        self.writer.run(move |c| ops::abort_upload(c, &b, &u)).await
+    }
+    async fn gc_pending(&self, queued_before: UnixMillis, limit: usize) -> Result<Vec<BlobId>, MetaError> {
+        self.readers.run(move |c| ops::gc_pending(c, queued_before, limit)).await
+    }
+    async fn gc_forget(&self, blobs: &[BlobId]) -> Result<(), MetaError> {
+        let blobs = blobs.to_vec();
+        self.writer.run(move |c| ops::gc_forget(c, &blobs)).await
+    }
+    async fn blobs_known(&self, blobs: &[BlobId]) -> Result<HashSet<BlobId>, MetaError> {
+        let blobs = blobs.to_vec();
+        self.readers.run(move |c| ops::blobs_known(c, &blobs)).await
+    }
+    async fn put_credential(&self, cred: CredentialRecord) -> Result<(), MetaError> {
+        self.writer.run(move |c| ops::put_credential(c, &cred)).await
+    }
+    async fn get_credential(&self, access_key: &str) -> Result<Option<CredentialRecord>, MetaError> {
+        let a = access_key.to_owned();
+        self.readers.run(move |c| ops::get_credential(c, &a)).await
+    }
+    async fn ping(&self) -> Result<(), MetaError> {
+        self.readers.run(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(sql_err)).await
+    }
+}

@@ -1,0 +1,160 @@
+//! Versioned schema migrations, tracked in `PRAGMA user_version`.
+//!
+//! Each migration has an `up` and a `down` script; both are tested. Never edit a
+//! released migration: add a new one.
+
+use rusqlite::Connection;
+
+/// One schema step.
+pub struct Migration {
+    pub version: u32,
+    pub up: &'static str,
+    pub down: &'static str,
+}
+
+/// Every migration in order.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    up: r#"
+CREATE TABLE buckets (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    region TEXT NOT NULL,
+    created INTEGER NOT NULL
+);
+CREATE TABLE objects (
+    id INTEGER PRIMARY KEY,
+    bucket_id INTEGER NOT NULL REFERENCES buckets(id),
+    key BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    last_modified INTEGER NOT NULL,
+    meta TEXT NOT NULL,
+    inline_data BLOB,
+    UNIQUE (bucket_id, key)
+);
+CREATE TABLE segments (
+    object_id INTEGER NOT NULL REFERENCES objects(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    blob_id TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (object_id, idx)
+) WITHOUT ROWID;
+CREATE INDEX segments_by_blob ON segments (blob_id);
+CREATE TABLE uploads (
+    id INTEGER PRIMARY KEY,
+    bucket_id INTEGER NOT NULL REFERENCES buckets(id),
+    upload_id TEXT NOT NULL UNIQUE,
+    key BLOB NOT NULL,
+    initiated INTEGER NOT NULL,
+    meta TEXT NOT NULL
+);
+CREATE INDEX uploads_by_key ON uploads (bucket_id, key, upload_id);
+CREATE TABLE parts (
+    upload_row INTEGER NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
+    part_number INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    last_modified INTEGER NOT NULL,
+    blob_id TEXT NOT NULL,
+    PRIMARY KEY (upload_row, part_number)
+) WITHOUT ROWID;
+CREATE INDEX parts_by_blob ON parts (blob_id);
+CREATE TABLE gc_queue (
+    blob_id TEXT PRIMARY KEY,
+    queued INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX gc_by_time ON gc_queue (queued);
+CREATE TABLE credentials (
+    access_key TEXT PRIMARY KEY,
+    secret_key TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    created INTEGER NOT NULL
+);
+"#,
+    down: r#"
+DROP TABLE credentials;
+DROP TABLE gc_queue;
+DROP TABLE parts;
+DROP TABLE uploads;
+DROP TABLE segments;
+DROP TABLE objects;
+DROP TABLE buckets;
+"#,
+}];
+
+/// The newest schema version.
+pub const LATEST: u32 = 1;
+
+/// The schema version of `conn`.
+pub fn current(conn: &Connection) -> rusqlite::Result<u32> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+/// Moves the schema up or down to `target`, one migration per transaction.
+pub fn migrate(conn: &mut Connection, target: u32) -> rusqlite::Result<()> {
+    let mut v = current(conn)?;
+    if v > LATEST {
+        return Err(rusqlite::Error::InvalidParameterName(format!(
+            "database schema version {v} is newer than this coffer ({LATEST}); upgrade coffer"
+        )));
+    }
+    while v < target {
+        let m = &MIGRATIONS[v as usize];
+        let tx = conn.transaction()?;
+        tx.execute_batch(m.up)?;
+        tx.pragma_update(None, "user_version", m.version)?;
+        tx.commit()?;
+        v = m.version;
+    }
+    while v > target {
+        let m = &MIGRATIONS[v as usize - 1];
+        let tx = conn.transaction()?;
+        tx.execute_batch(m.down)?;
+        tx.pragma_update(None, "user_version", m.version - 1)?;
+        tx.commit()?;
+        v = m.version - 1;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tables(c: &Connection) -> Vec<String> {
+        let mut st = c
+            .prepare("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
+            .unwrap();
+        st.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
+    }
+
+    #[test]
+    fn up_down_up() {
+        let mut c = Connection::open_in_memory().unwrap();
+        migrate(&mut c, LATEST).unwrap();
+        assert_eq!(current(&c).unwrap(), LATEST);
+        let after_up = tables(&c);
+        assert!(after_up.contains(&"objects".to_string()));
+        migrate(&mut c, 0).unwrap();
+        assert_eq!(current(&c).unwrap(), 0);
+        assert!(tables(&c).is_empty());
+        migrate(&mut c, LATEST).unwrap();
+        assert_eq!(tables(&c), after_up);
+    }
+
+    #[test]
+    fn versions_are_consecutive() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version as usize, i + 1);
+        }
+        assert_eq!(MIGRATIONS.len() as u32, LATEST);
+    }
+
+    #[test]
+    fn refuses_newer_schema() {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.pragma_update(None, "user_version", LATEST + 1).unwrap();
+        assert!(migrate(&mut c, LATEST).is_err());
+    }
+}

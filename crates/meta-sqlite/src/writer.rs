@@ -1,0 +1,119 @@
+//! The writer thread and its group commit.
+//!
+//! Mutations are queued as jobs. The thread takes every job waiting (up to
+//! [`MAX_BATCH`]), runs each in its own savepoint inside one `BEGIN IMMEDIATE`
+//! transaction, commits once, and only then answers each caller. A job whose
+//! savepoint failed is rolled back alone; a failed `COMMIT` fails the batch.
+
+use coffer_meta::MetaError;
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+/// Most jobs applied in one transaction.
+const MAX_BATCH: usize = 512;
+/// Queue depth before callers wait (back-pressure).
+const QUEUE: usize = 4096;
+
+trait Job: Send {
+    fn run(&mut self, conn: &Connection);
+    fn finish(self: Box<Self>, commit: Result<(), &rusqlite::Error>);
+}
+
+struct TypedJob<T, F> {
+    f: Option<F>,
+    result: Option<Result<T, MetaError>>,
+    reply: oneshot::Sender<Result<T, MetaError>>,
+}
+
+impl<T: Send, F: FnOnce(&Connection) -> Result<T, MetaError> + Send> Job for TypedJob<T, F> {
+    fn run(&mut self, conn: &Connection) {
+        let Some(f) = self.f.take() else { return };
+        let res = match conn.execute_batch("SAVEPOINT job") {
+            Err(e) => Err(super::sql_err(e)),
+            Ok(()) => {
+                let r = f(conn);
+                let end = if r.is_ok() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+                match conn.execute_batch(end) {
+                    Ok(()) => r,
+                    Err(e) => Err(super::sql_err(e)),
+                }
+            }
+        };
+        self.result = Some(res);
+    }
+
+    fn finish(self: Box<Self>, commit: Result<(), &rusqlite::Error>) {
+        let res = match (commit, self.result) {
+            (_, None) => Err(MetaError::Corrupt("job was not run".into())),
+            (Ok(()), Some(r)) => r,
+            (Err(_), Some(Err(e))) => Err(e),
+            (Err(e), Some(Ok(_))) => Err(super::sql_err(clone_err(e))),
+        };
+        let _ = self.reply.send(res);
+    }
+}
+
+fn clone_err(e: &rusqlite::Error) -> rusqlite::Error {
+    match e {
+        rusqlite::Error::SqliteFailure(f, m) => rusqlite::Error::SqliteFailure(*f, m.clone()),
+        other => rusqlite::Error::InvalidParameterName(other.to_string()),
+    }
+}
+
+/// Handle to the writer thread.
+pub struct Writer {
+    tx: mpsc::Sender<Box<dyn Job>>,
+}
+
+impl Writer {
+    /// Starts the thread that owns `conn`.
+    pub fn start(conn: Connection) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        std::thread::Builder::new()
+            .name("coffer-sqlite-writer".into())
+            .spawn(move || run_loop(conn, rx))
+            .expect("spawning the SQLite writer thread");
+        Writer { tx }
+    }
+
+    /// Runs `f` in the next batch and returns its result once durable.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, MetaError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, MetaError> + Send + 'static,
+    {
+        let (reply, rx) = oneshot::channel();
+        let job: Box<dyn Job> = Box::new(TypedJob { f: Some(f), result: None, reply });
+        self.tx
+            .send(job)
+            .await
+            .map_err(|_| MetaError::Corrupt("SQLite writer thread has stopped".into()))?;
+        rx.await.map_err(|_| MetaError::Corrupt("SQLite writer dropped a job".into()))?
+    }
+}
+
+fn run_loop(conn: Connection, mut rx: mpsc::Receiver<Box<dyn Job>>) {
+    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        let commit = conn.execute_batch("BEGIN IMMEDIATE").and_then(|()| {
+            for job in batch.iter_mut() {
+                job.run(&conn);
+            }
+            conn.execute_batch("COMMIT")
+        });
+        if let Err(e) = &commit {
+            tracing::error!(error = %e, jobs = batch.len(), "metadata batch commit failed");
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for job in batch.drain(..) {
+            job.finish(commit.as_ref().map(|_| ()));
+        }
+    }
+}

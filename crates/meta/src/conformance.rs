@@ -1,0 +1,296 @@
+//! The conformance suite every [`MetaStore`] implementation must pass.
+//!
+//! An implementation's test file calls [`crate::meta_conformance_tests!`] with an
+//! async factory returning `(Arc<dyn MetaStore>, guard)`; the guard (a temp dir, a
+//! schema) lives as long as the test. Each case below becomes one named test.
+
+use crate::*;
+use bytes::Bytes;
+use coffer_types::BlobId;
+use std::sync::Arc;
+
+/// Generates one `#[tokio::test]` per conformance case.
+#[macro_export]
+macro_rules! meta_conformance_tests {
+    ($make:path) => {
+        $crate::meta_conformance_tests!(@cases $make,
+            buckets, objects_roundtrip, overwrite_queues_old_blobs, listing_order_and_bounds,
+            conditional_writes, multipart_lifecycle, delete_bucket_rules, gc_queue_and_orphans,
+            credentials, concurrent_conditional_creates);
+    };
+    (@cases $make:path, $($case:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (store, _guard) = $make().await;
+                $crate::conformance::$case(store).await;
+            }
+        )*
+    };
+}
+
+fn bucket(name: &str) -> BucketRecord {
+    BucketRecord { name: name.into(), region: "us-east-1".into(), created: 1 }
+}
+
+fn blobs(n: usize) -> Vec<BlobId> {
+    (0..n).map(|_| BlobId::random()).collect()
+}
+
+fn inline(key: &str, body: &'static [u8]) -> ObjectRecord {
+    ObjectRecord {
+        key: key.into(),
+        size: body.len() as u64,
+        etag: format!("etag-{key}"),
+        last_modified: 1000,
+        meta: ObjectMeta::default(),
+        data: ObjectData::Inline(Bytes::from_static(body)),
+    }
+}
+
+fn segmented(key: &str, segs: &[BlobId]) -> ObjectRecord {
+    ObjectRecord {
+        key: key.into(),
+        size: 10 * segs.len() as u64,
+        etag: "e".into(),
+        last_modified: 1000,
+        meta: ObjectMeta::default(),
+        data: ObjectData::Segments(
+            segs.iter().map(|b| Segment { blob: b.clone(), size: 10 }).collect(),
+        ),
+    }
+}
+
+async fn queued(s: &dyn MetaStore) -> Vec<BlobId> {
+    let mut v = s.gc_pending(i64::MAX, 10_000).await.unwrap();
+    v.sort();
+    v
+}
+
+pub async fn buckets(s: Arc<dyn MetaStore>) {
+    assert!(s.get_bucket("b1").await.unwrap().is_none());
+    s.create_bucket(bucket("b2")).await.unwrap();
+    s.create_bucket(bucket("b1")).await.unwrap();
+    assert!(matches!(s.create_bucket(bucket("b1")).await, Err(MetaError::BucketAlreadyExists)));
+    assert_eq!(s.get_bucket("b1").await.unwrap(), Some(bucket("b1")));
+    let names: Vec<_> = s.list_buckets().await.unwrap().into_iter().map(|b| b.name).collect();
+    assert_eq!(names, ["b1", "b2"]);
+    s.delete_bucket("b1").await.unwrap();
+    assert!(matches!(s.delete_bucket("b1").await, Err(MetaError::NoSuchBucket)));
+    assert!(s.get_bucket("b1").await.unwrap().is_none());
+}
+
+pub async fn objects_roundtrip(s: Arc<dyn MetaStore>) {
+    s.create_bucket(bucket("b")).await.unwrap();
+    let mut o = inline("a/b c", b"hello");
+    o.meta.content_type = Some("text/plain".into());
+    o.meta.user.insert("colour".into(), "blue".into());
+    s.put_object("b", o.clone(), WriteCondition::None).await.unwrap();
+    assert_eq!(s.get_object("b", "a/b c").await.unwrap(), Some(o));
+    let seg = segmented("big", &blobs(3));
+    s.put_object("b", seg.clone(), WriteCondition::None).await.unwrap();
+    assert_eq!(s.get_object("b", "big").await.unwrap(), Some(seg));
+    assert!(s.delete_object("b", "a/b c").await.unwrap());
+    assert!(!s.delete_object("b", "a/b c").await.unwrap());
+    assert!(s.get_object("b", "a/b c").await.unwrap().is_none());
+    assert!(matches!(
+        s.put_object("nope", inline("k", b"x"), WriteCondition::None).await,
+        Err(MetaError::NoSuchBucket)
+    ));
+}
+
+pub async fn overwrite_queues_old_blobs(s: Arc<dyn MetaStore>) {
+    s.create_bucket(bucket("b")).await.unwrap();
+    let first = blobs(2);
+    s.put_object("b", segmented("k", &first), WriteCondition::None).await.unwrap();
+    assert!(queued(&*s).await.is_empty());
+    let second = blobs(1);
+    s.put_object("b", segmented("k", &second), WriteCondition::None).await.unwrap();
+    let mut want = first.clone();
+    want.sort();
+    assert_eq!(queued(&*s).await, want);
+    s.put_object("b", inline("k", b"tiny"), WriteCondition::None).await.unwrap();
+    let mut want2 = [first, second.clone()].concat();
+    want2.sort();
+    assert_eq!(queued(&*s).await, want2);
+    s.gc_forget(&want2).await.unwrap();
+    s.put_object("b", segmented("k", &second[..0]), WriteCondition::None).await.unwrap();
+    assert!(queued(&*s).await.is_empty());
+    let third = blobs(1);
+    s.put_object("b", segmented("k2", &third), WriteCondition::None).await.unwrap();
+    s.delete_object("b", "k2").await.unwrap();
+    assert_eq!(queued(&*s).await, third);
+}
+
+pub async fn listing_order_and_bounds(s: Arc<dyn MetaStore>) {
+    s.create_bucket(bucket("b")).await.unwrap();
+    s.create_bucket(bucket("other")).await.unwrap();
+    // Bytewise order: upper-case < lower-case, '/' (0x2f) < '0', and é (0xc3 0xa9) after 'z'.
+    let keys = ["a", "a/1", "a/2", "a0", "B", "z", "é", "a/\u{10FFFF}x"];
+    for k in keys {
+        s.put_object("b", inline(k, b"x"), WriteCondition::None).await.unwrap();
+    }
+    s.put_object("other", inline("a/9", b"x"), WriteCondition::None).await.unwrap();
+    let list = |prefix: &str, start: ListStart, limit| {
+        let s = s.clone();
+        let q = ListQuery { prefix: prefix.into(), start, limit };
+        async move {
+            s.list_objects("b", &q).await.unwrap().into_iter().map(|o| o.key).collect::<Vec<_>>()
+        }
+    };
+    let mut sorted: Vec<&str> = keys.to_vec();
+    sorted.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    assert_eq!(list("", ListStart::Unbounded, 100).await, sorted);
+    assert_eq!(list("", ListStart::Unbounded, 2).await, sorted[..2]);
+    assert_eq!(list("a/", ListStart::Unbounded, 100).await, ["a/1", "a/2", "a/\u{10FFFF}x"]);
+    assert_eq!(list("a/", ListStart::After(b"a/1".to_vec()), 100).await, ["a/2", "a/\u{10FFFF}x"]);
+    assert_eq!(list("", ListStart::AtOrAfter(b"a/2".to_vec()), 2).await, ["a/2", "a/\u{10FFFF}x"]);
+    // A start bound that is not UTF-8: the successor of "a/" is "a0".
+    assert_eq!(list("", ListStart::AtOrAfter(b"a0".to_vec()), 1).await, ["a0"]);
+    assert_eq!(list("", ListStart::AtOrAfter(vec![b'a', b'/', 0xff]), 1).await, ["a0"]);
+    assert_eq!(list("zz", ListStart::Unbounded, 10).await, Vec::<String>::new());
+    let summary = &s.list_objects("b", &ListQuery { prefix: "z".into(), ..Default::default() }.with_limit(5)).await.unwrap()[0];
+    assert_eq!((summary.size, summary.etag.as_str(), summary.last_modified), (1, "etag-z", 1000));
+}
+
+impl ListQuery {
+    /// This query with another limit (test convenience).
+    pub fn with_limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+}
+
+pub async fn conditional_writes(s: Arc<dyn MetaStore>) {
+    s.create_bucket(bucket("b")).await.unwrap();
+    s.put_object("b", inline("k", b"1"), WriteCondition::IfAbsent).await.unwrap();
+    assert!(matches!(
+        s.put_object("b", inline("k", b"2"), WriteCondition::IfAbsent).await,
+        Err(MetaError::PreconditionFailed)
+    ));
+    assert!(matches!(
+        s.put_object("b", inline("k", b"2"), WriteCondition::IfETag("nope".into())).await,
+        Err(MetaError::PreconditionFailed)
+    ));
+    s.put_object("b", inline("k", b"3"), WriteCondition::IfETag("etag-k".into())).await.unwrap();
+    assert_eq!(s.get_object("b", "k").await.unwrap().unwrap().data, ObjectData::Inline(Bytes::from_static(b"3")));
+    assert!(matches!(
+        s.put_object("b", inline("new", b"2"), WriteCondition::IfETag("etag-new".into())).await,
+        Err(MetaError::PreconditionFailed)
+    ));
+}
+
+pub async fn concurrent_conditional_creates(s: Arc<dyn MetaStore>) {
+    s.create_bucket(bucket("b")).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..16u8 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut o = inline("race", b"x");
+            o.etag = format!("w{i}");
+            s.put_object("b", o, WriteCondition::IfAbsent).await.is_ok()
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        wins += t.await.unwrap() as usize;
+    }
+    assert_eq!(wins, 1, "exactly one conditional creator must win");
+}
+
+pub async fn multipart_lifecycle(s: Arc<dyn MetaStore>) {
+    s.create_bucket(bucket("b")).await.unwrap();
+    let up = |id: &str, key: &str| UploadRecord {
+        upload_id: id.into(),
+        key: key.into(),
+        initiated: 5,
+        meta: ObjectMeta { content_type: Some("x/y".into()), ..Default::default() },
+    };
+    for (id, key) in [("u2", "k"), ("u1", "k"), ("u3", "a")] {
+        s.create_upload("b", up(id, key)).await.unwrap();
+    }
+    assert_eq!(s.get_upload("b", "u1").await.unwrap(), Some(up("u1", "k")));
+    let ids = |v: Vec<UploadRecord>| v.into_iter().map(|u| u.upload_id).collect::<Vec<_>>();
+    let all = UploadListQuery { limit: 100, ..Default::default() };
+    assert_eq!(ids(s.list_uploads("b", &all).await.unwrap()), ["u3", "u1", "u2"]);
+    let after = UploadListQuery { key_marker: Some("k".into()), upload_id_marker: Some("u1".into()), limit: 100, ..Default::default() };
+    assert_eq!(ids(s.list_uploads("b", &after).await.unwrap()), ["u2"]);
+    let pfx = UploadListQuery { prefix: "a".into(), limit: 100, ..Default::default() };
+    assert_eq!(ids(s.list_uploads("b", &pfx).await.unwrap()), ["u3"]);
+
+    let b = blobs(4);
+    let part = |n: u32, blob: &BlobId| PartRecord { part_number: n, size: 10, etag: format!("p{n}"), last_modified: 7, blob: blob.clone() };
+    s.put_part("b", "u1", part(2, &b[0])).await.unwrap();
+    s.put_part("b", "u1", part(1, &b[1])).await.unwrap();
+    s.put_part("b", "u1", part(2, &b[2])).await.unwrap(); // replaces b[0]
+    s.put_part("b", "u1", part(3, &b[3])).await.unwrap();
+    assert_eq!(queued(&*s).await, vec![b[0].clone()]);
+    let parts = s.list_parts("b", "u1", 0, 100).await.unwrap();
+    assert_eq!(parts.iter().map(|p| p.part_number).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(parts[1].blob, b[2]);
+    assert_eq!(s.list_parts("b", "u1", 1, 1).await.unwrap()[0].part_number, 2);
+    assert!(matches!(s.put_part("b", "nope", part(1, &b[0])).await, Err(MetaError::NoSuchUpload)));
+
+    // Complete with parts 1 and 2: part 3's blob is queued, the upload is gone.
+    s.gc_forget(&[b[0].clone()]).await.unwrap();
+    let obj = segmented("k", &[b[1].clone(), b[2].clone()]);
+    s.complete_upload("b", "u1", obj.clone(), WriteCondition::None).await.unwrap();
+    assert_eq!(s.get_object("b", "k").await.unwrap(), Some(obj));
+    assert_eq!(queued(&*s).await, vec![b[3].clone()]);
+    assert!(s.get_upload("b", "u1").await.unwrap().is_none());
+    assert!(matches!(
+        s.complete_upload("b", "u1", segmented("k", &[]), WriteCondition::None).await,
+        Err(MetaError::NoSuchUpload)
+    ));
+    let known = s.blobs_known(&b).await.unwrap();
+    assert!(known.contains(&b[1]) && known.contains(&b[2]) && known.contains(&b[3]));
+    assert!(!known.contains(&b[0]));
+
+    // Abort queues the parts.
+    let c = blobs(1);
+    s.put_part("b", "u2", part(1, &c[0])).await.unwrap();
+    s.abort_upload("b", "u2").await.unwrap();
+    assert!(queued(&*s).await.contains(&c[0]));
+    assert!(matches!(s.abort_upload("b", "u2").await, Err(MetaError::NoSuchUpload)));
+}
+
+pub async fn delete_bucket_rules(s: Arc<dyn MetaStore>) {
+    s.create_bucket(bucket("b")).await.unwrap();
+    s.put_object("b", inline("k", b"x"), WriteCondition::None).await.unwrap();
+    assert!(matches!(s.delete_bucket("b").await, Err(MetaError::BucketNotEmpty)));
+    s.delete_object("b", "k").await.unwrap();
+    let up = UploadRecord { upload_id: "u".into(), key: "k".into(), initiated: 1, meta: ObjectMeta::default() };
+    s.create_upload("b", up).await.unwrap();
+    let b = blobs(1);
+    let part = PartRecord { part_number: 1, size: 1, etag: "e".into(), last_modified: 1, blob: b[0].clone() };
+    s.put_part("b", "u", part).await.unwrap();
+    s.delete_bucket("b").await.unwrap();
+    assert_eq!(queued(&*s).await, b);
+    // A recreated bucket starts empty.
+    s.create_bucket(bucket("b")).await.unwrap();
+    assert!(s.list_uploads("b", &UploadListQuery { limit: 10, ..Default::default() }).await.unwrap().is_empty());
+}
+
+pub async fn gc_queue_and_orphans(s: Arc<dyn MetaStore>) {
+    s.create_bucket(bucket("b")).await.unwrap();
+    let b = blobs(3);
+    s.put_object("b", segmented("k", &b[..1]), WriteCondition::None).await.unwrap();
+    s.delete_object("b", "k").await.unwrap();
+    // Queued before "now" is pending; a cut-off in the past excludes it.
+    assert_eq!(s.gc_pending(0, 10).await.unwrap(), Vec::<BlobId>::new());
+    assert_eq!(queued(&*s).await, b[..1]);
+    let known = s.blobs_known(&b).await.unwrap();
+    assert!(known.contains(&b[0]), "queued blobs are still known");
+    assert!(!known.contains(&b[1]) && !known.contains(&b[2]));
+    s.gc_forget(&b[..1]).await.unwrap();
+    assert!(queued(&*s).await.is_empty());
+    assert!(s.blobs_known(&b).await.unwrap().is_empty());
+}
+
+pub async fn credentials(s: Arc<dyn MetaStore>) {
+    assert!(s.get_credential("AK").await.unwrap().is_none());
+    let c = CredentialRecord { access_key: "AK".into(), secret_key: "SK".into(), principal: "operator".into(), created: 3 };
+    s.put_credential(c.clone()).await.unwrap();
+    assert_eq!(s.get_credential("AK").await.unwrap(), Some(c));
+    s.ping().await.unwrap();
+}

@@ -1,0 +1,31 @@
+//! Errors a [`crate::MetaStore`] reports.
+
+/// What went wrong in a metadata operation. Callers branch on the named
+/// variants; `Backend` carries everything the store itself failed at.
+#[derive(Debug, thiserror::Error)]
+pub enum MetaError {
+    #[error("no such bucket")]
+    NoSuchBucket,
+    #[error("bucket already exists")]
+    BucketAlreadyExists,
+    #[error("bucket not empty")]
+    BucketNotEmpty,
+    #[error("no such upload")]
+    NoSuchUpload,
+    #[error("write condition not met")]
+    PreconditionFailed,
+    /// The metadata device is full; nothing was written.
+    #[error("no space left for metadata")]
+    NoSpace,
+    #[error("stored record is corrupt: {0}")]
+    Corrupt(String),
+    #[error("metadata backend: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl MetaError {
+    /// Wraps a backend-specific error.
+    pub fn backend(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        MetaError::Backend(Box::new(e))
+    }
+}

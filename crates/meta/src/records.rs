@@ -1,0 +1,153 @@
+//! The records a [`crate::MetaStore`] keeps.
+
+use bytes::Bytes;
+use coffer_types::{BlobId, UnixMillis};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A bucket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BucketRecord {
+    pub name: String,
+    /// The region the bucket was created in (its LocationConstraint).
+    pub region: String,
+    pub created: UnixMillis,
+}
+
+/// The headers stored with an object and returned on GET/HEAD. Serialized as
+/// versioned JSON by stores; add fields with `#[serde(default)]` only.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectMeta {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_encoding: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_disposition: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    /// `x-amz-meta-*` entries, names lower-cased without the prefix.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub user: BTreeMap<String, String>,
+}
+
+/// One stretch of an object's bytes kept in one blob.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Segment {
+    pub blob: BlobId,
+    pub size: u64,
+}
+
+/// Where an object's bytes are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ObjectData {
+    /// Small objects live in the metadata row, durable with its commit.
+    Inline(Bytes),
+    /// Larger objects are blobs, concatenated in order (one per multipart part).
+    Segments(Vec<Segment>),
+}
+
+impl ObjectData {
+    /// Blobs this data references.
+    pub fn blobs(&self) -> impl Iterator<Item = &BlobId> {
+        let segs: &[Segment] = match self {
+            ObjectData::Inline(_) => &[],
+            ObjectData::Segments(s) => s,
+        };
+        segs.iter().map(|s| &s.blob)
+    }
+}
+
+/// An object: its key, size, ETag, headers and data location.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectRecord {
+    pub key: String,
+    pub size: u64,
+    /// Unquoted ETag.
+    pub etag: String,
+    pub last_modified: UnixMillis,
+    pub meta: ObjectMeta,
+    pub data: ObjectData,
+}
+
+/// What a listing returns per object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectSummary {
+    pub key: String,
+    pub size: u64,
+    pub etag: String,
+    pub last_modified: UnixMillis,
+}
+
+/// Where a listing starts.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum ListStart {
+    #[default]
+    Unbounded,
+    /// Keys strictly greater than these bytes.
+    After(Vec<u8>),
+    /// Keys greater than or equal to these bytes (need not be valid UTF-8).
+    AtOrAfter(Vec<u8>),
+}
+
+/// An object listing query: keys with `prefix`, from `start`, at most `limit`.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ListQuery {
+    pub prefix: String,
+    pub start: ListStart,
+    pub limit: usize,
+}
+
+/// A condition a write must meet, checked atomically with it.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum WriteCondition {
+    #[default]
+    None,
+    /// `If-None-Match: *`: only if no object exists under the key.
+    IfAbsent,
+    /// `If-Match: etag`: only if the current object has this (unquoted) ETag.
+    IfETag(String),
+}
+
+/// An in-progress multipart upload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadRecord {
+    pub upload_id: String,
+    pub key: String,
+    pub initiated: UnixMillis,
+    pub meta: ObjectMeta,
+}
+
+/// An uploaded part, always stored as its own blob.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartRecord {
+    pub part_number: u32,
+    pub size: u64,
+    /// Unquoted hex MD5 of the part.
+    pub etag: String,
+    pub last_modified: UnixMillis,
+    pub blob: BlobId,
+}
+
+/// A multipart listing query, ordered by (key, upload id).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct UploadListQuery {
+    pub prefix: String,
+    pub key_marker: Option<String>,
+    pub upload_id_marker: Option<String>,
+    pub limit: usize,
+}
+
+/// An S3 credential (access key + secret).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredentialRecord {
+    pub access_key: String,
+    pub secret_key: String,
+    /// Who the key acts as; `"operator"` for the operator's root credential.
+    pub principal: String,
+    pub created: UnixMillis,
+}

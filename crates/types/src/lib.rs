@@ -1,0 +1,29 @@
+//! Coffer's shared vocabulary: the value types every other crate speaks.
+//!
+//! Everything here is pure: validation and formatting, no I/O, no async.
+//! Start with [`BucketName`] and [`ObjectKey`] (validated newtypes built only
+//! through their `parse` constructors), [`ETag`], [`ByteRange`] and [`BlobId`].
+
+mod bucket;
+mod etag;
+mod ids;
+mod key;
+mod range;
+
+pub use bucket::{BucketName, InvalidBucketName};
+pub use etag::ETag;
+pub use ids::{BlobId, InvalidBlobId, UploadId};
+pub use key::{InvalidObjectKey, ObjectKey, MAX_KEY_LEN};
+pub use range::{ByteRange, RangeError, ResolvedRange};
+
+/// Milliseconds since the Unix epoch, UTC. Metadata timestamps are stored in this unit.
+pub type UnixMillis = i64;
+
+/// The current time as [`UnixMillis`].
+pub fn now_millis() -> UnixMillis {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
