@@ -1,0 +1,57 @@
+//! Bucket use cases.
+
+use crate::{Engine, EngineError};
+use coffer_meta::{BucketRecord, ListQuery};
+use coffer_types::{now_millis, BucketName, UnixMillis};
+
+/// What callers learn about a bucket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BucketInfo {
+    pub name: String,
+    pub region: String,
+    pub created: UnixMillis,
+}
+
+impl From<BucketRecord> for BucketInfo {
+    fn from(b: BucketRecord) -> Self {
+        BucketInfo { name: b.name, region: b.region, created: b.created }
+    }
+}
+
+impl Engine {
+    /// Creates a bucket. `location` is the requested LocationConstraint; it
+    /// must be absent, empty, or this engine's region.
+    pub async fn create_bucket(&self, name: &str, location: Option<&str>) -> Result<(), EngineError> {
+        let name = BucketName::parse(name).map_err(|e| EngineError::InvalidBucketName(e.0.into()))?;
+        match location {
+            None | Some("") => {}
+            Some(l) if l == self.cfg.region => {}
+            // us-east-1 is the default and the classic synonym is "US".
+            Some("US") if self.cfg.region == "us-east-1" => {}
+            Some(l) => return Err(EngineError::InvalidLocation(l.to_owned())),
+        }
+        let rec = BucketRecord { name: name.as_str().to_owned(), region: self.cfg.region.clone(), created: now_millis() };
+        Ok(self.meta.create_bucket(rec).await?)
+    }
+
+    /// The bucket, or `NoSuchBucket`.
+    pub async fn head_bucket(&self, name: &str) -> Result<BucketInfo, EngineError> {
+        self.meta.get_bucket(name).await?.map(Into::into).ok_or(EngineError::NoSuchBucket)
+    }
+
+    /// Every bucket, by name.
+    pub async fn list_buckets(&self) -> Result<Vec<BucketInfo>, EngineError> {
+        Ok(self.meta.list_buckets().await?.into_iter().map(Into::into).collect())
+    }
+
+    /// Deletes an empty bucket.
+    pub async fn delete_bucket(&self, name: &str) -> Result<(), EngineError> {
+        Ok(self.meta.delete_bucket(name).await?)
+    }
+
+    /// Whether the bucket holds any object (used by tests and the console).
+    pub async fn bucket_is_empty(&self, name: &str) -> Result<bool, EngineError> {
+        let q = ListQuery { limit: 1, ..Default::default() };
+        Ok(self.meta.list_objects(name, &q).await?.is_empty())
+    }
+}

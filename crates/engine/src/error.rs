@@ -1,0 +1,84 @@
+//! [`EngineError`]: every way a use case can fail, for the HTTP layer to map.
+
+use coffer_blob::BlobError;
+use coffer_meta::MetaError;
+
+/// An error from a request body stream, kept opaque so the HTTP layer can
+/// recover its own error type (e.g. a chunk-signature mismatch) by downcasting.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a use case failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("no such bucket")]
+    NoSuchBucket,
+    #[error("no such key")]
+    NoSuchKey,
+    #[error("no such upload")]
+    NoSuchUpload,
+    #[error("bucket already exists")]
+    BucketAlreadyExists,
+    #[error("bucket not empty")]
+    BucketNotEmpty,
+    #[error("invalid bucket name: {0}")]
+    InvalidBucketName(String),
+    #[error("location constraint {0:?} does not name this region")]
+    InvalidLocation(String),
+    #[error("key too long")]
+    KeyTooLong,
+    #[error("Content-MD5 does not match the body")]
+    BadDigest,
+    #[error("x-amz-content-sha256 does not match the body")]
+    Sha256Mismatch,
+    #[error("body has {got} bytes, {expected} declared")]
+    IncompleteBody { expected: u64, got: u64 },
+    #[error("object larger than {0} bytes")]
+    EntityTooLarge(u64),
+    #[error("part {0} is smaller than the minimum part size")]
+    EntityTooSmall(u32),
+    #[error("part {0} not found or its ETag does not match")]
+    InvalidPart(u32),
+    #[error("parts not in ascending order")]
+    InvalidPartOrder,
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    #[error("precondition failed")]
+    PreconditionFailed,
+    #[error("not modified")]
+    NotModified,
+    #[error("range not satisfiable for size {0}")]
+    InvalidRange(u64),
+    #[error("no storage space left")]
+    NoSpace,
+    #[error("reading the request body: {0}")]
+    Body(#[source] BoxError),
+    #[error(transparent)]
+    Meta(MetaError),
+    #[error(transparent)]
+    Blob(BlobError),
+}
+
+impl From<MetaError> for EngineError {
+    fn from(e: MetaError) -> Self {
+        match e {
+            MetaError::NoSuchBucket => EngineError::NoSuchBucket,
+            MetaError::NoSuchUpload => EngineError::NoSuchUpload,
+            MetaError::BucketAlreadyExists => EngineError::BucketAlreadyExists,
+            MetaError::BucketNotEmpty => EngineError::BucketNotEmpty,
+            MetaError::PreconditionFailed => EngineError::PreconditionFailed,
+            MetaError::NoSpace => EngineError::NoSpace,
+            other => EngineError::Meta(other),
+        }
+    }
+}
+
+impl From<BlobError> for EngineError {
+    fn from(e: BlobError) -> Self {
+        match e {
+            BlobError::NoSpace => EngineError::NoSpace,
+            other => EngineError::Blob(other),
+        }
+    }
+}

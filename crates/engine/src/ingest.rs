@@ -1,0 +1,92 @@
+//! Taking in a request body: counting, hashing and checking it while it
+//! streams into an inline buffer or a blob, and storing nothing unless every
+//! check passes.
+
+use crate::{BoxError, Engine, EngineError};
+use bytes::{Bytes, BytesMut};
+use coffer_meta::{ObjectData, Segment};
+use futures::stream::BoxStream;
+use futures::StreamExt;
+use md5::{Digest, Md5};
+use sha2::Sha256;
+
+/// A request body as a stream of byte chunks.
+pub type Body = BoxStream<'static, Result<Bytes, BoxError>>;
+
+/// Digests the client declared for the body; each is verified.
+#[derive(Clone, Debug, Default)]
+pub struct BodyCheck {
+    /// `Content-MD5`, decoded.
+    pub md5: Option<[u8; 16]>,
+    /// A signed `x-amz-content-sha256`, decoded.
+    pub sha256: Option<[u8; 32]>,
+}
+
+/// A body that passed its checks and is durably stored.
+pub(crate) struct Stored {
+    pub data: ObjectData,
+    pub size: u64,
+    pub md5: [u8; 16],
+}
+
+impl Engine {
+    /// Streams `body` (declared `len` bytes) into storage. Inline when allowed
+    /// and small enough, else into a new blob committed only after all checks.
+    pub(crate) async fn ingest(
+        &self,
+        mut body: Body,
+        len: u64,
+        check: &BodyCheck,
+        allow_inline: bool,
+    ) -> Result<Stored, EngineError> {
+        let mut md5 = Md5::new();
+        let mut sha = check.sha256.map(|_| Sha256::new());
+        let mut got: u64 = 0;
+        let inline = allow_inline && len <= self.cfg.inline_max;
+        let mut buf = BytesMut::new();
+        let mut writer = if inline { None } else { Some(self.blobs.create().await?) };
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(EngineError::Body)?;
+            got += chunk.len() as u64;
+            if got > len {
+                return Err(EngineError::IncompleteBody { expected: len, got });
+            }
+            md5.update(&chunk);
+            if let Some(s) = sha.as_mut() {
+                s.update(&chunk);
+            }
+            match writer.as_mut() {
+                Some(w) => w.write(chunk).await?,
+                None => buf.extend_from_slice(&chunk),
+            }
+        }
+        if got != len {
+            return Err(EngineError::IncompleteBody { expected: len, got });
+        }
+        let md5: [u8; 16] = md5.finalize().into();
+        if check.md5.is_some_and(|want| want != md5) {
+            return Err(EngineError::BadDigest);
+        }
+        if let (Some(want), Some(s)) = (check.sha256, sha) {
+            let have: [u8; 32] = s.finalize().into();
+            if have != want {
+                return Err(EngineError::Sha256Mismatch);
+            }
+        }
+        let data = match writer {
+            None => ObjectData::Inline(buf.freeze()),
+            Some(w) => ObjectData::Segments(vec![Segment { blob: w.commit().await?, size: len }]),
+        };
+        Ok(Stored { data, size: len, md5 })
+    }
+
+    /// Queues the blobs of data that was stored but then not recorded (a
+    /// metadata write failed), deleting them now.
+    pub(crate) async fn discard(&self, data: &ObjectData) {
+        for b in data.blobs() {
+            if let Err(e) = self.blobs.delete(b).await {
+                tracing::warn!(blob = %b, error = %e, "could not delete unrecorded blob; the start-up scan will");
+            }
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! Multipart uploads. Parts are blobs; completing an upload records the
+//! object as the list of its parts' blobs — no byte is copied.
+
+use crate::object_copy::copy_conditions;
+use crate::object_put::check_key;
+use crate::{Body, BodyCheck, Conditions, Engine, EngineError};
+use coffer_meta::{ObjectData, ObjectMeta, ObjectRecord, PartRecord, Segment, UploadListQuery, UploadRecord, WriteCondition};
+use coffer_types::{now_millis, ByteRange, ETag, RangeError, UploadId};
+
+/// Highest part number S3 allows.
+pub const MAX_PART_NUMBER: u32 = 10_000;
+/// Largest single part.
+const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+
+/// A part named in CompleteMultipartUpload.
+#[derive(Clone, Debug)]
+pub struct CompletedPart {
+    pub part_number: u32,
+    /// The ETag the client got for the part (quotes tolerated).
+    pub etag: String,
+}
+
+/// A page of ListParts.
+#[derive(Clone, Debug)]
+pub struct PartsPage {
+    pub upload: UploadRecord,
+    pub parts: Vec<PartRecord>,
+    pub is_truncated: bool,
+}
+
+/// ListMultipartUploads parameters.
+#[derive(Clone, Debug, Default)]
+pub struct UploadsParams {
+    pub prefix: String,
+    pub delimiter: Option<String>,
+    pub key_marker: Option<String>,
+    pub upload_id_marker: Option<String>,
+    pub max_uploads: usize,
+}
+
+/// A page of ListMultipartUploads.
+#[derive(Clone, Debug, Default)]
+pub struct UploadsPage {
+    pub uploads: Vec<UploadRecord>,
+    pub common_prefixes: Vec<String>,
+    pub is_truncated: bool,
+}
+
+fn check_part_number(n: u32) -> Result<(), EngineError> {
+    if (1..=MAX_PART_NUMBER).contains(&n) {
+        Ok(())
+    } else {
+        Err(EngineError::InvalidArgument(format!("Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive")))
+    }
+}
+
+impl Engine {
+    /// Starts an upload; returns its id.
+    pub async fn create_upload(&self, bucket: &str, key: &str, meta: ObjectMeta) -> Result<String, EngineError> {
+        check_key(key)?;
+        let id = UploadId::random().0;
+        let rec = UploadRecord { upload_id: id.clone(), key: key.to_owned(), initiated: now_millis(), meta };
+        self.meta.create_upload(bucket, rec).await?;
+        Ok(id)
+    }
+
+    async fn upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<UploadRecord, EngineError> {
+        match self.meta.get_upload(bucket, upload_id).await? {
+            Some(u) if u.key == key => Ok(u),
+            _ => Err(EngineError::NoSuchUpload),
+        }
+    }
+
+    async fn record_part(&self, bucket: &str, upload_id: &str, part: PartRecord) -> Result<(), EngineError> {
+        let data = ObjectData::Segments(vec![Segment { blob: part.blob.clone(), size: part.size }]);
+        if let Err(e) = self.meta.put_part(bucket, upload_id, part).await {
+            self.discard(&data).await;
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Stores one part; returns its ETag.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn upload_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        len: u64,
+        body: Body,
+        check: &BodyCheck,
+    ) -> Result<ETag, EngineError> {
+        check_part_number(part_number)?;
+        if len > MAX_PART_SIZE {
+            return Err(EngineError::EntityTooLarge(MAX_PART_SIZE));
+        }
+        self.upload(bucket, key, upload_id).await?;
+        let stored = self.ingest(body, len, check, false).await?;
+        let ObjectData::Segments(mut segs) = stored.data else {
+            return Err(EngineError::InvalidRequest("part stored inline".into()));
+        };
+        let blob = segs.pop().map(|s| s.blob).ok_or_else(|| EngineError::InvalidRequest("part has no blob".into()))?;
+        let etag = ETag::from_md5(&stored.md5);
+        let part = PartRecord { part_number, size: stored.size, etag: etag.as_str().to_owned(), last_modified: now_millis(), blob };
+        self.record_part(bucket, upload_id, part).await?;
+        Ok(etag)
+    }
+
+    /// UploadPartCopy: a part made of (a range of) another object.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn upload_part_copy(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        src_bucket: &str,
+        src_key: &str,
+        range: Option<ByteRange>,
+        conditions: &Conditions,
+    ) -> Result<(ETag, i64), EngineError> {
+        check_part_number(part_number)?;
+        self.upload(bucket, key, upload_id).await?;
+        let src = self.meta.get_object(src_bucket, src_key).await?.ok_or(EngineError::NoSuchKey)?;
+        copy_conditions(conditions, &src)?;
+        let (start, len) = match range {
+            None => (0, src.size),
+            Some(r) => match r.resolve(src.size) {
+                // S3 requires the copy range to lie within the source.
+                Ok(rr) if matches!(r, ByteRange::FromTo(_, b) if b < src.size) => (rr.start, rr.len),
+                Ok(_) | Err(RangeError::Unsatisfiable) | Err(RangeError::Malformed) => {
+                    return Err(EngineError::InvalidRange(src.size))
+                }
+            },
+        };
+        if len > MAX_PART_SIZE {
+            return Err(EngineError::EntityTooLarge(MAX_PART_SIZE));
+        }
+        let body = self.open_data(&src.data, start, len).await?;
+        let stored = self.ingest(body, len, &BodyCheck::default(), false).await?;
+        let ObjectData::Segments(mut segs) = stored.data else {
+            return Err(EngineError::InvalidRequest("part stored inline".into()));
+        };
+        let blob = segs.pop().map(|s| s.blob).ok_or_else(|| EngineError::InvalidRequest("part has no blob".into()))?;
+        let etag = ETag::from_md5(&stored.md5);
+        let now = now_millis();
+        let part = PartRecord { part_number, size: stored.size, etag: etag.as_str().to_owned(), last_modified: now, blob };
+        self.record_part(bucket, upload_id, part).await?;
+        Ok((etag, now))
+    }
+
+    /// Completes an upload from the listed parts; returns the object's ETag.
+    pub async fn complete_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: &[CompletedPart],
+        condition: WriteCondition,
+    ) -> Result<ETag, EngineError> {
+        let upload = self.upload(bucket, key, upload_id).await?;
+        if parts.is_empty() {
+            return Err(EngineError::InvalidRequest("You must specify at least one part".into()));
+        }
+        if parts.windows(2).any(|w| w[0].part_number >= w[1].part_number) {
+            return Err(EngineError::InvalidPartOrder);
+        }
+        let stored = self.meta.list_parts(bucket, upload_id, 0, MAX_PART_NUMBER as usize).await?;
+        let mut segs = Vec::with_capacity(parts.len());
+        let mut md5s = Vec::with_capacity(parts.len());
+        let mut size = 0u64;
+        for (i, want) in parts.iter().enumerate() {
+            let have = stored
+                .iter()
+                .find(|p| p.part_number == want.part_number)
+                .filter(|p| p.etag == want.etag.trim().trim_matches('"'))
+                .ok_or(EngineError::InvalidPart(want.part_number))?;
+            if i + 1 < parts.len() && have.size < self.cfg.min_part_size {
+                return Err(EngineError::EntityTooSmall(want.part_number));
+            }
+            let md5 = ETag::from_stored(have.etag.clone()).md5_bytes().ok_or(EngineError::InvalidPart(want.part_number))?;
+            md5s.push(md5);
+            size += have.size;
+            segs.push(Segment { blob: have.blob.clone(), size: have.size });
+        }
+        let etag = ETag::multipart(&md5s);
+        let rec = ObjectRecord {
+            key: key.to_owned(),
+            size,
+            etag: etag.as_str().to_owned(),
+            last_modified: now_millis(),
+            meta: upload.meta,
+            data: ObjectData::Segments(segs),
+        };
+        self.meta.complete_upload(bucket, upload_id, rec, condition).await?;
+        Ok(etag)
+    }
+
+    /// Aborts an upload; its parts are collected.
+    pub async fn abort_upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<(), EngineError> {
+        self.upload(bucket, key, upload_id).await?;
+        Ok(self.meta.abort_upload(bucket, upload_id).await?)
+    }
+
+    /// Lists an upload's parts after `marker`.
+    pub async fn list_parts(&self, bucket: &str, key: &str, upload_id: &str, marker: u32, max_parts: usize) -> Result<PartsPage, EngineError> {
+        let upload = self.upload(bucket, key, upload_id).await?;
+        let mut parts = self.meta.list_parts(bucket, upload_id, marker, max_parts + 1).await?;
+        let is_truncated = parts.len() > max_parts;
+        parts.truncate(max_parts);
+        Ok(PartsPage { upload, parts, is_truncated })
+    }
+
+    /// Lists in-progress uploads, grouped by delimiter like object listings.
+    pub async fn list_uploads(&self, bucket: &str, p: &UploadsParams) -> Result<UploadsPage, EngineError> {
+        let mut page = UploadsPage::default();
+        let mut q = UploadListQuery {
+            prefix: p.prefix.clone(),
+            key_marker: p.key_marker.clone(),
+            upload_id_marker: p.upload_id_marker.clone(),
+            limit: 1000,
+        };
+        let delim = p.delimiter.as_deref().filter(|d| !d.is_empty());
+        let mut count = 0;
+        loop {
+            let rows = self.meta.list_uploads(bucket, &q).await?;
+            let exhausted = rows.len() < q.limit;
+            for u in rows {
+                q.key_marker = Some(u.key.clone());
+                q.upload_id_marker = Some(u.upload_id.clone());
+                let cp = delim.and_then(|d| u.key.get(p.prefix.len()..)?.find(d).map(|i| u.key[..p.prefix.len() + i + d.len()].to_owned()));
+                if let Some(cp) = &cp {
+                    if page.common_prefixes.last() == Some(cp) {
+                        continue;
+                    }
+                }
+                if count == p.max_uploads {
+                    page.is_truncated = true;
+                    return Ok(page);
+                }
+                count += 1;
+                match cp {
+                    Some(cp) => page.common_prefixes.push(cp),
+                    None => page.uploads.push(u),
+                }
+            }
+            if exhausted {
+                return Ok(page);
+            }
+        }
+    }
+}

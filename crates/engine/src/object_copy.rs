@@ -1,0 +1,76 @@
+//! CopyObject: the source's bytes streamed into a new object.
+
+use crate::object_put::check_key;
+use crate::{BodyCheck, Conditions, Engine, EngineError};
+use coffer_meta::{ObjectMeta, ObjectRecord, WriteCondition};
+use coffer_types::{now_millis, ETag};
+
+/// Whether the copy keeps the source's metadata or takes the request's.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum MetadataDirective {
+    #[default]
+    Copy,
+    Replace(ObjectMeta),
+}
+
+/// A CopyObject request.
+#[derive(Clone, Debug)]
+pub struct CopyInput {
+    pub src_bucket: String,
+    pub src_key: String,
+    pub dst_bucket: String,
+    pub dst_key: String,
+    pub directive: MetadataDirective,
+    /// `x-amz-copy-source-if-*`, evaluated against the source.
+    pub source_conditions: Conditions,
+}
+
+impl Engine {
+    /// Copies an object; returns the new ETag and its last-modified time.
+    pub async fn copy_object(&self, input: CopyInput) -> Result<(ETag, i64), EngineError> {
+        check_key(&input.dst_key)?;
+        let src = self.meta.get_object(&input.src_bucket, &input.src_key).await?.ok_or(EngineError::NoSuchKey)?;
+        copy_conditions(&input.source_conditions, &src)?;
+        let same = input.src_bucket == input.dst_bucket && input.src_key == input.dst_key;
+        if same && input.directive == MetadataDirective::Copy {
+            return Err(EngineError::InvalidRequest(
+                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.".into(),
+            ));
+        }
+        if src.size > self.cfg.max_put_size {
+            return Err(EngineError::InvalidRequest("The specified copy source is larger than the maximum allowable size for a copy source".into()));
+        }
+        self.head_bucket(&input.dst_bucket).await?;
+        let body = self.open_data(&src.data, 0, src.size).await?;
+        let stored = self.ingest(body, src.size, &BodyCheck::default(), true).await?;
+        let meta = match input.directive {
+            MetadataDirective::Copy => src.meta.clone(),
+            MetadataDirective::Replace(m) => m,
+        };
+        // The copy's ETag is its MD5 (a multipart source becomes single-part).
+        let etag = ETag::from_md5(&stored.md5);
+        let now = now_millis();
+        let rec = ObjectRecord {
+            key: input.dst_key,
+            size: stored.size,
+            etag: etag.as_str().to_owned(),
+            last_modified: now,
+            meta,
+            data: stored.data,
+        };
+        let data = rec.data.clone();
+        if let Err(e) = self.meta.put_object(&input.dst_bucket, rec, WriteCondition::None).await {
+            self.discard(&data).await;
+            return Err(e.into());
+        }
+        Ok((etag, now))
+    }
+}
+
+/// Copy-source conditions: S3 answers 412 for both kinds of failure.
+pub(crate) fn copy_conditions(c: &Conditions, src: &ObjectRecord) -> Result<(), EngineError> {
+    match c.check(&src.etag, src.last_modified) {
+        Err(EngineError::NotModified) => Err(EngineError::PreconditionFailed),
+        other => other,
+    }
+}

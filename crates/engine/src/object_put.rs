@@ -1,0 +1,58 @@
+//! PutObject and DeleteObject.
+
+use crate::{Body, BodyCheck, Engine, EngineError};
+use coffer_meta::{ObjectMeta, ObjectRecord, WriteCondition};
+use coffer_types::{now_millis, ETag, ObjectKey};
+
+/// A PutObject request.
+pub struct PutInput {
+    pub bucket: String,
+    pub key: String,
+    /// Declared (decoded) body length.
+    pub len: u64,
+    pub body: Body,
+    pub check: BodyCheck,
+    pub meta: ObjectMeta,
+    pub condition: WriteCondition,
+}
+
+pub(crate) fn check_key(key: &str) -> Result<(), EngineError> {
+    ObjectKey::parse(key).map(|_| ()).map_err(|e| match e {
+        coffer_types::InvalidObjectKey::TooLong => EngineError::KeyTooLong,
+        coffer_types::InvalidObjectKey::Empty => EngineError::InvalidArgument("empty key".into()),
+    })
+}
+
+impl Engine {
+    /// Stores an object; returns its ETag once durable.
+    pub async fn put_object(&self, input: PutInput) -> Result<ETag, EngineError> {
+        check_key(&input.key)?;
+        if input.len > self.cfg.max_put_size {
+            return Err(EngineError::EntityTooLarge(self.cfg.max_put_size));
+        }
+        // Fail fast before reading the body when the bucket is missing.
+        self.head_bucket(&input.bucket).await?;
+        let stored = self.ingest(input.body, input.len, &input.check, true).await?;
+        let etag = ETag::from_md5(&stored.md5);
+        let rec = ObjectRecord {
+            key: input.key,
+            size: stored.size,
+            etag: etag.as_str().to_owned(),
+            last_modified: now_millis(),
+            meta: input.meta,
+            data: stored.data,
+        };
+        let data = rec.data.clone();
+        if let Err(e) = self.meta.put_object(&input.bucket, rec, input.condition).await {
+            self.discard(&data).await;
+            return Err(e.into());
+        }
+        Ok(etag)
+    }
+
+    /// Deletes an object; deleting a missing key succeeds (S3 semantics).
+    pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), EngineError> {
+        self.meta.delete_object(bucket, key).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,278 @@
+//! Engine tests over the real SQLite and filesystem stores.
+
+use crate::*;
+use bytes::Bytes;
+use coffer_blob::FsBlobStore;
+use coffer_meta::{ObjectData, ObjectMeta, WriteCondition};
+use coffer_meta_sqlite::SqliteMetaStore;
+use futures::{StreamExt, TryStreamExt};
+use md5::{Digest, Md5};
+use std::time::Duration;
+
+struct Fixture {
+    engine: Engine,
+    dir: tempfile::TempDir,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let meta = SqliteMetaStore::open(dir.path().join("meta.db")).unwrap();
+    let blobs = FsBlobStore::open(dir.path().join("blobs")).unwrap();
+    let cfg = EngineConfig { inline_max: 1024, min_part_size: 100, ..Default::default() };
+    Fixture { engine: Engine::new(std::sync::Arc::new(meta), std::sync::Arc::new(blobs), cfg), dir }
+}
+
+impl Fixture {
+    fn blob_files(&self) -> usize {
+        walk(&self.dir.path().join("blobs/v1")) + walk(&self.dir.path().join("blobs/tmp"))
+    }
+}
+
+fn walk(p: &std::path::Path) -> usize {
+    std::fs::read_dir(p)
+        .map(|rd| rd.map(|e| e.unwrap().path()).map(|p| if p.is_dir() { walk(&p) } else { 1 }).sum())
+        .unwrap_or(0)
+}
+
+fn body(data: Vec<u8>) -> Body {
+    // Deliver in uneven pieces.
+    let pieces: Vec<Result<Bytes, BoxError>> = data.chunks(777).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+    futures::stream::iter(pieces).boxed()
+}
+
+fn put(bucket: &str, key: &str, data: &[u8]) -> PutInput {
+    PutInput {
+        bucket: bucket.into(),
+        key: key.into(),
+        len: data.len() as u64,
+        body: body(data.to_vec()),
+        check: BodyCheck::default(),
+        meta: ObjectMeta::default(),
+        condition: WriteCondition::None,
+    }
+}
+
+async fn read(e: &Engine, bucket: &str, key: &str) -> Vec<u8> {
+    let out = e.get_object(GetInput { bucket: bucket.into(), key: key.into(), ..Default::default() }).await.unwrap();
+    let chunks: Vec<Bytes> = out.body.try_collect().await.unwrap();
+    chunks.concat()
+}
+
+fn data(n: usize, seed: u8) -> Vec<u8> {
+    (0..n).map(|i| (i as u8).wrapping_mul(7).wrapping_add(seed)).collect()
+}
+
+#[tokio::test]
+async fn put_get_inline_and_blob() {
+    let f = fixture();
+    f.engine.create_bucket("bkt", None).await.unwrap();
+    for (key, n) in [("small", 10), ("edge", 1024), ("big", 300_000)] {
+        let d = data(n, 1);
+        let etag = f.engine.put_object(put("bkt", key, &d)).await.unwrap();
+        assert_eq!(etag.as_str(), hex::encode(Md5::digest(&d)));
+        assert_eq!(read(&f.engine, "bkt", key).await, d);
+    }
+    assert_eq!(f.blob_files(), 1, "only the object above inline_max is a blob");
+    let out = f.engine.get_object(GetInput { bucket: "bkt".into(), key: "big".into(), range: Some(coffer_types::ByteRange::Suffix(5)), ..Default::default() }).await.unwrap();
+    let got: Vec<Bytes> = out.body.try_collect().await.unwrap();
+    assert_eq!(got.concat(), data(300_000, 1)[299_995..]);
+}
+
+#[tokio::test]
+async fn bad_digest_and_short_body_store_nothing() {
+    let f = fixture();
+    f.engine.create_bucket("bkt", None).await.unwrap();
+    for n in [10usize, 100_000] {
+        let mut input = put("bkt", "k", &data(n, 2));
+        input.check.md5 = Some([0; 16]);
+        assert!(matches!(f.engine.put_object(input).await, Err(EngineError::BadDigest)));
+        let mut short = put("bkt", "k", &data(n, 2));
+        short.len += 1;
+        assert!(matches!(f.engine.put_object(short).await, Err(EngineError::IncompleteBody { .. })));
+        let mut sha = put("bkt", "k", &data(n, 2));
+        sha.check.sha256 = Some([1; 32]);
+        assert!(matches!(f.engine.put_object(sha).await, Err(EngineError::Sha256Mismatch)));
+    }
+    // A body stream that fails midway (client disconnect).
+    let failing: Body = futures::stream::iter(vec![Ok(Bytes::from(vec![0u8; 5000])), Err::<Bytes, BoxError>("reset".into())]).boxed();
+    let mut input = put("bkt", "k", &[]);
+    input.len = 100_000;
+    input.body = failing;
+    assert!(matches!(f.engine.put_object(input).await, Err(EngineError::Body(_))));
+    assert_eq!(f.blob_files(), 0);
+    assert!(matches!(f.engine.get_object(GetInput { bucket: "bkt".into(), key: "k".into(), ..Default::default() }).await, Err(EngineError::NoSuchKey)));
+}
+
+#[tokio::test]
+async fn overwrite_and_delete_reclaim_blobs() {
+    let f = fixture();
+    f.engine.create_bucket("bkt", None).await.unwrap();
+    f.engine.put_object(put("bkt", "k", &data(5000, 1))).await.unwrap();
+    f.engine.put_object(put("bkt", "k", &data(6000, 2))).await.unwrap();
+    assert_eq!(f.blob_files(), 2, "the old blob stays through the grace period");
+    assert_eq!(f.engine.collect_garbage(Duration::ZERO).await.unwrap(), 1);
+    assert_eq!(f.blob_files(), 1);
+    assert_eq!(read(&f.engine, "bkt", "k").await, data(6000, 2));
+    f.engine.delete_object("bkt", "k").await.unwrap();
+    f.engine.collect_garbage(Duration::ZERO).await.unwrap();
+    assert_eq!(f.blob_files(), 0);
+}
+
+#[tokio::test]
+async fn startup_reclaims_orphans_and_temp_files() {
+    let f = fixture();
+    f.engine.create_bucket("bkt", None).await.unwrap();
+    f.engine.put_object(put("bkt", "keep", &data(5000, 1))).await.unwrap();
+    // An orphan: a committed blob whose metadata commit never happened.
+    let mut w = f.engine.blobs.create().await.unwrap();
+    w.write(Bytes::from(data(3000, 3))).await.unwrap();
+    w.commit().await.unwrap();
+    // A temp file of a writer that died.
+    let mut t = f.engine.blobs.create().await.unwrap();
+    t.write(Bytes::from(data(3000, 3))).await.unwrap();
+    std::mem::forget(t);
+    assert_eq!(f.blob_files(), 3);
+    let r = f.engine.reclaim_at_startup(Duration::ZERO).await.unwrap();
+    assert_eq!(r, ReclaimReport { queued_deleted: 0, orphans_deleted: 1, temp_deleted: 1 });
+    assert_eq!(f.blob_files(), 1);
+    assert_eq!(read(&f.engine, "bkt", "keep").await, data(5000, 1));
+}
+
+#[tokio::test]
+async fn multipart_complete_references_part_blobs() {
+    let f = fixture();
+    f.engine.create_bucket("bkt", None).await.unwrap();
+    let id = f.engine.create_upload("bkt", "mp", ObjectMeta { content_type: Some("a/b".into()), ..Default::default() }).await.unwrap();
+    let parts: Vec<Vec<u8>> = vec![data(150, 1), data(120, 2), data(7, 3)];
+    let mut done = Vec::new();
+    for (i, p) in parts.iter().enumerate() {
+        let n = i as u32 + 1;
+        let etag = f.engine.upload_part("bkt", "mp", &id, n, p.len() as u64, body(p.clone()), &BodyCheck::default()).await.unwrap();
+        done.push(CompletedPart { part_number: n, etag: etag.quoted() });
+    }
+    let files_before = f.blob_files();
+    let etag = f.engine.complete_upload("bkt", "mp", &id, &done, WriteCondition::None).await.unwrap();
+    assert!(etag.as_str().ends_with("-3"));
+    assert_eq!(f.blob_files(), files_before, "completion copies no data");
+    assert_eq!(read(&f.engine, "bkt", "mp").await, parts.concat());
+    // Ranged read across the part boundary.
+    let out = f.engine.get_object(GetInput { bucket: "bkt".into(), key: "mp".into(), range: Some(coffer_types::ByteRange::FromTo(140, 160)), ..Default::default() }).await.unwrap();
+    let got: Vec<Bytes> = out.body.try_collect().await.unwrap();
+    assert_eq!(got.concat(), parts.concat()[140..=160]);
+    assert_eq!(out.object.meta.content_type.as_deref(), Some("a/b"));
+}
+
+#[tokio::test]
+async fn multipart_rejections() {
+    let f = fixture();
+    f.engine.create_bucket("bkt", None).await.unwrap();
+    let id = f.engine.create_upload("bkt", "mp", ObjectMeta::default()).await.unwrap();
+    let small = f.engine.upload_part("bkt", "mp", &id, 1, 10, body(data(10, 1)), &BodyCheck::default()).await.unwrap();
+    let other = f.engine.upload_part("bkt", "mp", &id, 2, 10, body(data(10, 2)), &BodyCheck::default()).await.unwrap();
+    let cp = |n: u32, e: &coffer_types::ETag| CompletedPart { part_number: n, etag: e.quoted() };
+    let r = f.engine.complete_upload("bkt", "mp", &id, &[cp(1, &small), cp(2, &other)], WriteCondition::None).await;
+    assert!(matches!(r, Err(EngineError::EntityTooSmall(1))));
+    let r = f.engine.complete_upload("bkt", "mp", &id, &[cp(2, &other), cp(1, &small)], WriteCondition::None).await;
+    assert!(matches!(r, Err(EngineError::InvalidPartOrder)));
+    let r = f.engine.complete_upload("bkt", "mp", &id, &[cp(1, &other)], WriteCondition::None).await;
+    assert!(matches!(r, Err(EngineError::InvalidPart(1))));
+    let r = f.engine.complete_upload("bkt", "mp", &id, &[cp(3, &other)], WriteCondition::None).await;
+    assert!(matches!(r, Err(EngineError::InvalidPart(3))));
+    let r = f.engine.upload_part("bkt", "mp", "nope", 1, 1, body(vec![1]), &BodyCheck::default()).await;
+    assert!(matches!(r, Err(EngineError::NoSuchUpload)));
+    let r = f.engine.upload_part("bkt", "mp", &id, 10_001, 1, body(vec![1]), &BodyCheck::default()).await;
+    assert!(matches!(r, Err(EngineError::InvalidArgument(_))));
+    // A single small part is fine (the last part has no minimum).
+    f.engine.complete_upload("bkt", "mp", &id, &[cp(2, &other)], WriteCondition::None).await.unwrap();
+    f.engine.collect_garbage(Duration::ZERO).await.unwrap();
+    assert_eq!(f.blob_files(), 1, "the unused part was collected");
+}
+
+#[tokio::test]
+async fn copy_object_rules() {
+    let f = fixture();
+    f.engine.create_bucket("bkt", None).await.unwrap();
+    f.engine.put_object(put("bkt", "src", &data(4000, 9))).await.unwrap();
+    let input = CopyInput {
+        src_bucket: "bkt".into(),
+        src_key: "src".into(),
+        dst_bucket: "bkt".into(),
+        dst_key: "dst".into(),
+        directive: MetadataDirective::Copy,
+        source_conditions: Conditions::default(),
+    };
+    f.engine.copy_object(input.clone()).await.unwrap();
+    assert_eq!(read(&f.engine, "bkt", "dst").await, data(4000, 9));
+    let mut onto_self = input.clone();
+    onto_self.dst_key = "src".into();
+    assert!(matches!(f.engine.copy_object(onto_self.clone()).await, Err(EngineError::InvalidRequest(_))));
+    onto_self.directive = MetadataDirective::Replace(ObjectMeta { content_type: Some("x/y".into()), ..Default::default() });
+    f.engine.copy_object(onto_self).await.unwrap();
+    assert_eq!(read(&f.engine, "bkt", "src").await, data(4000, 9));
+    let mut cond = input;
+    cond.source_conditions.if_match = Some("\"nope\"".into());
+    assert!(matches!(f.engine.copy_object(cond).await, Err(EngineError::PreconditionFailed)));
+}
+
+/// Listing pages, followed marker to marker, equal a naive model's answer.
+#[tokio::test]
+async fn listing_matches_model() {
+    let f = fixture();
+    f.engine.create_bucket("bkt", None).await.unwrap();
+    let alphabet = ["a", "bkt", "/", "-", "é"];
+    let mut state = 12345u64;
+    let mut rnd = |n: usize| {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((state >> 33) as usize) % n
+    };
+    let mut keys = std::collections::BTreeSet::new();
+    while keys.len() < 300 {
+        let len = 1 + rnd(6);
+        let k: String = (0..len).map(|_| alphabet[rnd(alphabet.len())]).collect();
+        keys.insert(k);
+    }
+    for k in &keys {
+        let mut input = put("bkt", k, b"x");
+        input.meta = ObjectMeta::default();
+        f.engine.put_object(input).await.unwrap();
+    }
+    let mut sorted: Vec<&String> = keys.iter().collect();
+    sorted.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    for prefix in ["", "a", "a/", "é", "zz"] {
+        for delim in [None, Some("/"), Some("-/"), Some("a")] {
+            // The model: every entry (key or common prefix) in order.
+            let mut model: Vec<(bool, String)> = Vec::new();
+            for k in sorted.iter().filter(|k| k.starts_with(prefix)) {
+                let rest = &k[prefix.len()..];
+                match delim.and_then(|d| rest.find(d).map(|i| k[..prefix.len() + i + d.len()].to_string())) {
+                    Some(cp) => {
+                        if model.last() != Some(&(true, cp.clone())) {
+                            model.push((true, cp));
+                        }
+                    }
+                    None => model.push((false, k.to_string())),
+                }
+            }
+            for page_size in [1usize, 7, 1000] {
+                let mut got: Vec<(bool, String)> = Vec::new();
+                let mut after = None;
+                loop {
+                    let p = ListParams { prefix: prefix.into(), delimiter: delim.map(Into::into), after: after.clone(), max_keys: page_size };
+                    let page = f.engine.list_objects("bkt", &p).await.unwrap();
+                    let mut entries: Vec<(bool, String)> = page.objects.iter().map(|o| (false, o.key.clone())).collect();
+                    entries.extend(page.common_prefixes.iter().map(|c| (true, c.clone())));
+                    entries.sort_by(|a, b| a.1.as_bytes().cmp(b.1.as_bytes()));
+                    assert!(entries.len() <= page_size);
+                    got.extend(entries);
+                    if !page.is_truncated {
+                        break;
+                    }
+                    after = page.last.clone();
+                    assert!(after.is_some());
+                }
+                assert_eq!(got, model, "prefix {prefix:?} delimiter {delim:?} page {page_size}");
+            }
+        }
+    }
+    let _ = ObjectData::Inline(Bytes::new());
+}
