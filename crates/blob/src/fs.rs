@@ -30,14 +30,10 @@ pub struct FsBlobStore {
     root: Arc<PathBuf>,
 }
 
-fn blocking<T: Send + 'static>(
+async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, BlobError> + Send + 'static,
-) -> impl std::future::Future<Output = Result<T, BlobError>> {
-    async move {
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(|e| BlobError::Io(std::io::Error::other(e)))?
-    }
+) -> Result<T, BlobError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| BlobError::Io(std::io::Error::other(e)))?
 }
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
@@ -150,10 +146,7 @@ impl BlobStore for FsBlobStore {
         let tmp = self.root.join("tmp").join(format!("{id}.tmp"));
         let dest = self.path(&id);
         let t = tmp.clone();
-        let file = blocking(move || {
-            Ok(OpenOptions::new().write(true).create_new(true).open(&t)?)
-        })
-        .await?;
+        let file = blocking(move || Ok(OpenOptions::new().write(true).create_new(true).open(&t)?)).await?;
         Ok(Box::new(FsWriter { id, tmp, dest, file: Some(file), buf: BytesMut::new() }))
     }
 
@@ -213,8 +206,7 @@ impl BlobStore for FsBlobStore {
             for dir in fs::read_dir(&root)? {
                 for entry in fs::read_dir(dir?.path())? {
                     let entry = entry?;
-                    let Some(id) = entry.file_name().to_str().and_then(|n| BlobId::parse(n).ok())
-                    else {
+                    let Some(id) = entry.file_name().to_str().and_then(|n| BlobId::parse(n).ok()) else {
                         continue;
                     };
                     if entry.metadata()?.modified()? < before {

@@ -30,7 +30,8 @@ impl Engine {
             Some("US") if self.cfg.region == "us-east-1" => {}
             Some(l) => return Err(EngineError::InvalidLocation(l.to_owned())),
         }
-        let rec = BucketRecord { name: name.as_str().to_owned(), region: self.cfg.region.clone(), created: now_millis() };
+        let rec =
+            BucketRecord { name: name.as_str().to_owned(), region: self.cfg.region.clone(), created: now_millis() };
         Ok(self.meta.create_bucket(rec).await?)
     }
 

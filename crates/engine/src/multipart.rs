@@ -4,7 +4,9 @@
 use crate::object_copy::copy_conditions;
 use crate::object_put::check_key;
 use crate::{Body, BodyCheck, Conditions, Engine, EngineError};
-use coffer_meta::{ObjectData, ObjectMeta, ObjectRecord, PartRecord, Segment, UploadListQuery, UploadRecord, WriteCondition};
+use coffer_meta::{
+    ObjectData, ObjectMeta, ObjectRecord, PartRecord, Segment, UploadListQuery, UploadRecord, WriteCondition,
+};
 use coffer_types::{now_millis, ByteRange, ETag, RangeError, UploadId};
 
 /// Highest part number S3 allows.
@@ -50,7 +52,9 @@ fn check_part_number(n: u32) -> Result<(), EngineError> {
     if (1..=MAX_PART_NUMBER).contains(&n) {
         Ok(())
     } else {
-        Err(EngineError::InvalidArgument(format!("Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive")))
+        Err(EngineError::InvalidArgument(format!(
+            "Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive"
+        )))
     }
 }
 
@@ -103,7 +107,13 @@ impl Engine {
         };
         let blob = segs.pop().map(|s| s.blob).ok_or_else(|| EngineError::InvalidRequest("part has no blob".into()))?;
         let etag = ETag::from_md5(&stored.md5);
-        let part = PartRecord { part_number, size: stored.size, etag: etag.as_str().to_owned(), last_modified: now_millis(), blob };
+        let part = PartRecord {
+            part_number,
+            size: stored.size,
+            etag: etag.as_str().to_owned(),
+            last_modified: now_millis(),
+            blob,
+        };
         self.record_part(bucket, upload_id, part).await?;
         Ok(etag)
     }
@@ -146,7 +156,8 @@ impl Engine {
         let blob = segs.pop().map(|s| s.blob).ok_or_else(|| EngineError::InvalidRequest("part has no blob".into()))?;
         let etag = ETag::from_md5(&stored.md5);
         let now = now_millis();
-        let part = PartRecord { part_number, size: stored.size, etag: etag.as_str().to_owned(), last_modified: now, blob };
+        let part =
+            PartRecord { part_number, size: stored.size, etag: etag.as_str().to_owned(), last_modified: now, blob };
         self.record_part(bucket, upload_id, part).await?;
         Ok((etag, now))
     }
@@ -180,7 +191,8 @@ impl Engine {
             if i + 1 < parts.len() && have.size < self.cfg.min_part_size {
                 return Err(EngineError::EntityTooSmall(want.part_number));
             }
-            let md5 = ETag::from_stored(have.etag.clone()).md5_bytes().ok_or(EngineError::InvalidPart(want.part_number))?;
+            let md5 =
+                ETag::from_stored(have.etag.clone()).md5_bytes().ok_or(EngineError::InvalidPart(want.part_number))?;
             md5s.push(md5);
             size += have.size;
             segs.push(Segment { blob: have.blob.clone(), size: have.size });
@@ -205,7 +217,14 @@ impl Engine {
     }
 
     /// Lists an upload's parts after `marker`.
-    pub async fn list_parts(&self, bucket: &str, key: &str, upload_id: &str, marker: u32, max_parts: usize) -> Result<PartsPage, EngineError> {
+    pub async fn list_parts(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        marker: u32,
+        max_parts: usize,
+    ) -> Result<PartsPage, EngineError> {
         let upload = self.upload(bucket, key, upload_id).await?;
         let mut parts = self.meta.list_parts(bucket, upload_id, marker, max_parts + 1).await?;
         let is_truncated = parts.len() > max_parts;
@@ -230,7 +249,9 @@ impl Engine {
             for u in rows {
                 q.key_marker = Some(u.key.clone());
                 q.upload_id_marker = Some(u.upload_id.clone());
-                let cp = delim.and_then(|d| u.key.get(p.prefix.len()..)?.find(d).map(|i| u.key[..p.prefix.len() + i + d.len()].to_owned()));
+                let cp = delim.and_then(|d| {
+                    u.key.get(p.prefix.len()..)?.find(d).map(|i| u.key[..p.prefix.len() + i + d.len()].to_owned())
+                });
                 if let Some(cp) = &cp {
                     if page.common_prefixes.last() == Some(cp) {
                         continue;

@@ -38,7 +38,9 @@ impl Engine {
             ));
         }
         if src.size > self.cfg.max_put_size {
-            return Err(EngineError::InvalidRequest("The specified copy source is larger than the maximum allowable size for a copy source".into()));
+            return Err(EngineError::InvalidRequest(
+                "The specified copy source is larger than the maximum allowable size for a copy source".into(),
+            ));
         }
         self.head_bucket(&input.dst_bucket).await?;
         let body = self.open_data(&src.data, 0, src.size).await?;

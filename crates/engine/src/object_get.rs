@@ -69,7 +69,11 @@ impl Engine {
             Some(Err(RangeError::Malformed)) => None,
         };
         let (start, len) = range.map(|r| (r.start, r.len)).unwrap_or((0, object.size));
-        let body = if input.head { futures::stream::empty().boxed() } else { self.open_data(&object.data, start, len).await? };
+        let body = if input.head {
+            futures::stream::empty().boxed()
+        } else {
+            self.open_data(&object.data, start, len).await?
+        };
         Ok(GetOutput { object, range, body })
     }
 

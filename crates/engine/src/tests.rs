@@ -73,7 +73,16 @@ async fn put_get_inline_and_blob() {
         assert_eq!(read(&f.engine, "bkt", key).await, d);
     }
     assert_eq!(f.blob_files(), 1, "only the object above inline_max is a blob");
-    let out = f.engine.get_object(GetInput { bucket: "bkt".into(), key: "big".into(), range: Some(coffer_types::ByteRange::Suffix(5)), ..Default::default() }).await.unwrap();
+    let out = f
+        .engine
+        .get_object(GetInput {
+            bucket: "bkt".into(),
+            key: "big".into(),
+            range: Some(coffer_types::ByteRange::Suffix(5)),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     let got: Vec<Bytes> = out.body.try_collect().await.unwrap();
     assert_eq!(got.concat(), data(300_000, 1)[299_995..]);
 }
@@ -94,13 +103,17 @@ async fn bad_digest_and_short_body_store_nothing() {
         assert!(matches!(f.engine.put_object(sha).await, Err(EngineError::Sha256Mismatch)));
     }
     // A body stream that fails midway (client disconnect).
-    let failing: Body = futures::stream::iter(vec![Ok(Bytes::from(vec![0u8; 5000])), Err::<Bytes, BoxError>("reset".into())]).boxed();
+    let failing: Body =
+        futures::stream::iter(vec![Ok(Bytes::from(vec![0u8; 5000])), Err::<Bytes, BoxError>("reset".into())]).boxed();
     let mut input = put("bkt", "k", &[]);
     input.len = 100_000;
     input.body = failing;
     assert!(matches!(f.engine.put_object(input).await, Err(EngineError::Body(_))));
     assert_eq!(f.blob_files(), 0);
-    assert!(matches!(f.engine.get_object(GetInput { bucket: "bkt".into(), key: "k".into(), ..Default::default() }).await, Err(EngineError::NoSuchKey)));
+    assert!(matches!(
+        f.engine.get_object(GetInput { bucket: "bkt".into(), key: "k".into(), ..Default::default() }).await,
+        Err(EngineError::NoSuchKey)
+    ));
 }
 
 #[tokio::test]
@@ -142,12 +155,20 @@ async fn startup_reclaims_orphans_and_temp_files() {
 async fn multipart_complete_references_part_blobs() {
     let f = fixture();
     f.engine.create_bucket("bkt", None).await.unwrap();
-    let id = f.engine.create_upload("bkt", "mp", ObjectMeta { content_type: Some("a/b".into()), ..Default::default() }).await.unwrap();
+    let id = f
+        .engine
+        .create_upload("bkt", "mp", ObjectMeta { content_type: Some("a/b".into()), ..Default::default() })
+        .await
+        .unwrap();
     let parts: Vec<Vec<u8>> = vec![data(150, 1), data(120, 2), data(7, 3)];
     let mut done = Vec::new();
     for (i, p) in parts.iter().enumerate() {
         let n = i as u32 + 1;
-        let etag = f.engine.upload_part("bkt", "mp", &id, n, p.len() as u64, body(p.clone()), &BodyCheck::default()).await.unwrap();
+        let etag = f
+            .engine
+            .upload_part("bkt", "mp", &id, n, p.len() as u64, body(p.clone()), &BodyCheck::default())
+            .await
+            .unwrap();
         done.push(CompletedPart { part_number: n, etag: etag.quoted() });
     }
     let files_before = f.blob_files();
@@ -156,7 +177,16 @@ async fn multipart_complete_references_part_blobs() {
     assert_eq!(f.blob_files(), files_before, "completion copies no data");
     assert_eq!(read(&f.engine, "bkt", "mp").await, parts.concat());
     // Ranged read across the part boundary.
-    let out = f.engine.get_object(GetInput { bucket: "bkt".into(), key: "mp".into(), range: Some(coffer_types::ByteRange::FromTo(140, 160)), ..Default::default() }).await.unwrap();
+    let out = f
+        .engine
+        .get_object(GetInput {
+            bucket: "bkt".into(),
+            key: "mp".into(),
+            range: Some(coffer_types::ByteRange::FromTo(140, 160)),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     let got: Vec<Bytes> = out.body.try_collect().await.unwrap();
     assert_eq!(got.concat(), parts.concat()[140..=160]);
     assert_eq!(out.object.meta.content_type.as_deref(), Some("a/b"));
@@ -206,7 +236,8 @@ async fn copy_object_rules() {
     let mut onto_self = input.clone();
     onto_self.dst_key = "src".into();
     assert!(matches!(f.engine.copy_object(onto_self.clone()).await, Err(EngineError::InvalidRequest(_))));
-    onto_self.directive = MetadataDirective::Replace(ObjectMeta { content_type: Some("x/y".into()), ..Default::default() });
+    onto_self.directive =
+        MetadataDirective::Replace(ObjectMeta { content_type: Some("x/y".into()), ..Default::default() });
     f.engine.copy_object(onto_self).await.unwrap();
     assert_eq!(read(&f.engine, "bkt", "src").await, data(4000, 9));
     let mut cond = input;
@@ -257,9 +288,15 @@ async fn listing_matches_model() {
                 let mut got: Vec<(bool, String)> = Vec::new();
                 let mut after = None;
                 loop {
-                    let p = ListParams { prefix: prefix.into(), delimiter: delim.map(Into::into), after: after.clone(), max_keys: page_size };
+                    let p = ListParams {
+                        prefix: prefix.into(),
+                        delimiter: delim.map(Into::into),
+                        after: after.clone(),
+                        max_keys: page_size,
+                    };
                     let page = f.engine.list_objects("bkt", &p).await.unwrap();
-                    let mut entries: Vec<(bool, String)> = page.objects.iter().map(|o| (false, o.key.clone())).collect();
+                    let mut entries: Vec<(bool, String)> =
+                        page.objects.iter().map(|o| (false, o.key.clone())).collect();
                     entries.extend(page.common_prefixes.iter().map(|c| (true, c.clone())));
                     entries.sort_by(|a, b| a.1.as_bytes().cmp(b.1.as_bytes()));
                     assert!(entries.len() <= page_size);

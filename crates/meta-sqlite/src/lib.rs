@@ -43,10 +43,7 @@ fn sql_err(e: rusqlite::Error) -> MetaError {
 fn open_conn(path: &Path) -> Result<rusqlite::Connection, MetaError> {
     let conn = rusqlite::Connection::open(path).map_err(sql_err)?;
     conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(sql_err)?;
-    conn.execute_batch(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
-    )
-    .map_err(sql_err)?;
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;").map_err(sql_err)?;
     Ok(conn)
 }
 
@@ -110,7 +107,13 @@ impl MetaStore for SqliteMetaStore {
         let (b, u) = (bucket.to_owned(), upload_id.to_owned());
         self.writer.run(move |c| ops::put_part(c, &b, &u, &part)).await
     }
-    async fn list_parts(&self, bucket: &str, upload_id: &str, after: u32, limit: usize) -> Result<Vec<PartRecord>, MetaError> {
+    async fn list_parts(
+        &self,
+        bucket: &str,
+        upload_id: &str,
+        after: u32,
+        limit: usize,
+    ) -> Result<Vec<PartRecord>, MetaError> {
         let (b, u) = (bucket.to_owned(), upload_id.to_owned());
         self.readers.run(move |c| ops::list_parts(c, &b, &u, after, limit)).await
     }
@@ -118,7 +121,13 @@ impl MetaStore for SqliteMetaStore {
         let (b, q) = (bucket.to_owned(), query.clone());
         self.readers.run(move |c| ops::list_uploads(c, &b, &q)).await
     }
-    async fn complete_upload(&self, bucket: &str, upload_id: &str, object: ObjectRecord, cond: WriteCondition) -> Result<(), MetaError> {
+    async fn complete_upload(
+        &self,
+        bucket: &str,
+        upload_id: &str,
+        object: ObjectRecord,
+        cond: WriteCondition,
+    ) -> Result<(), MetaError> {
         let (b, u) = (bucket.to_owned(), upload_id.to_owned());
         self.writer.run(move |c| ops::complete_upload(c, &b, &u, &object, &cond)).await
     }

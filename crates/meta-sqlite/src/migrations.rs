@@ -123,9 +123,7 @@ mod tests {
     use super::*;
 
     fn tables(c: &Connection) -> Vec<String> {
-        let mut st = c
-            .prepare("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
-            .unwrap();
+        let mut st = c.prepare("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name").unwrap();
         st.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
     }
 

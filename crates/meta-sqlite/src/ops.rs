@@ -43,9 +43,7 @@ fn queue_gc(c: &Connection, sql_select_blob_ids: &str, id: i64) -> R<()> {
 
 pub fn create_bucket(c: &Connection, b: &BucketRecord) -> R<()> {
     let n = c
-        .prepare_cached(
-            "INSERT INTO buckets (name, region, created) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
-        )
+        .prepare_cached("INSERT INTO buckets (name, region, created) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING")
         .map_err(sql_err)?
         .execute(params![b.name, b.region, b.created])
         .map_err(sql_err)?;
@@ -83,11 +81,7 @@ pub fn delete_bucket(c: &Connection, name: &str) -> R<()> {
     if has_objects {
         return Err(MetaError::BucketNotEmpty);
     }
-    queue_gc(
-        c,
-        "SELECT p.blob_id, ?2 FROM parts p JOIN uploads u ON p.upload_row = u.id WHERE u.bucket_id = ?1",
-        id,
-    )?;
+    queue_gc(c, "SELECT p.blob_id, ?2 FROM parts p JOIN uploads u ON p.upload_row = u.id WHERE u.bucket_id = ?1", id)?;
     c.prepare_cached("DELETE FROM uploads WHERE bucket_id = ?1").map_err(sql_err)?.execute([id]).map_err(sql_err)?;
     c.prepare_cached("DELETE FROM buckets WHERE id = ?1").map_err(sql_err)?.execute([id]).map_err(sql_err)?;
     Ok(())
@@ -128,12 +122,9 @@ pub fn get_object(c: &Connection, bucket: &str, key: &str) -> R<Option<ObjectRec
 }
 
 fn segments(c: &Connection, object_id: i64) -> R<Vec<Segment>> {
-    let mut st = c
-        .prepare_cached("SELECT blob_id, size FROM segments WHERE object_id = ?1 ORDER BY idx")
-        .map_err(sql_err)?;
-    let rows = st
-        .query_map([object_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-        .map_err(sql_err)?;
+    let mut st =
+        c.prepare_cached("SELECT blob_id, size FROM segments WHERE object_id = ?1 ORDER BY idx").map_err(sql_err)?;
+    let rows = st.query_map([object_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).map_err(sql_err)?;
     let mut out = Vec::new();
     for row in rows {
         let (b, size) = row.map_err(sql_err)?;
@@ -314,7 +305,13 @@ pub fn list_parts(c: &Connection, bucket: &str, upload_id: &str, after: u32, lim
         .map_err(sql_err)?;
     let rows = st
         .query_map(params![row, after, limit as i64], |r| {
-            Ok((r.get::<_, u32>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?, r.get::<_, String>(4)?))
+            Ok((
+                r.get::<_, u32>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, String>(4)?,
+            ))
         })
         .map_err(sql_err)?;
     let mut out = Vec::new();
@@ -356,7 +353,13 @@ pub fn list_uploads(c: &Connection, bucket: &str, q: &UploadListQuery) -> R<Vec<
     Ok(out)
 }
 
-pub fn complete_upload(c: &Connection, bucket: &str, upload_id: &str, o: &ObjectRecord, cond: &WriteCondition) -> R<()> {
+pub fn complete_upload(
+    c: &Connection,
+    bucket: &str,
+    upload_id: &str,
+    o: &ObjectRecord,
+    cond: &WriteCondition,
+) -> R<()> {
     let (row, _) = upload_row(c, bucket, upload_id)?;
     let bid = bucket_id(c, bucket)?;
     if *cond != WriteCondition::None {
@@ -374,7 +377,8 @@ pub fn complete_upload(c: &Connection, bucket: &str, upload_id: &str, o: &Object
             }
         }
     }
-    let mut q = c.prepare_cached("INSERT OR IGNORE INTO gc_queue (blob_id, queued) VALUES (?1, ?2)").map_err(sql_err)?;
+    let mut q =
+        c.prepare_cached("INSERT OR IGNORE INTO gc_queue (blob_id, queued) VALUES (?1, ?2)").map_err(sql_err)?;
     for b in unused {
         q.execute(params![b, now_millis()]).map_err(sql_err)?;
     }
@@ -442,7 +446,12 @@ pub fn get_credential(c: &Connection, access_key: &str) -> R<Option<CredentialRe
     c.prepare_cached("SELECT access_key, secret_key, principal, created FROM credentials WHERE access_key = ?1")
         .map_err(sql_err)?
         .query_row([access_key], |r| {
-            Ok(CredentialRecord { access_key: r.get(0)?, secret_key: r.get(1)?, principal: r.get(2)?, created: r.get(3)? })
+            Ok(CredentialRecord {
+                access_key: r.get(0)?,
+                secret_key: r.get(1)?,
+                principal: r.get(2)?,
+                created: r.get(3)?,
+            })
         })
         .optional()
         .map_err(sql_err)

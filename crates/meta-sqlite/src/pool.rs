@@ -23,12 +23,8 @@ impl Readers {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, MetaError> + Send + 'static,
     {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| MetaError::Corrupt("reader pool closed".into()))?;
+        let permit =
+            self.permits.clone().acquire_owned().await.map_err(|_| MetaError::Corrupt("reader pool closed".into()))?;
         let conns = self.conns.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;

@@ -84,10 +84,7 @@ impl Writer {
     {
         let (reply, rx) = oneshot::channel();
         let job: Box<dyn Job> = Box::new(TypedJob { f: Some(f), result: None, reply });
-        self.tx
-            .send(job)
-            .await
-            .map_err(|_| MetaError::Corrupt("SQLite writer thread has stopped".into()))?;
+        self.tx.send(job).await.map_err(|_| MetaError::Corrupt("SQLite writer thread has stopped".into()))?;
         rx.await.map_err(|_| MetaError::Corrupt("SQLite writer dropped a job".into()))?
     }
 }

@@ -55,9 +55,7 @@ fn segmented(key: &str, segs: &[BlobId]) -> ObjectRecord {
         etag: "e".into(),
         last_modified: 1000,
         meta: ObjectMeta::default(),
-        data: ObjectData::Segments(
-            segs.iter().map(|b| Segment { blob: b.clone(), size: 10 }).collect(),
-        ),
+        data: ObjectData::Segments(segs.iter().map(|b| Segment { blob: b.clone(), size: 10 }).collect()),
     }
 }
 
@@ -134,9 +132,7 @@ pub async fn listing_order_and_bounds(s: Arc<dyn MetaStore>) {
     let list = |prefix: &str, start: ListStart, limit| {
         let s = s.clone();
         let q = ListQuery { prefix: prefix.into(), start, limit };
-        async move {
-            s.list_objects("b", &q).await.unwrap().into_iter().map(|o| o.key).collect::<Vec<_>>()
-        }
+        async move { s.list_objects("b", &q).await.unwrap().into_iter().map(|o| o.key).collect::<Vec<_>>() }
     };
     let mut sorted: Vec<&str> = keys.to_vec();
     sorted.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
@@ -149,7 +145,8 @@ pub async fn listing_order_and_bounds(s: Arc<dyn MetaStore>) {
     assert_eq!(list("", ListStart::AtOrAfter(b"a0".to_vec()), 1).await, ["a0"]);
     assert_eq!(list("", ListStart::AtOrAfter(vec![b'a', b'/', 0xff]), 1).await, ["a0"]);
     assert_eq!(list("zz", ListStart::Unbounded, 10).await, Vec::<String>::new());
-    let summary = &s.list_objects("b", &ListQuery { prefix: "z".into(), ..Default::default() }.with_limit(5)).await.unwrap()[0];
+    let summary =
+        &s.list_objects("b", &ListQuery { prefix: "z".into(), ..Default::default() }.with_limit(5)).await.unwrap()[0];
     assert_eq!((summary.size, summary.etag.as_str(), summary.last_modified), (1, "etag-z", 1000));
 }
 
@@ -213,13 +210,24 @@ pub async fn multipart_lifecycle(s: Arc<dyn MetaStore>) {
     let ids = |v: Vec<UploadRecord>| v.into_iter().map(|u| u.upload_id).collect::<Vec<_>>();
     let all = UploadListQuery { limit: 100, ..Default::default() };
     assert_eq!(ids(s.list_uploads("b", &all).await.unwrap()), ["u3", "u1", "u2"]);
-    let after = UploadListQuery { key_marker: Some("k".into()), upload_id_marker: Some("u1".into()), limit: 100, ..Default::default() };
+    let after = UploadListQuery {
+        key_marker: Some("k".into()),
+        upload_id_marker: Some("u1".into()),
+        limit: 100,
+        ..Default::default()
+    };
     assert_eq!(ids(s.list_uploads("b", &after).await.unwrap()), ["u2"]);
     let pfx = UploadListQuery { prefix: "a".into(), limit: 100, ..Default::default() };
     assert_eq!(ids(s.list_uploads("b", &pfx).await.unwrap()), ["u3"]);
 
     let b = blobs(4);
-    let part = |n: u32, blob: &BlobId| PartRecord { part_number: n, size: 10, etag: format!("p{n}"), last_modified: 7, blob: blob.clone() };
+    let part = |n: u32, blob: &BlobId| PartRecord {
+        part_number: n,
+        size: 10,
+        etag: format!("p{n}"),
+        last_modified: 7,
+        blob: blob.clone(),
+    };
     s.put_part("b", "u1", part(2, &b[0])).await.unwrap();
     s.put_part("b", "u1", part(1, &b[1])).await.unwrap();
     s.put_part("b", "u1", part(2, &b[2])).await.unwrap(); // replaces b[0]
@@ -289,7 +297,8 @@ pub async fn gc_queue_and_orphans(s: Arc<dyn MetaStore>) {
 
 pub async fn credentials(s: Arc<dyn MetaStore>) {
     assert!(s.get_credential("AK").await.unwrap().is_none());
-    let c = CredentialRecord { access_key: "AK".into(), secret_key: "SK".into(), principal: "operator".into(), created: 3 };
+    let c =
+        CredentialRecord { access_key: "AK".into(), secret_key: "SK".into(), principal: "operator".into(), created: 3 };
     s.put_credential(c.clone()).await.unwrap();
     assert_eq!(s.get_credential("AK").await.unwrap(), Some(c));
     s.ping().await.unwrap();

@@ -41,33 +41,19 @@ pub trait MetaStore: Send + Sync + 'static {
     /// The current object under `key`, inline data included.
     async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>, MetaError>;
     /// Stores `object`, replacing any object under the same key if `cond` holds.
-    async fn put_object(
-        &self,
-        bucket: &str,
-        object: ObjectRecord,
-        cond: WriteCondition,
-    ) -> Result<(), MetaError>;
+    async fn put_object(&self, bucket: &str, object: ObjectRecord, cond: WriteCondition) -> Result<(), MetaError>;
     /// Removes the object; `Ok(false)` when there was none.
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<bool, MetaError>;
     /// Objects in key order matching `query`, at most `query.limit`.
-    async fn list_objects(
-        &self,
-        bucket: &str,
-        query: &ListQuery,
-    ) -> Result<Vec<ObjectSummary>, MetaError>;
+    async fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<Vec<ObjectSummary>, MetaError>;
 
     /// Registers a new multipart upload in `bucket`.
     async fn create_upload(&self, bucket: &str, upload: UploadRecord) -> Result<(), MetaError>;
     /// The upload, if it is in progress.
-    async fn get_upload(
-        &self,
-        bucket: &str,
-        upload_id: &str,
-    ) -> Result<Option<UploadRecord>, MetaError>;
+    async fn get_upload(&self, bucket: &str, upload_id: &str) -> Result<Option<UploadRecord>, MetaError>;
     /// Records a part (replacing a part with the same number). `NoSuchUpload` if
     /// the upload is gone, in which case the caller still owns `part.blob`.
-    async fn put_part(&self, bucket: &str, upload_id: &str, part: PartRecord)
-        -> Result<(), MetaError>;
+    async fn put_part(&self, bucket: &str, upload_id: &str, part: PartRecord) -> Result<(), MetaError>;
     /// Parts with numbers above `after`, in order, at most `limit`.
     async fn list_parts(
         &self,
@@ -77,11 +63,7 @@ pub trait MetaStore: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<PartRecord>, MetaError>;
     /// In-progress uploads ordered by (key, upload id).
-    async fn list_uploads(
-        &self,
-        bucket: &str,
-        query: &UploadListQuery,
-    ) -> Result<Vec<UploadRecord>, MetaError>;
+    async fn list_uploads(&self, bucket: &str, query: &UploadListQuery) -> Result<Vec<UploadRecord>, MetaError>;
     /// Atomically turns the upload into `object` (whose segments are blobs of the
     /// upload's parts), ends the upload and queues unused parts for collection.
     async fn complete_upload(
@@ -95,11 +77,7 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn abort_upload(&self, bucket: &str, upload_id: &str) -> Result<(), MetaError>;
 
     /// Blobs queued for collection at or before `queued_before`, at most `limit`.
-    async fn gc_pending(
-        &self,
-        queued_before: UnixMillis,
-        limit: usize,
-    ) -> Result<Vec<BlobId>, MetaError>;
+    async fn gc_pending(&self, queued_before: UnixMillis, limit: usize) -> Result<Vec<BlobId>, MetaError>;
     /// Forgets queued blobs once the blob store has deleted them.
     async fn gc_forget(&self, blobs: &[BlobId]) -> Result<(), MetaError>;
     /// Which of `blobs` the store still knows (referenced or queued). Blobs not
@@ -109,8 +87,7 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Stores a credential, replacing one with the same access key.
     async fn put_credential(&self, cred: CredentialRecord) -> Result<(), MetaError>;
     /// The credential for `access_key`, if any.
-    async fn get_credential(&self, access_key: &str)
-        -> Result<Option<CredentialRecord>, MetaError>;
+    async fn get_credential(&self, access_key: &str) -> Result<Option<CredentialRecord>, MetaError>;
     /// Whether the store can answer queries now (for readiness probes).
     async fn ping(&self) -> Result<(), MetaError>;
 }

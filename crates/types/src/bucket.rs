@@ -20,13 +20,8 @@ impl BucketName {
         if !(3..=63).contains(&len) {
             return Err(InvalidBucketName("must be between 3 and 63 characters long"));
         }
-        if !s
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
-        {
-            return Err(InvalidBucketName(
-                "may contain only lower-case letters, digits, dots and hyphens",
-            ));
+        if !s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-') {
+            return Err(InvalidBucketName("may contain only lower-case letters, digits, dots and hyphens"));
         }
         let first = s.as_bytes()[0];
         let last = s.as_bytes()[len - 1];

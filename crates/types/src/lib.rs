@@ -22,8 +22,5 @@ pub type UnixMillis = i64;
 /// The current time as [`UnixMillis`].
 pub fn now_millis() -> UnixMillis {
     use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

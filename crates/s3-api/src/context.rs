@@ -1,0 +1,88 @@
+//! Per-request context: id, method, path, query, headers, route, principal.
+
+use coffer_s3_proto::router::{self, Operation, Query};
+use coffer_s3_proto::sigv4::PayloadMode;
+use coffer_s3_proto::{S3Error, S3ErrorCode};
+use http::request::Parts;
+use http::{HeaderMap, Method};
+use rand::RngCore;
+
+/// Everything a handler knows about its request besides the body.
+pub(crate) struct Ctx {
+    pub id: String,
+    pub method: Method,
+    pub raw_path: String,
+    pub raw_query: String,
+    pub query: Query,
+    pub headers: HeaderMap,
+    pub op: Option<Operation>,
+    pub bucket: Option<String>,
+    pub key: Option<String>,
+    /// How the body must be verified (set by authentication).
+    pub payload: PayloadMode,
+    /// The authenticated access key.
+    pub access_key: Option<String>,
+}
+
+fn request_id() -> String {
+    let mut b = [0u8; 8];
+    rand::thread_rng().fill_bytes(&mut b);
+    hex::encode_upper(b)
+}
+
+impl Ctx {
+    pub fn new(parts: Parts) -> Self {
+        let raw_path = parts.uri.path().to_owned();
+        let raw_query = parts.uri.query().unwrap_or("").to_owned();
+        Ctx {
+            id: request_id(),
+            method: parts.method,
+            query: Query::parse(&raw_query),
+            raw_path,
+            raw_query,
+            headers: parts.headers,
+            op: None,
+            bucket: None,
+            key: None,
+            payload: PayloadMode::Unsigned,
+            access_key: None,
+        }
+    }
+
+    /// Routes the request (fills `op`, `bucket`, `key`).
+    pub fn route(&mut self) -> Result<(), S3Error> {
+        let copy = self.headers.contains_key("x-amz-copy-source");
+        let r = router::route(self.method.as_str(), &self.raw_path, &self.query, copy)?;
+        self.op = Some(r.op);
+        self.bucket = r.bucket;
+        self.key = r.key;
+        Ok(())
+    }
+
+    /// A header as text, if present and valid.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The routed bucket (present for every bucket and object operation).
+    pub fn bucket(&self) -> &str {
+        self.bucket.as_deref().unwrap_or("")
+    }
+
+    /// The routed key (present for every object operation).
+    pub fn key(&self) -> &str {
+        self.key.as_deref().unwrap_or("")
+    }
+
+    /// A query parameter parsed as a number, `InvalidArgument` if malformed.
+    pub fn query_num<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, S3Error> {
+        match self.query.get(name) {
+            None => Ok(None),
+            Some(v) => v.parse().map(Some).map_err(|_| {
+                S3Error::with_message(S3ErrorCode::InvalidArgument, format!("{name} must be a non-negative integer"))
+                    .with_extra("ArgumentName", name)
+                    .with_extra("ArgumentValue", v)
+            }),
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! Engine failures as S3 errors. Internal details are logged, never sent.
+
+use coffer_engine::EngineError;
+use coffer_s3_proto::{S3Error, S3ErrorCode as C};
+
+/// A 500 for an unexpected failure; the cause goes to the log only.
+pub(crate) fn internal(e: &dyn std::fmt::Display) -> S3Error {
+    tracing::error!(error = %e, "internal error");
+    S3Error::new(C::InternalError)
+}
+
+pub(crate) fn from_engine(e: EngineError) -> S3Error {
+    match e {
+        EngineError::NoSuchBucket => C::NoSuchBucket.into(),
+        EngineError::NoSuchKey => C::NoSuchKey.into(),
+        EngineError::NoSuchUpload => C::NoSuchUpload.into(),
+        // One tenant owns every bucket until projects arrive.
+        EngineError::BucketAlreadyExists => C::BucketAlreadyOwnedByYou.into(),
+        EngineError::BucketNotEmpty => C::BucketNotEmpty.into(),
+        EngineError::InvalidBucketName(m) => {
+            S3Error::with_message(C::InvalidBucketName, format!("The specified bucket is not valid: {m}"))
+        }
+        EngineError::InvalidLocation(l) => S3Error::with_message(
+            C::InvalidLocationConstraint,
+            format!("The specified location-constraint '{l}' is not valid for this endpoint."),
+        ),
+        EngineError::KeyTooLong => C::KeyTooLongError.into(),
+        EngineError::BadDigest => C::BadDigest.into(),
+        EngineError::Sha256Mismatch => C::XAmzContentSHA256Mismatch.into(),
+        EngineError::IncompleteBody { expected, got } => S3Error::with_message(
+            C::IncompleteBody,
+            format!("The request body had {got} bytes; {expected} were declared."),
+        ),
+        EngineError::EntityTooLarge(max) => {
+            S3Error::new(C::EntityTooLarge).with_extra("MaxSizeAllowed", max.to_string())
+        }
+        EngineError::EntityTooSmall(n) => S3Error::new(C::EntityTooSmall).with_extra("PartNumber", n.to_string()),
+        EngineError::InvalidPart(n) => S3Error::new(C::InvalidPart).with_extra("PartNumber", n.to_string()),
+        EngineError::InvalidPartOrder => C::InvalidPartOrder.into(),
+        EngineError::InvalidRequest(m) => S3Error::with_message(C::InvalidRequest, m),
+        EngineError::InvalidArgument(m) => S3Error::with_message(C::InvalidArgument, m),
+        EngineError::PreconditionFailed => C::PreconditionFailed.into(),
+        EngineError::NotModified => C::NotModified.into(),
+        EngineError::InvalidRange(size) => {
+            S3Error::new(C::InvalidRange).with_extra("ActualObjectSize", size.to_string())
+        }
+        EngineError::NoSpace => C::InsufficientStorage.into(),
+        EngineError::Body(inner) => match inner.downcast::<S3Error>() {
+            Ok(s3) => *s3,
+            Err(other) => {
+                tracing::debug!(error = %other, "request body ended early");
+                S3Error::new(C::IncompleteBody)
+            }
+        },
+        e @ (EngineError::Meta(_) | EngineError::Blob(_)) => internal(&e),
+    }
+}

@@ -1,0 +1,89 @@
+//! Object headers: stored metadata read from a request, and written back on
+//! GET/HEAD (with `response-*` overrides).
+
+use crate::context::Ctx;
+use coffer_meta::{ObjectMeta, ObjectRecord};
+use coffer_s3_proto::time_fmt::http_date;
+use coffer_s3_proto::{S3Error, S3ErrorCode as C};
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+/// The most user metadata S3 accepts (names and values), in bytes.
+const MAX_USER_META: usize = 2048;
+
+/// Reads the stored headers and `x-amz-meta-*` from a request.
+pub(crate) fn object_meta(ctx: &Ctx) -> Result<ObjectMeta, S3Error> {
+    let get = |n: &str| ctx.header(n).map(str::to_owned);
+    let mut m = ObjectMeta {
+        content_type: get("content-type"),
+        content_encoding: get("content-encoding").filter(|v| !v.eq_ignore_ascii_case("aws-chunked")),
+        content_disposition: get("content-disposition"),
+        content_language: get("content-language"),
+        cache_control: get("cache-control"),
+        expires: get("expires"),
+        user: Default::default(),
+    };
+    // aws-chunked is a transfer detail; a list like "gzip,aws-chunked" keeps the rest.
+    if let Some(ce) = ctx.header("content-encoding") {
+        let kept: Vec<&str> =
+            ce.split(',').map(str::trim).filter(|e| !e.eq_ignore_ascii_case("aws-chunked") && !e.is_empty()).collect();
+        m.content_encoding = (!kept.is_empty()).then(|| kept.join(","));
+    }
+    let mut size = 0;
+    for (name, value) in ctx.headers.iter() {
+        if let Some(k) = name.as_str().strip_prefix("x-amz-meta-") {
+            let v = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            size += k.len() + v.len();
+            m.user.insert(k.to_owned(), v);
+        }
+    }
+    if size > MAX_USER_META {
+        return Err(S3Error::new(C::MetadataTooLarge));
+    }
+    Ok(m)
+}
+
+fn put(h: &mut HeaderMap, name: &'static str, v: Option<&str>) {
+    if let Some(v) = v {
+        if let Ok(v) = HeaderValue::from_str(v) {
+            h.insert(name, v);
+        }
+    }
+}
+
+/// Writes an object's headers, applying `response-*` query overrides.
+pub(crate) fn write_object_headers(h: &mut HeaderMap, o: &ObjectRecord, ctx: &Ctx) {
+    let m = &o.meta;
+    let over = |q: &str, stored: &Option<String>| ctx.query.get(q).map(str::to_owned).or_else(|| stored.clone());
+    put(
+        h,
+        "content-type",
+        Some(over("response-content-type", &m.content_type).as_deref().unwrap_or("binary/octet-stream")),
+    );
+    put(h, "content-encoding", over("response-content-encoding", &m.content_encoding).as_deref());
+    put(h, "content-disposition", over("response-content-disposition", &m.content_disposition).as_deref());
+    put(h, "content-language", over("response-content-language", &m.content_language).as_deref());
+    put(h, "cache-control", over("response-cache-control", &m.cache_control).as_deref());
+    put(h, "expires", over("response-expires", &m.expires).as_deref());
+    put(h, "etag", Some(&format!("\"{}\"", o.etag)));
+    put(h, "last-modified", Some(&http_date(o.last_modified)));
+    h.insert("accept-ranges", HeaderValue::from_static("bytes"));
+    for (k, v) in &m.user {
+        if let (Ok(n), Ok(v)) = (HeaderName::try_from(format!("x-amz-meta-{k}")), HeaderValue::from_str(v)) {
+            h.insert(n, v);
+        }
+    }
+}
+
+/// Conditional headers with `prefix` (`""` for GET/HEAD/PUT,
+/// `"x-amz-copy-source-"` for copies).
+pub(crate) fn conditions(ctx: &Ctx, prefix: &str) -> coffer_engine::Conditions {
+    use coffer_s3_proto::time_fmt::parse_http_date;
+    let h = |n: &str| ctx.header(&format!("{prefix}{n}")).map(str::to_owned);
+    coffer_engine::Conditions {
+        if_match: h("if-match"),
+        if_none_match: h("if-none-match"),
+        // An unparsable date is ignored, as HTTP requires.
+        if_modified_since: h("if-modified-since").and_then(|d| parse_http_date(&d)),
+        if_unmodified_since: h("if-unmodified-since").and_then(|d| parse_http_date(&d)),
+    }
+}

@@ -1,0 +1,117 @@
+//! The S3 HTTP adapter: for each request, parse → authenticate → route →
+//! call the [`coffer_engine::Engine`] → render S3 XML or stream bytes.
+//!
+//! Every failure leaves as an S3 error document carrying the request id that
+//! also appears in the request's log line. Handlers are split by operation
+//! family: `bucket.rs`, `object_put.rs`, `object_get.rs`, `object_delete.rs`,
+//! `list.rs`, `multipart.rs`. Start at [`S3Service::handle`].
+//!
+//! Architecture invariant: this crate names no concrete store; it sees the
+//! engine and, for credential lookups, the `MetaStore` trait.
+
+mod auth;
+mod body;
+mod bucket;
+mod context;
+mod errors;
+mod headers;
+mod health;
+mod list;
+mod multipart;
+mod object_delete;
+mod object_get;
+mod object_put;
+mod respond;
+
+pub use respond::ResBody;
+
+use coffer_engine::Engine;
+use coffer_s3_proto::router::Operation;
+use coffer_s3_proto::S3Error;
+use context::Ctx;
+use http::{Request, Response};
+use std::time::Instant;
+
+/// Shared state of the S3 endpoint.
+#[derive(Clone)]
+pub struct S3Service {
+    engine: Engine,
+}
+
+impl S3Service {
+    /// The S3 endpoint over an engine.
+    pub fn new(engine: Engine) -> Self {
+        S3Service { engine }
+    }
+
+    /// Handles one HTTP request; never fails (errors become S3 error responses).
+    pub async fn handle<B>(&self, req: Request<B>) -> Response<ResBody>
+    where
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<coffer_engine::BoxError>,
+    {
+        let started = Instant::now();
+        if let Some(resp) = health::answer(self, &req).await {
+            return resp;
+        }
+        let (parts, body) = req.into_parts();
+        let mut ctx = Ctx::new(parts);
+        let is_head = ctx.method == http::Method::HEAD;
+        let result = self.dispatch(&mut ctx, body).await;
+        let resp = match result {
+            Ok(r) => r,
+            Err(e) => {
+                if e.status() >= 500 {
+                    tracing::error!(request_id = %ctx.id, code = e.code.as_str(), message = %e.message, "request failed");
+                }
+                respond::error(&e, &ctx.raw_path, &ctx.id, is_head)
+            }
+        };
+        tracing::info!(
+            request_id = %ctx.id,
+            method = %ctx.method,
+            path = %ctx.raw_path,
+            op = ?ctx.op,
+            status = resp.status().as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+            "s3 request"
+        );
+        respond::with_request_id(resp, &ctx.id)
+    }
+
+    async fn dispatch<B>(&self, ctx: &mut Ctx, body: B) -> Result<Response<ResBody>, S3Error>
+    where
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<coffer_engine::BoxError>,
+    {
+        ctx.route()?;
+        auth::authenticate(self, ctx).await?;
+        let body = body::RequestBody::new(body);
+        use Operation::*;
+        match ctx.op.unwrap_or(NotImplemented("unknown")) {
+            ListBuckets => bucket::list_buckets(self, ctx).await,
+            CreateBucket => bucket::create(self, ctx, body).await,
+            DeleteBucket => bucket::delete(self, ctx).await,
+            HeadBucket => bucket::head(self, ctx).await,
+            GetBucketLocation => bucket::location(self, ctx).await,
+            ListObjects => list::v1(self, ctx).await,
+            ListObjectsV2 => list::v2(self, ctx).await,
+            ListMultipartUploads => multipart::list_uploads(self, ctx).await,
+            DeleteObjects => object_delete::delete_objects(self, ctx, body).await,
+            PutObject => object_put::put(self, ctx, body).await,
+            CopyObject => object_put::copy(self, ctx).await,
+            GetObject | HeadObject => object_get::get(self, ctx).await,
+            DeleteObject => object_delete::delete(self, ctx).await,
+            CreateMultipartUpload => multipart::create(self, ctx).await,
+            UploadPart => multipart::upload_part(self, ctx, body).await,
+            UploadPartCopy => multipart::upload_part_copy(self, ctx).await,
+            CompleteMultipartUpload => multipart::complete(self, ctx, body).await,
+            AbortMultipartUpload => multipart::abort(self, ctx).await,
+            ListParts => multipart::list_parts(self, ctx).await,
+            NotImplemented(what) => Err(S3Error::with_message(
+                coffer_s3_proto::S3ErrorCode::NotImplemented,
+                format!("{what} is not implemented by this server."),
+            )),
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Multipart upload operations.
+
+use crate::body::RequestBody;
+use crate::bucket::owner;
+use crate::context::Ctx;
+use crate::errors::from_engine;
+use crate::headers::{conditions, object_meta};
+use crate::object_put::{copy_source, write_condition};
+use crate::respond::{self, ResBody};
+use crate::S3Service;
+use coffer_engine::{CompletedPart, UploadsParams};
+use coffer_s3_proto::time_fmt::iso8601_millis;
+use coffer_s3_proto::xml::{
+    self, CommonPrefix, CompleteMultipartUpload, CompleteMultipartUploadResult, CopyPartResult,
+    InitiateMultipartUploadResult, ListMultipartUploadsResult, ListPartsResult, PartEntry, UploadEntry, NS,
+};
+use coffer_s3_proto::{S3Error, S3ErrorCode as C};
+use coffer_types::ByteRange;
+use http::{HeaderValue, Response, StatusCode};
+
+fn upload_id(ctx: &Ctx) -> &str {
+    ctx.query.get("uploadId").unwrap_or("")
+}
+
+fn part_number(ctx: &Ctx) -> Result<u32, S3Error> {
+    ctx.query_num::<u32>("partNumber")?
+        .ok_or_else(|| S3Error::with_message(C::InvalidArgument, "partNumber is required"))
+}
+
+pub(crate) async fn create(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
+    let meta = object_meta(ctx)?;
+    let id = s.engine.create_upload(ctx.bucket(), ctx.key(), meta).await.map_err(from_engine)?;
+    let doc = InitiateMultipartUploadResult {
+        xmlns: NS,
+        bucket: ctx.bucket().to_owned(),
+        key: ctx.key().to_owned(),
+        upload_id: id,
+    };
+    Ok(respond::xml(xml::render(&doc)?))
+}
+
+pub(crate) async fn upload_part(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Result<Response<ResBody>, S3Error> {
+    let n = part_number(ctx)?;
+    let (body, len, check) = body.into_engine(ctx)?;
+    let etag = s
+        .engine
+        .upload_part(ctx.bucket(), ctx.key(), upload_id(ctx), n, len, body, &check)
+        .await
+        .map_err(from_engine)?;
+    let mut r = respond::status(StatusCode::OK);
+    if let Ok(v) = HeaderValue::from_str(&etag.quoted()) {
+        r.headers_mut().insert("etag", v);
+    }
+    Ok(r)
+}
+
+pub(crate) async fn upload_part_copy(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
+    let n = part_number(ctx)?;
+    let (src_bucket, src_key) = copy_source(ctx)?;
+    let range = match ctx.header("x-amz-copy-source-range") {
+        None => None,
+        Some(r) => Some(ByteRange::parse(r).map_err(|_| {
+            S3Error::with_message(
+                C::InvalidArgument,
+                "The x-amz-copy-source-range value must be of the form bytes=first-last",
+            )
+        })?),
+    };
+    let (etag, at) = s
+        .engine
+        .upload_part_copy(
+            ctx.bucket(),
+            ctx.key(),
+            upload_id(ctx),
+            n,
+            &src_bucket,
+            &src_key,
+            range,
+            &conditions(ctx, "x-amz-copy-source-"),
+        )
+        .await
+        .map_err(from_engine)?;
+    let doc = CopyPartResult { xmlns: NS, last_modified: iso8601_millis(at), etag: etag.quoted() };
+    Ok(respond::xml(xml::render(&doc)?))
+}
+
+pub(crate) async fn complete(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Result<Response<ResBody>, S3Error> {
+    let condition = write_condition(ctx)?;
+    let doc = body.read_small(ctx, 2 * 1024 * 1024).await?;
+    let req: CompleteMultipartUpload = xml::parse(&doc)?;
+    if req.parts.is_empty() {
+        return Err(S3Error::new(C::MalformedXML));
+    }
+    let parts: Vec<CompletedPart> =
+        req.parts.into_iter().map(|p| CompletedPart { part_number: p.part_number, etag: p.etag }).collect();
+    let etag = s
+        .engine
+        .complete_upload(ctx.bucket(), ctx.key(), upload_id(ctx), &parts, condition)
+        .await
+        .map_err(from_engine)?;
+    let host = ctx.header("host").unwrap_or("localhost");
+    let doc = CompleteMultipartUploadResult {
+        xmlns: NS,
+        location: format!("http://{host}{}", ctx.raw_path),
+        bucket: ctx.bucket().to_owned(),
+        key: ctx.key().to_owned(),
+        etag: etag.quoted(),
+    };
+    Ok(respond::xml(xml::render(&doc)?))
+}
+
+pub(crate) async fn abort(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
+    s.engine.abort_upload(ctx.bucket(), ctx.key(), upload_id(ctx)).await.map_err(from_engine)?;
+    Ok(respond::status(StatusCode::NO_CONTENT))
+}
+
+pub(crate) async fn list_parts(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
+    let marker = ctx.query_num::<u32>("part-number-marker")?.unwrap_or(0);
+    let max = ctx.query_num::<usize>("max-parts")?.unwrap_or(1000).min(1000);
+    let page = s.engine.list_parts(ctx.bucket(), ctx.key(), upload_id(ctx), marker, max).await.map_err(from_engine)?;
+    let next = page.parts.last().map(|p| p.part_number).unwrap_or(0);
+    let doc = ListPartsResult {
+        xmlns: NS,
+        bucket: ctx.bucket().to_owned(),
+        key: ctx.key().to_owned(),
+        upload_id: upload_id(ctx).to_owned(),
+        initiator: owner(ctx),
+        owner: owner(ctx),
+        storage_class: "STANDARD",
+        part_number_marker: marker,
+        next_part_number_marker: next,
+        max_parts: max,
+        is_truncated: page.is_truncated,
+        parts: page
+            .parts
+            .into_iter()
+            .map(|p| PartEntry {
+                part_number: p.part_number,
+                last_modified: iso8601_millis(p.last_modified),
+                etag: format!("\"{}\"", p.etag),
+                size: p.size,
+            })
+            .collect(),
+    };
+    Ok(respond::xml(xml::render(&doc)?))
+}
+
+pub(crate) async fn list_uploads(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
+    let p = UploadsParams {
+        prefix: ctx.query.get("prefix").unwrap_or("").to_owned(),
+        delimiter: ctx.query.get("delimiter").filter(|d| !d.is_empty()).map(str::to_owned),
+        key_marker: ctx.query.get("key-marker").filter(|m| !m.is_empty()).map(str::to_owned),
+        upload_id_marker: ctx.query.get("upload-id-marker").filter(|m| !m.is_empty()).map(str::to_owned),
+        max_uploads: ctx.query_num::<usize>("max-uploads")?.unwrap_or(1000).min(1000),
+    };
+    let page = s.engine.list_uploads(ctx.bucket(), &p).await.map_err(from_engine)?;
+    let last = page.uploads.last();
+    let doc = ListMultipartUploadsResult {
+        xmlns: NS,
+        bucket: ctx.bucket().to_owned(),
+        key_marker: p.key_marker.clone().unwrap_or_default(),
+        upload_id_marker: p.upload_id_marker.clone().unwrap_or_default(),
+        next_key_marker: page.is_truncated.then(|| last.map(|u| u.key.clone()).unwrap_or_default()),
+        next_upload_id_marker: page.is_truncated.then(|| last.map(|u| u.upload_id.clone()).unwrap_or_default()),
+        prefix: p.prefix.clone(),
+        delimiter: p.delimiter.clone(),
+        max_uploads: p.max_uploads,
+        is_truncated: page.is_truncated,
+        uploads: page
+            .uploads
+            .iter()
+            .map(|u| UploadEntry {
+                key: u.key.clone(),
+                upload_id: u.upload_id.clone(),
+                initiator: owner(ctx),
+                owner: owner(ctx),
+                storage_class: "STANDARD",
+                initiated: iso8601_millis(u.initiated),
+            })
+            .collect(),
+        common_prefixes: page.common_prefixes.iter().map(|c| CommonPrefix { prefix: c.clone() }).collect(),
+    };
+    Ok(respond::xml(xml::render(&doc)?))
+}

@@ -1,0 +1,48 @@
+//! GetObject and HeadObject.
+
+use crate::context::Ctx;
+use crate::errors::from_engine;
+use crate::headers::{conditions, write_object_headers};
+use crate::respond::{self, ResBody};
+use crate::S3Service;
+use coffer_engine::{EngineError, GetInput};
+use coffer_s3_proto::S3Error;
+use coffer_types::ByteRange;
+use http::{HeaderValue, Response, StatusCode};
+
+pub(crate) async fn get(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
+    let head = ctx.method == http::Method::HEAD;
+    let range = ctx.header("range").and_then(|r| ByteRange::parse(r).ok());
+    let input = GetInput {
+        bucket: ctx.bucket().to_owned(),
+        key: ctx.key().to_owned(),
+        range,
+        conditions: conditions(ctx, ""),
+        head,
+    };
+    let out = match s.engine.get_object(input).await {
+        Ok(o) => o,
+        Err(EngineError::InvalidRange(size)) => {
+            let e = from_engine(EngineError::InvalidRange(size))
+                .with_extra("RangeRequested", ctx.header("range").unwrap_or_default());
+            let mut r = respond::error(&e, &ctx.raw_path, &ctx.id, head);
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                r.headers_mut().insert("content-range", v);
+            }
+            return Ok(r);
+        }
+        Err(e) => return Err(from_engine(e)),
+    };
+    let len = out.range.map(|r| r.len).unwrap_or(out.object.size);
+    let mut r = Response::new(if head { respond::empty() } else { respond::stream(out.body) });
+    let h = r.headers_mut();
+    write_object_headers(h, &out.object, ctx);
+    h.insert("content-length", HeaderValue::from(len));
+    if let Some(rr) = out.range {
+        *r.status_mut() = StatusCode::PARTIAL_CONTENT;
+        if let Ok(v) = HeaderValue::from_str(&rr.content_range(out.object.size)) {
+            r.headers_mut().insert("content-range", v);
+        }
+    }
+    Ok(r)
+}

@@ -1,0 +1,81 @@
+//! PutObject and CopyObject.
+
+use crate::body::RequestBody;
+use crate::context::Ctx;
+use crate::errors::from_engine;
+use crate::headers::{conditions, object_meta};
+use crate::respond::{self, ResBody};
+use crate::S3Service;
+use coffer_engine::{CopyInput, MetadataDirective, PutInput};
+use coffer_meta::WriteCondition;
+use coffer_s3_proto::time_fmt::iso8601_millis;
+use coffer_s3_proto::xml::{self, CopyObjectResult, NS};
+use coffer_s3_proto::{S3Error, S3ErrorCode as C};
+use http::{HeaderValue, Response, StatusCode};
+use percent_encoding::percent_decode_str;
+
+/// `If-None-Match: *` / `If-Match` on a write.
+pub(crate) fn write_condition(ctx: &Ctx) -> Result<WriteCondition, S3Error> {
+    match (ctx.header("if-none-match"), ctx.header("if-match")) {
+        (Some(_), Some(_)) => {
+            Err(S3Error::with_message(C::NotImplemented, "If-Match with If-None-Match is not supported"))
+        }
+        (Some(v), None) if v.trim() == "*" => Ok(WriteCondition::IfAbsent),
+        (Some(_), None) => Err(S3Error::with_message(C::NotImplemented, "If-None-Match on writes supports only *")),
+        (None, Some(v)) => Ok(WriteCondition::IfETag(v.trim().trim_matches('"').to_owned())),
+        (None, None) => Ok(WriteCondition::None),
+    }
+}
+
+pub(crate) async fn put(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Result<Response<ResBody>, S3Error> {
+    let meta = object_meta(ctx)?;
+    let condition = write_condition(ctx)?;
+    let (body, len, check) = body.into_engine(ctx)?;
+    let input =
+        PutInput { bucket: ctx.bucket().to_owned(), key: ctx.key().to_owned(), len, body, check, meta, condition };
+    let etag = s.engine.put_object(input).await.map_err(from_engine)?;
+    let mut r = respond::status(StatusCode::OK);
+    if let Ok(v) = HeaderValue::from_str(&etag.quoted()) {
+        r.headers_mut().insert("etag", v);
+    }
+    Ok(r)
+}
+
+/// Parses `x-amz-copy-source` (`[/]bucket/key[?versionId=...]`, URL-encoded).
+pub(crate) fn copy_source(ctx: &Ctx) -> Result<(String, String), S3Error> {
+    let bad = || {
+        S3Error::with_message(
+            C::InvalidArgument,
+            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+        )
+    };
+    let raw = ctx.header("x-amz-copy-source").ok_or_else(bad)?;
+    let raw = raw.split_once("?versionId=").map(|(p, _)| p).unwrap_or(raw);
+    let decoded = percent_decode_str(raw).decode_utf8().map_err(|_| bad())?;
+    let path = decoded.strip_prefix('/').unwrap_or(&decoded);
+    let (b, k) = path.split_once('/').ok_or_else(bad)?;
+    if b.is_empty() || k.is_empty() {
+        return Err(bad());
+    }
+    Ok((b.to_owned(), k.to_owned()))
+}
+
+pub(crate) async fn copy(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
+    let (src_bucket, src_key) = copy_source(ctx)?;
+    let directive = match ctx.header("x-amz-metadata-directive").map(str::to_ascii_uppercase).as_deref() {
+        None | Some("COPY") => MetadataDirective::Copy,
+        Some("REPLACE") => MetadataDirective::Replace(object_meta(ctx)?),
+        Some(_) => return Err(S3Error::with_message(C::InvalidArgument, "Unknown metadata directive.")),
+    };
+    let input = CopyInput {
+        src_bucket,
+        src_key,
+        dst_bucket: ctx.bucket().to_owned(),
+        dst_key: ctx.key().to_owned(),
+        directive,
+        source_conditions: conditions(ctx, "x-amz-copy-source-"),
+    };
+    let (etag, at) = s.engine.copy_object(input).await.map_err(from_engine)?;
+    let doc = CopyObjectResult { xmlns: NS, last_modified: iso8601_millis(at), etag: etag.quoted() };
+    Ok(respond::xml(xml::render(&doc)?))
+}

@@ -1,0 +1,59 @@
+//! Building responses: XML documents, empty answers, streams, errors.
+
+use bytes::Bytes;
+use coffer_engine::BoxError;
+use coffer_s3_proto::S3Error;
+use futures::TryStreamExt;
+use http::{HeaderValue, Response, StatusCode};
+use http_body_util::{BodyExt, Empty, Full, StreamBody};
+
+/// The response body type of the S3 endpoint.
+pub type ResBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
+
+pub(crate) fn full(b: impl Into<Bytes>) -> ResBody {
+    Full::new(b.into()).map_err(|never| match never {}).boxed_unsync()
+}
+
+pub(crate) fn empty() -> ResBody {
+    Empty::new().map_err(|never| match never {}).boxed_unsync()
+}
+
+pub(crate) fn stream(body: coffer_engine::Body) -> ResBody {
+    StreamBody::new(body.map_ok(http_body::Frame::data)).boxed_unsync()
+}
+
+/// 200 with an XML document.
+pub(crate) fn xml(doc: String) -> Response<ResBody> {
+    let mut r = Response::new(full(doc));
+    r.headers_mut().insert("content-type", HeaderValue::from_static("application/xml"));
+    r
+}
+
+/// An empty answer with `status`.
+pub(crate) fn status(status: StatusCode) -> Response<ResBody> {
+    let mut r = Response::new(empty());
+    *r.status_mut() = status;
+    r
+}
+
+/// The S3 error document (no body for HEAD, as HTTP requires).
+pub(crate) fn error(e: &S3Error, resource: &str, request_id: &str, head: bool) -> Response<ResBody> {
+    let code = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if code == StatusCode::NOT_MODIFIED || head {
+        let mut r = status(code);
+        r.headers_mut().insert("x-amz-error-code", HeaderValue::from_static(e.code.as_str()));
+        return r;
+    }
+    let mut r = xml(e.to_xml(resource, request_id));
+    *r.status_mut() = code;
+    r
+}
+
+pub(crate) fn with_request_id(mut r: Response<ResBody>, id: &str) -> Response<ResBody> {
+    if let Ok(v) = HeaderValue::from_str(id) {
+        r.headers_mut().insert("x-amz-request-id", v.clone());
+        r.headers_mut().insert("x-amz-id-2", v);
+    }
+    r.headers_mut().insert("server", HeaderValue::from_static("Coffer"));
+    r
+}

@@ -1,0 +1,18 @@
+//! The S3 wire protocol, independent of storage and of the HTTP server.
+//!
+//! - [`router`]: a request line (method, host, path, query) to a typed [`router::Operation`].
+//! - [`xml`]: request documents parsed and response documents rendered with quick-xml.
+//! - [`error`]: [`error::S3Error`], every failure as S3 XML with code, status and request id.
+//! - [`sigv4`]: AWS Signature Version 4 verification (header and presigned) and signing.
+//! - [`chunked`]: the `aws-chunked` body decoder with per-chunk signature checks.
+//!
+//! Architecture invariant: nothing here names a store, a database or hyper.
+
+pub mod chunked;
+pub mod error;
+pub mod router;
+pub mod sigv4;
+pub mod time_fmt;
+pub mod xml;
+
+pub use error::{S3Error, S3ErrorCode};

@@ -1,0 +1,270 @@
+//! Routing: a request line to a typed [`Operation`], as data.
+//!
+//! Path-style addressing: `/{bucket}/{key...}`. The key is everything after
+//! the bucket's slash, percent-decoded once (`/b/a%2Fb` and `/b/a/b` name the
+//! same key). Sub-resources in the query string select the operation; query
+//! parameters that are not sub-resources (`x-id`, `response-*`, ...) never do.
+
+use crate::error::{S3Error, S3ErrorCode};
+use percent_encoding::percent_decode_str;
+
+/// Every operation the router can name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    ListBuckets,
+    CreateBucket,
+    DeleteBucket,
+    HeadBucket,
+    GetBucketLocation,
+    ListObjects,
+    ListObjectsV2,
+    ListMultipartUploads,
+    DeleteObjects,
+    PutObject,
+    CopyObject,
+    GetObject,
+    HeadObject,
+    DeleteObject,
+    CreateMultipartUpload,
+    UploadPart,
+    UploadPartCopy,
+    CompleteMultipartUpload,
+    AbortMultipartUpload,
+    ListParts,
+    /// A recognised S3 operation Coffer does not implement yet (its name).
+    NotImplemented(&'static str),
+}
+
+/// The routed request: what to do, to which bucket and key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    pub op: Operation,
+    pub bucket: Option<String>,
+    pub key: Option<String>,
+}
+
+/// Decoded query parameters in request order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Query(Vec<(String, String)>);
+
+impl Query {
+    /// Parses a raw query string (`+` is a literal plus, as S3 clients encode).
+    pub fn parse(raw: &str) -> Self {
+        let dec = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
+        Query(
+            raw.split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| match p.split_once('=') {
+                    Some((k, v)) => (dec(k), dec(v)),
+                    None => (dec(p), String::new()),
+                })
+                .collect(),
+        )
+    }
+
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Whether `name` is present (with or without a value).
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == name)
+    }
+}
+
+/// Sub-resources Coffer recognises but does not implement yet, by the name
+/// of the bucket-level and object-level operations they select.
+const UNIMPLEMENTED_SUBRESOURCES: &[&str] = &[
+    "accelerate",
+    "acl",
+    "analytics",
+    "attributes",
+    "cors",
+    "encryption",
+    "intelligent-tiering",
+    "inventory",
+    "legal-hold",
+    "lifecycle",
+    "logging",
+    "metrics",
+    "notification",
+    "object-lock",
+    "ownershipControls",
+    "policy",
+    "policyStatus",
+    "publicAccessBlock",
+    "replication",
+    "requestPayment",
+    "restore",
+    "retention",
+    "select",
+    "tagging",
+    "torrent",
+    "versioning",
+    "versions",
+    "website",
+];
+
+fn unimplemented_subresource(q: &Query) -> Option<&'static str> {
+    UNIMPLEMENTED_SUBRESOURCES.iter().copied().find(|s| q.has(s))
+}
+
+/// Splits a raw path into (bucket, key), both percent-decoded.
+pub fn split_path(raw_path: &str) -> Result<(Option<String>, Option<String>), S3Error> {
+    let p = raw_path.strip_prefix('/').unwrap_or(raw_path);
+    if p.is_empty() {
+        return Ok((None, None));
+    }
+    let (b, k) = match p.split_once('/') {
+        Some((b, k)) => (b, Some(k)),
+        None => (p, None),
+    };
+    let decode = |s: &str| {
+        percent_decode_str(s).decode_utf8().map(|c| c.into_owned()).map_err(|_| {
+            S3Error::with_message(S3ErrorCode::InvalidArgument, "The path is not valid UTF-8 after percent-decoding.")
+        })
+    };
+    let bucket = decode(b)?;
+    let key = match k {
+        Some(k) if !k.is_empty() => Some(decode(k)?),
+        _ => None,
+    };
+    Ok((Some(bucket), key))
+}
+
+/// Routes a request. `copy_source` says whether `x-amz-copy-source` is present.
+pub fn route(method: &str, raw_path: &str, query: &Query, copy_source: bool) -> Result<Route, S3Error> {
+    use Operation::*;
+    let (bucket, key) = split_path(raw_path)?;
+    let op = match (&bucket, &key) {
+        (None, _) => match method {
+            "GET" => ListBuckets,
+            _ => return Err(S3Error::new(S3ErrorCode::MethodNotAllowed)),
+        },
+        (Some(_), None) => bucket_op(method, query)?,
+        (Some(_), Some(_)) => object_op(method, query, copy_source)?,
+    };
+    Ok(Route { op, bucket, key })
+}
+
+fn bucket_op(method: &str, q: &Query) -> Result<Operation, S3Error> {
+    use Operation::*;
+    let sub = unimplemented_subresource(q);
+    Ok(match method {
+        "GET" if q.has("location") => GetBucketLocation,
+        "GET" if q.has("uploads") => ListMultipartUploads,
+        "GET" => match sub {
+            Some(s) => NotImplemented(s),
+            None if q.get("list-type") == Some("2") => ListObjectsV2,
+            None => ListObjects,
+        },
+        "HEAD" => HeadBucket,
+        "PUT" => sub.map(NotImplemented).unwrap_or(CreateBucket),
+        "DELETE" => sub.map(NotImplemented).unwrap_or(DeleteBucket),
+        "POST" if q.has("delete") => DeleteObjects,
+        "POST" => NotImplemented("PostObject"),
+        _ => return Err(S3Error::new(S3ErrorCode::MethodNotAllowed)),
+    })
+}
+
+fn object_op(method: &str, q: &Query, copy_source: bool) -> Result<Operation, S3Error> {
+    use Operation::*;
+    let sub = unimplemented_subresource(q);
+    let upload = q.has("uploadId");
+    Ok(match method {
+        "PUT" if upload && q.has("partNumber") => {
+            if copy_source {
+                UploadPartCopy
+            } else {
+                UploadPart
+            }
+        }
+        "PUT" => match sub {
+            Some(s) => NotImplemented(s),
+            None if copy_source => CopyObject,
+            None => PutObject,
+        },
+        "GET" if upload => ListParts,
+        "GET" => sub.map(NotImplemented).unwrap_or(GetObject),
+        "HEAD" => HeadObject,
+        "DELETE" if upload => AbortMultipartUpload,
+        "DELETE" => sub.map(NotImplemented).unwrap_or(DeleteObject),
+        "POST" if q.has("uploads") => CreateMultipartUpload,
+        "POST" if upload => CompleteMultipartUpload,
+        "POST" => NotImplemented(sub.unwrap_or("PostObject")),
+        _ => return Err(S3Error::new(S3ErrorCode::MethodNotAllowed)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Operation::*;
+
+    /// Request lines as the S3 API reference shows them, and what they route to.
+    #[test]
+    fn routes_documented_request_lines() {
+        type Case<'a> = (&'a str, &'a str, bool, Operation, Option<&'a str>, Option<&'a str>);
+        let cases: &[Case] = &[
+            ("GET", "/", false, ListBuckets, None, None),
+            ("PUT", "/bkt", false, CreateBucket, Some("bkt"), None),
+            ("PUT", "/bkt/", false, CreateBucket, Some("bkt"), None),
+            ("HEAD", "/bkt", false, HeadBucket, Some("bkt"), None),
+            ("DELETE", "/bkt", false, DeleteBucket, Some("bkt"), None),
+            ("GET", "/bkt?location", false, GetBucketLocation, Some("bkt"), None),
+            ("GET", "/bkt?list-type=2&prefix=a&delimiter=%2F", false, ListObjectsV2, Some("bkt"), None),
+            ("GET", "/bkt?prefix=a&marker=b", false, ListObjects, Some("bkt"), None),
+            ("GET", "/bkt?uploads&prefix=a", false, ListMultipartUploads, Some("bkt"), None),
+            ("POST", "/bkt?delete", false, DeleteObjects, Some("bkt"), None),
+            ("PUT", "/bkt/my%20photo.jpg", false, PutObject, Some("bkt"), Some("my photo.jpg")),
+            ("PUT", "/bkt/a/b/c", true, CopyObject, Some("bkt"), Some("a/b/c")),
+            (
+                "GET",
+                "/bkt/k?x-id=GetObject&response-content-type=text%2Fplain",
+                false,
+                GetObject,
+                Some("bkt"),
+                Some("k"),
+            ),
+            ("HEAD", "/bkt/k", false, HeadObject, Some("bkt"), Some("k")),
+            ("DELETE", "/bkt/k", false, DeleteObject, Some("bkt"), Some("k")),
+            ("POST", "/bkt/k?uploads", false, CreateMultipartUpload, Some("bkt"), Some("k")),
+            ("PUT", "/bkt/k?partNumber=2&uploadId=abc", false, UploadPart, Some("bkt"), Some("k")),
+            ("PUT", "/bkt/k?partNumber=2&uploadId=abc", true, UploadPartCopy, Some("bkt"), Some("k")),
+            ("POST", "/bkt/k?uploadId=abc", false, CompleteMultipartUpload, Some("bkt"), Some("k")),
+            ("DELETE", "/bkt/k?uploadId=abc", false, AbortMultipartUpload, Some("bkt"), Some("k")),
+            ("GET", "/bkt/k?uploadId=abc&max-parts=2", false, ListParts, Some("bkt"), Some("k")),
+            ("GET", "/bkt?acl", false, NotImplemented("acl"), Some("bkt"), None),
+            ("PUT", "/bkt?versioning", false, NotImplemented("versioning"), Some("bkt"), None),
+            ("GET", "/bkt/k?tagging", false, NotImplemented("tagging"), Some("bkt"), Some("k")),
+            ("GET", "/bkt/..%2F..%2Fetc%2Fpasswd", false, GetObject, Some("bkt"), Some("../../etc/passwd")),
+            ("GET", "/bkt/a+b", false, GetObject, Some("bkt"), Some("a+b")),
+            ("GET", "/bkt/%E2%82%AC", false, GetObject, Some("bkt"), Some("€")),
+        ];
+        for (method, line, copy, op, bucket, key) in cases {
+            let (path, query) = line.split_once('?').unwrap_or((line, ""));
+            let r = route(method, path, &Query::parse(query), *copy).unwrap();
+            assert_eq!(r.op, *op, "{method} {line}");
+            assert_eq!(r.bucket.as_deref(), *bucket, "{method} {line}");
+            assert_eq!(r.key.as_deref(), *key, "{method} {line}");
+        }
+    }
+
+    #[test]
+    fn bad_method_and_bad_utf8() {
+        assert_eq!(route("PATCH", "/bkt/k", &Query::default(), false).unwrap_err().code, S3ErrorCode::MethodNotAllowed);
+        assert_eq!(route("PUT", "/", &Query::default(), false).unwrap_err().code, S3ErrorCode::MethodNotAllowed);
+        assert_eq!(route("GET", "/bkt/%FF", &Query::default(), false).unwrap_err().code, S3ErrorCode::InvalidArgument);
+    }
+
+    #[test]
+    fn query_parsing() {
+        let q = Query::parse("a=1&b&c=x%2By+z&a=2");
+        assert_eq!(q.get("a"), Some("1"));
+        assert!(q.has("b"));
+        assert_eq!(q.get("b"), Some(""));
+        assert_eq!(q.get("c"), Some("x+y+z"));
+        assert!(!q.has("d"));
+    }
+}

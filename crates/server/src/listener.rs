@@ -1,0 +1,94 @@
+//! The HTTP/1.1 accept loop: TCP_NODELAY, header-read timeout, keep-alive,
+//! graceful shutdown.
+
+use coffer_s3_api::S3Service;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// A client that sends no complete request head within this time is dropped.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest request head accepted (S3's own limit is 8 KiB of headers; we allow
+/// more for long presigned URLs).
+const MAX_HEAD: usize = 64 * 1024;
+
+pub(crate) async fn serve(tcp: TcpListener, svc: S3Service, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let tracker = tokio_util_tracker::Tracker::default();
+    loop {
+        let accepted = tokio::select! {
+            a = tcp.accept() => a,
+            _ = shutdown.changed() => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let svc = svc.clone();
+        let mut stop = shutdown.clone();
+        let guard = tracker.enter();
+        tokio::spawn(async move {
+            let _guard = guard;
+            let service = service_fn(move |req| {
+                let svc = svc.clone();
+                async move { Ok::<_, std::convert::Infallible>(svc.handle(req).await) }
+            });
+            let conn = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .max_buf_size(MAX_HEAD)
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                r = conn.as_mut() => if let Err(e) = r { tracing::debug!(%peer, error = %e, "connection ended with error") },
+                _ = stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+    tracker.wait().await;
+}
+
+/// Counts live connections so shutdown can wait for them.
+mod tokio_util_tracker {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tokio::sync::Notify;
+
+    #[derive(Default, Clone)]
+    pub struct Tracker(Arc<(AtomicUsize, Notify)>);
+
+    pub struct Guard(Arc<(AtomicUsize, Notify)>);
+
+    impl Tracker {
+        pub fn enter(&self) -> Guard {
+            self.0 .0.fetch_add(1, Ordering::SeqCst);
+            Guard(self.0.clone())
+        }
+        pub async fn wait(&self) {
+            while self.0 .0.load(Ordering::SeqCst) > 0 {
+                let notified = self.0 .1.notified();
+                if self.0 .0.load(Ordering::SeqCst) == 0 {
+                    break;
+                }
+                let _ = tokio::time::timeout(std::time::Duration::from_millis(100), notified).await;
+            }
+        }
+    }
+
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            self.0 .0.fetch_sub(1, Ordering::SeqCst);
+            self.0 .1.notify_waiters();
+        }
+    }
+}

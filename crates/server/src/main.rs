@@ -1,0 +1,84 @@
+//! `coffer`: the S3 server and its command-line interface.
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use coffer::{RootCredential, ServerConfig};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "coffer", version, about = "Coffer: S3-compatible object storage")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the S3 API.
+    Server(ServerArgs),
+}
+
+#[derive(clap::Args)]
+struct ServerArgs {
+    /// Directory for metadata and blobs.
+    #[arg(long, env = "COFFER_DATA_DIR", default_value = "./coffer-data")]
+    data_dir: PathBuf,
+    /// Address of the S3 endpoint.
+    #[arg(long, env = "COFFER_LISTEN", default_value = "127.0.0.1:9000")]
+    listen: SocketAddr,
+    /// Region name this deployment serves.
+    #[arg(long, env = "COFFER_REGION", default_value = "us-east-1")]
+    region: String,
+    /// Seconds a dropped blob stays readable before it is deleted.
+    #[arg(long, env = "COFFER_GC_GRACE_SECS", default_value_t = 300)]
+    gc_grace_secs: u64,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("COFFER_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Server(args) => server(args),
+    }
+}
+
+fn root_from_env() -> anyhow::Result<Option<RootCredential>> {
+    match (std::env::var("COFFER_ROOT_ACCESS_KEY"), std::env::var("COFFER_ROOT_SECRET_KEY")) {
+        (Ok(a), Ok(s)) if !a.is_empty() && !s.is_empty() => Ok(Some(RootCredential { access_key: a, secret_key: s })),
+        (Err(_), Err(_)) => Ok(None),
+        _ => anyhow::bail!("set both COFFER_ROOT_ACCESS_KEY and COFFER_ROOT_SECRET_KEY, or neither"),
+    }
+}
+
+fn server(args: ServerArgs) -> anyhow::Result<()> {
+    let cfg = ServerConfig {
+        data_dir: args.data_dir,
+        listen: args.listen,
+        region: args.region,
+        root: root_from_env()?,
+        gc_grace: Duration::from_secs(args.gc_grace_secs),
+    };
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    rt.block_on(async move {
+        let running = coffer::start(cfg).await?;
+        if running.root_generated {
+            // Printed once, on stdout only; never logged.
+            println!("Root credential created. Save the secret now; it will not be shown again.");
+            println!("  access key: {}", running.root.access_key);
+            println!("  secret key: {}", running.root.secret_key);
+        }
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("shutting down");
+        running.shutdown().await;
+        anyhow::Ok(())
+    })
+}
