@@ -76,7 +76,7 @@ struct Args {
     #[arg(long, default_value = "4k,1m,64m,list,rss", value_delimiter = ',')]
     phases: Vec<String>,
     /// Duration of each 4 KiB and 1 MiB phase, seconds.
-    #[arg(long, default_value_t = 12.0)]
+    #[arg(long, default_value_t = 15.0)]
     secs: f64,
     /// Concurrency of the 4 KiB phases.
     #[arg(long, default_value_t = 16)]
@@ -129,7 +129,7 @@ struct Args {
     /// Skip the dd and iperf3 reference figures.
     #[arg(long)]
     no_reference: bool,
-    /// Region the server serves (its default).
+    /// Region the server is started with and requests are signed for.
     #[arg(long, default_value = "us-east-1")]
     region: String,
 }
@@ -166,7 +166,7 @@ fn main() -> anyhow::Result<()> {
     };
 
     eprintln!("[srv] starting {} ...", args.coffer_bin.display());
-    let mut server = Server::start(&args.coffer_bin, &data_dir, &log_path, ACCESS_KEY, SECRET_KEY)?;
+    let mut server = Server::start(&args.coffer_bin, &data_dir, &log_path, &args.region, ACCESS_KEY, SECRET_KEY)?;
     eprintln!("[srv] pid {} ready on {}", server.pid, server.addr);
     let sampler = RssSampler::start(server.pid, Duration::from_millis(10));
 

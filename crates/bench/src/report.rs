@@ -167,8 +167,9 @@ pub fn render(r: &Report) -> String {
         None => line("  net   skipped".into()),
     }
     line("targets:".into());
-    line(format!("  PUT 64 MiB as % of dd:     {}%", opt(r.targets.put_large_pct_of_dd, 1)));
-    line(format!("  GET 64 MiB as % of iperf3: {}%", opt(r.targets.get_large_pct_of_iperf3, 1)));
+    let pct = |v: Option<f64>| v.map(|v| format!("{v:.1}%")).unwrap_or_else(|| "n/a".into());
+    line(format!("  PUT 64 MiB MiB/s as % of dd:     {}", pct(r.targets.put_large_pct_of_dd)));
+    line(format!("  GET 64 MiB MiB/s as % of iperf3: {}", pct(r.targets.get_large_pct_of_iperf3)));
     if let Some(f) = &r.fatal {
         line(String::new());
         line(format!("FATAL: {f}"));

@@ -29,7 +29,14 @@ pub fn free_port() -> anyhow::Result<u16> {
 
 impl Server {
     /// Starts the server and waits until `/_coffer/health/ready` answers 200.
-    pub fn start(bin: &Path, data_dir: &Path, log_path: &Path, access: &str, secret: &str) -> anyhow::Result<Server> {
+    pub fn start(
+        bin: &Path,
+        data_dir: &Path,
+        log_path: &Path,
+        region: &str,
+        access: &str,
+        secret: &str,
+    ) -> anyhow::Result<Server> {
         if !bin.is_file() {
             bail!("coffer binary not found at {} (build it with cargo build --release -p coffer)", bin.display());
         }
@@ -42,6 +49,8 @@ impl Server {
             .arg(data_dir)
             .arg("--listen")
             .arg(addr.to_string())
+            .arg("--region")
+            .arg(region)
             .env("COFFER_ROOT_ACCESS_KEY", access)
             .env("COFFER_ROOT_SECRET_KEY", secret)
             .stdin(Stdio::null())

@@ -32,6 +32,10 @@ use context::Ctx;
 use http::{Request, Response};
 use std::time::Instant;
 
+/// The largest request header section accepted (S3 documents 8 KiB for
+/// PUT headers; a little more leaves room for long signed header lists).
+const MAX_HEADER_SECTION: usize = 16 * 1024;
+
 /// Shared state of the S3 endpoint.
 #[derive(Clone)]
 pub struct S3Service {
@@ -84,6 +88,10 @@ impl S3Service {
         B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
         B::Error: Into<coffer_engine::BoxError>,
     {
+        let header_bytes: usize = ctx.headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
+        if header_bytes > MAX_HEADER_SECTION {
+            return Err(coffer_s3_proto::S3ErrorCode::RequestHeaderSectionTooLarge.into());
+        }
         ctx.route()?;
         auth::authenticate(self, ctx).await?;
         let body = body::RequestBody::new(body);

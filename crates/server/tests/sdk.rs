@@ -88,7 +88,10 @@ async fn object_roundtrip_with_headers_and_metadata() {
             .send()
             .await
             .unwrap();
-        let md5 = { use md5::Digest; hex_lower(&md5::Md5::digest(&data)) };
+        let md5 = {
+            use md5::Digest;
+            hex_lower(&md5::Md5::digest(&data))
+        };
         assert_eq!(put.e_tag(), Some(format!("\"{md5}\"").as_str()));
         let got = c.get_object().bucket("objs").key(key).send().await.unwrap();
         assert_eq!(got.content_type(), Some("text/x-test"));
@@ -135,7 +138,12 @@ async fn ranges_and_conditions() {
     let data = pattern(200_000, 3);
     let put = c.put_object().bucket("rng").key("k").body(ByteStream::from(data.clone())).send().await.unwrap();
     let etag = put.e_tag().unwrap().to_owned();
-    for (range, want) in [("bytes=0-9", &data[0..10]), ("bytes=-5", &data[199_995..]), ("bytes=199990-", &data[199_990..]), ("bytes=5-999999", &data[5..])] {
+    for (range, want) in [
+        ("bytes=0-9", &data[0..10]),
+        ("bytes=-5", &data[199_995..]),
+        ("bytes=199990-", &data[199_990..]),
+        ("bytes=5-999999", &data[5..]),
+    ] {
         let o = c.get_object().bucket("rng").key("k").range(range).send().await.unwrap();
         assert!(o.content_range().unwrap().starts_with("bytes "), "{range}");
         assert_eq!(o.body.collect().await.unwrap().into_bytes().as_ref(), want, "{range}");
@@ -345,7 +353,16 @@ async fn multipart_upload_full_cycle() {
     let id = up.upload_id().unwrap();
     let p1 = pattern(5 << 20, 1);
     let p3 = pattern(1000, 3);
-    let e1 = c.upload_part().bucket("mpu").key("big").upload_id(id).part_number(1).body(ByteStream::from(p1.clone())).send().await.unwrap();
+    let e1 = c
+        .upload_part()
+        .bucket("mpu")
+        .key("big")
+        .upload_id(id)
+        .part_number(1)
+        .body(ByteStream::from(p1.clone()))
+        .send()
+        .await
+        .unwrap();
     let e2 = c
         .upload_part_copy()
         .bucket("mpu")
@@ -357,7 +374,16 @@ async fn multipart_upload_full_cycle() {
         .send()
         .await
         .unwrap();
-    let e3 = c.upload_part().bucket("mpu").key("big").upload_id(id).part_number(3).body(ByteStream::from(p3.clone())).send().await.unwrap();
+    let e3 = c
+        .upload_part()
+        .bucket("mpu")
+        .key("big")
+        .upload_id(id)
+        .part_number(3)
+        .body(ByteStream::from(p3.clone()))
+        .send()
+        .await
+        .unwrap();
     let parts = c.list_parts().bucket("mpu").key("big").upload_id(id).send().await.unwrap();
     assert_eq!(parts.parts().iter().map(|p| p.part_number().unwrap()).collect::<Vec<_>>(), [1, 2, 3]);
     let uploads = c.list_multipart_uploads().bucket("mpu").send().await.unwrap();
@@ -380,7 +406,9 @@ async fn multipart_upload_full_cycle() {
         .bucket("mpu")
         .key("big")
         .upload_id(id)
-        .multipart_upload(CompletedMultipartUpload::builder().parts(part(2, &e2tag)).parts(part(1, e1.e_tag().unwrap())).build())
+        .multipart_upload(
+            CompletedMultipartUpload::builder().parts(part(2, &e2tag)).parts(part(1, e1.e_tag().unwrap())).build(),
+        )
         .send()
         .await
         .unwrap_err();
@@ -413,14 +441,37 @@ async fn multipart_upload_full_cycle() {
     // EntityTooSmall, then abort.
     let up = c.create_multipart_upload().bucket("mpu").key("small").send().await.unwrap();
     let id = up.upload_id().unwrap();
-    let a = c.upload_part().bucket("mpu").key("small").upload_id(id).part_number(1).body(ByteStream::from_static(b"tiny")).send().await.unwrap();
-    let b = c.upload_part().bucket("mpu").key("small").upload_id(id).part_number(2).body(ByteStream::from_static(b"tiny")).send().await.unwrap();
+    let a = c
+        .upload_part()
+        .bucket("mpu")
+        .key("small")
+        .upload_id(id)
+        .part_number(1)
+        .body(ByteStream::from_static(b"tiny"))
+        .send()
+        .await
+        .unwrap();
+    let b = c
+        .upload_part()
+        .bucket("mpu")
+        .key("small")
+        .upload_id(id)
+        .part_number(2)
+        .body(ByteStream::from_static(b"tiny"))
+        .send()
+        .await
+        .unwrap();
     let bad = c
         .complete_multipart_upload()
         .bucket("mpu")
         .key("small")
         .upload_id(id)
-        .multipart_upload(CompletedMultipartUpload::builder().parts(part(1, a.e_tag().unwrap())).parts(part(2, b.e_tag().unwrap())).build())
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(part(1, a.e_tag().unwrap()))
+                .parts(part(2, b.e_tag().unwrap()))
+                .build(),
+        )
         .send()
         .await
         .unwrap_err();

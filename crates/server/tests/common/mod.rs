@@ -3,7 +3,9 @@
 
 #![allow(dead_code)]
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_sdk_s3::config::{
+    BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+};
 use coffer::{RootCredential, ServerConfig};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -73,7 +75,14 @@ impl TestServer {
     }
 
     /// Sends a signed request over a fresh connection and reads the answer.
-    pub async fn signed(&self, method: &str, path: &str, query: &str, headers: &[(&str, &str)], body: &[u8]) -> RawResponse {
+    pub async fn signed(
+        &self,
+        method: &str,
+        path: &str,
+        query: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> RawResponse {
         self.signed_at(method, path, query, headers, body, time::OffsetDateTime::now_utc(), SK).await
     }
 
@@ -162,7 +171,8 @@ pub fn parse_response(buf: &[u8]) -> RawResponse {
     let body = buf.get(split + 4..).unwrap_or_default().to_vec();
     let mut lines = head.lines();
     let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let headers = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())).collect();
+    let headers =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())).collect();
     RawResponse { status, headers, body }
 }
 
@@ -175,4 +185,3 @@ pub fn md5_b64(data: &[u8]) -> String {
 pub fn pattern(n: usize, seed: u8) -> Vec<u8> {
     (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ (i >> 8) as u8).collect()
 }
-

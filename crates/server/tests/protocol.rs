@@ -1,0 +1,332 @@
+//! Raw HTTP against an in-process Coffer: inputs no SDK sends, and the exact
+//! S3 errors they must get. Each case also checks that nothing was stored.
+
+mod common;
+
+use common::*;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn server_with_bucket() -> TestServer {
+    let s = TestServer::start().await;
+    assert_eq!(s.signed("PUT", "/bkt", "", &[], b"").await.status, 200);
+    s
+}
+
+async fn exists(s: &TestServer, key_path: &str) -> bool {
+    s.signed("HEAD", key_path, "", &[], b"").await.status == 200
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_documents_carry_code_resource_and_request_id() {
+    let s = server_with_bucket().await;
+    let r = s.signed("GET", "/bkt/missing", "", &[], b"").await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.code().as_deref(), Some("NoSuchKey"));
+    let id = r.header("x-amz-request-id").unwrap().to_owned();
+    assert!(r.text().contains(&format!("<RequestId>{id}</RequestId>")), "{}", r.text());
+    assert!(r.text().contains("<Resource>/bkt/missing</Resource>"));
+    assert_eq!(r.header("content-type"), Some("application/xml"));
+    // Unknown sub-resource operations are 501 NotImplemented in S3 XML.
+    let r = s.signed("GET", "/bkt", "acl", &[], b"").await;
+    assert_eq!((r.status, r.code().as_deref()), (501, Some("NotImplemented")));
+    // Anonymous requests are refused with AccessDenied.
+    let r = s.raw(b"GET /bkt HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
+    assert_eq!((r.status, r.code().as_deref()), (403, Some("AccessDenied")));
+    // Health endpoints cannot collide with a bucket.
+    let r = s.raw(b"GET /_coffer/health/ready HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
+    assert_eq!(r.status, 200);
+    let r = s.signed("PUT", "/_coffer", "", &[], b"").await;
+    assert_eq!(r.code().as_deref(), Some("InvalidBucketName"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_bodies_store_nothing() {
+    let s = server_with_bucket().await;
+    let body = pattern(200_000, 1);
+    // Wrong Content-MD5 → BadDigest.
+    let wrong = md5_b64(b"something else");
+    let r = s.signed("PUT", "/bkt/k1", "", &[("content-md5", &wrong)], &body).await;
+    assert_eq!((r.status, r.code().as_deref()), (400, Some("BadDigest")));
+    // Malformed Content-MD5 → InvalidDigest.
+    let r = s.signed("PUT", "/bkt/k1", "", &[("content-md5", "not-base64!")], &body).await;
+    assert_eq!(r.code().as_deref(), Some("InvalidDigest"));
+    // Right Content-MD5 works.
+    let r = s.signed("PUT", "/bkt/k2", "", &[("content-md5", &md5_b64(&body))], &body).await;
+    assert_eq!(r.status, 200);
+    // Signed payload hash that does not match.
+    let sha_of_other = "a".repeat(64);
+    let r = s.signed("PUT", "/bkt/k1", "", &[("x-amz-content-sha256", &sha_of_other)], &body).await;
+    assert_eq!(r.code().as_deref(), Some("XAmzContentSHA256Mismatch"));
+    // Key longer than 1024 bytes.
+    let long = format!("/bkt/{}", "k".repeat(1025));
+    let r = s.signed("PUT", &long, "", &[], b"x").await;
+    assert_eq!(r.code().as_deref(), Some("KeyTooLongError"));
+    // No Content-Length (chunked transfer encoding) → MissingContentLength.
+    let r = s.signed("PUT", "/bkt/k1", "", &[("transfer-encoding", "chunked"), ("content-length", "")], b"").await;
+    assert!(r.status == 411 || r.status == 400, "{} {}", r.status, r.text());
+    assert!(!exists(&s, "/bkt/k1").await);
+    let (tmp, _) = s.blob_files();
+    assert_eq!(tmp, 0, "no temporary data left behind");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncated_upload_and_disconnect_store_nothing() {
+    let s = server_with_bucket().await;
+    for declared in [1000usize, 5_000_000] {
+        // Sign a request, send half the body, then close the connection.
+        let mut h = http::HeaderMap::new();
+        h.insert("host", s.addr.to_string().parse().unwrap());
+        coffer_s3_proto::sigv4::sign_request(
+            "PUT",
+            "/bkt/trunc",
+            "",
+            &mut h,
+            "UNSIGNED-PAYLOAD",
+            AK,
+            SK,
+            REGION,
+            time::OffsetDateTime::now_utc(),
+        );
+        let mut head = String::from("PUT /bkt/trunc HTTP/1.1\r\n");
+        for (k, v) in h.iter() {
+            head.push_str(&format!("{k}: {}\r\n", v.to_str().unwrap()));
+        }
+        head.push_str(&format!("content-length: {declared}\r\n\r\n"));
+        let mut conn = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+        conn.write_all(head.as_bytes()).await.unwrap();
+        conn.write_all(&pattern(declared / 2, 1)).await.unwrap();
+        conn.shutdown().await.unwrap();
+        let mut buf = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(10), conn.read_to_end(&mut buf)).await;
+        let r = parse_response(&buf);
+        if r.status != 0 {
+            assert_eq!(r.code().as_deref(), Some("IncompleteBody"), "{}", r.text());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!exists(&s, "/bkt/trunc").await, "declared {declared}");
+        assert_eq!(s.blob_files(), (0, 0), "temp data reclaimed after disconnect (declared {declared})");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_xml_bodies() {
+    let s = server_with_bucket().await;
+    let r = s.signed("POST", "/bkt", "delete", &[], b"<Delete><Object><Key>a</Key>").await;
+    assert_eq!(r.code().as_deref(), Some("MalformedXML"));
+    let r = s.signed("PUT", "/newbkt", "", &[], b"<CreateBucketConfiguration><Location").await;
+    assert_eq!(r.code().as_deref(), Some("MalformedXML"));
+    let up = s.signed("POST", "/bkt/mp", "uploads", &[], b"").await;
+    let t = up.text();
+    let id = &t[t.find("<UploadId>").unwrap() + 10..t.find("</UploadId>").unwrap()];
+    let r = s.signed("POST", "/bkt/mp", &format!("uploadId={id}"), &[], b"<CompleteMultipartUpload><Part>").await;
+    assert_eq!(r.code().as_deref(), Some("MalformedXML"));
+    let r = s
+        .signed(
+            "POST",
+            "/bkt/mp",
+            &format!("uploadId={id}"),
+            &[],
+            b"<CompleteMultipartUpload></CompleteMultipartUpload>",
+        )
+        .await;
+    assert_eq!(r.code().as_deref(), Some("MalformedXML"));
+    let r = s
+        .signed(
+            "POST",
+            "/bkt/mp",
+            "uploadId=nonexistent",
+            &[],
+            b"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>x</ETag></Part></CompleteMultipartUpload>",
+        )
+        .await;
+    assert_eq!(r.code().as_deref(), Some("NoSuchUpload"));
+    let r = s.signed("PUT", "/Bad_Bucket", "", &[], b"").await;
+    assert_eq!(r.code().as_deref(), Some("InvalidBucketName"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dot_dot_keys_are_just_keys() {
+    let s = server_with_bucket().await;
+    for path in ["/bkt/../../etc/passwd", "/bkt/..%2F..%2Fescape", "/bkt/a/./b/../c", "/bkt/%2E%2E"] {
+        let r = s.signed("PUT", path, "", &[], b"payload").await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        let g = s.signed("GET", path, "", &[], b"").await;
+        assert_eq!(g.body, b"payload", "{path}");
+    }
+    let list = s.signed("GET", "/bkt", "list-type=2", &[], b"").await.text();
+    assert!(list.contains("<Key>../../etc/passwd</Key>"), "{list}");
+    assert!(list.contains("<Key>a/./b/../c</Key>"), "{list}");
+    // Nothing was written outside the data directory.
+    assert!(!s.dir.path().join("etc").exists() && !s.dir.path().join("escape").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_headers_are_refused_and_service_continues() {
+    let s = server_with_bucket().await;
+    let big = "v".repeat(100 * 1024);
+    let req = format!("GET /bkt/k HTTP/1.1\r\nhost: x\r\nx-big: {big}\r\nconnection: close\r\n\r\n");
+    let r = s.raw(req.as_bytes()).await;
+    assert!(
+        r.status == 431 || r.code().as_deref() == Some("RequestHeaderSectionTooLarge"),
+        "got {} {}",
+        r.status,
+        r.text()
+    );
+    assert_eq!(s.signed("GET", "/bkt", "", &[], b"").await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expect_100_continue_is_honoured() {
+    let s = server_with_bucket().await;
+    let body = pattern(50_000, 5);
+    let mut h = http::HeaderMap::new();
+    h.insert("host", s.addr.to_string().parse().unwrap());
+    coffer_s3_proto::sigv4::sign_request(
+        "PUT",
+        "/bkt/cont",
+        "",
+        &mut h,
+        "UNSIGNED-PAYLOAD",
+        AK,
+        SK,
+        REGION,
+        time::OffsetDateTime::now_utc(),
+    );
+    let mut head = String::from("PUT /bkt/cont HTTP/1.1\r\n");
+    for (k, v) in h.iter() {
+        head.push_str(&format!("{k}: {}\r\n", v.to_str().unwrap()));
+    }
+    head.push_str(&format!("content-length: {}\r\nexpect: 100-continue\r\nconnection: close\r\n\r\n", body.len()));
+    let mut conn = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let mut interim = [0u8; 25];
+    tokio::time::timeout(Duration::from_secs(5), conn.read_exact(&mut interim))
+        .await
+        .expect("100 Continue sent")
+        .unwrap();
+    assert!(String::from_utf8_lossy(&interim).starts_with("HTTP/1.1 100 Continue"));
+    conn.write_all(&body).await.unwrap();
+    let r = read_response(&mut conn).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(s.signed("GET", "/bkt/cont", "", &[], b"").await.body, body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presigned_urls() {
+    let s = server_with_bucket().await;
+    assert_eq!(s.signed("PUT", "/bkt/pre%20sign", "", &[], b"presigned!").await.status, 200);
+    let now = time::OffsetDateTime::now_utc();
+    let q = coffer_s3_proto::sigv4::presign_query(
+        "GET",
+        "/bkt/pre%20sign",
+        "",
+        &s.addr.to_string(),
+        AK,
+        SK,
+        REGION,
+        now,
+        600,
+    );
+    let r = s
+        .raw(format!("GET /bkt/pre%20sign?{q} HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n", s.addr).as_bytes())
+        .await;
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"presigned!"[..]));
+    // Expired.
+    let old = now - time::Duration::hours(2);
+    let q = coffer_s3_proto::sigv4::presign_query(
+        "GET",
+        "/bkt/pre%20sign",
+        "",
+        &s.addr.to_string(),
+        AK,
+        SK,
+        REGION,
+        old,
+        60,
+    );
+    let r = s
+        .raw(format!("GET /bkt/pre%20sign?{q} HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n", s.addr).as_bytes())
+        .await;
+    assert_eq!((r.status, r.code().as_deref()), (403, Some("AccessDenied")));
+    // Tampered (another key).
+    let q = coffer_s3_proto::sigv4::presign_query(
+        "GET",
+        "/bkt/pre%20sign",
+        "",
+        &s.addr.to_string(),
+        AK,
+        SK,
+        REGION,
+        now,
+        600,
+    );
+    let r =
+        s.raw(format!("GET /bkt/other?{q} HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n", s.addr).as_bytes()).await;
+    assert_eq!(r.code().as_deref(), Some("SignatureDoesNotMatch"));
+    // Presigned PUT.
+    let q = coffer_s3_proto::sigv4::presign_query("PUT", "/bkt/up", "", &s.addr.to_string(), AK, SK, REGION, now, 600);
+    let r = s
+        .raw(
+            format!(
+                "PUT /bkt/up?{q} HTTP/1.1\r\nhost: {}\r\ncontent-length: 3\r\nconnection: close\r\n\r\nabc",
+                s.addr
+            )
+            .as_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(s.signed("GET", "/bkt/up", "", &[], b"").await.body, b"abc");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clock_skew_is_refused() {
+    let s = server_with_bucket().await;
+    let skewed = time::OffsetDateTime::now_utc() - time::Duration::minutes(20);
+    let r = s.signed_at("GET", "/bkt", "", &[], b"", skewed, SK).await;
+    assert_eq!((r.status, r.code().as_deref()), (403, Some("RequestTimeTooSkewed")));
+}
+
+/// STREAMING-AWS4-HMAC-SHA256-PAYLOAD: a valid body lands, a corrupted chunk
+/// signature is refused and stores nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_chunked_signed_uploads() {
+    use coffer_s3_proto::chunked::{encode_signed_chunks, signed_encoded_len};
+    use coffer_s3_proto::sigv4::{chunk_signer_for, sign_request, STREAMING_PAYLOAD};
+    let s = server_with_bucket().await;
+    for (key, corrupt, size) in
+        [("chunked-ok", false, 200_000usize), ("chunked-bad", true, 200_000), ("chunked-small", false, 10)]
+    {
+        let data = pattern(size, 4);
+        let mut h = http::HeaderMap::new();
+        h.insert("host", s.addr.to_string().parse().unwrap());
+        h.insert("content-encoding", "aws-chunked".parse().unwrap());
+        h.insert("x-amz-decoded-content-length", data.len().to_string().parse().unwrap());
+        h.insert("content-length", signed_encoded_len(data.len() as u64, 65536).to_string().parse().unwrap());
+        let path = format!("/bkt/{key}");
+        sign_request("PUT", &path, "", &mut h, STREAMING_PAYLOAD, AK, SK, REGION, time::OffsetDateTime::now_utc());
+        let signer = chunk_signer_for(&h, SK).unwrap();
+        let mut body = encode_signed_chunks(&data, 65536, signer);
+        if corrupt {
+            // Flip one payload byte in the second chunk.
+            let at = body.len() / 2;
+            body[at] ^= 1;
+        }
+        let mut head = format!("PUT {path} HTTP/1.1\r\n");
+        for (k, v) in h.iter() {
+            head.push_str(&format!("{k}: {}\r\n", v.to_str().unwrap()));
+        }
+        head.push_str("connection: close\r\n\r\n");
+        let mut req = head.into_bytes();
+        req.extend_from_slice(&body);
+        let r = s.raw(&req).await;
+        if corrupt {
+            assert_eq!(r.code().as_deref(), Some("SignatureDoesNotMatch"), "{}", r.text());
+            assert!(!exists(&s, &path).await);
+        } else {
+            assert_eq!(r.status, 200, "{}", r.text());
+            assert_eq!(s.signed("GET", &path, "", &[], b"").await.body, data);
+        }
+    }
+    assert_eq!(s.blob_files().0, 0);
+}
