@@ -77,6 +77,7 @@ struct FsWriter {
     dest: PathBuf,
     file: Option<File>,
     buf: BytesMut,
+    committed: bool,
 }
 
 impl FsWriter {
@@ -102,9 +103,9 @@ fn closed() -> BlobError {
 
 impl Drop for FsWriter {
     fn drop(&mut self) {
-        // Uncommitted (or failed): discard the temporary file. After a commit the
-        // rename has moved it and this removal finds nothing.
-        if self.file.is_some() {
+        // Uncommitted, or failed at any step (even one that lost the file
+        // handle, like a write hitting a full disk): discard the temporary file.
+        if !self.committed {
             let _ = fs::remove_file(&self.tmp);
         }
     }
@@ -132,10 +133,9 @@ impl BlobWriter for FsWriter {
             Ok(())
         })
         .await;
-        if res.is_err() {
-            let _ = fs::remove_file(&self.tmp);
-        }
-        res.map(|_| self.id.clone())
+        res?;
+        self.committed = true;
+        Ok(self.id.clone())
     }
 }
 
@@ -147,7 +147,7 @@ impl BlobStore for FsBlobStore {
         let dest = self.path(&id);
         let t = tmp.clone();
         let file = blocking(move || Ok(OpenOptions::new().write(true).create_new(true).open(&t)?)).await?;
-        Ok(Box::new(FsWriter { id, tmp, dest, file: Some(file), buf: BytesMut::new() }))
+        Ok(Box::new(FsWriter { id, tmp, dest, file: Some(file), buf: BytesMut::new(), committed: false }))
     }
 
     async fn read(&self, id: &BlobId, offset: u64, len: u64) -> Result<BlobStream, BlobError> {

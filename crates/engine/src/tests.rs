@@ -313,3 +313,45 @@ async fn listing_matches_model() {
     }
     let _ = ObjectData::Inline(Bytes::new());
 }
+
+/// 100k keys in 100 "folders": full listings, delimiter listings and prefix
+/// listings are complete and ordered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listing_100k_keys() {
+    let f = fixture();
+    f.engine.create_bucket("bkt", None).await.unwrap();
+    let n = 100_000usize;
+    let mut tasks = Vec::new();
+    for t in 0..250usize {
+        let e = f.engine.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in (t..n).step_by(250) {
+                e.put_object(put("bkt", &format!("d{:02}/k{i:06}", i % 100), b"x")).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let p = ListParams { after: after.clone(), max_keys: 1000, ..Default::default() };
+        let page = f.engine.list_objects("bkt", &p).await.unwrap();
+        all.extend(page.objects.into_iter().map(|o| o.key));
+        if !page.is_truncated {
+            break;
+        }
+        after = page.last;
+    }
+    assert_eq!(all.len(), n);
+    assert!(all.windows(2).all(|w| w[0].as_bytes() < w[1].as_bytes()));
+    let p = ListParams { delimiter: Some("/".into()), max_keys: 1000, ..Default::default() };
+    let page = f.engine.list_objects("bkt", &p).await.unwrap();
+    assert_eq!(page.common_prefixes.len(), 100);
+    assert!(page.objects.is_empty() && !page.is_truncated);
+    let p = ListParams { prefix: "d42/".into(), max_keys: 1000, ..Default::default() };
+    let page = f.engine.list_objects("bkt", &p).await.unwrap();
+    assert_eq!(page.objects.len(), 1000);
+    assert!(page.objects.iter().all(|o| o.key.starts_with("d42/")));
+}
