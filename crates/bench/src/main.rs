@@ -478,11 +478,13 @@ impl Bench<'_> {
         let hwm_reset = self.sampler.reset();
         let srv0 = server::cpu_seconds(&pid, self.clk).unwrap_or(0.0);
         let cli0 = server::cpu_seconds("self", self.clk).unwrap_or(0.0);
+        let all0 = server::machine_busy_seconds(self.clk).unwrap_or(0.0);
         let t0 = Instant::now();
         let mut m = work.await;
         let elapsed = t0.elapsed().as_secs_f64();
         let srv1 = server::cpu_seconds(&pid, self.clk).unwrap_or(srv0);
         let cli1 = server::cpu_seconds("self", self.clk).unwrap_or(cli0);
+        let all1 = server::machine_busy_seconds(self.clk).unwrap_or(all0);
         let mem = self.sampler.peak(hwm_reset);
         let latency = Latency::from_micros(&mut m.latencies_us);
         let r = PhaseResult {
@@ -506,6 +508,7 @@ impl Bench<'_> {
             server_vmhwm_reset: mem.hwm_reset,
             server_cpu_pct: (srv1 - srv0) / elapsed * 100.0,
             client_cpu_pct: (cli1 - cli0) / elapsed * 100.0,
+            other_cpu_pct: ((all1 - all0) - (srv1 - srv0) - (cli1 - cli0)).max(0.0) / elapsed * 100.0,
         };
         eprintln!(
             "[run]   {:.1} ops/s  {:.1} MiB/s  p50 {:.2} ms  p99 {:.2} ms  errors {}  peak RSS {:.0} MiB  ({:.1} s)",

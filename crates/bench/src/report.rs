@@ -65,6 +65,10 @@ pub struct PhaseResult {
     pub server_cpu_pct: f64,
     /// Benchmark client CPU time over the phase's wall time, % of one core.
     pub client_cpu_pct: f64,
+    /// CPU busy time of everything else on the machine (other processes, kernel
+    /// threads such as writeback) over the phase's wall time, % of one core.
+    /// High values mean the figures were disturbed.
+    pub other_cpu_pct: f64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -120,14 +124,26 @@ pub fn render(r: &Report) -> String {
     line(format!("server: {}  data dir {}  log filter {}", r.coffer_bin, r.data_dir, r.server_log_filter));
     line(String::new());
     line(format!(
-        "{:<18} {:>4} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8} {:>5} {:>9} {:>7} {:>7}",
-        "phase", "conc", "ops", "ops/s", "MiB/s", "p50 ms", "p99 ms", "max ms", "err", "peak RSS", "srv CPU", "cli CPU"
+        "{:<18} {:>4} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8} {:>5} {:>9} {:>7} {:>7} {:>7}",
+        "phase",
+        "conc",
+        "ops",
+        "ops/s",
+        "MiB/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "err",
+        "peak RSS",
+        "srv CPU",
+        "cli CPU",
+        "oth CPU"
     ));
-    line("-".repeat(113));
+    line("-".repeat(121));
     for p in &r.phases {
         let name = if p.timed { p.name.clone() } else { format!("({})", p.name) };
         line(format!(
-            "{:<18} {:>4} {:>7} {:>9.1} {:>8.1} {:>8.2} {:>8.2} {:>8.2} {:>5} {:>5.0} MiB {:>6.0}% {:>6.0}%",
+            "{:<18} {:>4} {:>7} {:>9.1} {:>8.1} {:>8.2} {:>8.2} {:>8.2} {:>5} {:>5.0} MiB {:>6.0}% {:>6.0}% {:>6.0}%",
             name,
             p.concurrency,
             p.ops,
@@ -139,9 +155,14 @@ pub fn render(r: &Report) -> String {
             p.errors,
             p.server_peak_rss_mib,
             p.server_cpu_pct,
-            p.client_cpu_pct
+            p.client_cpu_pct,
+            p.other_cpu_pct
         ));
     }
+    line(
+        "CPU columns: % of one core over the phase (srv = coffer server, cli = this client, oth = everything else)."
+            .into(),
+    );
     line(String::new());
     for p in &r.phases {
         let mut notes = vec![p.description.clone()];

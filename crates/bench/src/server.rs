@@ -155,6 +155,17 @@ pub fn cpu_seconds(pid: &str, clk_tck: f64) -> Option<f64> {
     Some((utime + stime) / clk_tck)
 }
 
+/// Busy CPU seconds of the whole machine so far (all CPUs; idle and iowait excluded), from `/proc/stat`.
+pub fn machine_busy_seconds(clk_tck: f64) -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = text.lines().find(|l| l.starts_with("cpu "))?;
+    let v: Vec<f64> = line.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal [guest guest_nice, already in user/nice]
+    let total: f64 = v.iter().take(8).sum();
+    let idle = v.get(3)? + v.get(4).unwrap_or(&0.0);
+    Some((total - idle) / clk_tck)
+}
+
 /// Clock ticks per second for `/proc/<pid>/stat` (asked of `getconf`; 100 if that fails).
 pub fn clk_tck() -> f64 {
     Command::new("getconf")
