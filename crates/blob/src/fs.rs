@@ -19,8 +19,10 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 const FORMAT: &str = "coffer-blobs 1";
-/// Writes are gathered to this size before each blocking write call.
-const WRITE_BATCH: usize = 1 << 20;
+/// Writes are gathered to this size before each blocking write call: large
+/// enough to amortise the thread hop, small enough that many concurrent
+/// uploads keep memory low (64 uploads hold at most 64 × 256 KiB here).
+const WRITE_BATCH: usize = 256 << 10;
 /// Reads produce chunks of this size.
 const READ_CHUNK: usize = 256 << 10;
 
@@ -85,7 +87,7 @@ impl FsWriter {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let data = self.buf.split().freeze();
+        let data = std::mem::take(&mut self.buf).freeze();
         let mut file = self.file.take().ok_or_else(closed)?;
         let file = blocking(move || {
             file.write_all(&data)?;
@@ -114,6 +116,9 @@ impl Drop for FsWriter {
 #[async_trait]
 impl BlobWriter for FsWriter {
     async fn write(&mut self, data: Bytes) -> Result<(), BlobError> {
+        if self.buf.capacity() == 0 {
+            self.buf.reserve(WRITE_BATCH + 64 * 1024);
+        }
         self.buf.extend_from_slice(&data);
         if self.buf.len() >= WRITE_BATCH {
             self.flush_buf().await?;

@@ -57,3 +57,27 @@ pub(crate) fn with_request_id(mut r: Response<ResBody>, id: &str) -> Response<Re
     r.headers_mut().insert("server", HeaderValue::from_static("Coffer"));
     r
 }
+
+/// When the connection must close after the response.
+pub(crate) struct CloseRule {
+    has_body: bool,
+    expect_empty: bool,
+}
+
+/// Decides from the request head whether the response must carry
+/// `Connection: close`: an error answered before the body was read leaves
+/// unread bytes on the connection (hyper then drops it, so we say so), and
+/// `Expect: 100-continue` on an empty body confuses older botocore clients
+/// into misreading the next response on the same connection.
+pub(crate) fn must_close(h: &http::HeaderMap) -> CloseRule {
+    let len = h.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+    let chunked = h.contains_key("transfer-encoding");
+    let expect = h.get("expect").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    CloseRule { has_body: chunked || len.is_some_and(|l| l > 0), expect_empty: expect && len == Some(0) }
+}
+
+impl CloseRule {
+    pub(crate) fn should_close(&self, status: StatusCode) -> bool {
+        self.expect_empty || (self.has_body && status.as_u16() >= 400)
+    }
+}

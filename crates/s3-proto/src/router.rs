@@ -31,6 +31,7 @@ pub enum Operation {
     CompleteMultipartUpload,
     AbortMultipartUpload,
     ListParts,
+    GetObjectTagging,
     /// A recognised S3 operation Coffer does not implement yet (its name).
     NotImplemented(&'static str),
 }
@@ -186,6 +187,7 @@ fn object_op(method: &str, q: &Query, copy_source: bool) -> Result<Operation, S3
             None => PutObject,
         },
         "GET" if upload => ListParts,
+        "GET" if q.has("tagging") => GetObjectTagging,
         "GET" => sub.map(NotImplemented).unwrap_or(GetObject),
         "HEAD" => HeadObject,
         "DELETE" if upload => AbortMultipartUpload,
@@ -237,7 +239,8 @@ mod tests {
             ("GET", "/bkt/k?uploadId=abc&max-parts=2", false, ListParts, Some("bkt"), Some("k")),
             ("GET", "/bkt?acl", false, NotImplemented("acl"), Some("bkt"), None),
             ("PUT", "/bkt?versioning", false, NotImplemented("versioning"), Some("bkt"), None),
-            ("GET", "/bkt/k?tagging", false, NotImplemented("tagging"), Some("bkt"), Some("k")),
+            ("GET", "/bkt/k?tagging", false, GetObjectTagging, Some("bkt"), Some("k")),
+            ("PUT", "/bkt/k?tagging", false, NotImplemented("tagging"), Some("bkt"), Some("k")),
             ("GET", "/bkt/..%2F..%2Fetc%2Fpasswd", false, GetObject, Some("bkt"), Some("../../etc/passwd")),
             ("GET", "/bkt/a+b", false, GetObject, Some("bkt"), Some("a+b")),
             ("GET", "/bkt/%E2%82%AC", false, GetObject, Some("bkt"), Some("€")),

@@ -330,3 +330,19 @@ async fn aws_chunked_signed_uploads() {
     }
     assert_eq!(s.blob_files().0, 0);
 }
+
+/// An error answered before the body was read closes the connection and says
+/// so; a success on the same keep-alive connection keeps it open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_close_rules() {
+    let s = server_with_bucket().await;
+    let r = s.raw(b"PUT /bkt/k HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\nexpect: 100-continue\r\n\r\n").await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.header("connection"), Some("close"));
+    let r = s.signed("PUT", "/bkt/empty", "", &[("expect", "100-continue")], b"").await;
+    assert_eq!((r.status, r.header("connection")), (200, Some("close")));
+    let r = s.signed("GET", "/bkt/empty", "tagging", &[], b"").await;
+    assert!(r.text().contains("<TagSet"), "{}", r.text());
+    let r = s.signed("GET", "/bkt/missing", "tagging", &[], b"").await;
+    assert_eq!(r.code().as_deref(), Some("NoSuchKey"));
+}

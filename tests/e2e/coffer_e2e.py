@@ -1,0 +1,384 @@
+"""Shared helpers for Coffer's end-to-end tests.
+
+These tests drive the real `coffer` binary over loopback with real S3
+clients (aws CLI v2, boto3, s3cmd, rclone). Nothing here talks to any
+address other than 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# Fixed root credentials handed to every server the tests start.
+ROOT_ACCESS_KEY = "COFFERE2EROOTACCESS01"
+ROOT_SECRET_KEY = "coffer/e2e+root-secret-key-0123456789abcdef"
+REGION = "us-east-1"
+
+MiB = 1024 * 1024
+
+# Every server started by the tests; a failing test's report shows their logs.
+SERVERS: list = []
+
+
+# ---------------------------------------------------------------------------
+# data helpers
+# ---------------------------------------------------------------------------
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def md5_hex(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
+
+
+def sha256_file(path: os.PathLike | str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(1 << 20)
+            if not chunk:
+                break
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def random_bytes(n: int) -> bytes:
+    return os.urandom(n)
+
+
+def make_random_file(path: os.PathLike | str, size: int) -> str:
+    """Write `size` random bytes to `path` (creating parents); return sha256."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    h = hashlib.sha256()
+    remaining = size
+    with open(path, "wb") as f:
+        while remaining > 0:
+            chunk = os.urandom(min(remaining, 4 * MiB))
+            h.update(chunk)
+            f.write(chunk)
+            remaining -= len(chunk)
+    return h.hexdigest()
+
+
+def tree_digests(root: os.PathLike | str) -> dict[str, str]:
+    """Map of relative posix path -> sha256 for every file below root."""
+    root = Path(root)
+    out = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            out[p.relative_to(root).as_posix()] = sha256_file(p)
+    return out
+
+
+def multipart_etag(parts: list[bytes]) -> str:
+    """The S3 multipart ETag: md5 of the concatenated binary part md5s, -N."""
+    digest = hashlib.md5(b"".join(hashlib.md5(p).digest() for p in parts))
+    return f'"{digest.hexdigest()}-{len(parts)}"'
+
+
+def unique_bucket(prefix: str) -> str:
+    """A valid, unique bucket name (lowercase, 3-63 chars)."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}".lower()
+
+
+# ---------------------------------------------------------------------------
+# tools
+# ---------------------------------------------------------------------------
+
+
+def require_tool(path_or_name: str | None, why: str) -> str:
+    """Return an executable's path; if absent, skip locally but fail on CI.
+
+    On CI (env CI=true) every tool must be installed by .ci/run, so a missing
+    tool is an error there rather than a silent skip.
+    """
+    found = None
+    if path_or_name:
+        if os.path.isabs(path_or_name):
+            found = path_or_name if os.access(path_or_name, os.X_OK) else None
+        else:
+            found = shutil.which(path_or_name)
+    if found:
+        return found
+    msg = f"{path_or_name or why} is not installed ({why})"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(msg + "; .ci/run must install it", pytrace=False)
+    pytest.skip(msg)
+    raise AssertionError("unreachable")
+
+
+def run(cmd: list[str], *, env=None, cwd=None, timeout=600, check=True,
+        input_bytes: bytes | None = None) -> subprocess.CompletedProcess:
+    """Run a client command; on failure raise with its full output."""
+    proc = subprocess.run(
+        cmd,
+        env=env,
+        cwd=cwd,
+        input=input_bytes,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        timeout=timeout,
+    )
+    proc.stdout_text = proc.stdout.decode("utf-8", "replace")
+    proc.stderr_text = proc.stderr.decode("utf-8", "replace")
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"command failed with exit code {proc.returncode}: {cmd!r}\n"
+            f"--- stdout ---\n{proc.stdout_text[-6000:]}\n"
+            f"--- stderr ---\n{proc.stderr_text[-6000:]}"
+        )
+    return proc
+
+
+def http_request(url: str, method: str = "GET", data: bytes | None = None,
+                 headers: dict | None = None, timeout: float = 60):
+    """Plain urllib request. Returns (status, headers, body) even for 4xx/5xx."""
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+# ---------------------------------------------------------------------------
+# the server under test
+# ---------------------------------------------------------------------------
+
+
+def coffer_bin() -> Path:
+    p = os.environ.get("COFFER_BIN")
+    path = Path(p) if p else REPO_ROOT / "target" / "debug" / "coffer"
+    if not path.is_absolute():
+        path = REPO_ROOT / path
+    return path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def log_tail(path: Path, max_bytes: int = 12000) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - max_bytes))
+            return f.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return "<no log file>"
+
+
+@dataclass
+class CofferServer:
+    """One `coffer server` process on loopback."""
+
+    data_dir: Path
+    log_path: Path
+    port: int = 0
+    region: str = REGION
+    access_key: str = ROOT_ACCESS_KEY
+    secret_key: str = ROOT_SECRET_KEY
+    proc: subprocess.Popen | None = None
+    extra_env: dict = field(default_factory=dict)
+    # Pass data dir, listen address and region as COFFER_* env vars instead
+    # of command-line flags.
+    config_via_env: bool = False
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def host_port(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, ready_timeout: float = 60.0) -> "CofferServer":
+        binary = coffer_bin()
+        if not binary.exists():
+            pytest.fail(
+                f"coffer binary not found at {binary}; build it with "
+                "`cargo build -p coffer` or set COFFER_BIN",
+                pytrace=False,
+            )
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        last_err = ""
+        for _attempt in range(3):
+            self.port = free_port()
+            env = dict(os.environ)
+            env.update(
+                COFFER_ROOT_ACCESS_KEY=self.access_key,
+                COFFER_ROOT_SECRET_KEY=self.secret_key,
+            )
+            env.setdefault("RUST_LOG", "info")
+            env.setdefault("RUST_BACKTRACE", "1")
+            env.setdefault("NO_COLOR", "1")
+            env.update(self.extra_env)
+            log = open(self.log_path, "ab")
+            log.write(
+                f"\n===== coffer server start {time.strftime('%H:%M:%S')} "
+                f"port {self.port} =====\n".encode()
+            )
+            log.flush()
+            if self.config_via_env:
+                args = [str(binary), "server"]
+                env.update(COFFER_DATA_DIR=str(self.data_dir),
+                           COFFER_LISTEN=self.host_port,
+                           COFFER_REGION=self.region)
+            else:
+                args = [str(binary), "server", "--data-dir", str(self.data_dir),
+                        "--listen", self.host_port, "--region", self.region]
+                for k in ("COFFER_DATA_DIR", "COFFER_LISTEN", "COFFER_REGION"):
+                    env.pop(k, None)
+            self.proc = subprocess.Popen(
+                args,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=str(self.data_dir.parent),
+            )
+            log.close()
+            ok, last_err = self._wait_ready(ready_timeout)
+            if ok:
+                return self
+            self.kill()
+            # Retry only when the port may have been taken in between.
+            if "exited" not in last_err:
+                break
+        pytest.fail(
+            f"coffer server did not become ready: {last_err}\n"
+            f"--- server log tail ({self.log_path}) ---\n{log_tail(self.log_path)}",
+            pytrace=False,
+        )
+        raise AssertionError("unreachable")
+
+    def _wait_ready(self, timeout: float) -> tuple[bool, str]:
+        deadline = time.monotonic() + timeout
+        url = f"{self.endpoint}/_coffer/health/ready"
+        last = "no attempt"
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False, f"server exited with code {self.proc.returncode}"
+            try:
+                with urllib.request.urlopen(url, timeout=2) as resp:
+                    if resp.status == 200:
+                        return True, ""
+                    last = f"status {resp.status}"
+            except urllib.error.HTTPError as e:
+                last = f"status {e.code}"
+            except (urllib.error.URLError, OSError) as e:
+                last = repr(e)
+            time.sleep(0.05)
+        return False, f"timed out after {timeout}s waiting for {url} (last: {last})"
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def sigkill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+    def kill(self) -> None:
+        self.sigkill()
+
+    def stop(self) -> int | None:
+        """Graceful stop (SIGTERM, then SIGKILL after 10 s)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=30)
+        return self.proc.returncode
+
+    def log_tail(self, max_bytes: int = 12000) -> str:
+        return log_tail(self.log_path, max_bytes)
+
+
+# ---------------------------------------------------------------------------
+# boto3
+# ---------------------------------------------------------------------------
+
+
+def boto3_client(server: CofferServer, *, access_key=None, secret_key=None,
+                 max_pool_connections: int = 32, **config_kwargs):
+    """A boto3 S3 client for the server, path-style, SigV4, no retries.
+
+    Retries are off so that a single 5xx from the server fails the test
+    instead of being papered over.
+    """
+    import boto3
+    from botocore.config import Config
+
+    s3_cfg = {"addressing_style": "path"}
+    s3_cfg.update(config_kwargs.pop("s3", {}))
+    cfg = Config(
+        signature_version=config_kwargs.pop("signature_version", "s3v4"),
+        s3=s3_cfg,
+        retries={"total_max_attempts": 1},
+        connect_timeout=config_kwargs.pop("connect_timeout", 10),
+        read_timeout=config_kwargs.pop("read_timeout", 120),
+        max_pool_connections=max_pool_connections,
+        **config_kwargs,
+    )
+    session = boto3.session.Session()
+    return session.client(
+        "s3",
+        endpoint_url=server.endpoint,
+        aws_access_key_id=access_key or server.access_key,
+        aws_secret_access_key=secret_key or server.secret_key,
+        region_name=server.region,
+        config=cfg,
+    )
+
+
+def error_code(exc) -> str:
+    return exc.response.get("Error", {}).get("Code", "")
+
+
+def http_status(resp_or_exc) -> int:
+    resp = getattr(resp_or_exc, "response", resp_or_exc)
+    return resp["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def python_bin_dir() -> Path:
+    return Path(sys.executable).parent
+
+
+def empty_and_delete_bucket(s3, name: str) -> None:
+    for upload in s3.list_multipart_uploads(Bucket=name).get("Uploads", []):
+        s3.abort_multipart_upload(Bucket=name, Key=upload["Key"],
+                                  UploadId=upload["UploadId"])
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=name):
+        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if keys:
+            s3.delete_objects(Bucket=name, Delete={"Objects": keys, "Quiet": True})
+    s3.delete_bucket(Bucket=name)
