@@ -63,6 +63,15 @@ impl SqliteMetaStore {
     }
 }
 
+impl SqliteMetaStore {
+    /// (jobs applied, commits made) since open: their ratio is how many
+    /// writes share each fsync.
+    pub fn write_stats(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.writer.stats.jobs.load(Relaxed), self.writer.stats.commits.load(Relaxed))
+    }
+}
+
 #[async_trait]
 impl MetaStore for SqliteMetaStore {
     async fn create_bucket(&self, bucket: BucketRecord) -> Result<(), MetaError> {

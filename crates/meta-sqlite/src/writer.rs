@@ -7,7 +7,17 @@
 
 use coffer_meta::MetaError;
 use rusqlite::Connection;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
+
+/// How many jobs and commits the writer has done: jobs per commit is the
+/// group-commit factor.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    pub jobs: AtomicU64,
+    pub commits: AtomicU64,
+}
 
 /// Most jobs applied in one transaction.
 const MAX_BATCH: usize = 512;
@@ -63,17 +73,20 @@ fn clone_err(e: &rusqlite::Error) -> rusqlite::Error {
 /// Handle to the writer thread.
 pub struct Writer {
     tx: mpsc::Sender<Box<dyn Job>>,
+    pub stats: Arc<WriterStats>,
 }
 
 impl Writer {
     /// Starts the thread that owns `conn`.
     pub fn start(conn: Connection) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
+        let stats = Arc::new(WriterStats::default());
+        let s = stats.clone();
         std::thread::Builder::new()
             .name("coffer-sqlite-writer".into())
-            .spawn(move || run_loop(conn, rx))
+            .spawn(move || run_loop(conn, rx, &s))
             .expect("spawning the SQLite writer thread");
-        Writer { tx }
+        Writer { tx, stats }
     }
 
     /// Runs `f` in the next batch and returns its result once durable.
@@ -89,7 +102,7 @@ impl Writer {
     }
 }
 
-fn run_loop(conn: Connection, mut rx: mpsc::Receiver<Box<dyn Job>>) {
+fn run_loop(conn: Connection, mut rx: mpsc::Receiver<Box<dyn Job>>, stats: &WriterStats) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -105,6 +118,8 @@ fn run_loop(conn: Connection, mut rx: mpsc::Receiver<Box<dyn Job>>) {
             }
             conn.execute_batch("COMMIT")
         });
+        stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        stats.commits.fetch_add(1, Ordering::Relaxed);
         if let Err(e) = &commit {
             tracing::error!(error = %e, jobs = batch.len(), "metadata batch commit failed");
             let _ = conn.execute_batch("ROLLBACK");

@@ -51,3 +51,37 @@ async fn many_concurrent_writers_all_land() {
     let q = ListQuery { limit: 1000, ..Default::default() };
     assert_eq!(s.list_objects("b", &q).await.unwrap().len(), 200);
 }
+
+/// Concurrent writers share commits (and so fsyncs) instead of queueing for one each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_are_group_committed() {
+    use coffer_meta::*;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Arc::new(coffer_meta_sqlite::SqliteMetaStore::open(dir.path().join("meta.db")).unwrap());
+    s.create_bucket(BucketRecord { name: "b".into(), region: "r".into(), created: 1 }).await.unwrap();
+    let (jobs0, commits0) = s.write_stats();
+    let barrier = Arc::new(tokio::sync::Barrier::new(64));
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let (s, barrier) = (s.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let o = ObjectRecord {
+                key: format!("k{i}"),
+                size: 1,
+                etag: "e".into(),
+                last_modified: 1,
+                meta: ObjectMeta::default(),
+                data: ObjectData::Inline(bytes::Bytes::from_static(b"x")),
+            };
+            s.put_object("b", o, WriteCondition::None).await.unwrap();
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let (jobs, commits) = s.write_stats();
+    let (jobs, commits) = (jobs - jobs0, commits - commits0);
+    assert_eq!(jobs, 64);
+    assert!(commits * 4 <= jobs, "64 concurrent writes took {commits} commits");
+}
