@@ -10,7 +10,7 @@
 
 use crate::{BlobError, BlobStore, BlobStream, BlobWriter};
 use async_trait::async_trait;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use coffer_types::BlobId;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -73,28 +73,46 @@ impl FsBlobStore {
     }
 }
 
+/// A blob being written. Incoming pieces are gathered (without copying) up
+/// to [`WRITE_BATCH`], then written by a blocking task while the caller keeps
+/// receiving and hashing the next batch: at most one write is in flight.
 struct FsWriter {
     id: BlobId,
     tmp: PathBuf,
     dest: PathBuf,
+    /// The file, when no write is in flight.
     file: Option<File>,
-    buf: BytesMut,
+    /// The write in flight, which hands the file back.
+    in_flight: Option<tokio::task::JoinHandle<Result<File, BlobError>>>,
+    pieces: Vec<Bytes>,
+    gathered: usize,
     committed: bool,
 }
 
 impl FsWriter {
-    async fn flush_buf(&mut self) -> Result<(), BlobError> {
-        if self.buf.is_empty() {
+    /// Waits for the write in flight (if any) and takes the file back.
+    async fn settle(&mut self) -> Result<File, BlobError> {
+        if let Some(h) = self.in_flight.take() {
+            let file = h.await.map_err(|e| BlobError::Io(std::io::Error::other(e)))??;
+            self.file = Some(file);
+        }
+        self.file.take().ok_or_else(closed)
+    }
+
+    /// Starts writing the gathered pieces.
+    async fn flush(&mut self) -> Result<(), BlobError> {
+        if self.pieces.is_empty() {
             return Ok(());
         }
-        let data = std::mem::take(&mut self.buf).freeze();
-        let mut file = self.file.take().ok_or_else(closed)?;
-        let file = blocking(move || {
-            file.write_all(&data)?;
+        let mut file = self.settle().await?;
+        let pieces = std::mem::take(&mut self.pieces);
+        self.gathered = 0;
+        self.in_flight = Some(tokio::task::spawn_blocking(move || {
+            for p in &pieces {
+                file.write_all(p)?;
+            }
             Ok(file)
-        })
-        .await?;
-        self.file = Some(file);
+        }));
         Ok(())
     }
 }
@@ -106,7 +124,8 @@ fn closed() -> BlobError {
 impl Drop for FsWriter {
     fn drop(&mut self) {
         // Uncommitted, or failed at any step (even one that lost the file
-        // handle, like a write hitting a full disk): discard the temporary file.
+        // handle, like a write hitting a full disk): discard the temporary
+        // file. A write still in flight only appends to the unlinked inode.
         if !self.committed {
             let _ = fs::remove_file(&self.tmp);
         }
@@ -116,29 +135,26 @@ impl Drop for FsWriter {
 #[async_trait]
 impl BlobWriter for FsWriter {
     async fn write(&mut self, data: Bytes) -> Result<(), BlobError> {
-        if self.buf.capacity() == 0 {
-            self.buf.reserve(WRITE_BATCH + 64 * 1024);
-        }
-        self.buf.extend_from_slice(&data);
-        if self.buf.len() >= WRITE_BATCH {
-            self.flush_buf().await?;
+        self.gathered += data.len();
+        self.pieces.push(data);
+        if self.gathered >= WRITE_BATCH {
+            self.flush().await?;
         }
         Ok(())
     }
 
     async fn commit(mut self: Box<Self>) -> Result<BlobId, BlobError> {
-        self.flush_buf().await?;
-        let file = self.file.take().ok_or_else(closed)?;
+        self.flush().await?;
+        let file = self.settle().await?;
         let (tmp, dest) = (self.tmp.clone(), self.dest.clone());
-        let res = blocking(move || {
+        blocking(move || {
             file.sync_data()?;
             drop(file);
             fs::rename(&tmp, &dest)?;
             sync_dir(dest.parent().unwrap_or(Path::new(".")))?;
             Ok(())
         })
-        .await;
-        res?;
+        .await?;
         self.committed = true;
         Ok(self.id.clone())
     }
@@ -152,7 +168,16 @@ impl BlobStore for FsBlobStore {
         let dest = self.path(&id);
         let t = tmp.clone();
         let file = blocking(move || Ok(OpenOptions::new().write(true).create_new(true).open(&t)?)).await?;
-        Ok(Box::new(FsWriter { id, tmp, dest, file: Some(file), buf: BytesMut::new(), committed: false }))
+        Ok(Box::new(FsWriter {
+            id,
+            tmp,
+            dest,
+            file: Some(file),
+            in_flight: None,
+            pieces: Vec::new(),
+            gathered: 0,
+            committed: false,
+        }))
     }
 
     async fn read(&self, id: &BlobId, offset: u64, len: u64) -> Result<BlobStream, BlobError> {

@@ -249,9 +249,7 @@ impl Engine {
             for u in rows {
                 q.key_marker = Some(u.key.clone());
                 q.upload_id_marker = Some(u.upload_id.clone());
-                let cp = delim.and_then(|d| {
-                    u.key.get(p.prefix.len()..)?.find(d).map(|i| u.key[..p.prefix.len() + i + d.len()].to_owned())
-                });
+                let cp = crate::list::common_prefix(&u.key, &p.prefix, delim).map(str::to_owned);
                 if let Some(cp) = &cp {
                     if page.common_prefixes.last() == Some(cp) {
                         continue;

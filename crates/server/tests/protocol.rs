@@ -75,23 +75,7 @@ async fn truncated_upload_and_disconnect_store_nothing() {
     let s = server_with_bucket().await;
     for declared in [1000usize, 5_000_000] {
         // Sign a request, send half the body, then close the connection.
-        let mut h = http::HeaderMap::new();
-        h.insert("host", s.addr.to_string().parse().unwrap());
-        coffer_s3_proto::sigv4::sign_request(
-            "PUT",
-            "/bkt/trunc",
-            "",
-            &mut h,
-            "UNSIGNED-PAYLOAD",
-            AK,
-            SK,
-            REGION,
-            time::OffsetDateTime::now_utc(),
-        );
-        let mut head = String::from("PUT /bkt/trunc HTTP/1.1\r\n");
-        for (k, v) in h.iter() {
-            head.push_str(&format!("{k}: {}\r\n", v.to_str().unwrap()));
-        }
+        let mut head = s.signed_head("PUT", "/bkt/trunc", &[], "UNSIGNED-PAYLOAD");
         head.push_str(&format!("content-length: {declared}\r\n\r\n"));
         let mut conn = tokio::net::TcpStream::connect(s.addr).await.unwrap();
         conn.write_all(head.as_bytes()).await.unwrap();
@@ -180,23 +164,7 @@ async fn huge_headers_are_refused_and_service_continues() {
 async fn expect_100_continue_is_honoured() {
     let s = server_with_bucket().await;
     let body = pattern(50_000, 5);
-    let mut h = http::HeaderMap::new();
-    h.insert("host", s.addr.to_string().parse().unwrap());
-    coffer_s3_proto::sigv4::sign_request(
-        "PUT",
-        "/bkt/cont",
-        "",
-        &mut h,
-        "UNSIGNED-PAYLOAD",
-        AK,
-        SK,
-        REGION,
-        time::OffsetDateTime::now_utc(),
-    );
-    let mut head = String::from("PUT /bkt/cont HTTP/1.1\r\n");
-    for (k, v) in h.iter() {
-        head.push_str(&format!("{k}: {}\r\n", v.to_str().unwrap()));
-    }
+    let mut head = s.signed_head("PUT", "/bkt/cont", &[], "UNSIGNED-PAYLOAD");
     head.push_str(&format!("content-length: {}\r\nexpect: 100-continue\r\nconnection: close\r\n\r\n", body.len()));
     let mut conn = tokio::net::TcpStream::connect(s.addr).await.unwrap();
     conn.write_all(head.as_bytes()).await.unwrap();

@@ -121,6 +121,23 @@ impl TestServer {
         self.raw(&req).await
     }
 
+    /// A signed request head (request line and headers, no blank line yet),
+    /// for tests that then send the body themselves.
+    pub fn signed_head(&self, method: &str, path: &str, headers: &[(&str, &str)], payload_hash: &str) -> String {
+        let mut h = http::HeaderMap::new();
+        h.insert("host", self.addr.to_string().parse().unwrap());
+        for (k, v) in headers {
+            h.insert(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+        }
+        let now = time::OffsetDateTime::now_utc();
+        coffer_s3_proto::sigv4::sign_request(method, path, "", &mut h, payload_hash, AK, SK, REGION, now);
+        let mut head = format!("{method} {path} HTTP/1.1\r\n");
+        for (k, v) in h.iter() {
+            head.push_str(&format!("{k}: {}\r\n", v.to_str().unwrap()));
+        }
+        head
+    }
+
     /// Writes raw bytes on a new connection, then reads until the server closes.
     pub async fn raw(&self, bytes: &[u8]) -> RawResponse {
         let mut s = tokio::net::TcpStream::connect(self.addr).await.unwrap();
