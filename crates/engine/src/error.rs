@@ -2,6 +2,7 @@
 
 use coffer_blob::BlobError;
 use coffer_meta::MetaError;
+use coffer_types::UnixMillis;
 
 /// An error from a request body stream, kept opaque so the HTTP layer can
 /// recover its own error type (e.g. a chunk-signature mismatch) by downcasting.
@@ -46,8 +47,9 @@ pub enum EngineError {
     InvalidArgument(String),
     #[error("precondition failed")]
     PreconditionFailed,
+    /// 304: carries what the response must still say about the object.
     #[error("not modified")]
-    NotModified,
+    NotModified { etag: String, last_modified: UnixMillis },
     #[error("range not satisfiable for size {0}")]
     InvalidRange(u64),
     #[error("no storage space left")]

@@ -171,7 +171,11 @@ impl Engine {
         parts: &[CompletedPart],
         condition: WriteCondition,
     ) -> Result<ETag, EngineError> {
-        let upload = self.upload(bucket, key, upload_id).await?;
+        let upload = match self.upload(bucket, key, upload_id).await {
+            Ok(u) => u,
+            Err(EngineError::NoSuchUpload) => return self.completed_already(bucket, key, parts).await,
+            Err(e) => return Err(e),
+        };
         if parts.is_empty() {
             return Err(EngineError::InvalidRequest("You must specify at least one part".into()));
         }
@@ -208,6 +212,20 @@ impl Engine {
         };
         self.meta.complete_upload(bucket, upload_id, rec, condition).await?;
         Ok(etag)
+    }
+
+    /// A retried CompleteMultipartUpload whose first attempt succeeded: the
+    /// upload is gone, but the object under the key has exactly the ETag these
+    /// parts produce. Answer as the first attempt did; otherwise NoSuchUpload.
+    async fn completed_already(&self, bucket: &str, key: &str, parts: &[CompletedPart]) -> Result<ETag, EngineError> {
+        let md5s: Option<Vec<[u8; 16]>> =
+            parts.iter().map(|p| ETag::from_stored(p.etag.trim().trim_matches('"')).md5_bytes()).collect();
+        let (Some(md5s), false) = (md5s, parts.is_empty()) else { return Err(EngineError::NoSuchUpload) };
+        let want = ETag::multipart(&md5s);
+        match self.meta.get_object(bucket, key).await? {
+            Some(o) if o.etag == want.as_str() => Ok(want),
+            _ => Err(EngineError::NoSuchUpload),
+        }
     }
 
     /// Aborts an upload; its parts are collected.

@@ -72,7 +72,7 @@ impl Engine {
 /// Copy-source conditions: S3 answers 412 for both kinds of failure.
 pub(crate) fn copy_conditions(c: &Conditions, src: &ObjectRecord) -> Result<(), EngineError> {
     match c.check(&src.etag, src.last_modified) {
-        Err(EngineError::NotModified) => Err(EngineError::PreconditionFailed),
+        Err(EngineError::NotModified { .. }) => Err(EngineError::PreconditionFailed),
         other => other,
     }
 }

@@ -21,6 +21,7 @@ impl Conditions {
     /// Evaluates the conditions against an object (RFC 9110 order, as S3 does):
     /// `PreconditionFailed` or `NotModified` when they say so.
     pub fn check(&self, etag: &str, last_modified: UnixMillis) -> Result<(), EngineError> {
+        let not_modified = || EngineError::NotModified { etag: etag.to_owned(), last_modified };
         let etag = ETag::from_stored(etag);
         let modified = last_modified / 1000;
         match (&self.if_match, self.if_unmodified_since) {
@@ -29,8 +30,8 @@ impl Conditions {
             _ => {}
         }
         match (&self.if_none_match, self.if_modified_since) {
-            (Some(m), _) if etag.matches_header(m) => Err(EngineError::NotModified),
-            (None, Some(t)) if modified <= t => Err(EngineError::NotModified),
+            (Some(m), _) if etag.matches_header(m) => Err(not_modified()),
+            (None, Some(t)) if modified <= t => Err(not_modified()),
             _ => Ok(()),
         }
     }
@@ -45,6 +46,9 @@ pub struct GetInput {
     pub conditions: Conditions,
     /// HEAD: no body stream is opened.
     pub head: bool,
+    /// `?partNumber=N`: only that part of a multipart object (part 1 of any
+    /// other object is the whole object).
+    pub part_number: Option<u32>,
 }
 
 /// The object found, the range served, and the bytes.
@@ -54,6 +58,8 @@ pub struct GetOutput {
     pub range: Option<ResolvedRange>,
     /// The bytes of the range (or the whole object); empty for HEAD.
     pub body: Body,
+    /// The object's part count, when a part of a multipart object was asked for.
+    pub parts_count: Option<usize>,
 }
 
 impl Engine {
@@ -61,7 +67,12 @@ impl Engine {
     pub async fn get_object(&self, input: GetInput) -> Result<GetOutput, EngineError> {
         let object = self.meta.get_object(&input.bucket, &input.key).await?.ok_or(EngineError::NoSuchKey)?;
         input.conditions.check(&object.etag, object.last_modified)?;
+        let (part_range, parts_count) = match input.part_number {
+            None => (None, None),
+            Some(n) => part_range(&object, n)?,
+        };
         let range = match input.range.map(|r| r.resolve(object.size)) {
+            _ if part_range.is_some() => part_range,
             None => None,
             Some(Ok(r)) => Some(r),
             Some(Err(RangeError::Unsatisfiable)) => return Err(EngineError::InvalidRange(object.size)),
@@ -74,7 +85,7 @@ impl Engine {
         } else {
             self.open_data(&object.data, start, len).await?
         };
-        Ok(GetOutput { object, range, body })
+        Ok(GetOutput { object, range, body, parts_count })
     }
 
     /// Streams `len` bytes from `start` of an object's data. The first blob is
@@ -103,6 +114,21 @@ impl Engine {
                 Ok(first.chain(rest).map_err(|e| Box::new(e) as crate::BoxError).boxed())
             }
         }
+    }
+}
+
+/// The byte range of part `n` and the part count, for a multipart object
+/// (whose segments are its parts); part 1 of any other object is all of it.
+fn part_range(o: &ObjectRecord, n: u32) -> Result<(Option<ResolvedRange>, Option<usize>), EngineError> {
+    let multipart = o.etag.contains('-');
+    match (&o.data, multipart) {
+        (ObjectData::Segments(segs), true) => {
+            let i = (n as usize).checked_sub(1).filter(|i| *i < segs.len()).ok_or(EngineError::InvalidPart(n))?;
+            let start: u64 = segs[..i].iter().map(|s| s.size).sum();
+            Ok((Some(ResolvedRange { start, len: segs[i].size }), Some(segs.len())))
+        }
+        _ if n == 1 => Ok((None, None)),
+        _ => Err(EngineError::InvalidPart(n)),
     }
 }
 
@@ -154,9 +180,9 @@ mod tests {
         // If-Match true overrides a failing If-Unmodified-Since.
         assert!(c(Some("\"e\""), None, None, Some(50)).check("e", lm).is_ok());
         assert!(matches!(c(None, None, None, Some(50)).check("e", lm), Err(EngineError::PreconditionFailed)));
-        assert!(matches!(c(None, Some("\"e\""), None, None).check("e", lm), Err(EngineError::NotModified)));
+        assert!(matches!(c(None, Some("\"e\""), None, None).check("e", lm), Err(EngineError::NotModified { .. })));
         assert!(c(None, Some("\"x\""), Some(200), None).check("e", lm).is_ok());
-        assert!(matches!(c(None, None, Some(100), None).check("e", lm), Err(EngineError::NotModified)));
+        assert!(matches!(c(None, None, Some(100), None).check("e", lm), Err(EngineError::NotModified { .. })));
         assert!(c(None, None, Some(99), None).check("e", lm).is_ok());
     }
 }

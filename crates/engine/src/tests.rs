@@ -190,6 +190,22 @@ async fn multipart_complete_references_part_blobs() {
     let got: Vec<Bytes> = out.body.try_collect().await.unwrap();
     assert_eq!(got.concat(), parts.concat()[140..=160]);
     assert_eq!(out.object.meta.content_type.as_deref(), Some("a/b"));
+    // ?partNumber=2 serves exactly part 2 and tells the part count.
+    let get_part = |key: &str, n: u32| GetInput {
+        bucket: "bkt".into(),
+        key: key.into(),
+        part_number: Some(n),
+        ..Default::default()
+    };
+    let out = f.engine.get_object(get_part("mp", 2)).await.unwrap();
+    assert_eq!(out.parts_count, Some(3));
+    let got: Vec<Bytes> = out.body.try_collect().await.unwrap();
+    assert_eq!(got.concat(), parts[1]);
+    assert!(matches!(f.engine.get_object(get_part("mp", 4)).await, Err(EngineError::InvalidPart(4))));
+    f.engine.put_object(put("bkt", "single", &data(50, 1))).await.unwrap();
+    let whole = f.engine.get_object(get_part("single", 1)).await.unwrap();
+    assert_eq!((whole.range, whole.parts_count), (None, None));
+    assert!(matches!(f.engine.get_object(get_part("single", 2)).await, Err(EngineError::InvalidPart(2))));
 }
 
 #[tokio::test]

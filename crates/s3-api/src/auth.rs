@@ -14,7 +14,13 @@ pub(crate) async fn authenticate(svc: &S3Service, ctx: &mut Ctx) -> Result<(), S
         headers: &ctx.headers,
     };
     let Some(auth) = sigv4::parse(&req)? else {
-        // Anonymous access arrives with bucket policies and ACLs.
+        // Anonymous access arrives with bucket policies and ACLs. Until then it
+        // is refused, but a missing bucket is reported as missing, as S3 does.
+        if let Some(b) = ctx.bucket.as_deref() {
+            if svc.engine.meta().get_bucket(b).await.map_err(|e| crate::errors::internal(&e))?.is_none() {
+                return Err(S3Error::new(S3ErrorCode::NoSuchBucket));
+            }
+        }
         return Err(S3Error::new(S3ErrorCode::AccessDenied));
     };
     let cred = svc

@@ -6,6 +6,7 @@ use crate::context::Ctx;
 use crate::errors::from_engine;
 use crate::respond::{self, ResBody};
 use crate::S3Service;
+use coffer_engine::EngineError;
 use coffer_s3_proto::time_fmt::iso8601_millis;
 use coffer_s3_proto::xml::{
     self, BucketEntry, Buckets, CreateBucketConfiguration, ListAllMyBucketsResult, LocationConstraint, Owner, NS,
@@ -40,7 +41,13 @@ pub(crate) async fn create(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> R
     } else {
         xml::parse::<CreateBucketConfiguration>(&doc)?.location_constraint
     };
-    s.engine.create_bucket(ctx.bucket(), location.as_deref()).await.map_err(from_engine)?;
+    match s.engine.create_bucket(ctx.bucket(), location.as_deref()).await {
+        Ok(()) => {}
+        // In us-east-1, S3 answers 200 to re-creating a bucket you own (and
+        // leaves it untouched); elsewhere 409 BucketAlreadyOwnedByYou.
+        Err(EngineError::BucketAlreadyExists) if s.engine.config().region == "us-east-1" => {}
+        Err(e) => return Err(from_engine(e)),
+    }
     let mut r = respond::status(StatusCode::OK);
     if let Ok(v) = HeaderValue::from_str(&format!("/{}", ctx.bucket())) {
         r.headers_mut().insert("location", v);

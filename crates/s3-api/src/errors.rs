@@ -40,7 +40,7 @@ pub(crate) fn from_engine(e: EngineError) -> S3Error {
         EngineError::InvalidRequest(m) => S3Error::with_message(C::InvalidRequest, m),
         EngineError::InvalidArgument(m) => S3Error::with_message(C::InvalidArgument, m),
         EngineError::PreconditionFailed => C::PreconditionFailed.into(),
-        EngineError::NotModified => C::NotModified.into(),
+        EngineError::NotModified { .. } => C::NotModified.into(),
         EngineError::InvalidRange(size) => {
             S3Error::new(C::InvalidRange).with_extra("ActualObjectSize", size.to_string())
         }

@@ -23,10 +23,12 @@ pub(crate) fn object_meta(ctx: &Ctx) -> Result<ObjectMeta, S3Error> {
         user: Default::default(),
     };
     // aws-chunked is a transfer detail; a list like "gzip,aws-chunked" keeps the rest.
+    // Kept verbatim unless aws-chunked has to be removed from the list.
     if let Some(ce) = ctx.header("content-encoding") {
-        let kept: Vec<&str> =
-            ce.split(',').map(str::trim).filter(|e| !e.eq_ignore_ascii_case("aws-chunked") && !e.is_empty()).collect();
-        m.content_encoding = (!kept.is_empty()).then(|| kept.join(","));
+        let parts: Vec<&str> = ce.split(',').map(str::trim).filter(|e| !e.is_empty()).collect();
+        let kept: Vec<&str> = parts.iter().copied().filter(|e| !e.eq_ignore_ascii_case("aws-chunked")).collect();
+        m.content_encoding =
+            if kept.len() == parts.len() { Some(ce.to_owned()) } else { (!kept.is_empty()).then(|| kept.join(", ")) };
     }
     let mut size = 0;
     for (name, value) in ctx.headers.iter() {

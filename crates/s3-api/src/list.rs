@@ -79,7 +79,9 @@ pub(crate) async fn v1(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3
     let doc = ListBucketResultV1 {
         xmlns: NS,
         name: ctx.bucket().to_owned(),
-        prefix: enc.s(&p.prefix),
+        // v1 leaves the top-level Prefix unencoded; SDKs decode only keys,
+        // markers, delimiter and common prefixes there.
+        prefix: p.prefix.clone(),
         marker: enc.s(&marker),
         // S3 gives NextMarker only when a delimiter was used.
         next_marker: (page.is_truncated && p.delimiter.is_some()).then(|| enc.s(page.last.as_deref().unwrap_or(""))),

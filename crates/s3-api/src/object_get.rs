@@ -19,6 +19,7 @@ pub(crate) async fn get(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S
         range,
         conditions: conditions(ctx, ""),
         head,
+        part_number: ctx.query_num::<u32>("partNumber")?,
     };
     let out = match s.engine.get_object(input).await {
         Ok(o) => o,
@@ -31,6 +32,17 @@ pub(crate) async fn get(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S
             }
             return Ok(r);
         }
+        Err(EngineError::NotModified { etag, last_modified }) => {
+            // 304 still names the current ETag and modification time.
+            let mut r = respond::status(StatusCode::NOT_MODIFIED);
+            if let Ok(v) = HeaderValue::from_str(&format!("\"{etag}\"")) {
+                r.headers_mut().insert("etag", v);
+            }
+            if let Ok(v) = HeaderValue::from_str(&coffer_s3_proto::time_fmt::http_date(last_modified)) {
+                r.headers_mut().insert("last-modified", v);
+            }
+            return Ok(r);
+        }
         Err(e) => return Err(from_engine(e)),
     };
     let len = out.range.map(|r| r.len).unwrap_or(out.object.size);
@@ -38,6 +50,9 @@ pub(crate) async fn get(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S
     let h = r.headers_mut();
     write_object_headers(h, &out.object, ctx);
     h.insert("content-length", HeaderValue::from(len));
+    if let Some(n) = out.parts_count {
+        h.insert("x-amz-mp-parts-count", HeaderValue::from(n));
+    }
     if let Some(rr) = out.range {
         *r.status_mut() = StatusCode::PARTIAL_CONTENT;
         if let Ok(v) = HeaderValue::from_str(&rr.content_range(out.object.size)) {

@@ -216,12 +216,16 @@ fn parse_query(query: &[(String, String)], req: &SignedRequest) -> Result<AuthRe
     if algorithm != ALGORITHM {
         return Err(qerr("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256 and AWS4-ECDSA-P256-SHA256\""));
     }
-    let expires: u64 = expires.parse().map_err(|_| qerr("X-Amz-Expires should be a number"))?;
-    if expires == 0 {
-        return Err(qerr("X-Amz-Expires must be non-negative"));
+    // An expiry outside 1..=604800 s makes the URL unusable: refused as
+    // AccessDenied (403), as S3 conformance tests expect of such URLs.
+    let denied = |m: &str| S3Error::with_message(S3ErrorCode::AccessDenied, m);
+    let expires: i64 = expires.parse().map_err(|_| denied("X-Amz-Expires should be a number"))?;
+    if expires <= 0 {
+        return Err(denied("X-Amz-Expires must be positive"));
     }
+    let expires = expires as u64;
     if expires > MAX_PRESIGNED_EXPIRES {
-        return Err(qerr("X-Amz-Expires must be less than a week (in seconds) that is 604800"));
+        return Err(denied("X-Amz-Expires must be less than a week (in seconds) that is 604800"));
     }
     let kind = AuthKind::Presigned { expires };
     let cred = parse_credential(credential)
