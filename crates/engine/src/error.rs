@@ -67,6 +67,7 @@ impl From<MetaError> for EngineError {
         match e {
             MetaError::NoSuchBucket => EngineError::NoSuchBucket,
             MetaError::NoSuchUpload => EngineError::NoSuchUpload,
+            MetaError::NoSuchKey => EngineError::NoSuchKey,
             MetaError::BucketAlreadyExists => EngineError::BucketAlreadyExists,
             MetaError::BucketNotEmpty => EngineError::BucketNotEmpty,
             MetaError::PreconditionFailed => EngineError::PreconditionFailed,

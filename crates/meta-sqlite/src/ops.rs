@@ -149,10 +149,12 @@ fn remove_object(c: &Connection, bid: i64, key: &str) -> R<Option<String>> {
 }
 
 fn check_condition(current: Option<&str>, cond: &WriteCondition) -> R<()> {
-    let ok = match cond {
-        WriteCondition::None => true,
-        WriteCondition::IfAbsent => current.is_none(),
-        WriteCondition::IfETag(want) => current == Some(want.as_str()),
+    let ok = match (cond, current) {
+        (WriteCondition::IfPresent | WriteCondition::IfETag(_), None) => return Err(MetaError::NoSuchKey),
+        (WriteCondition::None, _) | (WriteCondition::IfPresent, Some(_)) => true,
+        (WriteCondition::IfAbsent, c) => c.is_none(),
+        (WriteCondition::IfETag(want), Some(c)) => c == want,
+        (WriteCondition::IfNotETag(unwanted), c) => c != Some(unwanted.as_str()),
     };
     if ok {
         Ok(())

@@ -173,8 +173,19 @@ pub async fn conditional_writes(s: Arc<dyn MetaStore>) {
     assert_eq!(s.get_object("b", "k").await.unwrap().unwrap().data, ObjectData::Inline(Bytes::from_static(b"3")));
     assert!(matches!(
         s.put_object("b", inline("new", b"2"), WriteCondition::IfETag("etag-new".into())).await,
+        Err(MetaError::NoSuchKey)
+    ));
+    assert!(matches!(
+        s.put_object("b", inline("new", b"2"), WriteCondition::IfPresent).await,
+        Err(MetaError::NoSuchKey)
+    ));
+    s.put_object("b", inline("k", b"4"), WriteCondition::IfPresent).await.unwrap();
+    assert!(matches!(
+        s.put_object("b", inline("k", b"5"), WriteCondition::IfNotETag("etag-k".into())).await,
         Err(MetaError::PreconditionFailed)
     ));
+    s.put_object("b", inline("k", b"5"), WriteCondition::IfNotETag("other".into())).await.unwrap();
+    s.put_object("b", inline("new", b"6"), WriteCondition::IfNotETag("etag-new".into())).await.unwrap();
 }
 
 pub async fn concurrent_conditional_creates(s: Arc<dyn MetaStore>) {

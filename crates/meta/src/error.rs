@@ -12,6 +12,9 @@ pub enum MetaError {
     BucketNotEmpty,
     #[error("no such upload")]
     NoSuchUpload,
+    /// A write conditional on an existing object found none.
+    #[error("no such key")]
+    NoSuchKey,
     #[error("write condition not met")]
     PreconditionFailed,
     /// The metadata device is full; nothing was written.

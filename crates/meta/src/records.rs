@@ -109,8 +109,13 @@ pub enum WriteCondition {
     None,
     /// `If-None-Match: *`: only if no object exists under the key.
     IfAbsent,
-    /// `If-Match: etag`: only if the current object has this (unquoted) ETag.
+    /// `If-Match: *`: only if an object exists under the key (`NoSuchKey` otherwise).
+    IfPresent,
+    /// `If-Match: etag`: only if the current object has this (unquoted) ETag;
+    /// `NoSuchKey` when there is no object.
     IfETag(String),
+    /// `If-None-Match: etag`: only if there is no object with this ETag.
+    IfNotETag(String),
 }
 
 /// An in-progress multipart upload.

@@ -16,13 +16,15 @@ use percent_encoding::percent_decode_str;
 
 /// `If-None-Match: *` / `If-Match` on a write.
 pub(crate) fn write_condition(ctx: &Ctx) -> Result<WriteCondition, S3Error> {
+    let etag = |v: &str| v.trim().trim_start_matches("W/").trim_matches('"').to_owned();
     match (ctx.header("if-none-match"), ctx.header("if-match")) {
         (Some(_), Some(_)) => {
             Err(S3Error::with_message(C::NotImplemented, "If-Match with If-None-Match is not supported"))
         }
         (Some(v), None) if v.trim() == "*" => Ok(WriteCondition::IfAbsent),
-        (Some(_), None) => Err(S3Error::with_message(C::NotImplemented, "If-None-Match on writes supports only *")),
-        (None, Some(v)) => Ok(WriteCondition::IfETag(v.trim().trim_matches('"').to_owned())),
+        (Some(v), None) => Ok(WriteCondition::IfNotETag(etag(v))),
+        (None, Some(v)) if v.trim() == "*" => Ok(WriteCondition::IfPresent),
+        (None, Some(v)) => Ok(WriteCondition::IfETag(etag(v))),
         (None, None) => Ok(WriteCondition::None),
     }
 }

@@ -314,3 +314,26 @@ async fn connection_close_rules() {
     let r = s.signed("GET", "/bkt/missing", "tagging", &[], b"").await;
     assert_eq!(r.code().as_deref(), Some("NoSuchKey"));
 }
+
+/// Conditional writes: If-None-Match (* or an ETag) and If-Match (* or an
+/// ETag), on PutObject.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conditional_writes() {
+    let s = server_with_bucket().await;
+    let put = |h: &'static str, v: &'static str, body: &'static [u8]| {
+        let s = &s;
+        async move { s.signed("PUT", "/bkt/cw", "", &[(h, v)], body).await }
+    };
+    assert_eq!(put("if-match", "*", b"a").await.code().as_deref(), Some("NoSuchKey"));
+    assert_eq!(put("if-match", "\"abc\"", b"a").await.code().as_deref(), Some("NoSuchKey"));
+    assert_eq!(put("if-none-match", "*", b"first").await.status, 200);
+    assert_eq!(put("if-none-match", "*", b"again").await.code().as_deref(), Some("PreconditionFailed"));
+    // md5("first") = 8b04d5e3775d298e78455efc5ca404d5
+    let first = "\"8b04d5e3775d298e78455efc5ca404d5\"";
+    assert_eq!(put("if-none-match", first, b"x").await.status, 412);
+    assert_eq!(put("if-match", "\"0000\"", b"x").await.status, 412);
+    assert_eq!(put("if-match", first, b"second").await.status, 200);
+    assert_eq!(put("if-match", "*", b"third").await.status, 200);
+    assert_eq!(put("if-none-match", first, b"fourth").await.status, 200);
+    assert_eq!(s.signed("GET", "/bkt/cw", "", &[], b"").await.body, b"fourth");
+}
