@@ -20,7 +20,28 @@ pub(crate) fn owner(ctx: &Ctx) -> Owner {
 }
 
 pub(crate) async fn list_buckets(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
-    let buckets = s.engine.list_buckets().await.map_err(from_engine)?;
+    // Optional pagination: max-buckets, continuation-token (the last name
+    // returned, base64url), prefix.
+    let max = ctx.query_num::<usize>("max-buckets")?.map(|m| m.clamp(1, 10_000));
+    let prefix = ctx.query.get("prefix").map(str::to_owned);
+    let after = match ctx.query.get("continuation-token") {
+        None => None,
+        Some(t) => Some(crate::list::token_decode(t)?),
+    };
+    let mut buckets: Vec<_> = s
+        .engine
+        .list_buckets()
+        .await
+        .map_err(from_engine)?
+        .into_iter()
+        .filter(|b| prefix.as_deref().is_none_or(|p| b.name.starts_with(p)))
+        .filter(|b| after.as_deref().is_none_or(|a| b.name.as_str() > a))
+        .collect();
+    let truncated = max.is_some_and(|m| buckets.len() > m);
+    if let Some(m) = max {
+        buckets.truncate(m);
+    }
+    let continuation_token = if truncated { buckets.last().map(|b| crate::list::token_encode(&b.name)) } else { None };
     let doc = ListAllMyBucketsResult {
         xmlns: NS,
         owner: owner(ctx),
@@ -30,6 +51,8 @@ pub(crate) async fn list_buckets(s: &S3Service, ctx: &Ctx) -> Result<Response<Re
                 .map(|b| BucketEntry { name: b.name, creation_date: iso8601_millis(b.created) })
                 .collect(),
         },
+        continuation_token,
+        prefix,
     };
     Ok(respond::xml(xml::render(&doc)?))
 }

@@ -109,6 +109,7 @@ impl S3Service {
             GetBucketLocation => bucket::location(self, ctx).await,
             ListObjects => list::v1(self, ctx).await,
             ListObjectsV2 => list::v2(self, ctx).await,
+            ListObjectVersions => list::versions(self, ctx).await,
             ListMultipartUploads => multipart::list_uploads(self, ctx).await,
             DeleteObjects => object_delete::delete_objects(self, ctx, body).await,
             PutObject => object_put::put(self, ctx, body).await,

@@ -95,11 +95,11 @@ pub(crate) async fn v1(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3
     Ok(respond::xml(xml::render(&doc)?))
 }
 
-fn token_encode(last: &str) -> String {
+pub(crate) fn token_encode(last: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(last.as_bytes())
 }
 
-fn token_decode(t: &str) -> Result<String, S3Error> {
+pub(crate) fn token_decode(t: &str) -> Result<String, S3Error> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(t)
         .ok()
@@ -135,6 +135,45 @@ pub(crate) async fn v2(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3
         start_after: start_after.map(|s| enc.s(&s)),
         contents: c,
         common_prefixes: cp,
+    };
+    Ok(respond::xml(xml::render(&doc)?))
+}
+
+/// ListObjectVersions. Buckets are unversioned (versioning arrives later), so
+/// each object is listed as its only and latest version, id "null".
+pub(crate) async fn versions(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
+    let enc = Enc::from(ctx)?;
+    let key_marker = ctx.query.get("key-marker").unwrap_or("").to_owned();
+    let p = params(ctx, Some(key_marker.clone()))?;
+    let page = s.engine.list_objects(ctx.bucket(), &p).await.map_err(from_engine)?;
+    let owner = owner(ctx);
+    let doc = xml::ListVersionsResult {
+        xmlns: NS,
+        name: ctx.bucket().to_owned(),
+        prefix: enc.s(&p.prefix),
+        key_marker: enc.s(&key_marker),
+        version_id_marker: ctx.query.get("version-id-marker").unwrap_or("").to_owned(),
+        next_key_marker: page.is_truncated.then(|| enc.s(page.last.as_deref().unwrap_or(""))),
+        next_version_id_marker: page.is_truncated.then(|| "null".to_owned()),
+        max_keys: p.max_keys,
+        delimiter: p.delimiter.as_deref().map(|d| enc.s(d)),
+        encoding_type: enc.name(),
+        is_truncated: page.is_truncated,
+        versions: page
+            .objects
+            .iter()
+            .map(|o| xml::VersionEntry {
+                key: enc.s(&o.key),
+                version_id: "null",
+                is_latest: true,
+                last_modified: iso8601_millis(o.last_modified),
+                etag: format!("\"{}\"", o.etag),
+                size: o.size,
+                owner: owner.clone(),
+                storage_class: "STANDARD",
+            })
+            .collect(),
+        common_prefixes: prefixes(&page, &enc),
     };
     Ok(respond::xml(xml::render(&doc)?))
 }

@@ -32,6 +32,7 @@ pub enum Operation {
     AbortMultipartUpload,
     ListParts,
     GetObjectTagging,
+    ListObjectVersions,
     /// A recognised S3 operation Coffer does not implement yet (its name).
     NotImplemented(&'static str),
 }
@@ -103,7 +104,6 @@ const UNIMPLEMENTED_SUBRESOURCES: &[&str] = &[
     "tagging",
     "torrent",
     "versioning",
-    "versions",
     "website",
 ];
 
@@ -155,6 +155,7 @@ fn bucket_op(method: &str, q: &Query) -> Result<Operation, S3Error> {
     Ok(match method {
         "GET" if q.has("location") => GetBucketLocation,
         "GET" if q.has("uploads") => ListMultipartUploads,
+        "GET" if q.has("versions") => ListObjectVersions,
         "GET" => match sub {
             Some(s) => NotImplemented(s),
             None if q.get("list-type") == Some("2") => ListObjectsV2,
@@ -238,6 +239,7 @@ mod tests {
             ("DELETE", "/bkt/k?uploadId=abc", false, AbortMultipartUpload, Some("bkt"), Some("k")),
             ("GET", "/bkt/k?uploadId=abc&max-parts=2", false, ListParts, Some("bkt"), Some("k")),
             ("GET", "/bkt?acl", false, NotImplemented("acl"), Some("bkt"), None),
+            ("GET", "/bkt?versions&prefix=a", false, ListObjectVersions, Some("bkt"), None),
             ("PUT", "/bkt?versioning", false, NotImplemented("versioning"), Some("bkt"), None),
             ("GET", "/bkt/k?tagging", false, GetObjectTagging, Some("bkt"), Some("k")),
             ("PUT", "/bkt/k?tagging", false, NotImplemented("tagging"), Some("bkt"), Some("k")),

@@ -46,6 +46,13 @@ async fn bucket_lifecycle() {
     let names: Vec<String> =
         c.list_buckets().send().await.unwrap().buckets().iter().filter_map(|b| b.name().map(String::from)).collect();
     assert_eq!(names, ["alpha", "beta.bucket"]);
+    // Paginated ListBuckets.
+    let page = c.list_buckets().max_buckets(1).send().await.unwrap();
+    assert_eq!(page.buckets().len(), 1);
+    let token = page.continuation_token().expect("more buckets remain").to_owned();
+    let rest = c.list_buckets().max_buckets(1).continuation_token(token).send().await.unwrap();
+    assert_eq!(rest.buckets()[0].name(), Some("beta.bucket"));
+    assert!(rest.continuation_token().is_none());
     let loc = c.get_bucket_location().bucket("alpha").send().await.unwrap();
     assert!(loc.location_constraint().is_none() || loc.location_constraint().map(|l| l.as_str()) == Some(""));
     c.put_object().bucket("alpha").key("x").body(ByteStream::from_static(b"1")).send().await.unwrap();
@@ -342,6 +349,15 @@ async fn delete_objects_quiet_and_verbose() {
         .await
         .unwrap();
     assert!(out.deleted().is_empty() && out.errors().is_empty());
+    // ListObjectVersions on an unversioned bucket: each object, version "null".
+    c.put_object().bucket("del").key("v").body(ByteStream::from_static(b"x")).send().await.unwrap();
+    let v = c.list_object_versions().bucket("del").send().await.unwrap();
+    assert_eq!(v.versions().len(), 1);
+    assert_eq!(
+        (v.versions()[0].key(), v.versions()[0].version_id(), v.versions()[0].is_latest()),
+        (Some("v"), Some("null"), Some(true))
+    );
+    c.delete_object().bucket("del").key("v").send().await.unwrap();
     assert_eq!(c.list_objects_v2().bucket("del").send().await.unwrap().key_count(), Some(0));
 }
 
