@@ -98,6 +98,10 @@ impl S3Service {
             return Err(coffer_s3_proto::S3ErrorCode::RequestHeaderSectionTooLarge.into());
         }
         ctx.route()?;
+        if ctx.op == Some(Operation::CorsPreflight) {
+            // Browsers send preflights without credentials.
+            return bucket::cors_preflight(self, ctx).await;
+        }
         auth::authenticate(self, ctx).await?;
         let body = body::RequestBody::new(body);
         use Operation::*;
@@ -110,6 +114,7 @@ impl S3Service {
             ListObjects => list::v1(self, ctx).await,
             ListObjectsV2 => list::v2(self, ctx).await,
             ListObjectVersions => list::versions(self, ctx).await,
+            CorsPreflight => bucket::cors_preflight(self, ctx).await,
             ListMultipartUploads => multipart::list_uploads(self, ctx).await,
             DeleteObjects => object_delete::delete_objects(self, ctx, body).await,
             PutObject => object_put::put(self, ctx, body).await,

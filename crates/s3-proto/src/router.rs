@@ -33,6 +33,8 @@ pub enum Operation {
     ListParts,
     GetObjectTagging,
     ListObjectVersions,
+    /// `OPTIONS`: a CORS preflight (unauthenticated).
+    CorsPreflight,
     /// A recognised S3 operation Coffer does not implement yet (its name).
     NotImplemented(&'static str),
 }
@@ -138,6 +140,9 @@ pub fn split_path(raw_path: &str) -> Result<(Option<String>, Option<String>), S3
 pub fn route(method: &str, raw_path: &str, query: &Query, copy_source: bool) -> Result<Route, S3Error> {
     use Operation::*;
     let (bucket, key) = split_path(raw_path)?;
+    if method == "OPTIONS" && bucket.is_some() {
+        return Ok(Route { op: CorsPreflight, bucket, key });
+    }
     let op = match (&bucket, &key) {
         (None, _) => match method {
             "GET" => ListBuckets,
@@ -240,6 +245,7 @@ mod tests {
             ("GET", "/bkt/k?uploadId=abc&max-parts=2", false, ListParts, Some("bkt"), Some("k")),
             ("GET", "/bkt?acl", false, NotImplemented("acl"), Some("bkt"), None),
             ("GET", "/bkt?versions&prefix=a", false, ListObjectVersions, Some("bkt"), None),
+            ("OPTIONS", "/bkt/k", false, CorsPreflight, Some("bkt"), Some("k")),
             ("PUT", "/bkt?versioning", false, NotImplemented("versioning"), Some("bkt"), None),
             ("GET", "/bkt/k?tagging", false, GetObjectTagging, Some("bkt"), Some("k")),
             ("PUT", "/bkt/k?tagging", false, NotImplemented("tagging"), Some("bkt"), Some("k")),

@@ -337,3 +337,20 @@ async fn conditional_writes() {
     assert_eq!(put("if-none-match", first, b"fourth").await.status, 200);
     assert_eq!(s.signed("GET", "/bkt/cw", "", &[], b"").await.body, b"fourth");
 }
+
+/// CORS preflights need no signature; without CORS rules they are refused
+/// as S3 refuses them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_preflight_without_rules() {
+    let s = server_with_bucket().await;
+    let r = s.raw(b"OPTIONS /bkt/k HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
+    assert_eq!((r.status, r.code().as_deref()), (400, Some("InvalidRequest")));
+    let r = s
+        .raw(b"OPTIONS /bkt/k HTTP/1.1\r\nhost: x\r\norigin: http://a.example\r\naccess-control-request-method: GET\r\nconnection: close\r\n\r\n")
+        .await;
+    assert_eq!((r.status, r.code().as_deref()), (403, Some("AccessDenied")));
+    let r = s
+        .raw(b"OPTIONS /nobkt/k HTTP/1.1\r\nhost: x\r\norigin: http://a.example\r\naccess-control-request-method: GET\r\nconnection: close\r\n\r\n")
+        .await;
+    assert_eq!(r.code().as_deref(), Some("NoSuchBucket"));
+}
