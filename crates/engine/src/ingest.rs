@@ -30,38 +30,54 @@ pub(crate) struct Stored {
 }
 
 impl Engine {
-    /// Streams `body` (declared `len` bytes) into storage. Inline when allowed
-    /// and small enough, else into a new blob committed only after all checks.
+    /// Streams `body` into storage. `len` is the declared length (`None` for
+    /// an HTTP-chunked body of unknown length, bounded by the largest PUT).
+    /// Inline when allowed and small enough; otherwise, or as soon as the
+    /// bytes outgrow the inline limit, into a new blob committed only after
+    /// every check has passed.
     pub(crate) async fn ingest(
         &self,
         mut body: Body,
-        len: u64,
+        len: Option<u64>,
         check: &BodyCheck,
         allow_inline: bool,
     ) -> Result<Stored, EngineError> {
+        let limit = len.unwrap_or(self.cfg.max_put_size);
+        let too_much = |got: u64| match len {
+            Some(expected) => EngineError::IncompleteBody { expected, got },
+            None => EngineError::EntityTooLarge(limit),
+        };
         let mut md5 = Md5::new();
         let mut sha = check.sha256.map(|_| Sha256::new());
         let mut got: u64 = 0;
-        let inline = allow_inline && len <= self.cfg.inline_max;
+        let may_inline = allow_inline && len.is_none_or(|l| l <= self.cfg.inline_max);
         let mut buf = BytesMut::new();
-        let mut writer = if inline { None } else { Some(self.blobs.create().await?) };
+        let mut writer = if may_inline { None } else { Some(self.blobs.create().await?) };
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(EngineError::Body)?;
             got += chunk.len() as u64;
-            if got > len {
-                return Err(EngineError::IncompleteBody { expected: len, got });
+            if got > limit {
+                return Err(too_much(got));
             }
             md5.update(&chunk);
             if let Some(s) = sha.as_mut() {
                 s.update(&chunk);
+            }
+            if writer.is_none() && got > self.cfg.inline_max {
+                // Outgrew the inline limit (unknown length): spill to a blob.
+                let mut w = self.blobs.create().await?;
+                w.write(buf.split().freeze()).await?;
+                writer = Some(w);
             }
             match writer.as_mut() {
                 Some(w) => w.write(chunk).await?,
                 None => buf.extend_from_slice(&chunk),
             }
         }
-        if got != len {
-            return Err(EngineError::IncompleteBody { expected: len, got });
+        if let Some(expected) = len {
+            if got != expected {
+                return Err(EngineError::IncompleteBody { expected, got });
+            }
         }
         let md5: [u8; 16] = md5.finalize().into();
         if check.md5.is_some_and(|want| want != md5) {
@@ -75,9 +91,9 @@ impl Engine {
         }
         let data = match writer {
             None => ObjectData::Inline(buf.freeze()),
-            Some(w) => ObjectData::Segments(vec![Segment { blob: w.commit().await?, size: len }]),
+            Some(w) => ObjectData::Segments(vec![Segment { blob: w.commit().await?, size: got }]),
         };
-        Ok(Stored { data, size: len, md5 })
+        Ok(Stored { data, size: got, md5 })
     }
 
     /// Queues the blobs of data that was stored but then not recorded (a

@@ -92,12 +92,12 @@ impl Engine {
         key: &str,
         upload_id: &str,
         part_number: u32,
-        len: u64,
+        len: Option<u64>,
         body: Body,
         check: &BodyCheck,
     ) -> Result<ETag, EngineError> {
         check_part_number(part_number)?;
-        if len > MAX_PART_SIZE {
+        if len.is_some_and(|l| l > MAX_PART_SIZE) {
             return Err(EngineError::EntityTooLarge(MAX_PART_SIZE));
         }
         self.upload(bucket, key, upload_id).await?;
@@ -149,7 +149,7 @@ impl Engine {
             return Err(EngineError::EntityTooLarge(MAX_PART_SIZE));
         }
         let body = self.open_data(&src.data, start, len).await?;
-        let stored = self.ingest(body, len, &BodyCheck::default(), false).await?;
+        let stored = self.ingest(body, Some(len), &BodyCheck::default(), false).await?;
         let ObjectData::Segments(mut segs) = stored.data else {
             return Err(EngineError::InvalidRequest("part stored inline".into()));
         };
@@ -179,9 +179,17 @@ impl Engine {
         if parts.is_empty() {
             return Err(EngineError::InvalidRequest("You must specify at least one part".into()));
         }
-        if parts.windows(2).any(|w| w[0].part_number >= w[1].part_number) {
+        if parts.windows(2).any(|w| w[0].part_number > w[1].part_number) {
             return Err(EngineError::InvalidPartOrder);
         }
+        // A part number listed twice (re-uploaded while the first upload was
+        // still running) counts once, with its last entry.
+        let parts: Vec<&CompletedPart> = parts
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| parts.get(i + 1).is_none_or(|next| next.part_number != p.part_number))
+            .map(|(_, p)| p)
+            .collect();
         let stored = self.meta.list_parts(bucket, upload_id, 0, MAX_PART_NUMBER as usize).await?;
         let mut segs = Vec::with_capacity(parts.len());
         let mut md5s = Vec::with_capacity(parts.len());

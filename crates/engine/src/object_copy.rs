@@ -44,7 +44,7 @@ impl Engine {
         }
         self.head_bucket(&input.dst_bucket).await?;
         let body = self.open_data(&src.data, 0, src.size).await?;
-        let stored = self.ingest(body, src.size, &BodyCheck::default(), true).await?;
+        let stored = self.ingest(body, Some(src.size), &BodyCheck::default(), true).await?;
         let meta = match input.directive {
             MetadataDirective::Copy => src.meta.clone(),
             MetadataDirective::Replace(m) => m,

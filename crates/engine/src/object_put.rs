@@ -8,8 +8,8 @@ use coffer_types::{now_millis, ETag, ObjectKey};
 pub struct PutInput {
     pub bucket: String,
     pub key: String,
-    /// Declared (decoded) body length.
-    pub len: u64,
+    /// Declared (decoded) body length; `None` for a chunked body of unknown length.
+    pub len: Option<u64>,
     pub body: Body,
     pub check: BodyCheck,
     pub meta: ObjectMeta,
@@ -27,7 +27,7 @@ impl Engine {
     /// Stores an object; returns its ETag once durable.
     pub async fn put_object(&self, input: PutInput) -> Result<ETag, EngineError> {
         check_key(&input.key)?;
-        if input.len > self.cfg.max_put_size {
+        if input.len.is_some_and(|l| l > self.cfg.max_put_size) {
             return Err(EngineError::EntityTooLarge(self.cfg.max_put_size));
         }
         // Fail fast before reading the body when the bucket is missing.

@@ -44,7 +44,7 @@ fn put(bucket: &str, key: &str, data: &[u8]) -> PutInput {
     PutInput {
         bucket: bucket.into(),
         key: key.into(),
-        len: data.len() as u64,
+        len: Some(data.len() as u64),
         body: body(data.to_vec()),
         check: BodyCheck::default(),
         meta: ObjectMeta::default(),
@@ -96,7 +96,7 @@ async fn bad_digest_and_short_body_store_nothing() {
         input.check.md5 = Some([0; 16]);
         assert!(matches!(f.engine.put_object(input).await, Err(EngineError::BadDigest)));
         let mut short = put("bkt", "k", &data(n, 2));
-        short.len += 1;
+        short.len = short.len.map(|l| l + 1);
         assert!(matches!(f.engine.put_object(short).await, Err(EngineError::IncompleteBody { .. })));
         let mut sha = put("bkt", "k", &data(n, 2));
         sha.check.sha256 = Some([1; 32]);
@@ -106,7 +106,7 @@ async fn bad_digest_and_short_body_store_nothing() {
     let failing: Body =
         futures::stream::iter(vec![Ok(Bytes::from(vec![0u8; 5000])), Err::<Bytes, BoxError>("reset".into())]).boxed();
     let mut input = put("bkt", "k", &[]);
-    input.len = 100_000;
+    input.len = Some(100_000);
     input.body = failing;
     assert!(matches!(f.engine.put_object(input).await, Err(EngineError::Body(_))));
     assert_eq!(f.blob_files(), 0);
@@ -166,7 +166,7 @@ async fn multipart_complete_references_part_blobs() {
         let n = i as u32 + 1;
         let etag = f
             .engine
-            .upload_part("bkt", "mp", &id, n, p.len() as u64, body(p.clone()), &BodyCheck::default())
+            .upload_part("bkt", "mp", &id, n, Some(p.len() as u64), body(p.clone()), &BodyCheck::default())
             .await
             .unwrap();
         done.push(CompletedPart { part_number: n, etag: etag.quoted() });
@@ -213,8 +213,10 @@ async fn multipart_rejections() {
     let f = fixture();
     f.engine.create_bucket("bkt", None).await.unwrap();
     let id = f.engine.create_upload("bkt", "mp", ObjectMeta::default()).await.unwrap();
-    let small = f.engine.upload_part("bkt", "mp", &id, 1, 10, body(data(10, 1)), &BodyCheck::default()).await.unwrap();
-    let other = f.engine.upload_part("bkt", "mp", &id, 2, 10, body(data(10, 2)), &BodyCheck::default()).await.unwrap();
+    let small =
+        f.engine.upload_part("bkt", "mp", &id, 1, Some(10), body(data(10, 1)), &BodyCheck::default()).await.unwrap();
+    let other =
+        f.engine.upload_part("bkt", "mp", &id, 2, Some(10), body(data(10, 2)), &BodyCheck::default()).await.unwrap();
     let cp = |n: u32, e: &coffer_types::ETag| CompletedPart { part_number: n, etag: e.quoted() };
     let r = f.engine.complete_upload("bkt", "mp", &id, &[cp(1, &small), cp(2, &other)], WriteCondition::None).await;
     assert!(matches!(r, Err(EngineError::EntityTooSmall(1))));
@@ -224,10 +226,19 @@ async fn multipart_rejections() {
     assert!(matches!(r, Err(EngineError::InvalidPart(1))));
     let r = f.engine.complete_upload("bkt", "mp", &id, &[cp(3, &other)], WriteCondition::None).await;
     assert!(matches!(r, Err(EngineError::InvalidPart(3))));
-    let r = f.engine.upload_part("bkt", "mp", "nope", 1, 1, body(vec![1]), &BodyCheck::default()).await;
+    let r = f.engine.upload_part("bkt", "mp", "nope", 1, Some(1), body(vec![1]), &BodyCheck::default()).await;
     assert!(matches!(r, Err(EngineError::NoSuchUpload)));
-    let r = f.engine.upload_part("bkt", "mp", &id, 10_001, 1, body(vec![1]), &BodyCheck::default()).await;
+    let r = f.engine.upload_part("bkt", "mp", &id, 10_001, Some(1), body(vec![1]), &BodyCheck::default()).await;
     assert!(matches!(r, Err(EngineError::InvalidArgument(_))));
+    // A part number listed twice counts once, with its last entry.
+    let again =
+        f.engine.upload_part("bkt", "mp", &id, 2, Some(10), body(data(10, 7)), &BodyCheck::default()).await.unwrap();
+    let r = f.engine.complete_upload("bkt", "mp", &id, &[cp(2, &other), cp(2, &again)], WriteCondition::None).await;
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(read(&f.engine, "bkt", "mp").await, data(10, 7));
+    let id = f.engine.create_upload("bkt", "mp", ObjectMeta::default()).await.unwrap();
+    let other =
+        f.engine.upload_part("bkt", "mp", &id, 2, Some(10), body(data(10, 2)), &BodyCheck::default()).await.unwrap();
     // A single small part is fine (the last part has no minimum).
     f.engine.complete_upload("bkt", "mp", &id, &[cp(2, &other)], WriteCondition::None).await.unwrap();
     f.engine.collect_garbage(Duration::ZERO).await.unwrap();

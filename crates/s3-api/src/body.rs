@@ -27,7 +27,7 @@ impl RequestBody {
     }
 
     /// The decoded body, its declared length and the digests to verify.
-    pub fn into_engine(self, ctx: &mut Ctx) -> Result<(Body, u64, BodyCheck), S3Error> {
+    pub fn into_engine(self, ctx: &mut Ctx) -> Result<(Body, Option<u64>, BodyCheck), S3Error> {
         let md5 = match ctx.header("content-md5") {
             None => None,
             Some(v) => Some(
@@ -38,12 +38,18 @@ impl RequestBody {
                     .ok_or_else(|| S3Error::new(C::InvalidDigest))?,
             ),
         };
-        let content_length = |ctx: &Ctx| -> Result<u64, S3Error> {
-            ctx.header("content-length")
-                .ok_or_else(|| S3Error::new(C::MissingContentLength))?
-                .trim()
-                .parse()
-                .map_err(|_| S3Error::with_message(C::InvalidArgument, "Content-Length is not a number"))
+        // An HTTP-chunked body (Transfer-Encoding, no Content-Length) has no
+        // declared length; a body with neither header is refused.
+        let content_length = |ctx: &Ctx| -> Result<Option<u64>, S3Error> {
+            match ctx.header("content-length") {
+                None if ctx.headers.contains_key("transfer-encoding") => Ok(None),
+                None => Err(S3Error::new(C::MissingContentLength)),
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| S3Error::with_message(C::InvalidArgument, "Content-Length is not a number")),
+            }
         };
         let payload = std::mem::replace(&mut ctx.payload, PayloadMode::Unsigned);
         let mut check = BodyCheck { md5, sha256: None };
@@ -58,7 +64,7 @@ impl RequestBody {
                         S3Error::with_message(C::InvalidArgument, "x-amz-decoded-content-length is not a number")
                     })?;
                 let decoded = chunked::decode(self.0, Some(signer), Some(len)).map_err(|e| Box::new(e) as BoxError);
-                (decoded.boxed(), len)
+                (decoded.boxed(), Some(len))
             }
             PayloadMode::Sha256(h) => {
                 check.sha256 = Some(h);
@@ -71,13 +77,13 @@ impl RequestBody {
 
     /// Reads a small document body (XML) of at most `limit` bytes, verified.
     pub async fn read_small(self, ctx: &mut Ctx, limit: u64) -> Result<Bytes, S3Error> {
-        let declared = ctx.header("content-length").is_some() || ctx.header("x-amz-decoded-content-length").is_some();
-        if !declared {
-            // Chunked transfer without a length: read it, but bounded.
-            ctx.headers.insert("content-length", http::HeaderValue::from(limit));
+        let framed = ["content-length", "transfer-encoding", "x-amz-decoded-content-length"];
+        if !framed.iter().any(|h| ctx.headers.contains_key(*h)) {
+            // HTTP/1.1: no length and no chunking means no body.
+            return Ok(Bytes::new());
         }
         let (mut body, len, check) = self.into_engine(ctx)?;
-        if declared && len > limit {
+        if len.is_some_and(|l| l > limit) {
             return Err(S3Error::with_message(C::MalformedXML, "The XML document is too large."));
         }
         let mut buf = BytesMut::new();
@@ -88,7 +94,7 @@ impl RequestBody {
                 return Err(S3Error::with_message(C::MalformedXML, "The XML document is too large."));
             }
         }
-        if declared && buf.len() as u64 != len {
+        if len.is_some_and(|l| buf.len() as u64 != l) {
             return Err(S3Error::new(C::IncompleteBody));
         }
         if let Some(want) = check.md5 {

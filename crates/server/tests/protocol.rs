@@ -62,9 +62,11 @@ async fn bad_bodies_store_nothing() {
     let long = format!("/bkt/{}", "k".repeat(1025));
     let r = s.signed("PUT", &long, "", &[], b"x").await;
     assert_eq!(r.code().as_deref(), Some("KeyTooLongError"));
-    // No Content-Length (chunked transfer encoding) → MissingContentLength.
-    let r = s.signed("PUT", "/bkt/k1", "", &[("transfer-encoding", "chunked"), ("content-length", "")], b"").await;
-    assert!(r.status == 411 || r.status == 400, "{} {}", r.status, r.text());
+    // Neither Content-Length nor chunked framing → 411 MissingContentLength.
+    let mut head = s.signed_head("PUT", "/bkt/k1", &[], "UNSIGNED-PAYLOAD");
+    head.push_str("connection: close\r\n\r\n");
+    let r = s.raw(head.as_bytes()).await;
+    assert_eq!((r.status, r.code().as_deref()), (411, Some("MissingContentLength")), "{}", r.text());
     assert!(!exists(&s, "/bkt/k1").await);
     let (tmp, _) = s.blob_files();
     assert_eq!(tmp, 0, "no temporary data left behind");
@@ -353,4 +355,39 @@ async fn cors_preflight_without_rules() {
         .raw(b"OPTIONS /nobkt/k HTTP/1.1\r\nhost: x\r\norigin: http://a.example\r\naccess-control-request-method: GET\r\nconnection: close\r\n\r\n")
         .await;
     assert_eq!(r.code().as_deref(), Some("NoSuchBucket"));
+}
+
+/// An HTTP-chunked body without Content-Length: small bodies land inline,
+/// large ones spill to a blob; the signed payload hash is still checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_chunked_put_without_content_length() {
+    use sha2::Digest;
+    let s = server_with_bucket().await;
+    for (key, size, tamper) in [("te-small", 3usize, false), ("te-large", 300_000, false), ("te-bad", 1000, true)] {
+        let data = pattern(size, 2);
+        let sha = hex::encode(sha2::Sha256::digest(&data));
+        let path = format!("/bkt/{key}");
+        let mut head = s.signed_head("PUT", &path, &[("transfer-encoding", "chunked")], &sha);
+        head.push_str("connection: close\r\n\r\n");
+        let mut req = head.into_bytes();
+        let mut sent = data.clone();
+        if tamper {
+            sent[0] ^= 1;
+        }
+        for chunk in sent.chunks(70_000) {
+            req.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+            req.extend_from_slice(chunk);
+            req.extend_from_slice(b"\r\n");
+        }
+        req.extend_from_slice(b"0\r\n\r\n");
+        let r = s.raw(&req).await;
+        if tamper {
+            assert_eq!(r.code().as_deref(), Some("XAmzContentSHA256Mismatch"), "{}", r.text());
+            assert!(!exists(&s, &path).await);
+        } else {
+            assert_eq!(r.status, 200, "{key}: {}", r.text());
+            assert_eq!(s.signed("GET", &path, "", &[], b"").await.body, data, "{key}");
+        }
+    }
+    assert_eq!(s.blob_files(), (0, 1), "only the large body became a blob; nothing temporary left");
 }
