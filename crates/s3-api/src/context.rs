@@ -22,6 +22,8 @@ pub(crate) struct Ctx {
     pub payload: PayloadMode,
     /// The authenticated access key.
     pub access_key: Option<String>,
+    /// The bucket named by the Host header (virtual-hosted style).
+    pub virtual_bucket: Option<String>,
 }
 
 fn request_id() -> String {
@@ -46,13 +48,16 @@ impl Ctx {
             key: None,
             payload: PayloadMode::Unsigned,
             access_key: None,
+            virtual_bucket: None,
         }
     }
 
-    /// Routes the request (fills `op`, `bucket`, `key`).
-    pub fn route(&mut self) -> Result<(), S3Error> {
+    /// Routes the request (fills `op`, `bucket`, `key`), virtual-hosted when
+    /// the Host names a bucket under one of `domains`.
+    pub fn route(&mut self, domains: &[String]) -> Result<(), S3Error> {
         let copy = self.headers.contains_key("x-amz-copy-source");
-        let r = router::route(self.method.as_str(), &self.raw_path, &self.query, copy)?;
+        self.virtual_bucket = self.header("host").and_then(|h| router::bucket_from_host(h, domains));
+        let r = router::route_in(self.virtual_bucket.clone(), self.method.as_str(), &self.raw_path, &self.query, copy)?;
         self.op = Some(r.op);
         self.bucket = r.bucket;
         self.key = r.key;

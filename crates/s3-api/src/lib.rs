@@ -36,16 +36,25 @@ use std::time::Instant;
 /// PUT headers; a little more leaves room for long signed header lists).
 const MAX_HEADER_SECTION: usize = 16 * 1024;
 
+/// Settings of the S3 endpoint.
+#[derive(Clone, Debug, Default)]
+pub struct S3Config {
+    /// Domains under which `{bucket}.{domain}` names a bucket (virtual-hosted
+    /// style). Path style works on every host.
+    pub domains: Vec<String>,
+}
+
 /// Shared state of the S3 endpoint.
 #[derive(Clone)]
 pub struct S3Service {
     engine: Engine,
+    cfg: std::sync::Arc<S3Config>,
 }
 
 impl S3Service {
     /// The S3 endpoint over an engine.
-    pub fn new(engine: Engine) -> Self {
-        S3Service { engine }
+    pub fn new(engine: Engine, cfg: S3Config) -> Self {
+        S3Service { engine, cfg: std::sync::Arc::new(cfg) }
     }
 
     /// Handles one HTTP request; never fails (errors become S3 error responses).
@@ -97,7 +106,7 @@ impl S3Service {
         if header_bytes > MAX_HEADER_SECTION {
             return Err(coffer_s3_proto::S3ErrorCode::RequestHeaderSectionTooLarge.into());
         }
-        ctx.route()?;
+        ctx.route(&self.cfg.domains)?;
         if ctx.op == Some(Operation::CorsPreflight) {
             // Browsers send preflights without credentials.
             return bucket::cors_preflight(self, ctx).await;

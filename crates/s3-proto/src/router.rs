@@ -2,7 +2,8 @@
 //!
 //! Path-style addressing: `/{bucket}/{key...}`. The key is everything after
 //! the bucket's slash, percent-decoded once (`/b/a%2Fb` and `/b/a/b` name the
-//! same key). Sub-resources in the query string select the operation; query
+//! same key). Virtual-hosted style: `Host: {bucket}.{domain}[:port]` for a
+//! configured domain, and the whole path is the key ([`bucket_from_host`]). Sub-resources in the query string select the operation; query
 //! parameters that are not sub-resources (`x-id`, `response-*`, ...) never do.
 
 use crate::error::{S3Error, S3ErrorCode};
@@ -136,10 +137,54 @@ pub fn split_path(raw_path: &str) -> Result<(Option<String>, Option<String>), S3
     Ok((Some(bucket), key))
 }
 
+/// The bucket named by a virtual-hosted `Host` header: the labels before one
+/// of `domains` (port ignored, case-insensitive). `None` for path style.
+pub fn bucket_from_host(host: &str, domains: &[String]) -> Option<String> {
+    let name = match host.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(']') => h,
+        _ => host,
+    }
+    .trim_end_matches('.')
+    .to_ascii_lowercase();
+    domains.iter().find_map(|d| {
+        let d = d.trim_end_matches('.').to_ascii_lowercase();
+        let bucket = name.strip_suffix(&d)?.strip_suffix('.')?;
+        (!bucket.is_empty()).then(|| bucket.to_owned())
+    })
+}
+
 /// Routes a request. `copy_source` says whether `x-amz-copy-source` is present.
 pub fn route(method: &str, raw_path: &str, query: &Query, copy_source: bool) -> Result<Route, S3Error> {
+    route_in(None, method, raw_path, query, copy_source)
+}
+
+/// Routes a request whose bucket may come from the Host (`virtual_bucket`);
+/// then the whole path is the key.
+pub fn route_in(
+    virtual_bucket: Option<String>,
+    method: &str,
+    raw_path: &str,
+    query: &Query,
+    copy_source: bool,
+) -> Result<Route, S3Error> {
     use Operation::*;
-    let (bucket, key) = split_path(raw_path)?;
+    let (bucket, key) = match virtual_bucket {
+        None => split_path(raw_path)?,
+        Some(b) => {
+            let k = raw_path.strip_prefix('/').unwrap_or(raw_path);
+            let key = if k.is_empty() {
+                None
+            } else {
+                Some(percent_decode_str(k).decode_utf8().map(|c| c.into_owned()).map_err(|_| {
+                    S3Error::with_message(
+                        S3ErrorCode::InvalidArgument,
+                        "The path is not valid UTF-8 after percent-decoding.",
+                    )
+                })?)
+            };
+            (Some(b), key)
+        }
+    };
     if method == "OPTIONS" && bucket.is_some() {
         return Ok(Route { op: CorsPreflight, bucket, key });
     }
@@ -267,6 +312,26 @@ mod tests {
         assert_eq!(route("PATCH", "/bkt/k", &Query::default(), false).unwrap_err().code, S3ErrorCode::MethodNotAllowed);
         assert_eq!(route("PUT", "/", &Query::default(), false).unwrap_err().code, S3ErrorCode::MethodNotAllowed);
         assert_eq!(route("GET", "/bkt/%FF", &Query::default(), false).unwrap_err().code, S3ErrorCode::InvalidArgument);
+    }
+
+    #[test]
+    fn virtual_hosted_style() {
+        let domains = vec!["s3.example.com".to_string(), "localhost".to_string()];
+        assert_eq!(bucket_from_host("photos.s3.example.com", &domains).as_deref(), Some("photos"));
+        assert_eq!(
+            bucket_from_host("my.dotted.bucket.s3.example.com:9000", &domains).as_deref(),
+            Some("my.dotted.bucket")
+        );
+        assert_eq!(bucket_from_host("Photos.LOCALHOST:9000", &domains).as_deref(), Some("photos"));
+        assert_eq!(bucket_from_host("s3.example.com", &domains), None);
+        assert_eq!(bucket_from_host("127.0.0.1:9000", &domains), None);
+        assert_eq!(bucket_from_host("evil-s3.example.com", &domains), None);
+        let r = route_in(Some("photos".into()), "GET", "/a/b%20c.jpg", &Query::default(), false).unwrap();
+        assert_eq!((r.op, r.bucket.as_deref(), r.key.as_deref()), (GetObject, Some("photos"), Some("a/b c.jpg")));
+        let r = route_in(Some("photos".into()), "GET", "/", &Query::parse("list-type=2"), false).unwrap();
+        assert_eq!((r.op, r.key), (ListObjectsV2, None));
+        let r = route_in(Some("photos".into()), "PUT", "/", &Query::default(), false).unwrap();
+        assert_eq!(r.op, CreateBucket);
     }
 
     #[test]

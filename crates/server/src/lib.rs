@@ -31,6 +31,8 @@ pub struct ServerConfig {
     pub root: Option<RootCredential>,
     /// How long dropped blobs stay readable before deletion.
     pub gc_grace: Duration,
+    /// Domains for virtual-hosted-style requests (`bucket.domain`).
+    pub domains: Vec<String>,
 }
 
 /// A running server.
@@ -69,7 +71,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
         ensure_root_credential(engine.meta().as_ref(), &cfg.data_dir, cfg.root.clone()).await?;
     tokio::spawn(engine.clone().gc_loop(Duration::from_secs(5).min(cfg.gc_grace.max(Duration::from_secs(1)))));
 
-    let svc = coffer_s3_api::S3Service::new(engine);
+    let svc = coffer_s3_api::S3Service::new(engine, coffer_s3_api::S3Config { domains: cfg.domains.clone() });
     let tcp = tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;
     let addr = tcp.local_addr()?;
     let (shutdown, rx) = tokio::sync::watch::channel(false);

@@ -31,6 +31,10 @@ struct ServerArgs {
     /// Region name this deployment serves.
     #[arg(long, env = "COFFER_REGION", default_value = "us-east-1")]
     region: String,
+    /// Domain for virtual-hosted-style requests (`bucket.DOMAIN[:port]`);
+    /// repeatable. Env: comma-separated.
+    #[arg(long = "domain", env = "COFFER_DOMAINS", value_delimiter = ',')]
+    domains: Vec<String>,
     /// Seconds a dropped blob stays readable before it is deleted.
     #[arg(long, env = "COFFER_GC_GRACE_SECS", default_value_t = 300)]
     gc_grace_secs: u64,
@@ -62,6 +66,7 @@ fn server(args: ServerArgs) -> anyhow::Result<()> {
         region: args.region,
         root: root_from_env()?,
         gc_grace: Duration::from_secs(args.gc_grace_secs),
+        domains: args.domains,
     };
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async move {

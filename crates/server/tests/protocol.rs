@@ -391,3 +391,27 @@ async fn http_chunked_put_without_content_length() {
     }
     assert_eq!(s.blob_files(), (0, 1), "only the large body became a blob; nothing temporary left");
 }
+
+/// Virtual-hosted style (`bucket.domain[:port]`) beside path style on the
+/// same listener; the domains come from configuration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn virtual_hosted_style_requests() {
+    let s = TestServer::start().await;
+    let port = s.addr.port();
+    let vhost = format!("vbkt.s3.test:{port}");
+    let hv = [("host", vhost.as_str())];
+    let r = s.signed("PUT", "/", "", &hv, b"").await;
+    assert_eq!(r.status, 200, "create via virtual host: {}", r.text());
+    assert_eq!(s.signed("PUT", "/dir/a%20b", "", &hv, b"virtual").await.status, 200);
+    // The same object, path style.
+    assert_eq!(s.signed("GET", "/vbkt/dir/a%20b", "", &[], b"").await.body, b"virtual");
+    let list = s.signed("GET", "/", "list-type=2", &hv, b"").await.text();
+    assert!(list.contains("<Key>dir/a b</Key>") && list.contains("<Name>vbkt</Name>"), "{list}");
+    // Another configured domain, any case; an unknown domain is path style.
+    let other = format!("VBKT.localhost:{port}");
+    let r = s.signed("GET", "/dir/a%20b", "", &[("host", other.as_str())], b"").await;
+    assert_eq!(r.body, b"virtual");
+    let unknown = format!("vbkt.elsewhere.test:{port}");
+    let r = s.signed("GET", "/dir/a%20b", "", &[("host", unknown.as_str())], b"").await;
+    assert_eq!(r.code().as_deref(), Some("NoSuchBucket"), "path style: bucket 'dir'");
+}

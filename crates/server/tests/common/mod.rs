@@ -34,6 +34,7 @@ impl TestServer {
             region: REGION.into(),
             root: Some(RootCredential { access_key: AK.into(), secret_key: SK.into() }),
             gc_grace: Duration::ZERO,
+            domains: vec!["s3.test".into(), "localhost".into()],
         };
         let running = coffer::start(cfg).await.unwrap();
         TestServer { addr: running.addr, dir, running: Some(running) }
