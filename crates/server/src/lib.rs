@@ -8,6 +8,7 @@
 
 mod credentials;
 mod listener;
+pub mod tls;
 
 pub use credentials::{ensure_root_credential, RootCredential};
 
@@ -33,12 +34,20 @@ pub struct ServerConfig {
     pub gc_grace: Duration,
     /// Domains for virtual-hosted-style requests (`bucket.domain`).
     pub domains: Vec<String>,
+    /// With a certificate, `listen` speaks HTTPS (reloaded when the files change).
+    pub tls: Option<tls::TlsFiles>,
+    /// An extra plain-HTTP listener beside the HTTPS one.
+    pub plain_listen: Option<SocketAddr>,
+    /// Refuse to start unless every listener is HTTPS.
+    pub https_only: bool,
 }
 
 /// A running server.
 pub struct Running {
-    /// The bound S3 address (useful when listening on port 0).
+    /// The bound S3 address (useful when listening on port 0); HTTPS when TLS is on.
     pub addr: SocketAddr,
+    /// The extra plain-HTTP address, when configured.
+    pub plain_addr: Option<SocketAddr>,
     /// The root credential; `generated` when it was created on this start.
     pub root: RootCredential,
     pub root_generated: bool,
@@ -56,6 +65,21 @@ impl Running {
 
 /// Opens the stores, recovers, and starts serving.
 pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
+    if cfg.https_only && (cfg.tls.is_none() || cfg.plain_listen.is_some()) {
+        anyhow::bail!("--https-only needs --tls-cert and --tls-key and no plain-HTTP listener");
+    }
+    if cfg.plain_listen.is_some() && cfg.tls.is_none() {
+        anyhow::bail!("--plain-listen is for serving plain HTTP beside HTTPS; without TLS use --listen");
+    }
+    let acceptor = match &cfg.tls {
+        None => None,
+        Some(files) => {
+            let reloader = tls::CertReloader::new(files.clone()).context("loading the TLS certificate")?;
+            let server_cfg = reloader.server_config()?;
+            tokio::spawn(reloader.watch(Duration::from_secs(2)));
+            Some(tokio_rustls::TlsAcceptor::from(server_cfg))
+        }
+    };
     std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating data dir {}", cfg.data_dir.display()))?;
     let meta = coffer_meta_sqlite::SqliteMetaStore::open(cfg.data_dir.join("meta.db")).context("opening metadata")?;
     let blobs = coffer_blob::FsBlobStore::open(cfg.data_dir.join("blobs")).context("opening blob store")?;
@@ -75,7 +99,23 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
     let tcp = tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;
     let addr = tcp.local_addr()?;
     let (shutdown, rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(listener::serve(tcp, svc, rx));
-    tracing::info!(%addr, region = %cfg.region, data_dir = %cfg.data_dir.display(), "coffer S3 endpoint listening");
-    Ok(Running { addr, root, root_generated, shutdown, task })
+    let scheme = if acceptor.is_some() { "https" } else { "http" };
+    let mut tasks = vec![tokio::spawn(listener::serve(tcp, svc.clone(), acceptor, rx.clone()))];
+    let plain_addr = match cfg.plain_listen {
+        None => None,
+        Some(p) => {
+            let plain = tokio::net::TcpListener::bind(p).await.with_context(|| format!("binding {p}"))?;
+            let a = plain.local_addr()?;
+            tasks.push(tokio::spawn(listener::serve(plain, svc, None, rx)));
+            tracing::info!(addr = %a, "plain-HTTP S3 listener");
+            Some(a)
+        }
+    };
+    let task = tokio::spawn(async move {
+        for t in tasks {
+            let _ = t.await;
+        }
+    });
+    tracing::info!(%addr, scheme, region = %cfg.region, data_dir = %cfg.data_dir.display(), "coffer S3 endpoint listening");
+    Ok(Running { addr, plain_addr, root, root_generated, shutdown, task })
 }

@@ -14,12 +14,21 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// more for long presigned URLs).
 const MAX_HEAD: usize = 64 * 1024;
 
-pub(crate) async fn serve(tcp: TcpListener, svc: S3Service, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+/// A TLS handshake that has not finished in this time is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(crate) async fn serve(
+    tcp: TcpListener,
+    svc: S3Service,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) {
     let tracker = tokio_util_tracker::Tracker::default();
+    let mut stop_accepting = shutdown.clone();
     loop {
         let accepted = tokio::select! {
             a = tcp.accept() => a,
-            _ = shutdown.changed() => break,
+            _ = stop_accepting.changed() => break,
         };
         let (stream, peer) = match accepted {
             Ok(x) => x,
@@ -30,32 +39,49 @@ pub(crate) async fn serve(tcp: TcpListener, svc: S3Service, mut shutdown: tokio:
             }
         };
         let _ = stream.set_nodelay(true);
-        let svc = svc.clone();
-        let mut stop = shutdown.clone();
+        let (svc, stop, tls) = (svc.clone(), shutdown.clone(), tls.clone());
         let guard = tracker.enter();
         tokio::spawn(async move {
             let _guard = guard;
-            let service = service_fn(move |req| {
-                let svc = svc.clone();
-                async move { Ok::<_, std::convert::Infallible>(svc.handle(req).await) }
-            });
-            let conn = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .max_buf_size(MAX_HEAD)
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(conn);
-            tokio::select! {
-                r = conn.as_mut() => if let Err(e) = r { tracing::debug!(%peer, error = %e, "connection ended with error") },
-                _ = stop.changed() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
-                }
+            match tls {
+                None => serve_connection(TokioIo::new(stream), svc, stop, peer).await,
+                Some(acceptor) => match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                    Ok(Ok(tls_stream)) => serve_connection(TokioIo::new(tls_stream), svc, stop, peer).await,
+                    Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                },
             }
         });
     }
     tracker.wait().await;
+}
+
+async fn serve_connection<I>(
+    io: I,
+    svc: S3Service,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    peer: std::net::SocketAddr,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| {
+        let svc = svc.clone();
+        async move { Ok::<_, std::convert::Infallible>(svc.handle(req).await) }
+    });
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_buf_size(MAX_HEAD)
+        .keep_alive(true)
+        .serve_connection(io, service);
+    tokio::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => if let Err(e) = r { tracing::debug!(%peer, error = %e, "connection ended with error") },
+        _ = stop.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
 }
 
 /// Counts live connections so shutdown can wait for them.

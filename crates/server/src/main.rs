@@ -18,6 +18,23 @@ struct Cli {
 enum Command {
     /// Serve the S3 API.
     Server(ServerArgs),
+    /// TLS certificates.
+    #[command(subcommand)]
+    Cert(CertCommand),
+}
+
+#[derive(Subcommand)]
+enum CertCommand {
+    /// Write a self-signed development certificate (cert.pem, key.pem).
+    Generate {
+        /// Directory for cert.pem and key.pem.
+        #[arg(long, default_value = ".")]
+        out_dir: PathBuf,
+        /// DNS name or IP address the certificate is for; repeatable
+        /// (default: localhost and 127.0.0.1).
+        #[arg(long = "name")]
+        names: Vec<String>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -35,6 +52,19 @@ struct ServerArgs {
     /// repeatable. Env: comma-separated.
     #[arg(long = "domain", env = "COFFER_DOMAINS", value_delimiter = ',')]
     domains: Vec<String>,
+    /// PEM certificate chain: with --tls-key, --listen speaks HTTPS; the pair
+    /// is reloaded when the files change.
+    #[arg(long, env = "COFFER_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "COFFER_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Also serve plain HTTP on this address (beside HTTPS on --listen).
+    #[arg(long, env = "COFFER_PLAIN_LISTEN")]
+    plain_listen: Option<SocketAddr>,
+    /// Refuse to start unless TLS is configured and no plain listener is set.
+    #[arg(long, env = "COFFER_HTTPS_ONLY")]
+    https_only: bool,
     /// Seconds a dropped blob stays readable before it is deleted.
     #[arg(long, env = "COFFER_GC_GRACE_SECS", default_value_t = 300)]
     gc_grace_secs: u64,
@@ -48,6 +78,11 @@ fn main() -> anyhow::Result<()> {
         .init();
     match cli.command {
         Command::Server(args) => server(args),
+        Command::Cert(CertCommand::Generate { out_dir, names }) => {
+            let files = coffer::tls::generate_self_signed(&out_dir, &names)?;
+            println!("certificate: {}\nprivate key: {}", files.cert.display(), files.key.display());
+            Ok(())
+        }
     }
 }
 
@@ -67,6 +102,12 @@ fn server(args: ServerArgs) -> anyhow::Result<()> {
         root: root_from_env()?,
         gc_grace: Duration::from_secs(args.gc_grace_secs),
         domains: args.domains,
+        tls: match (args.tls_cert, args.tls_key) {
+            (Some(cert), Some(key)) => Some(coffer::tls::TlsFiles { cert, key }),
+            _ => None,
+        },
+        plain_listen: args.plain_listen,
+        https_only: args.https_only,
     };
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async move {

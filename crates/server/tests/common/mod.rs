@@ -35,6 +35,9 @@ impl TestServer {
             root: Some(RootCredential { access_key: AK.into(), secret_key: SK.into() }),
             gc_grace: Duration::ZERO,
             domains: vec!["s3.test".into(), "localhost".into()],
+            tls: None,
+            plain_listen: None,
+            https_only: false,
         };
         let running = coffer::start(cfg).await.unwrap();
         TestServer { addr: running.addr, dir, running: Some(running) }

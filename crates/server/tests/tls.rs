@@ -1,0 +1,112 @@
+//! HTTPS: a real TLS handshake against a generated certificate, plain HTTP
+//! refused on the TLS port, the certificate reloaded without restart, and the
+//! HTTPS-only guard.
+
+mod common;
+
+use coffer::tls::{generate_self_signed, TlsFiles};
+use coffer::{RootCredential, ServerConfig};
+use common::*;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn config(dir: &std::path::Path, tls: Option<TlsFiles>) -> ServerConfig {
+    ServerConfig {
+        data_dir: dir.join("data"),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        region: REGION.into(),
+        root: Some(RootCredential { access_key: AK.into(), secret_key: SK.into() }),
+        gc_grace: Duration::ZERO,
+        domains: vec![],
+        tls,
+        plain_listen: None,
+        https_only: false,
+    }
+}
+
+/// Connects with TLS trusting `ca`, sends a signed ListBuckets, returns the
+/// status and the server's certificate.
+async fn tls_list_buckets(addr: std::net::SocketAddr, ca: &std::path::Path) -> Option<(u16, CertificateDer<'static>)> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(cfg))
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .ok()?;
+    let peer = tls.get_ref().1.peer_certificates().unwrap()[0].clone().into_owned();
+    let mut h = http::HeaderMap::new();
+    h.insert("host", format!("localhost:{}", addr.port()).parse().unwrap());
+    coffer_s3_proto::sigv4::sign_request(
+        "GET",
+        "/",
+        "",
+        &mut h,
+        "UNSIGNED-PAYLOAD",
+        AK,
+        SK,
+        REGION,
+        time::OffsetDateTime::now_utc(),
+    );
+    let mut req = String::from("GET / HTTP/1.1\r\n");
+    for (k, v) in h.iter() {
+        req.push_str(&format!("{k}: {}\r\n", v.to_str().unwrap()));
+    }
+    req.push_str("connection: close\r\n\r\n");
+    tls.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    let _ = tls.read_to_end(&mut buf).await;
+    Some((parse_response(&buf).status, peer))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_serves_and_reloads_certificates() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = generate_self_signed(&dir.path().join("tls"), &[]).unwrap();
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&files.key).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "private key readable by its owner only");
+    let running = coffer::start(config(dir.path(), Some(files.clone()))).await.unwrap();
+    let (status, first) = tls_list_buckets(running.addr, &files.cert).await.expect("TLS handshake");
+    assert_eq!(status, 200);
+    // Plain HTTP on the TLS port gets no HTTP answer.
+    let mut plain = tokio::net::TcpStream::connect(running.addr).await.unwrap();
+    plain.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), plain.read_to_end(&mut buf)).await;
+    assert!(!buf.starts_with(b"HTTP/1.1"), "plain HTTP must not be served on the HTTPS port");
+    // Replace the certificate files: new handshakes get the new certificate.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let again = generate_self_signed(&dir.path().join("tls"), &[]).unwrap();
+    let mut reloaded = None;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        // Until the reload, the old certificate fails verification against the new one.
+        if let Some((status, cert)) = tls_list_buckets(running.addr, &again.cert).await {
+            assert_ne!(cert, first);
+            reloaded = Some(status);
+            break;
+        }
+    }
+    assert_eq!(reloaded, Some(200), "certificate reloaded without restart");
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_only_and_bad_certificates_refuse_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path(), None);
+    cfg.https_only = true;
+    assert!(coffer::start(cfg).await.is_err(), "--https-only without a certificate");
+    let bad = TlsFiles { cert: dir.path().join("missing.pem"), key: dir.path().join("missing.key") };
+    assert!(coffer::start(config(dir.path(), Some(bad))).await.is_err(), "a missing certificate is an error");
+}
