@@ -120,7 +120,7 @@ fn one(u: &mut Unstructured) -> ArbResult<()> {
             2 => Some(u64::from(u.arbitrary::<u16>()?)),
             _ => Some(u.arbitrary::<u64>()?),
         };
-        let body = Bytes::from(u.take_rest().to_vec());
+        let body = Bytes::from(u.bytes(u.len())?.to_vec());
         let sig = signed.then(signer);
         let out = run(split(&body, seed, max_piece), tail_error, sig.clone(), decoded_len);
         check_common(&out, body.len(), decoded_len, tail_error);
@@ -137,7 +137,7 @@ fn one(u: &mut Unstructured) -> ArbResult<()> {
     let position: u32 = u.arbitrary()?;
     let xor: u8 = u.arbitrary()?;
     let len_mode: u8 = u.arbitrary()?;
-    let payload = u.take_rest().to_vec();
+    let payload = u.bytes(u.len())?.to_vec();
     let mut body = encode_signed_chunks(&payload, chunk_size, signer());
     let corrupted = match corruption % 4 {
         1 if xor != 0 => {

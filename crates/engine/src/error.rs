@@ -31,6 +31,8 @@ pub enum EngineError {
     BadDigest,
     #[error("x-amz-content-sha256 does not match the body")]
     Sha256Mismatch,
+    #[error("the {0} checksum does not match the body")]
+    ChecksumMismatch(coffer_types::ChecksumAlgorithm),
     #[error("body has {got} bytes, {expected} declared")]
     IncompleteBody { expected: u64, got: u64 },
     #[error("object larger than {0} bytes")]

@@ -4,7 +4,8 @@
 
 use crate::{BoxError, Engine, EngineError};
 use bytes::{Bytes, BytesMut};
-use coffer_meta::{ObjectData, Segment};
+use coffer_meta::{ObjectData, Segment, StoredChecksum};
+use coffer_types::checksum::{self, ChecksumAlgorithm, Checksummer};
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use md5::{Digest, Md5};
@@ -20,6 +21,35 @@ pub struct BodyCheck {
     pub md5: Option<[u8; 16]>,
     /// A signed `x-amz-content-sha256`, decoded.
     pub sha256: Option<[u8; 32]>,
+    /// The S3 checksum to compute (and verify, when a value was given).
+    /// Without one, CRC64NVME is computed and stored, as S3 does.
+    pub checksum: Option<ChecksumCheck>,
+}
+
+/// A requested checksum algorithm and where its expected value comes from.
+#[derive(Clone, Debug)]
+pub struct ChecksumCheck {
+    pub algorithm: ChecksumAlgorithm,
+    pub expected: Option<ExpectedChecksum>,
+}
+
+/// The client's value of a checksum.
+#[derive(Clone)]
+pub enum ExpectedChecksum {
+    /// Known before the body (an `x-amz-checksum-*` header), decoded.
+    Given(Vec<u8>),
+    /// Known only after the body (an aws-chunked trailer): read once the
+    /// stream has ended; `None` means the trailer never came.
+    AfterBody(std::sync::Arc<dyn Fn() -> Option<Vec<u8>> + Send + Sync>),
+}
+
+impl std::fmt::Debug for ExpectedChecksum {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExpectedChecksum::Given(v) => write!(f, "Given({})", checksum::to_base64(v)),
+            ExpectedChecksum::AfterBody(_) => f.write_str("AfterBody"),
+        }
+    }
 }
 
 /// A body that passed its checks and is durably stored.
@@ -27,6 +57,7 @@ pub(crate) struct Stored {
     pub data: ObjectData,
     pub size: u64,
     pub md5: [u8; 16],
+    pub checksum: StoredChecksum,
 }
 
 impl Engine {
@@ -49,6 +80,8 @@ impl Engine {
         };
         let mut md5 = Md5::new();
         let mut sha = check.sha256.map(|_| Sha256::new());
+        let algorithm = check.checksum.as_ref().map(|c| c.algorithm).unwrap_or(ChecksumAlgorithm::Crc64Nvme);
+        let mut summer = Checksummer::new(algorithm);
         let mut got: u64 = 0;
         let may_inline = allow_inline && len.is_none_or(|l| l <= self.cfg.inline_max);
         let mut buf = BytesMut::new();
@@ -60,6 +93,7 @@ impl Engine {
                 return Err(too_much(got));
             }
             md5.update(&chunk);
+            summer.update(&chunk);
             if let Some(s) = sha.as_mut() {
                 s.update(&chunk);
             }
@@ -89,11 +123,33 @@ impl Engine {
                 return Err(EngineError::Sha256Mismatch);
             }
         }
+        let value = summer.finalize();
+        if let Some(expected) = check.checksum.as_ref().and_then(|c| c.expected.as_ref()) {
+            let want = match expected {
+                ExpectedChecksum::Given(v) => Some(v.clone()),
+                ExpectedChecksum::AfterBody(f) => f(),
+            };
+            match want {
+                Some(w) if w == value => {}
+                Some(_) => return Err(EngineError::ChecksumMismatch(algorithm)),
+                None => {
+                    return Err(EngineError::InvalidRequest(format!(
+                        "The {} trailer is missing",
+                        algorithm.header_name()
+                    )))
+                }
+            }
+        }
         let data = match writer {
             None => ObjectData::Inline(buf.freeze()),
             Some(w) => ObjectData::Segments(vec![Segment { blob: w.commit().await?, size: got }]),
         };
-        Ok(Stored { data, size: got, md5 })
+        let checksum = StoredChecksum {
+            algorithm: algorithm.as_str().to_owned(),
+            value: checksum::to_base64(&value),
+            kind: "FULL_OBJECT".to_owned(),
+        };
+        Ok(Stored { data, size: got, md5, checksum })
     }
 
     /// Queues the blobs of data that was stored but then not recorded (a

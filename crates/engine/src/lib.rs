@@ -26,7 +26,7 @@ mod object_put;
 pub use bucket::BucketInfo;
 pub use error::{BoxError, EngineError};
 pub use gc::ReclaimReport;
-pub use ingest::{Body, BodyCheck};
+pub use ingest::{Body, BodyCheck, ChecksumCheck, ExpectedChecksum};
 pub use list::{ListPage, ListParams};
 pub use multipart::{CompletedPart, PartsPage, UploadsPage, UploadsParams};
 pub use object_copy::{CopyInput, MetadataDirective};

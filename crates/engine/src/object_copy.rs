@@ -10,7 +10,7 @@ use coffer_types::{now_millis, ETag};
 pub enum MetadataDirective {
     #[default]
     Copy,
-    Replace(ObjectMeta),
+    Replace(Box<ObjectMeta>),
 }
 
 /// A CopyObject request.
@@ -44,11 +44,18 @@ impl Engine {
         }
         self.head_bucket(&input.dst_bucket).await?;
         let body = self.open_data(&src.data, 0, src.size).await?;
-        let stored = self.ingest(body, Some(src.size), &BodyCheck::default(), true).await?;
-        let meta = match input.directive {
-            MetadataDirective::Copy => src.meta.clone(),
-            MetadataDirective::Replace(m) => m,
+        // The copy keeps the source's checksum algorithm (recomputed over the bytes).
+        let algorithm = src.meta.checksum.as_ref().and_then(|c| coffer_types::ChecksumAlgorithm::parse(&c.algorithm));
+        let check = BodyCheck {
+            checksum: algorithm.map(|algorithm| crate::ChecksumCheck { algorithm, expected: None }),
+            ..Default::default()
         };
+        let stored = self.ingest(body, Some(src.size), &check, true).await?;
+        let mut meta = match input.directive {
+            MetadataDirective::Copy => src.meta.clone(),
+            MetadataDirective::Replace(m) => *m,
+        };
+        meta.checksum = Some(stored.checksum.clone());
         // The copy's ETag is its MD5 (a multipart source becomes single-part).
         let etag = ETag::from_md5(&stored.md5);
         let now = now_millis();

@@ -1,7 +1,7 @@
 //! PutObject and DeleteObject.
 
 use crate::{Body, BodyCheck, Engine, EngineError};
-use coffer_meta::{ObjectMeta, ObjectRecord, WriteCondition};
+use coffer_meta::{ObjectMeta, ObjectRecord, StoredChecksum, WriteCondition};
 use coffer_types::{now_millis, ETag, ObjectKey};
 
 /// A PutObject request.
@@ -24,8 +24,8 @@ pub(crate) fn check_key(key: &str) -> Result<(), EngineError> {
 }
 
 impl Engine {
-    /// Stores an object; returns its ETag once durable.
-    pub async fn put_object(&self, input: PutInput) -> Result<ETag, EngineError> {
+    /// Stores an object; returns its ETag and checksum once durable.
+    pub async fn put_object(&self, input: PutInput) -> Result<(ETag, StoredChecksum), EngineError> {
         check_key(&input.key)?;
         if input.len.is_some_and(|l| l > self.cfg.max_put_size) {
             return Err(EngineError::EntityTooLarge(self.cfg.max_put_size));
@@ -34,12 +34,14 @@ impl Engine {
         self.head_bucket(&input.bucket).await?;
         let stored = self.ingest(input.body, input.len, &input.check, true).await?;
         let etag = ETag::from_md5(&stored.md5);
+        let mut meta = input.meta;
+        meta.checksum = Some(stored.checksum.clone());
         let rec = ObjectRecord {
             key: input.key,
             size: stored.size,
             etag: etag.as_str().to_owned(),
             last_modified: now_millis(),
-            meta: input.meta,
+            meta,
             data: stored.data,
         };
         let data = rec.data.clone();
@@ -47,7 +49,7 @@ impl Engine {
             self.discard(&data).await;
             return Err(e.into());
         }
-        Ok(etag)
+        Ok((etag, stored.checksum))
     }
 
     /// Deletes an object; deleting a missing key succeeds (S3 semantics).

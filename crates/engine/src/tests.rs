@@ -68,8 +68,14 @@ async fn put_get_inline_and_blob() {
     f.engine.create_bucket("bkt", None).await.unwrap();
     for (key, n) in [("small", 10), ("edge", 1024), ("big", 300_000)] {
         let d = data(n, 1);
-        let etag = f.engine.put_object(put("bkt", key, &d)).await.unwrap();
+        let (etag, checksum) = f.engine.put_object(put("bkt", key, &d)).await.unwrap();
         assert_eq!(etag.as_str(), hex::encode(Md5::digest(&d)));
+        // Without a requested algorithm, CRC64NVME is computed and stored.
+        let want = coffer_types::checksum::to_base64(&coffer_types::checksum::checksum(
+            coffer_types::ChecksumAlgorithm::Crc64Nvme,
+            &d,
+        ));
+        assert_eq!((checksum.algorithm.as_str(), checksum.value.as_str()), ("CRC64NVME", want.as_str()));
         assert_eq!(read(&f.engine, "bkt", key).await, d);
     }
     assert_eq!(f.blob_files(), 1, "only the object above inline_max is a blob");
@@ -264,7 +270,7 @@ async fn copy_object_rules() {
     onto_self.dst_key = "src".into();
     assert!(matches!(f.engine.copy_object(onto_self.clone()).await, Err(EngineError::InvalidRequest(_))));
     onto_self.directive =
-        MetadataDirective::Replace(ObjectMeta { content_type: Some("x/y".into()), ..Default::default() });
+        MetadataDirective::Replace(Box::new(ObjectMeta { content_type: Some("x/y".into()), ..Default::default() }));
     f.engine.copy_object(onto_self).await.unwrap();
     assert_eq!(read(&f.engine, "bkt", "src").await, data(4000, 9));
     let mut cond = input;
@@ -381,4 +387,54 @@ async fn listing_100k_keys() {
     let page = f.engine.list_objects("bkt", &p).await.unwrap();
     assert_eq!(page.objects.len(), 1000);
     assert!(page.objects.iter().all(|o| o.key.starts_with("d42/")));
+}
+
+/// Requested checksums are verified (given up front or after the body) and
+/// stored; a mismatch stores nothing.
+#[tokio::test]
+async fn checksums_verified_and_stored() {
+    use coffer_types::checksum::{checksum, ChecksumAlgorithm};
+    let f = fixture();
+    f.engine.create_bucket("bkt", None).await.unwrap();
+    for n in [10usize, 100_000] {
+        let d = data(n, 4);
+        for algorithm in ChecksumAlgorithm::ALL {
+            let mut input = put("bkt", "c", &d);
+            input.check.checksum =
+                Some(ChecksumCheck { algorithm, expected: Some(ExpectedChecksum::Given(checksum(algorithm, &d))) });
+            let (_, stored) = f.engine.put_object(input).await.unwrap();
+            assert_eq!(stored.algorithm, algorithm.as_str());
+            let o = f
+                .engine
+                .get_object(GetInput { bucket: "bkt".into(), key: "c".into(), head: true, ..Default::default() })
+                .await
+                .unwrap();
+            assert_eq!(o.object.meta.checksum, Some(stored));
+            let mut bad = put("bkt", "bad", &d);
+            bad.check.checksum = Some(ChecksumCheck {
+                algorithm,
+                expected: Some(ExpectedChecksum::Given(checksum(algorithm, b"other"))),
+            });
+            assert!(matches!(f.engine.put_object(bad).await, Err(EngineError::ChecksumMismatch(a)) if a == algorithm));
+        }
+        // A value known only after the body (trailer).
+        let late = checksum(ChecksumAlgorithm::Crc32, &d);
+        let mut input = put("bkt", "late", &d);
+        input.check.checksum = Some(ChecksumCheck {
+            algorithm: ChecksumAlgorithm::Crc32,
+            expected: Some(ExpectedChecksum::AfterBody(std::sync::Arc::new(move || Some(late.clone())))),
+        });
+        f.engine.put_object(input).await.unwrap();
+        let mut missing = put("bkt", "bad", &d);
+        missing.check.checksum = Some(ChecksumCheck {
+            algorithm: ChecksumAlgorithm::Crc32,
+            expected: Some(ExpectedChecksum::AfterBody(std::sync::Arc::new(|| None))),
+        });
+        assert!(matches!(f.engine.put_object(missing).await, Err(EngineError::InvalidRequest(_))));
+    }
+    assert!(matches!(
+        f.engine.get_object(GetInput { bucket: "bkt".into(), key: "bad".into(), ..Default::default() }).await,
+        Err(EngineError::NoSuchKey)
+    ));
+    assert_eq!(walk(&f.dir.path().join("blobs/tmp")), 0);
 }

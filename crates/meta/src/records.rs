@@ -33,6 +33,23 @@ pub struct ObjectMeta {
     /// `x-amz-meta-*` entries, names lower-cased without the prefix.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub user: BTreeMap<String, String>,
+    /// The object's checksum (S3 checksum API), when one was computed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<StoredChecksum>,
+}
+
+/// A checksum kept with an object: algorithm (`CRC32`, ..., S3 spelling),
+/// base64 value, and type (`FULL_OBJECT` or `COMPOSITE`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredChecksum {
+    pub algorithm: String,
+    pub value: String,
+    #[serde(default = "full_object")]
+    pub kind: String,
+}
+
+fn full_object() -> String {
+    "FULL_OBJECT".to_owned()
 }
 
 /// One stretch of an object's bytes kept in one blob.

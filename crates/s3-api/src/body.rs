@@ -4,9 +4,11 @@
 use crate::context::Ctx;
 use base64::Engine as _;
 use bytes::{Bytes, BytesMut};
-use coffer_engine::{Body, BodyCheck, BoxError};
+use coffer_engine::{Body, BodyCheck, BoxError, ChecksumCheck, ExpectedChecksum};
+use coffer_s3_proto::chunked::Framing;
 use coffer_s3_proto::sigv4::PayloadMode;
 use coffer_s3_proto::{chunked, S3Error, S3ErrorCode as C};
+use coffer_types::checksum::{self, ChecksumAlgorithm};
 use futures::{StreamExt, TryStreamExt};
 use md5::Digest;
 use sha2::Sha256;
@@ -51,27 +53,53 @@ impl RequestBody {
                     .map_err(|_| S3Error::with_message(C::InvalidArgument, "Content-Length is not a number")),
             }
         };
+        let decoded_length = |ctx: &Ctx| -> Result<u64, S3Error> {
+            ctx.header("x-amz-decoded-content-length")
+                .ok_or_else(|| S3Error::new(C::MissingContentLength))?
+                .trim()
+                .parse()
+                .map_err(|_| S3Error::with_message(C::InvalidArgument, "x-amz-decoded-content-length is not a number"))
+        };
+        let (algorithm, given) = requested_checksum(ctx)?;
         let payload = std::mem::replace(&mut ctx.payload, PayloadMode::Unsigned);
-        let mut check = BodyCheck { md5, sha256: None };
+        let mut check = BodyCheck { md5, sha256: None, checksum: None };
+        let mut trailer = None;
         let (body, len) = match payload {
             PayloadMode::StreamingSigned(signer) => {
-                let len: u64 = ctx
-                    .header("x-amz-decoded-content-length")
-                    .ok_or_else(|| S3Error::new(C::MissingContentLength))?
-                    .trim()
-                    .parse()
-                    .map_err(|_| {
-                        S3Error::with_message(C::InvalidArgument, "x-amz-decoded-content-length is not a number")
-                    })?;
+                let len = decoded_length(ctx)?;
                 let decoded = chunked::decode(self.0, Some(signer), Some(len)).map_err(|e| Box::new(e) as BoxError);
                 (decoded.boxed(), Some(len))
+            }
+            mode @ (PayloadMode::StreamingUnsignedTrailer | PayloadMode::StreamingSignedTrailer(_)) => {
+                let len = decoded_length(ctx)?;
+                let framing = match mode {
+                    PayloadMode::StreamingSignedTrailer(signer) => Framing::Signed(signer),
+                    _ => Framing::Unsigned,
+                };
+                let announced = chunked::parse_trailer_header(ctx.header("x-amz-trailer").unwrap_or(""));
+                let (decoded, slot) = chunked::decode_with_trailers(self.0, framing, Some(len), announced);
+                trailer = Some(slot);
+                (decoded.map_err(|e| Box::new(e) as BoxError).boxed(), Some(len))
             }
             PayloadMode::Sha256(h) => {
                 check.sha256 = Some(h);
                 (self.0, content_length(ctx)?)
             }
-            _ => (self.0, content_length(ctx)?),
+            PayloadMode::Unsigned => (self.0, content_length(ctx)?),
         };
+        if let Some(algorithm) = algorithm {
+            let expected = match (given, trailer) {
+                (Some(v), _) => Some(ExpectedChecksum::Given(v)),
+                (None, Some(slot)) if trailer_names(ctx).iter().any(|t| t == algorithm.header_name()) => {
+                    let name = algorithm.header_name();
+                    Some(ExpectedChecksum::AfterBody(std::sync::Arc::new(move || {
+                        slot.value(name).and_then(|v| checksum::from_base64(v.trim()))
+                    })))
+                }
+                _ => None,
+            };
+            check.checksum = Some(ChecksumCheck { algorithm, expected });
+        }
         Ok((body, len, check))
     }
 
@@ -107,6 +135,54 @@ impl RequestBody {
                 return Err(S3Error::new(C::XAmzContentSHA256Mismatch));
             }
         }
+        // DeleteObjects and friends may carry an x-amz-checksum-* instead of Content-MD5.
+        if let Some(c) = &check.checksum {
+            let want = match &c.expected {
+                Some(ExpectedChecksum::Given(v)) => Some(v.clone()),
+                Some(ExpectedChecksum::AfterBody(f)) => f(),
+                None => None,
+            };
+            if want.is_some_and(|w| w != checksum::checksum(c.algorithm, &buf)) {
+                return Err(S3Error::with_message(
+                    C::BadDigest,
+                    format!("The {} you specified did not match the calculated checksum.", c.algorithm.as_str()),
+                ));
+            }
+        }
         Ok(buf.freeze())
+    }
+}
+
+fn trailer_names(ctx: &Ctx) -> Vec<String> {
+    chunked::parse_trailer_header(ctx.header("x-amz-trailer").unwrap_or(""))
+}
+
+/// The checksum a request asks for: from an `x-amz-checksum-*` header (with
+/// its value), a checksum named in `x-amz-trailer` (value after the body), or
+/// `x-amz-sdk-checksum-algorithm` alone (compute and store only).
+fn requested_checksum(ctx: &Ctx) -> Result<(Option<ChecksumAlgorithm>, Option<Vec<u8>>), S3Error> {
+    let mut found = ChecksumAlgorithm::ALL.iter().filter_map(|a| ctx.header(a.header_name()).map(|v| (*a, v)));
+    let first = found.next();
+    if found.next().is_some() {
+        return Err(S3Error::with_message(
+            C::InvalidRequest,
+            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+        ));
+    }
+    if let Some((a, v)) = first {
+        let bytes = checksum::from_base64(v.trim()).filter(|b| b.len() == a.digest_len()).ok_or_else(|| {
+            S3Error::with_message(C::InvalidRequest, format!("Value for {} header is invalid.", a.header_name()))
+        })?;
+        return Ok((Some(a), Some(bytes)));
+    }
+    if let Some(a) = trailer_names(ctx).iter().find_map(|t| ChecksumAlgorithm::from_header(t)) {
+        return Ok((Some(a), None));
+    }
+    match ctx.header("x-amz-sdk-checksum-algorithm") {
+        None => Ok((None, None)),
+        Some(name) => match ChecksumAlgorithm::parse(name.trim()) {
+            Some(a) => Ok((Some(a), None)),
+            None => Err(S3Error::with_message(C::InvalidRequest, "Checksum algorithm provided is unsupported.")),
+        },
     }
 }

@@ -27,6 +27,10 @@ pub(crate) fn from_engine(e: EngineError) -> S3Error {
         EngineError::KeyTooLong => C::KeyTooLongError.into(),
         EngineError::BadDigest => C::BadDigest.into(),
         EngineError::Sha256Mismatch => C::XAmzContentSHA256Mismatch.into(),
+        EngineError::ChecksumMismatch(a) => S3Error::with_message(
+            C::BadDigest,
+            format!("The {} you specified did not match the calculated checksum.", a.as_str()),
+        ),
         EngineError::IncompleteBody { expected, got } => S3Error::with_message(
             C::IncompleteBody,
             format!("The request body had {got} bytes; {expected} were declared."),

@@ -21,6 +21,7 @@ pub(crate) fn object_meta(ctx: &Ctx) -> Result<ObjectMeta, S3Error> {
         cache_control: get("cache-control"),
         expires: get("expires"),
         user: Default::default(),
+        checksum: None,
     };
     // aws-chunked is a transfer detail; a list like "gzip,aws-chunked" keeps the rest.
     // Kept verbatim unless aws-chunked has to be removed from the list.
@@ -67,6 +68,9 @@ pub(crate) fn write_object_headers(h: &mut HeaderMap, o: &ObjectRecord, ctx: &Ct
     put(h, "cache-control", over("response-cache-control", &m.cache_control).as_deref());
     put(h, "expires", over("response-expires", &m.expires).as_deref());
     put(h, "etag", Some(&format!("\"{}\"", o.etag)));
+    if ctx.header("x-amz-checksum-mode").is_some_and(|m| m.eq_ignore_ascii_case("enabled")) {
+        write_checksum(h, o.meta.checksum.as_ref());
+    }
     put(h, "last-modified", Some(&http_date(o.last_modified)));
     h.insert("accept-ranges", HeaderValue::from_static("bytes"));
     for (k, v) in &m.user {
@@ -87,5 +91,17 @@ pub(crate) fn conditions(ctx: &Ctx, prefix: &str) -> coffer_engine::Conditions {
         // An unparsable date is ignored, as HTTP requires.
         if_modified_since: h("if-modified-since").and_then(|d| parse_http_date(&d)),
         if_unmodified_since: h("if-unmodified-since").and_then(|d| parse_http_date(&d)),
+    }
+}
+
+/// `x-amz-checksum-<algorithm>` and `x-amz-checksum-type` for a stored checksum.
+pub(crate) fn write_checksum(h: &mut HeaderMap, c: Option<&coffer_meta::StoredChecksum>) {
+    let Some(c) = c else { return };
+    let Some(algo) = coffer_types::ChecksumAlgorithm::parse(&c.algorithm) else { return };
+    if let Ok(v) = HeaderValue::from_str(&c.value) {
+        h.insert(algo.header_name(), v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&c.kind) {
+        h.insert("x-amz-checksum-type", v);
     }
 }

@@ -54,6 +54,11 @@ pub(crate) async fn get(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S
         h.insert("x-amz-mp-parts-count", HeaderValue::from(n));
     }
     if let Some(rr) = out.range {
+        // A checksum describes the whole object, not a range of it.
+        for a in coffer_types::ChecksumAlgorithm::ALL {
+            r.headers_mut().remove(a.header_name());
+        }
+        r.headers_mut().remove("x-amz-checksum-type");
         *r.status_mut() = StatusCode::PARTIAL_CONTENT;
         if let Ok(v) = HeaderValue::from_str(&rr.content_range(out.object.size)) {
             r.headers_mut().insert("content-range", v);

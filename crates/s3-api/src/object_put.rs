@@ -35,11 +35,12 @@ pub(crate) async fn put(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Resu
     let (body, len, check) = body.into_engine(ctx)?;
     let input =
         PutInput { bucket: ctx.bucket().to_owned(), key: ctx.key().to_owned(), len, body, check, meta, condition };
-    let etag = s.engine.put_object(input).await.map_err(from_engine)?;
+    let (etag, checksum) = s.engine.put_object(input).await.map_err(from_engine)?;
     let mut r = respond::status(StatusCode::OK);
     if let Ok(v) = HeaderValue::from_str(&etag.quoted()) {
         r.headers_mut().insert("etag", v);
     }
+    crate::headers::write_checksum(r.headers_mut(), Some(&checksum));
     Ok(r)
 }
 
@@ -66,7 +67,7 @@ pub(crate) async fn copy(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, 
     let (src_bucket, src_key) = copy_source(ctx)?;
     let directive = match ctx.header("x-amz-metadata-directive").map(str::to_ascii_uppercase).as_deref() {
         None | Some("COPY") => MetadataDirective::Copy,
-        Some("REPLACE") => MetadataDirective::Replace(object_meta(ctx)?),
+        Some("REPLACE") => MetadataDirective::Replace(Box::new(object_meta(ctx)?)),
         Some(_) => return Err(S3Error::with_message(C::InvalidArgument, "Unknown metadata directive.")),
     };
     let input = CopyInput {

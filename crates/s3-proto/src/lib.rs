@@ -4,13 +4,17 @@
 //! - [`xml`]: request documents parsed and response documents rendered with quick-xml.
 //! - [`error`]: [`error::S3Error`], every failure as S3 XML with code, status and request id.
 //! - [`sigv4`]: AWS Signature Version 4 verification (header and presigned) and signing.
+//! - [`sigv2`]: AWS Signature Version 2 verification (header and presigned), signing for tests.
+//! - [`auth`]: which of the two a request carries, if any.
 //! - [`chunked`]: the `aws-chunked` body decoder with per-chunk signature checks.
 //!
 //! Architecture invariant: nothing here names a store, a database or hyper.
 
+pub mod auth;
 pub mod chunked;
 pub mod error;
 pub mod router;
+pub mod sigv2;
 pub mod sigv4;
 pub mod time_fmt;
 pub mod xml;

@@ -2,15 +2,18 @@
 //!
 //! Everything here is pure: validation and formatting, no I/O, no async.
 //! Start with [`BucketName`] and [`ObjectKey`] (validated newtypes built only
-//! through their `parse` constructors), [`ETag`], [`ByteRange`] and [`BlobId`].
+//! through their `parse` constructors), [`ETag`], [`ByteRange`] and [`BlobId`];
+//! [`checksum`] computes S3's additional checksums (CRC-32/32C/64, SHA-1/256).
 
 mod bucket;
+pub mod checksum;
 mod etag;
 mod ids;
 mod key;
 mod range;
 
 pub use bucket::{BucketName, InvalidBucketName};
+pub use checksum::{ChecksumAlgorithm, Checksummer};
 pub use etag::ETag;
 pub use ids::{BlobId, InvalidBlobId, UploadId};
 pub use key::{InvalidObjectKey, ObjectKey, MAX_KEY_LEN};

@@ -67,6 +67,14 @@ pub enum PayloadMode {
     /// An `aws-chunked` body whose chunks are signed: decode it with
     /// [`crate::chunked::decode`] and this signer.
     StreamingSigned(ChunkSigner),
+    /// `STREAMING-UNSIGNED-PAYLOAD-TRAILER`: an `aws-chunked` body without
+    /// signatures, with trailers (typically a checksum): decode it with
+    /// [`crate::chunked::decode_with_trailers`] and [`crate::chunked::Framing::Unsigned`].
+    StreamingUnsignedTrailer,
+    /// `STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER`: signed chunks and signed
+    /// trailers: decode it with [`crate::chunked::decode_with_trailers`] and
+    /// [`crate::chunked::Framing::Signed`] with this signer.
+    StreamingSignedTrailer(ChunkSigner),
 }
 
 /// What `x-amz-content-sha256` declares about the body (before any key is known).
@@ -78,18 +86,23 @@ pub enum ContentSha256 {
     Sha256([u8; 32]),
     /// `STREAMING-AWS4-HMAC-SHA256-PAYLOAD`.
     StreamingSigned,
+    /// `STREAMING-UNSIGNED-PAYLOAD-TRAILER`.
+    StreamingUnsignedTrailer,
+    /// `STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER`.
+    StreamingSignedTrailer,
 }
 
 impl ContentSha256 {
-    /// Classifies an `x-amz-content-sha256` value. The trailer variants are
-    /// recognised but not implemented yet; anything else is `InvalidArgument`.
+    /// Classifies an `x-amz-content-sha256` value. The event-stream and ECDSA
+    /// variants are recognised but not implemented (`NotImplemented`);
+    /// anything else unknown is `InvalidArgument`.
     pub fn parse(value: &str) -> Result<Self, S3Error> {
         match value {
             UNSIGNED_PAYLOAD => Ok(ContentSha256::Unsigned),
             STREAMING_PAYLOAD => Ok(ContentSha256::StreamingSigned),
-            STREAMING_UNSIGNED_TRAILER
-            | STREAMING_PAYLOAD_TRAILER
-            | "STREAMING-AWS4-HMAC-SHA256-EVENTS"
+            STREAMING_UNSIGNED_TRAILER => Ok(ContentSha256::StreamingUnsignedTrailer),
+            STREAMING_PAYLOAD_TRAILER => Ok(ContentSha256::StreamingSignedTrailer),
+            "STREAMING-AWS4-HMAC-SHA256-EVENTS"
             | "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD"
             | "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER" => Err(S3Error::with_message(
                 S3ErrorCode::NotImplemented,
@@ -231,6 +244,10 @@ impl AuthRequest {
             ContentSha256::Sha256(h) => PayloadMode::Sha256(h),
             ContentSha256::StreamingSigned => {
                 PayloadMode::StreamingSigned(ChunkSigner::new(key, &self.amz_date, &scope, self.signature))
+            }
+            ContentSha256::StreamingUnsignedTrailer => PayloadMode::StreamingUnsignedTrailer,
+            ContentSha256::StreamingSignedTrailer => {
+                PayloadMode::StreamingSignedTrailer(ChunkSigner::new(key, &self.amz_date, &scope, self.signature))
             }
         };
         Ok(Verified { access_key: self.access_key.clone(), payload })

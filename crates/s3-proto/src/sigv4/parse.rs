@@ -12,7 +12,8 @@ use crate::error::{S3Error, S3ErrorCode};
 /// Parses auth from a request. Ok(None) = anonymous (no Authorization header and no X-Amz-Algorithm/X-Amz-Signature query).
 ///
 /// Signature Version 2 (`Authorization: AWS ak:sig`, or `AWSAccessKeyId=` in
-/// the query) is `NotImplemented` for now. Both a header and query
+/// the query) is also `Ok(None)`: [`crate::sigv2`] reads it, and
+/// [`crate::auth::parse`] routes between the two. Both a header and query
 /// authentication is `InvalidArgument`, as on AWS.
 pub fn parse(req: &SignedRequest) -> Result<Option<AuthRequest>, S3Error> {
     let query = query_pairs(req.raw_query);
@@ -26,13 +27,14 @@ pub fn parse(req: &SignedRequest) -> Result<Option<AuthRequest>, S3Error> {
              Signature query string parameter or the Authorization header should be specified",
         )
         .with_extra("ArgumentName", "Authorization")),
+        Some(value) if crate::sigv2::is_v2_authorization(value.as_bytes()) => Ok(None),
         Some(value) => {
             let value =
                 value.to_str().map_err(|_| AuthKind::Header.malformed("The authorization header is malformed."))?;
             parse_header(value, req).map(Some)
         }
         None if v4_query => parse_query(&query, req).map(Some),
-        None if v2_query => Err(v2_not_implemented()),
+        None if v2_query => Ok(None),
         None => Ok(None),
     }
 }

@@ -65,9 +65,9 @@ impl TestServer {
             .region(Region::new(REGION))
             .credentials_provider(Credentials::new(ak, sk, None, None, "test"))
             .force_path_style(true)
-            // aws-chunked trailers (the SDK default) arrive with the next issue.
-            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
-            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+            // The SDK's 2025 defaults: CRC checksums on every upload, validated on download.
+            .request_checksum_calculation(RequestChecksumCalculation::WhenSupported)
+            .response_checksum_validation(ResponseChecksumValidation::WhenSupported)
             .build();
         aws_sdk_s3::Client::from_conf(conf)
     }

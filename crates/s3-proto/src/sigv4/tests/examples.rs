@@ -1,5 +1,6 @@
 //! The single-chunk examples (GET Object, PUT Object, bucket requests) and
-//! the seed signature of the chunked upload example.
+//! the seed signatures of the chunked upload examples (without and with a
+//! trailer).
 
 use super::*;
 
@@ -221,4 +222,54 @@ fn chunked_example_seed_signature_both_directions() {
     // The server's signer yields the documented first chunk signature.
     let first = server.sign_chunk(&super::crypto::sha256(&[b'a'; 65536]));
     assert_eq!(hex::encode(first), "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648");
+}
+
+// ---- Example: chunked upload with a trailing checksum (seed signature) --------
+
+const TRAILER_SEED: &str = "106e2a8a18243abcf37539882f36619c00e2dfc72633413f02d3b74544bfeb8e";
+
+#[test]
+fn trailer_example_seed_signature_both_directions() {
+    let mut h = headers(&[
+        ("host", "s3.amazonaws.com"),
+        ("x-amz-storage-class", "REDUCED_REDUNDANCY"),
+        ("content-encoding", "aws-chunked"),
+        ("x-amz-decoded-content-length", "66560"),
+        ("x-amz-trailer", "x-amz-checksum-crc32c"),
+    ]);
+    let path = "/examplebucket/chunkObject.txt";
+    sign_request("PUT", path, "", &mut h, STREAMING_PAYLOAD_TRAILER, AK, SECRET, REGION, T0);
+    assert_eq!(
+        authorization(&h),
+        format!(
+            "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,\
+             SignedHeaders=content-encoding;host;x-amz-content-sha256;x-amz-date;\
+             x-amz-decoded-content-length;x-amz-storage-class;x-amz-trailer,Signature={TRAILER_SEED}"
+        )
+    );
+    let req = request("PUT", path, "", &h);
+    let v = check(&req, REGION, T0).unwrap();
+    let PayloadMode::StreamingSignedTrailer(mut server) = v.payload else {
+        panic!("expected a signed trailer payload, got {:?}", v.payload);
+    };
+    assert_eq!(hex::encode(server.previous_signature()), TRAILER_SEED);
+    // The documented chunk signatures, then the trailer signature.
+    for (len, sig) in [
+        (65536, "b474d8862b1487a5145d686f57f013e54db672cee1c953b3010fb58501ef5aa2"),
+        (1024, "1c1344b170168f8e65b41376b44b20fe354e373826ccbbe2c1d40a8cae51e5c7"),
+        (0, "2ca2aba2005185cf7159c6277faf83795951dd77a3a99e6e65d5c9f85863f992"),
+    ] {
+        assert_eq!(hex::encode(server.sign_chunk(&super::crypto::sha256(&vec![b'a'; len]))), sig);
+    }
+    let trailer = server.sign_trailer(&super::crypto::sha256(b"x-amz-checksum-crc32c:sOO8/Q==\n"));
+    assert_eq!(hex::encode(trailer), "d81f82fc3505edab99d459891051a732e8730629a2e4a59689829ca17fe2e435");
+
+    // The unsigned trailer variant verifies without a signer.
+    let mut h = headers(&[("host", "s3.amazonaws.com"), ("x-amz-trailer", "x-amz-checksum-crc32")]);
+    sign_request("PUT", path, "", &mut h, STREAMING_UNSIGNED_TRAILER, AK, SECRET, REGION, T0);
+    let v = check(&request("PUT", path, "", &h), REGION, T0).unwrap();
+    assert!(matches!(v.payload, PayloadMode::StreamingUnsignedTrailer), "{:?}", v.payload);
+    // Its x-amz-content-sha256 is signed like any other header.
+    h.insert("x-amz-content-sha256", STREAMING_PAYLOAD_TRAILER.parse().unwrap());
+    assert_eq!(code(check(&request("PUT", path, "", &h), REGION, T0)), S3ErrorCode::SignatureDoesNotMatch);
 }

@@ -14,15 +14,20 @@ fn anonymous_requests_parse_to_none() {
 }
 
 #[test]
-fn signature_version_2_is_not_implemented() {
+fn signature_version_2_is_left_to_sigv2() {
     let h = headers(&[("host", HOST), ("authorization", "AWS AKIAIOSFODNN7EXAMPLE:frJIUN8DYpKDtOLCwo//yllqDzg=")]);
-    let e = parse(&request("GET", "/", "", &h)).unwrap_err();
-    assert_eq!(e.code, S3ErrorCode::NotImplemented);
-    assert_eq!(e.message, "Signature Version 2 is not supported yet");
+    assert!(parse(&request("GET", "/", "", &h)).unwrap().is_none());
+    let h = headers(&[("host", HOST), ("authorization", "AWS")]);
+    assert!(parse(&request("GET", "/", "", &h)).unwrap().is_none());
     let h = headers(&[("host", HOST)]);
     let q = "AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Expires=1141889120&Signature=vjbyPxybdZaNmGa%2ByT272YEAiv4%3D";
-    let e = parse(&request("GET", "/", q, &h)).unwrap_err();
-    assert_eq!(e.code, S3ErrorCode::NotImplemented);
+    assert!(parse(&request("GET", "/", q, &h)).unwrap().is_none());
+    // Only those: an `AWS4...` look-alike is still SigV4's to refuse.
+    let h = headers(&[("host", HOST), ("authorization", "AWSX AKIAIOSFODNN7EXAMPLE:x")]);
+    assert_eq!(code(parse(&request("GET", "/", "", &h))), S3ErrorCode::InvalidArgument);
+    // SigV2 with a second mechanism is still refused here.
+    let h = headers(&[("host", HOST), ("authorization", "AWS AKIAIOSFODNN7EXAMPLE:x")]);
+    assert_eq!(code(parse(&request("GET", "/", q, &h))), S3ErrorCode::InvalidArgument);
 }
 
 #[test]
@@ -151,7 +156,9 @@ fn x_amz_content_sha256_values() {
         ContentSha256::parse(PUT_BODY_SHA).unwrap(),
         ContentSha256::Sha256(super::crypto::parse_hex32(PUT_BODY_SHA).unwrap())
     );
-    for v in [STREAMING_UNSIGNED_TRAILER, STREAMING_PAYLOAD_TRAILER] {
+    assert_eq!(ContentSha256::parse(STREAMING_UNSIGNED_TRAILER).unwrap(), ContentSha256::StreamingUnsignedTrailer);
+    assert_eq!(ContentSha256::parse(STREAMING_PAYLOAD_TRAILER).unwrap(), ContentSha256::StreamingSignedTrailer);
+    for v in ["STREAMING-AWS4-HMAC-SHA256-EVENTS", "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER"] {
         assert_eq!(code(ContentSha256::parse(v)), S3ErrorCode::NotImplemented);
     }
     for v in ["", "unsigned-payload", &PUT_BODY_SHA[1..], "STREAMING-PAYLOAD"] {
@@ -164,7 +171,7 @@ fn x_amz_content_sha256_values() {
     let e = parse(&request("GET", "/test.txt", "", &h)).map(|_| ()).unwrap_err();
     assert_eq!(e.code, S3ErrorCode::InvalidRequest);
     assert!(e.message.contains("x-amz-content-sha256"));
-    h.insert("x-amz-content-sha256", STREAMING_UNSIGNED_TRAILER.parse().unwrap());
+    h.insert("x-amz-content-sha256", "STREAMING-AWS4-HMAC-SHA256-EVENTS".parse().unwrap());
     assert_eq!(code(parse(&request("GET", "/test.txt", "", &h))), S3ErrorCode::NotImplemented);
     h.insert("x-amz-content-sha256", "nope".parse().unwrap());
     assert_eq!(code(parse(&request("GET", "/test.txt", "", &h))), S3ErrorCode::InvalidArgument);
