@@ -116,3 +116,9 @@ pub(crate) async fn cors_preflight(s: &S3Service, ctx: &Ctx) -> Result<Response<
     s.engine.head_bucket(ctx.bucket()).await.map_err(from_engine)?;
     Err(S3Error::with_message(C::AccessDenied, "CORSResponse: CORS is not enabled for this bucket."))
 }
+
+/// GET of a bucket configuration the bucket does not have (see `s3-proto/probes.rs`).
+pub(crate) async fn probe(s: &S3Service, ctx: &Ctx, sub: &str) -> Result<Response<ResBody>, S3Error> {
+    s.engine.head_bucket(ctx.bucket()).await.map_err(from_engine)?;
+    Ok(respond::xml(coffer_s3_proto::probes::bucket_probe(sub, &owner(ctx).id)?))
+}

@@ -124,6 +124,8 @@ impl S3Service {
             ListObjectsV2 => list::v2(self, ctx).await,
             ListObjectVersions => list::versions(self, ctx).await,
             CorsPreflight => bucket::cors_preflight(self, ctx).await,
+            GetBucketConfig(sub) => bucket::probe(self, ctx, sub).await,
+            GetObjectAcl => object_get::acl(self, ctx).await,
             ListMultipartUploads => multipart::list_uploads(self, ctx).await,
             DeleteObjects => object_delete::delete_objects(self, ctx, body).await,
             PutObject => object_put::put(self, ctx, body).await,

@@ -48,6 +48,15 @@ codes! {
     MissingContentLength = 411, "You must provide the Content-Length HTTP header.";
     MissingSecurityHeader = 400, "Your request is missing a required header.";
     NoSuchBucket = 404, "The specified bucket does not exist.";
+    NoSuchBucketPolicy = 404, "The bucket policy does not exist";
+    NoSuchCORSConfiguration = 404, "The CORS configuration does not exist";
+    NoSuchLifecycleConfiguration = 404, "The lifecycle configuration does not exist";
+    NoSuchPublicAccessBlockConfiguration = 404, "The public access block configuration was not found";
+    NoSuchTagSet = 404, "The TagSet does not exist";
+    NoSuchWebsiteConfiguration = 404, "The specified bucket does not have a website configuration";
+    ObjectLockConfigurationNotFoundError = 404, "Object Lock configuration does not exist for this bucket";
+    ReplicationConfigurationNotFoundError = 404, "The replication configuration was not found";
+    ServerSideEncryptionConfigurationNotFoundError = 404, "The server side encryption configuration was not found";
     NoSuchKey = 404, "The specified key does not exist.";
     NoSuchUpload = 404, "The specified multipart upload does not exist.";
     NotImplemented = 501, "A header or operation you provided implies functionality that is not implemented.";

@@ -13,6 +13,7 @@
 pub mod auth;
 pub mod chunked;
 pub mod error;
+pub mod probes;
 pub mod router;
 pub mod sigv2;
 pub mod sigv4;

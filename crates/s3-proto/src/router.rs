@@ -36,6 +36,11 @@ pub enum Operation {
     ListObjectVersions,
     /// `OPTIONS`: a CORS preflight (unauthenticated).
     CorsPreflight,
+    /// GET of a bucket sub-resource that SDKs and GUI clients probe (its name):
+    /// answered with the empty or default configuration, or its NoSuch… error.
+    GetBucketConfig(&'static str),
+    /// GetObjectAcl.
+    GetObjectAcl,
     /// A recognised S3 operation Coffer does not implement yet (its name).
     NotImplemented(&'static str),
 }
@@ -207,6 +212,7 @@ fn bucket_op(method: &str, q: &Query) -> Result<Operation, S3Error> {
         "GET" if q.has("uploads") => ListMultipartUploads,
         "GET" if q.has("versions") => ListObjectVersions,
         "GET" => match sub {
+            Some(s) if crate::probes::is_bucket_probe(s) => GetBucketConfig(s),
             Some(s) => NotImplemented(s),
             None if q.get("list-type") == Some("2") => ListObjectsV2,
             None => ListObjects,
@@ -239,6 +245,7 @@ fn object_op(method: &str, q: &Query, copy_source: bool) -> Result<Operation, S3
         },
         "GET" if upload => ListParts,
         "GET" if q.has("tagging") => GetObjectTagging,
+        "GET" if q.has("acl") => GetObjectAcl,
         "GET" => sub.map(NotImplemented).unwrap_or(GetObject),
         "HEAD" => HeadObject,
         "DELETE" if upload => AbortMultipartUpload,
@@ -288,7 +295,10 @@ mod tests {
             ("POST", "/bkt/k?uploadId=abc", false, CompleteMultipartUpload, Some("bkt"), Some("k")),
             ("DELETE", "/bkt/k?uploadId=abc", false, AbortMultipartUpload, Some("bkt"), Some("k")),
             ("GET", "/bkt/k?uploadId=abc&max-parts=2", false, ListParts, Some("bkt"), Some("k")),
-            ("GET", "/bkt?acl", false, NotImplemented("acl"), Some("bkt"), None),
+            ("GET", "/bkt?acl", false, GetBucketConfig("acl"), Some("bkt"), None),
+            ("GET", "/bkt?versioning", false, GetBucketConfig("versioning"), Some("bkt"), None),
+            ("GET", "/bkt?select", false, NotImplemented("select"), Some("bkt"), None),
+            ("GET", "/bkt/k?acl", false, GetObjectAcl, Some("bkt"), Some("k")),
             ("GET", "/bkt?versions&prefix=a", false, ListObjectVersions, Some("bkt"), None),
             ("OPTIONS", "/bkt/k", false, CorsPreflight, Some("bkt"), Some("k")),
             ("PUT", "/bkt?versioning", false, NotImplemented("versioning"), Some("bkt"), None),

@@ -511,3 +511,41 @@ async fn authentication_failures() {
     let e = s.client_with(AK, "wrong-secret").get_object().bucket("auth").key("k").send().await.unwrap_err();
     assert_eq!(status(&e), 403);
 }
+
+/// What SDKs and GUI clients probe while discovering a bucket gets
+/// well-formed answers, never 405 or 501.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_probes_get_well_formed_answers() {
+    let s = TestServer::start().await;
+    let c = s.client();
+    c.create_bucket().bucket("probe").send().await.unwrap();
+    c.put_object().bucket("probe").key("k").body(ByteStream::from_static(b"x")).send().await.unwrap();
+    let acl = c.get_bucket_acl().bucket("probe").send().await.unwrap();
+    assert_eq!(acl.grants()[0].permission().map(|p| p.as_str()), Some("FULL_CONTROL"));
+    assert_eq!(acl.owner().and_then(|o| o.id()), Some(AK));
+    let oacl = c.get_object_acl().bucket("probe").key("k").send().await.unwrap();
+    assert_eq!(oacl.grants().len(), 1);
+    assert!(c.get_bucket_versioning().bucket("probe").send().await.unwrap().status().is_none());
+    let own = c.get_bucket_ownership_controls().bucket("probe").send().await.unwrap();
+    assert_eq!(own.ownership_controls().unwrap().rules()[0].object_ownership().as_str(), "BucketOwnerEnforced");
+    assert_eq!(
+        c.get_bucket_policy_status().bucket("probe").send().await.unwrap().policy_status().unwrap().is_public(),
+        Some(false)
+    );
+    assert_eq!(code(&c.get_bucket_cors().bucket("probe").send().await.unwrap_err()), "NoSuchCORSConfiguration");
+    assert_eq!(code(&c.get_bucket_policy().bucket("probe").send().await.unwrap_err()), "NoSuchBucketPolicy");
+    assert_eq!(code(&c.get_bucket_tagging().bucket("probe").send().await.unwrap_err()), "NoSuchTagSet");
+    assert_eq!(
+        code(&c.get_bucket_lifecycle_configuration().bucket("probe").send().await.unwrap_err()),
+        "NoSuchLifecycleConfiguration"
+    );
+    assert_eq!(
+        code(&c.get_bucket_encryption().bucket("probe").send().await.unwrap_err()),
+        "ServerSideEncryptionConfigurationNotFoundError"
+    );
+    c.get_bucket_logging().bucket("probe").send().await.unwrap();
+    c.list_bucket_analytics_configurations().bucket("probe").send().await.unwrap();
+    c.list_bucket_metrics_configurations().bucket("probe").send().await.unwrap();
+    c.list_bucket_inventory_configurations().bucket("probe").send().await.unwrap();
+    assert_eq!(code(&c.get_bucket_acl().bucket("nobucket").send().await.unwrap_err()), "NoSuchBucket");
+}

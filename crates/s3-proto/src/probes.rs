@@ -1,0 +1,113 @@
+//! What S3 answers to configuration reads that SDKs and GUI clients (the aws
+//! CLI, Cyberduck, S3 Browser, rclone, MinIO clients) send while discovering a
+//! bucket, for buckets that have no such configuration: an empty or default
+//! document, or the specific `NoSuch…` error. Never 405 or 501 for these.
+
+use crate::error::{S3Error, S3ErrorCode as C};
+use quick_xml::escape::escape;
+
+/// Bucket sub-resources answered here (GET).
+const PROBES: &[&str] = &[
+    "accelerate",
+    "acl",
+    "analytics",
+    "cors",
+    "encryption",
+    "intelligent-tiering",
+    "inventory",
+    "lifecycle",
+    "logging",
+    "metrics",
+    "notification",
+    "object-lock",
+    "ownershipControls",
+    "policy",
+    "policyStatus",
+    "publicAccessBlock",
+    "replication",
+    "requestPayment",
+    "tagging",
+    "versioning",
+    "website",
+];
+
+/// Whether a GET of this bucket sub-resource is a probe answered here.
+pub fn is_bucket_probe(sub: &str) -> bool {
+    PROBES.contains(&sub)
+}
+
+fn doc(body: &str) -> String {
+    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{body}")
+}
+
+const NS: &str = "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"";
+
+/// The access control policy of a bucket or object owned by `owner`: the
+/// owner has full control, nobody else has any grant.
+pub fn owner_only_acl(owner: &str) -> String {
+    let o = escape(owner);
+    doc(&format!(
+        "<AccessControlPolicy {NS}><Owner><ID>{o}</ID><DisplayName>{o}</DisplayName></Owner><AccessControlList><Grant>\
+<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\"><ID>{o}</ID><DisplayName>{o}</DisplayName></Grantee>\
+<Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>"
+    ))
+}
+
+/// The answer to GET `?{sub}` on a bucket with no such configuration.
+pub fn bucket_probe(sub: &str, owner: &str) -> Result<String, S3Error> {
+    let missing = |code: C, what: &str| Err(S3Error::with_message(code, format!("The {what} does not exist")));
+    match sub {
+        "acl" => Ok(owner_only_acl(owner)),
+        "versioning" => Ok(doc(&format!("<VersioningConfiguration {NS}/>"))),
+        "logging" => Ok(doc(&format!("<BucketLoggingStatus {NS}/>"))),
+        "notification" => Ok(doc(&format!("<NotificationConfiguration {NS}/>"))),
+        "accelerate" => Ok(doc(&format!("<AccelerateConfiguration {NS}/>"))),
+        "requestPayment" => Ok(doc(&format!("<RequestPaymentConfiguration {NS}><Payer>BucketOwner</Payer></RequestPaymentConfiguration>"))),
+        "policyStatus" => Ok(doc(&format!("<PolicyStatus {NS}><IsPublic>false</IsPublic></PolicyStatus>"))),
+        // New S3 buckets default to BucketOwnerEnforced (ACLs disabled).
+        "ownershipControls" => Ok(doc(&format!(
+            "<OwnershipControls {NS}><Rule><ObjectOwnership>BucketOwnerEnforced</ObjectOwnership></Rule></OwnershipControls>"
+        ))),
+        "analytics" => Ok(doc(&format!("<ListBucketAnalyticsConfigurationResult {NS}><IsTruncated>false</IsTruncated></ListBucketAnalyticsConfigurationResult>"))),
+        "inventory" => Ok(doc(&format!("<ListInventoryConfigurationsResult {NS}><IsTruncated>false</IsTruncated></ListInventoryConfigurationsResult>"))),
+        "metrics" => Ok(doc(&format!("<ListMetricsConfigurationsResult {NS}><IsTruncated>false</IsTruncated></ListMetricsConfigurationsResult>"))),
+        "intelligent-tiering" => Ok(doc(&format!("<ListBucketIntelligentTieringConfigurationsOutput {NS}><IsTruncated>false</IsTruncated></ListBucketIntelligentTieringConfigurationsOutput>"))),
+        "cors" => missing(C::NoSuchCORSConfiguration, "CORS configuration"),
+        "lifecycle" => missing(C::NoSuchLifecycleConfiguration, "lifecycle configuration"),
+        "policy" => missing(C::NoSuchBucketPolicy, "bucket policy"),
+        "tagging" => missing(C::NoSuchTagSet, "TagSet"),
+        "website" => missing(C::NoSuchWebsiteConfiguration, "website configuration"),
+        "encryption" => missing(C::ServerSideEncryptionConfigurationNotFoundError, "server side encryption configuration"),
+        "object-lock" => missing(C::ObjectLockConfigurationNotFoundError, "Object Lock configuration"),
+        "publicAccessBlock" => missing(C::NoSuchPublicAccessBlockConfiguration, "public access block configuration"),
+        "replication" => missing(C::ReplicationConfigurationNotFoundError, "replication configuration"),
+        other => Err(S3Error::with_message(C::NotImplemented, format!("{other} is not implemented by this server."))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_probe_has_a_defined_answer() {
+        for p in PROBES {
+            match bucket_probe(p, "owner") {
+                Ok(x) => assert!(x.starts_with("<?xml") && x.contains("xmlns="), "{p}: {x}"),
+                Err(e) => assert_eq!(e.status(), 404, "{p}: {e}"),
+            }
+        }
+        assert_eq!(bucket_probe("select", "o").unwrap_err().code, C::NotImplemented);
+    }
+
+    #[test]
+    fn acl_names_the_owner_escaped() {
+        let x = owner_only_acl("a<b");
+        assert!(x.contains("<ID>a&lt;b</ID>") && x.contains("<Permission>FULL_CONTROL</Permission>"), "{x}");
+        assert_eq!(bucket_probe("cors", "o").unwrap_err().code, C::NoSuchCORSConfiguration);
+        assert_eq!(
+            bucket_probe("encryption", "o").unwrap_err().code,
+            C::ServerSideEncryptionConfigurationNotFoundError
+        );
+    }
+}
