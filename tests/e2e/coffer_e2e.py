@@ -150,12 +150,15 @@ def run(cmd: list[str], *, env=None, cwd=None, timeout=600, check=True,
 
 
 def http_request(url: str, method: str = "GET", data: bytes | None = None,
-                 headers: dict | None = None, timeout: float = 60):
-    """Plain urllib request. Returns (status, headers, body) even for 4xx/5xx."""
+                 headers: dict | None = None, timeout: float = 60, context=None):
+    """Plain urllib request. Returns (status, headers, body) even for 4xx/5xx.
+
+    `context`: an ssl.SSLContext for https URLs (e.g. server.ssl_context()).
+    """
     req = urllib.request.Request(url, data=data, method=method,
                                  headers=headers or {})
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with urllib.request.urlopen(req, timeout=timeout, context=context) as resp:
             return resp.status, dict(resp.headers), resp.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read()
@@ -164,6 +167,21 @@ def http_request(url: str, method: str = "GET", data: bytes | None = None,
 # ---------------------------------------------------------------------------
 # the server under test
 # ---------------------------------------------------------------------------
+
+
+def generate_cert(out_dir: Path, names=("localhost", "127.0.0.1")) -> tuple[Path, Path]:
+    """`coffer cert generate`: a self-signed cert; returns (cert.pem, key.pem)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    args = [str(coffer_bin()), "cert", "generate", "--out-dir", str(out_dir)]
+    for n in names:
+        args += ["--name", n]
+    run(args, timeout=60)
+    cert, key = out_dir / "cert.pem", out_dir / "key.pem"
+    assert cert.is_file() and key.is_file(), list(out_dir.iterdir())
+    assert b"BEGIN CERTIFICATE" in cert.read_bytes()
+    assert b"PRIVATE KEY" in key.read_bytes()
+    return cert, key
 
 
 def coffer_bin() -> Path:
@@ -206,10 +224,28 @@ class CofferServer:
     # Pass data dir, listen address and region as COFFER_* env vars instead
     # of command-line flags.
     config_via_env: bool = False
+    # HTTPS: PEM certificate and key (`coffer cert generate`); when both are
+    # set the server speaks only HTTPS on its port.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # Domains for virtual-hosted-style requests (`--domain`, repeatable).
+    domains: list = field(default_factory=list)
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_cert else "http"
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
+
+    def ssl_context(self):
+        """An ssl context trusting only this server's certificate (or None)."""
+        if not self.tls_cert:
+            return None
+        import ssl
+
+        return ssl.create_default_context(cafile=str(self.tls_cert))
 
     @property
     def host_port(self) -> str:
@@ -252,6 +288,14 @@ class CofferServer:
                         "--listen", self.host_port, "--region", self.region]
                 for k in ("COFFER_DATA_DIR", "COFFER_LISTEN", "COFFER_REGION"):
                     env.pop(k, None)
+            for k in ("COFFER_TLS_CERT", "COFFER_TLS_KEY", "COFFER_DOMAINS",
+                      "COFFER_PLAIN_LISTEN", "COFFER_HTTPS_ONLY"):
+                if k not in self.extra_env:
+                    env.pop(k, None)
+            if self.tls_cert:
+                args += ["--tls-cert", str(self.tls_cert), "--tls-key", str(self.tls_key)]
+            for d in self.domains:
+                args += ["--domain", d]
             self.proc = subprocess.Popen(
                 args,
                 env=env,
@@ -283,7 +327,8 @@ class CofferServer:
             if self.proc.poll() is not None:
                 return False, f"server exited with code {self.proc.returncode}"
             try:
-                with urllib.request.urlopen(url, timeout=2) as resp:
+                with urllib.request.urlopen(url, timeout=2,
+                                            context=self.ssl_context()) as resp:
                     if resp.status == 200:
                         return True, ""
                     last = f"status {resp.status}"
@@ -337,6 +382,8 @@ def boto3_client(server: CofferServer, *, access_key=None, secret_key=None,
     import boto3
     from botocore.config import Config
 
+    endpoint_url = config_kwargs.pop("endpoint_url", server.endpoint)
+    verify = config_kwargs.pop("verify", str(server.tls_cert) if server.tls_cert else None)
     s3_cfg = {"addressing_style": "path"}
     s3_cfg.update(config_kwargs.pop("s3", {}))
     cfg = Config(
@@ -351,7 +398,8 @@ def boto3_client(server: CofferServer, *, access_key=None, secret_key=None,
     session = boto3.session.Session()
     return session.client(
         "s3",
-        endpoint_url=server.endpoint,
+        endpoint_url=endpoint_url,
+        verify=verify,
         aws_access_key_id=access_key or server.access_key,
         aws_secret_access_key=secret_key or server.secret_key,
         region_name=server.region,
