@@ -4,9 +4,11 @@
 use crate::object_copy::copy_conditions;
 use crate::object_put::check_key;
 use crate::{Body, BodyCheck, Conditions, Engine, EngineError};
+use coffer_meta::StoredChecksum;
 use coffer_meta::{
     ObjectData, ObjectMeta, ObjectRecord, PartRecord, Segment, UploadListQuery, UploadRecord, WriteCondition,
 };
+use coffer_types::checksum::{self, ChecksumAlgorithm};
 use coffer_types::{now_millis, ByteRange, ETag, RangeError, UploadId};
 
 /// Highest part number S3 allows.
@@ -20,6 +22,8 @@ pub struct CompletedPart {
     pub part_number: u32,
     /// The ETag the client got for the part (quotes tolerated).
     pub etag: String,
+    /// The part checksum the client got (algorithm, base64), checked against the stored one.
+    pub checksum: Option<(ChecksumAlgorithm, String)>,
 }
 
 /// A page of ListParts.
@@ -46,6 +50,39 @@ pub struct UploadsPage {
     pub uploads: Vec<UploadRecord>,
     pub common_prefixes: Vec<String>,
     pub is_truncated: bool,
+}
+
+/// The checksum algorithm and type the upload asked for at creation.
+fn requested(upload: &UploadRecord) -> Option<(ChecksumAlgorithm, bool)> {
+    let c = upload.meta.checksum.as_ref()?;
+    Some((ChecksumAlgorithm::parse(&c.algorithm)?, c.kind == "FULL_OBJECT"))
+}
+
+fn requested_algorithm(upload: &UploadRecord) -> Option<ChecksumAlgorithm> {
+    requested(upload).map(|(a, _)| a)
+}
+
+/// The completed object's checksum from its parts' checksums: FULL_OBJECT
+/// (CRCs combined) when asked for, or by default with CRC64NVME (what every
+/// part computes when nothing was named); COMPOSITE (`checksum-of-checksums-N`)
+/// otherwise. `None` when a part lacks a checksum of the algorithm.
+fn object_checksum(requested: Option<(ChecksumAlgorithm, bool)>, parts: &[&PartRecord]) -> Option<StoredChecksum> {
+    let (algo, full) = requested.unwrap_or((ChecksumAlgorithm::Crc64Nvme, true));
+    let values: Option<Vec<(Vec<u8>, u64)>> = parts
+        .iter()
+        .map(|p| {
+            let c = p.checksum.as_ref().filter(|c| c.algorithm == algo.as_str())?;
+            Some((checksum::from_base64(&c.value)?, p.size))
+        })
+        .collect();
+    let values = values?;
+    let (value, kind) = if full && algo.is_crc() {
+        (checksum::to_base64(&checksum::combine_crc(algo, &values)?), "FULL_OBJECT")
+    } else {
+        let sums: Vec<Vec<u8>> = values.into_iter().map(|(v, _)| v).collect();
+        (checksum::composite(algo, &sums), "COMPOSITE")
+    };
+    Some(StoredChecksum { algorithm: algo.as_str().to_owned(), value, kind: kind.to_owned() })
 }
 
 fn check_part_number(n: u32) -> Result<(), EngineError> {
@@ -95,13 +132,18 @@ impl Engine {
         len: Option<u64>,
         body: Body,
         check: &BodyCheck,
-    ) -> Result<ETag, EngineError> {
+    ) -> Result<(ETag, StoredChecksum), EngineError> {
         check_part_number(part_number)?;
         if len.is_some_and(|l| l > MAX_PART_SIZE) {
             return Err(EngineError::EntityTooLarge(MAX_PART_SIZE));
         }
-        self.upload(bucket, key, upload_id).await?;
-        let stored = self.ingest(body, len, check, false).await?;
+        let upload = self.upload(bucket, key, upload_id).await?;
+        let mut check = check.clone();
+        if check.checksum.is_none() {
+            check.checksum =
+                requested_algorithm(&upload).map(|algorithm| crate::ChecksumCheck { algorithm, expected: None });
+        }
+        let stored = self.ingest(body, len, &check, false).await?;
         let ObjectData::Segments(mut segs) = stored.data else {
             return Err(EngineError::InvalidRequest("part stored inline".into()));
         };
@@ -113,9 +155,10 @@ impl Engine {
             etag: etag.as_str().to_owned(),
             last_modified: now_millis(),
             blob,
+            checksum: Some(stored.checksum.clone()),
         };
         self.record_part(bucket, upload_id, part).await?;
-        Ok(etag)
+        Ok((etag, stored.checksum))
     }
 
     /// UploadPartCopy: a part made of (a range of) another object.
@@ -132,7 +175,7 @@ impl Engine {
         conditions: &Conditions,
     ) -> Result<(ETag, i64), EngineError> {
         check_part_number(part_number)?;
-        self.upload(bucket, key, upload_id).await?;
+        let upload = self.upload(bucket, key, upload_id).await?;
         let src = self.meta.get_object(src_bucket, src_key).await?.ok_or(EngineError::NoSuchKey)?;
         copy_conditions(conditions, &src)?;
         let (start, len) = match range {
@@ -149,15 +192,25 @@ impl Engine {
             return Err(EngineError::EntityTooLarge(MAX_PART_SIZE));
         }
         let body = self.open_data(&src.data, start, len).await?;
-        let stored = self.ingest(body, Some(len), &BodyCheck::default(), false).await?;
+        let check = BodyCheck {
+            checksum: requested_algorithm(&upload).map(|algorithm| crate::ChecksumCheck { algorithm, expected: None }),
+            ..Default::default()
+        };
+        let stored = self.ingest(body, Some(len), &check, false).await?;
         let ObjectData::Segments(mut segs) = stored.data else {
             return Err(EngineError::InvalidRequest("part stored inline".into()));
         };
         let blob = segs.pop().map(|s| s.blob).ok_or_else(|| EngineError::InvalidRequest("part has no blob".into()))?;
         let etag = ETag::from_md5(&stored.md5);
         let now = now_millis();
-        let part =
-            PartRecord { part_number, size: stored.size, etag: etag.as_str().to_owned(), last_modified: now, blob };
+        let part = PartRecord {
+            part_number,
+            size: stored.size,
+            etag: etag.as_str().to_owned(),
+            last_modified: now,
+            blob,
+            checksum: Some(stored.checksum),
+        };
         self.record_part(bucket, upload_id, part).await?;
         Ok((etag, now))
     }
@@ -170,7 +223,7 @@ impl Engine {
         upload_id: &str,
         parts: &[CompletedPart],
         condition: WriteCondition,
-    ) -> Result<ETag, EngineError> {
+    ) -> Result<(ETag, Option<StoredChecksum>), EngineError> {
         let upload = match self.upload(bucket, key, upload_id).await {
             Ok(u) => u,
             Err(EngineError::NoSuchUpload) => return self.completed_already(bucket, key, parts).await,
@@ -194,6 +247,7 @@ impl Engine {
         let mut segs = Vec::with_capacity(parts.len());
         let mut md5s = Vec::with_capacity(parts.len());
         let mut size = 0u64;
+        let mut used = Vec::with_capacity(parts.len());
         for (i, want) in parts.iter().enumerate() {
             let have = stored
                 .iter()
@@ -203,6 +257,12 @@ impl Engine {
             if i + 1 < parts.len() && have.size < self.cfg.min_part_size {
                 return Err(EngineError::EntityTooSmall(want.part_number));
             }
+            if let (Some((algo, value)), Some(c)) = (&want.checksum, &have.checksum) {
+                if c.algorithm == algo.as_str() && c.value != value.trim() {
+                    return Err(EngineError::InvalidPart(want.part_number));
+                }
+            }
+            used.push(have);
             let md5 =
                 ETag::from_stored(have.etag.clone()).md5_bytes().ok_or(EngineError::InvalidPart(want.part_number))?;
             md5s.push(md5);
@@ -210,28 +270,37 @@ impl Engine {
             segs.push(Segment { blob: have.blob.clone(), size: have.size });
         }
         let etag = ETag::multipart(&md5s);
+        let object_checksum = object_checksum(requested(&upload), &used);
+        let mut meta = upload.meta;
+        meta.checksum = object_checksum.clone();
         let rec = ObjectRecord {
             key: key.to_owned(),
             size,
             etag: etag.as_str().to_owned(),
             last_modified: now_millis(),
-            meta: upload.meta,
+            meta,
             data: ObjectData::Segments(segs),
         };
         self.meta.complete_upload(bucket, upload_id, rec, condition).await?;
-        Ok(etag)
+        Ok((etag, object_checksum))
     }
 
+    /// (The checksum of a retried completion is the stored object's.)
     /// A retried CompleteMultipartUpload whose first attempt succeeded: the
     /// upload is gone, but the object under the key has exactly the ETag these
     /// parts produce. Answer as the first attempt did; otherwise NoSuchUpload.
-    async fn completed_already(&self, bucket: &str, key: &str, parts: &[CompletedPart]) -> Result<ETag, EngineError> {
+    async fn completed_already(
+        &self,
+        bucket: &str,
+        key: &str,
+        parts: &[CompletedPart],
+    ) -> Result<(ETag, Option<StoredChecksum>), EngineError> {
         let md5s: Option<Vec<[u8; 16]>> =
             parts.iter().map(|p| ETag::from_stored(p.etag.trim().trim_matches('"')).md5_bytes()).collect();
         let (Some(md5s), false) = (md5s, parts.is_empty()) else { return Err(EngineError::NoSuchUpload) };
         let want = ETag::multipart(&md5s);
         match self.meta.get_object(bucket, key).await? {
-            Some(o) if o.etag == want.as_str() => Ok(want),
+            Some(o) if o.etag == want.as_str() => Ok((want, o.meta.checksum)),
             _ => Err(EngineError::NoSuchUpload),
         }
     }

@@ -175,11 +175,16 @@ async fn multipart_complete_references_part_blobs() {
             .upload_part("bkt", "mp", &id, n, Some(p.len() as u64), body(p.clone()), &BodyCheck::default())
             .await
             .unwrap();
-        done.push(CompletedPart { part_number: n, etag: etag.quoted() });
+        done.push(CompletedPart { part_number: n, etag: etag.0.quoted(), checksum: None });
     }
     let files_before = f.blob_files();
-    let etag = f.engine.complete_upload("bkt", "mp", &id, &done, WriteCondition::None).await.unwrap();
+    let (etag, sum) = f.engine.complete_upload("bkt", "mp", &id, &done, WriteCondition::None).await.unwrap();
     assert!(etag.as_str().ends_with("-3"));
+    // No algorithm requested: every part computed CRC64NVME, so the object
+    // gets the full-object CRC64NVME, equal to the CRC of all its bytes.
+    let whole = coffer_types::checksum::checksum(coffer_types::ChecksumAlgorithm::Crc64Nvme, &parts.concat());
+    let sum = sum.expect("full-object checksum");
+    assert_eq!((sum.kind.as_str(), sum.value), ("FULL_OBJECT", coffer_types::checksum::to_base64(&whole)));
     assert_eq!(f.blob_files(), files_before, "completion copies no data");
     assert_eq!(read(&f.engine, "bkt", "mp").await, parts.concat());
     // Ranged read across the part boundary.
@@ -223,7 +228,11 @@ async fn multipart_rejections() {
         f.engine.upload_part("bkt", "mp", &id, 1, Some(10), body(data(10, 1)), &BodyCheck::default()).await.unwrap();
     let other =
         f.engine.upload_part("bkt", "mp", &id, 2, Some(10), body(data(10, 2)), &BodyCheck::default()).await.unwrap();
-    let cp = |n: u32, e: &coffer_types::ETag| CompletedPart { part_number: n, etag: e.quoted() };
+    let cp = |n: u32, e: &(coffer_types::ETag, coffer_meta::StoredChecksum)| CompletedPart {
+        part_number: n,
+        etag: e.0.quoted(),
+        checksum: None,
+    };
     let r = f.engine.complete_upload("bkt", "mp", &id, &[cp(1, &small), cp(2, &other)], WriteCondition::None).await;
     assert!(matches!(r, Err(EngineError::EntityTooSmall(1))));
     let r = f.engine.complete_upload("bkt", "mp", &id, &[cp(2, &other), cp(1, &small)], WriteCondition::None).await;

@@ -13,9 +13,10 @@ pub struct Migration {
 }
 
 /// Every migration in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    up: r#"
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        up: r#"
 CREATE TABLE buckets (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -72,7 +73,7 @@ CREATE TABLE credentials (
     created INTEGER NOT NULL
 );
 "#,
-    down: r#"
+        down: r#"
 DROP TABLE credentials;
 DROP TABLE gc_queue;
 DROP TABLE parts;
@@ -81,10 +82,18 @@ DROP TABLE segments;
 DROP TABLE objects;
 DROP TABLE buckets;
 "#,
-}];
+    },
+    // v2: each multipart part keeps its S3 checksum (JSON: algorithm, value,
+    // kind), so completion can build the object's composite or full checksum.
+    Migration {
+        version: 2,
+        up: "ALTER TABLE parts ADD COLUMN checksum TEXT;",
+        down: "ALTER TABLE parts DROP COLUMN checksum;",
+    },
+];
 
 /// The newest schema version.
-pub const LATEST: u32 = 1;
+pub const LATEST: u32 = 2;
 
 /// The schema version of `conn`.
 pub fn current(conn: &Connection) -> rusqlite::Result<u32> {
@@ -154,5 +163,30 @@ mod tests {
         let mut c = Connection::open_in_memory().unwrap();
         c.pragma_update(None, "user_version", LATEST + 1).unwrap();
         assert!(migrate(&mut c, LATEST).is_err());
+    }
+}
+
+#[cfg(test)]
+mod upgrade_tests {
+    use super::*;
+
+    /// A v1 database with a part upgrades to v2 keeping the part (checksum NULL).
+    #[test]
+    fn v1_data_survives_upgrade() {
+        let mut c = Connection::open_in_memory().unwrap();
+        migrate(&mut c, 1).unwrap();
+        c.execute_batch(
+            "INSERT INTO buckets (id, name, region, created) VALUES (1, 'b', 'r', 1);
+             INSERT INTO uploads (id, bucket_id, upload_id, key, initiated, meta) VALUES (1, 1, 'u', X'6B', 1, '{}');
+             INSERT INTO parts (upload_row, part_number, size, etag, last_modified, blob_id) VALUES (1, 1, 5, 'e', 1, 'x');",
+        )
+        .unwrap();
+        migrate(&mut c, LATEST).unwrap();
+        let (n, sum): (i64, Option<String>) =
+            c.query_row("SELECT part_number, checksum FROM parts", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        assert_eq!((n, sum), (1, None));
+        migrate(&mut c, 1).unwrap();
+        let n: i64 = c.query_row("SELECT count(*) FROM parts", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 1, "down migration keeps the data");
     }
 }

@@ -290,10 +290,10 @@ pub fn put_part(c: &Connection, bucket: &str, upload_id: &str, p: &PartRecord) -
     .execute(params![row, p.part_number, now_millis()])
     .map_err(sql_err)?;
     c.prepare_cached(
-        "INSERT OR REPLACE INTO parts (upload_row, part_number, size, etag, last_modified, blob_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT OR REPLACE INTO parts (upload_row, part_number, size, etag, last_modified, blob_id, checksum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )
     .map_err(sql_err)?
-    .execute(params![row, p.part_number, p.size as i64, p.etag, p.last_modified, p.blob.as_str()])
+    .execute(params![row, p.part_number, p.size as i64, p.etag, p.last_modified, p.blob.as_str(), checksum_json(p.checksum.as_ref())?])
     .map_err(sql_err)?;
     Ok(())
 }
@@ -302,7 +302,7 @@ pub fn list_parts(c: &Connection, bucket: &str, upload_id: &str, after: u32, lim
     let (row, _) = upload_row(c, bucket, upload_id)?;
     let mut st = c
         .prepare_cached(
-            "SELECT part_number, size, etag, last_modified, blob_id FROM parts WHERE upload_row = ?1 AND part_number > ?2 ORDER BY part_number LIMIT ?3",
+            "SELECT part_number, size, etag, last_modified, blob_id, checksum FROM parts WHERE upload_row = ?1 AND part_number > ?2 ORDER BY part_number LIMIT ?3",
         )
         .map_err(sql_err)?;
     let rows = st
@@ -313,15 +313,24 @@ pub fn list_parts(c: &Connection, bucket: &str, upload_id: &str, after: u32, lim
                 r.get::<_, String>(2)?,
                 r.get::<_, i64>(3)?,
                 r.get::<_, String>(4)?,
+                r.get::<_, Option<String>>(5)?,
             ))
         })
         .map_err(sql_err)?;
     let mut out = Vec::new();
     for row in rows {
-        let (part_number, size, etag, last_modified, blob) = row.map_err(sql_err)?;
-        out.push(PartRecord { part_number, size: size as u64, etag, last_modified, blob: blob_id(&blob)? });
+        let (part_number, size, etag, last_modified, blob, checksum) = row.map_err(sql_err)?;
+        let checksum = match checksum {
+            None => None,
+            Some(j) => Some(serde_json::from_str(&j).map_err(|e| MetaError::Corrupt(format!("part checksum: {e}")))?),
+        };
+        out.push(PartRecord { part_number, size: size as u64, etag, last_modified, blob: blob_id(&blob)?, checksum });
     }
     Ok(out)
+}
+
+fn checksum_json(c: Option<&StoredChecksum>) -> R<Option<String>> {
+    c.map(|c| serde_json::to_string(c).map_err(|e| MetaError::Corrupt(e.to_string()))).transpose()
 }
 
 pub fn list_uploads(c: &Connection, bucket: &str, q: &UploadListQuery) -> R<Vec<UploadRecord>> {

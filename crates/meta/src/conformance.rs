@@ -238,6 +238,11 @@ pub async fn multipart_lifecycle(s: Arc<dyn MetaStore>) {
         etag: format!("p{n}"),
         last_modified: 7,
         blob: blob.clone(),
+        checksum: (n == 1).then(|| StoredChecksum {
+            algorithm: "CRC32".into(),
+            value: "AAAAAA==".into(),
+            kind: "FULL_OBJECT".into(),
+        }),
     };
     s.put_part("b", "u1", part(2, &b[0])).await.unwrap();
     s.put_part("b", "u1", part(1, &b[1])).await.unwrap();
@@ -247,6 +252,8 @@ pub async fn multipart_lifecycle(s: Arc<dyn MetaStore>) {
     let parts = s.list_parts("b", "u1", 0, 100).await.unwrap();
     assert_eq!(parts.iter().map(|p| p.part_number).collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(parts[1].blob, b[2]);
+    assert_eq!(parts[0], part(1, &b[1]), "part 1 with its checksum round-trips");
+    assert_eq!(parts[1].checksum, None);
     assert_eq!(s.list_parts("b", "u1", 1, 1).await.unwrap()[0].part_number, 2);
     assert!(matches!(s.put_part("b", "nope", part(1, &b[0])).await, Err(MetaError::NoSuchUpload)));
 
@@ -281,7 +288,8 @@ pub async fn delete_bucket_rules(s: Arc<dyn MetaStore>) {
     let up = UploadRecord { upload_id: "u".into(), key: "k".into(), initiated: 1, meta: ObjectMeta::default() };
     s.create_upload("b", up).await.unwrap();
     let b = blobs(1);
-    let part = PartRecord { part_number: 1, size: 1, etag: "e".into(), last_modified: 1, blob: b[0].clone() };
+    let part =
+        PartRecord { part_number: 1, size: 1, etag: "e".into(), last_modified: 1, blob: b[0].clone(), checksum: None };
     s.put_part("b", "u", part).await.unwrap();
     s.delete_bucket("b").await.unwrap();
     assert_eq!(queued(&*s).await, b);

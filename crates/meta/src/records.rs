@@ -33,7 +33,9 @@ pub struct ObjectMeta {
     /// `x-amz-meta-*` entries, names lower-cased without the prefix.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub user: BTreeMap<String, String>,
-    /// The object's checksum (S3 checksum API), when one was computed.
+    /// The object's checksum (S3 checksum API), when one was computed. On a
+    /// multipart upload's record the value is empty: it names the algorithm
+    /// and type requested at CreateMultipartUpload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum: Option<StoredChecksum>,
 }
@@ -153,6 +155,9 @@ pub struct PartRecord {
     pub etag: String,
     pub last_modified: UnixMillis,
     pub blob: BlobId,
+    /// The part's S3 checksum (always computed; CRC64NVME unless the upload
+    /// or the part named another algorithm).
+    pub checksum: Option<StoredChecksum>,
 }
 
 /// A multipart listing query, ordered by (key, upload id).

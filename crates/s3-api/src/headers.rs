@@ -96,7 +96,7 @@ pub(crate) fn conditions(ctx: &Ctx, prefix: &str) -> coffer_engine::Conditions {
 
 /// `x-amz-checksum-<algorithm>` and `x-amz-checksum-type` for a stored checksum.
 pub(crate) fn write_checksum(h: &mut HeaderMap, c: Option<&coffer_meta::StoredChecksum>) {
-    let Some(c) = c else { return };
+    let Some(c) = c.filter(|c| !c.value.is_empty()) else { return };
     let Some(algo) = coffer_types::ChecksumAlgorithm::parse(&c.algorithm) else { return };
     if let Ok(v) = HeaderValue::from_str(&c.value) {
         h.insert(algo.header_name(), v);

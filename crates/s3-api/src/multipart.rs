@@ -9,13 +9,15 @@ use crate::object_put::{copy_source, write_condition};
 use crate::respond::{self, ResBody};
 use crate::S3Service;
 use coffer_engine::{CompletedPart, UploadsParams};
+use coffer_meta::StoredChecksum;
 use coffer_s3_proto::time_fmt::iso8601_millis;
+use coffer_s3_proto::xml::ChecksumFields;
 use coffer_s3_proto::xml::{
     self, CommonPrefix, CompleteMultipartUpload, CompleteMultipartUploadResult, CopyPartResult,
     InitiateMultipartUploadResult, ListMultipartUploadsResult, ListPartsResult, PartEntry, UploadEntry, NS,
 };
 use coffer_s3_proto::{S3Error, S3ErrorCode as C};
-use coffer_types::ByteRange;
+use coffer_types::{ByteRange, ChecksumAlgorithm};
 use http::{HeaderValue, Response, StatusCode};
 
 fn upload_id(ctx: &Ctx) -> &str {
@@ -27,8 +29,32 @@ fn part_number(ctx: &Ctx) -> Result<u32, S3Error> {
         .ok_or_else(|| S3Error::with_message(C::InvalidArgument, "partNumber is required"))
 }
 
+/// x-amz-checksum-algorithm / x-amz-checksum-type of CreateMultipartUpload:
+/// what the object's checksum will be.
+fn requested_checksum(ctx: &Ctx) -> Result<Option<(ChecksumAlgorithm, &'static str)>, S3Error> {
+    let Some(a) = ctx.header("x-amz-checksum-algorithm") else { return Ok(None) };
+    let a = ChecksumAlgorithm::parse(a.trim())
+        .ok_or_else(|| S3Error::with_message(C::InvalidRequest, "Checksum algorithm provided is unsupported."))?;
+    let kind = match ctx.header("x-amz-checksum-type").map(str::trim) {
+        None if a == ChecksumAlgorithm::Crc64Nvme => "FULL_OBJECT",
+        None => "COMPOSITE",
+        Some(t) if t.eq_ignore_ascii_case("COMPOSITE") && a != ChecksumAlgorithm::Crc64Nvme => "COMPOSITE",
+        Some(t) if t.eq_ignore_ascii_case("FULL_OBJECT") && a.is_crc() => "FULL_OBJECT",
+        Some(_) => {
+            return Err(S3Error::with_message(C::InvalidRequest, "The checksum type is not valid for this algorithm."))
+        }
+    };
+    Ok(Some((a, kind)))
+}
+
 pub(crate) async fn create(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
-    let meta = object_meta(ctx)?;
+    let mut meta = object_meta(ctx)?;
+    let requested = requested_checksum(ctx)?;
+    if let Some((a, kind)) = requested {
+        // Recorded with an empty value until completion.
+        meta.checksum =
+            Some(StoredChecksum { algorithm: a.as_str().to_owned(), value: String::new(), kind: kind.to_owned() });
+    }
     let id = s.engine.create_upload(ctx.bucket(), ctx.key(), meta).await.map_err(from_engine)?;
     let doc = InitiateMultipartUploadResult {
         xmlns: NS,
@@ -36,13 +62,18 @@ pub(crate) async fn create(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>
         key: ctx.key().to_owned(),
         upload_id: id,
     };
-    Ok(respond::xml(xml::render(&doc)?))
+    let mut r = respond::xml(xml::render(&doc)?);
+    if let Some((a, kind)) = requested {
+        r.headers_mut().insert("x-amz-checksum-algorithm", HeaderValue::from_static(a.as_str()));
+        r.headers_mut().insert("x-amz-checksum-type", HeaderValue::from_static(kind));
+    }
+    Ok(r)
 }
 
 pub(crate) async fn upload_part(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Result<Response<ResBody>, S3Error> {
     let n = part_number(ctx)?;
     let (body, len, check) = body.into_engine(ctx)?;
-    let etag = s
+    let (etag, checksum) = s
         .engine
         .upload_part(ctx.bucket(), ctx.key(), upload_id(ctx), n, len, body, &check)
         .await
@@ -50,6 +81,9 @@ pub(crate) async fn upload_part(s: &S3Service, ctx: &mut Ctx, body: RequestBody)
     let mut r = respond::status(StatusCode::OK);
     if let Ok(v) = HeaderValue::from_str(&etag.quoted()) {
         r.headers_mut().insert("etag", v);
+    }
+    if let (Some(a), Ok(v)) = (ChecksumAlgorithm::parse(&checksum.algorithm), HeaderValue::from_str(&checksum.value)) {
+        r.headers_mut().insert(a.header_name(), v);
     }
     Ok(r)
 }
@@ -91,13 +125,21 @@ pub(crate) async fn complete(s: &S3Service, ctx: &mut Ctx, body: RequestBody) ->
     if req.parts.is_empty() {
         return Err(S3Error::new(C::MalformedXML));
     }
-    let parts: Vec<CompletedPart> =
-        req.parts.into_iter().map(|p| CompletedPart { part_number: p.part_number, etag: p.etag }).collect();
-    let etag = s
+    let parts: Vec<CompletedPart> = req
+        .parts
+        .iter()
+        .map(|p| CompletedPart {
+            part_number: p.part_number,
+            etag: p.etag.clone(),
+            checksum: p.checksum().and_then(|(a, v)| Some((ChecksumAlgorithm::parse(a)?, v.to_owned()))),
+        })
+        .collect();
+    let (etag, checksum) = s
         .engine
         .complete_upload(ctx.bucket(), ctx.key(), upload_id(ctx), &parts, condition)
         .await
         .map_err(from_engine)?;
+    let f = fields(checksum.as_ref());
     let host = ctx.header("host").unwrap_or("localhost");
     let doc = CompleteMultipartUploadResult {
         xmlns: NS,
@@ -105,6 +147,12 @@ pub(crate) async fn complete(s: &S3Service, ctx: &mut Ctx, body: RequestBody) ->
         bucket: ctx.bucket().to_owned(),
         key: ctx.key().to_owned(),
         etag: etag.quoted(),
+        checksum_crc32: f.crc32,
+        checksum_crc32c: f.crc32c,
+        checksum_crc64nvme: f.crc64nvme,
+        checksum_sha1: f.sha1,
+        checksum_sha256: f.sha256,
+        checksum_type: checksum.map(|c| c.kind),
     };
     Ok(respond::xml(xml::render(&doc)?))
 }
@@ -134,11 +182,19 @@ pub(crate) async fn list_parts(s: &S3Service, ctx: &Ctx) -> Result<Response<ResB
         parts: page
             .parts
             .into_iter()
-            .map(|p| PartEntry {
-                part_number: p.part_number,
-                last_modified: iso8601_millis(p.last_modified),
-                etag: format!("\"{}\"", p.etag),
-                size: p.size,
+            .map(|p| {
+                let f = fields(p.checksum.as_ref());
+                PartEntry {
+                    part_number: p.part_number,
+                    last_modified: iso8601_millis(p.last_modified),
+                    etag: format!("\"{}\"", p.etag),
+                    size: p.size,
+                    checksum_crc32: f.crc32,
+                    checksum_crc32c: f.crc32c,
+                    checksum_crc64nvme: f.crc64nvme,
+                    checksum_sha1: f.sha1,
+                    checksum_sha256: f.sha256,
+                }
             })
             .collect(),
     };
@@ -181,4 +237,8 @@ pub(crate) async fn list_uploads(s: &S3Service, ctx: &Ctx) -> Result<Response<Re
         common_prefixes: page.common_prefixes.iter().map(|c| CommonPrefix { prefix: c.clone() }).collect(),
     };
     Ok(respond::xml(xml::render(&doc)?))
+}
+
+fn fields(c: Option<&StoredChecksum>) -> ChecksumFields {
+    c.map(|c| ChecksumFields::one(&c.algorithm, &c.value)).unwrap_or_default()
 }

@@ -70,6 +70,63 @@ pub struct CompletePart {
     pub part_number: u32,
     #[serde(rename = "ETag")]
     pub etag: String,
+    #[serde(rename = "ChecksumCRC32", default)]
+    pub checksum_crc32: Option<String>,
+    #[serde(rename = "ChecksumCRC32C", default)]
+    pub checksum_crc32c: Option<String>,
+    #[serde(rename = "ChecksumCRC64NVME", default)]
+    pub checksum_crc64nvme: Option<String>,
+    #[serde(rename = "ChecksumSHA1", default)]
+    pub checksum_sha1: Option<String>,
+    #[serde(rename = "ChecksumSHA256", default)]
+    pub checksum_sha256: Option<String>,
+}
+
+impl CompletePart {
+    /// The one checksum the part names, as (S3 algorithm name, base64).
+    pub fn checksum(&self) -> Option<(&'static str, &str)> {
+        [
+            ("CRC32", &self.checksum_crc32),
+            ("CRC32C", &self.checksum_crc32c),
+            ("CRC64NVME", &self.checksum_crc64nvme),
+            ("SHA1", &self.checksum_sha1),
+            ("SHA256", &self.checksum_sha256),
+        ]
+        .into_iter()
+        .find_map(|(n, v)| v.as_deref().map(|v| (n, v)))
+    }
+}
+
+/// The `Checksum<ALGORITHM>` elements of a part or object: at most one is set.
+#[derive(Serialize, Debug, Default, Clone)]
+pub struct ChecksumFields {
+    #[serde(rename = "ChecksumCRC32", skip_serializing_if = "Option::is_none")]
+    pub crc32: Option<String>,
+    #[serde(rename = "ChecksumCRC32C", skip_serializing_if = "Option::is_none")]
+    pub crc32c: Option<String>,
+    #[serde(rename = "ChecksumCRC64NVME", skip_serializing_if = "Option::is_none")]
+    pub crc64nvme: Option<String>,
+    #[serde(rename = "ChecksumSHA1", skip_serializing_if = "Option::is_none")]
+    pub sha1: Option<String>,
+    #[serde(rename = "ChecksumSHA256", skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+impl ChecksumFields {
+    /// The element for `algorithm` (S3 spelling) set to `value`.
+    pub fn one(algorithm: &str, value: &str) -> Self {
+        let mut f = ChecksumFields::default();
+        let v = Some(value.to_owned());
+        match algorithm {
+            "CRC32" => f.crc32 = v,
+            "CRC32C" => f.crc32c = v,
+            "CRC64NVME" => f.crc64nvme = v,
+            "SHA1" => f.sha1 = v,
+            "SHA256" => f.sha256 = v,
+            _ => {}
+        }
+        f
+    }
 }
 
 // ---- responses ------------------------------------------------------------
@@ -305,6 +362,18 @@ pub struct CompleteMultipartUploadResult {
     pub key: String,
     #[serde(rename = "ETag")]
     pub etag: String,
+    #[serde(rename = "ChecksumCRC32", skip_serializing_if = "Option::is_none")]
+    pub checksum_crc32: Option<String>,
+    #[serde(rename = "ChecksumCRC32C", skip_serializing_if = "Option::is_none")]
+    pub checksum_crc32c: Option<String>,
+    #[serde(rename = "ChecksumCRC64NVME", skip_serializing_if = "Option::is_none")]
+    pub checksum_crc64nvme: Option<String>,
+    #[serde(rename = "ChecksumSHA1", skip_serializing_if = "Option::is_none")]
+    pub checksum_sha1: Option<String>,
+    #[serde(rename = "ChecksumSHA256", skip_serializing_if = "Option::is_none")]
+    pub checksum_sha256: Option<String>,
+    #[serde(rename = "ChecksumType", skip_serializing_if = "Option::is_none")]
+    pub checksum_type: Option<String>,
 }
 
 /// One part in ListParts.
@@ -318,6 +387,16 @@ pub struct PartEntry {
     pub etag: String,
     #[serde(rename = "Size")]
     pub size: u64,
+    #[serde(rename = "ChecksumCRC32", skip_serializing_if = "Option::is_none")]
+    pub checksum_crc32: Option<String>,
+    #[serde(rename = "ChecksumCRC32C", skip_serializing_if = "Option::is_none")]
+    pub checksum_crc32c: Option<String>,
+    #[serde(rename = "ChecksumCRC64NVME", skip_serializing_if = "Option::is_none")]
+    pub checksum_crc64nvme: Option<String>,
+    #[serde(rename = "ChecksumSHA1", skip_serializing_if = "Option::is_none")]
+    pub checksum_sha1: Option<String>,
+    #[serde(rename = "ChecksumSHA256", skip_serializing_if = "Option::is_none")]
+    pub checksum_sha256: Option<String>,
 }
 
 /// ListParts.
