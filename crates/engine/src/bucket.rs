@@ -50,6 +50,16 @@ impl Engine {
         Ok(self.meta.delete_bucket(name).await?)
     }
 
+    /// A named bucket configuration document (e.g. `cors`), if set.
+    pub async fn bucket_config(&self, bucket: &str, name: &str) -> Result<Option<String>, EngineError> {
+        Ok(self.meta.get_bucket_config(bucket, name).await?)
+    }
+
+    /// Sets or removes a named bucket configuration document.
+    pub async fn set_bucket_config(&self, bucket: &str, name: &str, value: Option<String>) -> Result<(), EngineError> {
+        Ok(self.meta.set_bucket_config(bucket, name, value).await?)
+    }
+
     /// Whether the bucket holds any object (used by tests and the console).
     pub async fn bucket_is_empty(&self, name: &str) -> Result<bool, EngineError> {
         let q = ListQuery { limit: 1, ..Default::default() };

@@ -155,6 +155,14 @@ impl MetaStore for SqliteMetaStore {
         let blobs = blobs.to_vec();
         self.readers.run(move |c| ops::blobs_known(c, &blobs)).await
     }
+    async fn set_bucket_config(&self, bucket: &str, name: &str, value: Option<String>) -> Result<(), MetaError> {
+        let (b, n) = (bucket.to_owned(), name.to_owned());
+        self.writer.run(move |c| ops::set_bucket_config(c, &b, &n, value.as_deref())).await
+    }
+    async fn get_bucket_config(&self, bucket: &str, name: &str) -> Result<Option<String>, MetaError> {
+        let (b, n) = (bucket.to_owned(), name.to_owned());
+        self.readers.run(move |c| ops::get_bucket_config(c, &b, &n)).await
+    }
     async fn put_credential(&self, cred: CredentialRecord) -> Result<(), MetaError> {
         self.writer.run(move |c| ops::put_credential(c, &cred)).await
     }

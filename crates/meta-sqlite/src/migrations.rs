@@ -90,10 +90,21 @@ DROP TABLE buckets;
         up: "ALTER TABLE parts ADD COLUMN checksum TEXT;",
         down: "ALTER TABLE parts DROP COLUMN checksum;",
     },
+    // v3: named per-bucket configuration documents (CORS, and later policies).
+    Migration {
+        version: 3,
+        up: "CREATE TABLE bucket_configs (
+    bucket_id INTEGER NOT NULL REFERENCES buckets(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (bucket_id, name)
+) WITHOUT ROWID;",
+        down: "DROP TABLE bucket_configs;",
+    },
 ];
 
 /// The newest schema version.
-pub const LATEST: u32 = 2;
+pub const LATEST: u32 = 3;
 
 /// The schema version of `conn`.
 pub fn current(conn: &Connection) -> rusqlite::Result<u32> {

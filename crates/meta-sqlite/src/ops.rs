@@ -443,6 +443,31 @@ pub fn blobs_known(c: &Connection, blobs: &[BlobId]) -> R<HashSet<BlobId>> {
     Ok(out)
 }
 
+pub fn set_bucket_config(c: &Connection, bucket: &str, name: &str, value: Option<&str>) -> R<()> {
+    let bid = bucket_id(c, bucket)?;
+    match value {
+        Some(v) => c
+            .prepare_cached("INSERT OR REPLACE INTO bucket_configs (bucket_id, name, value) VALUES (?1, ?2, ?3)")
+            .map_err(sql_err)?
+            .execute(params![bid, name, v]),
+        None => c
+            .prepare_cached("DELETE FROM bucket_configs WHERE bucket_id = ?1 AND name = ?2")
+            .map_err(sql_err)?
+            .execute(params![bid, name]),
+    }
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+pub fn get_bucket_config(c: &Connection, bucket: &str, name: &str) -> R<Option<String>> {
+    let bid = bucket_id(c, bucket)?;
+    c.prepare_cached("SELECT value FROM bucket_configs WHERE bucket_id = ?1 AND name = ?2")
+        .map_err(sql_err)?
+        .query_row(params![bid, name], |r| r.get(0))
+        .optional()
+        .map_err(sql_err)
+}
+
 pub fn put_credential(c: &Connection, k: &CredentialRecord) -> R<()> {
     c.prepare_cached(
         "INSERT OR REPLACE INTO credentials (access_key, secret_key, principal, created) VALUES (?1, ?2, ?3, ?4)",

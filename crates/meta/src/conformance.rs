@@ -16,7 +16,7 @@ macro_rules! meta_conformance_tests {
         $crate::meta_conformance_tests!(@cases $make,
             buckets, objects_roundtrip, overwrite_queues_old_blobs, listing_order_and_bounds,
             conditional_writes, multipart_lifecycle, delete_bucket_rules, gc_queue_and_orphans,
-            credentials, concurrent_conditional_creates);
+            credentials, concurrent_conditional_creates, bucket_configs);
     };
     (@cases $make:path, $($case:ident),*) => {
         $(
@@ -321,4 +321,23 @@ pub async fn credentials(s: Arc<dyn MetaStore>) {
     s.put_credential(c.clone()).await.unwrap();
     assert_eq!(s.get_credential("AK").await.unwrap(), Some(c));
     s.ping().await.unwrap();
+}
+
+pub async fn bucket_configs(s: Arc<dyn MetaStore>) {
+    s.create_bucket(bucket("b")).await.unwrap();
+    assert_eq!(s.get_bucket_config("b", "cors").await.unwrap(), None);
+    s.set_bucket_config("b", "cors", Some("<CORSConfiguration/>".into())).await.unwrap();
+    s.set_bucket_config("b", "policy", Some("{}".into())).await.unwrap();
+    assert_eq!(s.get_bucket_config("b", "cors").await.unwrap().as_deref(), Some("<CORSConfiguration/>"));
+    s.set_bucket_config("b", "cors", Some("v2".into())).await.unwrap();
+    assert_eq!(s.get_bucket_config("b", "cors").await.unwrap().as_deref(), Some("v2"));
+    s.set_bucket_config("b", "cors", None).await.unwrap();
+    assert_eq!(s.get_bucket_config("b", "cors").await.unwrap(), None);
+    assert_eq!(s.get_bucket_config("b", "policy").await.unwrap().as_deref(), Some("{}"));
+    assert!(matches!(s.get_bucket_config("nope", "cors").await, Err(MetaError::NoSuchBucket)));
+    assert!(matches!(s.set_bucket_config("nope", "cors", None).await, Err(MetaError::NoSuchBucket)));
+    // A deleted and recreated bucket starts without configuration.
+    s.delete_bucket("b").await.unwrap();
+    s.create_bucket(bucket("b")).await.unwrap();
+    assert_eq!(s.get_bucket_config("b", "policy").await.unwrap(), None);
 }

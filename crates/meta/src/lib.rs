@@ -84,6 +84,12 @@ pub trait MetaStore: Send + Sync + 'static {
     /// in the answer are orphans of a crash and may be deleted.
     async fn blobs_known(&self, blobs: &[BlobId]) -> Result<HashSet<BlobId>, MetaError>;
 
+    /// Sets (`Some`) or removes (`None`) a named bucket configuration document
+    /// (e.g. `cors`), stored as the text it was given.
+    async fn set_bucket_config(&self, bucket: &str, name: &str, value: Option<String>) -> Result<(), MetaError>;
+    /// A named bucket configuration, if set. `NoSuchBucket` if the bucket is missing.
+    async fn get_bucket_config(&self, bucket: &str, name: &str) -> Result<Option<String>, MetaError>;
+
     /// Stores a credential, replacing one with the same access key.
     async fn put_credential(&self, cred: CredentialRecord) -> Result<(), MetaError>;
     /// The credential for `access_key`, if any.

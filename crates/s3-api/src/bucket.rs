@@ -99,24 +99,6 @@ pub(crate) async fn location(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBod
     Ok(respond::xml(xml::render(&LocationConstraint { xmlns: NS, region })?))
 }
 
-/// A CORS preflight. No bucket has CORS rules yet (they arrive with
-/// Put/GetBucketCors), so a well-formed preflight is refused as S3 refuses it
-/// for a bucket without a CORS configuration.
-pub(crate) async fn cors_preflight(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
-    use coffer_s3_proto::S3ErrorCode as C;
-    if ctx.header("origin").is_none() {
-        return Err(S3Error::with_message(
-            C::InvalidRequest,
-            "Insufficient information. Origin request header needed.",
-        ));
-    }
-    if ctx.header("access-control-request-method").is_none() {
-        return Err(S3Error::with_message(C::InvalidRequest, "Invalid Access-Control-Request-Method: null"));
-    }
-    s.engine.head_bucket(ctx.bucket()).await.map_err(from_engine)?;
-    Err(S3Error::with_message(C::AccessDenied, "CORSResponse: CORS is not enabled for this bucket."))
-}
-
 /// GET of a bucket configuration the bucket does not have (see `s3-proto/probes.rs`).
 pub(crate) async fn probe(s: &S3Service, ctx: &Ctx, sub: &str) -> Result<Response<ResBody>, S3Error> {
     s.engine.head_bucket(ctx.bucket()).await.map_err(from_engine)?;

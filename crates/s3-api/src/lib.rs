@@ -13,6 +13,7 @@ mod auth;
 mod body;
 mod bucket;
 mod context;
+mod cors;
 mod errors;
 mod headers;
 mod health;
@@ -91,6 +92,9 @@ impl S3Service {
             tracing::debug!(request_id = %ctx.id, method = %ctx.method, path = %ctx.raw_path, op = ?ctx.op, status, micros, "s3 request");
         }
         let mut resp = respond::with_request_id(resp, &ctx.id);
+        if ctx.op != Some(Operation::CorsPreflight) {
+            cors::decorate(self, &ctx, &mut resp).await;
+        }
         if close.should_close(resp.status()) {
             resp.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
         }
@@ -109,7 +113,7 @@ impl S3Service {
         ctx.route(&self.cfg.domains)?;
         if ctx.op == Some(Operation::CorsPreflight) {
             // Browsers send preflights without credentials.
-            return bucket::cors_preflight(self, ctx).await;
+            return cors::preflight(self, ctx).await;
         }
         auth::authenticate(self, ctx).await?;
         let body = body::RequestBody::new(body);
@@ -123,7 +127,10 @@ impl S3Service {
             ListObjects => list::v1(self, ctx).await,
             ListObjectsV2 => list::v2(self, ctx).await,
             ListObjectVersions => list::versions(self, ctx).await,
-            CorsPreflight => bucket::cors_preflight(self, ctx).await,
+            CorsPreflight => cors::preflight(self, ctx).await,
+            PutBucketCors => cors::put(self, ctx, body).await,
+            GetBucketCors => cors::get(self, ctx).await,
+            DeleteBucketCors => cors::delete(self, ctx).await,
             GetBucketConfig(sub) => bucket::probe(self, ctx, sub).await,
             GetObjectAcl => object_get::acl(self, ctx).await,
             ListMultipartUploads => multipart::list_uploads(self, ctx).await,

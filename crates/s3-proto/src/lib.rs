@@ -12,6 +12,7 @@
 
 pub mod auth;
 pub mod chunked;
+pub mod cors;
 pub mod error;
 pub mod probes;
 pub mod router;

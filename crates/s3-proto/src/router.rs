@@ -41,6 +41,9 @@ pub enum Operation {
     GetBucketConfig(&'static str),
     /// GetObjectAcl.
     GetObjectAcl,
+    PutBucketCors,
+    GetBucketCors,
+    DeleteBucketCors,
     /// A recognised S3 operation Coffer does not implement yet (its name).
     NotImplemented(&'static str),
 }
@@ -211,6 +214,9 @@ fn bucket_op(method: &str, q: &Query) -> Result<Operation, S3Error> {
         "GET" if q.has("location") => GetBucketLocation,
         "GET" if q.has("uploads") => ListMultipartUploads,
         "GET" if q.has("versions") => ListObjectVersions,
+        "GET" if q.has("cors") => GetBucketCors,
+        "PUT" if q.has("cors") => PutBucketCors,
+        "DELETE" if q.has("cors") => DeleteBucketCors,
         "GET" => match sub {
             Some(s) if crate::probes::is_bucket_probe(s) => GetBucketConfig(s),
             Some(s) => NotImplemented(s),
@@ -299,6 +305,9 @@ mod tests {
             ("GET", "/bkt?versioning", false, GetBucketConfig("versioning"), Some("bkt"), None),
             ("GET", "/bkt?select", false, NotImplemented("select"), Some("bkt"), None),
             ("GET", "/bkt/k?acl", false, GetObjectAcl, Some("bkt"), Some("k")),
+            ("PUT", "/bkt?cors", false, PutBucketCors, Some("bkt"), None),
+            ("GET", "/bkt?cors", false, GetBucketCors, Some("bkt"), None),
+            ("DELETE", "/bkt?cors", false, DeleteBucketCors, Some("bkt"), None),
             ("GET", "/bkt?versions&prefix=a", false, ListObjectVersions, Some("bkt"), None),
             ("OPTIONS", "/bkt/k", false, CorsPreflight, Some("bkt"), Some("k")),
             ("PUT", "/bkt?versioning", false, NotImplemented("versioning"), Some("bkt"), None),

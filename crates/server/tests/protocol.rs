@@ -537,3 +537,41 @@ async fn signature_v2_requests() {
         .await;
     assert_eq!(r.code().as_deref(), Some("AccessDenied"));
 }
+
+/// CORS rules: stored and returned, preflights answered from them, actual
+/// browser requests decorated, and deletion restores the refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_rules_drive_preflights() {
+    let s = server_with_bucket().await;
+    let doc = b"<CORSConfiguration><CORSRule><AllowedOrigin>https://*.example.com</AllowedOrigin><AllowedMethod>PUT</AllowedMethod><AllowedMethod>GET</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>600</MaxAgeSeconds></CORSRule></CORSConfiguration>";
+    let r = s.signed("GET", "/bkt", "cors", &[], b"").await;
+    assert_eq!(r.code().as_deref(), Some("NoSuchCORSConfiguration"));
+    assert_eq!(s.signed("PUT", "/bkt", "cors", &[("content-md5", &md5_b64(doc))], doc).await.status, 200);
+    let got = s.signed("GET", "/bkt", "cors", &[], b"").await.text();
+    assert!(got.contains("<AllowedOrigin>https://*.example.com</AllowedOrigin>"), "{got}");
+    let preflight = |origin: &str, method: &str| {
+        format!("OPTIONS /bkt/k HTTP/1.1\r\nhost: x\r\norigin: {origin}\r\naccess-control-request-method: {method}\r\naccess-control-request-headers: content-type, x-amz-date\r\nconnection: close\r\n\r\n")
+    };
+    let ok = s.raw(preflight("https://app.example.com", "PUT").as_bytes()).await;
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    assert_eq!(ok.header("access-control-allow-origin"), Some("https://app.example.com"));
+    assert_eq!(ok.header("access-control-allow-methods"), Some("PUT, GET"));
+    assert_eq!(ok.header("access-control-max-age"), Some("600"));
+    let denied = s.raw(preflight("https://evil.test", "PUT").as_bytes()).await;
+    assert_eq!((denied.status, denied.code().as_deref()), (403, Some("AccessDenied")));
+    let denied = s.raw(preflight("https://app.example.com", "DELETE").as_bytes()).await;
+    assert_eq!(denied.status, 403);
+    // An actual request from an allowed origin carries the CORS headers.
+    s.signed("PUT", "/bkt/k", "", &[], b"x").await;
+    let g = s.signed("GET", "/bkt/k", "", &[("origin", "https://app.example.com")], b"").await;
+    assert_eq!(g.header("access-control-allow-origin"), Some("https://app.example.com"));
+    assert_eq!(g.header("access-control-expose-headers"), Some("ETag"));
+    let g = s.signed("GET", "/bkt/k", "", &[("origin", "https://evil.test")], b"").await;
+    assert!(g.header("access-control-allow-origin").is_none());
+    // Invalid documents are refused; deletion removes the rules.
+    let bad = b"<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>PATCH</AllowedMethod></CORSRule></CORSConfiguration>";
+    assert_eq!(s.signed("PUT", "/bkt", "cors", &[], bad).await.code().as_deref(), Some("InvalidRequest"));
+    assert_eq!(s.signed("DELETE", "/bkt", "cors", &[], b"").await.status, 204);
+    let r = s.raw(preflight("https://app.example.com", "PUT").as_bytes()).await;
+    assert_eq!(r.status, 403);
+}
