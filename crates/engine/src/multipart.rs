@@ -223,6 +223,7 @@ impl Engine {
         upload_id: &str,
         parts: &[CompletedPart],
         condition: WriteCondition,
+        expected: Option<(ChecksumAlgorithm, String)>,
     ) -> Result<(ETag, Option<StoredChecksum>), EngineError> {
         let upload = match self.upload(bucket, key, upload_id).await {
             Ok(u) => u,
@@ -271,6 +272,15 @@ impl Engine {
         }
         let etag = ETag::multipart(&md5s);
         let object_checksum = object_checksum(requested(&upload), &used);
+        // The client's expected object checksum (full or `-N` composite),
+        // checked before anything is committed.
+        if let Some((algo, value)) = &expected {
+            let matches =
+                object_checksum.as_ref().is_some_and(|c| c.algorithm == algo.as_str() && c.value == value.trim());
+            if !matches {
+                return Err(EngineError::ChecksumMismatch(*algo));
+            }
+        }
         let mut meta = upload.meta;
         meta.checksum = object_checksum.clone();
         let rec = ObjectRecord {

@@ -178,7 +178,14 @@ async fn multipart_complete_references_part_blobs() {
         done.push(CompletedPart { part_number: n, etag: etag.0.quoted(), checksum: None });
     }
     let files_before = f.blob_files();
-    let (etag, sum) = f.engine.complete_upload("bkt", "mp", &id, &done, WriteCondition::None).await.unwrap();
+    // An expected object checksum that does not match refuses the completion
+    // and leaves the upload in place; the right one completes it.
+    let whole = coffer_types::checksum::checksum(coffer_types::ChecksumAlgorithm::Crc64Nvme, &parts.concat());
+    let wrong = Some((coffer_types::ChecksumAlgorithm::Crc64Nvme, "AAAAAAAAAAA=".to_owned()));
+    let r = f.engine.complete_upload("bkt", "mp", &id, &done, WriteCondition::None, wrong).await;
+    assert!(matches!(r, Err(EngineError::ChecksumMismatch(_))), "{r:?}");
+    let right = Some((coffer_types::ChecksumAlgorithm::Crc64Nvme, coffer_types::checksum::to_base64(&whole)));
+    let (etag, sum) = f.engine.complete_upload("bkt", "mp", &id, &done, WriteCondition::None, right).await.unwrap();
     assert!(etag.as_str().ends_with("-3"));
     // No algorithm requested: every part computed CRC64NVME, so the object
     // gets the full-object CRC64NVME, equal to the CRC of all its bytes.
@@ -233,13 +240,15 @@ async fn multipart_rejections() {
         etag: e.0.quoted(),
         checksum: None,
     };
-    let r = f.engine.complete_upload("bkt", "mp", &id, &[cp(1, &small), cp(2, &other)], WriteCondition::None).await;
+    let r =
+        f.engine.complete_upload("bkt", "mp", &id, &[cp(1, &small), cp(2, &other)], WriteCondition::None, None).await;
     assert!(matches!(r, Err(EngineError::EntityTooSmall(1))));
-    let r = f.engine.complete_upload("bkt", "mp", &id, &[cp(2, &other), cp(1, &small)], WriteCondition::None).await;
+    let r =
+        f.engine.complete_upload("bkt", "mp", &id, &[cp(2, &other), cp(1, &small)], WriteCondition::None, None).await;
     assert!(matches!(r, Err(EngineError::InvalidPartOrder)));
-    let r = f.engine.complete_upload("bkt", "mp", &id, &[cp(1, &other)], WriteCondition::None).await;
+    let r = f.engine.complete_upload("bkt", "mp", &id, &[cp(1, &other)], WriteCondition::None, None).await;
     assert!(matches!(r, Err(EngineError::InvalidPart(1))));
-    let r = f.engine.complete_upload("bkt", "mp", &id, &[cp(3, &other)], WriteCondition::None).await;
+    let r = f.engine.complete_upload("bkt", "mp", &id, &[cp(3, &other)], WriteCondition::None, None).await;
     assert!(matches!(r, Err(EngineError::InvalidPart(3))));
     let r = f.engine.upload_part("bkt", "mp", "nope", 1, Some(1), body(vec![1]), &BodyCheck::default()).await;
     assert!(matches!(r, Err(EngineError::NoSuchUpload)));
@@ -248,14 +257,15 @@ async fn multipart_rejections() {
     // A part number listed twice counts once, with its last entry.
     let again =
         f.engine.upload_part("bkt", "mp", &id, 2, Some(10), body(data(10, 7)), &BodyCheck::default()).await.unwrap();
-    let r = f.engine.complete_upload("bkt", "mp", &id, &[cp(2, &other), cp(2, &again)], WriteCondition::None).await;
+    let r =
+        f.engine.complete_upload("bkt", "mp", &id, &[cp(2, &other), cp(2, &again)], WriteCondition::None, None).await;
     assert!(r.is_ok(), "{r:?}");
     assert_eq!(read(&f.engine, "bkt", "mp").await, data(10, 7));
     let id = f.engine.create_upload("bkt", "mp", ObjectMeta::default()).await.unwrap();
     let other =
         f.engine.upload_part("bkt", "mp", &id, 2, Some(10), body(data(10, 2)), &BodyCheck::default()).await.unwrap();
     // A single small part is fine (the last part has no minimum).
-    f.engine.complete_upload("bkt", "mp", &id, &[cp(2, &other)], WriteCondition::None).await.unwrap();
+    f.engine.complete_upload("bkt", "mp", &id, &[cp(2, &other)], WriteCondition::None, None).await.unwrap();
     f.engine.collect_garbage(Duration::ZERO).await.unwrap();
     assert_eq!(f.blob_files(), 1, "the unused part was collected");
 }

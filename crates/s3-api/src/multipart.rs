@@ -120,6 +120,15 @@ pub(crate) async fn upload_part_copy(s: &S3Service, ctx: &Ctx) -> Result<Respons
 
 pub(crate) async fn complete(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Result<Response<ResBody>, S3Error> {
     let condition = write_condition(ctx)?;
+    // On Complete, an x-amz-checksum-* header is the expected checksum of the
+    // whole object (possibly the `-N` composite form), not of this XML body.
+    let mut expected = None;
+    for a in ChecksumAlgorithm::ALL {
+        if let Some(v) = ctx.headers.remove(a.header_name()) {
+            let v = v.to_str().map_err(|_| S3Error::new(C::InvalidRequest))?.trim().to_owned();
+            expected = Some((a, v));
+        }
+    }
     let doc = body.read_small(ctx, 2 * 1024 * 1024).await?;
     let req: CompleteMultipartUpload = xml::parse(&doc)?;
     if req.parts.is_empty() {
@@ -136,7 +145,7 @@ pub(crate) async fn complete(s: &S3Service, ctx: &mut Ctx, body: RequestBody) ->
         .collect();
     let (etag, checksum) = s
         .engine
-        .complete_upload(ctx.bucket(), ctx.key(), upload_id(ctx), &parts, condition)
+        .complete_upload(ctx.bucket(), ctx.key(), upload_id(ctx), &parts, condition, expected)
         .await
         .map_err(from_engine)?;
     let f = fields(checksum.as_ref());
