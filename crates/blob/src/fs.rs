@@ -24,7 +24,7 @@ const FORMAT: &str = "coffer-blobs 1";
 /// uploads keep memory low (64 uploads hold at most 64 × 256 KiB here).
 const WRITE_BATCH: usize = 256 << 10;
 /// Reads produce chunks of this size.
-const READ_CHUNK: usize = 256 << 10;
+const READ_CHUNK: usize = 512 << 10;
 
 /// Blobs as files under one root directory.
 #[derive(Clone, Debug)]
@@ -198,17 +198,14 @@ impl BlobStore for FsBlobStore {
             }
             let want = left.min(READ_CHUNK as u64) as usize;
             let (file, chunk) = blocking(move || {
-                let mut buf = vec![0u8; want];
-                let mut got = 0;
-                while got < want {
-                    let n = file.read(&mut buf[got..])?;
-                    if n == 0 {
-                        return Err(BlobError::Io(std::io::Error::new(
-                            std::io::ErrorKind::UnexpectedEof,
-                            "blob shorter than recorded",
-                        )));
-                    }
-                    got += n;
+                // Read into spare capacity (no zero-fill of the buffer first).
+                let mut buf = Vec::with_capacity(want);
+                (&mut file).take(want as u64).read_to_end(&mut buf)?;
+                if buf.len() < want {
+                    return Err(BlobError::Io(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "blob shorter than recorded",
+                    )));
                 }
                 Ok((file, Bytes::from(buf)))
             })
