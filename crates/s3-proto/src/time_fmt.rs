@@ -21,6 +21,18 @@ pub fn http_date(unix_millis: i64) -> String {
     httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
 }
 
+/// `20130524T000000Z`: the `x-amz-date` / SigV4 form (UTC).
+pub fn amz_date(t: OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    t.to_offset(time::UtcOffset::UTC).format(&f).unwrap_or_default()
+}
+
+/// `2013-05-24T00:00:00Z` (UTC, whole seconds), for `ServerTime` in errors.
+pub fn iso8601_seconds(t: OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    t.to_offset(time::UtcOffset::UTC).format(&f).unwrap_or_default()
+}
+
 /// Parses an HTTP date (RFC 1123 and the other two forms) to Unix seconds.
 pub fn parse_http_date(s: &str) -> Option<i64> {
     let t = httpdate::parse_http_date(s.trim()).ok()?;
@@ -37,5 +49,8 @@ mod tests {
         assert_eq!(http_date(1_136_306_709_123), "Tue, 03 Jan 2006 16:45:09 GMT");
         assert_eq!(parse_http_date("Tue, 03 Jan 2006 16:45:09 GMT"), Some(1_136_306_709));
         assert_eq!(parse_http_date("garbage"), None);
+        let t = OffsetDateTime::from_unix_timestamp(1_369_353_600).unwrap();
+        assert_eq!(amz_date(t), "20130524T000000Z");
+        assert_eq!(iso8601_seconds(t), "2013-05-24T00:00:00Z");
     }
 }

@@ -16,7 +16,7 @@ mod tests;
 use http::header::{AUTHORIZATION, DATE};
 use http::HeaderMap;
 use time::format_description::well_known::{Rfc2822, Rfc3339};
-use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
+use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::error::{S3Error, S3ErrorCode};
 use crate::sigv4::{SignedRequest, MAX_SKEW};
@@ -318,19 +318,7 @@ fn parse_date(s: &str) -> Option<OffsetDateTime> {
     PrimitiveDateTime::parse(s, compact).ok().map(PrimitiveDateTime::assume_utc)
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` (UTC).
-fn iso8601(t: OffsetDateTime) -> String {
-    let t = t.to_offset(UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
+use crate::time_fmt::iso8601_seconds as iso8601;
 
 /// Bytes as space-separated hex pairs, as in AWS's `StringToSignBytes`.
 fn spaced_hex(bytes: &[u8]) -> String {

@@ -2,7 +2,7 @@
 //! or the presigned-URL query parameters, and the `x-amz-date` time format.
 
 use http::header::{AUTHORIZATION, DATE};
-use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
 use super::canonical::query_pairs;
 use super::crypto::parse_hex32;
@@ -295,30 +295,4 @@ pub(crate) fn parse_amz_date(s: &str) -> Option<OffsetDateTime> {
     Some(PrimitiveDateTime::new(date, time).assume_utc())
 }
 
-/// Formats as `YYYYMMDDTHHMMSSZ` (UTC).
-pub(crate) fn amz_date(t: OffsetDateTime) -> String {
-    let t = t.to_offset(UtcOffset::UTC);
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
-/// Formats as `YYYY-MM-DDTHH:MM:SSZ` (UTC), for `ServerTime` and the like.
-pub(crate) fn iso8601(t: OffsetDateTime) -> String {
-    let t = t.to_offset(UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
+pub(crate) use crate::time_fmt::{amz_date, iso8601_seconds as iso8601};
