@@ -2,15 +2,13 @@
 
 Checksums: since botocore 1.36 the default is
 `request_checksum_calculation = when_supported`, i.e. boto3 sends a CRC32
-checksum with every PutObject/UploadPart. Over HTTPS it sends it as an
-aws-chunked *trailer* (STREAMING-UNSIGNED-PAYLOAD-TRAILER), which Coffer does
-not implement yet. Over plain HTTP, which is what these tests use, botocore
-puts the checksum in an `x-amz-checksum-crc32` *header* and signs the real
-payload sha256 instead (payload signing is always on over HTTP), so the
-default configuration works unchanged. `test_checksum_modes_over_http` pins
-this down by looking at the actual request headers, and also runs the
-`when_required` setting, which is what an HTTPS deployment would need until
-trailers exist.
+checksum with every PutObject/UploadPart. Over plain HTTP, which is what these
+tests use, botocore puts it in an `x-amz-checksum-crc32` *header* and signs the
+real payload sha256 (payload signing is always on over HTTP). Over HTTPS it
+sends it as an aws-chunked *trailer* (STREAMING-UNSIGNED-PAYLOAD-TRAILER);
+test_https.py covers that path. `test_checksum_modes_over_http` pins the HTTP
+behaviour down by looking at the actual request headers, and also runs the
+`when_required` setting.
 """
 
 from __future__ import annotations

@@ -16,35 +16,48 @@ pub(crate) async fn authenticate(svc: &S3Service, ctx: &mut Ctx) -> Result<(), S
         headers: &ctx.headers,
     };
     let Some(auth) = auth::parse(&req)? else {
-        // Anonymous access arrives with bucket policies and ACLs. Until then it
-        // is refused, but a missing bucket is reported as missing, as S3 does.
-        if let Some(b) = ctx.bucket.as_deref() {
-            if svc.engine.meta().get_bucket(b).await.map_err(|e| crate::errors::internal(&e))?.is_none() {
-                return Err(S3Error::new(S3ErrorCode::NoSuchBucket));
-            }
-        }
-        return Err(S3Error::new(S3ErrorCode::AccessDenied));
+        return Err(refuse_anonymous(svc, ctx.bucket.as_deref()).await);
     };
-    let cred = svc
-        .engine
-        .meta()
-        .get_credential(auth.access_key())
-        .await
-        .map_err(|e| crate::errors::internal(&e))?
-        .ok_or_else(|| S3Error::new(S3ErrorCode::InvalidAccessKeyId).with_extra("AWSAccessKeyId", auth.access_key()))?;
+    let secret = secret_of(svc, auth.access_key()).await?;
     let now = time::OffsetDateTime::now_utc();
     match auth {
         Auth::V4(v4) => {
-            let verified = v4.verify(&req, &cred.secret_key, &svc.engine.config().region, now)?;
+            let verified = v4.verify(&req, &secret, &svc.engine.config().region, now)?;
             ctx.access_key = Some(verified.access_key);
             ctx.payload = verified.payload;
         }
         Auth::V2(v2) => {
             // SigV2 signs Content-MD5 (checked against the body) but no payload hash.
-            v2.verify(&req, &cred.secret_key, ctx.virtual_bucket.as_deref(), now)?;
+            v2.verify(&req, &secret, ctx.virtual_bucket.as_deref(), now)?;
             ctx.access_key = Some(v2.access_key().to_owned());
             ctx.payload = PayloadMode::Unsigned;
         }
     }
     Ok(())
+}
+
+/// The answer to an anonymous request. Anonymous access arrives with bucket
+/// policies and ACLs; until then it is refused, but a missing bucket is
+/// reported as missing, as S3 does.
+pub(crate) async fn refuse_anonymous(svc: &S3Service, bucket: Option<&str>) -> S3Error {
+    if let Some(b) = bucket {
+        match svc.engine.meta().get_bucket(b).await {
+            Ok(None) => return S3Error::new(S3ErrorCode::NoSuchBucket),
+            Ok(Some(_)) => {}
+            Err(e) => return crate::errors::internal(&e),
+        }
+    }
+    S3Error::new(S3ErrorCode::AccessDenied)
+}
+
+/// The secret of an access key; an unknown key is `InvalidAccessKeyId`.
+pub(crate) async fn secret_of(svc: &S3Service, access_key: &str) -> Result<String, S3Error> {
+    let cred = svc
+        .engine
+        .meta()
+        .get_credential(access_key)
+        .await
+        .map_err(|e| crate::errors::internal(&e))?
+        .ok_or_else(|| S3Error::new(S3ErrorCode::InvalidAccessKeyId).with_extra("AWSAccessKeyId", access_key))?;
+    Ok(cred.secret_key)
 }

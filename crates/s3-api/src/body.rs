@@ -28,6 +28,11 @@ impl RequestBody {
         RequestBody(s.boxed())
     }
 
+    /// The body as sent, with no decoding or checks (a POST form parses it).
+    pub fn into_raw(self) -> Body {
+        self.0
+    }
+
     /// The decoded body, its declared length and the digests to verify.
     pub fn into_engine(self, ctx: &mut Ctx) -> Result<(Body, Option<u64>, BodyCheck), S3Error> {
         let md5 = match ctx.header("content-md5") {
@@ -153,6 +158,27 @@ impl RequestBody {
     }
 }
 
+/// The one `x-amz-checksum-*` header (or POST form field) and its decoded value.
+pub(crate) fn given_checksum(headers: &http::HeaderMap) -> Result<Option<(ChecksumAlgorithm, Vec<u8>)>, S3Error> {
+    let mut found = ChecksumAlgorithm::ALL
+        .iter()
+        .filter_map(|a| headers.get(a.header_name()).map(|v| (*a, v.to_str().unwrap_or(""))));
+    let first = found.next();
+    if found.next().is_some() {
+        return Err(S3Error::with_message(
+            C::InvalidRequest,
+            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+        ));
+    }
+    let Some((a, v)) = first else {
+        return Ok(None);
+    };
+    let bytes = checksum::from_base64(v.trim()).filter(|b| b.len() == a.digest_len()).ok_or_else(|| {
+        S3Error::with_message(C::InvalidRequest, format!("Value for {} header is invalid.", a.header_name()))
+    })?;
+    Ok(Some((a, bytes)))
+}
+
 fn trailer_names(ctx: &Ctx) -> Vec<String> {
     chunked::parse_trailer_header(ctx.header("x-amz-trailer").unwrap_or(""))
 }
@@ -161,18 +187,7 @@ fn trailer_names(ctx: &Ctx) -> Vec<String> {
 /// its value), a checksum named in `x-amz-trailer` (value after the body), or
 /// `x-amz-sdk-checksum-algorithm` alone (compute and store only).
 fn requested_checksum(ctx: &Ctx) -> Result<(Option<ChecksumAlgorithm>, Option<Vec<u8>>), S3Error> {
-    let mut found = ChecksumAlgorithm::ALL.iter().filter_map(|a| ctx.header(a.header_name()).map(|v| (*a, v)));
-    let first = found.next();
-    if found.next().is_some() {
-        return Err(S3Error::with_message(
-            C::InvalidRequest,
-            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
-        ));
-    }
-    if let Some((a, v)) = first {
-        let bytes = checksum::from_base64(v.trim()).filter(|b| b.len() == a.digest_len()).ok_or_else(|| {
-            S3Error::with_message(C::InvalidRequest, format!("Value for {} header is invalid.", a.header_name()))
-        })?;
+    if let Some((a, bytes)) = given_checksum(&ctx.headers)? {
         return Ok((Some(a), Some(bytes)));
     }
     if let Some(a) = trailer_names(ctx).iter().find_map(|t| ChecksumAlgorithm::from_header(t)) {

@@ -24,6 +24,8 @@ pub(crate) struct Ctx {
     pub access_key: Option<String>,
     /// The bucket named by the Host header (virtual-hosted style).
     pub virtual_bucket: Option<String>,
+    /// The request came over TLS.
+    pub secure: bool,
 }
 
 fn request_id() -> String {
@@ -49,6 +51,7 @@ impl Ctx {
             payload: PayloadMode::Unsigned,
             access_key: None,
             virtual_bucket: None,
+            secure: parts.extensions.get::<crate::ConnInfo>().is_some_and(|c| c.secure),
         }
     }
 

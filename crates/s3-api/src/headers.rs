@@ -12,7 +12,13 @@ const MAX_USER_META: usize = 2048;
 
 /// Reads the stored headers and `x-amz-meta-*` from a request.
 pub(crate) fn object_meta(ctx: &Ctx) -> Result<ObjectMeta, S3Error> {
-    let get = |n: &str| ctx.header(n).map(str::to_owned);
+    object_meta_from(&ctx.headers)
+}
+
+/// [`object_meta`] from any header map (a POST form's fields become one).
+pub(crate) fn object_meta_from(headers: &HeaderMap) -> Result<ObjectMeta, S3Error> {
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    let get = |n: &str| header(n).map(str::to_owned);
     let mut m = ObjectMeta {
         content_type: get("content-type"),
         content_encoding: get("content-encoding").filter(|v| !v.eq_ignore_ascii_case("aws-chunked")),
@@ -25,14 +31,14 @@ pub(crate) fn object_meta(ctx: &Ctx) -> Result<ObjectMeta, S3Error> {
     };
     // aws-chunked is a transfer detail; a list like "gzip,aws-chunked" keeps the rest.
     // Kept verbatim unless aws-chunked has to be removed from the list.
-    if let Some(ce) = ctx.header("content-encoding") {
+    if let Some(ce) = header("content-encoding") {
         let parts: Vec<&str> = ce.split(',').map(str::trim).filter(|e| !e.is_empty()).collect();
         let kept: Vec<&str> = parts.iter().copied().filter(|e| !e.eq_ignore_ascii_case("aws-chunked")).collect();
         m.content_encoding =
             if kept.len() == parts.len() { Some(ce.to_owned()) } else { (!kept.is_empty()).then(|| kept.join(", ")) };
     }
     let mut size = 0;
-    for (name, value) in ctx.headers.iter() {
+    for (name, value) in headers.iter() {
         if let Some(k) = name.as_str().strip_prefix("x-amz-meta-") {
             let v = String::from_utf8_lossy(value.as_bytes()).into_owned();
             size += k.len() + v.len();

@@ -21,6 +21,7 @@ mod list;
 mod multipart;
 mod object_delete;
 mod object_get;
+mod object_post;
 mod object_put;
 mod respond;
 
@@ -36,6 +37,17 @@ use std::time::Instant;
 /// The largest request header section accepted (S3 documents 8 KiB for
 /// PUT headers; a little more leaves room for long signed header lists).
 const MAX_HEADER_SECTION: usize = 16 * 1024;
+
+/// What the transport knows about a request. The server puts it in the
+/// request's extensions; without it a request counts as plain HTTP from an
+/// unknown peer.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnInfo {
+    /// Arrived over TLS.
+    pub secure: bool,
+    /// The client's address.
+    pub peer: std::net::SocketAddr,
+}
 
 /// Settings of the S3 endpoint.
 #[derive(Clone, Debug, Default)]
@@ -115,8 +127,12 @@ impl S3Service {
             // Browsers send preflights without credentials.
             return cors::preflight(self, ctx).await;
         }
-        auth::authenticate(self, ctx).await?;
         let body = body::RequestBody::new(body);
+        if ctx.op == Some(Operation::PostObject) {
+            // A form upload carries its signature in the form, not the headers.
+            return object_post::post(self, ctx, body).await;
+        }
+        auth::authenticate(self, ctx).await?;
         use Operation::*;
         match ctx.op.unwrap_or(NotImplemented("unknown")) {
             ListBuckets => bucket::list_buckets(self, ctx).await,
@@ -136,6 +152,7 @@ impl S3Service {
             ListMultipartUploads => multipart::list_uploads(self, ctx).await,
             DeleteObjects => object_delete::delete_objects(self, ctx, body).await,
             PutObject => object_put::put(self, ctx, body).await,
+            PostObject => object_post::post(self, ctx, body).await,
             CopyObject => object_put::copy(self, ctx).await,
             GetObject | HeadObject => object_get::get(self, ctx).await,
             GetObjectTagging => object_get::tagging(self, ctx).await,

@@ -29,6 +29,7 @@ codes! {
     BucketNotEmpty = 409, "The bucket you tried to delete is not empty.";
     EntityTooLarge = 400, "Your proposed upload exceeds the maximum allowed object size.";
     EntityTooSmall = 400, "Your proposed upload is smaller than the minimum allowed object size.";
+    IncorrectNumberOfFilesInPostRequest = 400, "POST requires exactly one file upload per request.";
     IncompleteBody = 400, "You did not provide the number of bytes specified by the Content-Length HTTP header.";
     InsufficientStorage = 507, "The server has no storage space left for this request; retry later.";
     InternalError = 500, "We encountered an internal error. Please try again.";
@@ -37,12 +38,15 @@ codes! {
     InvalidBucketName = 400, "The specified bucket is not valid.";
     InvalidDigest = 400, "The Content-MD5 you specified is not valid.";
     InvalidLocationConstraint = 400, "The specified location constraint is not valid.";
+    InvalidPolicyDocument = 400, "The content of the form does not meet the conditions specified in the policy document.";
     InvalidPart = 400, "One or more of the specified parts could not be found.";
     InvalidPartOrder = 400, "The list of parts was not in ascending order.";
     InvalidRange = 416, "The requested range is not satisfiable";
     InvalidRequest = 400, "Invalid Request";
     KeyTooLongError = 400, "Your key is too long.";
+    MalformedPOSTRequest = 400, "The body of your POST request is not well-formed multipart/form-data.";
     MalformedXML = 400, "The XML you provided was not well-formed or did not validate against our published schema.";
+    MaxPostPreDataLengthExceededError = 400, "Your POST request fields preceding the upload file were too large.";
     MetadataTooLarge = 400, "Your metadata headers exceed the maximum allowed metadata size.";
     MethodNotAllowed = 405, "The specified method is not allowed against this resource.";
     MissingContentLength = 411, "You must provide the Content-Length HTTP header.";

@@ -7,6 +7,7 @@
 //! - [`sigv2`]: AWS Signature Version 2 verification (header and presigned), signing for tests.
 //! - [`auth`]: which of the two a request carries, if any.
 //! - [`chunked`]: the `aws-chunked` body decoder with per-chunk signature checks.
+//! - [`post`]: POST object forms: multipart fields, policy documents and their signatures.
 //!
 //! Architecture invariant: nothing here names a store, a database or hyper.
 
@@ -14,6 +15,7 @@ pub mod auth;
 pub mod chunked;
 pub mod cors;
 pub mod error;
+pub mod post;
 pub mod probes;
 pub mod router;
 pub mod sigv2;

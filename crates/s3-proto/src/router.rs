@@ -22,6 +22,8 @@ pub enum Operation {
     ListMultipartUploads,
     DeleteObjects,
     PutObject,
+    /// A browser form upload (`multipart/form-data`) to the bucket URL.
+    PostObject,
     CopyObject,
     GetObject,
     HeadObject,
@@ -227,7 +229,7 @@ fn bucket_op(method: &str, q: &Query) -> Result<Operation, S3Error> {
         "PUT" => sub.map(NotImplemented).unwrap_or(CreateBucket),
         "DELETE" => sub.map(NotImplemented).unwrap_or(DeleteBucket),
         "POST" if q.has("delete") => DeleteObjects,
-        "POST" => NotImplemented("PostObject"),
+        "POST" => sub.map(NotImplemented).unwrap_or(PostObject),
         _ => return Err(S3Error::new(S3ErrorCode::MethodNotAllowed)),
     })
 }
@@ -283,6 +285,7 @@ mod tests {
             ("GET", "/bkt?prefix=a&marker=b", false, ListObjects, Some("bkt"), None),
             ("GET", "/bkt?uploads&prefix=a", false, ListMultipartUploads, Some("bkt"), None),
             ("POST", "/bkt?delete", false, DeleteObjects, Some("bkt"), None),
+            ("POST", "/bkt", false, PostObject, Some("bkt"), None),
             ("PUT", "/bkt/my%20photo.jpg", false, PutObject, Some("bkt"), Some("my photo.jpg")),
             ("PUT", "/bkt/a/b/c", true, CopyObject, Some("bkt"), Some("a/b/c")),
             (

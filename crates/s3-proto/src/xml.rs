@@ -322,6 +322,20 @@ pub struct CopyObjectResult {
     pub etag: String,
 }
 
+/// A POST object upload's answer when the form asks for `success_action_status=201`.
+#[derive(Serialize, Debug)]
+#[serde(rename = "PostResponse")]
+pub struct PostResponse {
+    #[serde(rename = "Location")]
+    pub location: String,
+    #[serde(rename = "Bucket")]
+    pub bucket: String,
+    #[serde(rename = "Key")]
+    pub key: String,
+    #[serde(rename = "ETag")]
+    pub etag: String,
+}
+
 /// UploadPartCopy's answer.
 #[derive(Serialize, Debug)]
 #[serde(rename = "CopyPartResult")]

@@ -1,7 +1,7 @@
 //! The HTTP/1.1 accept loop: TCP_NODELAY, header-read timeout, keep-alive,
 //! graceful shutdown.
 
-use coffer_s3_api::S3Service;
+use coffer_s3_api::{ConnInfo, S3Service};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -44,9 +44,11 @@ pub(crate) async fn serve(
         tokio::spawn(async move {
             let _guard = guard;
             match tls {
-                None => serve_connection(TokioIo::new(stream), svc, stop, peer).await,
+                None => serve_connection(TokioIo::new(stream), svc, stop, ConnInfo { secure: false, peer }).await,
                 Some(acceptor) => match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                    Ok(Ok(tls_stream)) => serve_connection(TokioIo::new(tls_stream), svc, stop, peer).await,
+                    Ok(Ok(tls_stream)) => {
+                        serve_connection(TokioIo::new(tls_stream), svc, stop, ConnInfo { secure: true, peer }).await
+                    }
                     Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                     Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                 },
@@ -56,15 +58,13 @@ pub(crate) async fn serve(
     tracker.wait().await;
 }
 
-async fn serve_connection<I>(
-    io: I,
-    svc: S3Service,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-    peer: std::net::SocketAddr,
-) where
+async fn serve_connection<I>(io: I, svc: S3Service, mut stop: tokio::sync::watch::Receiver<bool>, conn: ConnInfo)
+where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let service = service_fn(move |req| {
+    let peer = conn.peer;
+    let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(conn);
         let svc = svc.clone();
         async move { Ok::<_, std::convert::Infallible>(svc.handle(req).await) }
     });

@@ -11,7 +11,7 @@
 mod canonical;
 mod client;
 pub(crate) mod crypto;
-mod parse;
+pub(crate) mod parse;
 #[cfg(test)]
 mod tests;
 

@@ -1,0 +1,172 @@
+//! POST object: a browser form upload to the bucket URL.
+//!
+//! Order of checks: the form shape (fields before the file), the policy's
+//! signature, the policy's expiry and conditions, the key; only then is the
+//! file streamed into the engine, bounded by `content-length-range`. A form
+//! without a policy is anonymous and refused until ACLs exist.
+
+use crate::body::RequestBody;
+use crate::context::Ctx;
+use crate::errors::from_engine;
+use crate::respond::{self, ResBody};
+use crate::S3Service;
+use bytes::Bytes;
+use coffer_engine::{Body, BodyCheck, BoxError, ChecksumCheck, ExpectedChecksum, PutInput};
+use coffer_meta::WriteCondition;
+use coffer_s3_proto::post::{form, FormFields, PostPolicy, PostSignature};
+use coffer_s3_proto::xml::{self, PostResponse};
+use coffer_s3_proto::{S3Error, S3ErrorCode as C};
+use futures::StreamExt;
+use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+/// Characters left as they are in a query value and an object URL path.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const PATH: &AsciiSet = &QUERY_VALUE.remove(b'/');
+
+pub(crate) async fn post(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Result<Response<ResBody>, S3Error> {
+    let boundary = form::boundary(ctx.header("content-type"))?;
+    let (mut fields, file) = form::read(boundary, body.into_raw()).await?;
+    let bucket = ctx.bucket().to_owned();
+
+    let Some(signature) = PostSignature::parse(&fields)? else {
+        return Err(crate::auth::refuse_anonymous(s, Some(&bucket)).await);
+    };
+    let policy_b64 = fields.get("policy").unwrap_or("").to_owned();
+    let secret = crate::auth::secret_of(s, signature.access_key()).await?;
+    signature.verify(&secret, &policy_b64, &s.engine.config().region)?;
+    ctx.access_key = Some(signature.access_key().to_owned());
+    let policy = PostPolicy::parse(&policy_b64)?;
+    // The key is checked against the policy as it will be stored.
+    let key = fields
+        .get("key")
+        .ok_or_else(|| {
+            S3Error::with_message(
+                C::InvalidArgument,
+                "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.",
+            )
+            .with_extra("ArgumentName", "key")
+        })?
+        .replace("${filename}", file.filename.as_deref().unwrap_or(""));
+    fields.set("key", key.clone());
+    let (min, max) = policy.check(&fields, &bucket, time::OffsetDateTime::now_utc())?;
+
+    let headers = fields_as_headers(&fields);
+    let meta = crate::headers::object_meta_from(&headers)?;
+    let checksum = crate::body::given_checksum(&headers)?
+        .map(|(algorithm, v)| ChecksumCheck { algorithm, expected: Some(ExpectedChecksum::Given(v)) });
+    let input = PutInput {
+        bucket: bucket.clone(),
+        key: key.clone(),
+        len: None,
+        body: sized(file.body, min, max),
+        check: BodyCheck { md5: None, sha256: None, checksum },
+        meta,
+        condition: WriteCondition::None,
+    };
+    let (etag, stored) = s.engine.put_object(input).await.map_err(from_engine)?;
+    let location = object_url(ctx, &bucket, &key);
+
+    let mut r = match redirect_target(&fields) {
+        Some(target) => {
+            let sep = if target.contains('?') { '&' } else { '?' };
+            let to = format!(
+                "{target}{sep}bucket={}&key={}&etag={}",
+                utf8_percent_encode(&bucket, QUERY_VALUE),
+                utf8_percent_encode(&key, QUERY_VALUE),
+                utf8_percent_encode(&etag.quoted(), QUERY_VALUE)
+            );
+            let mut r = respond::status(StatusCode::SEE_OTHER);
+            if let Ok(v) = HeaderValue::from_str(&to) {
+                r.headers_mut().insert(http::header::LOCATION, v);
+            }
+            r
+        }
+        None => match fields.get("success_action_status").map(str::trim) {
+            Some("200") => respond::status(StatusCode::OK),
+            Some("201") => {
+                let doc = PostResponse { location: location.clone(), bucket, key, etag: etag.quoted() };
+                let mut r = respond::xml(xml::render(&doc)?);
+                *r.status_mut() = StatusCode::CREATED;
+                r
+            }
+            _ => respond::status(StatusCode::NO_CONTENT),
+        },
+    };
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&etag.quoted()) {
+        h.insert("etag", v);
+    }
+    if !h.contains_key(http::header::LOCATION) {
+        if let Ok(v) = HeaderValue::from_str(&location) {
+            h.insert(http::header::LOCATION, v);
+        }
+    }
+    crate::headers::write_checksum(h, Some(&stored));
+    Ok(r)
+}
+
+/// `success_action_redirect` (or the older `redirect`), if it is an http(s) URL.
+fn redirect_target(fields: &FormFields) -> Option<&str> {
+    let t = fields.get("success_action_redirect").or_else(|| fields.get("redirect"))?.trim();
+    let lower = t.to_ascii_lowercase();
+    (lower.starts_with("http://") || lower.starts_with("https://")).then_some(t)
+}
+
+/// The form fields that are also header names, as headers (content type,
+/// cache control, `x-amz-meta-*`, checksums...). Others are skipped.
+fn fields_as_headers(fields: &FormFields) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (name, value) in fields.iter() {
+        let (Ok(n), Ok(v)) =
+            (HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()), HeaderValue::from_str(value))
+        else {
+            continue;
+        };
+        if !h.contains_key(&n) {
+            h.insert(n, v);
+        }
+    }
+    h
+}
+
+/// The URL of the stored object, on the host the request came to.
+fn object_url(ctx: &Ctx, bucket: &str, key: &str) -> String {
+    let scheme = if ctx.secure { "https" } else { "http" };
+    let host = ctx.header("host").unwrap_or("localhost");
+    let key = utf8_percent_encode(key, PATH);
+    match &ctx.virtual_bucket {
+        Some(_) => format!("{scheme}://{host}/{key}"),
+        None => format!("{scheme}://{host}/{bucket}/{key}"),
+    }
+}
+
+/// The file's bytes, refused once they pass `max` and at the end if fewer than `min`.
+fn sized(body: futures::stream::BoxStream<'static, Result<Bytes, S3Error>>, min: u64, max: u64) -> Body {
+    let state = (body, 0u64, false);
+    futures::stream::unfold(state, move |(mut body, mut got, done)| async move {
+        if done {
+            return None;
+        }
+        let fail = |e: S3Error| Some((Err(Box::new(e) as BoxError), (futures::stream::empty().boxed(), 0, true)));
+        match body.next().await {
+            Some(Ok(chunk)) => {
+                got += chunk.len() as u64;
+                if got > max {
+                    return fail(S3Error::new(C::EntityTooLarge).with_extra("MaxSizeAllowed", max.to_string()));
+                }
+                Some((Ok(chunk), (body, got, false)))
+            }
+            Some(Err(e)) => fail(e),
+            None if got < min => fail(
+                S3Error::with_message(
+                    C::EntityTooSmall,
+                    "Your proposed upload is smaller than the minimum allowed size",
+                )
+                .with_extra("MinSizeAllowed", min.to_string()),
+            ),
+            None => None,
+        }
+    })
+    .boxed()
+}
