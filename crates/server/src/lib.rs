@@ -40,6 +40,9 @@ pub struct ServerConfig {
     pub plain_listen: Option<SocketAddr>,
     /// Refuse to start unless every listener is HTTPS.
     pub https_only: bool,
+    /// A client silent this long is dropped: while sending a request head,
+    /// between requests on a kept-alive connection, or in the middle of a body.
+    pub idle_timeout: Duration,
 }
 
 /// A running server.
@@ -95,18 +98,21 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
         ensure_root_credential(engine.meta().as_ref(), &cfg.data_dir, cfg.root.clone()).await?;
     tokio::spawn(engine.clone().gc_loop(Duration::from_secs(5).min(cfg.gc_grace.max(Duration::from_secs(1)))));
 
-    let svc = coffer_s3_api::S3Service::new(engine, coffer_s3_api::S3Config { domains: cfg.domains.clone() });
+    let svc = coffer_s3_api::S3Service::new(
+        engine,
+        coffer_s3_api::S3Config { domains: cfg.domains.clone(), body_idle_timeout: Some(cfg.idle_timeout) },
+    );
     let tcp = tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;
     let addr = tcp.local_addr()?;
     let (shutdown, rx) = tokio::sync::watch::channel(false);
     let scheme = if acceptor.is_some() { "https" } else { "http" };
-    let mut tasks = vec![tokio::spawn(listener::serve(tcp, svc.clone(), acceptor, rx.clone()))];
+    let mut tasks = vec![tokio::spawn(listener::serve(tcp, svc.clone(), acceptor, rx.clone(), cfg.idle_timeout))];
     let plain_addr = match cfg.plain_listen {
         None => None,
         Some(p) => {
             let plain = tokio::net::TcpListener::bind(p).await.with_context(|| format!("binding {p}"))?;
             let a = plain.local_addr()?;
-            tasks.push(tokio::spawn(listener::serve(plain, svc, None, rx)));
+            tasks.push(tokio::spawn(listener::serve(plain, svc, None, rx, cfg.idle_timeout)));
             tracing::info!(addr = %a, "plain-HTTP S3 listener");
             Some(a)
         }

@@ -8,8 +8,6 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use std::time::Duration;
 use tokio::net::TcpListener;
 
-/// A client that sends no complete request head within this time is dropped.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// Largest request head accepted (S3's own limit is 8 KiB of headers; we allow
 /// more for long presigned URLs).
 const MAX_HEAD: usize = 64 * 1024;
@@ -22,6 +20,7 @@ pub(crate) async fn serve(
     svc: S3Service,
     tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: tokio::sync::watch::Receiver<bool>,
+    idle: Duration,
 ) {
     let tracker = tokio_util_tracker::Tracker::default();
     let mut stop_accepting = shutdown.clone();
@@ -44,10 +43,11 @@ pub(crate) async fn serve(
         tokio::spawn(async move {
             let _guard = guard;
             match tls {
-                None => serve_connection(TokioIo::new(stream), svc, stop, ConnInfo { secure: false, peer }).await,
+                None => serve_connection(TokioIo::new(stream), svc, stop, ConnInfo { secure: false, peer }, idle).await,
                 Some(acceptor) => match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                     Ok(Ok(tls_stream)) => {
-                        serve_connection(TokioIo::new(tls_stream), svc, stop, ConnInfo { secure: true, peer }).await
+                        serve_connection(TokioIo::new(tls_stream), svc, stop, ConnInfo { secure: true, peer }, idle)
+                            .await
                     }
                     Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                     Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
@@ -58,8 +58,13 @@ pub(crate) async fn serve(
     tracker.wait().await;
 }
 
-async fn serve_connection<I>(io: I, svc: S3Service, mut stop: tokio::sync::watch::Receiver<bool>, conn: ConnInfo)
-where
+async fn serve_connection<I>(
+    io: I,
+    svc: S3Service,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    conn: ConnInfo,
+    idle: Duration,
+) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let peer = conn.peer;
@@ -70,7 +75,8 @@ where
     });
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT)
+        // Also bounds the wait for the next request on a kept-alive connection.
+        .header_read_timeout(idle)
         .max_buf_size(MAX_HEAD)
         .keep_alive(true)
         .serve_connection(io, service);

@@ -65,6 +65,9 @@ struct ServerArgs {
     /// Refuse to start unless TLS is configured and no plain listener is set.
     #[arg(long, env = "COFFER_HTTPS_ONLY")]
     https_only: bool,
+    /// Seconds a client may stay silent (request head, keep-alive, body) before it is dropped.
+    #[arg(long, env = "COFFER_IDLE_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout_secs: u64,
     /// Seconds a dropped blob stays readable before it is deleted.
     #[arg(long, env = "COFFER_GC_GRACE_SECS", default_value_t = 300)]
     gc_grace_secs: u64,
@@ -108,6 +111,7 @@ fn server(args: ServerArgs) -> anyhow::Result<()> {
         },
         plain_listen: args.plain_listen,
         https_only: args.https_only,
+        idle_timeout: Duration::from_secs(args.idle_timeout_secs),
     };
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async move {

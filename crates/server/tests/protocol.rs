@@ -28,7 +28,7 @@ async fn error_documents_carry_code_resource_and_request_id() {
     assert!(r.text().contains("<Resource>/bkt/missing</Resource>"));
     assert_eq!(r.header("content-type"), Some("application/xml"));
     // Unimplemented operations are 501 NotImplemented in S3 XML.
-    let r = s.signed("PUT", "/bkt", "acl", &[], b"").await;
+    let r = s.signed("PUT", "/bkt", "lifecycle", &[], b"").await;
     assert_eq!((r.status, r.code().as_deref()), (501, Some("NotImplemented")));
     // Anonymous requests are refused with AccessDenied.
     let r = s.raw(b"GET /bkt HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
@@ -574,4 +574,68 @@ async fn cors_rules_drive_preflights() {
     assert_eq!(s.signed("DELETE", "/bkt", "cors", &[], b"").await.status, 204);
     let r = s.raw(preflight("https://app.example.com", "PUT").as_bytes()).await;
     assert_eq!(r.status, 403);
+}
+
+async fn server_with_idle_timeout(secs: u64) -> TestServer {
+    let s = TestServer::start_configured(tempfile::tempdir().unwrap(), |c| c.idle_timeout = Duration::from_secs(secs))
+        .await;
+    assert_eq!(s.signed("PUT", "/bkt", "", &[], b"").await.status, 200);
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_body_times_out_and_stores_nothing() {
+    let s = server_with_idle_timeout(1).await;
+    let head = s.signed_head("PUT", "/bkt/stall", &[("content-length", "100")], "UNSIGNED-PAYLOAD");
+    let mut conn = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    conn.write_all(format!("{head}\r\n").as_bytes()).await.unwrap();
+    conn.write_all(&[b'x'; 10]).await.unwrap();
+    // Then silence, with the connection left open: the server must give up on its own.
+    let started = std::time::Instant::now();
+    let r = read_response(&mut conn).await;
+    assert_eq!((r.status, r.code().as_deref()), (400, Some("RequestTimeout")), "{}", r.text());
+    assert_eq!(r.header("connection"), Some("close"));
+    assert!(started.elapsed() < Duration::from_secs(10), "answered by the idle timeout, not the test's read limit");
+    assert!(!exists(&s, "/bkt/stall").await);
+    assert_eq!(s.blob_files().0, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_but_steady_body_is_not_cut() {
+    let s = server_with_idle_timeout(1).await;
+    let head = s.signed_head("PUT", "/bkt/slow", &[("content-length", "6")], "UNSIGNED-PAYLOAD");
+    let mut conn = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    conn.write_all(format!("{head}connection: close\r\n\r\n").as_bytes()).await.unwrap();
+    // 6 bytes over ~2.4 s: longer than the idle limit in total, never idle for that long.
+    for b in b"steady" {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        conn.write_all(&[*b]).await.unwrap();
+    }
+    let r = read_response(&mut conn).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(s.signed("GET", "/bkt/slow", "", &[], b"").await.body, b"steady");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_keep_alive_connection_is_closed() {
+    let s = server_with_idle_timeout(1).await;
+    let head = s.signed_head("GET", "/bkt", &[], "UNSIGNED-PAYLOAD");
+    let mut conn = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    conn.write_all(format!("{head}\r\n").as_bytes()).await.unwrap();
+    // Read the one answer (kept alive), then stay silent.
+    let mut buf = vec![0u8; 64 * 1024];
+    let n = conn.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    let started = std::time::Instant::now();
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match conn.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => continue,
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "an idle kept-alive connection must be closed by the server");
+    assert!(started.elapsed() >= Duration::from_millis(900), "closed after the idle time, not at once");
 }

@@ -24,6 +24,7 @@ fn config(dir: &std::path::Path, tls: Option<TlsFiles>) -> ServerConfig {
         tls,
         plain_listen: None,
         https_only: false,
+        idle_timeout: Duration::from_secs(30),
     }
 }
 

@@ -141,7 +141,9 @@ fn parse_header(req: &SignedRequest) -> Result<V2Auth, S3Error> {
         (None, None) => return Err(no_date()),
     };
     let date = value.to_str().map_err(|_| no_date())?.trim();
-    let time = parse_date(date).ok_or_else(no_date)?;
+    // A date before 1970 is not a valid request date (AccessDenied, as S3),
+    // unlike a merely old or future one (RequestTimeTooSkewed).
+    let time = parse_date(date).filter(|t| t.unix_timestamp() >= 0).ok_or_else(no_date)?;
     Ok(V2Auth {
         access_key: access_key.to_owned(),
         signature: signature.to_owned(),

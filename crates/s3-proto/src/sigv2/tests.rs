@@ -346,6 +346,8 @@ fn dates_are_required_and_parsed() {
         vec![("date", "yesterday")],
         vec![("date", "Tue, 27 Mar 2007 19:36:42 GMT"), ("x-amz-date", "garbage")],
         vec![("x-amz-date", "")],
+        // Before the epoch: not a request date at all (a far-future one is merely skewed).
+        vec![("x-amz-date", "Tue, 07 Jul 1950 21:53:04 GMT")],
     ] {
         let mut h = headers(&pairs);
         h.insert("authorization", auth.parse().unwrap());

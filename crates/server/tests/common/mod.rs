@@ -28,7 +28,12 @@ impl TestServer {
     }
 
     pub async fn start_in(dir: tempfile::TempDir) -> Self {
-        let cfg = ServerConfig {
+        Self::start_configured(dir, |_| {}).await
+    }
+
+    /// Starts with the test configuration as changed by `tweak`.
+    pub async fn start_configured(dir: tempfile::TempDir, tweak: impl FnOnce(&mut ServerConfig)) -> Self {
+        let mut cfg = ServerConfig {
             data_dir: dir.path().join("data"),
             listen: "127.0.0.1:0".parse().unwrap(),
             region: REGION.into(),
@@ -38,7 +43,9 @@ impl TestServer {
             tls: None,
             plain_listen: None,
             https_only: false,
+            idle_timeout: Duration::from_secs(30),
         };
+        tweak(&mut cfg);
         let running = coffer::start(cfg).await.unwrap();
         TestServer { addr: running.addr, dir, running: Some(running) }
     }
