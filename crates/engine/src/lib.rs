@@ -13,6 +13,7 @@
 //!
 //! Start reading at [`Engine`], then `object_put.rs` and `object_get.rs`.
 
+mod acl;
 mod bucket;
 mod error;
 mod gc;

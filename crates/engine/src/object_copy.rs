@@ -23,6 +23,8 @@ pub struct CopyInput {
     pub directive: MetadataDirective,
     /// `x-amz-copy-source-if-*`, evaluated against the source.
     pub source_conditions: Conditions,
+    /// The copy's canned ACL: never the source's (S3 copies no ACL).
+    pub acl: Option<coffer_types::CannedAcl>,
 }
 
 impl Engine {
@@ -56,6 +58,7 @@ impl Engine {
             MetadataDirective::Replace(m) => *m,
         };
         meta.checksum = Some(stored.checksum.clone());
+        meta.acl = input.acl;
         // The copy's ETag is its MD5 (a multipart source becomes single-part).
         let etag = ETag::from_md5(&stored.md5);
         let now = now_millis();

@@ -282,6 +282,7 @@ async fn copy_object_rules() {
         dst_key: "dst".into(),
         directive: MetadataDirective::Copy,
         source_conditions: Conditions::default(),
+        acl: None,
     };
     f.engine.copy_object(input.clone()).await.unwrap();
     assert_eq!(read(&f.engine, "bkt", "dst").await, data(4000, 9));
@@ -295,6 +296,40 @@ async fn copy_object_rules() {
     let mut cond = input;
     cond.source_conditions.if_match = Some("\"nope\"".into());
     assert!(matches!(f.engine.copy_object(cond).await, Err(EngineError::PreconditionFailed)));
+}
+
+#[tokio::test]
+async fn canned_acls_of_buckets_and_objects() {
+    use coffer_types::CannedAcl;
+    let f = fixture();
+    f.engine.create_bucket("bkt", None).await.unwrap();
+    assert_eq!(f.engine.bucket_acl("bkt").await.unwrap(), CannedAcl::Private);
+    f.engine.set_bucket_acl("bkt", CannedAcl::PublicReadWrite).await.unwrap();
+    assert_eq!(f.engine.bucket_acl("bkt").await.unwrap(), CannedAcl::PublicReadWrite);
+    f.engine.set_bucket_acl("bkt", CannedAcl::Private).await.unwrap();
+    assert_eq!(f.engine.bucket_acl("bkt").await.unwrap(), CannedAcl::Private);
+    assert!(matches!(f.engine.bucket_acl("nope").await, Err(EngineError::NoSuchBucket)));
+
+    f.engine.put_object(put("bkt", "big", &data(200_000, 4))).await.unwrap();
+    assert_eq!(f.engine.object_acl("bkt", "big").await.unwrap(), CannedAcl::Private);
+    f.engine.set_object_acl("bkt", "big", CannedAcl::PublicRead).await.unwrap();
+    assert_eq!(f.engine.object_acl("bkt", "big").await.unwrap(), CannedAcl::PublicRead);
+    // The data is untouched and still readable after the GC ran.
+    f.engine.collect_garbage(std::time::Duration::ZERO).await.unwrap();
+    assert_eq!(read(&f.engine, "bkt", "big").await, data(200_000, 4));
+    assert!(matches!(f.engine.set_object_acl("bkt", "none", CannedAcl::PublicRead).await, Err(EngineError::NoSuchKey)));
+    // A copy takes the ACL its request names, never the source's.
+    let copy = CopyInput {
+        src_bucket: "bkt".into(),
+        src_key: "big".into(),
+        dst_bucket: "bkt".into(),
+        dst_key: "copy".into(),
+        directive: MetadataDirective::Copy,
+        source_conditions: Conditions::default(),
+        acl: None,
+    };
+    f.engine.copy_object(copy).await.unwrap();
+    assert_eq!(f.engine.object_acl("bkt", "copy").await.unwrap(), CannedAcl::Private);
 }
 
 /// Listing pages, followed marker to marker, equal a naive model's answer.

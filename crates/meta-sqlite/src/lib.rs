@@ -100,6 +100,10 @@ impl MetaStore for SqliteMetaStore {
         let (b, k) = (bucket.to_owned(), key.to_owned());
         self.writer.run(move |c| ops::delete_object(c, &b, &k)).await
     }
+    async fn set_object_meta(&self, bucket: &str, key: &str, meta: ObjectMeta) -> Result<(), MetaError> {
+        let (b, k) = (bucket.to_owned(), key.to_owned());
+        self.writer.run(move |c| ops::set_object_meta(c, &b, &k, &meta)).await
+    }
     async fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<Vec<ObjectSummary>, MetaError> {
         let (b, q) = (bucket.to_owned(), query.clone());
         self.readers.run(move |c| ops::list_objects(c, &b, &q)).await

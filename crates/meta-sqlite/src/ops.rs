@@ -148,6 +148,19 @@ fn remove_object(c: &Connection, bid: i64, key: &str) -> R<Option<String>> {
     Ok(Some(etag))
 }
 
+pub fn set_object_meta(c: &Connection, bucket: &str, key: &str, meta: &ObjectMeta) -> R<()> {
+    let bid = bucket_id(c, bucket)?;
+    let changed = c
+        .prepare_cached("UPDATE objects SET meta = ?3 WHERE bucket_id = ?1 AND key = ?2")
+        .map_err(sql_err)?
+        .execute(params![bid, key.as_bytes(), meta_json(meta)?])
+        .map_err(sql_err)?;
+    if changed == 0 {
+        return Err(MetaError::NoSuchKey);
+    }
+    Ok(())
+}
+
 fn check_condition(current: Option<&str>, cond: &WriteCondition) -> R<()> {
     let ok = match (cond, current) {
         (WriteCondition::IfPresent | WriteCondition::IfETag(_), None) => return Err(MetaError::NoSuchKey),

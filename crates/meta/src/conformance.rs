@@ -16,7 +16,7 @@ macro_rules! meta_conformance_tests {
         $crate::meta_conformance_tests!(@cases $make,
             buckets, objects_roundtrip, overwrite_queues_old_blobs, listing_order_and_bounds,
             conditional_writes, multipart_lifecycle, delete_bucket_rules, gc_queue_and_orphans,
-            credentials, concurrent_conditional_creates, bucket_configs);
+            credentials, concurrent_conditional_creates, bucket_configs, object_meta_update);
     };
     (@cases $make:path, $($case:ident),*) => {
         $(
@@ -95,6 +95,25 @@ pub async fn objects_roundtrip(s: Arc<dyn MetaStore>) {
         s.put_object("nope", inline("k", b"x"), WriteCondition::None).await,
         Err(MetaError::NoSuchBucket)
     ));
+}
+
+pub async fn object_meta_update(s: Arc<dyn MetaStore>) {
+    s.create_bucket(bucket("b")).await.unwrap();
+    let ids = blobs(2);
+    let seg = segmented("big", &ids);
+    s.put_object("b", seg.clone(), WriteCondition::None).await.unwrap();
+    let mut meta = seg.meta.clone();
+    meta.acl = Some(coffer_types::CannedAcl::PublicRead);
+    meta.content_type = Some("image/png".into());
+    s.set_object_meta("b", "big", meta.clone()).await.unwrap();
+    let got = s.get_object("b", "big").await.unwrap().unwrap();
+    assert_eq!(got.meta, meta);
+    assert_eq!((got.etag, got.size, got.last_modified, got.data), (seg.etag, seg.size, seg.last_modified, seg.data));
+    // The data stays referenced: nothing was queued for collection.
+    assert!(s.gc_pending(i64::MAX, 100).await.unwrap().is_empty());
+    assert_eq!(s.blobs_known(&ids).await.unwrap().len(), 2);
+    assert!(matches!(s.set_object_meta("b", "missing", meta.clone()).await, Err(MetaError::NoSuchKey)));
+    assert!(matches!(s.set_object_meta("nope", "big", meta).await, Err(MetaError::NoSuchBucket)));
 }
 
 pub async fn overwrite_queues_old_blobs(s: Arc<dyn MetaStore>) {

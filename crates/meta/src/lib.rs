@@ -42,6 +42,9 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>, MetaError>;
     /// Stores `object`, replacing any object under the same key if `cond` holds.
     async fn put_object(&self, bucket: &str, object: ObjectRecord, cond: WriteCondition) -> Result<(), MetaError>;
+    /// Replaces the stored headers of the current object (its ACL, say),
+    /// keeping its data, ETag and time; `NoSuchKey` if there is none.
+    async fn set_object_meta(&self, bucket: &str, key: &str, meta: ObjectMeta) -> Result<(), MetaError>;
     /// Removes the object; `Ok(false)` when there was none.
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<bool, MetaError>;
     /// Objects in key order matching `query`, at most `query.limit`.

@@ -38,6 +38,9 @@ pub struct ObjectMeta {
     /// and type requested at CreateMultipartUpload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum: Option<StoredChecksum>,
+    /// The object's canned ACL; `None` is private.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<coffer_types::CannedAcl>,
 }
 
 /// A checksum kept with an object: algorithm (`CRC32`, ..., S3 spelling),

@@ -16,7 +16,7 @@ pub(crate) async fn authenticate(svc: &S3Service, ctx: &mut Ctx) -> Result<(), S
         headers: &ctx.headers,
     };
     let Some(auth) = auth::parse(&req)? else {
-        return Err(refuse_anonymous(svc, ctx.bucket.as_deref()).await);
+        return authorize_anonymous(svc, ctx).await;
     };
     let secret = secret_of(svc, auth.access_key()).await?;
     let now = time::OffsetDateTime::now_utc();
@@ -36,18 +36,43 @@ pub(crate) async fn authenticate(svc: &S3Service, ctx: &mut Ctx) -> Result<(), S
     Ok(())
 }
 
-/// The answer to an anonymous request. Anonymous access arrives with bucket
-/// policies and ACLs; until then it is refused, but a missing bucket is
-/// reported as missing, as S3 does.
-pub(crate) async fn refuse_anonymous(svc: &S3Service, bucket: Option<&str>) -> S3Error {
-    if let Some(b) = bucket {
-        match svc.engine.meta().get_bucket(b).await {
-            Ok(None) => return S3Error::new(S3ErrorCode::NoSuchBucket),
-            Ok(Some(_)) => {}
-            Err(e) => return crate::errors::internal(&e),
-        }
+/// Lets an unsigned request through only as far as the canned ACLs allow:
+/// a public-read bucket may be listed, a public-read object read, and a
+/// public-read-write bucket written to. A missing bucket is reported as
+/// missing, as S3 does; everything else is `AccessDenied`.
+pub(crate) async fn authorize_anonymous(svc: &S3Service, ctx: &Ctx) -> Result<(), S3Error> {
+    use coffer_s3_proto::router::Operation::*;
+    let denied = || Err(S3Error::new(S3ErrorCode::AccessDenied));
+    let Some(bucket) = ctx.bucket.as_deref() else {
+        return denied();
+    };
+    let bucket_acl = svc.engine.bucket_acl(bucket).await.map_err(crate::errors::from_engine)?;
+    let allowed = match ctx.op {
+        Some(ListObjects | ListObjectsV2 | HeadBucket) => bucket_acl.public_read(),
+        Some(GetObject | HeadObject) => match svc.engine.object_acl(bucket, ctx.key()).await {
+            Ok(a) => a.public_read(),
+            // Whoever may list the bucket learns that the key is missing.
+            Err(coffer_engine::EngineError::NoSuchKey) => bucket_acl.public_read(),
+            Err(e) => return Err(crate::errors::from_engine(e)),
+        },
+        Some(
+            PutObject
+            | PostObject
+            | DeleteObject
+            | DeleteObjects
+            | CreateMultipartUpload
+            | UploadPart
+            | CompleteMultipartUpload
+            | AbortMultipartUpload
+            | ListParts,
+        ) => bucket_acl.public_write(),
+        _ => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        denied()
     }
-    S3Error::new(S3ErrorCode::AccessDenied)
 }
 
 /// The secret of an access key; an unknown key is `InvalidAccessKeyId`.

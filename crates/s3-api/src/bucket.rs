@@ -59,13 +59,18 @@ pub(crate) async fn list_buckets(s: &S3Service, ctx: &Ctx) -> Result<Response<Re
 
 pub(crate) async fn create(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Result<Response<ResBody>, S3Error> {
     let doc = body.read_small(ctx, 64 * 1024).await?;
+    let acl = crate::acl::requested(&ctx.headers)?;
     let location = if doc.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
         xml::parse::<CreateBucketConfiguration>(&doc)?.location_constraint
     };
     match s.engine.create_bucket(ctx.bucket(), location.as_deref()).await {
-        Ok(()) => {}
+        Ok(()) => {
+            if let Some(a) = acl {
+                s.engine.set_bucket_acl(ctx.bucket(), a).await.map_err(from_engine)?;
+            }
+        }
         // In us-east-1, S3 answers 200 to re-creating a bucket you own (and
         // leaves it untouched); elsewhere 409 BucketAlreadyOwnedByYou.
         Err(EngineError::BucketAlreadyExists) if s.engine.config().region == "us-east-1" => {}
@@ -102,5 +107,5 @@ pub(crate) async fn location(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBod
 /// GET of a bucket configuration the bucket does not have (see `s3-proto/probes.rs`).
 pub(crate) async fn probe(s: &S3Service, ctx: &Ctx, sub: &str) -> Result<Response<ResBody>, S3Error> {
     s.engine.head_bucket(ctx.bucket()).await.map_err(from_engine)?;
-    Ok(respond::xml(coffer_s3_proto::probes::bucket_probe(sub, &owner(ctx).id)?))
+    Ok(respond::xml(coffer_s3_proto::probes::bucket_probe(sub)?))
 }

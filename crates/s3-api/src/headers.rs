@@ -28,6 +28,7 @@ pub(crate) fn object_meta_from(headers: &HeaderMap) -> Result<ObjectMeta, S3Erro
         expires: get("expires"),
         user: Default::default(),
         checksum: None,
+        acl: crate::acl::requested(headers)?.filter(|a| *a != coffer_types::CannedAcl::Private),
     };
     // aws-chunked is a transfer detail; a list like "gzip,aws-chunked" keeps the rest.
     // Kept verbatim unless aws-chunked has to be removed from the list.

@@ -9,6 +9,7 @@
 //! Architecture invariant: this crate names no concrete store; it sees the
 //! engine and, for credential lookups, the `MetaStore` trait.
 
+mod acl;
 mod auth;
 mod body;
 mod bucket;
@@ -55,6 +56,9 @@ pub struct S3Config {
     /// Domains under which `{bucket}.{domain}` names a bucket (virtual-hosted
     /// style). Path style works on every host.
     pub domains: Vec<String>,
+    /// A request body that delivers no bytes for this long fails with
+    /// `RequestTimeout` (and the connection closes). `None`: no limit.
+    pub body_idle_timeout: Option<std::time::Duration>,
 }
 
 /// Shared state of the S3 endpoint.
@@ -127,7 +131,7 @@ impl S3Service {
             // Browsers send preflights without credentials.
             return cors::preflight(self, ctx).await;
         }
-        let body = body::RequestBody::new(body);
+        let body = body::RequestBody::new(body, self.cfg.body_idle_timeout);
         if ctx.op == Some(Operation::PostObject) {
             // A form upload carries its signature in the form, not the headers.
             return object_post::post(self, ctx, body).await;
@@ -148,7 +152,10 @@ impl S3Service {
             GetBucketCors => cors::get(self, ctx).await,
             DeleteBucketCors => cors::delete(self, ctx).await,
             GetBucketConfig(sub) => bucket::probe(self, ctx, sub).await,
-            GetObjectAcl => object_get::acl(self, ctx).await,
+            GetObjectAcl => acl::get_object(self, ctx).await,
+            PutObjectAcl => acl::put_object(self, ctx, body).await,
+            GetBucketAcl => acl::get_bucket(self, ctx).await,
+            PutBucketAcl => acl::put_bucket(self, ctx, body).await,
             ListMultipartUploads => multipart::list_uploads(self, ctx).await,
             DeleteObjects => object_delete::delete_objects(self, ctx, body).await,
             PutObject => object_put::put(self, ctx, body).await,

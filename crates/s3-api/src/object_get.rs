@@ -76,12 +76,3 @@ pub(crate) async fn tagging(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody
     let doc = coffer_s3_proto::xml::Tagging { xmlns: coffer_s3_proto::xml::NS, tag_set: Default::default() };
     Ok(respond::xml(coffer_s3_proto::xml::render(&doc)?))
 }
-
-/// GetObjectAcl: the owner has full control (ACLs arrive with projects).
-pub(crate) async fn acl(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
-    let input =
-        GetInput { bucket: ctx.bucket().to_owned(), key: ctx.key().to_owned(), head: true, ..Default::default() };
-    s.engine.get_object(input).await.map_err(from_engine)?;
-    let owner = ctx.access_key.clone().unwrap_or_default();
-    Ok(respond::xml(coffer_s3_proto::probes::owner_only_acl(&owner)))
-}

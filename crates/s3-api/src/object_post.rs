@@ -29,14 +29,6 @@ pub(crate) async fn post(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Res
     let (mut fields, file) = form::read(boundary, body.into_raw()).await?;
     let bucket = ctx.bucket().to_owned();
 
-    let Some(signature) = PostSignature::parse(&fields)? else {
-        return Err(crate::auth::refuse_anonymous(s, Some(&bucket)).await);
-    };
-    let policy_b64 = fields.get("policy").unwrap_or("").to_owned();
-    let secret = crate::auth::secret_of(s, signature.access_key()).await?;
-    signature.verify(&secret, &policy_b64, &s.engine.config().region)?;
-    ctx.access_key = Some(signature.access_key().to_owned());
-    let policy = PostPolicy::parse(&policy_b64)?;
     // The key is checked against the policy as it will be stored.
     let key = fields
         .get("key")
@@ -49,7 +41,21 @@ pub(crate) async fn post(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Res
         })?
         .replace("${filename}", file.filename.as_deref().unwrap_or(""));
     fields.set("key", key.clone());
-    let (min, max) = policy.check(&fields, &bucket, time::OffsetDateTime::now_utc())?;
+    let (min, max) = match PostSignature::parse(&fields)? {
+        // No policy: an anonymous upload, allowed only into a public-read-write bucket.
+        None => {
+            crate::auth::authorize_anonymous(s, ctx).await?;
+            (0, coffer_s3_proto::post::policy::MAX_POST_SIZE)
+        }
+        Some(signature) => {
+            let policy_b64 = fields.get("policy").unwrap_or("").to_owned();
+            let secret = crate::auth::secret_of(s, signature.access_key()).await?;
+            signature.verify(&secret, &policy_b64, &s.engine.config().region)?;
+            ctx.access_key = Some(signature.access_key().to_owned());
+            let policy = PostPolicy::parse(&policy_b64)?;
+            policy.check(&fields, &bucket, time::OffsetDateTime::now_utc())?
+        }
+    };
 
     let headers = fields_as_headers(&fields);
     let meta = crate::headers::object_meta_from(&headers)?;
@@ -118,6 +124,8 @@ fn redirect_target(fields: &FormFields) -> Option<&str> {
 fn fields_as_headers(fields: &FormFields) -> HeaderMap {
     let mut h = HeaderMap::new();
     for (name, value) in fields.iter() {
+        // The form's `acl` field is the header `x-amz-acl`.
+        let name = if name.eq_ignore_ascii_case("acl") { "x-amz-acl" } else { name };
         let (Ok(n), Ok(v)) =
             (HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()), HeaderValue::from_str(value))
         else {

@@ -77,6 +77,7 @@ pub(crate) async fn copy(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, 
         dst_key: ctx.key().to_owned(),
         directive,
         source_conditions: conditions(ctx, "x-amz-copy-source-"),
+        acl: crate::acl::requested(&ctx.headers)?.filter(|a| *a != coffer_types::CannedAcl::Private),
     };
     let (etag, at) = s.engine.copy_object(input).await.map_err(from_engine)?;
     let doc = CopyObjectResult { xmlns: NS, last_modified: iso8601_millis(at), etag: etag.quoted() };

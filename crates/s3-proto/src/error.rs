@@ -44,6 +44,7 @@ codes! {
     InvalidRange = 416, "The requested range is not satisfiable";
     InvalidRequest = 400, "Invalid Request";
     KeyTooLongError = 400, "Your key is too long.";
+    MalformedACLError = 400, "The XML you provided was not well-formed or did not validate against our published schema.";
     MalformedPOSTRequest = 400, "The body of your POST request is not well-formed multipart/form-data.";
     MalformedXML = 400, "The XML you provided was not well-formed or did not validate against our published schema.";
     MaxPostPreDataLengthExceededError = 400, "Your POST request fields preceding the upload file were too large.";
@@ -71,6 +72,7 @@ codes! {
     RequestTimeout = 400, "Your socket connection to the server was not read from or written to within the timeout period.";
     ServiceUnavailable = 503, "Service is unable to handle request.";
     SignatureDoesNotMatch = 403, "The request signature we calculated does not match the signature you provided. Check your key and signing method.";
+    UnexpectedContent = 400, "This request does not support content.";
     XAmzContentSHA256Mismatch = 400, "The provided 'x-amz-content-sha256' header does not match what was computed.";
 }
 

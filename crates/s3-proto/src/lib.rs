@@ -5,12 +5,14 @@
 //! - [`error`]: [`error::S3Error`], every failure as S3 XML with code, status and request id.
 //! - [`sigv4`]: AWS Signature Version 4 verification (header and presigned) and signing.
 //! - [`sigv2`]: AWS Signature Version 2 verification (header and presigned), signing for tests.
+//! - [`acl`]: canned ACLs as `AccessControlPolicy` documents, and back.
 //! - [`auth`]: which of the two a request carries, if any.
 //! - [`chunked`]: the `aws-chunked` body decoder with per-chunk signature checks.
 //! - [`post`]: POST object forms: multipart fields, policy documents and their signatures.
 //!
 //! Architecture invariant: nothing here names a store, a database or hyper.
 
+pub mod acl;
 pub mod auth;
 pub mod chunked;
 pub mod cors;

@@ -4,12 +4,10 @@
 //! document, or the specific `NoSuch…` error. Never 405 or 501 for these.
 
 use crate::error::{S3Error, S3ErrorCode as C};
-use quick_xml::escape::escape;
 
 /// Bucket sub-resources answered here (GET).
 const PROBES: &[&str] = &[
     "accelerate",
-    "acl",
     "analytics",
     "cors",
     "encryption",
@@ -42,31 +40,19 @@ fn doc(body: &str) -> String {
 
 const NS: &str = "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"";
 
-/// The access control policy of a bucket or object owned by `owner`: the
-/// owner has full control, nobody else has any grant.
-pub fn owner_only_acl(owner: &str) -> String {
-    let o = escape(owner);
-    doc(&format!(
-        "<AccessControlPolicy {NS}><Owner><ID>{o}</ID><DisplayName>{o}</DisplayName></Owner><AccessControlList><Grant>\
-<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\"><ID>{o}</ID><DisplayName>{o}</DisplayName></Grantee>\
-<Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>"
-    ))
-}
-
 /// The answer to GET `?{sub}` on a bucket with no such configuration.
-pub fn bucket_probe(sub: &str, owner: &str) -> Result<String, S3Error> {
+pub fn bucket_probe(sub: &str) -> Result<String, S3Error> {
     let missing = |code: C, what: &str| Err(S3Error::with_message(code, format!("The {what} does not exist")));
     match sub {
-        "acl" => Ok(owner_only_acl(owner)),
         "versioning" => Ok(doc(&format!("<VersioningConfiguration {NS}/>"))),
         "logging" => Ok(doc(&format!("<BucketLoggingStatus {NS}/>"))),
         "notification" => Ok(doc(&format!("<NotificationConfiguration {NS}/>"))),
         "accelerate" => Ok(doc(&format!("<AccelerateConfiguration {NS}/>"))),
         "requestPayment" => Ok(doc(&format!("<RequestPaymentConfiguration {NS}><Payer>BucketOwner</Payer></RequestPaymentConfiguration>"))),
         "policyStatus" => Ok(doc(&format!("<PolicyStatus {NS}><IsPublic>false</IsPublic></PolicyStatus>"))),
-        // New S3 buckets default to BucketOwnerEnforced (ACLs disabled).
+        // Canned ACLs are honoured, and the bucket owner owns every object.
         "ownershipControls" => Ok(doc(&format!(
-            "<OwnershipControls {NS}><Rule><ObjectOwnership>BucketOwnerEnforced</ObjectOwnership></Rule></OwnershipControls>"
+            "<OwnershipControls {NS}><Rule><ObjectOwnership>BucketOwnerPreferred</ObjectOwnership></Rule></OwnershipControls>"
         ))),
         "analytics" => Ok(doc(&format!("<ListBucketAnalyticsConfigurationResult {NS}><IsTruncated>false</IsTruncated></ListBucketAnalyticsConfigurationResult>"))),
         "inventory" => Ok(doc(&format!("<ListInventoryConfigurationsResult {NS}><IsTruncated>false</IsTruncated></ListInventoryConfigurationsResult>"))),
@@ -92,22 +78,17 @@ mod tests {
     #[test]
     fn every_probe_has_a_defined_answer() {
         for p in PROBES {
-            match bucket_probe(p, "owner") {
+            match bucket_probe(p) {
                 Ok(x) => assert!(x.starts_with("<?xml") && x.contains("xmlns="), "{p}: {x}"),
                 Err(e) => assert_eq!(e.status(), 404, "{p}: {e}"),
             }
         }
-        assert_eq!(bucket_probe("select", "o").unwrap_err().code, C::NotImplemented);
+        assert_eq!(bucket_probe("select").unwrap_err().code, C::NotImplemented);
     }
 
     #[test]
-    fn acl_names_the_owner_escaped() {
-        let x = owner_only_acl("a<b");
-        assert!(x.contains("<ID>a&lt;b</ID>") && x.contains("<Permission>FULL_CONTROL</Permission>"), "{x}");
-        assert_eq!(bucket_probe("cors", "o").unwrap_err().code, C::NoSuchCORSConfiguration);
-        assert_eq!(
-            bucket_probe("encryption", "o").unwrap_err().code,
-            C::ServerSideEncryptionConfigurationNotFoundError
-        );
+    fn missing_configurations_have_their_codes() {
+        assert_eq!(bucket_probe("cors").unwrap_err().code, C::NoSuchCORSConfiguration);
+        assert_eq!(bucket_probe("encryption").unwrap_err().code, C::ServerSideEncryptionConfigurationNotFoundError);
     }
 }

@@ -22,6 +22,9 @@ pub enum Operation {
     ListMultipartUploads,
     DeleteObjects,
     PutObject,
+    GetBucketAcl,
+    PutBucketAcl,
+    PutObjectAcl,
     /// A browser form upload (`multipart/form-data`) to the bucket URL.
     PostObject,
     CopyObject,
@@ -217,6 +220,8 @@ fn bucket_op(method: &str, q: &Query) -> Result<Operation, S3Error> {
         "GET" if q.has("uploads") => ListMultipartUploads,
         "GET" if q.has("versions") => ListObjectVersions,
         "GET" if q.has("cors") => GetBucketCors,
+        "GET" if q.has("acl") => GetBucketAcl,
+        "PUT" if q.has("acl") => PutBucketAcl,
         "PUT" if q.has("cors") => PutBucketCors,
         "DELETE" if q.has("cors") => DeleteBucketCors,
         "GET" => match sub {
@@ -246,6 +251,7 @@ fn object_op(method: &str, q: &Query, copy_source: bool) -> Result<Operation, S3
                 UploadPart
             }
         }
+        "PUT" if q.has("acl") && !upload => PutObjectAcl,
         "PUT" => match sub {
             Some(s) => NotImplemented(s),
             None if copy_source => CopyObject,
@@ -304,7 +310,9 @@ mod tests {
             ("POST", "/bkt/k?uploadId=abc", false, CompleteMultipartUpload, Some("bkt"), Some("k")),
             ("DELETE", "/bkt/k?uploadId=abc", false, AbortMultipartUpload, Some("bkt"), Some("k")),
             ("GET", "/bkt/k?uploadId=abc&max-parts=2", false, ListParts, Some("bkt"), Some("k")),
-            ("GET", "/bkt?acl", false, GetBucketConfig("acl"), Some("bkt"), None),
+            ("GET", "/bkt?acl", false, GetBucketAcl, Some("bkt"), None),
+            ("PUT", "/bkt?acl", false, PutBucketAcl, Some("bkt"), None),
+            ("PUT", "/bkt/k?acl", false, PutObjectAcl, Some("bkt"), Some("k")),
             ("GET", "/bkt?versioning", false, GetBucketConfig("versioning"), Some("bkt"), None),
             ("GET", "/bkt?select", false, NotImplemented("select"), Some("bkt"), None),
             ("GET", "/bkt/k?acl", false, GetObjectAcl, Some("bkt"), Some("k")),

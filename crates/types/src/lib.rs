@@ -5,6 +5,7 @@
 //! through their `parse` constructors), [`ETag`], [`ByteRange`] and [`BlobId`];
 //! [`checksum`] computes S3's additional checksums (CRC-32/32C/64, SHA-1/256).
 
+mod acl;
 mod bucket;
 pub mod checksum;
 mod etag;
@@ -12,6 +13,7 @@ mod ids;
 mod key;
 mod range;
 
+pub use acl::CannedAcl;
 pub use bucket::{BucketName, InvalidBucketName};
 pub use checksum::{ChecksumAlgorithm, Checksummer};
 pub use etag::ETag;

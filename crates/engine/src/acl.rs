@@ -1,0 +1,37 @@
+//! Canned ACLs of buckets and objects. A bucket's lives in its configuration
+//! (`acl`), an object's in its stored headers; absent means private.
+
+use crate::{Engine, EngineError};
+use coffer_types::CannedAcl;
+
+/// The bucket configuration entry that holds a bucket's canned ACL.
+const BUCKET_ACL: &str = "acl";
+
+impl Engine {
+    /// The bucket's canned ACL (`NoSuchBucket` if it does not exist).
+    pub async fn bucket_acl(&self, bucket: &str) -> Result<CannedAcl, EngineError> {
+        let stored = self.meta.get_bucket_config(bucket, BUCKET_ACL).await?;
+        // An unknown stored name cannot come from this code; read it as private.
+        Ok(stored.as_deref().and_then(CannedAcl::parse).unwrap_or_default())
+    }
+
+    /// Sets the bucket's canned ACL; private is stored as no entry.
+    pub async fn set_bucket_acl(&self, bucket: &str, acl: CannedAcl) -> Result<(), EngineError> {
+        let value = (acl != CannedAcl::Private).then(|| acl.as_str().to_owned());
+        Ok(self.meta.set_bucket_config(bucket, BUCKET_ACL, value).await?)
+    }
+
+    /// The current object's canned ACL (`NoSuchKey` if there is none).
+    pub async fn object_acl(&self, bucket: &str, key: &str) -> Result<CannedAcl, EngineError> {
+        let o = self.meta.get_object(bucket, key).await?.ok_or(EngineError::NoSuchKey)?;
+        Ok(o.meta.acl.unwrap_or_default())
+    }
+
+    /// Sets the current object's canned ACL, keeping its data and headers.
+    pub async fn set_object_acl(&self, bucket: &str, key: &str, acl: CannedAcl) -> Result<(), EngineError> {
+        let o = self.meta.get_object(bucket, key).await?.ok_or(EngineError::NoSuchKey)?;
+        let mut meta = o.meta;
+        meta.acl = (acl != CannedAcl::Private).then_some(acl);
+        Ok(self.meta.set_object_meta(bucket, key, meta).await?)
+    }
+}
