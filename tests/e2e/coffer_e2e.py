@@ -8,6 +8,7 @@ address other than 127.0.0.1.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -162,6 +163,60 @@ def http_request(url: str, method: str = "GET", data: bytes | None = None,
             return resp.status, dict(resp.headers), resp.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read()
+
+
+def aws_cli(server, binary: str, home: Path, *, chunk_mb: int = 8,
+            global_args: tuple = ()):
+    """A function running `BINARY --endpoint-url ... ARGS` against `server`.
+
+    For both aws CLIs (v2 from Debian, v1 from PyPI): a config file of its
+    own under `home` (path-style, multipart threshold and chunk size
+    `chunk_mb`), credentials only from the environment, no pager, and no
+    AWS_* or PYTHON* settings of the caller; `global_args` go before ARGS.
+    `aws_run.json(*args)` parses the output.
+    """
+    config = home / "config"
+    config.write_text(
+        "[default]\n"
+        "region = us-east-1\n"
+        "output = json\n"
+        "s3 =\n"
+        "    addressing_style = path\n"
+        f"    multipart_threshold = {chunk_mb}MB\n"
+        f"    multipart_chunksize = {chunk_mb}MB\n"
+        "    max_concurrent_requests = 4\n"
+    )
+    (home / "credentials").write_text("")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ACCESS_KEY_ID=server.access_key,
+        AWS_SECRET_ACCESS_KEY=server.secret_key,
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_REGION="us-east-1",
+        AWS_CONFIG_FILE=str(config),
+        AWS_SHARED_CREDENTIALS_FILE=str(home / "credentials"),
+        AWS_PAGER="",
+        AWS_EC2_METADATA_DISABLED="true",
+        HOME=str(home),
+    )
+    # Each CLI runs on its own Python (Debian's /usr/bin/python3, or a venv's);
+    # keep the caller's Python settings away from it.
+    for k in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP"):
+        env.pop(k, None)
+
+    def aws_run(*args, check=True, timeout=600, env_extra=None):
+        cmd = [binary, "--endpoint-url", server.endpoint, *global_args, *args]
+        return run(cmd, env={**env, **(env_extra or {})}, check=check, timeout=timeout)
+
+    def aws_json(*args):
+        out = aws_run(*args).stdout_text
+        return json.loads(out) if out.strip() else {}
+
+    aws_run.json = aws_json
+    aws_run.env = env
+    aws_run.binary = binary
+    aws_run.endpoint = server.endpoint
+    return aws_run
 
 
 # ---------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 
 from coffer_e2e import (
     MiB,
+    aws_cli,
     http_request,
     make_random_file,
     require_tool,
@@ -37,48 +37,8 @@ CHUNK_MB = 8
 def aws(coffer, tmp_path_factory):
     """Returns a function running `/usr/bin/aws ARGS` against the server."""
     binary = require_tool(AWS, "Debian package awscli (aws CLI v2)")
-    home = tmp_path_factory.mktemp("awscli")
-    config = home / "config"
-    config.write_text(
-        "[default]\n"
-        "region = us-east-1\n"
-        "output = json\n"
-        "s3 =\n"
-        "    addressing_style = path\n"
-        f"    multipart_threshold = {CHUNK_MB}MB\n"
-        f"    multipart_chunksize = {CHUNK_MB}MB\n"
-        "    max_concurrent_requests = 4\n"
-    )
-    (home / "credentials").write_text("")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_ACCESS_KEY_ID=coffer.access_key,
-        AWS_SECRET_ACCESS_KEY=coffer.secret_key,
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_REGION="us-east-1",
-        AWS_CONFIG_FILE=str(config),
-        AWS_SHARED_CREDENTIALS_FILE=str(home / "credentials"),
-        AWS_PAGER="",
-        AWS_EC2_METADATA_DISABLED="true",
-        HOME=str(home),
-    )
-    # Debian's aws runs on /usr/bin/python3; keep pyenv's settings away from it.
-    for k in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP"):
-        env.pop(k, None)
-
-    def aws_run(*args, check=True, timeout=600, env_extra=None):
-        cmd = [binary, "--endpoint-url", coffer.endpoint, "--no-cli-pager", *args]
-        return run(cmd, env={**env, **(env_extra or {})}, check=check, timeout=timeout)
-
-    def aws_json(*args):
-        out = aws_run(*args).stdout_text
-        return json.loads(out) if out.strip() else {}
-
-    aws_run.json = aws_json
-    aws_run.env = env
-    aws_run.binary = binary
-    aws_run.endpoint = coffer.endpoint
-    return aws_run
+    return aws_cli(coffer, binary, tmp_path_factory.mktemp("awscli"),
+                   chunk_mb=CHUNK_MB, global_args=("--no-cli-pager",))
 
 
 @pytest.fixture
