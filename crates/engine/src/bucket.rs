@@ -9,29 +9,46 @@ use coffer_types::{now_millis, BucketName, UnixMillis};
 pub struct BucketInfo {
     pub name: String,
     pub region: String,
+    /// The owning project.
+    pub project: String,
     pub created: UnixMillis,
 }
 
 impl From<BucketRecord> for BucketInfo {
     fn from(b: BucketRecord) -> Self {
-        BucketInfo { name: b.name, region: b.region, created: b.created }
+        BucketInfo { name: b.name, region: b.region, project: b.project, created: b.created }
     }
 }
 
+/// Where and for whom a bucket is created.
+#[derive(Clone, Copy, Debug)]
+pub struct NewBucket<'a> {
+    pub name: &'a str,
+    /// The requested LocationConstraint: absent, empty, or `region`.
+    pub location: Option<&'a str>,
+    /// The region whose endpoint received the request.
+    pub region: &'a str,
+    /// The owning project.
+    pub project: &'a str,
+}
+
 impl Engine {
-    /// Creates a bucket. `location` is the requested LocationConstraint; it
-    /// must be absent, empty, or this engine's region.
-    pub async fn create_bucket(&self, name: &str, location: Option<&str>) -> Result<(), EngineError> {
-        let name = BucketName::parse(name).map_err(|e| EngineError::InvalidBucketName(e.0.into()))?;
-        match location {
+    /// Creates a bucket in the request's region, owned by a project.
+    pub async fn create_bucket(&self, new: NewBucket<'_>) -> Result<(), EngineError> {
+        let name = BucketName::parse(new.name).map_err(|e| EngineError::InvalidBucketName(e.0.into()))?;
+        match new.location {
             None | Some("") => {}
-            Some(l) if l == self.cfg.region => {}
+            Some(l) if l == new.region => {}
             // us-east-1 is the default and the classic synonym is "US".
-            Some("US") if self.cfg.region == "us-east-1" => {}
+            Some("US") if new.region == "us-east-1" => {}
             Some(l) => return Err(EngineError::InvalidLocation(l.to_owned())),
         }
-        let rec =
-            BucketRecord { name: name.as_str().to_owned(), region: self.cfg.region.clone(), created: now_millis() };
+        let rec = BucketRecord {
+            name: name.as_str().to_owned(),
+            region: new.region.to_owned(),
+            project: new.project.to_owned(),
+            created: now_millis(),
+        };
         Ok(self.meta.create_bucket(rec).await?)
     }
 

@@ -56,6 +56,9 @@ pub enum EngineError {
     InvalidRange(u64),
     #[error("no storage space left")]
     NoSpace,
+    /// The write would pass this quota; nothing was stored.
+    #[error("quota exceeded")]
+    QuotaExceeded(coffer_meta::QuotaScope),
     #[error("reading the request body: {0}")]
     Body(#[source] BoxError),
     #[error(transparent)]
@@ -74,6 +77,7 @@ impl From<MetaError> for EngineError {
             MetaError::BucketNotEmpty => EngineError::BucketNotEmpty,
             MetaError::PreconditionFailed => EngineError::PreconditionFailed,
             MetaError::NoSpace => EngineError::NoSpace,
+            MetaError::QuotaExceeded(scope) => EngineError::QuotaExceeded(scope),
             other => EngineError::Meta(other),
         }
     }

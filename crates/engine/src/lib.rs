@@ -24,7 +24,7 @@ mod object_copy;
 mod object_get;
 mod object_put;
 
-pub use bucket::BucketInfo;
+pub use bucket::{BucketInfo, NewBucket};
 pub use error::{BoxError, EngineError};
 pub use gc::ReclaimReport;
 pub use ingest::{Body, BodyCheck, ChecksumCheck, ExpectedChecksum};
@@ -42,7 +42,8 @@ use std::time::Duration;
 /// Engine settings.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
-    /// The region new buckets are created in and must name, if they name one.
+    /// The deployment's default region (requests whose endpoint names no
+    /// region act in it).
     pub region: String,
     /// Objects up to this size are stored inline in the metadata store.
     pub inline_max: u64,

@@ -9,6 +9,8 @@ use futures::{StreamExt, TryStreamExt};
 use md5::{Digest, Md5};
 use std::time::Duration;
 
+const NEW_BKT: NewBucket = NewBucket { name: "bkt", location: None, region: "us-east-1", project: "p" };
+
 struct Fixture {
     engine: Engine,
     dir: tempfile::TempDir,
@@ -65,7 +67,7 @@ fn data(n: usize, seed: u8) -> Vec<u8> {
 #[tokio::test]
 async fn put_get_inline_and_blob() {
     let f = fixture();
-    f.engine.create_bucket("bkt", None).await.unwrap();
+    f.engine.create_bucket(NEW_BKT).await.unwrap();
     for (key, n) in [("small", 10), ("edge", 1024), ("big", 300_000)] {
         let d = data(n, 1);
         let (etag, checksum) = f.engine.put_object(put("bkt", key, &d)).await.unwrap();
@@ -96,7 +98,7 @@ async fn put_get_inline_and_blob() {
 #[tokio::test]
 async fn bad_digest_and_short_body_store_nothing() {
     let f = fixture();
-    f.engine.create_bucket("bkt", None).await.unwrap();
+    f.engine.create_bucket(NEW_BKT).await.unwrap();
     for n in [10usize, 100_000] {
         let mut input = put("bkt", "k", &data(n, 2));
         input.check.md5 = Some([0; 16]);
@@ -125,7 +127,7 @@ async fn bad_digest_and_short_body_store_nothing() {
 #[tokio::test]
 async fn overwrite_and_delete_reclaim_blobs() {
     let f = fixture();
-    f.engine.create_bucket("bkt", None).await.unwrap();
+    f.engine.create_bucket(NEW_BKT).await.unwrap();
     f.engine.put_object(put("bkt", "k", &data(5000, 1))).await.unwrap();
     f.engine.put_object(put("bkt", "k", &data(6000, 2))).await.unwrap();
     assert_eq!(f.blob_files(), 2, "the old blob stays through the grace period");
@@ -140,7 +142,7 @@ async fn overwrite_and_delete_reclaim_blobs() {
 #[tokio::test]
 async fn startup_reclaims_orphans_and_temp_files() {
     let f = fixture();
-    f.engine.create_bucket("bkt", None).await.unwrap();
+    f.engine.create_bucket(NEW_BKT).await.unwrap();
     f.engine.put_object(put("bkt", "keep", &data(5000, 1))).await.unwrap();
     // An orphan: a committed blob whose metadata commit never happened.
     let mut w = f.engine.blobs.create().await.unwrap();
@@ -160,7 +162,7 @@ async fn startup_reclaims_orphans_and_temp_files() {
 #[tokio::test]
 async fn multipart_complete_references_part_blobs() {
     let f = fixture();
-    f.engine.create_bucket("bkt", None).await.unwrap();
+    f.engine.create_bucket(NEW_BKT).await.unwrap();
     let id = f
         .engine
         .create_upload("bkt", "mp", ObjectMeta { content_type: Some("a/b".into()), ..Default::default() })
@@ -229,7 +231,7 @@ async fn multipart_complete_references_part_blobs() {
 #[tokio::test]
 async fn multipart_rejections() {
     let f = fixture();
-    f.engine.create_bucket("bkt", None).await.unwrap();
+    f.engine.create_bucket(NEW_BKT).await.unwrap();
     let id = f.engine.create_upload("bkt", "mp", ObjectMeta::default()).await.unwrap();
     let small =
         f.engine.upload_part("bkt", "mp", &id, 1, Some(10), body(data(10, 1)), &BodyCheck::default()).await.unwrap();
@@ -273,7 +275,7 @@ async fn multipart_rejections() {
 #[tokio::test]
 async fn copy_object_rules() {
     let f = fixture();
-    f.engine.create_bucket("bkt", None).await.unwrap();
+    f.engine.create_bucket(NEW_BKT).await.unwrap();
     f.engine.put_object(put("bkt", "src", &data(4000, 9))).await.unwrap();
     let input = CopyInput {
         src_bucket: "bkt".into(),
@@ -302,7 +304,7 @@ async fn copy_object_rules() {
 async fn canned_acls_of_buckets_and_objects() {
     use coffer_types::CannedAcl;
     let f = fixture();
-    f.engine.create_bucket("bkt", None).await.unwrap();
+    f.engine.create_bucket(NEW_BKT).await.unwrap();
     assert_eq!(f.engine.bucket_acl("bkt").await.unwrap(), CannedAcl::Private);
     f.engine.set_bucket_acl("bkt", CannedAcl::PublicReadWrite).await.unwrap();
     assert_eq!(f.engine.bucket_acl("bkt").await.unwrap(), CannedAcl::PublicReadWrite);
@@ -336,7 +338,7 @@ async fn canned_acls_of_buckets_and_objects() {
 #[tokio::test]
 async fn listing_matches_model() {
     let f = fixture();
-    f.engine.create_bucket("bkt", None).await.unwrap();
+    f.engine.create_bucket(NEW_BKT).await.unwrap();
     let alphabet = ["a", "bkt", "/", "-", "é"];
     let mut state = 12345u64;
     let mut rnd = |n: usize| {
@@ -406,7 +408,7 @@ async fn listing_matches_model() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listing_100k_keys() {
     let f = fixture();
-    f.engine.create_bucket("bkt", None).await.unwrap();
+    f.engine.create_bucket(NEW_BKT).await.unwrap();
     let n = 100_000usize;
     let mut tasks = Vec::new();
     for t in 0..250usize {
@@ -449,7 +451,7 @@ async fn listing_100k_keys() {
 async fn checksums_verified_and_stored() {
     use coffer_types::checksum::{checksum, ChecksumAlgorithm};
     let f = fixture();
-    f.engine.create_bucket("bkt", None).await.unwrap();
+    f.engine.create_bucket(NEW_BKT).await.unwrap();
     for n in [10usize, 100_000] {
         let d = data(n, 4);
         for algorithm in ChecksumAlgorithm::ALL {

@@ -1,5 +1,5 @@
-//! [`SqliteMetaStore`]: the [`MetaStore`] on embedded SQLite, Coffer's
-//! single-node default.
+//! [`SqliteMetaStore`]: the [`MetaStore`] and [`IdentityStore`] on embedded
+//! SQLite, Coffer's single-node default.
 //!
 //! - One writer thread owns the only write connection and applies queued
 //!   mutations in batches: every mutation in a batch runs in its own savepoint
@@ -10,10 +10,21 @@
 //!   WAL lets them proceed while the writer commits.
 //! - The schema is versioned with `PRAGMA user_version` ([`migrations`]).
 //! - Keys are stored as BLOBs so SQLite orders them bytewise (`memcmp`).
+//! - Each bucket row keeps its stored totals, changed and checked against
+//!   quotas inside the same savepoint as the write (`quota.rs`).
+//!
+//! The SQL lives in plain functions on a connection: `ops` (buckets, objects,
+//! garbage queue, configurations), `upload_ops`, `quota`, `usage_ops` and
+//! `identity_ops`; `identity` wires the latter to [`IdentityStore`].
 
+mod identity;
+mod identity_ops;
 pub mod migrations;
 mod ops;
 mod pool;
+mod quota;
+mod upload_ops;
+mod usage_ops;
 mod writer;
 
 use async_trait::async_trait;
@@ -30,6 +41,8 @@ pub struct SqliteMetaStore {
 
 /// How many read connections the pool keeps.
 const READERS: usize = 4;
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 128;
 
 fn sql_err(e: rusqlite::Error) -> MetaError {
     if let rusqlite::Error::SqliteFailure(f, _) = &e {
@@ -43,6 +56,8 @@ fn sql_err(e: rusqlite::Error) -> MetaError {
 fn open_conn(path: &Path) -> Result<rusqlite::Connection, MetaError> {
     let conn = rusqlite::Connection::open(path).map_err(sql_err)?;
     conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(sql_err)?;
+    // Every operation's statements stay prepared (rusqlite keeps 16 by default).
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;").map_err(sql_err)?;
     Ok(conn)
 }
@@ -110,15 +125,15 @@ impl MetaStore for SqliteMetaStore {
     }
     async fn create_upload(&self, bucket: &str, upload: UploadRecord) -> Result<(), MetaError> {
         let b = bucket.to_owned();
-        self.writer.run(move |c| ops::create_upload(c, &b, &upload)).await
+        self.writer.run(move |c| upload_ops::create_upload(c, &b, &upload)).await
     }
     async fn get_upload(&self, bucket: &str, upload_id: &str) -> Result<Option<UploadRecord>, MetaError> {
         let (b, u) = (bucket.to_owned(), upload_id.to_owned());
-        self.readers.run(move |c| ops::get_upload(c, &b, &u)).await
+        self.readers.run(move |c| upload_ops::get_upload(c, &b, &u)).await
     }
     async fn put_part(&self, bucket: &str, upload_id: &str, part: PartRecord) -> Result<(), MetaError> {
         let (b, u) = (bucket.to_owned(), upload_id.to_owned());
-        self.writer.run(move |c| ops::put_part(c, &b, &u, &part)).await
+        self.writer.run(move |c| upload_ops::put_part(c, &b, &u, &part)).await
     }
     async fn list_parts(
         &self,
@@ -128,11 +143,11 @@ impl MetaStore for SqliteMetaStore {
         limit: usize,
     ) -> Result<Vec<PartRecord>, MetaError> {
         let (b, u) = (bucket.to_owned(), upload_id.to_owned());
-        self.readers.run(move |c| ops::list_parts(c, &b, &u, after, limit)).await
+        self.readers.run(move |c| upload_ops::list_parts(c, &b, &u, after, limit)).await
     }
     async fn list_uploads(&self, bucket: &str, query: &UploadListQuery) -> Result<Vec<UploadRecord>, MetaError> {
         let (b, q) = (bucket.to_owned(), query.clone());
-        self.readers.run(move |c| ops::list_uploads(c, &b, &q)).await
+        self.readers.run(move |c| upload_ops::list_uploads(c, &b, &q)).await
     }
     async fn complete_upload(
         &self,
@@ -142,11 +157,11 @@ impl MetaStore for SqliteMetaStore {
         cond: WriteCondition,
     ) -> Result<(), MetaError> {
         let (b, u) = (bucket.to_owned(), upload_id.to_owned());
-        self.writer.run(move |c| ops::complete_upload(c, &b, &u, &object, &cond)).await
+        self.writer.run(move |c| upload_ops::complete_upload(c, &b, &u, &object, &cond)).await
     }
     async fn abort_upload(&self, bucket: &str, upload_id: &str) -> Result<(), MetaError> {
         let (b, u) = (bucket.to_owned(), upload_id.to_owned());
-        self.writer.run(move |c| ops::abort_upload(c, &b, &u)).await
+        self.writer.run(move |c| upload_ops::abort_upload(c, &b, &u)).await
     }
     async fn gc_pending(&self, queued_before: UnixMillis, limit: usize) -> Result<Vec<BlobId>, MetaError> {
         self.readers.run(move |c| ops::gc_pending(c, queued_before, limit)).await
@@ -167,12 +182,32 @@ impl MetaStore for SqliteMetaStore {
         let (b, n) = (bucket.to_owned(), name.to_owned());
         self.readers.run(move |c| ops::get_bucket_config(c, &b, &n)).await
     }
-    async fn put_credential(&self, cred: CredentialRecord) -> Result<(), MetaError> {
-        self.writer.run(move |c| ops::put_credential(c, &cred)).await
+    async fn bucket_totals(&self, bucket: &str) -> Result<StoredTotals, MetaError> {
+        let b = bucket.to_owned();
+        self.readers.run(move |c| quota::bucket_totals(c, &b)).await
     }
-    async fn get_credential(&self, access_key: &str) -> Result<Option<CredentialRecord>, MetaError> {
-        let a = access_key.to_owned();
-        self.readers.run(move |c| ops::get_credential(c, &a)).await
+    async fn project_totals(&self, project: &str) -> Result<StoredTotals, MetaError> {
+        let p = project.to_owned();
+        self.readers.run(move |c| quota::project_totals(c, &p)).await
+    }
+    async fn set_quota(&self, scope: &QuotaScope, quota: Quota) -> Result<(), MetaError> {
+        let scope = scope.clone();
+        self.writer.run(move |c| quota::set_quota(c, &scope, &quota)).await
+    }
+    async fn get_quota(&self, scope: &QuotaScope) -> Result<Quota, MetaError> {
+        let scope = scope.clone();
+        self.readers.run(move |c| quota::get_quota(c, &scope)).await
+    }
+    async fn add_usage(&self, deltas: &[UsageDelta]) -> Result<(), MetaError> {
+        let deltas = deltas.to_vec();
+        self.writer.run(move |c| usage_ops::add_usage(c, &deltas)).await
+    }
+    async fn meter_storage(&self, now: UnixMillis) -> Result<(), MetaError> {
+        self.writer.run(move |c| usage_ops::meter_storage(c, now)).await
+    }
+    async fn usage(&self, query: &UsageQuery) -> Result<Vec<UsageRecord>, MetaError> {
+        let q = query.clone();
+        self.readers.run(move |c| usage_ops::usage(c, &q)).await
     }
     async fn ping(&self) -> Result<(), MetaError> {
         self.readers.run(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(sql_err)).await

@@ -5,6 +5,10 @@
 
 use rusqlite::Connection;
 
+#[cfg(test)]
+mod tests;
+mod v4;
+
 /// One schema step.
 pub struct Migration {
     pub version: u32,
@@ -101,10 +105,14 @@ DROP TABLE buckets;
 ) WITHOUT ROWID;",
         down: "DROP TABLE bucket_configs;",
     },
+    // v4: tenancy. Buckets get an owning project and stored totals; projects,
+    // users, access keys (replacing the operator's `credentials`), quotas and
+    // hourly usage. See `v4.rs`.
+    Migration { version: 4, up: v4::UP, down: v4::DOWN },
 ];
 
 /// The newest schema version.
-pub const LATEST: u32 = 3;
+pub const LATEST: u32 = 4;
 
 /// The schema version of `conn`.
 pub fn current(conn: &Connection) -> rusqlite::Result<u32> {
@@ -136,68 +144,4 @@ pub fn migrate(conn: &mut Connection, target: u32) -> rusqlite::Result<()> {
         v = m.version - 1;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn tables(c: &Connection) -> Vec<String> {
-        let mut st = c.prepare("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name").unwrap();
-        st.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
-    }
-
-    #[test]
-    fn up_down_up() {
-        let mut c = Connection::open_in_memory().unwrap();
-        migrate(&mut c, LATEST).unwrap();
-        assert_eq!(current(&c).unwrap(), LATEST);
-        let after_up = tables(&c);
-        assert!(after_up.contains(&"objects".to_string()));
-        migrate(&mut c, 0).unwrap();
-        assert_eq!(current(&c).unwrap(), 0);
-        assert!(tables(&c).is_empty());
-        migrate(&mut c, LATEST).unwrap();
-        assert_eq!(tables(&c), after_up);
-    }
-
-    #[test]
-    fn versions_are_consecutive() {
-        for (i, m) in MIGRATIONS.iter().enumerate() {
-            assert_eq!(m.version as usize, i + 1);
-        }
-        assert_eq!(MIGRATIONS.len() as u32, LATEST);
-    }
-
-    #[test]
-    fn refuses_newer_schema() {
-        let mut c = Connection::open_in_memory().unwrap();
-        c.pragma_update(None, "user_version", LATEST + 1).unwrap();
-        assert!(migrate(&mut c, LATEST).is_err());
-    }
-}
-
-#[cfg(test)]
-mod upgrade_tests {
-    use super::*;
-
-    /// A v1 database with a part upgrades to v2 keeping the part (checksum NULL).
-    #[test]
-    fn v1_data_survives_upgrade() {
-        let mut c = Connection::open_in_memory().unwrap();
-        migrate(&mut c, 1).unwrap();
-        c.execute_batch(
-            "INSERT INTO buckets (id, name, region, created) VALUES (1, 'b', 'r', 1);
-             INSERT INTO uploads (id, bucket_id, upload_id, key, initiated, meta) VALUES (1, 1, 'u', X'6B', 1, '{}');
-             INSERT INTO parts (upload_row, part_number, size, etag, last_modified, blob_id) VALUES (1, 1, 5, 'e', 1, 'x');",
-        )
-        .unwrap();
-        migrate(&mut c, LATEST).unwrap();
-        let (n, sum): (i64, Option<String>) =
-            c.query_row("SELECT part_number, checksum FROM parts", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-        assert_eq!((n, sum), (1, None));
-        migrate(&mut c, 1).unwrap();
-        let n: i64 = c.query_row("SELECT count(*) FROM parts", [], |r| r.get(0)).unwrap();
-        assert_eq!(n, 1, "down migration keeps the data");
-    }
 }

@@ -1,6 +1,9 @@
-//! The SQL of each [`coffer_meta::MetaStore`] operation, as plain functions on a
-//! connection. Write operations run inside the writer's savepoints.
+//! The SQL of each [`coffer_meta::MetaStore`] operation on buckets, objects,
+//! the garbage queue and bucket configurations, as plain functions on a
+//! connection, and the helpers the other `*_ops` modules share. Write
+//! operations run inside the writer's savepoints.
 
+use crate::quota::{self, bucket_state, Delta};
 use crate::sql_err;
 use bytes::Bytes;
 use coffer_meta::*;
@@ -8,9 +11,19 @@ use coffer_types::{now_millis, BlobId, UnixMillis};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::collections::HashSet;
 
-type R<T> = Result<T, MetaError>;
+pub(crate) type R<T> = Result<T, MetaError>;
 
-fn bucket_id(c: &Connection, name: &str) -> R<i64> {
+/// A count or size as SQLite stores it (`i64`), saturating.
+pub(crate) fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// A stored count or size; a negative value (never written) reads as 0.
+pub(crate) fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+pub(crate) fn bucket_id(c: &Connection, name: &str) -> R<i64> {
     c.prepare_cached("SELECT id FROM buckets WHERE name = ?1")
         .map_err(sql_err)?
         .query_row([name], |r| r.get(0))
@@ -19,23 +32,23 @@ fn bucket_id(c: &Connection, name: &str) -> R<i64> {
         .ok_or(MetaError::NoSuchBucket)
 }
 
-fn key_text(bytes: Vec<u8>) -> R<String> {
+pub(crate) fn key_text(bytes: Vec<u8>) -> R<String> {
     String::from_utf8(bytes).map_err(|_| MetaError::Corrupt("stored key is not UTF-8".into()))
 }
 
-fn meta_json(m: &ObjectMeta) -> R<String> {
+pub(crate) fn meta_json(m: &ObjectMeta) -> R<String> {
     serde_json::to_string(m).map_err(|e| MetaError::Corrupt(e.to_string()))
 }
 
-fn parse_meta(s: &str) -> R<ObjectMeta> {
+pub(crate) fn parse_meta(s: &str) -> R<ObjectMeta> {
     serde_json::from_str(s).map_err(|e| MetaError::Corrupt(format!("object meta: {e}")))
 }
 
-fn blob_id(s: &str) -> R<BlobId> {
+pub(crate) fn blob_id(s: &str) -> R<BlobId> {
     BlobId::parse(s).map_err(|_| MetaError::Corrupt(format!("bad blob id {s:?}")))
 }
 
-fn queue_gc(c: &Connection, sql_select_blob_ids: &str, id: i64) -> R<()> {
+pub(crate) fn queue_gc(c: &Connection, sql_select_blob_ids: &str, id: i64) -> R<()> {
     let sql = format!("INSERT OR IGNORE INTO gc_queue (blob_id, queued) {sql_select_blob_ids}");
     c.prepare_cached(&sql).map_err(sql_err)?.execute(params![id, now_millis()]).map_err(sql_err)?;
     Ok(())
@@ -43,9 +56,11 @@ fn queue_gc(c: &Connection, sql_select_blob_ids: &str, id: i64) -> R<()> {
 
 pub fn create_bucket(c: &Connection, b: &BucketRecord) -> R<()> {
     let n = c
-        .prepare_cached("INSERT INTO buckets (name, region, created) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING")
+        .prepare_cached(
+            "INSERT INTO buckets (name, region, project, created) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO NOTHING",
+        )
         .map_err(sql_err)?
-        .execute(params![b.name, b.region, b.created])
+        .execute(params![b.name, b.region, b.project, b.created])
         .map_err(sql_err)?;
     if n == 0 {
         return Err(MetaError::BucketAlreadyExists);
@@ -54,11 +69,11 @@ pub fn create_bucket(c: &Connection, b: &BucketRecord) -> R<()> {
 }
 
 fn bucket_row(r: &Row) -> rusqlite::Result<BucketRecord> {
-    Ok(BucketRecord { name: r.get(0)?, region: r.get(1)?, created: r.get(2)? })
+    Ok(BucketRecord { name: r.get(0)?, region: r.get(1)?, project: r.get(2)?, created: r.get(3)? })
 }
 
 pub fn get_bucket(c: &Connection, name: &str) -> R<Option<BucketRecord>> {
-    c.prepare_cached("SELECT name, region, created FROM buckets WHERE name = ?1")
+    c.prepare_cached("SELECT name, region, project, created FROM buckets WHERE name = ?1")
         .map_err(sql_err)?
         .query_row([name], bucket_row)
         .optional()
@@ -66,7 +81,8 @@ pub fn get_bucket(c: &Connection, name: &str) -> R<Option<BucketRecord>> {
 }
 
 pub fn list_buckets(c: &Connection) -> R<Vec<BucketRecord>> {
-    let mut st = c.prepare_cached("SELECT name, region, created FROM buckets ORDER BY name").map_err(sql_err)?;
+    let mut st =
+        c.prepare_cached("SELECT name, region, project, created FROM buckets ORDER BY name").map_err(sql_err)?;
     let rows = st.query_map([], bucket_row).map_err(sql_err)?;
     rows.collect::<Result<_, _>>().map_err(sql_err)
 }
@@ -84,7 +100,7 @@ pub fn delete_bucket(c: &Connection, name: &str) -> R<()> {
     queue_gc(c, "SELECT p.blob_id, ?2 FROM parts p JOIN uploads u ON p.upload_row = u.id WHERE u.bucket_id = ?1", id)?;
     c.prepare_cached("DELETE FROM uploads WHERE bucket_id = ?1").map_err(sql_err)?.execute([id]).map_err(sql_err)?;
     c.prepare_cached("DELETE FROM buckets WHERE id = ?1").map_err(sql_err)?.execute([id]).map_err(sql_err)?;
-    Ok(())
+    quota::drop_bucket_quota(c, name)
 }
 
 pub fn get_object(c: &Connection, bucket: &str, key: &str) -> R<Option<ObjectRecord>> {
@@ -133,19 +149,34 @@ fn segments(c: &Connection, object_id: i64) -> R<Vec<Segment>> {
     Ok(out)
 }
 
-/// Removes the object row under (bucket, key), queueing its blobs; returns
-/// the removed ETag.
-fn remove_object(c: &Connection, bid: i64, key: &str) -> R<Option<String>> {
-    let existing: Option<(i64, String)> = c
-        .prepare_cached("SELECT id, etag FROM objects WHERE bucket_id = ?1 AND key = ?2")
+/// The current object under (bucket, key): what a write replacing it needs.
+pub(crate) struct Current {
+    id: i64,
+    pub etag: String,
+    pub size: i64,
+}
+
+pub(crate) fn current_object(c: &Connection, bid: i64, key: &str) -> R<Option<Current>> {
+    c.prepare_cached("SELECT id, etag, size FROM objects WHERE bucket_id = ?1 AND key = ?2")
         .map_err(sql_err)?
-        .query_row(params![bid, key.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(params![bid, key.as_bytes()], |r| Ok(Current { id: r.get(0)?, etag: r.get(1)?, size: r.get(2)? }))
         .optional()
-        .map_err(sql_err)?;
-    let Some((id, etag)) = existing else { return Ok(None) };
-    queue_gc(c, "SELECT blob_id, ?2 FROM segments WHERE object_id = ?1", id)?;
-    c.prepare_cached("DELETE FROM objects WHERE id = ?1").map_err(sql_err)?.execute([id]).map_err(sql_err)?;
-    Ok(Some(etag))
+        .map_err(sql_err)
+}
+
+/// Removes an object row, queueing its blobs.
+pub(crate) fn drop_object(c: &Connection, old: &Current) -> R<()> {
+    queue_gc(c, "SELECT blob_id, ?2 FROM segments WHERE object_id = ?1", old.id)?;
+    c.prepare_cached("DELETE FROM objects WHERE id = ?1").map_err(sql_err)?.execute([old.id]).map_err(sql_err)?;
+    Ok(())
+}
+
+/// How the totals change when an object of `size` replaces `old`.
+pub(crate) fn object_delta(size: u64, old: Option<&Current>) -> Delta {
+    match old {
+        None => Delta { bytes: to_i64(size), objects: 1 },
+        Some(o) => Delta { bytes: to_i64(size) - o.size, objects: 0 },
+    }
 }
 
 pub fn set_object_meta(c: &Connection, bucket: &str, key: &str, meta: &ObjectMeta) -> R<()> {
@@ -161,7 +192,7 @@ pub fn set_object_meta(c: &Connection, bucket: &str, key: &str, meta: &ObjectMet
     Ok(())
 }
 
-fn check_condition(current: Option<&str>, cond: &WriteCondition) -> R<()> {
+pub(crate) fn check_condition(current: Option<&str>, cond: &WriteCondition) -> R<()> {
     let ok = match (cond, current) {
         (WriteCondition::IfPresent | WriteCondition::IfETag(_), None) => return Err(MetaError::NoSuchKey),
         (WriteCondition::None, _) | (WriteCondition::IfPresent, Some(_)) => true,
@@ -176,7 +207,7 @@ fn check_condition(current: Option<&str>, cond: &WriteCondition) -> R<()> {
     }
 }
 
-fn insert_object(c: &Connection, bid: i64, o: &ObjectRecord) -> R<()> {
+pub(crate) fn insert_object(c: &Connection, bid: i64, o: &ObjectRecord) -> R<()> {
     let inline = match &o.data {
         ObjectData::Inline(b) => Some(b.as_ref()),
         ObjectData::Segments(_) => None,
@@ -185,7 +216,7 @@ fn insert_object(c: &Connection, bid: i64, o: &ObjectRecord) -> R<()> {
         "INSERT INTO objects (bucket_id, key, size, etag, last_modified, meta, inline_data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )
     .map_err(sql_err)?
-    .execute(params![bid, o.key.as_bytes(), o.size as i64, o.etag, o.last_modified, meta_json(&o.meta)?, inline])
+    .execute(params![bid, o.key.as_bytes(), to_i64(o.size), o.etag, o.last_modified, meta_json(&o.meta)?, inline])
     .map_err(sql_err)?;
     if let ObjectData::Segments(segs) = &o.data {
         let id = c.last_insert_rowid();
@@ -193,37 +224,36 @@ fn insert_object(c: &Connection, bid: i64, o: &ObjectRecord) -> R<()> {
             .prepare_cached("INSERT INTO segments (object_id, idx, blob_id, size) VALUES (?1, ?2, ?3, ?4)")
             .map_err(sql_err)?;
         for (i, s) in segs.iter().enumerate() {
-            st.execute(params![id, i as i64, s.blob.as_str(), s.size as i64]).map_err(sql_err)?;
+            st.execute(params![id, i as i64, s.blob.as_str(), to_i64(s.size)]).map_err(sql_err)?;
         }
     }
     Ok(())
 }
 
-fn current_etag(c: &Connection, bid: i64, key: &str) -> R<Option<String>> {
-    c.prepare_cached("SELECT etag FROM objects WHERE bucket_id = ?1 AND key = ?2")
-        .map_err(sql_err)?
-        .query_row(params![bid, key.as_bytes()], |r| r.get(0))
-        .optional()
-        .map_err(sql_err)
-}
-
 pub fn put_object(c: &Connection, bucket: &str, o: &ObjectRecord, cond: &WriteCondition) -> R<()> {
-    let bid = bucket_id(c, bucket)?;
-    if *cond != WriteCondition::None {
-        check_condition(current_etag(c, bid, &o.key)?.as_deref(), cond)?;
+    let b = bucket_state(c, bucket)?;
+    let old = current_object(c, b.id, &o.key)?;
+    check_condition(old.as_ref().map(|o| o.etag.as_str()), cond)?;
+    let d = object_delta(o.size, old.as_ref());
+    quota::check_quotas(c, &b, d)?;
+    if let Some(old) = &old {
+        drop_object(c, old)?;
     }
-    remove_object(c, bid, &o.key)?;
-    insert_object(c, bid, o)
+    insert_object(c, b.id, o)?;
+    quota::apply(c, b.id, d)
 }
 
 pub fn delete_object(c: &Connection, bucket: &str, key: &str) -> R<bool> {
     let bid = bucket_id(c, bucket)?;
-    Ok(remove_object(c, bid, key)?.is_some())
+    let Some(old) = current_object(c, bid, key)? else { return Ok(false) };
+    drop_object(c, &old)?;
+    quota::apply(c, bid, Delta { bytes: -old.size, objects: -1 })?;
+    Ok(true)
 }
 
 /// The smallest byte string greater than every string starting with `prefix`,
 /// or `None` when there is none (empty or all-0xFF prefix).
-fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut v = prefix.to_vec();
     while let Some(last) = v.pop() {
         if last < 0xff {
@@ -261,161 +291,6 @@ pub fn list_objects(c: &Connection, bucket: &str, q: &ListQuery) -> R<Vec<Object
         out.push(ObjectSummary { key: key_text(key)?, size: size as u64, etag, last_modified });
     }
     Ok(out)
-}
-
-pub fn create_upload(c: &Connection, bucket: &str, u: &UploadRecord) -> R<()> {
-    let bid = bucket_id(c, bucket)?;
-    c.prepare_cached("INSERT INTO uploads (bucket_id, upload_id, key, initiated, meta) VALUES (?1, ?2, ?3, ?4, ?5)")
-        .map_err(sql_err)?
-        .execute(params![bid, u.upload_id, u.key.as_bytes(), u.initiated, meta_json(&u.meta)?])
-        .map_err(sql_err)?;
-    Ok(())
-}
-
-fn upload_row(c: &Connection, bucket: &str, upload_id: &str) -> R<(i64, UploadRecord)> {
-    let bid = bucket_id(c, bucket)?;
-    let row = c
-        .prepare_cached("SELECT id, key, initiated, meta FROM uploads WHERE upload_id = ?1 AND bucket_id = ?2")
-        .map_err(sql_err)?
-        .query_row(params![upload_id, bid], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?))
-        })
-        .optional()
-        .map_err(sql_err)?;
-    let (id, key, initiated, meta) = row.ok_or(MetaError::NoSuchUpload)?;
-    Ok((id, UploadRecord { upload_id: upload_id.to_owned(), key: key_text(key)?, initiated, meta: parse_meta(&meta)? }))
-}
-
-pub fn get_upload(c: &Connection, bucket: &str, upload_id: &str) -> R<Option<UploadRecord>> {
-    match upload_row(c, bucket, upload_id) {
-        Ok((_, u)) => Ok(Some(u)),
-        Err(MetaError::NoSuchUpload) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-pub fn put_part(c: &Connection, bucket: &str, upload_id: &str, p: &PartRecord) -> R<()> {
-    let (row, _) = upload_row(c, bucket, upload_id)?;
-    c.prepare_cached(
-        "INSERT OR IGNORE INTO gc_queue (blob_id, queued) SELECT blob_id, ?3 FROM parts WHERE upload_row = ?1 AND part_number = ?2",
-    )
-    .map_err(sql_err)?
-    .execute(params![row, p.part_number, now_millis()])
-    .map_err(sql_err)?;
-    c.prepare_cached(
-        "INSERT OR REPLACE INTO parts (upload_row, part_number, size, etag, last_modified, blob_id, checksum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )
-    .map_err(sql_err)?
-    .execute(params![row, p.part_number, p.size as i64, p.etag, p.last_modified, p.blob.as_str(), checksum_json(p.checksum.as_ref())?])
-    .map_err(sql_err)?;
-    Ok(())
-}
-
-pub fn list_parts(c: &Connection, bucket: &str, upload_id: &str, after: u32, limit: usize) -> R<Vec<PartRecord>> {
-    let (row, _) = upload_row(c, bucket, upload_id)?;
-    let mut st = c
-        .prepare_cached(
-            "SELECT part_number, size, etag, last_modified, blob_id, checksum FROM parts WHERE upload_row = ?1 AND part_number > ?2 ORDER BY part_number LIMIT ?3",
-        )
-        .map_err(sql_err)?;
-    let rows = st
-        .query_map(params![row, after, limit as i64], |r| {
-            Ok((
-                r.get::<_, u32>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, Option<String>>(5)?,
-            ))
-        })
-        .map_err(sql_err)?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (part_number, size, etag, last_modified, blob, checksum) = row.map_err(sql_err)?;
-        let checksum = match checksum {
-            None => None,
-            Some(j) => Some(serde_json::from_str(&j).map_err(|e| MetaError::Corrupt(format!("part checksum: {e}")))?),
-        };
-        out.push(PartRecord { part_number, size: size as u64, etag, last_modified, blob: blob_id(&blob)?, checksum });
-    }
-    Ok(out)
-}
-
-fn checksum_json(c: Option<&StoredChecksum>) -> R<Option<String>> {
-    c.map(|c| serde_json::to_string(c).map_err(|e| MetaError::Corrupt(e.to_string()))).transpose()
-}
-
-pub fn list_uploads(c: &Connection, bucket: &str, q: &UploadListQuery) -> R<Vec<UploadRecord>> {
-    let bid = bucket_id(c, bucket)?;
-    let prefix = q.prefix.as_bytes();
-    let upper = prefix_end(prefix);
-    // Position after (key_marker, upload_id_marker): a later key, or the same
-    // key with a later upload id. A key marker alone skips the whole key.
-    let (mk, mu) = match (&q.key_marker, &q.upload_id_marker) {
-        (Some(k), Some(u)) => (Some(k.as_bytes().to_vec()), Some(u.clone())),
-        (Some(k), None) => (Some(k.as_bytes().to_vec()), None),
-        _ => (None, None),
-    };
-    let mut st = c
-        .prepare_cached(
-            "SELECT upload_id, key, initiated, meta FROM uploads WHERE bucket_id = ?1 AND key >= ?2 AND (?3 IS NULL OR key < ?3)
-             AND (?4 IS NULL OR key > ?4 OR (key = ?4 AND ?5 IS NOT NULL AND upload_id > ?5))
-             ORDER BY key, upload_id LIMIT ?6",
-        )
-        .map_err(sql_err)?;
-    let rows = st
-        .query_map(params![bid, prefix, upper, mk, mu, q.limit as i64], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?))
-        })
-        .map_err(sql_err)?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (upload_id, key, initiated, meta) = row.map_err(sql_err)?;
-        out.push(UploadRecord { upload_id, key: key_text(key)?, initiated, meta: parse_meta(&meta)? });
-    }
-    Ok(out)
-}
-
-pub fn complete_upload(
-    c: &Connection,
-    bucket: &str,
-    upload_id: &str,
-    o: &ObjectRecord,
-    cond: &WriteCondition,
-) -> R<()> {
-    let (row, _) = upload_row(c, bucket, upload_id)?;
-    let bid = bucket_id(c, bucket)?;
-    if *cond != WriteCondition::None {
-        check_condition(current_etag(c, bid, &o.key)?.as_deref(), cond)?;
-    }
-    let used: HashSet<&str> = o.data.blobs().map(|b| b.as_str()).collect();
-    let mut unused = Vec::new();
-    {
-        let mut st = c.prepare_cached("SELECT blob_id FROM parts WHERE upload_row = ?1").map_err(sql_err)?;
-        let rows = st.query_map([row], |r| r.get::<_, String>(0)).map_err(sql_err)?;
-        for b in rows {
-            let b = b.map_err(sql_err)?;
-            if !used.contains(b.as_str()) {
-                unused.push(b);
-            }
-        }
-    }
-    let mut q =
-        c.prepare_cached("INSERT OR IGNORE INTO gc_queue (blob_id, queued) VALUES (?1, ?2)").map_err(sql_err)?;
-    for b in unused {
-        q.execute(params![b, now_millis()]).map_err(sql_err)?;
-    }
-    c.prepare_cached("DELETE FROM uploads WHERE id = ?1").map_err(sql_err)?.execute([row]).map_err(sql_err)?;
-    remove_object(c, bid, &o.key)?;
-    insert_object(c, bid, o)
-}
-
-pub fn abort_upload(c: &Connection, bucket: &str, upload_id: &str) -> R<()> {
-    let (row, _) = upload_row(c, bucket, upload_id)?;
-    queue_gc(c, "SELECT blob_id, ?2 FROM parts WHERE upload_row = ?1", row)?;
-    c.prepare_cached("DELETE FROM uploads WHERE id = ?1").map_err(sql_err)?.execute([row]).map_err(sql_err)?;
-    Ok(())
 }
 
 pub fn gc_pending(c: &Connection, before: UnixMillis, limit: usize) -> R<Vec<BlobId>> {
@@ -477,31 +352,6 @@ pub fn get_bucket_config(c: &Connection, bucket: &str, name: &str) -> R<Option<S
     c.prepare_cached("SELECT value FROM bucket_configs WHERE bucket_id = ?1 AND name = ?2")
         .map_err(sql_err)?
         .query_row(params![bid, name], |r| r.get(0))
-        .optional()
-        .map_err(sql_err)
-}
-
-pub fn put_credential(c: &Connection, k: &CredentialRecord) -> R<()> {
-    c.prepare_cached(
-        "INSERT OR REPLACE INTO credentials (access_key, secret_key, principal, created) VALUES (?1, ?2, ?3, ?4)",
-    )
-    .map_err(sql_err)?
-    .execute(params![k.access_key, k.secret_key, k.principal, k.created])
-    .map_err(sql_err)?;
-    Ok(())
-}
-
-pub fn get_credential(c: &Connection, access_key: &str) -> R<Option<CredentialRecord>> {
-    c.prepare_cached("SELECT access_key, secret_key, principal, created FROM credentials WHERE access_key = ?1")
-        .map_err(sql_err)?
-        .query_row([access_key], |r| {
-            Ok(CredentialRecord {
-                access_key: r.get(0)?,
-                secret_key: r.get(1)?,
-                principal: r.get(2)?,
-                created: r.get(3)?,
-            })
-        })
         .optional()
         .map_err(sql_err)
 }

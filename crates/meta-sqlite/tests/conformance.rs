@@ -1,10 +1,10 @@
 //! The shared MetaStore conformance suite against SQLite, plus SQLite-specific
 //! checks (durability across reopen, group commit under concurrency).
 
-use coffer_meta::{meta_conformance_tests, MetaStore};
+use coffer_meta::{meta_conformance_tests, Store};
 use std::sync::Arc;
 
-async fn make() -> (Arc<dyn MetaStore>, tempfile::TempDir) {
+async fn make() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = coffer_meta_sqlite::SqliteMetaStore::open(dir.path().join("meta.db")).unwrap();
     (Arc::new(store), dir)
@@ -19,7 +19,9 @@ async fn survives_reopen() {
     let path = dir.path().join("meta.db");
     {
         let s = coffer_meta_sqlite::SqliteMetaStore::open(&path).unwrap();
-        s.create_bucket(BucketRecord { name: "b".into(), region: "r".into(), created: 1 }).await.unwrap();
+        s.create_bucket(BucketRecord { name: "b".into(), region: "r".into(), project: "".into(), created: 1 })
+            .await
+            .unwrap();
     }
     let s = coffer_meta_sqlite::SqliteMetaStore::open(&path).unwrap();
     assert!(s.get_bucket("b").await.unwrap().is_some());
@@ -29,7 +31,9 @@ async fn survives_reopen() {
 async fn many_concurrent_writers_all_land() {
     use coffer_meta::*;
     let (s, _g) = make().await;
-    s.create_bucket(BucketRecord { name: "b".into(), region: "r".into(), created: 1 }).await.unwrap();
+    s.create_bucket(BucketRecord { name: "b".into(), region: "r".into(), project: "".into(), created: 1 })
+        .await
+        .unwrap();
     let mut tasks = Vec::new();
     for i in 0..200 {
         let s = s.clone();
@@ -58,7 +62,9 @@ async fn concurrent_writes_are_group_committed() {
     use coffer_meta::*;
     let dir = tempfile::tempdir().unwrap();
     let s = Arc::new(coffer_meta_sqlite::SqliteMetaStore::open(dir.path().join("meta.db")).unwrap());
-    s.create_bucket(BucketRecord { name: "b".into(), region: "r".into(), created: 1 }).await.unwrap();
+    s.create_bucket(BucketRecord { name: "b".into(), region: "r".into(), project: "".into(), created: 1 })
+        .await
+        .unwrap();
     let (jobs0, commits0) = s.write_stats();
     let barrier = Arc::new(tokio::sync::Barrier::new(64));
     let mut tasks = Vec::new();

@@ -15,6 +15,18 @@ pub enum MetaError {
     /// A write conditional on an existing object found none.
     #[error("no such key")]
     NoSuchKey,
+    /// The write would pass a quota of this scope; nothing was written.
+    #[error("quota exceeded")]
+    QuotaExceeded(crate::QuotaScope),
+    /// An identity record (project, user, access key) with that name exists.
+    #[error("already exists")]
+    AlreadyExists,
+    /// The identity record (or its parent) does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A project still owns buckets.
+    #[error("not empty")]
+    NotEmpty,
     #[error("write condition not met")]
     PreconditionFailed,
     /// The metadata device is full; nothing was written.

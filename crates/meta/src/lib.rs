@@ -1,9 +1,11 @@
-//! The metadata store: buckets, objects, multipart uploads, credentials and the
-//! blob garbage queue, behind one async trait, [`MetaStore`].
+//! The metadata store: buckets, objects, multipart uploads, the blob garbage
+//! queue, stored totals, quotas and usage behind one async trait,
+//! [`MetaStore`]; projects, users and access keys behind [`IdentityStore`].
 //!
 //! Every piece of state that several gateways must agree on lives here (bucket
-//! existence, objects, uploads, parts, credentials), so that a PostgreSQL
-//! implementation can serve many stateless gateways without changing the engine.
+//! existence, objects, uploads, parts, identities, quotas, usage), so that a
+//! PostgreSQL implementation can serve many stateless gateways without changing
+//! the engine.
 //!
 //! Contract highlights (checked by [`conformance`], which every implementation runs):
 //! - Each mutating call is atomic and durable when it returns `Ok`.
@@ -17,9 +19,11 @@
 pub mod conformance;
 mod error;
 pub mod records;
+pub mod tenancy;
 
 pub use error::MetaError;
 pub use records::*;
+pub use tenancy::*;
 
 use async_trait::async_trait;
 use coffer_types::{BlobId, UnixMillis};
@@ -40,7 +44,10 @@ pub trait MetaStore: Send + Sync + 'static {
 
     /// The current object under `key`, inline data included.
     async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>, MetaError>;
-    /// Stores `object`, replacing any object under the same key if `cond` holds.
+    /// Stores `object`, replacing any object under the same key if `cond` holds
+    /// and the bucket's and its project's quotas allow the new totals
+    /// (`QuotaExceeded` otherwise; a write that does not grow a total is never
+    /// refused for it).
     async fn put_object(&self, bucket: &str, object: ObjectRecord, cond: WriteCondition) -> Result<(), MetaError>;
     /// Replaces the stored headers of the current object (its ACL, say),
     /// keeping its data, ETag and time; `NoSuchKey` if there is none.
@@ -55,7 +62,8 @@ pub trait MetaStore: Send + Sync + 'static {
     /// The upload, if it is in progress.
     async fn get_upload(&self, bucket: &str, upload_id: &str) -> Result<Option<UploadRecord>, MetaError>;
     /// Records a part (replacing a part with the same number). `NoSuchUpload` if
-    /// the upload is gone, in which case the caller still owns `part.blob`.
+    /// the upload is gone, `QuotaExceeded` if the stored bytes would pass a
+    /// quota; in both cases the caller still owns `part.blob`.
     async fn put_part(&self, bucket: &str, upload_id: &str, part: PartRecord) -> Result<(), MetaError>;
     /// Parts with numbers above `after`, in order, at most `limit`.
     async fn list_parts(
@@ -69,6 +77,7 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn list_uploads(&self, bucket: &str, query: &UploadListQuery) -> Result<Vec<UploadRecord>, MetaError>;
     /// Atomically turns the upload into `object` (whose segments are blobs of the
     /// upload's parts), ends the upload and queues unused parts for collection.
+    /// Quotas are checked as for `put_object`.
     async fn complete_upload(
         &self,
         bucket: &str,
@@ -93,10 +102,83 @@ pub trait MetaStore: Send + Sync + 'static {
     /// A named bucket configuration, if set. `NoSuchBucket` if the bucket is missing.
     async fn get_bucket_config(&self, bucket: &str, name: &str) -> Result<Option<String>, MetaError>;
 
-    /// Stores a credential, replacing one with the same access key.
-    async fn put_credential(&self, cred: CredentialRecord) -> Result<(), MetaError>;
-    /// The credential for `access_key`, if any.
-    async fn get_credential(&self, access_key: &str) -> Result<Option<CredentialRecord>, MetaError>;
+    /// What the bucket holds now (kept in the same transaction as every
+    /// object and part write). `NoSuchBucket` if it is missing.
+    async fn bucket_totals(&self, bucket: &str) -> Result<StoredTotals, MetaError>;
+    /// The sum of [`MetaStore::bucket_totals`] over the project's buckets.
+    async fn project_totals(&self, project: &str) -> Result<StoredTotals, MetaError>;
+    /// Sets a quota; a quota with both limits `None` removes it. Setting a
+    /// bucket quota on a missing bucket is `NoSuchBucket`; a project quota is
+    /// stored whether or not the project exists (the identity layer checks
+    /// that). A bucket's quota goes with the bucket when it is deleted, a
+    /// project's with the project. Limits above `i64::MAX` are stored as
+    /// `i64::MAX`.
+    async fn set_quota(&self, scope: &QuotaScope, quota: Quota) -> Result<(), MetaError>;
+    /// The quota of a project or bucket (unlimited when none is set).
+    /// `NoSuchBucket` for a missing bucket.
+    async fn get_quota(&self, scope: &QuotaScope) -> Result<Quota, MetaError>;
+
+    /// Adds traffic to hourly usage records (creating them as needed). An
+    /// `hour` that is not a multiple of 3600 counts in the hour it falls in.
+    async fn add_usage(&self, deltas: &[UsageDelta]) -> Result<(), MetaError>;
+    /// Integrates every bucket's stored bytes from the time it was last
+    /// metered (or created) up to `now` into its hourly records, split at
+    /// hour boundaries, and records the current totals in the record of the
+    /// hour `now` falls in. Atomic, so several gateways metering at once never
+    /// count a second twice; a bucket already metered up to `now` or later is
+    /// left alone. Hours in which a bucket stored nothing get no record.
+    async fn meter_storage(&self, now: UnixMillis) -> Result<(), MetaError>;
+    /// Hourly usage records matching `query`, ordered by (hour, bucket).
+    async fn usage(&self, query: &UsageQuery) -> Result<Vec<UsageRecord>, MetaError>;
+
     /// Whether the store can answer queries now (for readiness probes).
     async fn ping(&self) -> Result<(), MetaError>;
 }
+
+/// Who may act: projects, their users and access keys. Implemented by the
+/// same stores as [`MetaStore`] (a deployment shares one database), checked
+/// by the same [`conformance`] suite.
+#[async_trait]
+pub trait IdentityStore: Send + Sync + 'static {
+    /// `AlreadyExists` if the name is taken.
+    async fn create_project(&self, project: ProjectRecord) -> Result<(), MetaError>;
+    async fn get_project(&self, name: &str) -> Result<Option<ProjectRecord>, MetaError>;
+    /// Every project, ordered by name.
+    async fn list_projects(&self) -> Result<Vec<ProjectRecord>, MetaError>;
+    /// Deletes a project with its users, keys and quota. `NotEmpty` while it
+    /// owns buckets, `NotFound` if it is missing. Usage records stay.
+    async fn delete_project(&self, name: &str) -> Result<(), MetaError>;
+
+    /// `NotFound` if the project is missing, `AlreadyExists` if the user exists.
+    async fn create_user(&self, user: UserRecord) -> Result<(), MetaError>;
+    async fn get_user(&self, project: &str, name: &str) -> Result<Option<UserRecord>, MetaError>;
+    /// The project's users ordered by name.
+    async fn list_users(&self, project: &str) -> Result<Vec<UserRecord>, MetaError>;
+    /// Replaces the user's policies (inline and attached); `NotFound` if missing.
+    async fn set_user_policies(&self, user: &UserRecord) -> Result<(), MetaError>;
+    /// Deletes the user and its keys; `NotFound` if missing.
+    async fn delete_user(&self, project: &str, name: &str) -> Result<(), MetaError>;
+
+    /// Stores a new key; `AlreadyExists` if the id is taken, `NotFound` if its
+    /// user is missing (operator keys, project [`OPERATOR_PROJECT`], need no user).
+    async fn create_access_key(&self, key: AccessKeyRecord) -> Result<(), MetaError>;
+    async fn get_access_key(&self, access_key: &str) -> Result<Option<AccessKeyRecord>, MetaError>;
+    /// The keys of a project, or of one of its users, ordered by (user, created, id).
+    async fn list_access_keys(&self, project: &str, user: Option<&str>) -> Result<Vec<AccessKeyRecord>, MetaError>;
+    /// `NotFound` if the key is missing.
+    async fn set_access_key_status(&self, access_key: &str, status: KeyStatus) -> Result<(), MetaError>;
+    /// Replaces the sealed secret (re-sealing under a new master key or
+    /// format). `NotFound` if the key is missing.
+    async fn set_access_key_secret(&self, access_key: &str, sealed_secret: &str) -> Result<(), MetaError>;
+    /// Records a use; never moves `last_used` backwards. A key deleted
+    /// meanwhile is ignored (`Ok`).
+    async fn touch_access_key(&self, access_key: &str, when: UnixMillis) -> Result<(), MetaError>;
+    /// `Ok(false)` when there was no such key.
+    async fn delete_access_key(&self, access_key: &str) -> Result<bool, MetaError>;
+}
+
+/// Both traits on one store, as deployments use them (one database). Every
+/// type implementing both is a `Store`; the [`conformance`] suite takes one.
+pub trait Store: MetaStore + IdentityStore {}
+
+impl<T: MetaStore + IdentityStore> Store for T {}

@@ -11,6 +11,8 @@ pub struct BucketRecord {
     pub name: String,
     /// The region the bucket was created in (its LocationConstraint).
     pub region: String,
+    /// The owning project ([`crate::OPERATOR_PROJECT`] for the operator's).
+    pub project: String,
     pub created: UnixMillis,
 }
 
@@ -170,14 +172,4 @@ pub struct UploadListQuery {
     pub key_marker: Option<String>,
     pub upload_id_marker: Option<String>,
     pub limit: usize,
-}
-
-/// An S3 credential (access key + secret).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CredentialRecord {
-    pub access_key: String,
-    pub secret_key: String,
-    /// Who the key acts as; `"operator"` for the operator's root credential.
-    pub principal: String,
-    pub created: UnixMillis,
 }

@@ -1,9 +1,14 @@
-//! Authentication: SigV4 or SigV2, verified against the credential in the
-//! MetaStore. No credential is cached, so a deleted key fails at its next
-//! request.
+//! Authentication: SigV4 or SigV2, verified against the secret the identity
+//! service resolves for the access key. Nothing is cached: a deleted,
+//! deactivated or expired key fails at its next request.
+//!
+//! The request's region is the one whose endpoint host it reached; on a
+//! host bound to no region, a SigV4 request acts in the region it signed
+//! for (if this deployment serves it), anything else in the default region.
 
 use crate::context::Ctx;
 use crate::S3Service;
+use coffer_iam::{Principal, ResolveError, Resolved};
 use coffer_s3_proto::auth::{self, Auth};
 use coffer_s3_proto::sigv4::{PayloadMode, SignedRequest};
 use coffer_s3_proto::{S3Error, S3ErrorCode};
@@ -15,74 +20,56 @@ pub(crate) async fn authenticate(svc: &S3Service, ctx: &mut Ctx) -> Result<(), S
         raw_query: &ctx.raw_query,
         headers: &ctx.headers,
     };
+    let host_region = ctx.header("host").and_then(|h| svc.regions.of_host(h)).map(str::to_owned);
     let Some(auth) = auth::parse(&req)? else {
-        return authorize_anonymous(svc, ctx).await;
+        ctx.region = host_region.unwrap_or_else(|| svc.regions.default().to_owned());
+        ctx.principal = Principal::Anonymous;
+        return Ok(());
     };
-    let secret = secret_of(svc, auth.access_key()).await?;
+    let region = match (&auth, host_region) {
+        (_, Some(r)) => r,
+        (Auth::V4(v4), None) if svc.regions.serves(v4.region()) => v4.region().to_owned(),
+        _ => svc.regions.default().to_owned(),
+    };
+    let Resolved { secret, principal } = resolve(svc, auth.access_key(), &region).await?;
     let now = time::OffsetDateTime::now_utc();
+    let presigned = auth.is_presigned();
     match auth {
         Auth::V4(v4) => {
-            let verified = v4.verify(&req, &secret, &svc.engine.config().region, now)?;
+            let verified = v4.verify(&req, &secret, &region, now)?;
             ctx.access_key = Some(verified.access_key);
             ctx.payload = verified.payload;
+            ctx.auth_type = Some((auth_type(presigned), "AWS4-HMAC-SHA256"));
         }
         Auth::V2(v2) => {
             // SigV2 signs Content-MD5 (checked against the body) but no payload hash.
             v2.verify(&req, &secret, ctx.virtual_bucket.as_deref(), now)?;
             ctx.access_key = Some(v2.access_key().to_owned());
             ctx.payload = PayloadMode::Unsigned;
+            ctx.auth_type = Some((auth_type(presigned), "AWS"));
         }
     }
+    ctx.region = region;
+    ctx.principal = principal;
     Ok(())
 }
 
-/// Lets an unsigned request through only as far as the canned ACLs allow:
-/// a public-read bucket may be listed, a public-read object read, and a
-/// public-read-write bucket written to. A missing bucket is reported as
-/// missing, as S3 does; everything else is `AccessDenied`.
-pub(crate) async fn authorize_anonymous(svc: &S3Service, ctx: &Ctx) -> Result<(), S3Error> {
-    use coffer_s3_proto::router::Operation::*;
-    let denied = || Err(S3Error::new(S3ErrorCode::AccessDenied));
-    let Some(bucket) = ctx.bucket.as_deref() else {
-        return denied();
-    };
-    let bucket_acl = svc.engine.bucket_acl(bucket).await.map_err(crate::errors::from_engine)?;
-    let allowed = match ctx.op {
-        Some(ListObjects | ListObjectsV2 | HeadBucket) => bucket_acl.public_read(),
-        Some(GetObject | HeadObject) => match svc.engine.object_acl(bucket, ctx.key()).await {
-            Ok(a) => a.public_read(),
-            // Whoever may list the bucket learns that the key is missing.
-            Err(coffer_engine::EngineError::NoSuchKey) => bucket_acl.public_read(),
-            Err(e) => return Err(crate::errors::from_engine(e)),
-        },
-        Some(
-            PutObject
-            | PostObject
-            | DeleteObject
-            | DeleteObjects
-            | CreateMultipartUpload
-            | UploadPart
-            | CompleteMultipartUpload
-            | AbortMultipartUpload
-            | ListParts,
-        ) => bucket_acl.public_write(),
-        _ => false,
-    };
-    if allowed {
-        Ok(())
+fn auth_type(presigned: bool) -> &'static str {
+    if presigned {
+        "REST-QUERY-STRING"
     } else {
-        denied()
+        "REST-HEADER"
     }
 }
 
-/// The secret of an access key; an unknown key is `InvalidAccessKeyId`.
-pub(crate) async fn secret_of(svc: &S3Service, access_key: &str) -> Result<String, S3Error> {
-    let cred = svc
-        .engine
-        .meta()
-        .get_credential(access_key)
-        .await
-        .map_err(|e| crate::errors::internal(&e))?
-        .ok_or_else(|| S3Error::new(S3ErrorCode::InvalidAccessKeyId).with_extra("AWSAccessKeyId", access_key))?;
-    Ok(cred.secret_key)
+/// The secret and principal of an access key used in `region`. Unknown,
+/// deleted, inactive, expired and other-region keys are all
+/// `InvalidAccessKeyId`, each with its own message.
+pub(crate) async fn resolve(svc: &S3Service, access_key: &str, region: &str) -> Result<Resolved, S3Error> {
+    match svc.iam.resolve(access_key, Some(region), coffer_types::now_millis()).await {
+        Ok(r) => Ok(r),
+        Err(ResolveError::Failed(e)) => Err(crate::errors::internal(&e)),
+        Err(e) => Err(S3Error::with_message(S3ErrorCode::InvalidAccessKeyId, e.to_string())
+            .with_extra("AWSAccessKeyId", access_key)),
+    }
 }

@@ -6,17 +6,33 @@ use crate::context::Ctx;
 use crate::errors::from_engine;
 use crate::respond::{self, ResBody};
 use crate::S3Service;
-use coffer_engine::EngineError;
+use coffer_engine::{EngineError, NewBucket};
 use coffer_s3_proto::time_fmt::iso8601_millis;
 use coffer_s3_proto::xml::{
     self, BucketEntry, Buckets, CreateBucketConfiguration, ListAllMyBucketsResult, LocationConstraint, Owner, NS,
 };
-use coffer_s3_proto::S3Error;
+use coffer_s3_proto::{S3Error, S3ErrorCode};
 use http::{HeaderValue, Response, StatusCode};
 
+/// The owner S3 documents show: the project (its name is the canonical
+/// id), or for the operator's own buckets the operator.
+pub(crate) fn owner_of(project: &str) -> Owner {
+    let id = if project == coffer_meta::OPERATOR_PROJECT { "coffer-operator" } else { project };
+    Owner { id: id.to_owned(), display_name: id.to_owned() }
+}
+
+/// The owner of what the request addresses: the bucket's project, else the requester's.
 pub(crate) fn owner(ctx: &Ctx) -> Owner {
-    let id = ctx.access_key.clone().unwrap_or_default();
-    Owner { id: id.clone(), display_name: id }
+    match (&ctx.bucket_info, ctx.principal.project()) {
+        (Some(b), _) => owner_of(&b.project),
+        (None, Some(p)) => owner_of(p),
+        (None, None) => owner_of(coffer_meta::OPERATOR_PROJECT),
+    }
+}
+
+/// The project a request acts for (the operator acts for its own).
+fn acting_project(ctx: &Ctx) -> &str {
+    ctx.principal.project().unwrap_or(coffer_meta::OPERATOR_PROJECT)
 }
 
 pub(crate) async fn list_buckets(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
@@ -34,6 +50,8 @@ pub(crate) async fn list_buckets(s: &S3Service, ctx: &Ctx) -> Result<Response<Re
         .await
         .map_err(from_engine)?
         .into_iter()
+        // The operator sees every bucket; a project user its project's.
+        .filter(|b| ctx.principal.project().is_none_or(|p| b.project == p))
         .filter(|b| prefix.as_deref().is_none_or(|p| b.name.starts_with(p)))
         .filter(|b| after.as_deref().is_none_or(|a| b.name.as_str() > a))
         .collect();
@@ -65,15 +83,29 @@ pub(crate) async fn create(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> R
     } else {
         xml::parse::<CreateBucketConfiguration>(&doc)?.location_constraint
     };
-    match s.engine.create_bucket(ctx.bucket(), location.as_deref()).await {
+    let new = NewBucket {
+        name: ctx.bucket(),
+        location: location.as_deref(),
+        region: &ctx.region,
+        project: acting_project(ctx),
+    };
+    match s.engine.create_bucket(new).await {
         Ok(()) => {
             if let Some(a) = acl {
                 s.engine.set_bucket_acl(ctx.bucket(), a).await.map_err(from_engine)?;
             }
         }
-        // In us-east-1, S3 answers 200 to re-creating a bucket you own (and
-        // leaves it untouched); elsewhere 409 BucketAlreadyOwnedByYou.
-        Err(EngineError::BucketAlreadyExists) if s.engine.config().region == "us-east-1" => {}
+        Err(EngineError::BucketAlreadyExists) => {
+            let existing = s.engine.head_bucket(ctx.bucket()).await.map_err(from_engine)?;
+            if existing.project != acting_project(ctx) {
+                return Err(S3ErrorCode::BucketAlreadyExists.into());
+            }
+            // In us-east-1, S3 answers 200 to re-creating a bucket you own (and
+            // leaves it untouched); elsewhere 409 BucketAlreadyOwnedByYou.
+            if existing.region != "us-east-1" {
+                return Err(S3ErrorCode::BucketAlreadyOwnedByYou.into());
+            }
+        }
         Err(e) => return Err(from_engine(e)),
     }
     let mut r = respond::status(StatusCode::OK);
@@ -84,7 +116,10 @@ pub(crate) async fn create(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> R
 }
 
 pub(crate) async fn head(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
-    let b = s.engine.head_bucket(ctx.bucket()).await.map_err(from_engine)?;
+    let b = match &ctx.bucket_info {
+        Some(b) => b.clone(),
+        None => s.engine.head_bucket(ctx.bucket()).await.map_err(from_engine)?,
+    };
     let mut r = respond::status(StatusCode::OK);
     if let Ok(v) = HeaderValue::from_str(&b.region) {
         r.headers_mut().insert("x-amz-bucket-region", v);

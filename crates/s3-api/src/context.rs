@@ -1,5 +1,6 @@
 //! Per-request context: id, method, path, query, headers, route, principal.
 
+use coffer_iam::Principal;
 use coffer_s3_proto::router::{self, Operation, Query};
 use coffer_s3_proto::sigv4::PayloadMode;
 use coffer_s3_proto::{S3Error, S3ErrorCode};
@@ -26,6 +27,17 @@ pub(crate) struct Ctx {
     pub virtual_bucket: Option<String>,
     /// The request came over TLS.
     pub secure: bool,
+    /// The client's address, when the transport knows it.
+    pub peer: Option<std::net::SocketAddr>,
+    /// The region whose endpoint received the request.
+    pub region: String,
+    /// Who the request acts as (set by authentication).
+    pub principal: Principal,
+    /// How the request was authenticated, as the `s3:authType` and
+    /// `s3:signatureversion` condition keys name it.
+    pub auth_type: Option<(&'static str, &'static str)>,
+    /// The addressed bucket, once authorization has looked it up.
+    pub bucket_info: Option<coffer_engine::BucketInfo>,
 }
 
 fn request_id() -> String {
@@ -52,6 +64,11 @@ impl Ctx {
             access_key: None,
             virtual_bucket: None,
             secure: parts.extensions.get::<crate::ConnInfo>().is_some_and(|c| c.secure),
+            peer: parts.extensions.get::<crate::ConnInfo>().map(|c| c.peer),
+            region: String::new(),
+            principal: Principal::Anonymous,
+            auth_type: None,
+            bucket_info: None,
         }
     }
 

@@ -14,8 +14,7 @@ pub(crate) fn from_engine(e: EngineError) -> S3Error {
         EngineError::NoSuchBucket => C::NoSuchBucket.into(),
         EngineError::NoSuchKey => C::NoSuchKey.into(),
         EngineError::NoSuchUpload => C::NoSuchUpload.into(),
-        // One tenant owns every bucket until projects arrive.
-        EngineError::BucketAlreadyExists => C::BucketAlreadyOwnedByYou.into(),
+        EngineError::BucketAlreadyExists => C::BucketAlreadyExists.into(),
         EngineError::BucketNotEmpty => C::BucketNotEmpty.into(),
         EngineError::InvalidBucketName(m) => {
             S3Error::with_message(C::InvalidBucketName, format!("The specified bucket is not valid: {m}"))
@@ -49,6 +48,12 @@ pub(crate) fn from_engine(e: EngineError) -> S3Error {
             S3Error::new(C::InvalidRange).with_extra("ActualObjectSize", size.to_string())
         }
         EngineError::NoSpace => C::InsufficientStorage.into(),
+        EngineError::QuotaExceeded(coffer_meta::QuotaScope::Bucket(b)) => {
+            S3Error::with_message(C::QuotaExceeded, format!("The bucket quota of {b} would be exceeded."))
+        }
+        EngineError::QuotaExceeded(coffer_meta::QuotaScope::Project(p)) => {
+            S3Error::with_message(C::QuotaExceeded, format!("The storage quota of project {p} would be exceeded."))
+        }
         EngineError::Body(inner) => match inner.downcast::<S3Error>() {
             Ok(s3) => *s3,
             Err(other) => {

@@ -11,6 +11,7 @@
 
 mod acl;
 mod auth;
+mod authz;
 mod body;
 mod bucket;
 mod context;
@@ -19,13 +20,18 @@ mod errors;
 mod headers;
 mod health;
 mod list;
+mod meter;
 mod multipart;
 mod object_delete;
 mod object_get;
 mod object_post;
 mod object_put;
+mod policy;
+mod regions;
 mod respond;
 
+pub use meter::Meter;
+pub use regions::RegionEndpoint;
 pub use respond::ResBody;
 
 use coffer_engine::Engine;
@@ -59,19 +65,42 @@ pub struct S3Config {
     /// A request body that delivers no bytes for this long fails with
     /// `RequestTimeout` (and the connection closes). `None`: no limit.
     pub body_idle_timeout: Option<std::time::Duration>,
+    /// The regions served and their endpoint hosts; the first is the
+    /// default. Empty: the engine's region alone, on every host.
+    pub regions: Vec<RegionEndpoint>,
 }
 
 /// Shared state of the S3 endpoint.
 #[derive(Clone)]
 pub struct S3Service {
     engine: Engine,
+    iam: coffer_iam::Iam,
     cfg: std::sync::Arc<S3Config>,
+    regions: std::sync::Arc<regions::Regions>,
+    /// Region endpoint hosts and `cfg.domains`: where `bucket.host` is virtual-hosted.
+    domains: std::sync::Arc<Vec<String>>,
+    meter: std::sync::Arc<Meter>,
 }
 
 impl S3Service {
-    /// The S3 endpoint over an engine.
-    pub fn new(engine: Engine, cfg: S3Config) -> Self {
-        S3Service { engine, cfg: std::sync::Arc::new(cfg) }
+    /// The S3 endpoint over an engine, authenticating through `iam`.
+    pub fn new(engine: Engine, iam: coffer_iam::Iam, cfg: S3Config) -> Self {
+        let regions = regions::Regions::new(cfg.regions.clone(), &engine.config().region);
+        let mut domains = cfg.domains.clone();
+        domains.extend(regions.hosts().cloned());
+        S3Service {
+            engine,
+            iam,
+            cfg: std::sync::Arc::new(cfg),
+            regions: std::sync::Arc::new(regions),
+            domains: std::sync::Arc::new(domains),
+            meter: Default::default(),
+        }
+    }
+
+    /// Request and traffic counters, for the server to flush into usage records.
+    pub fn meter(&self) -> &Meter {
+        &self.meter
     }
 
     /// Handles one HTTP request; never fails (errors become S3 error responses).
@@ -107,6 +136,7 @@ impl S3Service {
         } else {
             tracing::debug!(request_id = %ctx.id, method = %ctx.method, path = %ctx.raw_path, op = ?ctx.op, status, micros, "s3 request");
         }
+        self.record_usage(&ctx, &resp);
         let mut resp = respond::with_request_id(resp, &ctx.id);
         if ctx.op != Some(Operation::CorsPreflight) {
             cors::decorate(self, &ctx, &mut resp).await;
@@ -115,6 +145,17 @@ impl S3Service {
             resp.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
         }
         resp
+    }
+
+    /// Counts the request against its bucket's project.
+    fn record_usage(&self, ctx: &Ctx, resp: &Response<ResBody>) {
+        let (Some(op), Some(info)) = (ctx.op, ctx.bucket_info.as_ref()) else { return };
+        let len = |h: Option<&http::HeaderValue>| h.and_then(|v| v.to_str().ok()?.parse::<u64>().ok()).unwrap_or(0);
+        let bytes_in = len(ctx.headers.get("x-amz-decoded-content-length").or(ctx.headers.get(http::header::CONTENT_LENGTH)));
+        // Data served, not error documents.
+        let served = ctx.method != http::Method::HEAD && resp.status().as_u16() < 300;
+        let bytes_out = if served { len(resp.headers().get(http::header::CONTENT_LENGTH)) } else { 0 };
+        self.meter.record(&info.project, &info.name, meter::RequestClass::of(op), bytes_in, bytes_out);
     }
 
     async fn dispatch<B>(&self, ctx: &mut Ctx, body: B) -> Result<Response<ResBody>, S3Error>
@@ -126,7 +167,7 @@ impl S3Service {
         if header_bytes > MAX_HEADER_SECTION {
             return Err(coffer_s3_proto::S3ErrorCode::RequestHeaderSectionTooLarge.into());
         }
-        ctx.route(&self.cfg.domains)?;
+        ctx.route(&self.domains)?;
         if ctx.op == Some(Operation::CorsPreflight) {
             // Browsers send preflights without credentials.
             return cors::preflight(self, ctx).await;
@@ -137,6 +178,7 @@ impl S3Service {
             return object_post::post(self, ctx, body).await;
         }
         auth::authenticate(self, ctx).await?;
+        authz::authorize(self, ctx).await?;
         use Operation::*;
         match ctx.op.unwrap_or(NotImplemented("unknown")) {
             ListBuckets => bucket::list_buckets(self, ctx).await,
@@ -151,6 +193,9 @@ impl S3Service {
             PutBucketCors => cors::put(self, ctx, body).await,
             GetBucketCors => cors::get(self, ctx).await,
             DeleteBucketCors => cors::delete(self, ctx).await,
+            GetBucketPolicy => policy::get(self, ctx).await,
+            PutBucketPolicy => policy::put(self, ctx, body).await,
+            DeleteBucketPolicy => policy::delete(self, ctx).await,
             GetBucketConfig(sub) => bucket::probe(self, ctx, sub).await,
             GetObjectAcl => acl::get_object(self, ctx).await,
             PutObjectAcl => acl::put_object(self, ctx, body).await,

@@ -5,6 +5,7 @@ use crate::context::Ctx;
 use crate::errors::from_engine;
 use crate::respond::{self, ResBody};
 use crate::S3Service;
+use coffer_s3_proto::router::Operation;
 use coffer_s3_proto::xml::{self, Delete, DeleteError, DeleteResult, Deleted, NS};
 use coffer_s3_proto::{S3Error, S3ErrorCode as C};
 use http::{Response, StatusCode};
@@ -35,7 +36,13 @@ pub(crate) async fn delete_objects(
         let r = if o.key.is_empty() || o.key.len() > coffer_types::MAX_KEY_LEN {
             Err(S3Error::new(C::KeyTooLongError))
         } else {
-            s.engine.delete_object(ctx.bucket(), &o.key).await.map_err(from_engine)
+            // Each key is authorized on its own, as S3 does.
+            match crate::authz::check_extra(s, ctx, Operation::DeleteObjects, "s3:DeleteObject", ctx.bucket(), Some(&o.key))
+                .await
+            {
+                Ok(()) => s.engine.delete_object(ctx.bucket(), &o.key).await.map_err(from_engine),
+                Err(e) => Err(e),
+            }
         };
         match r {
             Ok(()) if quiet => {}

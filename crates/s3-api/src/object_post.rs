@@ -41,21 +41,23 @@ pub(crate) async fn post(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Res
         })?
         .replace("${filename}", file.filename.as_deref().unwrap_or(""));
     fields.set("key", key.clone());
+    ctx.region = ctx.header("host").and_then(|h| s.regions.of_host(h)).unwrap_or(s.regions.default()).to_owned();
     let (min, max) = match PostSignature::parse(&fields)? {
-        // No policy: an anonymous upload, allowed only into a public-read-write bucket.
-        None => {
-            crate::auth::authorize_anonymous(s, ctx).await?;
-            (0, coffer_s3_proto::post::policy::MAX_POST_SIZE)
-        }
+        // No policy: an anonymous upload, allowed as far as the bucket's ACL and policy allow.
+        None => (0, coffer_s3_proto::post::policy::MAX_POST_SIZE),
         Some(signature) => {
             let policy_b64 = fields.get("policy").unwrap_or("").to_owned();
-            let secret = crate::auth::secret_of(s, signature.access_key()).await?;
-            signature.verify(&secret, &policy_b64, &s.engine.config().region)?;
+            let resolved = crate::auth::resolve(s, signature.access_key(), &ctx.region).await?;
+            signature.verify(&resolved.secret, &policy_b64, &ctx.region)?;
             ctx.access_key = Some(signature.access_key().to_owned());
+            ctx.principal = resolved.principal;
+            ctx.auth_type = Some(("POST", "AWS4-HMAC-SHA256"));
             let policy = PostPolicy::parse(&policy_b64)?;
             policy.check(&fields, &bucket, time::OffsetDateTime::now_utc())?
         }
     };
+    ctx.key = Some(key.clone());
+    crate::authz::authorize(s, ctx).await?;
 
     let headers = fields_as_headers(&fields);
     let meta = crate::headers::object_meta_from(&headers)?;

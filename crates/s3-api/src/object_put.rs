@@ -8,6 +8,7 @@ use crate::respond::{self, ResBody};
 use crate::S3Service;
 use coffer_engine::{CopyInput, MetadataDirective, PutInput};
 use coffer_meta::WriteCondition;
+use coffer_s3_proto::router::Operation;
 use coffer_s3_proto::time_fmt::iso8601_millis;
 use coffer_s3_proto::xml::{self, CopyObjectResult, NS};
 use coffer_s3_proto::{S3Error, S3ErrorCode as C};
@@ -65,6 +66,7 @@ pub(crate) fn copy_source(ctx: &Ctx) -> Result<(String, String), S3Error> {
 
 pub(crate) async fn copy(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
     let (src_bucket, src_key) = copy_source(ctx)?;
+    crate::authz::check_extra(s, ctx, Operation::GetObject, "s3:GetObject", &src_bucket, Some(&src_key)).await?;
     let directive = match ctx.header("x-amz-metadata-directive").map(str::to_ascii_uppercase).as_deref() {
         None | Some("COPY") => MetadataDirective::Copy,
         Some("REPLACE") => MetadataDirective::Replace(Box::new(object_meta(ctx)?)),

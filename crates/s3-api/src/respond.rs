@@ -39,13 +39,20 @@ pub(crate) fn status(status: StatusCode) -> Response<ResBody> {
 /// The S3 error document (no body for HEAD, as HTTP requires).
 pub(crate) fn error(e: &S3Error, resource: &str, request_id: &str, head: bool) -> Response<ResBody> {
     let code = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if code == StatusCode::NOT_MODIFIED || head {
+    let mut r = if code == StatusCode::NOT_MODIFIED || head {
         let mut r = status(code);
         r.headers_mut().insert("x-amz-error-code", HeaderValue::from_static(e.code.as_str()));
-        return r;
+        r
+    } else {
+        let mut r = xml(e.to_xml(resource, request_id));
+        *r.status_mut() = code;
+        r
+    };
+    for (name, value) in &e.headers {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            r.headers_mut().insert(*name, v);
+        }
     }
-    let mut r = xml(e.to_xml(resource, request_id));
-    *r.status_mut() = code;
     r
 }
 

@@ -44,6 +44,7 @@ codes! {
     InvalidRange = 416, "The requested range is not satisfiable";
     InvalidRequest = 400, "Invalid Request";
     KeyTooLongError = 400, "Your key is too long.";
+    MalformedPolicy = 400, "Policies must be valid JSON and the first byte must be '{'";
     MalformedACLError = 400, "The XML you provided was not well-formed or did not validate against our published schema.";
     MalformedPOSTRequest = 400, "The body of your POST request is not well-formed multipart/form-data.";
     MalformedXML = 400, "The XML you provided was not well-formed or did not validate against our published schema.";
@@ -66,7 +67,9 @@ codes! {
     NoSuchUpload = 404, "The specified multipart upload does not exist.";
     NotImplemented = 501, "A header or operation you provided implies functionality that is not implemented.";
     NotModified = 304, "Not Modified";
+    PermanentRedirect = 301, "The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.";
     PreconditionFailed = 412, "At least one of the preconditions you specified did not hold.";
+    QuotaExceeded = 403, "The request would exceed a storage quota.";
     RequestHeaderSectionTooLarge = 400, "Your request header section exceeds the maximum allowed size.";
     RequestTimeTooSkewed = 403, "The difference between the request time and the server's time is too large.";
     RequestTimeout = 400, "Your socket connection to the server was not read from or written to within the timeout period.";
@@ -84,22 +87,30 @@ pub struct S3Error {
     pub message: String,
     /// Extra elements after `<Message>` (e.g. `StringToSign`, `ServerTime`).
     pub extra: Vec<(&'static str, String)>,
+    /// Response headers the error carries (e.g. `x-amz-bucket-region`).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl S3Error {
     /// An error with the code's default message.
     pub fn new(code: S3ErrorCode) -> Self {
-        S3Error { code, message: code.default_message().to_owned(), extra: Vec::new() }
+        S3Error { code, message: code.default_message().to_owned(), extra: Vec::new(), headers: Vec::new() }
     }
 
     /// An error with a specific message.
     pub fn with_message(code: S3ErrorCode, message: impl Into<String>) -> Self {
-        S3Error { code, message: message.into(), extra: Vec::new() }
+        S3Error { code, message: message.into(), extra: Vec::new(), headers: Vec::new() }
     }
 
     /// Adds an extra element to the XML body.
     pub fn with_extra(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.extra.push((name, value.into()));
+        self
+    }
+
+    /// Adds a response header.
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
         self
     }
 

@@ -13,6 +13,7 @@
 //! Architecture invariant: nothing here names a store, a database or hyper.
 
 pub mod acl;
+pub mod actions;
 pub mod auth;
 pub mod chunked;
 pub mod cors;

@@ -49,6 +49,9 @@ pub enum Operation {
     PutBucketCors,
     GetBucketCors,
     DeleteBucketCors,
+    GetBucketPolicy,
+    PutBucketPolicy,
+    DeleteBucketPolicy,
     /// A recognised S3 operation Coffer does not implement yet (its name).
     NotImplemented(&'static str),
 }
@@ -224,6 +227,9 @@ fn bucket_op(method: &str, q: &Query) -> Result<Operation, S3Error> {
         "PUT" if q.has("acl") => PutBucketAcl,
         "PUT" if q.has("cors") => PutBucketCors,
         "DELETE" if q.has("cors") => DeleteBucketCors,
+        "GET" if q.has("policy") => GetBucketPolicy,
+        "PUT" if q.has("policy") => PutBucketPolicy,
+        "DELETE" if q.has("policy") => DeleteBucketPolicy,
         "GET" => match sub {
             Some(s) if crate::probes::is_bucket_probe(s) => GetBucketConfig(s),
             Some(s) => NotImplemented(s),

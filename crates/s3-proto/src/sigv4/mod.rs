@@ -198,6 +198,39 @@ impl AuthRequest {
         format!("{}/{}/{}/aws4_request", self.scope_date, self.region, self.service)
     }
 
+    /// The service of the credential scope (`s3`, `iam`, ...).
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    /// For services that sign the body's hash without sending it (IAM and
+    /// the admin API): the hex SHA-256 the caller computed over the body.
+    pub fn with_payload_sha256(mut self, hex: String) -> Self {
+        self.payload_hash = hex;
+        self
+    }
+
+    /// Verifies a request to another service than S3 (whose scope must name
+    /// `service`, in any region; the caller checks the region). Gives the
+    /// access key that signed it.
+    pub fn verify_service(
+        &self,
+        req: &SignedRequest,
+        secret: &str,
+        service: &str,
+        now: OffsetDateTime,
+    ) -> Result<String, S3Error> {
+        if self.service != service {
+            return Err(self.kind.malformed(format!(
+                "The authorization header is malformed; incorrect service '{}'. This endpoint belongs to '{service}'.",
+                self.service
+            )));
+        }
+        self.check_time(now)?;
+        self.check_signature(req, secret)?;
+        Ok(self.access_key.clone())
+    }
+
     /// Verifies against the secret. `region` is the server's region (credential scope must match: else AuthorizationHeaderMalformed with AWS's wording "the region 'X' is wrong; expecting 'Y'"), service must be "s3".
     ///
     /// For presigned URLs scope errors are `AuthorizationQueryParametersError`.
@@ -213,7 +246,24 @@ impl AuthRequest {
     ) -> Result<Verified, S3Error> {
         self.check_scope(region)?;
         self.check_time(now)?;
+        let key = self.check_signature(req, secret)?;
+        let scope = self.scope();
+        let payload = match self.content {
+            ContentSha256::Unsigned => PayloadMode::Unsigned,
+            ContentSha256::Sha256(h) => PayloadMode::Sha256(h),
+            ContentSha256::StreamingSigned => {
+                PayloadMode::StreamingSigned(ChunkSigner::new(key, &self.amz_date, &scope, self.signature))
+            }
+            ContentSha256::StreamingUnsignedTrailer => PayloadMode::StreamingUnsignedTrailer,
+            ContentSha256::StreamingSignedTrailer => {
+                PayloadMode::StreamingSignedTrailer(ChunkSigner::new(key, &self.amz_date, &scope, self.signature))
+            }
+        };
+        Ok(Verified { access_key: self.access_key.clone(), payload })
+    }
 
+    /// Checks the signature; gives the signing key (for chunk signatures).
+    fn check_signature(&self, req: &SignedRequest, secret: &str) -> Result<[u8; 32], S3Error> {
         let key = signing_key(secret, &self.scope_date, &self.region, &self.service);
         let scope = self.scope();
         let query = canonical_query(req.raw_query, self.is_presigned());
@@ -238,19 +288,7 @@ impl AuthRequest {
         if !ok {
             return Err(self.mismatch(&sts, &canonical));
         }
-
-        let payload = match self.content {
-            ContentSha256::Unsigned => PayloadMode::Unsigned,
-            ContentSha256::Sha256(h) => PayloadMode::Sha256(h),
-            ContentSha256::StreamingSigned => {
-                PayloadMode::StreamingSigned(ChunkSigner::new(key, &self.amz_date, &scope, self.signature))
-            }
-            ContentSha256::StreamingUnsignedTrailer => PayloadMode::StreamingUnsignedTrailer,
-            ContentSha256::StreamingSignedTrailer => {
-                PayloadMode::StreamingSignedTrailer(ChunkSigner::new(key, &self.amz_date, &scope, self.signature))
-            }
-        };
-        Ok(Verified { access_key: self.access_key.clone(), payload })
+        Ok(key)
     }
 
     /// The credential scope must name our region and S3.

@@ -170,12 +170,19 @@ fn parse_header(value: &str, req: &SignedRequest) -> Result<AuthRequest, S3Error
     let amz_date = amz_date(time);
     check_scope_date(kind, cred.date, &amz_date)?;
 
-    let (content, payload_hash) = content_header(req)?.ok_or_else(|| {
-        S3Error::with_message(
-            S3ErrorCode::InvalidRequest,
-            "Missing required header for this request: x-amz-content-sha256",
-        )
-    })?;
+    // S3 requires the header; other services (IAM, the admin API) hash the
+    // body themselves: the caller supplies the hash through
+    // `AuthRequest::with_payload_sha256`.
+    let (content, payload_hash) = match content_header(req)? {
+        Some(c) => c,
+        None if cred.service != "s3" => (ContentSha256::Unsigned, String::new()),
+        None => {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidRequest,
+                "Missing required header for this request: x-amz-content-sha256",
+            ))
+        }
+    };
     Ok(AuthRequest {
         access_key: cred.access_key.to_owned(),
         scope_date: cred.date.to_owned(),

@@ -1,0 +1,236 @@
+//! Access keys: creation (the secret is returned once), listing without
+//! secrets, status, deletion, and resolution of a request's key.
+
+use crate::names;
+use crate::principal::{Principal, UserPrincipal};
+use crate::seal::MasterKey;
+use crate::{Iam, IamError, MAX_KEYS_PER_USER};
+use coffer_meta::{AccessKeyRecord, KeyStatus, MetaError, OPERATOR_PROJECT};
+use coffer_types::UnixMillis;
+
+/// A key to create.
+#[derive(Clone, Debug, Default)]
+pub struct NewKey {
+    pub project: String,
+    /// Default: the project's root user.
+    pub user: Option<String>,
+    /// Default: the deployment's first region.
+    pub region: Option<String>,
+    pub expires: Option<UnixMillis>,
+}
+
+/// A created key: the only time its secret is seen.
+#[derive(Clone)]
+pub struct CreatedKey {
+    pub record: AccessKeyRecord,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for CreatedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedKey").field("record", &self.record).field("secret", &"<redacted>").finish()
+    }
+}
+
+/// Why a request's access key is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("The AWS Access Key Id you provided does not exist in our records.")]
+    Unknown,
+    #[error("The AWS Access Key Id you provided is inactive.")]
+    Inactive,
+    #[error("The AWS Access Key Id you provided has expired.")]
+    Expired,
+    /// The key belongs to another region than the endpoint's.
+    #[error("The AWS Access Key Id you provided does not exist in this region.")]
+    WrongRegion,
+    #[error("identity lookup failed: {0}")]
+    Failed(#[from] IamError),
+}
+
+/// A request's key, resolved.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    pub secret: String,
+    pub principal: Principal,
+}
+
+/// Last-used times are written at most this often per key.
+const TOUCH_EVERY_MS: UnixMillis = 60_000;
+
+impl Iam {
+    /// Creates a key for a project user in a region.
+    pub async fn create_key(&self, req: &NewKey) -> Result<CreatedKey, IamError> {
+        self.project(&req.project).await?;
+        let user = req.user.clone().unwrap_or_else(|| names::ROOT_USER.to_owned());
+        self.user(&req.project, &user).await?;
+        let region = match &req.region {
+            Some(r) if !self.regions.contains(r) => return Err(IamError::UnknownRegion(r.clone())),
+            Some(r) => r.clone(),
+            None => self.regions.first().cloned().unwrap_or_default(),
+        };
+        if self.store.list_access_keys(&req.project, Some(&user)).await?.len() >= MAX_KEYS_PER_USER {
+            return Err(IamError::TooManyKeys(MAX_KEYS_PER_USER));
+        }
+        let secret = names::new_secret();
+        loop {
+            let access_key = names::new_access_key();
+            let record = AccessKeyRecord {
+                sealed_secret: self.master.seal(&access_key, &secret)?,
+                access_key,
+                project: req.project.clone(),
+                user: user.clone(),
+                region: region.clone(),
+                status: KeyStatus::Active,
+                created: coffer_types::now_millis(),
+                expires: req.expires,
+                last_used: None,
+            };
+            match self.store.create_access_key(record.clone()).await {
+                // 18 random characters collide about never; try again if they do.
+                Err(MetaError::AlreadyExists) => continue,
+                Err(MetaError::NotFound) => return Err(IamError::NoSuchUser(user)),
+                r => r?,
+            }
+            return Ok(CreatedKey { record, secret });
+        }
+    }
+
+    /// The key's record (never its secret).
+    pub async fn key(&self, access_key: &str) -> Result<AccessKeyRecord, IamError> {
+        self.store.get_access_key(access_key).await?.ok_or_else(|| IamError::NoSuchKey(access_key.into()))
+    }
+
+    /// Keys of a project, or of one of its users.
+    pub async fn list_keys(&self, project: &str, user: Option<&str>) -> Result<Vec<AccessKeyRecord>, IamError> {
+        self.project(project).await?;
+        if let Some(u) = user {
+            self.user(project, u).await?;
+        }
+        Ok(self.store.list_access_keys(project, user).await?)
+    }
+
+    /// Activates or deactivates a key; effective from the next request.
+    pub async fn set_key_status(&self, access_key: &str, status: KeyStatus) -> Result<(), IamError> {
+        match self.store.set_access_key_status(access_key, status).await {
+            Err(MetaError::NotFound) => Err(IamError::NoSuchKey(access_key.into())),
+            r => Ok(r?),
+        }
+    }
+
+    /// Deletes a key; effective from the next request.
+    pub async fn delete_key(&self, access_key: &str) -> Result<(), IamError> {
+        if self.store.delete_access_key(access_key).await? {
+            self.touched.lock().unwrap_or_else(|p| p.into_inner()).remove(access_key);
+            Ok(())
+        } else {
+            Err(IamError::NoSuchKey(access_key.into()))
+        }
+    }
+
+    /// Stores (or replaces) an operator key, sealed.
+    pub async fn put_operator_key(&self, access_key: &str, secret: &str) -> Result<(), IamError> {
+        let sealed = self.master.seal(access_key, secret)?;
+        if self.store.get_access_key(access_key).await?.is_some() {
+            self.store.set_access_key_secret(access_key, &sealed).await?;
+            return Ok(());
+        }
+        let record = AccessKeyRecord {
+            access_key: access_key.to_owned(),
+            sealed_secret: sealed,
+            project: OPERATOR_PROJECT.to_owned(),
+            user: "operator".into(),
+            region: String::new(),
+            status: KeyStatus::Active,
+            created: coffer_types::now_millis(),
+            expires: None,
+            last_used: None,
+        };
+        Ok(self.store.create_access_key(record).await?)
+    }
+
+    /// The secret of an operator key, if that key exists and is the operator's.
+    pub async fn operator_secret(&self, access_key: &str) -> Result<Option<String>, IamError> {
+        match self.store.get_access_key(access_key).await? {
+            Some(k) if k.project == OPERATOR_PROJECT => Ok(Some(self.master.open(access_key, &k.sealed_secret)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Seals every secret still stored in the clear (rows migrated from the
+    /// first schema). Returns how many were sealed.
+    pub async fn reseal_plain_keys(&self) -> Result<usize, IamError> {
+        let mut n = 0;
+        for k in self.store.list_access_keys(OPERATOR_PROJECT, None).await? {
+            if MasterKey::is_plain(&k.sealed_secret) {
+                let secret = self.master.open(&k.access_key, &k.sealed_secret)?;
+                self.store.set_access_key_secret(&k.access_key, &self.master.seal(&k.access_key, &secret)?).await?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// The secret and principal of a request's access key, for a request
+    /// through `region`'s endpoint (`None`: a global API, IAM or admin) at
+    /// `now`. Reads the store every time.
+    pub async fn resolve(
+        &self,
+        access_key: &str,
+        region: Option<&str>,
+        now: UnixMillis,
+    ) -> Result<Resolved, ResolveError> {
+        let key = self.store.get_access_key(access_key).await.map_err(IamError::from)?.ok_or(ResolveError::Unknown)?;
+        if key.status == KeyStatus::Inactive {
+            return Err(ResolveError::Inactive);
+        }
+        if key.expires.is_some_and(|e| e <= now) {
+            return Err(ResolveError::Expired);
+        }
+        if region.is_some_and(|r| !key.region.is_empty() && key.region != r) {
+            return Err(ResolveError::WrongRegion);
+        }
+        let secret = self.master.open(access_key, &key.sealed_secret).map_err(IamError::from)?;
+        let principal = if key.project == OPERATOR_PROJECT {
+            Principal::Operator { access_key: key.access_key.clone() }
+        } else {
+            // The key outlives nothing: a missing user means it is being deleted.
+            let user = self
+                .store
+                .get_user(&key.project, &key.user)
+                .await
+                .map_err(IamError::from)?
+                .ok_or(ResolveError::Unknown)?;
+            Principal::User(UserPrincipal {
+                policies: if user.root { Vec::new() } else { Iam::policies_of(&user) },
+                project: key.project.clone(),
+                user: key.user.clone(),
+                root: user.root,
+                access_key: key.access_key.clone(),
+            })
+        };
+        self.touch(&key, now);
+        Ok(Resolved { secret, principal })
+    }
+
+    /// Records the key's use, at most once a minute per key, off the request path.
+    fn touch(&self, key: &AccessKeyRecord, now: UnixMillis) {
+        if key.last_used.is_some_and(|t| now - t < TOUCH_EVERY_MS) {
+            return;
+        }
+        {
+            let mut touched = self.touched.lock().unwrap_or_else(|p| p.into_inner());
+            if touched.get(&key.access_key).is_some_and(|t| now - *t < TOUCH_EVERY_MS) {
+                return;
+            }
+            touched.insert(key.access_key.clone(), now);
+        }
+        let store = self.store.clone();
+        let ak = key.access_key.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.touch_access_key(&ak, now).await {
+                tracing::warn!(access_key = %ak, error = %e, "recording key use failed");
+            }
+        });
+    }
+}

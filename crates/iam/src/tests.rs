@@ -1,0 +1,195 @@
+//! Identity use cases against the SQLite store, and the decision table.
+
+use super::*;
+use crate::authz::{decide, Access};
+use coffer_meta::{KeyStatus, MetaStore};
+use coffer_policy::{Context, Policy, Preset};
+
+async fn iam() -> (Iam, Arc<coffer_meta_sqlite::SqliteMetaStore>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(coffer_meta_sqlite::SqliteMetaStore::open(dir.path().join("m.db")).unwrap());
+    let iam = Iam::new(store.clone(), MasterKey::from_bytes(&[3u8; 32]), vec!["r1".into(), "r2".into()]);
+    (iam, store, dir)
+}
+
+#[tokio::test]
+async fn projects_have_a_root_user_and_names_are_checked() {
+    let (iam, _s, _d) = iam().await;
+    iam.create_project("acme").await.unwrap();
+    assert!(matches!(iam.create_project("acme").await, Err(IamError::ProjectExists(_))));
+    assert!(matches!(iam.create_project("../x").await, Err(IamError::InvalidName(_))));
+    let users = iam.list_users("acme").await.unwrap();
+    assert_eq!(users.len(), 1);
+    assert!(users[0].root && users[0].name == "root");
+    assert!(matches!(iam.delete_user("acme", "root", true).await, Err(IamError::RootUser(_))));
+    assert!(matches!(iam.list_users("nope").await, Err(IamError::NoSuchProject(_))));
+    iam.delete_project("acme").await.unwrap();
+    assert!(matches!(iam.delete_project("acme").await, Err(IamError::NoSuchProject(_))));
+}
+
+#[tokio::test]
+async fn keys_resolve_until_deleted_deactivated_expired_or_elsewhere() {
+    let (iam, store, _d) = iam().await;
+    iam.create_project("acme").await.unwrap();
+    iam.create_user("acme", "alice").await.unwrap();
+    iam.attach_preset("acme", "alice", "read-only").await.unwrap();
+    let k = iam
+        .create_key(&NewKey { project: "acme".into(), user: Some("alice".into()), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(k.record.region, "r1");
+    // Stored sealed, never in the clear.
+    let stored = store.get_access_key(&k.record.access_key).await.unwrap().unwrap();
+    assert!(!stored.sealed_secret.contains(&k.secret));
+    let now = coffer_types::now_millis();
+    let r = iam.resolve(&k.record.access_key, Some("r1"), now).await.unwrap();
+    assert_eq!(r.secret, k.secret);
+    let Principal::User(u) = &r.principal else { panic!("a user") };
+    assert!(!u.root && u.user == "alice" && u.policies.len() == 1);
+    assert!(matches!(iam.resolve(&k.record.access_key, Some("r2"), now).await, Err(ResolveError::WrongRegion)));
+
+    iam.set_key_status(&k.record.access_key, KeyStatus::Inactive).await.unwrap();
+    assert!(matches!(iam.resolve(&k.record.access_key, Some("r1"), now).await, Err(ResolveError::Inactive)));
+    iam.set_key_status(&k.record.access_key, KeyStatus::Active).await.unwrap();
+    iam.resolve(&k.record.access_key, Some("r1"), now).await.unwrap();
+
+    let expiring = iam
+        .create_key(&NewKey {
+            project: "acme".into(),
+            region: Some("r2".into()),
+            expires: Some(now + 1000),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(expiring.record.user, "root");
+    iam.resolve(&expiring.record.access_key, Some("r2"), now).await.unwrap();
+    assert!(matches!(iam.resolve(&expiring.record.access_key, Some("r2"), now + 1000).await, Err(ResolveError::Expired)));
+
+    assert!(matches!(iam.delete_user("acme", "alice", false).await, Err(IamError::DeleteConflict(_))));
+    iam.delete_key(&k.record.access_key).await.unwrap();
+    assert!(matches!(iam.resolve(&k.record.access_key, Some("r1"), now).await, Err(ResolveError::Unknown)));
+    assert!(matches!(iam.delete_key(&k.record.access_key).await, Err(IamError::NoSuchKey(_))));
+    assert!(matches!(
+        iam.create_key(&NewKey { project: "acme".into(), region: Some("mars".into()), ..Default::default() }).await,
+        Err(IamError::UnknownRegion(_))
+    ));
+}
+
+#[tokio::test]
+async fn policies_are_validated_and_replaced() {
+    let (iam, _s, _d) = iam().await;
+    iam.create_project("p").await.unwrap();
+    iam.create_user("p", "bob").await.unwrap();
+    let bad = r#"{"Statement":[{"Effect":"Maybe","Action":"s3:*","Resource":"*"}]}"#;
+    assert!(matches!(iam.put_user_policy("p", "bob", "x", bad).await, Err(IamError::MalformedPolicy(_))));
+    let good = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+    iam.put_user_policy("p", "bob", "x", good).await.unwrap();
+    assert_eq!(iam.user_policy("p", "bob", "x").await.unwrap(), good);
+    iam.set_permissions("p", "bob", &Permissions::Preset(Preset::WriteOnly)).await.unwrap();
+    let u = iam.user("p", "bob").await.unwrap();
+    assert!(u.inline_policies.is_empty() && u.attached.contains("write-only"));
+    assert!(matches!(iam.detach_preset("p", "bob", "read-only").await, Err(IamError::NoSuchPolicy(_))));
+    assert!(matches!(iam.attach_preset("p", "bob", "god-mode").await, Err(IamError::UnknownPreset(_))));
+    assert!(matches!(iam.put_user_policy("p", "root", "x", good).await, Err(IamError::RootUser(_))));
+}
+
+#[tokio::test]
+async fn plain_operator_secrets_are_sealed_at_startup() {
+    let (iam, store, _d) = iam().await;
+    iam.put_operator_key("OPKEY", "opsecret").await.unwrap();
+    store.set_access_key_secret("OPKEY", "plain:legacy").await.unwrap();
+    assert_eq!(iam.reseal_plain_keys().await.unwrap(), 1);
+    let stored = store.get_access_key("OPKEY").await.unwrap().unwrap();
+    assert!(stored.sealed_secret.starts_with("v1:"));
+    assert_eq!(iam.operator_secret("OPKEY").await.unwrap().as_deref(), Some("legacy"));
+    let r = iam.resolve("OPKEY", Some("any-region"), coffer_types::now_millis()).await.unwrap();
+    assert!(matches!(r.principal, Principal::Operator { .. }));
+    assert_eq!(iam.reseal_plain_keys().await.unwrap(), 0);
+}
+
+fn user(project: &str, name: &str, root: bool, policies: Vec<Policy>) -> Principal {
+    Principal::User(UserPrincipal {
+        project: project.into(),
+        user: name.into(),
+        root,
+        access_key: "AK".into(),
+        policies,
+    })
+}
+
+#[test]
+fn decision_table() {
+    let ctx = Context::new();
+    let deny_alice = Policy::parse_bucket(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::a:user/alice"},"Action":"s3:*","Resource":["arn:aws:s3:::b","arn:aws:s3:::b/*"]}]}"#,
+        "b",
+    )
+    .unwrap();
+    let public_read = Policy::parse_bucket(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"},{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::a:root"},"Action":"s3:*","Resource":"arn:aws:s3:::b/*"}]}"#,
+        "b",
+    )
+    .unwrap();
+    let get = |policy: Option<&'static Policy>, acl: bool| Access {
+        action: "s3:GetObject",
+        resource: "arn:aws:s3:::b/k",
+        bucket_owner: Some("a"),
+        bucket_policy: policy,
+        acl_grants: acl,
+        context: Box::leak(Box::new(ctx.clone())),
+    };
+    let deny_alice: &'static Policy = Box::leak(Box::new(deny_alice));
+    let public_read: &'static Policy = Box::leak(Box::new(public_read));
+    let ro = || vec![Preset::ReadOnly.policy()];
+    let cases: Vec<(&str, Principal, Access, bool)> = vec![
+        ("operator", Principal::Operator { access_key: "O".into() }, get(Some(deny_alice), false), true),
+        ("own root", user("a", "root", true, vec![]), get(None, false), true),
+        ("own user, no policy", user("a", "carol", false, vec![]), get(None, false), false),
+        ("own user, read-only", user("a", "carol", false, ro()), get(None, false), true),
+        ("own user, no policy, ACL grants", user("a", "carol", false, vec![]), get(None, true), true),
+        ("own user denied by bucket policy", user("a", "alice", false, ro()), get(Some(deny_alice), true), false),
+        ("other root, nothing grants", user("z", "root", true, vec![]), get(None, false), false),
+        ("other root, ACL grants", user("z", "root", true, vec![]), get(None, true), true),
+        ("other root, bucket policy grants", user("z", "root", true, vec![]), get(Some(public_read), false), true),
+        (
+            "other user, policy grants but identity silent",
+            user("z", "u", false, vec![]),
+            get(Some(public_read), false),
+            false,
+        ),
+        ("other user, both grant", user("z", "u", false, ro()), get(Some(public_read), false), true),
+        ("own root, explicitly denied", user("a", "root", true, vec![]), get(Some(public_read), false), false),
+        ("anonymous, nothing", Principal::Anonymous, get(None, false), false),
+        ("anonymous, ACL", Principal::Anonymous, get(None, true), true),
+        ("anonymous, policy", Principal::Anonymous, get(Some(public_read), false), true),
+    ];
+    for (name, p, access, want) in &cases {
+        assert_eq!(decide(p, access), *want, "{name}");
+    }
+    // The owning root can always repair its bucket policy.
+    let mut repair = get(Some(public_read), false);
+    repair.action = "s3:DeleteBucketPolicy";
+    repair.resource = "arn:aws:s3:::b";
+    let deny_all = Policy::parse_bucket(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::b"}]}"#,
+        "b",
+    )
+    .unwrap();
+    repair.bucket_policy = Some(&deny_all);
+    assert!(decide(&user("a", "root", true, vec![]), &repair));
+    assert!(!decide(&user("a", "alice", false, vec![Preset::FullAccess.policy()]), &repair));
+    // No bucket: the root may, an IAM user only by identity.
+    let list = Access {
+        action: "s3:ListAllMyBuckets",
+        resource: "*",
+        bucket_owner: None,
+        bucket_policy: None,
+        acl_grants: false,
+        context: &ctx,
+    };
+    assert!(decide(&user("a", "root", true, vec![]), &list));
+    assert!(decide(&user("a", "u", false, ro()), &list));
+    assert!(!decide(&user("a", "u", false, vec![Preset::ReadObjectOnly.policy()]), &list));
+    assert!(!decide(&Principal::Anonymous, &list));
+}

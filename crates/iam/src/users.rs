@@ -1,0 +1,162 @@
+//! IAM users of a project and their policies: inline documents (validated
+//! on the way in) and attached presets.
+
+use crate::names::{self, ROOT_USER};
+use crate::{Iam, IamError};
+use coffer_meta::{MetaError, UserRecord};
+use coffer_policy::{Policy, Preset};
+
+/// A user's whole permission set, as `coffer user policy set` replaces it.
+#[derive(Clone, Debug)]
+pub enum Permissions {
+    Preset(Preset),
+    /// An identity policy document (JSON), stored as the inline policy `custom`.
+    Document(String),
+}
+
+/// The inline policy name `Permissions::Document` is stored under.
+pub const CUSTOM_POLICY: &str = "custom";
+
+impl Iam {
+    /// Creates an IAM user with no permissions.
+    pub async fn create_user(&self, project: &str, name: &str) -> Result<UserRecord, IamError> {
+        names::check_user(name)?;
+        let rec = UserRecord {
+            project: project.to_owned(),
+            name: name.to_owned(),
+            root: false,
+            created: coffer_types::now_millis(),
+            inline_policies: Default::default(),
+            attached: Default::default(),
+        };
+        match self.store.create_user(rec.clone()).await {
+            Err(MetaError::AlreadyExists) => Err(IamError::UserExists(name.into())),
+            Err(MetaError::NotFound) => Err(IamError::NoSuchProject(project.into())),
+            r => r.map(|()| rec).map_err(Into::into),
+        }
+    }
+
+    /// The user, `NoSuchUser` if missing.
+    pub async fn user(&self, project: &str, name: &str) -> Result<UserRecord, IamError> {
+        self.store.get_user(project, name).await?.ok_or_else(|| IamError::NoSuchUser(name.into()))
+    }
+
+    /// The project's users (the root user included), by name.
+    pub async fn list_users(&self, project: &str) -> Result<Vec<UserRecord>, IamError> {
+        self.project(project).await?;
+        Ok(self.store.list_users(project).await?)
+    }
+
+    /// Deletes a user. Without `force`, refused (as IAM does) while the user
+    /// has access keys or policies; with it, they go too. The root user is
+    /// deleted only with its project.
+    pub async fn delete_user(&self, project: &str, name: &str, force: bool) -> Result<(), IamError> {
+        let user = self.user(project, name).await?;
+        if user.root {
+            return Err(IamError::RootUser("the root user is deleted with its project".into()));
+        }
+        if !force {
+            if !self.store.list_access_keys(project, Some(name)).await?.is_empty() {
+                return Err(IamError::DeleteConflict("Cannot delete entity, must delete access keys first.".into()));
+            }
+            if !user.inline_policies.is_empty() || !user.attached.is_empty() {
+                return Err(IamError::DeleteConflict("Cannot delete entity, must delete policies first.".into()));
+            }
+        }
+        match self.store.delete_user(project, name).await {
+            Err(MetaError::NotFound) => Err(IamError::NoSuchUser(name.into())),
+            r => Ok(r?),
+        }
+    }
+
+    async fn non_root(&self, project: &str, name: &str) -> Result<UserRecord, IamError> {
+        let user = self.user(project, name).await?;
+        if user.root || name == ROOT_USER {
+            return Err(IamError::RootUser(
+                "the root user has full access to its project; its policies are fixed".into(),
+            ));
+        }
+        Ok(user)
+    }
+
+    async fn save(&self, user: &UserRecord) -> Result<(), IamError> {
+        match self.store.set_user_policies(user).await {
+            Err(MetaError::NotFound) => Err(IamError::NoSuchUser(user.name.clone())),
+            r => Ok(r?),
+        }
+    }
+
+    /// Adds or replaces an inline policy after validating it.
+    pub async fn put_user_policy(&self, project: &str, name: &str, policy: &str, doc: &str) -> Result<(), IamError> {
+        names::check_user(policy).map_err(|_| IamError::InvalidName(format!("policy name {policy:?}")))?;
+        Policy::parse_identity(doc).map_err(|e| IamError::MalformedPolicy(e.to_string()))?;
+        let mut user = self.non_root(project, name).await?;
+        user.inline_policies.insert(policy.to_owned(), doc.to_owned());
+        self.save(&user).await
+    }
+
+    /// An inline policy's document.
+    pub async fn user_policy(&self, project: &str, name: &str, policy: &str) -> Result<String, IamError> {
+        let user = self.user(project, name).await?;
+        user.inline_policies.get(policy).cloned().ok_or_else(|| IamError::NoSuchPolicy(policy.into()))
+    }
+
+    /// Removes an inline policy.
+    pub async fn delete_user_policy(&self, project: &str, name: &str, policy: &str) -> Result<(), IamError> {
+        let mut user = self.non_root(project, name).await?;
+        if user.inline_policies.remove(policy).is_none() {
+            return Err(IamError::NoSuchPolicy(policy.into()));
+        }
+        self.save(&user).await
+    }
+
+    /// Attaches a preset (by name or ARN).
+    pub async fn attach_preset(&self, project: &str, name: &str, preset: &str) -> Result<(), IamError> {
+        let p = Preset::from_name(preset).ok_or_else(|| IamError::UnknownPreset(preset.into()))?;
+        let mut user = self.non_root(project, name).await?;
+        user.attached.insert(p.name().to_owned());
+        self.save(&user).await
+    }
+
+    /// Detaches a preset; `NoSuchPolicy` if it was not attached.
+    pub async fn detach_preset(&self, project: &str, name: &str, preset: &str) -> Result<(), IamError> {
+        let p = Preset::from_name(preset).ok_or_else(|| IamError::UnknownPreset(preset.into()))?;
+        let mut user = self.non_root(project, name).await?;
+        if !user.attached.remove(p.name()) {
+            return Err(IamError::NoSuchPolicy(p.arn().into()));
+        }
+        self.save(&user).await
+    }
+
+    /// Replaces every policy of the user with one preset or one document.
+    pub async fn set_permissions(&self, project: &str, name: &str, perms: &Permissions) -> Result<(), IamError> {
+        let mut user = self.non_root(project, name).await?;
+        user.inline_policies.clear();
+        user.attached.clear();
+        match perms {
+            Permissions::Preset(p) => {
+                user.attached.insert(p.name().to_owned());
+            }
+            Permissions::Document(doc) => {
+                Policy::parse_identity(doc).map_err(|e| IamError::MalformedPolicy(e.to_string()))?;
+                user.inline_policies.insert(CUSTOM_POLICY.to_owned(), doc.clone());
+            }
+        }
+        self.save(&user).await
+    }
+
+    /// The identity policies in force for a user record (presets, then inline
+    /// documents). A stored document that no longer parses is skipped and
+    /// logged: it grants nothing.
+    pub(crate) fn policies_of(user: &UserRecord) -> Vec<Policy> {
+        let presets = user.attached.iter().filter_map(|n| Preset::from_name(n)).map(Preset::policy);
+        let inline = user.inline_policies.iter().filter_map(|(name, doc)| match Policy::parse_identity(doc) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                tracing::warn!(project = %user.project, user = %user.name, policy = %name, error = %e, "stored policy does not parse; ignored");
+                None
+            }
+        });
+        presets.chain(inline).collect()
+    }
+}

@@ -1,0 +1,72 @@
+//! [`IdentityStore`] for [`SqliteMetaStore`]: writes through the writer
+//! thread, reads on the pool, SQL in `identity_ops`.
+
+use crate::identity_ops as ops;
+use crate::SqliteMetaStore;
+use async_trait::async_trait;
+use coffer_meta::*;
+use coffer_types::UnixMillis;
+
+#[async_trait]
+impl IdentityStore for SqliteMetaStore {
+    async fn create_project(&self, project: ProjectRecord) -> Result<(), MetaError> {
+        self.writer.run(move |c| ops::create_project(c, &project)).await
+    }
+    async fn get_project(&self, name: &str) -> Result<Option<ProjectRecord>, MetaError> {
+        let n = name.to_owned();
+        self.readers.run(move |c| ops::get_project(c, &n)).await
+    }
+    async fn list_projects(&self) -> Result<Vec<ProjectRecord>, MetaError> {
+        self.readers.run(ops::list_projects).await
+    }
+    async fn delete_project(&self, name: &str) -> Result<(), MetaError> {
+        let n = name.to_owned();
+        self.writer.run(move |c| ops::delete_project(c, &n)).await
+    }
+    async fn create_user(&self, user: UserRecord) -> Result<(), MetaError> {
+        self.writer.run(move |c| ops::create_user(c, &user)).await
+    }
+    async fn get_user(&self, project: &str, name: &str) -> Result<Option<UserRecord>, MetaError> {
+        let (p, n) = (project.to_owned(), name.to_owned());
+        self.readers.run(move |c| ops::get_user(c, &p, &n)).await
+    }
+    async fn list_users(&self, project: &str) -> Result<Vec<UserRecord>, MetaError> {
+        let p = project.to_owned();
+        self.readers.run(move |c| ops::list_users(c, &p)).await
+    }
+    async fn set_user_policies(&self, user: &UserRecord) -> Result<(), MetaError> {
+        let u = user.clone();
+        self.writer.run(move |c| ops::set_user_policies(c, &u)).await
+    }
+    async fn delete_user(&self, project: &str, name: &str) -> Result<(), MetaError> {
+        let (p, n) = (project.to_owned(), name.to_owned());
+        self.writer.run(move |c| ops::delete_user(c, &p, &n)).await
+    }
+    async fn create_access_key(&self, key: AccessKeyRecord) -> Result<(), MetaError> {
+        self.writer.run(move |c| ops::create_access_key(c, &key)).await
+    }
+    async fn get_access_key(&self, access_key: &str) -> Result<Option<AccessKeyRecord>, MetaError> {
+        let a = access_key.to_owned();
+        self.readers.run(move |c| ops::get_access_key(c, &a)).await
+    }
+    async fn list_access_keys(&self, project: &str, user: Option<&str>) -> Result<Vec<AccessKeyRecord>, MetaError> {
+        let (p, u) = (project.to_owned(), user.map(str::to_owned));
+        self.readers.run(move |c| ops::list_access_keys(c, &p, u.as_deref())).await
+    }
+    async fn set_access_key_status(&self, access_key: &str, status: KeyStatus) -> Result<(), MetaError> {
+        let a = access_key.to_owned();
+        self.writer.run(move |c| ops::set_access_key_status(c, &a, status)).await
+    }
+    async fn set_access_key_secret(&self, access_key: &str, sealed_secret: &str) -> Result<(), MetaError> {
+        let (a, s) = (access_key.to_owned(), sealed_secret.to_owned());
+        self.writer.run(move |c| ops::set_access_key_secret(c, &a, &s)).await
+    }
+    async fn touch_access_key(&self, access_key: &str, when: UnixMillis) -> Result<(), MetaError> {
+        let a = access_key.to_owned();
+        self.writer.run(move |c| ops::touch_access_key(c, &a, when)).await
+    }
+    async fn delete_access_key(&self, access_key: &str) -> Result<bool, MetaError> {
+        let a = access_key.to_owned();
+        self.writer.run(move |c| ops::delete_access_key(c, &a)).await
+    }
+}

@@ -1,0 +1,191 @@
+//! Migration tests: every step up and down, schemas restored exactly, data
+//! carried across upgrades.
+
+use super::*;
+
+fn tables(c: &Connection) -> Vec<String> {
+    let mut st = c.prepare("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name").unwrap();
+    st.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
+}
+
+/// Every table and index with its columns (name, type, not null, default,
+/// primary key position), in name order.
+fn schema(c: &Connection) -> Vec<String> {
+    let mut st = c
+        .prepare("SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
+        .unwrap();
+    let objects: Vec<(String, String, String)> =
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(|r| r.unwrap()).collect();
+    let mut out = Vec::new();
+    for (kind, name, table) in objects {
+        let info = if kind == "table" { "table_info" } else { "index_info" };
+        let mut cols = c.prepare(&format!("SELECT * FROM pragma_{info}(?1)")).unwrap();
+        let n = cols.column_count();
+        let rows: Vec<String> = cols
+            .query_map([&name], |r| {
+                let mut v = Vec::new();
+                for i in 0..n {
+                    v.push(format!("{:?}", r.get_ref(i)?));
+                }
+                Ok(v.join(","))
+            })
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        out.push(format!("{kind} {name} on {table}: {}", rows.join(" | ")));
+    }
+    out
+}
+
+fn count(c: &Connection, sql: &str) -> i64 {
+    c.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn up_down_up() {
+    let mut c = Connection::open_in_memory().unwrap();
+    migrate(&mut c, LATEST).unwrap();
+    assert_eq!(current(&c).unwrap(), LATEST);
+    let after_up = tables(&c);
+    assert!(after_up.contains(&"objects".to_string()));
+    migrate(&mut c, 0).unwrap();
+    assert_eq!(current(&c).unwrap(), 0);
+    assert!(tables(&c).is_empty());
+    migrate(&mut c, LATEST).unwrap();
+    assert_eq!(tables(&c), after_up);
+}
+
+/// Each step down restores exactly the schema of the version below.
+#[test]
+fn each_down_restores_the_previous_schema() {
+    for v in 0..LATEST {
+        let mut c = Connection::open_in_memory().unwrap();
+        migrate(&mut c, v).unwrap();
+        let before = schema(&c);
+        migrate(&mut c, v + 1).unwrap();
+        let up = schema(&c);
+        assert_ne!(before, up, "v{} changes the schema", v + 1);
+        migrate(&mut c, v).unwrap();
+        assert_eq!(schema(&c), before, "down from v{} restores v{v}", v + 1);
+        migrate(&mut c, v + 1).unwrap();
+        assert_eq!(schema(&c), up, "v{} again after its down", v + 1);
+    }
+}
+
+#[test]
+fn versions_are_consecutive() {
+    for (i, m) in MIGRATIONS.iter().enumerate() {
+        assert_eq!(m.version as usize, i + 1);
+    }
+    assert_eq!(MIGRATIONS.len() as u32, LATEST);
+}
+
+#[test]
+fn refuses_newer_schema() {
+    let mut c = Connection::open_in_memory().unwrap();
+    c.pragma_update(None, "user_version", LATEST + 1).unwrap();
+    assert!(migrate(&mut c, LATEST).is_err());
+}
+
+/// A v1 database with a part upgrades to v2 keeping the part (checksum NULL).
+#[test]
+fn v1_data_survives_upgrade() {
+    let mut c = Connection::open_in_memory().unwrap();
+    migrate(&mut c, 1).unwrap();
+    c.execute_batch(
+        "INSERT INTO buckets (id, name, region, created) VALUES (1, 'b', 'r', 1);
+         INSERT INTO uploads (id, bucket_id, upload_id, key, initiated, meta) VALUES (1, 1, 'u', X'6B', 1, '{}');
+         INSERT INTO parts (upload_row, part_number, size, etag, last_modified, blob_id) VALUES (1, 1, 5, 'e', 1, 'x');",
+    )
+    .unwrap();
+    migrate(&mut c, LATEST).unwrap();
+    let (n, sum): (i64, Option<String>) =
+        c.query_row("SELECT part_number, checksum FROM parts", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    assert_eq!((n, sum), (1, None));
+    migrate(&mut c, 1).unwrap();
+    assert_eq!(count(&c, "SELECT count(*) FROM parts"), 1, "down migration keeps the data");
+}
+
+/// v3 data: two buckets (one with objects and an upload in progress), the
+/// operator's credential.
+fn v3_with_data() -> Connection {
+    let mut c = Connection::open_in_memory().unwrap();
+    migrate(&mut c, 3).unwrap();
+    c.execute_batch(
+        "INSERT INTO buckets (id, name, region, created) VALUES (1, 'full', 'r', 1), (2, 'empty', 'r', 2);
+         INSERT INTO objects (bucket_id, key, size, etag, last_modified, meta) VALUES
+             (1, X'61', 5, 'e', 1, '{}'), (1, X'62', 7, 'e', 1, '{}');
+         INSERT INTO uploads (id, bucket_id, upload_id, key, initiated, meta) VALUES (1, 1, 'u', X'63', 1, '{}');
+         INSERT INTO parts (upload_row, part_number, size, etag, last_modified, blob_id) VALUES
+             (1, 1, 3, 'e', 1, 'x'), (1, 2, 4, 'e', 1, 'y');
+         INSERT INTO bucket_configs (bucket_id, name, value) VALUES (1, 'cors', '<c/>');
+         INSERT INTO credentials (access_key, secret_key, principal, created) VALUES ('AK', 'SK', 'operator', 3);",
+    )
+    .unwrap();
+    c
+}
+
+#[test]
+fn v3_data_survives_upgrade_to_v4() {
+    let mut c = v3_with_data();
+    let before = coffer_types::now_millis();
+    migrate(&mut c, 4).unwrap();
+    let after = coffer_types::now_millis();
+    let mut st = c.prepare("SELECT name, project, bytes, objects, metered_until FROM buckets ORDER BY id").unwrap();
+    let rows: Vec<(String, String, i64, i64, i64)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(&rows[0].0[..], "full");
+    assert_eq!((&rows[0].1[..], rows[0].2, rows[0].3), ("", 5 + 7 + 3 + 4, 2), "objects and parts are counted");
+    assert_eq!((&rows[1].0[..], &rows[1].1[..], rows[1].2, rows[1].3), ("empty", "", 0, 0));
+    for r in &rows {
+        assert!((before - 1000..=after + 1000).contains(&r.4), "metered from the upgrade on: {}", r.4);
+    }
+    let key: (String, String, String, String, String, String, i64, Option<i64>, Option<i64>) = c
+        .query_row(
+            "SELECT access_key, sealed_secret, project, user, region, status, created, expires, last_used FROM access_keys",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        key,
+        ("AK".into(), "plain:SK".into(), "".into(), "operator".into(), "".into(), "Active".into(), 3, None, None)
+    );
+    assert!(!tables(&c).contains(&"credentials".to_string()));
+    assert_eq!(count(&c, "SELECT count(*) FROM bucket_configs"), 1);
+    assert_eq!(count(&c, "SELECT count(*) FROM parts"), 2);
+}
+
+#[test]
+fn v4_downgrade_keeps_plain_operator_keys_only() {
+    let mut c = v3_with_data();
+    migrate(&mut c, 4).unwrap();
+    c.execute_batch(
+        "INSERT INTO projects (name, created) VALUES ('p', 1);
+         INSERT INTO access_keys (access_key, sealed_secret, project, user, region, status, created) VALUES
+             ('SEALED', 'v1:xxxx', '', 'operator', '', 'Active', 4),
+             ('PROJ', 'plain:nope', 'p', 'root', 'r', 'Active', 5);
+         INSERT INTO usage_hourly (project, bucket, hour, req_get) VALUES ('p', 'full', 3600, 1);",
+    )
+    .unwrap();
+    migrate(&mut c, 3).unwrap();
+    let creds: Vec<(String, String, String, i64)> = c
+        .prepare("SELECT access_key, secret_key, principal, created FROM credentials")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(creds, [("AK".to_string(), "SK".to_string(), "operator".to_string(), 3)]);
+    assert_eq!(count(&c, "SELECT count(*) FROM objects"), 2);
+    assert_eq!(count(&c, "SELECT count(*) FROM parts"), 2);
+    assert_eq!(count(&c, "SELECT count(*) FROM pragma_table_info('buckets')"), 4, "id, name, region, created");
+    // And up again: the operator key is back, totals recomputed.
+    migrate(&mut c, 4).unwrap();
+    assert_eq!(count(&c, "SELECT count(*) FROM access_keys"), 1);
+    assert_eq!(count(&c, "SELECT bytes FROM buckets WHERE name = 'full'"), 19);
+}

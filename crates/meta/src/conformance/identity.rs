@@ -1,0 +1,185 @@
+//! Conformance cases for [`IdentityStore`]: projects, users, access keys.
+
+use super::bucket_in;
+use crate::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+fn project(name: &str, created: i64) -> ProjectRecord {
+    ProjectRecord { name: name.into(), created }
+}
+
+fn user(project: &str, name: &str) -> UserRecord {
+    UserRecord {
+        project: project.into(),
+        name: name.into(),
+        root: false,
+        created: 7,
+        inline_policies: BTreeMap::new(),
+        attached: BTreeSet::new(),
+    }
+}
+
+fn key(id: &str, project: &str, user: &str, created: i64) -> AccessKeyRecord {
+    AccessKeyRecord {
+        access_key: id.into(),
+        sealed_secret: format!("sealed-{id}"),
+        project: project.into(),
+        user: user.into(),
+        region: "us-east-1".into(),
+        status: KeyStatus::Active,
+        created,
+        expires: None,
+        last_used: None,
+    }
+}
+
+async fn key_ids(s: &dyn Store, project: &str, user: Option<&str>) -> Vec<String> {
+    s.list_access_keys(project, user).await.unwrap().into_iter().map(|k| k.access_key).collect()
+}
+
+pub async fn projects_crud(s: Arc<dyn Store>) {
+    assert!(s.list_projects().await.unwrap().is_empty());
+    assert!(s.get_project("alpha").await.unwrap().is_none());
+    s.create_project(project("beta", 2)).await.unwrap();
+    s.create_project(project("alpha", 1)).await.unwrap();
+    assert!(matches!(s.create_project(project("alpha", 9)).await, Err(MetaError::AlreadyExists)));
+    assert_eq!(s.get_project("alpha").await.unwrap(), Some(project("alpha", 1)));
+    assert_eq!(s.list_projects().await.unwrap(), [project("alpha", 1), project("beta", 2)]);
+
+    // Not deletable while it owns a bucket.
+    s.create_bucket(bucket_in("shop", "alpha")).await.unwrap();
+    assert!(matches!(s.delete_project("alpha").await, Err(MetaError::NotEmpty)));
+    assert!(s.get_project("alpha").await.unwrap().is_some());
+    s.delete_bucket("shop").await.unwrap();
+    s.delete_project("alpha").await.unwrap();
+    assert!(s.get_project("alpha").await.unwrap().is_none());
+    assert!(matches!(s.delete_project("alpha").await, Err(MetaError::NotFound)));
+
+    // Deleting takes the users, keys and quota along; usage stays.
+    s.create_user(user("beta", "root")).await.unwrap();
+    s.create_access_key(key("AKB", "beta", "root", 1)).await.unwrap();
+    s.set_quota(&QuotaScope::Project("beta".into()), Quota { max_bytes: Some(5), max_objects: None }).await.unwrap();
+    let traffic = UsageDelta { project: "beta".into(), bucket: "x".into(), hour: 3600, ..Default::default() };
+    s.add_usage(&[traffic]).await.unwrap();
+    s.create_access_key(key("OPS", OPERATOR_PROJECT, "operator", 1)).await.unwrap();
+    s.delete_project("beta").await.unwrap();
+    assert!(s.list_projects().await.unwrap().is_empty());
+    assert!(s.get_access_key("AKB").await.unwrap().is_none());
+    assert!(s.get_access_key("OPS").await.unwrap().is_some(), "other projects' keys stay");
+    assert_eq!(s.get_quota(&QuotaScope::Project("beta".into())).await.unwrap(), Quota::default());
+    let q = UsageQuery { project: "beta".into(), bucket: None, from: 0, to: i64::MAX };
+    assert_eq!(s.usage(&q).await.unwrap().len(), 1);
+    // Recreated, it starts without users.
+    s.create_project(project("beta", 3)).await.unwrap();
+    assert!(s.list_users("beta").await.unwrap().is_empty());
+    assert!(s.get_user("beta", "root").await.unwrap().is_none());
+}
+
+pub async fn users_crud(s: Arc<dyn Store>) {
+    assert!(matches!(s.create_user(user("p", "alice")).await, Err(MetaError::NotFound)));
+    s.create_project(project("p", 1)).await.unwrap();
+    s.create_project(project("q", 1)).await.unwrap();
+    let mut root = user("p", "root");
+    root.root = true;
+    let mut alice = user("p", "alice");
+    alice.inline_policies.insert("read".into(), r#"{"Version":"2012-10-17","Statement":[]}"#.into());
+    alice.attached.insert("ReadOnly".into());
+    s.create_user(root.clone()).await.unwrap();
+    s.create_user(alice.clone()).await.unwrap();
+    assert!(matches!(s.create_user(user("p", "alice")).await, Err(MetaError::AlreadyExists)));
+    s.create_user(user("q", "alice")).await.unwrap();
+    assert_eq!(s.get_user("p", "alice").await.unwrap(), Some(alice.clone()));
+    assert_eq!(s.get_user("p", "root").await.unwrap(), Some(root.clone()));
+    assert!(s.get_user("p", "bob").await.unwrap().is_none());
+    assert_eq!(s.list_users("p").await.unwrap(), [alice.clone(), root.clone()]);
+    assert!(s.list_users("nope").await.unwrap().is_empty());
+
+    // Policies are replaced as a whole; nothing else changes.
+    let mut changed = alice.clone();
+    changed.inline_policies =
+        BTreeMap::from([("a".to_string(), "{\"x\":1}".to_string()), ("b".to_string(), "{\"y\":\"é\"}".to_string())]);
+    changed.attached = BTreeSet::from(["FullAccess".to_string(), "Billing".to_string()]);
+    let mut sent = changed.clone();
+    sent.root = true;
+    sent.created = 99;
+    s.set_user_policies(&sent).await.unwrap();
+    assert_eq!(s.get_user("p", "alice").await.unwrap(), Some(changed));
+    assert_eq!(s.get_user("q", "alice").await.unwrap(), Some(user("q", "alice")), "other projects untouched");
+    s.set_user_policies(&alice).await.unwrap();
+    assert_eq!(s.get_user("p", "alice").await.unwrap(), Some(alice.clone()));
+    assert!(matches!(s.set_user_policies(&user("p", "bob")).await, Err(MetaError::NotFound)));
+
+    // Deleting a user deletes its keys only.
+    s.create_access_key(key("AK1", "p", "alice", 1)).await.unwrap();
+    s.create_access_key(key("AK2", "p", "root", 1)).await.unwrap();
+    s.create_access_key(key("AK3", "q", "alice", 1)).await.unwrap();
+    s.delete_user("p", "alice").await.unwrap();
+    assert!(s.get_user("p", "alice").await.unwrap().is_none());
+    assert!(s.get_access_key("AK1").await.unwrap().is_none());
+    assert!(s.get_access_key("AK2").await.unwrap().is_some());
+    assert!(s.get_access_key("AK3").await.unwrap().is_some());
+    assert!(matches!(s.delete_user("p", "alice").await, Err(MetaError::NotFound)));
+    assert_eq!(s.list_users("p").await.unwrap(), [root]);
+}
+
+pub async fn access_keys_crud(s: Arc<dyn Store>) {
+    s.create_project(project("p", 1)).await.unwrap();
+    s.create_user(user("p", "alice")).await.unwrap();
+    s.create_user(user("p", "bob")).await.unwrap();
+    assert!(s.get_access_key("AK1").await.unwrap().is_none());
+
+    let mut ak1 = key("AK1", "p", "alice", 10);
+    ak1.expires = Some(999);
+    s.create_access_key(ak1.clone()).await.unwrap();
+    s.create_access_key(key("AK3", "p", "alice", 5)).await.unwrap();
+    s.create_access_key(key("AK0", "p", "alice", 10)).await.unwrap();
+    s.create_access_key(key("AK2", "p", "bob", 1)).await.unwrap();
+    assert!(matches!(s.create_access_key(key("AK1", "p", "bob", 1)).await, Err(MetaError::AlreadyExists)));
+    assert!(matches!(s.create_access_key(key("AK9", "p", "carol", 1)).await, Err(MetaError::NotFound)));
+    assert!(matches!(s.create_access_key(key("AK9", "nope", "alice", 1)).await, Err(MetaError::NotFound)));
+    let ops = key("OPS", OPERATOR_PROJECT, "operator", 1);
+    s.create_access_key(ops.clone()).await.unwrap();
+    assert_eq!(s.get_access_key("AK1").await.unwrap(), Some(ak1.clone()));
+    assert_eq!(s.get_access_key("OPS").await.unwrap(), Some(ops));
+
+    // Ordered by (user, created, id).
+    assert_eq!(key_ids(&*s, "p", None).await, ["AK3", "AK0", "AK1", "AK2"]);
+    assert_eq!(key_ids(&*s, "p", Some("alice")).await, ["AK3", "AK0", "AK1"]);
+    assert_eq!(key_ids(&*s, "p", Some("bob")).await, ["AK2"]);
+    assert!(key_ids(&*s, "p", Some("nobody")).await.is_empty());
+    assert_eq!(key_ids(&*s, OPERATOR_PROJECT, None).await, ["OPS"]);
+
+    // Status and secret.
+    s.set_access_key_status("AK1", KeyStatus::Inactive).await.unwrap();
+    assert_eq!(s.get_access_key("AK1").await.unwrap().unwrap().status, KeyStatus::Inactive);
+    s.set_access_key_status("AK1", KeyStatus::Active).await.unwrap();
+    assert_eq!(s.get_access_key("AK1").await.unwrap().unwrap().status, KeyStatus::Active);
+    assert!(matches!(s.set_access_key_status("nope", KeyStatus::Active).await, Err(MetaError::NotFound)));
+    s.set_access_key_secret("AK1", "v2:resealed").await.unwrap();
+    assert_eq!(s.get_access_key("AK1").await.unwrap().unwrap().sealed_secret, "v2:resealed");
+    assert!(matches!(s.set_access_key_secret("nope", "x").await, Err(MetaError::NotFound)));
+
+    // Touch never goes backwards; a missing key is ignored.
+    let last_used = |id: &'static str| {
+        let s = s.clone();
+        async move { s.get_access_key(id).await.unwrap().unwrap().last_used }
+    };
+    s.touch_access_key("AK1", 100).await.unwrap();
+    assert_eq!(last_used("AK1").await, Some(100));
+    s.touch_access_key("AK1", 50).await.unwrap();
+    assert_eq!(last_used("AK1").await, Some(100));
+    s.touch_access_key("AK1", 200).await.unwrap();
+    assert_eq!(last_used("AK1").await, Some(200));
+    s.touch_access_key("nope", 1).await.unwrap();
+    let mut want = ak1;
+    want.sealed_secret = "v2:resealed".into();
+    want.last_used = Some(200);
+    assert_eq!(s.get_access_key("AK1").await.unwrap(), Some(want), "nothing else changed");
+
+    // Delete.
+    assert!(s.delete_access_key("AK1").await.unwrap());
+    assert!(!s.delete_access_key("AK1").await.unwrap());
+    assert!(s.get_access_key("AK1").await.unwrap().is_none());
+    assert_eq!(key_ids(&*s, "p", Some("alice")).await, ["AK3", "AK0"]);
+}

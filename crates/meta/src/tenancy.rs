@@ -1,0 +1,156 @@
+//! Records of the tenancy model: projects, users, access keys, quotas and
+//! usage. Kept by [`crate::IdentityStore`] (who may act) and
+//! [`crate::MetaStore`] (quotas, stored totals and metering, which must change
+//! in the same transaction as the objects they count).
+
+use coffer_types::UnixMillis;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The project of the operator's own keys and of buckets created by the
+/// operator: it has no quota and no users.
+pub const OPERATOR_PROJECT: &str = "";
+
+/// A project (tenant): owns buckets, users, keys, quotas and usage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProjectRecord {
+    /// Unique, `[a-z0-9-]`, 1..=64 characters (checked by the identity layer).
+    pub name: String,
+    pub created: UnixMillis,
+}
+
+/// A user of a project. Every project has one root user (created with it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRecord {
+    pub project: String,
+    pub name: String,
+    /// The project's root user: full access to the project.
+    pub root: bool,
+    pub created: UnixMillis,
+    /// Inline policy documents by policy name, as the JSON text given.
+    pub inline_policies: BTreeMap<String, String>,
+    /// Names of attached preset (managed) policies.
+    pub attached: BTreeSet<String>,
+}
+
+/// Whether an access key may be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyStatus {
+    Active,
+    Inactive,
+}
+
+impl KeyStatus {
+    /// `Active` or `Inactive`, as the IAM API spells them.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "Active",
+            KeyStatus::Inactive => "Inactive",
+        }
+    }
+}
+
+/// An S3 access key. The store never sees the secret in clear: the identity
+/// layer seals it under the master key before it gets here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessKeyRecord {
+    pub access_key: String,
+    /// The sealed secret (opaque text to the store).
+    pub sealed_secret: String,
+    /// [`OPERATOR_PROJECT`] for the operator's keys.
+    pub project: String,
+    pub user: String,
+    /// The region the key works in; empty: every region (operator keys).
+    pub region: String,
+    pub status: KeyStatus,
+    pub created: UnixMillis,
+    pub expires: Option<UnixMillis>,
+    pub last_used: Option<UnixMillis>,
+}
+
+/// What a quota applies to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum QuotaScope {
+    Project(String),
+    Bucket(String),
+}
+
+/// Limits on stored bytes and objects; `None` is unlimited.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Quota {
+    pub max_bytes: Option<u64>,
+    pub max_objects: Option<u64>,
+}
+
+/// What a bucket holds now. `bytes` counts objects and the parts of
+/// multipart uploads in progress; `objects` counts objects only.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoredTotals {
+    pub bytes: u64,
+    pub objects: u64,
+}
+
+/// Requests counted by class (billing classes are sums of these).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestCounts {
+    /// GET and HEAD of objects.
+    pub get: u64,
+    /// PUT, POST, copy and multipart writes.
+    pub put: u64,
+    /// Bucket and object listings.
+    pub list: u64,
+    /// Deletes of objects and uploads.
+    pub delete: u64,
+    /// Everything else (bucket configuration, ACLs, ...).
+    pub other: u64,
+}
+
+impl RequestCounts {
+    /// Adds `other` into `self`.
+    pub fn add(&mut self, other: &RequestCounts) {
+        self.get += other.get;
+        self.put += other.put;
+        self.list += other.list;
+        self.delete += other.delete;
+        self.other += other.other;
+    }
+}
+
+/// Traffic to add to one hourly usage record.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UsageDelta {
+    pub project: String,
+    pub bucket: String,
+    /// Start of the hour, Unix seconds (a multiple of 3600).
+    pub hour: i64,
+    pub requests: RequestCounts,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+}
+
+/// One hour of one bucket's usage.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UsageRecord {
+    pub project: String,
+    pub bucket: String,
+    /// Start of the hour, Unix seconds.
+    pub hour: i64,
+    /// Stored bytes integrated over the part of the hour metered so far.
+    pub byte_hours: f64,
+    /// Stored bytes and objects at the last metering in this hour.
+    pub bytes: u64,
+    pub objects: u64,
+    pub requests: RequestCounts,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+}
+
+/// A usage query: one project, optionally one bucket, hours in `[from, to)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UsageQuery {
+    pub project: String,
+    pub bucket: Option<String>,
+    /// Unix seconds, inclusive.
+    pub from: i64,
+    /// Unix seconds, exclusive.
+    pub to: i64,
+}

@@ -1,0 +1,224 @@
+//! Authorization: after authentication, before the handler. Looks up the
+//! addressed bucket (a bucket of another region is a `PermanentRedirect`),
+//! builds the request's condition keys, and asks
+//! [`coffer_iam::authz::decide`] with the principal's policies, the bucket
+//! policy and the canned ACL. A refusal is `AccessDenied`.
+//!
+//! A missing object is reported as missing only to whoever may list the
+//! bucket (`s3:ListBucket`), as S3 does; others get `AccessDenied`.
+
+use crate::context::Ctx;
+use crate::errors::from_engine;
+use crate::S3Service;
+use coffer_engine::{BucketInfo, EngineError};
+use coffer_iam::authz::{decide, Access};
+use coffer_iam::Principal;
+use coffer_policy::{Context, Policy};
+use coffer_s3_proto::router::Operation;
+use coffer_s3_proto::{S3Error, S3ErrorCode as C};
+use coffer_types::CannedAcl;
+
+/// The bucket configuration entry that holds the bucket policy.
+pub(crate) const POLICY_CONFIG: &str = "policy";
+
+/// Checks the routed operation; fills `ctx.bucket_info`.
+pub(crate) async fn authorize(svc: &S3Service, ctx: &mut Ctx) -> Result<(), S3Error> {
+    let Some(op) = ctx.op else { return Ok(()) };
+    let Some(perm) = op.permission() else { return Ok(()) };
+    let operator = matches!(ctx.principal, Principal::Operator { .. });
+    match op {
+        Operation::ListBuckets => return check_unbound(ctx, perm.action, "*", operator),
+        Operation::CreateBucket => {
+            let arn = format!("arn:aws:s3:::{}", ctx.bucket());
+            return check_unbound(ctx, perm.action, &arn, operator);
+        }
+        _ => {}
+    }
+    let bucket = ctx.bucket().to_owned();
+    let info = bucket_in_region(svc, ctx, &bucket).await?;
+    ctx.bucket_info = Some(info.clone());
+    if operator {
+        return Ok(());
+    }
+    // DeleteObjects is checked key by key in its handler.
+    let key = (perm.on_object && op != Operation::DeleteObjects).then(|| ctx.key().to_owned());
+    check(svc, ctx, op, perm.action, &info, key.as_deref()).await
+}
+
+/// Checks one more access of the request: the source of a copy, a key of a
+/// multi-object delete. `op` says which canned-ACL grant applies.
+pub(crate) async fn check_extra(
+    svc: &S3Service,
+    ctx: &Ctx,
+    op: Operation,
+    action: &str,
+    bucket: &str,
+    key: Option<&str>,
+) -> Result<(), S3Error> {
+    let info = bucket_in_region(svc, ctx, bucket).await?;
+    if matches!(ctx.principal, Principal::Operator { .. }) {
+        return Ok(());
+    }
+    check(svc, ctx, op, action, &info, key).await
+}
+
+async fn bucket_in_region(svc: &S3Service, ctx: &Ctx, bucket: &str) -> Result<BucketInfo, S3Error> {
+    let info = svc.engine.head_bucket(bucket).await.map_err(from_engine)?;
+    if info.region != ctx.region {
+        let mut e = S3Error::new(C::PermanentRedirect).with_extra("Bucket", bucket);
+        if let Some(host) = svc.regions.endpoint_of(&info.region) {
+            e = e.with_extra("Endpoint", host);
+        }
+        return Err(e.with_header("x-amz-bucket-region", &info.region));
+    }
+    Ok(info)
+}
+
+/// An access that addresses no existing bucket (ListBuckets, CreateBucket).
+fn check_unbound(ctx: &Ctx, action: &str, resource: &str, operator: bool) -> Result<(), S3Error> {
+    if operator {
+        return Ok(());
+    }
+    let context = condition_context(ctx);
+    let access =
+        Access { action, resource, bucket_owner: None, bucket_policy: None, acl_grants: false, context: &context };
+    if decide(&ctx.principal, &access) {
+        Ok(())
+    } else {
+        Err(C::AccessDenied.into())
+    }
+}
+
+async fn check(
+    svc: &S3Service,
+    ctx: &Ctx,
+    op: Operation,
+    action: &str,
+    info: &BucketInfo,
+    key: Option<&str>,
+) -> Result<(), S3Error> {
+    let policy = bucket_policy(svc, &info.name).await?;
+    let context = condition_context(ctx);
+    let resource = match key {
+        Some(k) => format!("arn:aws:s3:::{}/{k}", info.name),
+        None => format!("arn:aws:s3:::{}", info.name),
+    };
+    let mut access = Access {
+        action,
+        resource: &resource,
+        bucket_owner: Some(&info.project),
+        bucket_policy: policy.as_ref(),
+        acl_grants: false,
+        context: &context,
+    };
+    let reads_object = matches!(op, Operation::GetObject | Operation::HeadObject);
+    if reads_object {
+        // A missing key: 404 for whoever may list the bucket, 403 for others.
+        if let Err(EngineError::NoSuchKey) = svc.engine.object_acl(&info.name, key.unwrap_or("")).await {
+            let arn = format!("arn:aws:s3:::{}", info.name);
+            let list = Access {
+                action: "s3:ListBucket",
+                resource: &arn,
+                acl_grants: acl_grants(Operation::ListObjects, &ctx.principal, bucket_acl(svc, info).await?),
+                ..access
+            };
+            return if decide(&ctx.principal, &list) { Ok(()) } else { Err(C::AccessDenied.into()) };
+        }
+    }
+    if decide(&ctx.principal, &access) {
+        return Ok(());
+    }
+    // The canned ACL may still grant it: the object's for reads, the bucket's otherwise.
+    let acl = if reads_object {
+        svc.engine.object_acl(&info.name, key.unwrap_or("")).await.map_err(from_engine)?
+    } else {
+        bucket_acl(svc, info).await?
+    };
+    access.acl_grants = acl_grants(op, &ctx.principal, acl);
+    if access.acl_grants && decide(&ctx.principal, &access) {
+        Ok(())
+    } else {
+        Err(C::AccessDenied.into())
+    }
+}
+
+async fn bucket_acl(svc: &S3Service, info: &BucketInfo) -> Result<CannedAcl, S3Error> {
+    svc.engine.bucket_acl(&info.name).await.map_err(from_engine)
+}
+
+/// The bucket's policy; a stored policy that no longer parses grants nothing.
+pub(crate) async fn bucket_policy(svc: &S3Service, bucket: &str) -> Result<Option<Policy>, S3Error> {
+    let Some(text) = svc.engine.bucket_config(bucket, POLICY_CONFIG).await.map_err(from_engine)? else {
+        return Ok(None);
+    };
+    match Policy::parse_bucket(&text, bucket) {
+        Ok(p) => Ok(Some(p)),
+        Err(e) => {
+            tracing::warn!(bucket, error = %e, "stored bucket policy does not parse; ignored");
+            Ok(None)
+        }
+    }
+}
+
+/// What a canned ACL grants the principal for an operation: READ on a
+/// bucket lists it, WRITE on a bucket writes and deletes its objects, READ
+/// on an object reads it. `authenticated-read` grants signed principals.
+fn acl_grants(op: Operation, principal: &Principal, acl: CannedAcl) -> bool {
+    use Operation::*;
+    let signed = !matches!(principal, Principal::Anonymous);
+    let read = acl.public_read() || (signed && acl == CannedAcl::AuthenticatedRead);
+    match op {
+        ListObjects | ListObjectsV2 | ListObjectVersions | HeadBucket | ListMultipartUploads => read,
+        GetObject | HeadObject => read,
+        PutObject | PostObject | DeleteObject | DeleteObjects | CreateMultipartUpload | UploadPart
+        | CompleteMultipartUpload | AbortMultipartUpload | ListParts => acl.public_write(),
+        _ => false,
+    }
+}
+
+/// The condition keys of a request, as AWS names them.
+fn condition_context(ctx: &Ctx) -> Context {
+    let mut c = Context::new();
+    if let Some(peer) = ctx.peer {
+        c.insert("aws:SourceIp", peer.ip().to_canonical().to_string());
+    }
+    c.insert("aws:SecureTransport", if ctx.secure { "true" } else { "false" });
+    let now = time::OffsetDateTime::now_utc();
+    c.insert("aws:EpochTime", now.unix_timestamp().to_string());
+    c.insert("aws:CurrentTime", coffer_s3_proto::time_fmt::iso8601_millis(now.unix_timestamp() * 1000));
+    if let Principal::User(u) = &ctx.principal {
+        c.insert("aws:PrincipalAccount", u.project.clone());
+        if u.root {
+            c.insert("aws:PrincipalType", "Account");
+            c.insert("aws:userid", u.project.clone());
+        } else {
+            c.insert("aws:PrincipalType", "User");
+            c.insert("aws:username", u.user.clone());
+            c.insert("aws:userid", format!("{}:{}", u.project, u.user));
+        }
+        c.insert("aws:PrincipalArn", ctx.principal.arn());
+    }
+    if let Some((auth_type, version)) = ctx.auth_type {
+        c.insert("s3:authType", auth_type);
+        c.insert("s3:signatureversion", version);
+    }
+    if matches!(ctx.op, Some(Operation::ListObjects | Operation::ListObjectsV2 | Operation::ListObjectVersions)) {
+        for (param, key) in [("prefix", "s3:prefix"), ("delimiter", "s3:delimiter"), ("max-keys", "s3:max-keys")] {
+            if let Some(v) = ctx.query.get(param) {
+                c.insert(key, v);
+            }
+        }
+    }
+    for (header, key) in [
+        ("x-amz-acl", "s3:x-amz-acl"),
+        ("x-amz-copy-source", "s3:x-amz-copy-source"),
+        ("x-amz-metadata-directive", "s3:x-amz-metadata-directive"),
+        ("x-amz-server-side-encryption", "s3:x-amz-server-side-encryption"),
+        ("x-amz-content-sha256", "s3:x-amz-content-sha256"),
+    ] {
+        if let Some(v) = ctx.header(header) {
+            c.insert(key, v);
+        }
+    }
+    c
+}
