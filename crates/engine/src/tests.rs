@@ -494,3 +494,25 @@ async fn checksums_verified_and_stored() {
     ));
     assert_eq!(walk(&f.dir.path().join("blobs/tmp")), 0);
 }
+
+#[tokio::test]
+async fn quota_refusals_store_nothing_and_leave_no_blob() {
+    let f = fixture();
+    f.engine.create_bucket(NEW_BKT).await.unwrap();
+    let scope = coffer_meta::QuotaScope::Bucket("bkt".into());
+    let quota = coffer_meta::Quota { max_bytes: Some(5000), max_objects: None };
+    f.engine.meta().set_quota(&scope, quota).await.unwrap();
+    f.engine.put_object(put("bkt", "a", &data(3000, 1))).await.unwrap();
+    assert_eq!(f.blob_files(), 1);
+    let e = f.engine.put_object(put("bkt", "b", &data(3000, 2))).await.unwrap_err();
+    assert!(matches!(e, EngineError::QuotaExceeded(coffer_meta::QuotaScope::Bucket(ref b)) if b == "bkt"), "{e:?}");
+    assert_eq!(f.blob_files(), 1, "the refused object's blob is gone");
+    assert!(matches!(
+        f.engine.get_object(GetInput { bucket: "bkt".into(), key: "b".into(), ..Default::default() }).await,
+        Err(EngineError::NoSuchKey)
+    ));
+    // Replacing with a smaller object is always allowed.
+    f.engine.put_object(put("bkt", "a", &data(2500, 3))).await.unwrap();
+    let totals = f.engine.meta().bucket_totals("bkt").await.unwrap();
+    assert_eq!((totals.bytes, totals.objects), (2500, 1));
+}

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::authz::{decide, Access};
-use coffer_meta::{KeyStatus, MetaStore};
+use coffer_meta::{IdentityStore, KeyStatus};
 use coffer_policy::{Context, Policy, Preset};
 
 async fn iam() -> (Iam, Arc<coffer_meta_sqlite::SqliteMetaStore>, tempfile::TempDir) {
@@ -64,7 +64,10 @@ async fn keys_resolve_until_deleted_deactivated_expired_or_elsewhere() {
         .unwrap();
     assert_eq!(expiring.record.user, "root");
     iam.resolve(&expiring.record.access_key, Some("r2"), now).await.unwrap();
-    assert!(matches!(iam.resolve(&expiring.record.access_key, Some("r2"), now + 1000).await, Err(ResolveError::Expired)));
+    assert!(matches!(
+        iam.resolve(&expiring.record.access_key, Some("r2"), now + 1000).await,
+        Err(ResolveError::Expired)
+    ));
 
     assert!(matches!(iam.delete_user("acme", "alice", false).await, Err(IamError::DeleteConflict(_))));
     iam.delete_key(&k.record.access_key).await.unwrap();

@@ -170,8 +170,15 @@ fn acl_grants(op: Operation, principal: &Principal, acl: CannedAcl) -> bool {
     match op {
         ListObjects | ListObjectsV2 | ListObjectVersions | HeadBucket | ListMultipartUploads => read,
         GetObject | HeadObject => read,
-        PutObject | PostObject | DeleteObject | DeleteObjects | CreateMultipartUpload | UploadPart
-        | CompleteMultipartUpload | AbortMultipartUpload | ListParts => acl.public_write(),
+        PutObject
+        | PostObject
+        | DeleteObject
+        | DeleteObjects
+        | CreateMultipartUpload
+        | UploadPart
+        | CompleteMultipartUpload
+        | AbortMultipartUpload
+        | ListParts => acl.public_write(),
         _ => false,
     }
 }

@@ -151,7 +151,8 @@ impl S3Service {
     fn record_usage(&self, ctx: &Ctx, resp: &Response<ResBody>) {
         let (Some(op), Some(info)) = (ctx.op, ctx.bucket_info.as_ref()) else { return };
         let len = |h: Option<&http::HeaderValue>| h.and_then(|v| v.to_str().ok()?.parse::<u64>().ok()).unwrap_or(0);
-        let bytes_in = len(ctx.headers.get("x-amz-decoded-content-length").or(ctx.headers.get(http::header::CONTENT_LENGTH)));
+        let bytes_in =
+            len(ctx.headers.get("x-amz-decoded-content-length").or(ctx.headers.get(http::header::CONTENT_LENGTH)));
         // Data served, not error documents.
         let served = ctx.method != http::Method::HEAD && resp.status().as_u16() < 300;
         let bytes_out = if served { len(resp.headers().get(http::header::CONTENT_LENGTH)) } else { 0 };

@@ -25,7 +25,12 @@ impl RequestClass {
         use Operation::*;
         match op {
             GetObject | HeadObject => RequestClass::Get,
-            PutObject | PostObject | CopyObject | CreateMultipartUpload | UploadPart | UploadPartCopy
+            PutObject
+            | PostObject
+            | CopyObject
+            | CreateMultipartUpload
+            | UploadPart
+            | UploadPartCopy
             | CompleteMultipartUpload => RequestClass::Put,
             ListObjects | ListObjectsV2 | ListObjectVersions | ListMultipartUploads | ListParts | ListBuckets => {
                 RequestClass::List

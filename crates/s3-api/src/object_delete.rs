@@ -37,8 +37,15 @@ pub(crate) async fn delete_objects(
             Err(S3Error::new(C::KeyTooLongError))
         } else {
             // Each key is authorized on its own, as S3 does.
-            match crate::authz::check_extra(s, ctx, Operation::DeleteObjects, "s3:DeleteObject", ctx.bucket(), Some(&o.key))
-                .await
+            match crate::authz::check_extra(
+                s,
+                ctx,
+                Operation::DeleteObjects,
+                "s3:DeleteObject",
+                ctx.bucket(),
+                Some(&o.key),
+            )
+            .await
             {
                 Ok(()) => s.engine.delete_object(ctx.bucket(), &o.key).await.map_err(from_engine),
                 Err(e) => Err(e),

@@ -17,7 +17,8 @@ const MAX_POLICY: u64 = 20 * 1024;
 
 pub(crate) async fn put(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Result<Response<ResBody>, S3Error> {
     let doc = body.read_small(ctx, MAX_POLICY).await?;
-    let text = std::str::from_utf8(&doc).map_err(|_| S3Error::with_message(C::MalformedPolicy, "Policy is not UTF-8"))?;
+    let text =
+        std::str::from_utf8(&doc).map_err(|_| S3Error::with_message(C::MalformedPolicy, "Policy is not UTF-8"))?;
     if !text.trim_start().starts_with('{') {
         return Err(C::MalformedPolicy.into());
     }

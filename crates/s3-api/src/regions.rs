@@ -28,7 +28,8 @@ fn host_only(host: &str) -> String {
 impl Regions {
     /// `list` may be empty only if `fallback` names the single region.
     pub fn new(list: Vec<RegionEndpoint>, fallback: &str) -> Self {
-        let list = if list.is_empty() { vec![RegionEndpoint { name: fallback.to_owned(), hosts: vec![] }] } else { list };
+        let list =
+            if list.is_empty() { vec![RegionEndpoint { name: fallback.to_owned(), hosts: vec![] }] } else { list };
         Regions { list }
     }
 

@@ -50,7 +50,12 @@ impl Operation {
             GetBucketConfig(sub) => bucket(probe_action(sub)),
             // Each key is checked for s3:DeleteObject by the handler.
             DeleteObjects => object("s3:DeleteObject"),
-            PutObject | PostObject | CopyObject | CreateMultipartUpload | UploadPart | UploadPartCopy
+            PutObject
+            | PostObject
+            | CopyObject
+            | CreateMultipartUpload
+            | UploadPart
+            | UploadPartCopy
             | CompleteMultipartUpload => object("s3:PutObject"),
             PutObjectAcl => object("s3:PutObjectAcl"),
             GetObjectAcl => object("s3:GetObjectAcl"),

@@ -1,11 +1,12 @@
 //! The operator's root credential: taken from the environment when given,
-//! otherwise generated on first start and printed once on stdout.
+//! otherwise generated on first start and printed once on stdout. Its
+//! secret is stored sealed under the master key, like every other.
 //!
 //! `operator.json` in the data directory records the root access key id (never
 //! the secret) so later starts know one exists.
 
 use anyhow::Context as _;
-use coffer_meta::{CredentialRecord, MetaStore};
+use coffer_iam::Iam;
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use std::path::Path;
@@ -43,30 +44,24 @@ fn random(n: usize, upper: bool) -> String {
 /// Makes sure the operator credential exists; returns it and whether it was
 /// generated now (the secret of an earlier generated one is not retrievable).
 pub async fn ensure_root_credential(
-    meta: &dyn MetaStore,
+    iam: &Iam,
     data_dir: &Path,
     given: Option<RootCredential>,
 ) -> anyhow::Result<(RootCredential, bool)> {
     let marker_path = data_dir.join("operator.json");
-    let store = |c: &RootCredential| CredentialRecord {
-        access_key: c.access_key.clone(),
-        secret_key: c.secret_key.clone(),
-        principal: "operator".into(),
-        created: coffer_types::now_millis(),
-    };
     if let Some(c) = given {
-        meta.put_credential(store(&c)).await?;
+        iam.put_operator_key(&c.access_key, &c.secret_key).await?;
         write_marker(&marker_path, &c.access_key)?;
         return Ok((c, false));
     }
     if let Ok(text) = std::fs::read_to_string(&marker_path) {
         let m: Marker = serde_json::from_str(&text).context("reading operator.json")?;
-        if let Some(rec) = meta.get_credential(&m.access_key).await? {
-            return Ok((RootCredential { access_key: rec.access_key, secret_key: rec.secret_key }, false));
+        if let Some(secret) = iam.operator_secret(&m.access_key).await? {
+            return Ok((RootCredential { access_key: m.access_key, secret_key: secret }, false));
         }
     }
     let c = RootCredential { access_key: format!("CO{}", random(18, true)), secret_key: random(40, false) };
-    meta.put_credential(store(&c)).await?;
+    iam.put_operator_key(&c.access_key, &c.secret_key).await?;
     write_marker(&marker_path, &c.access_key)?;
     Ok((c, true))
 }

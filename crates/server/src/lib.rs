@@ -6,11 +6,16 @@
 //!
 //! [`start`] is used both by `coffer server` and by in-process tests.
 
+mod app;
 mod credentials;
 mod listener;
+pub mod master_key;
+mod metering;
 pub mod tls;
 
+pub use coffer_s3_api::RegionEndpoint;
 pub use credentials::{ensure_root_credential, RootCredential};
+pub use master_key::MasterKeySource;
 
 use anyhow::Context as _;
 use coffer_engine::{Engine, EngineConfig};
@@ -26,8 +31,16 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// The S3 listener address.
     pub listen: SocketAddr,
-    /// The region this deployment serves.
+    /// The default region (the only one when `regions` is empty).
     pub region: String,
+    /// Every region served, with its endpoint hosts; the first is the
+    /// default. Empty: `region` alone, on every host.
+    pub regions: Vec<RegionEndpoint>,
+    /// Where the master key comes from; `None`: `master.key` in `data_dir`.
+    pub master_key: Option<MasterKeySource>,
+    /// How often request counters and stored bytes are written to the
+    /// hourly usage records.
+    pub meter_interval: Duration,
     /// The operator's root credential, when given explicitly.
     pub root: Option<RootCredential>,
     /// How long dropped blobs stay readable before deletion.
@@ -86,33 +99,61 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
     std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating data dir {}", cfg.data_dir.display()))?;
     let meta = coffer_meta_sqlite::SqliteMetaStore::open(cfg.data_dir.join("meta.db")).context("opening metadata")?;
     let blobs = coffer_blob::FsBlobStore::open(cfg.data_dir.join("blobs")).context("opening blob store")?;
-    let engine_cfg = EngineConfig { region: cfg.region.clone(), gc_grace: cfg.gc_grace, ..Default::default() };
-    let engine = Engine::new(Arc::new(meta), Arc::new(blobs), engine_cfg);
+    let meta = Arc::new(meta);
+    let default_region = cfg.regions.first().map_or(cfg.region.clone(), |r| r.name.clone());
+    let engine_cfg = EngineConfig { region: default_region.clone(), gc_grace: cfg.gc_grace, ..Default::default() };
+    let engine = Engine::new(meta.clone(), Arc::new(blobs), engine_cfg);
+    let key_source = cfg.master_key.clone().unwrap_or_else(|| MasterKeySource::File(cfg.data_dir.join("master.key")));
+    let (master, _created) = master_key::load(&key_source)?;
+    let region_names: Vec<String> = if cfg.regions.is_empty() {
+        vec![default_region.clone()]
+    } else {
+        cfg.regions.iter().map(|r| r.name.clone()).collect()
+    };
+    let iam = coffer_iam::Iam::new(meta.clone(), master, region_names);
+    let sealed = iam.reseal_plain_keys().await.context("sealing stored secrets")?;
+    if sealed > 0 {
+        tracing::info!(sealed, "secrets stored in the clear by an older version are now sealed");
+    }
 
     // Single node: nothing else writes, so every unreferenced blob and temp
     // file is debris of an earlier crash.
     let report = engine.reclaim_at_startup(Duration::ZERO).await.context("start-up recovery")?;
     tracing::info!(?report, "start-up recovery done");
 
-    let (root, root_generated) =
-        ensure_root_credential(engine.meta().as_ref(), &cfg.data_dir, cfg.root.clone()).await?;
+    let (root, root_generated) = ensure_root_credential(&iam, &cfg.data_dir, cfg.root.clone()).await?;
     tokio::spawn(engine.clone().gc_loop(Duration::from_secs(5).min(cfg.gc_grace.max(Duration::from_secs(1)))));
 
     let svc = coffer_s3_api::S3Service::new(
         engine,
-        coffer_s3_api::S3Config { domains: cfg.domains.clone(), body_idle_timeout: Some(cfg.idle_timeout) },
+        iam.clone(),
+        coffer_s3_api::S3Config {
+            domains: cfg.domains.clone(),
+            body_idle_timeout: Some(cfg.idle_timeout),
+            regions: cfg.regions.clone(),
+        },
     );
+    let region_info = if cfg.regions.is_empty() {
+        vec![coffer_admin::RegionInfo { name: default_region.clone(), hosts: vec![] }]
+    } else {
+        cfg.regions.iter().map(|r| coffer_admin::RegionInfo { name: r.name.clone(), hosts: r.hosts.clone() }).collect()
+    };
+    let control = coffer_admin::ControlService::new(iam, meta.clone(), region_info);
+    let app = app::App { s3: svc.clone(), control };
     let tcp = tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;
     let addr = tcp.local_addr()?;
     let (shutdown, rx) = tokio::sync::watch::channel(false);
     let scheme = if acceptor.is_some() { "https" } else { "http" };
-    let mut tasks = vec![tokio::spawn(listener::serve(tcp, svc.clone(), acceptor, rx.clone(), cfg.idle_timeout))];
+    let mut tasks = vec![
+        tokio::spawn(listener::serve(tcp, app.clone(), acceptor, rx.clone(), cfg.idle_timeout)),
+        tokio::spawn(metering::run(meta.clone(), svc.clone(), cfg.meter_interval, rx.clone())),
+    ];
     let plain_addr = match cfg.plain_listen {
         None => None,
         Some(p) => {
             let plain = tokio::net::TcpListener::bind(p).await.with_context(|| format!("binding {p}"))?;
             let a = plain.local_addr()?;
-            tasks.push(tokio::spawn(listener::serve(plain, svc, None, rx, cfg.idle_timeout)));
+            tasks.push(tokio::spawn(listener::serve(plain, app, None, rx, cfg.idle_timeout)));
             tracing::info!(addr = %a, "plain-HTTP S3 listener");
             Some(a)
         }
@@ -122,6 +163,6 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
             let _ = t.await;
         }
     });
-    tracing::info!(%addr, scheme, region = %cfg.region, data_dir = %cfg.data_dir.display(), "coffer S3 endpoint listening");
+    tracing::info!(%addr, scheme, region = %default_region, data_dir = %cfg.data_dir.display(), "coffer S3 endpoint listening");
     Ok(Running { addr, plain_addr, root, root_generated, shutdown, task })
 }

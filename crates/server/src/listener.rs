@@ -1,7 +1,8 @@
 //! The HTTP/1.1 accept loop: TCP_NODELAY, header-read timeout, keep-alive,
 //! graceful shutdown.
 
-use coffer_s3_api::{ConnInfo, S3Service};
+use crate::app::App;
+use coffer_s3_api::ConnInfo;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -17,7 +18,7 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(crate) async fn serve(
     tcp: TcpListener,
-    svc: S3Service,
+    svc: App,
     tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: tokio::sync::watch::Receiver<bool>,
     idle: Duration,
@@ -60,7 +61,7 @@ pub(crate) async fn serve(
 
 async fn serve_connection<I>(
     io: I,
-    svc: S3Service,
+    svc: App,
     mut stop: tokio::sync::watch::Receiver<bool>,
     conn: ConnInfo,
     idle: Duration,

@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use coffer::{RootCredential, ServerConfig};
+use coffer::{MasterKeySource, RegionEndpoint, RootCredential, ServerConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,6 +12,9 @@ use std::time::Duration;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Where the client commands send their requests, and how they print.
+    #[command(flatten)]
+    conn: coffer_cli::Connection,
 }
 
 #[derive(Subcommand)]
@@ -21,6 +24,10 @@ enum Command {
     /// TLS certificates.
     #[command(subcommand)]
     Cert(CertCommand),
+    /// Client commands: manage projects, users, keys, quotas and usage
+    /// through the admin API (COFFER_ENDPOINT, COFFER_ACCESS_KEY, COFFER_SECRET_KEY).
+    #[command(flatten)]
+    Client(coffer_cli::ClientCommand),
 }
 
 #[derive(Subcommand)]
@@ -45,9 +52,19 @@ struct ServerArgs {
     /// Address of the S3 endpoint.
     #[arg(long, env = "COFFER_LISTEN", default_value = "127.0.0.1:9000")]
     listen: SocketAddr,
-    /// Region name this deployment serves.
-    #[arg(long, env = "COFFER_REGION", default_value = "us-east-1")]
-    region: String,
+    /// A region this deployment serves: `NAME` or `NAME=HOST[,HOST...]` (the
+    /// host names of its S3 endpoint); repeatable, the first is the default.
+    /// Env: `;`-separated.
+    #[arg(long = "region", env = "COFFER_REGION", value_delimiter = ';', default_value = "us-east-1")]
+    regions: Vec<String>,
+    /// File holding the master key that seals stored secrets (base64 of 32
+    /// bytes); created with mode 0600 if missing. Default: DATA_DIR/master.key.
+    /// Or give the key itself in COFFER_MASTER_KEY.
+    #[arg(long, env = "COFFER_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
+    /// Seconds between flushes of usage counters into hourly records.
+    #[arg(long, env = "COFFER_METER_INTERVAL_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    meter_interval_secs: u64,
     /// Domain for virtual-hosted-style requests (`bucket.DOMAIN[:port]`);
     /// repeatable. Env: comma-separated.
     #[arg(long = "domain", env = "COFFER_DOMAINS", value_delimiter = ',')]
@@ -81,6 +98,14 @@ fn main() -> anyhow::Result<()> {
         .init();
     match cli.command {
         Command::Server(args) => server(args),
+        Command::Client(cmd) => {
+            let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            if let Err(e) = rt.block_on(coffer_cli::run(&cli.conn, cmd)) {
+                eprintln!("Error: {e:#}");
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Cert(CertCommand::Generate { out_dir, names }) => {
             let files = coffer::tls::generate_self_signed(&out_dir, &names)?;
             println!("certificate: {}\nprivate key: {}", files.cert.display(), files.key.display());
@@ -97,11 +122,31 @@ fn root_from_env() -> anyhow::Result<Option<RootCredential>> {
     }
 }
 
+/// `NAME` or `NAME=HOST,HOST`.
+fn parse_region(spec: &str) -> anyhow::Result<RegionEndpoint> {
+    let (name, hosts) = spec.split_once('=').unwrap_or((spec, ""));
+    let name = name.trim();
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        anyhow::bail!("invalid region {spec:?}: expected NAME or NAME=HOST[,HOST...]");
+    }
+    let hosts = hosts.split(',').map(str::trim).filter(|h| !h.is_empty()).map(str::to_owned).collect();
+    Ok(RegionEndpoint { name: name.to_owned(), hosts })
+}
+
 fn server(args: ServerArgs) -> anyhow::Result<()> {
+    let regions = args.regions.iter().map(|r| parse_region(r)).collect::<anyhow::Result<Vec<_>>>()?;
+    let master_key = match (std::env::var("COFFER_MASTER_KEY"), args.master_key_file) {
+        (Ok(v), _) if !v.is_empty() => Some(MasterKeySource::Value(v)),
+        (_, Some(path)) => Some(MasterKeySource::File(path)),
+        _ => None,
+    };
     let cfg = ServerConfig {
         data_dir: args.data_dir,
         listen: args.listen,
-        region: args.region,
+        region: regions.first().map_or_else(|| "us-east-1".to_owned(), |r| r.name.clone()),
+        regions,
+        master_key,
+        meter_interval: Duration::from_secs(args.meter_interval_secs),
         root: root_from_env()?,
         gc_grace: Duration::from_secs(args.gc_grace_secs),
         domains: args.domains,

@@ -25,6 +25,9 @@ fn config(dir: &std::path::Path, tls: Option<TlsFiles>) -> ServerConfig {
         plain_listen: None,
         https_only: false,
         idle_timeout: Duration::from_secs(30),
+        regions: vec![],
+        master_key: None,
+        meter_interval: Duration::from_secs(60),
     }
 }
 

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod admin;
+
 use aws_sdk_s3::config::{
     BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
 };
@@ -44,6 +46,9 @@ impl TestServer {
             plain_listen: None,
             https_only: false,
             idle_timeout: Duration::from_secs(30),
+            regions: vec![],
+            master_key: None,
+            meter_interval: Duration::from_secs(60),
         };
         tweak(&mut cfg);
         let running = coffer::start(cfg).await.unwrap();

@@ -1,0 +1,72 @@
+//! A project's users and their permissions. `PUT .../policy` replaces all
+//! of a user's policies with one preset or one document (stored as the
+//! inline policy `custom`); the root user's permissions are fixed.
+
+use super::errors::{ApiError, Code};
+use super::json::{NameBody, PolicyBody, PolicyJson, UserJson};
+use super::{Ctx, Reply};
+use coffer_iam::Permissions;
+use coffer_policy::Preset;
+
+pub(crate) async fn list(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let project = ctx.param("project");
+    ctx.caller.project(project)?;
+    let users = ctx.svc.iam().list_users(project).await?;
+    Reply::ok(&users.iter().map(UserJson::from).collect::<Vec<_>>())
+}
+
+pub(crate) async fn create(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let project = ctx.param("project");
+    ctx.caller.project(project)?;
+    let body: NameBody = ctx.json()?;
+    let u = ctx.svc.iam().create_user(project, &body.name).await?;
+    Reply::json(201, &UserJson::from(&u))
+}
+
+pub(crate) async fn get(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let project = ctx.param("project");
+    ctx.caller.project(project)?;
+    ctx.svc.iam().project(project).await?;
+    let u = ctx.svc.iam().user(project, ctx.param("user")).await?;
+    Reply::ok(&UserJson::from(&u))
+}
+
+/// Deletes the user with its keys and policies.
+pub(crate) async fn delete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let project = ctx.param("project");
+    ctx.caller.project(project)?;
+    ctx.svc.iam().project(project).await?;
+    ctx.svc.iam().delete_user(project, ctx.param("user"), true).await?;
+    Reply::no_content()
+}
+
+pub(crate) async fn get_policy(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let project = ctx.param("project");
+    ctx.caller.project(project)?;
+    ctx.svc.iam().project(project).await?;
+    let u = ctx.svc.iam().user(project, ctx.param("user")).await?;
+    Reply::ok(&PolicyJson::from(&u))
+}
+
+pub(crate) async fn put_policy(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let project = ctx.param("project");
+    let user = ctx.param("user");
+    ctx.caller.project(project)?;
+    let body: PolicyBody = ctx.json()?;
+    let perms = match (body.preset, body.document) {
+        (Some(name), None) => Permissions::Preset(Preset::from_name(&name).ok_or_else(|| {
+            let known: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
+            ApiError::new(Code::UnknownPreset, format!("unknown preset {name:?}; known: {}", known.join(", ")))
+        })?),
+        (None, Some(serde_json::Value::String(text))) => Permissions::Document(text),
+        (None, Some(doc @ serde_json::Value::Object(_))) => Permissions::Document(doc.to_string()),
+        (None, Some(_)) => {
+            return Err(ApiError::new(Code::MalformedPolicy, "document must be a JSON object or its text"));
+        }
+        _ => return Err(ApiError::new(Code::InvalidArgument, "give exactly one of \"preset\" and \"document\"")),
+    };
+    ctx.svc.iam().project(project).await?;
+    ctx.svc.iam().set_permissions(project, user, &perms).await?;
+    let u = ctx.svc.iam().user(project, user).await?;
+    Reply::ok(&PolicyJson::from(&u))
+}

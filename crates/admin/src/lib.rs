@@ -1,0 +1,204 @@
+//! The control plane's HTTP front-ends over the identity use cases of
+//! [`coffer_iam::Iam`]:
+//!
+//! - the **AWS IAM query API** ([`Api::Iam`]): form-encoded `POST /` with
+//!   `Action=CreateUser&...`, signed with SigV4 for the service `iam`, so that
+//!   `aws iam ... --endpoint-url` and boto3's IAM client work. A project's
+//!   root user manages its own project; an IAM user may call the actions its
+//!   identity policies allow (`iam:<Action>` on the target user's ARN); the
+//!   operator is refused (it uses the admin API). Answers are IAM's XML.
+//! - the **admin API** ([`Api::Admin`]): JSON over HTTP under
+//!   `/_coffer/admin/v1/`, signed with SigV4 like S3 (service `s3`, with
+//!   `x-amz-content-sha256`), for the operator (everything) and project root
+//!   users (their own project). It is described by an OpenAPI 3 document
+//!   served at `GET /_coffer/admin/v1/openapi.json` without authentication.
+//!
+//! The server decides with [`ControlService::claims`], from the request's
+//! head alone, whether a request is for one of these APIs or for S3, then
+//! hands it to [`ControlService::handle`], which never fails: every error
+//! becomes the API's own error document, with a request id.
+//!
+//! Architecture invariant: no SQL, no concrete store; identity goes through
+//! [`coffer_iam::Iam`], quotas, totals and usage through the
+//! [`coffer_meta::MetaStore`] trait.
+
+mod admin;
+mod auth;
+mod body;
+mod iam;
+mod timefmt;
+
+use bytes::Bytes;
+use coffer_iam::Iam;
+use coffer_meta::MetaStore;
+use http::request::Parts;
+use http::{Method, Request, Response};
+use http_body_util::Full;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The path prefix every admin API route lives under (versioned below it).
+pub const ADMIN_PREFIX: &str = "/_coffer/admin/";
+
+/// The largest request body accepted by either API (1 MiB).
+pub const MAX_BODY: usize = 1 << 20;
+
+/// Which control API a request is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Api {
+    /// The AWS IAM query API.
+    Iam,
+    /// The JSON admin API.
+    Admin,
+}
+
+/// A region the deployment serves, with the host names of its S3 endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegionInfo {
+    /// The region's name, as in SigV4 scopes and `LocationConstraint`.
+    pub name: String,
+    /// Host names (optionally with `:port`) its endpoint answers on.
+    pub hosts: Vec<String>,
+}
+
+/// The control-plane service: the IAM and admin APIs over one [`Iam`] and
+/// one [`MetaStore`]. Cheap to clone.
+#[derive(Clone)]
+pub struct ControlService {
+    iam: Iam,
+    meta: Arc<dyn MetaStore>,
+    regions: Arc<Vec<RegionInfo>>,
+}
+
+/// One request, read in full, as the API handlers see it.
+pub(crate) struct Incoming {
+    /// The request id, in the response headers and error documents.
+    pub id: String,
+    pub parts: Parts,
+    pub body: Bytes,
+    pub peer: Option<SocketAddr>,
+}
+
+impl Incoming {
+    /// The request's host (`Host` header, else the URI's authority), port included.
+    pub fn host(&self) -> Option<&str> {
+        self.parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| self.parts.uri.authority().map(|a| a.as_str()))
+    }
+}
+
+impl ControlService {
+    /// The service over `iam` and `meta`. `regions` describes the regions of
+    /// `iam` (same names, default first) with their hosts; when it is empty,
+    /// `iam`'s regions are used without hosts.
+    pub fn new(iam: Iam, meta: Arc<dyn MetaStore>, regions: Vec<RegionInfo>) -> Self {
+        let regions = if regions.is_empty() {
+            iam.regions().iter().map(|name| RegionInfo { name: name.clone(), hosts: Vec::new() }).collect()
+        } else {
+            regions
+        };
+        ControlService { iam, meta, regions: Arc::new(regions) }
+    }
+
+    /// Which API a request is for, judged from its head only: a `POST` to
+    /// path `/` whose `Content-Type` starts with
+    /// `application/x-www-form-urlencoded` is the IAM API; a path starting
+    /// with [`ADMIN_PREFIX`] is the admin API; anything else is `None` (S3).
+    pub fn claims(parts: &Parts) -> Option<Api> {
+        let path = parts.uri.path();
+        if path.starts_with(ADMIN_PREFIX) {
+            return Some(Api::Admin);
+        }
+        let form =
+            parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| {
+                ct.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded")
+            });
+        (parts.method == Method::POST && path == "/" && form).then_some(Api::Iam)
+    }
+
+    /// Handles one request of either API (a request neither claims is
+    /// answered as an unknown admin route). The body may hold at most
+    /// [`MAX_BODY`] bytes. Never fails: errors become the API's error format.
+    pub async fn handle<B>(&self, req: Request<B>, peer: Option<SocketAddr>) -> Response<Full<Bytes>>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: std::fmt::Display,
+    {
+        let started = Instant::now();
+        let (parts, body) = req.into_parts();
+        let api = Self::claims(&parts).unwrap_or(Api::Admin);
+        let id = request_id();
+        let body = body::read(body, &parts.headers, MAX_BODY).await;
+        let method = parts.method.clone();
+        let path = parts.uri.path().to_owned();
+        let resp = match body {
+            Ok(body) => {
+                let req = Incoming { id: id.clone(), parts, body, peer };
+                match api {
+                    Api::Iam => iam::handle(self, &req).await,
+                    Api::Admin => admin::handle(self, &req).await,
+                }
+            }
+            Err(e) => match api {
+                Api::Iam => iam::body_error(&e, &id),
+                Api::Admin => admin::body_error(&e, &id),
+            },
+        };
+        let status = resp.status().as_u16();
+        let micros = started.elapsed().as_micros() as u64;
+        tracing::info!(request_id = %id, api = ?api, %method, %path, status, micros, "control request");
+        with_request_id(resp, &id)
+    }
+
+    /// The identity service.
+    pub(crate) fn iam(&self) -> &Iam {
+        &self.iam
+    }
+
+    /// The metadata store (quotas, totals, usage, buckets).
+    pub(crate) fn meta(&self) -> &Arc<dyn MetaStore> {
+        &self.meta
+    }
+
+    /// The regions served, default first.
+    pub(crate) fn regions(&self) -> &[RegionInfo] {
+        &self.regions
+    }
+
+    /// The default region: the identity service's first.
+    pub(crate) fn default_region(&self) -> Option<&str> {
+        self.iam.regions().first().map(String::as_str).or_else(|| self.regions.first().map(|r| r.name.as_str()))
+    }
+}
+
+/// A fresh request id: 16 upper-case hex digits.
+fn request_id() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 8];
+    rand::thread_rng().fill_bytes(&mut b);
+    hex::encode_upper(b)
+}
+
+/// Adds the request id headers (AWS's and IAM's spellings).
+fn with_request_id(mut resp: Response<Full<Bytes>>, id: &str) -> Response<Full<Bytes>> {
+    if let Ok(v) = http::HeaderValue::from_str(id) {
+        resp.headers_mut().insert("x-amzn-requestid", v.clone());
+        resp.headers_mut().insert("x-amz-request-id", v);
+    }
+    resp.headers_mut().insert(http::header::SERVER, http::HeaderValue::from_static("Coffer"));
+    resp
+}
+
+/// A response with a status, content type and body.
+pub(crate) fn respond(status: u16, content_type: &'static str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(body.into()));
+    *resp.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    if !content_type.is_empty() {
+        resp.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
+    }
+    resp
+}
