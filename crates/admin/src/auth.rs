@@ -97,6 +97,7 @@ pub(crate) async fn authenticate(iam: &Iam, parts: &Parts, body: &[u8], service:
             _ => AuthError::Malformed(e),
         },
     )?;
+    iam.record_use(&resolved, timefmt::millis(now));
     Ok(resolved.principal)
 }
 

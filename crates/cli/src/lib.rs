@@ -28,13 +28,14 @@ pub use client::BASE_PATH;
 pub use render::Format;
 pub use units::{parse_limit_bytes, parse_limit_count, parse_size, parse_time, Limit};
 
-/// Where the admin API is, as whom to call it, and how to print the result.
-///
-/// Every option is `global`, so it may come before or after the subcommand
-/// wherever this is flattened (the top-level command or each client
-/// command). The keys are checked when a command runs, not by clap: so this
-/// can be flattened into a top-level command that also has non-client
-/// subcommands.
+// Where the admin API is, as whom to call it, and how to print the result.
+//
+// Every option is `global`, so it may come before or after the subcommand
+// wherever this is flattened (the top-level command or each client
+// command). The keys are checked when a command runs, not by clap: so this
+// can be flattened into a top-level command that also has non-client
+// subcommands. (A `//` comment: clap would show a doc comment as the help
+// text of the command it is flattened into.)
 #[derive(Args, Clone, Debug)]
 #[command(next_help_heading = "Connection options")]
 pub struct Connection {

@@ -53,6 +53,8 @@ pub enum ResolveError {
 pub struct Resolved {
     pub secret: String,
     pub principal: Principal,
+    /// When the key was last used, as stored (for [`Iam::record_use`]).
+    pub last_used: Option<UnixMillis>,
 }
 
 /// Last-used times are written at most this often per key.
@@ -209,24 +211,25 @@ impl Iam {
                 access_key: key.access_key.clone(),
             })
         };
-        self.touch(&key, now);
-        Ok(Resolved { secret, principal })
+        Ok(Resolved { secret, principal, last_used: key.last_used })
     }
 
-    /// Records the key's use, at most once a minute per key, off the request path.
-    fn touch(&self, key: &AccessKeyRecord, now: UnixMillis) {
-        if key.last_used.is_some_and(|t| now - t < TOUCH_EVERY_MS) {
+    /// Records a use of a key whose signature checked out (so a bare key id
+    /// cannot move it): at most once a minute per key, off the request path.
+    pub fn record_use(&self, resolved: &Resolved, now: UnixMillis) {
+        let Some(ak) = resolved.principal.access_key() else { return };
+        if resolved.last_used.is_some_and(|t| now - t < TOUCH_EVERY_MS) {
             return;
         }
         {
             let mut touched = self.touched.lock().unwrap_or_else(|p| p.into_inner());
-            if touched.get(&key.access_key).is_some_and(|t| now - *t < TOUCH_EVERY_MS) {
+            if touched.get(ak).is_some_and(|t| now - *t < TOUCH_EVERY_MS) {
                 return;
             }
-            touched.insert(key.access_key.clone(), now);
+            touched.insert(ak.to_owned(), now);
         }
         let store = self.store.clone();
-        let ak = key.access_key.clone();
+        let ak = ak.to_owned();
         tokio::spawn(async move {
             if let Err(e) = store.touch_access_key(&ak, now).await {
                 tracing::warn!(access_key = %ak, error = %e, "recording key use failed");

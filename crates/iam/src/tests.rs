@@ -196,3 +196,30 @@ fn decision_table() {
     assert!(!decide(&user("a", "u", false, vec![Preset::ReadObjectOnly.policy()]), &list));
     assert!(!decide(&Principal::Anonymous, &list));
 }
+
+#[tokio::test]
+async fn last_use_is_recorded_only_for_verified_requests_and_throttled() {
+    let (iam, store, _d) = iam().await;
+    iam.create_project("p").await.unwrap();
+    let k = iam.create_key(&NewKey { project: "p".into(), ..Default::default() }).await.unwrap();
+    let ak = k.record.access_key.clone();
+    let now = coffer_types::now_millis();
+    // Resolving alone (the signature not yet checked) records nothing.
+    let r = iam.resolve(&ak, Some("r1"), now).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(store.get_access_key(&ak).await.unwrap().unwrap().last_used, None);
+    iam.record_use(&r, now);
+    let mut stored = None;
+    for _ in 0..100 {
+        stored = store.get_access_key(&ak).await.unwrap().unwrap().last_used;
+        if stored.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(stored, Some(now));
+    // Within a minute, further uses are not written.
+    iam.record_use(&r, now + 1000);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(store.get_access_key(&ak).await.unwrap().unwrap().last_used, Some(now));
+}

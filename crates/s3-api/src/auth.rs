@@ -31,26 +31,28 @@ pub(crate) async fn authenticate(svc: &S3Service, ctx: &mut Ctx) -> Result<(), S
         (Auth::V4(v4), None) if svc.regions.serves(v4.region()) => v4.region().to_owned(),
         _ => svc.regions.default().to_owned(),
     };
-    let Resolved { secret, principal } = resolve(svc, auth.access_key(), &region).await?;
+    let resolved = resolve(svc, auth.access_key(), &region).await?;
+    let secret = &resolved.secret;
     let now = time::OffsetDateTime::now_utc();
     let presigned = auth.is_presigned();
     match auth {
         Auth::V4(v4) => {
-            let verified = v4.verify(&req, &secret, &region, now)?;
+            let verified = v4.verify(&req, secret, &region, now)?;
             ctx.access_key = Some(verified.access_key);
             ctx.payload = verified.payload;
             ctx.auth_type = Some((auth_type(presigned), "AWS4-HMAC-SHA256"));
         }
         Auth::V2(v2) => {
             // SigV2 signs Content-MD5 (checked against the body) but no payload hash.
-            v2.verify(&req, &secret, ctx.virtual_bucket.as_deref(), now)?;
+            v2.verify(&req, secret, ctx.virtual_bucket.as_deref(), now)?;
             ctx.access_key = Some(v2.access_key().to_owned());
             ctx.payload = PayloadMode::Unsigned;
             ctx.auth_type = Some((auth_type(presigned), "AWS"));
         }
     }
+    svc.iam.record_use(&resolved, coffer_types::now_millis());
     ctx.region = region;
-    ctx.principal = principal;
+    ctx.principal = resolved.principal;
     Ok(())
 }
 

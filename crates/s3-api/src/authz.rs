@@ -45,8 +45,9 @@ pub(crate) async fn authorize(svc: &S3Service, ctx: &mut Ctx) -> Result<(), S3Er
     check(svc, ctx, op, perm.action, &info, key.as_deref()).await
 }
 
-/// Checks one more access of the request: the source of a copy, a key of a
-/// multi-object delete. `op` says which canned-ACL grant applies.
+/// Checks one more access of the request: the source of a copy (which,
+/// as on S3, may be in another region), a key of a multi-object delete.
+/// `op` says which canned-ACL grant applies.
 pub(crate) async fn check_extra(
     svc: &S3Service,
     ctx: &Ctx,
@@ -55,10 +56,13 @@ pub(crate) async fn check_extra(
     bucket: &str,
     key: Option<&str>,
 ) -> Result<(), S3Error> {
-    let info = bucket_in_region(svc, ctx, bucket).await?;
     if matches!(ctx.principal, Principal::Operator { .. }) {
         return Ok(());
     }
+    let info = match &ctx.bucket_info {
+        Some(b) if b.name == bucket => b.clone(),
+        _ => svc.engine.head_bucket(bucket).await.map_err(from_engine)?,
+    };
     check(svc, ctx, op, action, &info, key).await
 }
 

@@ -49,6 +49,7 @@ pub(crate) async fn post(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Res
             let policy_b64 = fields.get("policy").unwrap_or("").to_owned();
             let resolved = crate::auth::resolve(s, signature.access_key(), &ctx.region).await?;
             signature.verify(&resolved.secret, &policy_b64, &ctx.region)?;
+            s.iam.record_use(&resolved, coffer_types::now_millis());
             ctx.access_key = Some(signature.access_key().to_owned());
             ctx.principal = resolved.principal;
             ctx.auth_type = Some(("POST", "AWS4-HMAC-SHA256"));

@@ -268,3 +268,29 @@ async fn usage_records_requests_traffic_and_stored_bytes() {
     assert_eq!(hours.last().unwrap()["bytes"], 1000, "{u}");
     assert_eq!(hours.last().unwrap()["objects"], 1, "{u}");
 }
+
+#[tokio::test]
+async fn policy_conditions_on_source_ip_and_secure_transport() {
+    let s = TestServer::start().await;
+    let (alpha, _) = two_projects(&s).await;
+    assert_eq!(s.as_key(Some(&alpha), "PUT", "/cond", "", b"").await.status, 200);
+    assert_eq!(s.as_key(Some(&alpha), "PUT", "/cond/k", "", b"data").await.status, 200);
+    let by_ip = |cidr: &str| {
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::cond/*", "Condition": {"IpAddress": {"aws:SourceIp": cidr}}}]})
+        .to_string()
+    };
+    assert_eq!(s.as_key(Some(&alpha), "PUT", "/cond", "policy", by_ip("127.0.0.0/8").as_bytes()).await.status, 204);
+    assert_eq!(s.as_key(None, "GET", "/cond/k", "", b"").await.status, 200);
+    assert_eq!(s.as_key(Some(&alpha), "PUT", "/cond", "policy", by_ip("10.0.0.0/8").as_bytes()).await.status, 204);
+    assert_eq!(s.as_key(None, "GET", "/cond/k", "", b"").await.status, 403);
+    // Deny everything not over TLS: even the project root is refused over plain HTTP...
+    let tls_only = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": ["arn:aws:s3:::cond", "arn:aws:s3:::cond/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]});
+    assert_eq!(s.as_key(Some(&alpha), "PUT", "/cond", "policy", tls_only.to_string().as_bytes()).await.status, 204);
+    let r = s.as_key(Some(&alpha), "GET", "/cond/k", "", b"").await;
+    assert_eq!((r.status, r.code().as_deref()), (403, Some("AccessDenied")));
+    // ...but it may still remove the policy that locked it out.
+    assert_eq!(s.as_key(Some(&alpha), "DELETE", "/cond", "policy", b"").await.status, 204);
+    assert_eq!(s.as_key(Some(&alpha), "GET", "/cond/k", "", b"").await.status, 200);
+}
