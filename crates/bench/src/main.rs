@@ -37,6 +37,7 @@
 
 mod client;
 mod phases;
+mod principal;
 mod reference;
 mod report;
 mod server;
@@ -96,6 +97,10 @@ struct Args {
     /// Concurrency of the large phases.
     #[arg(long, default_value_t = 2)]
     large_concurrency: usize,
+    /// Send every request as a project's IAM user (full-access preset)
+    /// instead of the operator, so the authorization path is measured.
+    #[arg(long)]
+    as_iam_user: bool,
     /// Keys written for the listing phase.
     #[arg(long, default_value_t = 10_000)]
     list_keys: u64,
@@ -170,11 +175,18 @@ fn main() -> anyhow::Result<()> {
     eprintln!("[srv] pid {} ready on {}", server.pid, server.addr);
     let sampler = RssSampler::start(server.pid, Duration::from_millis(10));
 
+    let (access_key, secret_key) = if args.as_iam_user {
+        let k = principal::iam_user_key(&args.coffer_bin, server.addr, ACCESS_KEY, SECRET_KEY)?;
+        eprintln!("[srv] requests go as IAM user bench/bench ({})", k.0);
+        k
+    } else {
+        (ACCESS_KEY.into(), SECRET_KEY.into())
+    };
     let ep = Arc::new(Endpoint {
         addr: server.addr,
         host: http::HeaderValue::from_str(&server.addr.to_string())?,
-        access_key: ACCESS_KEY.into(),
-        secret_key: SECRET_KEY.into(),
+        access_key,
+        secret_key,
         region: args.region.clone(),
         timeout: Duration::from_secs(args.timeout_secs),
     });

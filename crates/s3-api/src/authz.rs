@@ -42,7 +42,35 @@ pub(crate) async fn authorize(svc: &S3Service, ctx: &mut Ctx) -> Result<(), S3Er
     }
     // DeleteObjects is checked key by key in its handler.
     let key = (perm.on_object && op != Operation::DeleteObjects).then(|| ctx.key().to_owned());
-    check(svc, ctx, op, perm.action, &info, key.as_deref()).await
+    ctx.list_check_if_missing = check(svc, ctx, op, perm.action, &info, key.as_deref()).await?;
+    Ok(())
+}
+
+/// For a read allowed without looking at the object: the handler found no
+/// such key. Whoever may not list the bucket learns nothing from that.
+pub(crate) async fn missing_key(svc: &S3Service, ctx: &Ctx, e: S3Error) -> S3Error {
+    let Some(info) = ctx.bucket_info.as_ref() else { return e };
+    match may_list(svc, ctx, info).await {
+        Ok(true) => e,
+        Ok(false) => C::AccessDenied.into(),
+        Err(other) => other,
+    }
+}
+
+async fn may_list(svc: &S3Service, ctx: &Ctx, info: &BucketInfo) -> Result<bool, S3Error> {
+    let policy = bucket_policy(svc, &info.name).await?;
+    let context = condition_context(ctx);
+    let arn = format!("arn:aws:s3:::{}", info.name);
+    let acl = bucket_acl(svc, info).await?;
+    let list = Access {
+        action: "s3:ListBucket",
+        resource: &arn,
+        bucket_owner: Some(&info.project),
+        bucket_policy: policy.as_ref(),
+        acl_grants: acl_grants(Operation::ListObjects, &ctx.principal, acl),
+        context: &context,
+    };
+    Ok(decide(&ctx.principal, &list))
 }
 
 /// Checks one more access of the request: the source of a copy (which,
@@ -63,7 +91,7 @@ pub(crate) async fn check_extra(
         Some(b) if b.name == bucket => b.clone(),
         _ => svc.engine.head_bucket(bucket).await.map_err(from_engine)?,
     };
-    check(svc, ctx, op, action, &info, key).await
+    check(svc, ctx, op, action, &info, key).await.map(|_| ())
 }
 
 async fn bucket_in_region(svc: &S3Service, ctx: &Ctx, bucket: &str) -> Result<BucketInfo, S3Error> {
@@ -93,6 +121,8 @@ fn check_unbound(ctx: &Ctx, action: &str, resource: &str, operator: bool) -> Res
     }
 }
 
+/// `Ok(true)`: allowed without reading the object, which may not exist;
+/// the caller then owes [`missing_key`] if it does not.
 async fn check(
     svc: &S3Service,
     ctx: &Ctx,
@@ -100,7 +130,7 @@ async fn check(
     action: &str,
     info: &BucketInfo,
     key: Option<&str>,
-) -> Result<(), S3Error> {
+) -> Result<bool, S3Error> {
     let policy = bucket_policy(svc, &info.name).await?;
     let context = condition_context(ctx);
     let resource = match key {
@@ -116,31 +146,25 @@ async fn check(
         context: &context,
     };
     let reads_object = matches!(op, Operation::GetObject | Operation::HeadObject);
-    if reads_object {
-        // A missing key: 404 for whoever may list the bucket, 403 for others.
-        if let Err(EngineError::NoSuchKey) = svc.engine.object_acl(&info.name, key.unwrap_or("")).await {
-            let arn = format!("arn:aws:s3:::{}", info.name);
-            let list = Access {
-                action: "s3:ListBucket",
-                resource: &arn,
-                acl_grants: acl_grants(Operation::ListObjects, &ctx.principal, bucket_acl(svc, info).await?),
-                ..access
-            };
-            return if decide(&ctx.principal, &list) { Ok(()) } else { Err(C::AccessDenied.into()) };
-        }
-    }
     if decide(&ctx.principal, &access) {
-        return Ok(());
+        return Ok(reads_object);
     }
     // The canned ACL may still grant it: the object's for reads, the bucket's otherwise.
     let acl = if reads_object {
-        svc.engine.object_acl(&info.name, key.unwrap_or("")).await.map_err(from_engine)?
+        match svc.engine.object_acl(&info.name, key.unwrap_or("")).await {
+            Ok(acl) => acl,
+            // A missing key: 404 for whoever may list the bucket, 403 for others.
+            Err(EngineError::NoSuchKey) => {
+                return if may_list(svc, ctx, info).await? { Ok(false) } else { Err(C::AccessDenied.into()) };
+            }
+            Err(e) => return Err(from_engine(e)),
+        }
     } else {
         bucket_acl(svc, info).await?
     };
     access.acl_grants = acl_grants(op, &ctx.principal, acl);
     if access.acl_grants && decide(&ctx.principal, &access) {
-        Ok(())
+        Ok(false)
     } else {
         Err(C::AccessDenied.into())
     }

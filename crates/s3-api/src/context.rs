@@ -38,6 +38,9 @@ pub(crate) struct Ctx {
     pub auth_type: Option<(&'static str, &'static str)>,
     /// The addressed bucket, once authorization has looked it up.
     pub bucket_info: Option<coffer_engine::BucketInfo>,
+    /// A read was allowed without reading the object: if the handler finds
+    /// no such key, authorization still decides between 404 and 403.
+    pub list_check_if_missing: bool,
 }
 
 fn request_id() -> String {
@@ -69,6 +72,7 @@ impl Ctx {
             principal: Principal::Anonymous,
             auth_type: None,
             bucket_info: None,
+            list_check_if_missing: false,
         }
     }
 

@@ -117,7 +117,14 @@ impl S3Service {
         let mut ctx = Ctx::new(parts);
         let is_head = ctx.method == http::Method::HEAD;
         let close = respond::must_close(&ctx.headers);
-        let result = self.dispatch(&mut ctx, body).await;
+        let mut result = self.dispatch(&mut ctx, body).await;
+        if let Err(e) = result {
+            result = Err(if e.code == coffer_s3_proto::S3ErrorCode::NoSuchKey && ctx.list_check_if_missing {
+                authz::missing_key(self, &ctx, e).await
+            } else {
+                e
+            });
+        }
         let resp = match result {
             Ok(r) => r,
             Err(e) => {
