@@ -188,7 +188,7 @@ async fn inline_and_preset_policies() {
     assert!(r.body.contains("does not exist or is not attachable."));
     let r = h.iam(&root, &[("Action", "ListAttachedUserPolicies"), ("UserName", "alice")]).await;
     assert_eq!(r.all("PolicyArn"), [READ_ONLY_ARN]);
-    assert_eq!(r.all("PolicyName"), ["read-only"]);
+    assert_eq!(r.all("PolicyName"), ["AmazonS3ReadOnlyAccess"], "IAM shows the managed policy name from its ARN");
 
     let r = h.iam(&root, &[("Action", "ListPolicies")]).await;
     assert_eq!(r.status, 200, "{}", r.body);

@@ -65,7 +65,8 @@ impl Iam {
     pub async fn create_key(&self, req: &NewKey) -> Result<CreatedKey, IamError> {
         self.project(&req.project).await?;
         let user = req.user.clone().unwrap_or_else(|| names::ROOT_USER.to_owned());
-        self.user(&req.project, &user).await?;
+        // The stored spelling of the name (it is found in any case).
+        let user = self.user(&req.project, &user).await?.name;
         let region = match &req.region {
             Some(r) if !self.regions.contains(r) => return Err(IamError::UnknownRegion(r.clone())),
             Some(r) => r.clone(),
@@ -106,10 +107,11 @@ impl Iam {
     /// Keys of a project, or of one of its users.
     pub async fn list_keys(&self, project: &str, user: Option<&str>) -> Result<Vec<AccessKeyRecord>, IamError> {
         self.project(project).await?;
-        if let Some(u) = user {
-            self.user(project, u).await?;
-        }
-        Ok(self.store.list_access_keys(project, user).await?)
+        let user = match user {
+            Some(u) => Some(self.user(project, u).await?.name),
+            None => None,
+        };
+        Ok(self.store.list_access_keys(project, user.as_deref()).await?)
     }
 
     /// Activates or deactivates a key; effective from the next request.

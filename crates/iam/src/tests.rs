@@ -223,3 +223,18 @@ async fn last_use_is_recorded_only_for_verified_requests_and_throttled() {
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     assert_eq!(store.get_access_key(&ak).await.unwrap().unwrap().last_used, Some(now));
 }
+
+#[tokio::test]
+async fn user_names_are_unique_regardless_of_case() {
+    let (iam, _s, _d) = iam().await;
+    iam.create_project("p").await.unwrap();
+    iam.create_user("p", "Bob").await.unwrap();
+    assert!(matches!(iam.create_user("p", "bob").await, Err(IamError::UserExists(_))));
+    assert_eq!(iam.user("p", "BOB").await.unwrap().name, "Bob");
+    let k =
+        iam.create_key(&NewKey { project: "p".into(), user: Some("bOb".into()), ..Default::default() }).await.unwrap();
+    assert_eq!(k.record.user, "Bob");
+    assert_eq!(iam.list_keys("p", Some("BOB")).await.unwrap().len(), 1);
+    iam.delete_user("p", "BOB", true).await.unwrap();
+    assert!(matches!(iam.user("p", "Bob").await, Err(IamError::NoSuchUser(_))));
+}

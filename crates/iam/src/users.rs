@@ -21,6 +21,10 @@ impl Iam {
     /// Creates an IAM user with no permissions.
     pub async fn create_user(&self, project: &str, name: &str) -> Result<UserRecord, IamError> {
         names::check_user(name)?;
+        // IAM user names are unique regardless of case.
+        if self.store.list_users(project).await?.iter().any(|u| u.name.eq_ignore_ascii_case(name)) {
+            return Err(IamError::UserExists(name.into()));
+        }
         let rec = UserRecord {
             project: project.to_owned(),
             name: name.to_owned(),
@@ -36,9 +40,13 @@ impl Iam {
         }
     }
 
-    /// The user, `NoSuchUser` if missing.
+    /// The user, found by its name in any case; `NoSuchUser` if missing.
     pub async fn user(&self, project: &str, name: &str) -> Result<UserRecord, IamError> {
-        self.store.get_user(project, name).await?.ok_or_else(|| IamError::NoSuchUser(name.into()))
+        if let Some(u) = self.store.get_user(project, name).await? {
+            return Ok(u);
+        }
+        let all = self.store.list_users(project).await?;
+        all.into_iter().find(|u| u.name.eq_ignore_ascii_case(name)).ok_or_else(|| IamError::NoSuchUser(name.into()))
     }
 
     /// The project's users (the root user included), by name.
@@ -56,14 +64,14 @@ impl Iam {
             return Err(IamError::RootUser("the root user is deleted with its project".into()));
         }
         if !force {
-            if !self.store.list_access_keys(project, Some(name)).await?.is_empty() {
+            if !self.store.list_access_keys(project, Some(&user.name)).await?.is_empty() {
                 return Err(IamError::DeleteConflict("Cannot delete entity, must delete access keys first.".into()));
             }
             if !user.inline_policies.is_empty() || !user.attached.is_empty() {
                 return Err(IamError::DeleteConflict("Cannot delete entity, must delete policies first.".into()));
             }
         }
-        match self.store.delete_user(project, name).await {
+        match self.store.delete_user(project, &user.name).await {
             Err(MetaError::NotFound) => Err(IamError::NoSuchUser(name.into())),
             r => Ok(r?),
         }

@@ -119,6 +119,10 @@ fn parse_statement(
             return Err(err(&at, "Principal", "missing required field Principal (or NotPrincipal)".into()));
         }
         (_, None) => None,
+        // AWS: NotPrincipal only with Deny (an Allow to "everyone but X" would open the bucket to the world).
+        (_, Some((name, _, true))) if effect == Effect::Allow => {
+            return Err(err(&at, name, "NotPrincipal may only be used with \"Effect\": \"Deny\"".into()));
+        }
         (_, Some((name, value, negated))) => Some((Principal::parse(value).map_err(|e| err(&at, name, e))?, negated)),
     };
 

@@ -378,7 +378,9 @@ fn bucket_policy_errors() {
         ),
         (
             "bad notprincipal",
-            with(json!({"Principal": null, "NotPrincipal": {"AWS": "ACME"}, "Resource": "arn:aws:s3:::b/*"})),
+            with(
+                json!({"Effect": "Deny", "Principal": null, "NotPrincipal": {"AWS": "ACME"}, "Resource": "arn:aws:s3:::b/*"}),
+            ),
             "NotPrincipal",
             "lowercase letters",
         ),
@@ -447,4 +449,13 @@ fn policy_is_clone_debug_send_sync() {
     fn check_error<T: std::error::Error + Send + Sync + 'static>() {}
     check::<Policy>();
     check_error::<PolicyError>();
+}
+
+#[test]
+fn not_principal_only_with_deny() {
+    let allow = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::x:root"},"Action":"s3:ListBucket","Resource":"arn:aws:s3:::b"}]}"#;
+    let e = coffer_policy::Policy::parse_bucket(allow, "b").unwrap_err().to_string();
+    assert!(e.contains("NotPrincipal may only be used with"), "{e}");
+    let deny = allow.replace("\"Allow\"", "\"Deny\"");
+    coffer_policy::Policy::parse_bucket(&deny, "b").unwrap();
 }

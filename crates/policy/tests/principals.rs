@@ -18,14 +18,17 @@ fn who() -> Vec<(&'static str, PrincipalId)> {
     ]
 }
 
+/// Who a statement naming `principal` applies to. NotPrincipal is only
+/// valid with Deny (as on AWS), so negated statements deny.
 fn matched(principal: Value, negated: bool) -> Vec<&'static str> {
-    let element = if negated { "NotPrincipal" } else { "Principal" };
+    let (element, effect, hit) =
+        if negated { ("NotPrincipal", "Deny", Decision::Deny) } else { ("Principal", "Allow", Decision::Allow) };
     let p = bucket(json!({"Version": "2012-10-17", "Statement": {
-        "Effect": "Allow", element: principal, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"
+        "Effect": effect, element: principal, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"
     }}));
     who()
         .into_iter()
-        .filter(|(_, id)| decide_as(&p, id, "s3:GetObject", "arn:aws:s3:::b/k", &Context::new()) == Decision::Allow)
+        .filter(|(_, id)| decide_as(&p, id, "s3:GetObject", "arn:aws:s3:::b/k", &Context::new()) == hit)
         .map(|(name, _)| name)
         .collect()
 }

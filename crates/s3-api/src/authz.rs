@@ -36,6 +36,7 @@ pub(crate) async fn authorize(svc: &S3Service, ctx: &mut Ctx) -> Result<(), S3Er
     }
     let bucket = ctx.bucket().to_owned();
     let info = bucket_in_region(svc, ctx, &bucket).await?;
+    expect_owner(ctx, "x-amz-expected-bucket-owner", &info)?;
     ctx.bucket_info = Some(info.clone());
     if operator {
         return Ok(());
@@ -84,14 +85,31 @@ pub(crate) async fn check_extra(
     bucket: &str,
     key: Option<&str>,
 ) -> Result<(), S3Error> {
-    if matches!(ctx.principal, Principal::Operator { .. }) {
+    let source_owner_given = op == Operation::GetObject && ctx.header("x-amz-source-expected-bucket-owner").is_some();
+    if matches!(ctx.principal, Principal::Operator { .. }) && !source_owner_given {
         return Ok(());
     }
     let info = match &ctx.bucket_info {
         Some(b) if b.name == bucket => b.clone(),
         _ => svc.engine.head_bucket(bucket).await.map_err(from_engine)?,
     };
+    if op == Operation::GetObject {
+        // The source of a copy.
+        expect_owner(ctx, "x-amz-source-expected-bucket-owner", &info)?;
+    }
+    if matches!(ctx.principal, Principal::Operator { .. }) {
+        return Ok(());
+    }
     check(svc, ctx, op, action, &info, key).await.map(|_| ())
+}
+
+/// `x-amz-expected-bucket-owner`: the request goes through only if the
+/// bucket belongs to that owner (the project's name is its account id).
+fn expect_owner(ctx: &Ctx, header: &str, info: &BucketInfo) -> Result<(), S3Error> {
+    match ctx.header(header) {
+        Some(expected) if expected != crate::bucket::owner_of(&info.project).id => Err(C::AccessDenied.into()),
+        _ => Ok(()),
+    }
 }
 
 async fn bucket_in_region(svc: &S3Service, ctx: &Ctx, bucket: &str) -> Result<BucketInfo, S3Error> {

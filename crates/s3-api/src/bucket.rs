@@ -100,11 +100,12 @@ pub(crate) async fn create(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> R
             if existing.project != acting_project(ctx) {
                 return Err(S3ErrorCode::BucketAlreadyExists.into());
             }
-            // In us-east-1, S3 answers 200 to re-creating a bucket you own (and
-            // leaves it untouched); elsewhere 409 BucketAlreadyOwnedByYou.
+            // In us-east-1, S3 answers 200 to re-creating a bucket you own and
+            // resets its ACL; elsewhere 409 BucketAlreadyOwnedByYou.
             if existing.region != "us-east-1" {
                 return Err(S3ErrorCode::BucketAlreadyOwnedByYou.into());
             }
+            s.engine.set_bucket_acl(ctx.bucket(), acl.unwrap_or_default()).await.map_err(from_engine)?;
         }
         Err(e) => return Err(from_engine(e)),
     }

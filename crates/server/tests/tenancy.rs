@@ -294,3 +294,51 @@ async fn policy_conditions_on_source_ip_and_secure_transport() {
     assert_eq!(s.as_key(Some(&alpha), "DELETE", "/cond", "policy", b"").await.status, 204);
     assert_eq!(s.as_key(Some(&alpha), "GET", "/cond/k", "", b"").await.status, 200);
 }
+
+#[tokio::test]
+async fn expected_bucket_owner_headers_are_checked() {
+    let s = TestServer::start().await;
+    let (alpha, _) = two_projects(&s).await;
+    assert_eq!(s.as_key(Some(&alpha), "PUT", "/owned", "", b"").await.status, 200);
+    assert_eq!(s.as_key(Some(&alpha), "PUT", "/owned/k", "", b"v").await.status, 200);
+    let get = |owner: &'static str| {
+        let (s, alpha) = (&s, alpha.clone());
+        async move {
+            s.request_as(
+                Some(&alpha),
+                "us-east-1",
+                "GET",
+                "/owned/k",
+                "",
+                &[("x-amz-expected-bucket-owner", owner)],
+                b"",
+            )
+            .await
+        }
+    };
+    assert_eq!(get("alpha").await.status, 200);
+    assert_eq!(get("beta").await.code().as_deref(), Some("AccessDenied"));
+    let copy = |owner: &'static str| {
+        let (s, alpha) = (&s, alpha.clone());
+        async move {
+            let h = [("x-amz-copy-source", "/owned/k"), ("x-amz-source-expected-bucket-owner", owner)];
+            s.request_as(Some(&alpha), "us-east-1", "PUT", "/owned/copy", "", &h, b"").await
+        }
+    };
+    assert_eq!(copy("alpha").await.status, 200);
+    assert_eq!(copy("someone-else").await.code().as_deref(), Some("AccessDenied"));
+}
+
+#[tokio::test]
+async fn recreating_an_owned_bucket_in_us_east_1_resets_its_acl() {
+    let s = TestServer::start().await;
+    let (alpha, _) = two_projects(&s).await;
+    let create = |acl: &'static str| {
+        let (s, alpha) = (&s, alpha.clone());
+        async move { s.request_as(Some(&alpha), "us-east-1", "PUT", "/again", "", &[("x-amz-acl", acl)], b"").await }
+    };
+    assert_eq!(create("public-read").await.status, 200);
+    assert_eq!(s.as_key(None, "GET", "/again", "list-type=2", b"").await.status, 200);
+    assert_eq!(s.as_key(Some(&alpha), "PUT", "/again", "", b"").await.status, 200);
+    assert_eq!(s.as_key(None, "GET", "/again", "list-type=2", b"").await.status, 403);
+}

@@ -100,11 +100,11 @@ pub(crate) async fn list_attached(call: &Call<'_>) -> Result<String, ApiError> {
     let (max, marker) = call.form.paging()?;
     let u = call.svc.iam().user(call.project(), user).await?;
     let presets: Vec<Preset> = u.attached.iter().filter_map(|n| Preset::from_name(n)).collect();
-    let (presets, next) = page(presets, |p| p.name().to_owned(), max, marker);
+    let (presets, next) = page(presets, |p| managed_name(p).to_owned(), max, marker);
     let mut x = Xml::new();
     x.open("AttachedPolicies");
     for p in &presets {
-        x.open("member").elem("PolicyName", p.name()).elem("PolicyArn", p.arn()).close("member");
+        x.open("member").elem("PolicyName", managed_name(p)).elem("PolicyArn", p.arn()).close("member");
     }
     x.close("AttachedPolicies").paging(next.as_deref());
     Ok(x.finish())
@@ -114,7 +114,7 @@ pub(crate) async fn list_attached(call: &Call<'_>) -> Result<String, ApiError> {
 fn write_managed(x: &mut Xml, tag: &str, p: &Preset, count: usize) {
     let arn = p.arn();
     x.open(tag)
-        .elem("PolicyName", p.name())
+        .elem("PolicyName", managed_name(p))
         .elem("PolicyId", &derived_id("ANPA", arn))
         .elem("Arn", arn)
         .elem("Path", "/")
@@ -151,7 +151,7 @@ pub(crate) async fn list_managed(call: &Call<'_>) -> Result<String, ApiError> {
             }
         }
     }
-    let (listed, next) = page(listed, |(p, _)| p.name().to_owned(), max, marker);
+    let (listed, next) = page(listed, |(p, _)| managed_name(p).to_owned(), max, marker);
     let mut x = Xml::new();
     x.open("Policies");
     for (p, n) in &listed {
@@ -195,4 +195,11 @@ mod tests {
     fn documents_are_encoded_like_iam() {
         assert_eq!(super::encode_doc("{\"a\": \"b-c_d.e~f/*\"}"), "%7B%22a%22%3A%20%22b-c_d.e~f%2F%2A%22%7D");
     }
+}
+
+/// The name IAM shows for a preset: the last segment of its ARN
+/// (`AmazonS3FullAccess`, `S3ReadObjectOnly`, ...).
+fn managed_name(p: &Preset) -> &'static str {
+    let arn = p.arn();
+    arn.rsplit('/').next().unwrap_or(arn)
 }
