@@ -189,17 +189,17 @@ pub(crate) async fn get_managed_version(call: &Call<'_>) -> Result<String, ApiEr
     Ok(x.finish())
 }
 
+/// The name IAM shows for a preset: the last segment of its ARN
+/// (`AmazonS3FullAccess`, `S3ReadObjectOnly`, ...).
+fn managed_name(p: &Preset) -> &'static str {
+    let arn = p.arn();
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn documents_are_encoded_like_iam() {
         assert_eq!(super::encode_doc("{\"a\": \"b-c_d.e~f/*\"}"), "%7B%22a%22%3A%20%22b-c_d.e~f%2F%2A%22%7D");
     }
-}
-
-/// The name IAM shows for a preset: the last segment of its ARN
-/// (`AmazonS3FullAccess`, `S3ReadObjectOnly`, ...).
-fn managed_name(p: &Preset) -> &'static str {
-    let arn = p.arn();
-    arn.rsplit('/').next().unwrap_or(arn)
 }
