@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
@@ -166,15 +167,19 @@ def http_request(url: str, method: str = "GET", data: bytes | None = None,
 
 
 def aws_cli(server, binary: str, home: Path, *, chunk_mb: int = 8,
-            global_args: tuple = ()):
+            global_args: tuple = (), access_key: str | None = None,
+            secret_key: str | None = None):
     """A function running `BINARY --endpoint-url ... ARGS` against `server`.
 
     For both aws CLIs (v2 from Debian, v1 from PyPI): a config file of its
     own under `home` (path-style, multipart threshold and chunk size
-    `chunk_mb`), credentials only from the environment, no pager, and no
+    `chunk_mb`), credentials only from the environment (the server's
+    operator key unless `access_key`/`secret_key` are given), no pager, and no
     AWS_* or PYTHON* settings of the caller; `global_args` go before ARGS.
     `aws_run.json(*args)` parses the output.
     """
+    home = Path(home)
+    home.mkdir(parents=True, exist_ok=True)
     config = home / "config"
     config.write_text(
         "[default]\n"
@@ -189,8 +194,8 @@ def aws_cli(server, binary: str, home: Path, *, chunk_mb: int = 8,
     (home / "credentials").write_text("")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(
-        AWS_ACCESS_KEY_ID=server.access_key,
-        AWS_SECRET_ACCESS_KEY=server.secret_key,
+        AWS_ACCESS_KEY_ID=access_key or server.access_key,
+        AWS_SECRET_ACCESS_KEY=secret_key or server.secret_key,
         AWS_DEFAULT_REGION="us-east-1",
         AWS_REGION="us-east-1",
         AWS_CONFIG_FILE=str(config),
@@ -285,6 +290,8 @@ class CofferServer:
     tls_key: Path | None = None
     # Domains for virtual-hosted-style requests (`--domain`, repeatable).
     domains: list = field(default_factory=list)
+    # More `coffer server` arguments, e.g. ["--meter-interval-secs", "1"].
+    extra_args: list = field(default_factory=list)
 
     @property
     def scheme(self) -> str:
@@ -351,6 +358,7 @@ class CofferServer:
                 args += ["--tls-cert", str(self.tls_cert), "--tls-key", str(self.tls_key)]
             for d in self.domains:
                 args += ["--domain", d]
+            args += [str(a) for a in self.extra_args]
             self.proc = subprocess.Popen(
                 args,
                 env=env,
@@ -485,3 +493,267 @@ def empty_and_delete_bucket(s3, name: str) -> None:
         if keys:
             s3.delete_objects(Bucket=name, Delete={"Objects": keys, "Quiet": True})
     s3.delete_bucket(Bucket=name)
+
+
+# ---------------------------------------------------------------------------
+# s3cmd and rclone, configured for one key
+# ---------------------------------------------------------------------------
+
+
+def find_s3cmd() -> str:
+    """s3cmd installed next to the Python running the tests (pip's), else PATH's."""
+    candidate = python_bin_dir() / "s3cmd"
+    if candidate.exists():
+        return str(candidate)
+    return "s3cmd"
+
+
+def s3cmd_runner(server: CofferServer, home: Path, *, sigv2: bool,
+                 access_key: str | None = None, secret_key: str | None = None):
+    """A function running `s3cmd -c CFG --no-progress ARGS` against `server`.
+
+    Path-style (`host_bucket` has no `%(bucket)s`), SigV4 or SigV2 as
+    `sigv2` says, with the operator key unless `access_key`/`secret_key`
+    are given; the config file and HOME live in `home`.
+    """
+    binary = require_tool(find_s3cmd(), "s3cmd from requirements-test.txt or Debian")
+    home = Path(home)
+    home.mkdir(parents=True, exist_ok=True)
+    cfg = home / "s3cfg"
+    cfg.write_text(
+        "[default]\n"
+        f"access_key = {access_key or server.access_key}\n"
+        f"secret_key = {secret_key or server.secret_key}\n"
+        f"host_base = {server.host_port}\n"
+        f"host_bucket = {server.host_port}\n"
+        "bucket_location = us-east-1\n"
+        "use_https = False\n"
+        f"signature_v2 = {sigv2}\n"
+        "check_ssl_certificate = False\n"
+        "multipart_chunk_size_mb = 15\n"
+        "progress_meter = False\n"
+        "guess_mime_type = True\n"
+        "preserve_attrs = True\n"
+    )
+    env = dict(os.environ)
+    env["HOME"] = str(home)
+
+    def s3cmd_run(*args, check=True):
+        return run([binary, "-c", str(cfg), "--no-progress", *args], env=env, check=check)
+
+    s3cmd_run.binary = binary
+    s3cmd_run.env = env
+    s3cmd_run.sigv2 = sigv2
+    return s3cmd_run
+
+
+def rclone_runner(server: CofferServer, home: Path, *, access_key: str | None = None,
+                  secret_key: str | None = None):
+    """A function running `rclone ARGS` with the remote `coffer:` on `server`.
+
+    The remote is configured only through RCLONE_CONFIG_COFFER_* (provider
+    Other, path-style), with an empty config file; no RCLONE_* or AWS_* of
+    the caller leak in. One low-level retry, one retry: a refusal fails fast.
+    """
+    binary = require_tool("rclone", "Debian package rclone")
+    home = Path(home)
+    home.mkdir(parents=True, exist_ok=True)
+    conf = home / "rclone.conf"
+    conf.write_text("")
+    # aws-sdk-go, for one, refuses to start when AWS_CA_BUNDLE is set
+    # together with rclone's own transport.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RCLONE_", "AWS_"))}
+    env.update(
+        HOME=str(home),
+        RCLONE_CONFIG=str(conf),
+        RCLONE_CONFIG_COFFER_TYPE="s3",
+        RCLONE_CONFIG_COFFER_PROVIDER="Other",
+        RCLONE_CONFIG_COFFER_ENV_AUTH="false",
+        RCLONE_CONFIG_COFFER_ACCESS_KEY_ID=access_key or server.access_key,
+        RCLONE_CONFIG_COFFER_SECRET_ACCESS_KEY=secret_key or server.secret_key,
+        RCLONE_CONFIG_COFFER_ENDPOINT=server.endpoint,
+        RCLONE_CONFIG_COFFER_REGION="us-east-1",
+        RCLONE_CONFIG_COFFER_FORCE_PATH_STYLE="true",
+    )
+
+    def rclone_run(*args, check=True):
+        return run([binary, "--low-level-retries", "1", "--retries", "1", *args],
+                   env=env, check=check)
+
+    rclone_run.binary = binary
+    rclone_run.env = env
+    return rclone_run
+
+
+# ---------------------------------------------------------------------------
+# projects, users and keys: the admin API, the IAM API, the `coffer` CLI
+# ---------------------------------------------------------------------------
+
+ADMIN_BASE = "/_coffer/admin/v1"
+
+# The presets and the ARNs under which the IAM API attaches them.
+PRESET_ARNS = {
+    "full-access": "arn:aws:iam::aws:policy/AmazonS3FullAccess",
+    "read-only": "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+    "read-object-only": "arn:aws:iam::coffer:policy/S3ReadObjectOnly",
+    "write-only": "arn:aws:iam::coffer:policy/S3WriteOnly",
+}
+
+
+def unique_name(prefix: str) -> str:
+    """A unique project or user name (lowercase letters, digits, '-')."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}".lower()
+
+
+def sigv4_headers(server: CofferServer, method: str, url: str, body: bytes, *,
+                  access_key: str, secret_key: str, service: str = "s3",
+                  region: str | None = None, headers: dict | None = None) -> dict:
+    """The headers of `method url` signed with SigV4 (botocore's signer,
+    `x-amz-content-sha256` = the body's SHA-256). `url`'s path and query must
+    already be percent-encoded the SigV4 way."""
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    req = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
+    S3SigV4Auth(Credentials(access_key, secret_key), service,
+                region or server.region).add_auth(req)
+    return dict(req.headers.items())
+
+
+class AdminError(AssertionError):
+    """An admin API call answered with an error status."""
+
+    def __init__(self, method: str, path: str, status: int, body):
+        self.status = status
+        self.body = body
+        self.code = (body or {}).get("error", {}).get("code", "") if isinstance(body, dict) else ""
+        super().__init__(f"admin {method} {path}: {status} {body!r}")
+
+
+def admin_try(server: CofferServer, method: str, path: str, body=None, *,
+              query: dict | None = None, access_key: str | None = None,
+              secret_key: str | None = None):
+    """One signed admin API call (operator key unless given).
+
+    `path` is relative to /_coffer/admin/v1 and unencoded; `body` is JSON.
+    Returns (status, parsed JSON body or None)."""
+    encoded = "/".join(urllib.parse.quote(seg, safe="") for seg in path.split("/"))
+    url = f"{server.endpoint}{ADMIN_BASE}{encoded}"
+    if query:
+        url += "?" + urllib.parse.urlencode(
+            {k: v for k, v in query.items() if v is not None}, quote_via=urllib.parse.quote)
+    data = b"" if body is None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    headers = sigv4_headers(server, method, url, data,
+                            access_key=access_key or server.access_key,
+                            secret_key=secret_key or server.secret_key,
+                            headers=headers)
+    status, _, raw = http_request(url, method=method, data=data if data else None,
+                                  headers=headers, context=server.ssl_context())
+    parsed = None
+    if raw:
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            parsed = raw.decode("utf-8", "replace")
+    return status, parsed
+
+
+def admin(server: CofferServer, method: str, path: str, body=None, **kw):
+    """`admin_try` that must succeed (2xx); gives the JSON answer."""
+    status, parsed = admin_try(server, method, path, body, **kw)
+    if status >= 300:
+        raise AdminError(method, path, status, parsed)
+    return parsed
+
+
+@dataclass
+class Key:
+    """An access key pair, with clients that use it."""
+
+    server: CofferServer
+    access_key: str
+    secret_key: str
+    project: str = ""
+    user: str = ""
+
+    def s3(self, **kw):
+        return boto3_client(self.server, access_key=self.access_key,
+                            secret_key=self.secret_key, **kw)
+
+    def iam(self):
+        return boto3_iam_client(self.server, self.access_key, self.secret_key)
+
+
+def create_key(server: CofferServer, project: str, user: str | None = None,
+               region: str | None = None) -> Key:
+    """A new key (through the admin API, as the operator) of `user`, or of
+    the project's root user."""
+    body = {}
+    if user:
+        body["user"] = user
+    if region:
+        body["region"] = region
+    k = admin(server, "POST", f"/projects/{project}/keys", body)
+    assert k["secret_key"] and k["access_key"], k
+    return Key(server, k["access_key"], k["secret_key"], k["project"], k["user"])
+
+
+def create_project(server: CofferServer, prefix: str = "proj") -> Key:
+    """A new project (uniquely named after `prefix`) and a key of its root user."""
+    name = unique_name(prefix)
+    admin(server, "POST", "/projects", {"name": name})
+    return create_key(server, name)
+
+
+def create_user(server: CofferServer, project: str, name: str, *,
+                preset: str | None = None, document: dict | None = None) -> Key:
+    """A new user of `project` with a preset or a policy document, and a key of it."""
+    admin(server, "POST", f"/projects/{project}/users", {"name": name})
+    if preset is not None:
+        admin(server, "PUT", f"/projects/{project}/users/{name}/policy", {"preset": preset})
+    if document is not None:
+        admin(server, "PUT", f"/projects/{project}/users/{name}/policy", {"document": document})
+    return create_key(server, project, name)
+
+
+def boto3_iam_client(server: CofferServer, access_key: str, secret_key: str):
+    """boto3's IAM client on the server's endpoint, no retries."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client(
+        "iam",
+        endpoint_url=server.endpoint,
+        verify=str(server.tls_cert) if server.tls_cert else None,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        region_name="us-east-1",
+        config=Config(retries={"total_max_attempts": 1}, connect_timeout=10, read_timeout=60),
+    )
+
+
+def coffer_cli(server: CofferServer, *args, check: bool = True,
+               access_key: str | None = None, secret_key: str | None = None,
+               timeout: float = 60) -> subprocess.CompletedProcess:
+    """`coffer ARGS` (the admin CLI) against `server`, configured only through
+    COFFER_ENDPOINT / COFFER_ACCESS_KEY / COFFER_SECRET_KEY (the operator
+    key unless given)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COFFER_")}
+    env.update(
+        COFFER_ENDPOINT=server.endpoint,
+        COFFER_ACCESS_KEY=access_key or server.access_key,
+        COFFER_SECRET_KEY=secret_key or server.secret_key,
+        NO_COLOR="1",
+    )
+    if server.tls_cert:
+        env["COFFER_CA_CERT"] = str(server.tls_cert)
+    return run([str(coffer_bin()), *[str(a) for a in args]], env=env, check=check,
+               timeout=timeout)
+
+
+def coffer_cli_json(server: CofferServer, *args, **kw):
+    """`coffer ARGS -f json`, parsed."""
+    out = coffer_cli(server, *args, "-f", "json", **kw).stdout_text
+    return json.loads(out)

@@ -7,7 +7,6 @@ file so that nothing on the machine leaks in.
 
 from __future__ import annotations
 
-import os
 import random
 
 import pytest
@@ -15,7 +14,7 @@ import pytest
 from coffer_e2e import (
     MiB,
     make_random_file,
-    require_tool,
+    rclone_runner,
     run,
     sha256_file,
     tree_digests,
@@ -25,32 +24,7 @@ from coffer_e2e import (
 
 @pytest.fixture(scope="module")
 def rclone(coffer, tmp_path_factory):
-    binary = require_tool("rclone", "Debian package rclone")
-    home = tmp_path_factory.mktemp("rclone")
-    conf = home / "rclone.conf"
-    conf.write_text("")
-    # No RCLONE_* or AWS_* from the caller: aws-sdk-go, for one, refuses to
-    # start when AWS_CA_BUNDLE is set together with rclone's own transport.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RCLONE_", "AWS_"))}
-    env.update(
-        HOME=str(home),
-        RCLONE_CONFIG=str(conf),
-        RCLONE_CONFIG_COFFER_TYPE="s3",
-        RCLONE_CONFIG_COFFER_PROVIDER="Other",
-        RCLONE_CONFIG_COFFER_ENV_AUTH="false",
-        RCLONE_CONFIG_COFFER_ACCESS_KEY_ID=coffer.access_key,
-        RCLONE_CONFIG_COFFER_SECRET_ACCESS_KEY=coffer.secret_key,
-        RCLONE_CONFIG_COFFER_ENDPOINT=coffer.endpoint,
-        RCLONE_CONFIG_COFFER_REGION="us-east-1",
-        RCLONE_CONFIG_COFFER_FORCE_PATH_STYLE="true",
-    )
-
-    def rclone_run(*args, check=True):
-        return run([binary, "--low-level-retries", "1", "--retries", "1", *args],
-                   env=env, check=check)
-
-    rclone_run.binary = binary
-    return rclone_run
+    return rclone_runner(coffer, tmp_path_factory.mktemp("rclone"))
 
 
 @pytest.fixture

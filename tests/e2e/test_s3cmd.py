@@ -7,7 +7,6 @@ Path-style addressing comes from `host_bucket` having no `%(bucket)s` in it.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import urllib.parse
 
@@ -18,56 +17,20 @@ from coffer_e2e import (
     make_random_file,
     md5_hex,
     multipart_etag,
-    python_bin_dir,
-    require_tool,
     http_request,
     run,
+    s3cmd_runner,
     sha256_file,
     tree_digests,
     unique_bucket,
 )
 
 
-def _find_s3cmd() -> str | None:
-    # Prefer the s3cmd installed next to the Python running the tests (pip's),
-    # then whatever PATH has (Debian's /usr/bin/s3cmd).
-    candidate = python_bin_dir() / "s3cmd"
-    if candidate.exists():
-        return str(candidate)
-    return "s3cmd"
-
-
 @pytest.fixture(scope="module", params=[False, True], ids=["sigv4", "sigv2"])
 def s3cmd(coffer, tmp_path_factory, request):
-    binary = require_tool(_find_s3cmd(), "s3cmd from requirements-test.txt or Debian")
     sigv2 = request.param
     home = tmp_path_factory.mktemp("s3cmd-v2" if sigv2 else "s3cmd-v4")
-    cfg = home / "s3cfg"
-    cfg.write_text(
-        "[default]\n"
-        f"access_key = {coffer.access_key}\n"
-        f"secret_key = {coffer.secret_key}\n"
-        f"host_base = {coffer.host_port}\n"
-        f"host_bucket = {coffer.host_port}\n"
-        "bucket_location = us-east-1\n"
-        "use_https = False\n"
-        f"signature_v2 = {sigv2}\n"
-        "check_ssl_certificate = False\n"
-        "multipart_chunk_size_mb = 15\n"
-        "progress_meter = False\n"
-        "guess_mime_type = True\n"
-        "preserve_attrs = True\n"
-    )
-    env = dict(os.environ)
-    env["HOME"] = str(home)
-
-    def s3cmd_run(*args, check=True):
-        return run([binary, "-c", str(cfg), "--no-progress", *args], env=env, check=check)
-
-    s3cmd_run.binary = binary
-    s3cmd_run.env = env
-    s3cmd_run.sigv2 = sigv2
-    return s3cmd_run
+    return s3cmd_runner(coffer, home, sigv2=sigv2)
 
 
 def test_signature_version_in_use(s3cmd, cmd_bucket, tmp_path):
