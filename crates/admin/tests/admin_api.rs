@@ -71,20 +71,27 @@ async fn users_and_their_permissions() {
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(
         r.body,
-        json!({"name":"alice","root":false,"created":r.body["created"],"presets":[],"inline_policies":[]})
+        json!({"name":"alice","path":"/","root":false,"created":r.body["created"],"presets":[],"inline_policies":[]})
     );
     let r = h.admin(me, "POST", "/projects/acme/users", Some(json!({"name": "alice"}))).await;
     assert_eq!((r.status, r.code()), (409, "UserAlreadyExists"));
+    // An IAM path may be given; a bad one is refused.
+    let r = h.admin(me, "POST", "/projects/acme/users", Some(json!({"name": "bob", "path": "/team/ops/"}))).await;
+    assert_eq!((r.status, &r.body["path"]), (201, &json!("/team/ops/")), "{}", r.body);
+    let r = h.admin(me, "POST", "/projects/acme/users", Some(json!({"name": "carol", "path": "team"}))).await;
+    assert_eq!((r.status, r.code()), (400, "InvalidArgument"));
+    let r = h.admin(me, "GET", "/projects/acme/users/BOB", None).await;
+    assert_eq!((r.status, &r.body["name"], &r.body["path"]), (200, &json!("bob"), &json!("/team/ops/")));
 
     let r = h.admin(me, "GET", "/projects/acme/users", None).await;
-    let names: Vec<(&str, bool)> = r
+    let names: Vec<(&str, &str, bool)> = r
         .body
         .as_array()
         .unwrap()
         .iter()
-        .map(|u| (u["name"].as_str().unwrap(), u["root"].as_bool().unwrap()))
+        .map(|u| (u["name"].as_str().unwrap(), u["path"].as_str().unwrap(), u["root"].as_bool().unwrap()))
         .collect();
-    assert_eq!(names, [("alice", false), ("root", true)]);
+    assert_eq!(names, [("alice", "/", false), ("bob", "/team/ops/", false), ("root", "/", true)]);
 
     let r = h.admin(me, "PUT", "/projects/acme/users/alice/policy", Some(json!({"preset": "read-only"}))).await;
     assert_eq!(r.status, 200, "{}", r.body);

@@ -280,9 +280,12 @@ async fn iam_users_need_iam_permissions() {
     assert_eq!(r.status, 200, "{}", r.body);
     let r = h.iam(&alice, &[("Action", "DeleteUser"), ("UserName", "bob")]).await;
     assert_eq!((r.status, r.code().as_str()), (403, "AccessDenied"), "explicit deny");
-    // Nothing on the root user, whatever the policy says.
-    let r = h.iam(&alice, &[("Action", "CreateAccessKey"), ("UserName", "root")]).await;
-    assert_eq!((r.status, r.code().as_str()), (403, "AccessDenied"));
+    // Nothing on the root user, whatever the policy says, however it is spelled.
+    for root_name in ["root", "ROOT", "Root"] {
+        let r = h.iam(&alice, &[("Action", "CreateAccessKey"), ("UserName", root_name)]).await;
+        assert_eq!((r.status, r.code().as_str()), (403, "AccessDenied"), "{root_name}");
+        assert!(r.body.contains("on resource: arn:aws:iam::acme:root"), "{}", r.body);
+    }
     let r = h.iam(&alice, &[("Action", "ListAccessKeys"), ("UserName", "root")]).await;
     assert_eq!((r.status, r.code().as_str()), (403, "AccessDenied"));
     // ListPolicies is on resource "*", which the policy does not cover.
@@ -357,6 +360,193 @@ async fn authentication_and_protocol_errors() {
     assert!(r.body.contains("admin API"));
 }
 
+/// Creates a user at `path` as `creds`; panics unless it worked.
+async fn create_at(h: &Harness, creds: &Creds, name: &str, path: &str) {
+    let r = h.iam(creds, &[("Action", "CreateUser"), ("UserName", name), ("Path", path)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// Every user name listed under `prefix`, page by page (`page` per call).
+async fn listed(h: &Harness, creds: &Creds, prefix: &str, page: usize) -> Vec<String> {
+    let (mut names, mut marker) = (Vec::new(), None::<String>);
+    let max = page.to_string();
+    loop {
+        let mut params = vec![("Action", "ListUsers"), ("PathPrefix", prefix), ("MaxItems", max.as_str())];
+        if let Some(m) = &marker {
+            params.push(("Marker", m));
+        }
+        let r = h.iam(creds, &params).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        names.extend(r.all("UserName"));
+        marker = r.get("Marker");
+        if marker.is_none() {
+            return names;
+        }
+    }
+}
+
+#[tokio::test]
+async fn users_have_paths() {
+    let h = Harness::new().await;
+    let root = h.project("acme").await;
+
+    let r = h.iam(&root, &[("Action", "CreateUser"), ("UserName", "bob"), ("Path", "/s3-tests/")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.get("Path").as_deref(), Some("/s3-tests/"));
+    assert_eq!(r.get("Arn").as_deref(), Some("arn:aws:iam::acme:user/s3-tests/bob"));
+    let id = r.get("UserId").unwrap();
+    let r = h.iam(&root, &[("Action", "GetUser"), ("UserName", "BOB")]).await;
+    assert_eq!(r.get("Path").as_deref(), Some("/s3-tests/"));
+    assert_eq!(r.get("Arn").as_deref(), Some("arn:aws:iam::acme:user/s3-tests/bob"));
+    assert_eq!(r.get("UserId"), Some(id));
+    // The name is taken whatever the path.
+    let r = h.iam(&root, &[("Action", "CreateUser"), ("UserName", "Bob"), ("Path", "/s3-tests/foo/")]).await;
+    assert_eq!((r.status, r.code().as_str()), (409, "EntityAlreadyExists"));
+    for bad in ["s3-tests/", "/s3-tests", "/a b/", "/é/"] {
+        let r = h.iam(&root, &[("Action", "CreateUser"), ("UserName", "x"), ("Path", bad)]).await;
+        assert_eq!((r.status, r.code().as_str()), (400, "ValidationError"), "{bad}");
+    }
+
+    // As ceph's s3-tests list them: by path prefix, by name regardless of case.
+    let p = "/s3-tests/";
+    create_at(&h, &root, "Ad", "/s3-tests/a/x/").await;
+    create_at(&h, &root, "ac", "/s3-tests/a/").await;
+    create_at(&h, &root, "Ab", "/s3-tests/").await;
+    create_at(&h, &root, "aa", "/").await;
+    for page in [1, 100] {
+        assert_eq!(listed(&h, &root, p, page).await, ["Ab", "ac", "Ad", "bob"]);
+        assert_eq!(listed(&h, &root, "/s3-tests/a", page).await, ["ac", "Ad"]);
+        assert_eq!(listed(&h, &root, "/s3-tests/a/x", page).await, ["Ad"]);
+        assert!(listed(&h, &root, "/s3-tests/a/x/d", page).await.is_empty());
+        assert_eq!(listed(&h, &root, "/", page).await, ["aa", "Ab", "ac", "Ad", "bob"]);
+    }
+    let r = h.iam(&root, &[("Action", "ListUsers")]).await;
+    assert_eq!(r.all("UserName"), ["aa", "Ab", "ac", "Ad", "bob"], "every user by default");
+    assert_eq!(r.all("Path"), ["/", "/s3-tests/", "/s3-tests/a/", "/s3-tests/a/x/", "/s3-tests/"]);
+    assert!(r.body.contains("<Arn>arn:aws:iam::acme:user/s3-tests/a/x/Ad</Arn>"));
+    let r = h.iam(&root, &[("Action", "ListUsers"), ("PathPrefix", "s3-tests")]).await;
+    assert_eq!((r.status, r.code().as_str()), (400, "ValidationError"));
+}
+
+#[tokio::test]
+async fn users_are_renamed_and_moved_with_their_keys() {
+    let h = Harness::new().await;
+    let root = h.project("acme").await;
+    let update = |params: &[(&'static str, &'static str)]| {
+        let mut all = vec![("Action", "UpdateUser")];
+        all.extend_from_slice(params);
+        all
+    };
+    let r = h.iam(&root, &update(&[("UserName", "alice"), ("NewUserName", "carol")])).await;
+    assert_eq!((r.status, r.code().as_str()), (404, "NoSuchEntity"));
+
+    create_at(&h, &root, "alice", "/s3-tests/").await;
+    create_at(&h, &root, "bob", "/s3-tests/m/").await;
+    let r = h.iam(&root, &[("Action", "CreateAccessKey"), ("UserName", "alice")]).await;
+    let key = r.get("AccessKeyId").unwrap();
+    let id = h.iam(&root, &[("Action", "GetUser"), ("UserName", "alice")]).await.get("UserId").unwrap();
+
+    // Rename: the id, path and keys stay with the user.
+    let r = h.iam(&root, &update(&[("UserName", "alice"), ("NewUserName", "carol")])).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("<UpdateUserResponse") && !r.body.contains("UpdateUserResult"), "{}", r.body);
+    let r = h.iam(&root, &[("Action", "GetUser"), ("UserName", "alice")]).await;
+    assert_eq!((r.status, r.code().as_str()), (404, "NoSuchEntity"));
+    let r = h.iam(&root, &[("Action", "GetUser"), ("UserName", "carol")]).await;
+    assert_eq!(r.get("UserName").as_deref(), Some("carol"));
+    assert_eq!(r.get("UserId").as_ref(), Some(&id), "the id survives a rename");
+    assert_eq!(r.get("Arn").as_deref(), Some("arn:aws:iam::acme:user/s3-tests/carol"));
+    assert_eq!(listed(&h, &root, "/s3-tests/", 1).await, ["bob", "carol"]);
+    let r = h.iam(&root, &[("Action", "ListAccessKeys"), ("UserName", "carol")]).await;
+    assert_eq!((r.all("AccessKeyId"), r.all("UserName")), (vec![key.clone()], vec!["carol".to_string(); 2]));
+    let r = h.iam(&root, &[("Action", "ListAccessKeys"), ("UserName", "alice")]).await;
+    assert_eq!((r.status, r.code().as_str()), (404, "NoSuchEntity"));
+    let resolved = h.iam.resolve(&key, None, coffer_types::now_millis()).await.unwrap();
+    assert_eq!(resolved.principal.arn(), "arn:aws:iam::acme:user/s3-tests/carol", "the key acts as carol");
+
+    // Move: the path changes, nothing else.
+    let r = h.iam(&root, &update(&[("UserName", "CAROL"), ("NewPath", "/s3-tests/z/")])).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = h.iam(&root, &[("Action", "GetUser"), ("UserName", "carol")]).await;
+    assert_eq!(r.get("Path").as_deref(), Some("/s3-tests/z/"));
+    assert_eq!(r.get("Arn").as_deref(), Some("arn:aws:iam::acme:user/s3-tests/z/carol"));
+    assert_eq!(r.get("UserId"), Some(id));
+    assert_eq!(listed(&h, &root, "/s3-tests/m", 100).await, ["bob"]);
+    let r = h.iam(&root, &[("Action", "ListAccessKeys"), ("UserName", "carol")]).await;
+    assert_eq!(r.all("AccessKeyId"), [key]);
+
+    // Refusals leave everything as it was.
+    let r = h.iam(&root, &update(&[("UserName", "carol"), ("NewUserName", "BOB")])).await;
+    assert_eq!((r.status, r.code().as_str()), (409, "EntityAlreadyExists"));
+    let r = h.iam(&root, &update(&[("UserName", "carol"), ("NewUserName", "a b")])).await;
+    assert_eq!((r.status, r.code().as_str()), (400, "ValidationError"));
+    let r = h.iam(&root, &update(&[("UserName", "carol"), ("NewPath", "/no-slash")])).await;
+    assert_eq!((r.status, r.code().as_str()), (400, "ValidationError"));
+    let r = h.iam(&root, &update(&[("NewUserName", "x")])).await;
+    assert_eq!((r.status, r.code().as_str()), (400, "ValidationError"), "UserName is required");
+    let r = h.iam(&root, &update(&[("UserName", "root"), ("NewUserName", "boss")])).await;
+    assert_eq!((r.status, r.code().as_str()), (400, "InvalidInput"));
+    let r = h.iam(&root, &update(&[("UserName", "ROOT"), ("NewPath", "/x/")])).await;
+    assert_eq!((r.status, r.code().as_str()), (400, "InvalidInput"));
+    let r = h.iam(&root, &[("Action", "GetUser")]).await;
+    assert_eq!(r.get("Arn").as_deref(), Some("arn:aws:iam::acme:root"));
+    let r = h.iam(&root, &[("Action", "GetUser"), ("UserName", "carol")]).await;
+    assert_eq!(r.get("Arn").as_deref(), Some("arn:aws:iam::acme:user/s3-tests/z/carol"));
+}
+
+#[tokio::test]
+async fn iam_users_are_authorized_on_arns_with_paths() {
+    let h = Harness::new().await;
+    let root = h.project("acme").await;
+    create_at(&h, &root, "admin", "/ops/").await;
+    create_at(&h, &root, "tester", "/s3-tests/").await;
+    create_at(&h, &root, "erin", "/").await;
+    let r = h.iam(&root, &[("Action", "CreateAccessKey"), ("UserName", "admin")]).await;
+    let admin = Creds::new(&r.get("AccessKeyId").unwrap(), &r.get("SecretAccessKey").unwrap());
+    let doc = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":["iam:GetUser","iam:UpdateUser","iam:CreateUser","iam:ListUsers"],
+         "Resource":"arn:aws:iam::acme:user/s3-tests/*"}]}"#;
+    let put = [("Action", "PutUserPolicy"), ("UserName", "admin"), ("PolicyName", "p"), ("PolicyDocument", doc)];
+    assert_eq!(h.iam(&root, &put).await.status, 200);
+
+    let r = h.iam(&admin, &[("Action", "GetUser"), ("UserName", "tester")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = h.iam(&admin, &[("Action", "GetUser"), ("UserName", "erin")]).await;
+    assert_eq!((r.status, r.code().as_str()), (403, "AccessDenied"));
+    assert!(
+        r.body.contains(
+            "User: arn:aws:iam::acme:user/ops/admin is not authorized to perform: iam:GetUser on resource: arn:aws:iam::acme:user/erin"
+        ),
+        "the caller's and the target's ARNs carry their paths: {}",
+        r.body
+    );
+    // Creating is checked at the path asked for.
+    let r = h.iam(&admin, &[("Action", "CreateUser"), ("UserName", "t2"), ("Path", "/s3-tests/x/")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = h.iam(&admin, &[("Action", "CreateUser"), ("UserName", "t3")]).await;
+    assert_eq!((r.status, r.code().as_str()), (403, "AccessDenied"));
+    // Listing is checked on the prefix.
+    let r = h.iam(&admin, &[("Action", "ListUsers"), ("PathPrefix", "/s3-tests/")]).await;
+    assert_eq!(r.all("UserName"), ["t2", "tester"]);
+    let r = h.iam(&admin, &[("Action", "ListUsers")]).await;
+    assert_eq!((r.status, r.code().as_str()), (403, "AccessDenied"));
+    // Updating needs the permission on the user and on what it becomes.
+    let upd = |name: &'static str, new_name: &'static str, new_path: &'static str| {
+        vec![("Action", "UpdateUser"), ("UserName", name), ("NewUserName", new_name), ("NewPath", new_path)]
+    };
+    let r = h.iam(&admin, &upd("tester", "tester2", "/s3-tests/deep/")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = h.iam(&admin, &upd("tester2", "tester3", "/elsewhere/")).await;
+    assert_eq!((r.status, r.code().as_str()), (403, "AccessDenied"));
+    assert!(r.body.contains("on resource: arn:aws:iam::acme:user/elsewhere/tester3"), "{}", r.body);
+    let r = h.iam(&admin, &upd("erin", "erin2", "/s3-tests/")).await;
+    assert_eq!((r.status, r.code().as_str()), (403, "AccessDenied"));
+    let r = h.iam(&admin, &upd("root", "boss", "/s3-tests/")).await;
+    assert_eq!((r.status, r.code().as_str()), (403, "AccessDenied"));
+    let r = h.iam(&root, &[("Action", "GetUser"), ("UserName", "tester2")]).await;
+    assert_eq!(r.get("Arn").as_deref(), Some("arn:aws:iam::acme:user/s3-tests/deep/tester2"));
+}
+
 #[test]
 fn requests_are_claimed_by_their_head() {
     let parts = |method: &str, uri: &str, ct: Option<&str>| {
@@ -374,4 +564,21 @@ fn requests_are_claimed_by_their_head() {
     assert_eq!(ControlService::claims(&parts("GET", "/_coffer/admin/v1/projects", None)), Some(Api::Admin));
     assert_eq!(ControlService::claims(&parts("GET", "/_coffer/health/live", None)), None);
     assert_eq!(ControlService::claims(&parts("GET", "/_coffer/adminx", None)), None);
+}
+
+#[tokio::test]
+async fn groups_roles_and_providers_are_listed_empty() {
+    let h = Harness::new().await;
+    let root = h.project("acme").await;
+    for (action, element) in [
+        ("ListGroups", "<Groups/>"),
+        ("ListRoles", "<Roles/>"),
+        ("ListOpenIDConnectProviders", "<OpenIDConnectProviderList/>"),
+    ] {
+        let r = h.iam(&root, &[("Action", action)]).await;
+        assert_eq!(r.status, 200, "{action}: {}", r.body);
+        assert!(r.body.contains(element) && r.body.contains(&format!("<{action}Response")), "{}", r.body);
+    }
+    let r = h.iam(&root, &[("Action", "CreateGroup"), ("GroupName", "g")]).await;
+    assert_eq!((r.status, r.code().as_str()), (400, "InvalidAction"));
 }

@@ -23,6 +23,7 @@ const PROJECT_SHOW: &[Field] = &[
 ];
 const USER: &[Field] = &[
     ("name", "/name", Kind::Text),
+    ("path", "/path", Kind::Text),
     ("root", "/root", Kind::Text),
     ("created", "/created", Kind::Text),
     ("presets", "/presets", Kind::Text),
@@ -139,8 +140,12 @@ async fn project(c: &Client, cmd: ProjectCommand) -> anyhow::Result<Output> {
 async fn user(c: &Client, cmd: UserCommand) -> anyhow::Result<Output> {
     let users = |project: &str| format!("/projects/{}/users", encode(project));
     match cmd {
-        UserCommand::Create { project, name } => {
-            Ok(show(body(c.call(Method::POST, &users(&project), "", Some(&json!({ "name": name }))).await?)?, USER))
+        UserCommand::Create { project, name, path } => {
+            let mut req = json!({ "name": name });
+            if let Some(p) = path {
+                req["path"] = json!(p);
+            }
+            Ok(show(body(c.call(Method::POST, &users(&project), "", Some(&req)).await?)?, USER))
         }
         UserCommand::List { project } => list(body(c.call(Method::GET, &users(&project), "", None).await?)?, USER),
         UserCommand::Show { project, name } => {

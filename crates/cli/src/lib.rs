@@ -122,6 +122,9 @@ pub enum UserCommand {
         /// The project.
         #[arg(long)]
         project: String,
+        /// The user's IAM path, e.g. /team/ops/ (default /).
+        #[arg(long)]
+        path: Option<String>,
         /// The user's name.
         name: String,
     },

@@ -224,15 +224,17 @@ fn route(method: &str, path: &str, query: &str, body: Value) -> (StatusCode, Opt
         })),
         ("DELETE", ["projects", "acme"]) => gone,
         ("GET", ["projects", "acme", "users"]) => ok(json!([
-            {"name": "root", "root": true, "created": T0, "presets": ["full-access"], "inline_policies": []},
-            {"name": "alice", "root": false, "created": T0, "presets": ["read-only"], "inline_policies": ["logs"]}
+            {"name": "root", "path": "/", "root": true, "created": T0, "presets": ["full-access"], "inline_policies": []},
+            {"name": "alice", "path": "/team/", "root": false, "created": T0, "presets": ["read-only"], "inline_policies": ["logs"]}
         ])),
-        ("POST", ["projects", "acme", "users"]) => {
-            created(json!({"name": body["name"], "root": false, "created": T0, "presets": [], "inline_policies": []}))
-        }
-        ("GET", ["projects", "acme", "users", "alice"]) => ok(
-            json!({"name": "alice", "root": false, "created": T0, "presets": ["read-only"], "inline_policies": ["logs"]}),
-        ),
+        ("POST", ["projects", "acme", "users"]) => created(json!({
+            "name": body["name"], "path": body.get("path").cloned().unwrap_or(json!("/")), "root": false,
+            "created": T0, "presets": [], "inline_policies": []
+        })),
+        ("GET", ["projects", "acme", "users", "alice"]) => ok(json!({
+            "name": "alice", "path": "/team/", "root": false, "created": T0, "presets": ["read-only"],
+            "inline_policies": ["logs"]
+        })),
         ("DELETE", ["projects", "acme", "users", _]) => gone,
         ("GET", ["projects", "acme", "users", "alice", "policy"]) => ok(json!({
             "presets": ["read-only"],
@@ -356,6 +358,7 @@ async fn users_and_policies() {
 | Field           | Value                |
 +-----------------+----------------------+
 | name            | bob                  |
+| path            | /                    |
 | root            | false                |
 | created         | 2024-05-01T12:00:00Z |
 | presets         | -                    |
@@ -364,27 +367,35 @@ async fn users_and_policies() {
 "
     );
     assert_eq!(fake.take(), [seen("POST", "/projects/acme/users", "", Some(json!({"name": "bob"})))]);
+    assert_eq!(
+        fake.run(&["user", "create", "--project", "acme", "carol", "--path", "/ops/", "-f", "value"]).await.unwrap(),
+        "carol\n/ops/\nfalse\n2024-05-01T12:00:00Z\n-\n-\n"
+    );
+    assert_eq!(
+        fake.take(),
+        [seen("POST", "/projects/acme/users", "", Some(json!({"name": "carol", "path": "/ops/"})))]
+    );
 
     assert_eq!(
         fake.run(&["user", "list", "--project", "acme"]).await.unwrap(),
         "\
-+-------+-------+----------------------+-------------+-----------------+
-| name  | root  | created              | presets     | inline_policies |
-+-------+-------+----------------------+-------------+-----------------+
-| root  | true  | 2024-05-01T12:00:00Z | full-access | -               |
-| alice | false | 2024-05-01T12:00:00Z | read-only   | logs            |
-+-------+-------+----------------------+-------------+-----------------+
++-------+--------+-------+----------------------+-------------+-----------------+
+| name  | path   | root  | created              | presets     | inline_policies |
++-------+--------+-------+----------------------+-------------+-----------------+
+| root  | /      | true  | 2024-05-01T12:00:00Z | full-access | -               |
+| alice | /team/ | false | 2024-05-01T12:00:00Z | read-only   | logs            |
++-------+--------+-------+----------------------+-------------+-----------------+
 "
     );
     assert_eq!(
         fake.run(&["user", "list", "--project", "acme", "-f", "value"]).await.unwrap(),
-        "root true 2024-05-01T12:00:00Z full-access -\nalice false 2024-05-01T12:00:00Z read-only logs\n"
+        "root / true 2024-05-01T12:00:00Z full-access -\nalice /team/ false 2024-05-01T12:00:00Z read-only logs\n"
     );
     assert_eq!(fake.take(), vec![seen("GET", "/projects/acme/users", "", None); 2]);
 
     assert_eq!(
         fake.run(&["user", "show", "--project", "acme", "alice", "-f", "value"]).await.unwrap(),
-        "alice\nfalse\n2024-05-01T12:00:00Z\nread-only\nlogs\n"
+        "alice\n/team/\nfalse\n2024-05-01T12:00:00Z\nread-only\nlogs\n"
     );
     assert_eq!(fake.take(), [seen("GET", "/projects/acme/users/alice", "", None)]);
 

@@ -25,6 +25,9 @@ pub enum IamError {
     DeleteConflict(String),
     #[error("invalid name: {0}")]
     InvalidName(String),
+    /// An IAM path or path prefix that breaks AWS's rules.
+    #[error("invalid path: {0}")]
+    InvalidPath(String),
     #[error("malformed policy document: {0}")]
     MalformedPolicy(String),
     #[error("unknown preset policy {0}")]

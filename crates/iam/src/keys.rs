@@ -198,7 +198,8 @@ impl Iam {
         let principal = if key.project == OPERATOR_PROJECT {
             Principal::Operator { access_key: key.access_key.clone() }
         } else {
-            // The key outlives nothing: a missing user means it is being deleted.
+            // The key outlives nothing: a missing user means it is being deleted
+            // (or was renamed between the two reads; the next request finds it).
             let user = self
                 .store
                 .get_user(&key.project, &key.user)
@@ -209,6 +210,7 @@ impl Iam {
                 policies: if user.root { Vec::new() } else { Iam::policies_of(&user) },
                 project: key.project.clone(),
                 user: key.user.clone(),
+                path: user.path,
                 root: user.root,
                 access_key: key.access_key.clone(),
             })

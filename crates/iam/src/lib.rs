@@ -27,7 +27,7 @@ mod users;
 
 pub use error::IamError;
 pub use keys::{CreatedKey, NewKey, ResolveError, Resolved};
-pub use principal::{Principal, UserPrincipal};
+pub use principal::{user_arn, Principal, UserPrincipal};
 pub use users::Permissions;
 
 use coffer_meta::IdentityStore;

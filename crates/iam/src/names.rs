@@ -1,4 +1,5 @@
-//! Name rules for projects and users, and generation of access key pairs.
+//! Name rules for projects, users and IAM paths, and generation of access
+//! key pairs and user ids.
 
 use crate::IamError;
 use rand::distributions::Alphanumeric;
@@ -35,6 +36,43 @@ pub fn check_user(name: &str) -> Result<(), IamError> {
     }
 }
 
+/// IAM paths as AWS allows them: 1–512 characters of `U+0021`–`U+007E`,
+/// starting and ending with `/` (`/` alone, or `/division/team/`).
+pub fn check_path(path: &str) -> Result<(), IamError> {
+    let ok = path.len() <= 512 && path.starts_with('/') && path.ends_with('/') && printable(path);
+    if ok {
+        Ok(())
+    } else {
+        Err(IamError::InvalidPath(format!(
+            "path {path:?} must be 1-512 printable ASCII characters (no spaces) starting and ending with '/'"
+        )))
+    }
+}
+
+/// A `PathPrefix` of a listing: like a path, but need not end with `/`.
+pub fn check_path_prefix(prefix: &str) -> Result<(), IamError> {
+    if prefix.len() <= 512 && prefix.starts_with('/') && printable(prefix) {
+        Ok(())
+    } else {
+        Err(IamError::InvalidPath(format!(
+            "path prefix {prefix:?} must be 1-512 printable ASCII characters (no spaces) starting with '/'"
+        )))
+    }
+}
+
+/// Every character in `U+0021`–`U+007E`.
+fn printable(s: &str) -> bool {
+    s.bytes().all(|b| (0x21..=0x7e).contains(&b))
+}
+
+/// A new user id: `AIDA` + 17 characters of `A-Z2-7` (21, like AWS's).
+pub fn new_user_id() -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut rng = rand::thread_rng();
+    let tail: String = (0..17).map(|_| ALPHABET[rng.gen_range(0..32)] as char).collect();
+    format!("AIDA{tail}")
+}
+
 /// A new access key id: `CK` + 18 upper-case letters and digits (20, like AWS's).
 pub fn new_access_key() -> String {
     let tail: String = rand::thread_rng().sample_iter(&Alphanumeric).take(18).map(char::from).collect();
@@ -64,6 +102,31 @@ mod tests {
         for bad in ["", "a b", "a/b", "../x", "é", &"u".repeat(65)] {
             assert!(check_user(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn paths_and_prefixes() {
+        for ok in ["/", "/s3-tests/", "/a/b/c/", "/~!@#$%^&*()_+{}|:\"<>?/", &format!("/{}/", "p".repeat(510))] {
+            check_path(ok).unwrap();
+        }
+        let too_long = format!("/{}/", "p".repeat(511));
+        for bad in ["", "//x", "s3-tests/", "/s3-tests", "/a b/", "/tab\t/", "/é/", "/\u{7f}/", &too_long] {
+            assert!(matches!(check_path(bad), Err(IamError::InvalidPath(_))), "{bad:?}");
+        }
+        for ok in ["/", "/s3-tests/a", "/s3-tests/a/x/d"] {
+            check_path_prefix(ok).unwrap();
+        }
+        for bad in ["", "s3", "/a b", &format!("/{}", "p".repeat(512))] {
+            assert!(matches!(check_path_prefix(bad), Err(IamError::InvalidPath(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn generated_user_ids_look_like_aws_ids() {
+        let id = new_user_id();
+        assert_eq!(id.len(), 21);
+        assert!(id.starts_with("AIDA") && id.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)));
+        assert_ne!(id, new_user_id());
     }
 
     #[test]

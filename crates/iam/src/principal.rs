@@ -18,6 +18,8 @@ pub enum Principal {
 pub struct UserPrincipal {
     pub project: String,
     pub user: String,
+    /// The user's IAM path (`/` for the root user), part of its ARN.
+    pub path: String,
     /// The project's root user: its identity allows everything in its project.
     pub root: bool,
     pub access_key: String,
@@ -57,9 +59,26 @@ impl Principal {
     pub fn arn(&self) -> String {
         match self {
             Principal::Operator { .. } => "arn:aws:iam::coffer:root".into(),
-            Principal::User(u) if u.root => format!("arn:aws:iam::{}:root", u.project),
-            Principal::User(u) => format!("arn:aws:iam::{}:user/{}", u.project, u.user),
+            Principal::User(u) => u.arn(),
             Principal::Anonymous => "anonymous".into(),
         }
     }
+}
+
+impl UserPrincipal {
+    /// `arn:aws:iam::{project}:root` for the root user, else
+    /// `arn:aws:iam::{project}:user{path}{name}`, as AWS writes it.
+    pub fn arn(&self) -> String {
+        if self.root {
+            format!("arn:aws:iam::{}:root", self.project)
+        } else {
+            user_arn(&self.project, &self.path, &self.user)
+        }
+    }
+}
+
+/// The ARN of IAM user `name` at `path` (`/a/`) in `project`:
+/// `arn:aws:iam::{project}:user/a/{name}`.
+pub fn user_arn(project: &str, path: &str, name: &str) -> String {
+    format!("arn:aws:iam::{project}:user{path}{name}")
 }

@@ -2,7 +2,7 @@
 
 use crate::names::{self, ROOT_USER};
 use crate::{Iam, IamError};
-use coffer_meta::{MetaError, ProjectRecord, UserRecord};
+use coffer_meta::{MetaError, ProjectRecord, UserRecord, DEFAULT_USER_PATH};
 
 impl Iam {
     /// Creates a project and its root user.
@@ -17,6 +17,8 @@ impl Iam {
         let root = UserRecord {
             project: name.to_owned(),
             name: ROOT_USER.to_owned(),
+            id: names::new_user_id(),
+            path: DEFAULT_USER_PATH.to_owned(),
             root: true,
             created: now,
             inline_policies: Default::default(),

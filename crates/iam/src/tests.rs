@@ -115,6 +115,7 @@ fn user(project: &str, name: &str, root: bool, policies: Vec<Policy>) -> Princip
     Principal::User(UserPrincipal {
         project: project.into(),
         user: name.into(),
+        path: "/".into(),
         root,
         access_key: "AK".into(),
         policies,
@@ -237,4 +238,71 @@ async fn user_names_are_unique_regardless_of_case() {
     assert_eq!(iam.list_keys("p", Some("BOB")).await.unwrap().len(), 1);
     iam.delete_user("p", "BOB", true).await.unwrap();
     assert!(matches!(iam.user("p", "Bob").await, Err(IamError::NoSuchUser(_))));
+}
+
+#[tokio::test]
+async fn users_have_paths_and_ids() {
+    let (iam, _s, _d) = iam().await;
+    iam.create_project("p").await.unwrap();
+    let flat = iam.create_user("p", "flat").await.unwrap();
+    assert_eq!(flat.path, "/");
+    let deep = iam.create_user_with_path("p", "deep", "/s3-tests/a/").await.unwrap();
+    assert_eq!(iam.user("p", "DEEP").await.unwrap(), deep);
+    assert_eq!(deep.path, "/s3-tests/a/");
+    assert!(deep.id.starts_with("AIDA") && deep.id.len() == 21 && deep.id != flat.id);
+    for bad in ["s3-tests/", "/s3-tests", "/a b/", ""] {
+        assert!(matches!(iam.create_user_with_path("p", "x", bad).await, Err(IamError::InvalidPath(_))), "{bad:?}");
+    }
+    assert!(matches!(iam.create_user_with_path("p", "Deep", "/").await, Err(IamError::UserExists(_))));
+    assert!(matches!(iam.create_user_with_path("nope", "x", "/a/").await, Err(IamError::NoSuchProject(_))));
+    let root = iam.user("p", "root").await.unwrap();
+    assert_eq!(root.path, "/");
+    assert!(root.id.starts_with("AIDA"));
+
+    // A user at a path resolves to a principal with that path in its ARN.
+    let k = iam.create_key(&NewKey { project: "p".into(), user: Some("deep".into()), ..Default::default() }).await;
+    let r = iam.resolve(&k.unwrap().record.access_key, None, coffer_types::now_millis()).await.unwrap();
+    assert_eq!(r.principal.arn(), "arn:aws:iam::p:user/s3-tests/a/deep");
+}
+
+#[tokio::test]
+async fn users_are_renamed_and_moved_with_their_keys() {
+    let (iam, store, _d) = iam().await;
+    iam.create_project("p").await.unwrap();
+    iam.create_user_with_path("p", "bob", "/team/").await.unwrap();
+    iam.create_user("p", "Carol").await.unwrap();
+    iam.attach_preset("p", "bob", "read-only").await.unwrap();
+    let bob = iam.user("p", "bob").await.unwrap();
+    let k = iam.create_key(&NewKey { project: "p".into(), user: Some("bob".into()), ..Default::default() }).await;
+    let ak = k.unwrap().record.access_key;
+
+    // Refusals: missing, root, taken in any case, bad name or path; nothing changes.
+    assert!(matches!(iam.update_user("p", "nobody", Some("x"), None).await, Err(IamError::NoSuchUser(_))));
+    assert!(matches!(iam.update_user("p", "root", Some("boss"), None).await, Err(IamError::RootUser(_))));
+    assert!(matches!(iam.update_user("p", "ROOT", None, Some("/x/")).await, Err(IamError::RootUser(_))));
+    assert!(matches!(iam.update_user("p", "bob", Some("carol"), None).await, Err(IamError::UserExists(_))));
+    assert!(matches!(iam.update_user("p", "bob", Some("Root"), None).await, Err(IamError::UserExists(_))));
+    assert!(matches!(iam.update_user("p", "bob", Some("a b"), None).await, Err(IamError::InvalidName(_))));
+    assert!(matches!(iam.update_user("p", "bob", None, Some("/x")).await, Err(IamError::InvalidPath(_))));
+    assert_eq!(iam.user("p", "bob").await.unwrap(), bob);
+
+    // Found in any case; renamed and moved; id, time, policies and keys follow.
+    let robert = iam.update_user("p", "BOB", Some("robert"), Some("/ops/")).await.unwrap();
+    assert_eq!((robert.name.as_str(), robert.path.as_str()), ("robert", "/ops/"));
+    assert_eq!((&robert.id, robert.created, &robert.attached), (&bob.id, bob.created, &bob.attached));
+    assert_eq!(iam.user("p", "robert").await.unwrap(), robert);
+    assert!(matches!(iam.user("p", "bob").await, Err(IamError::NoSuchUser(_))));
+    assert_eq!(iam.list_keys("p", Some("robert")).await.unwrap().len(), 1);
+    assert_eq!(store.get_access_key(&ak).await.unwrap().unwrap().user, "robert");
+    let r = iam.resolve(&ak, None, coffer_types::now_millis()).await.unwrap();
+    let Principal::User(u) = &r.principal else { panic!("a user") };
+    assert_eq!((u.user.as_str(), u.path.as_str(), u.policies.len()), ("robert", "/ops/", 1));
+    assert_eq!(r.principal.arn(), "arn:aws:iam::p:user/ops/robert");
+
+    // Path only, case of its own name, nothing at all.
+    assert_eq!(iam.update_user("p", "robert", None, Some("/")).await.unwrap().path, "/");
+    assert_eq!(iam.update_user("p", "robert", Some("Robert"), None).await.unwrap().name, "Robert");
+    let same = iam.update_user("p", "robert", None, None).await.unwrap();
+    assert_eq!((same.name.as_str(), same.path.as_str()), ("Robert", "/"));
+    assert_eq!(iam.list_users("p").await.unwrap().len(), 3);
 }

@@ -3,7 +3,7 @@
 
 use crate::names::{self, ROOT_USER};
 use crate::{Iam, IamError};
-use coffer_meta::{MetaError, UserRecord};
+use coffer_meta::{MetaError, UserRecord, DEFAULT_USER_PATH};
 use coffer_policy::{Policy, Preset};
 
 /// A user's whole permission set, as `coffer user policy set` replaces it.
@@ -18,16 +18,21 @@ pub enum Permissions {
 pub const CUSTOM_POLICY: &str = "custom";
 
 impl Iam {
-    /// Creates an IAM user with no permissions.
+    /// Creates an IAM user with no permissions, at the path `/`.
     pub async fn create_user(&self, project: &str, name: &str) -> Result<UserRecord, IamError> {
+        self.create_user_with_path(project, name, DEFAULT_USER_PATH).await
+    }
+
+    /// Creates an IAM user with no permissions at an IAM path (`/a/b/`).
+    pub async fn create_user_with_path(&self, project: &str, name: &str, path: &str) -> Result<UserRecord, IamError> {
         names::check_user(name)?;
-        // IAM user names are unique regardless of case.
-        if self.store.list_users(project).await?.iter().any(|u| u.name.eq_ignore_ascii_case(name)) {
-            return Err(IamError::UserExists(name.into()));
-        }
+        names::check_path(path)?;
+        self.name_free(project, name, None).await?;
         let rec = UserRecord {
             project: project.to_owned(),
             name: name.to_owned(),
+            id: names::new_user_id(),
+            path: path.to_owned(),
             root: false,
             created: coffer_types::now_millis(),
             inline_policies: Default::default(),
@@ -38,6 +43,54 @@ impl Iam {
             Err(MetaError::NotFound) => Err(IamError::NoSuchProject(project.into())),
             r => r.map(|()| rec).map_err(Into::into),
         }
+    }
+
+    /// `UserExists` if a user other than `except` has `name` in any case (IAM
+    /// user names are unique regardless of case).
+    async fn name_free(&self, project: &str, name: &str, except: Option<&str>) -> Result<(), IamError> {
+        let users = self.store.list_users(project).await?;
+        if users.iter().any(|u| Some(u.name.as_str()) != except && u.name.eq_ignore_ascii_case(name)) {
+            return Err(IamError::UserExists(name.into()));
+        }
+        Ok(())
+    }
+
+    /// Renames a user and/or moves it to another path (`None`: unchanged),
+    /// as IAM's UpdateUser does: its id, policies and keys stay with it.
+    /// The new name must be free regardless of case (a user may change the
+    /// case of its own name); the root user is neither renamed nor moved.
+    pub async fn update_user(
+        &self,
+        project: &str,
+        name: &str,
+        new_name: Option<&str>,
+        new_path: Option<&str>,
+    ) -> Result<UserRecord, IamError> {
+        if let Some(n) = new_name {
+            names::check_user(n)?;
+        }
+        if let Some(p) = new_path {
+            names::check_path(p)?;
+        }
+        let mut user = self.user(project, name).await?;
+        if user.root {
+            return Err(IamError::RootUser("the root user cannot be renamed or moved".into()));
+        }
+        if let Some(n) = new_name {
+            self.name_free(project, n, Some(&user.name)).await?;
+        }
+        match self.store.rename_user(project, &user.name, new_name, new_path).await {
+            Err(MetaError::NotFound) => return Err(IamError::NoSuchUser(name.into())),
+            Err(MetaError::AlreadyExists) => return Err(IamError::UserExists(new_name.unwrap_or(name).into())),
+            r => r?,
+        }
+        if let Some(n) = new_name {
+            user.name = n.to_owned();
+        }
+        if let Some(p) = new_path {
+            user.path = p.to_owned();
+        }
+        Ok(user)
     }
 
     /// The user, found by its name in any case; `NoSuchUser` if missing.

@@ -42,6 +42,17 @@ impl IdentityStore for SqliteMetaStore {
         let (p, n) = (project.to_owned(), name.to_owned());
         self.writer.run(move |c| ops::delete_user(c, &p, &n)).await
     }
+    async fn rename_user(
+        &self,
+        project: &str,
+        name: &str,
+        new_name: Option<&str>,
+        new_path: Option<&str>,
+    ) -> Result<(), MetaError> {
+        let (p, n) = (project.to_owned(), name.to_owned());
+        let (nn, np) = (new_name.map(str::to_owned), new_path.map(str::to_owned));
+        self.writer.run(move |c| ops::rename_user(c, &p, &n, nn.as_deref(), np.as_deref())).await
+    }
     async fn create_access_key(&self, key: AccessKeyRecord) -> Result<(), MetaError> {
         self.writer.run(move |c| ops::create_access_key(c, &key)).await
     }

@@ -90,11 +90,11 @@ pub fn create_user(c: &Connection, u: &UserRecord) -> R<()> {
     let (inline, attached) = policies_json(u)?;
     let n = c
         .prepare_cached(
-            "INSERT INTO users (project, name, root, created, inline_policies, attached) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (project, name) DO NOTHING",
+            "INSERT INTO users (project, name, root, created, inline_policies, attached, path, id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (project, name) DO NOTHING",
         )
         .map_err(sql_err)?
-        .execute(params![u.project, u.name, u.root, u.created, inline, attached])
+        .execute(params![u.project, u.name, u.root, u.created, inline, attached, u.path, u.id])
         .map_err(sql_err)?;
     if n == 0 {
         return Err(MetaError::AlreadyExists);
@@ -102,24 +102,32 @@ pub fn create_user(c: &Connection, u: &UserRecord) -> R<()> {
     Ok(())
 }
 
-type UserRow = (String, String, bool, UnixMillis, String, String);
-
-fn user_row(r: &Row) -> rusqlite::Result<UserRow> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+/// A user row with its policies still JSON text (parsed by [`user_record`]).
+fn user_row(r: &Row) -> rusqlite::Result<(UserRecord, String, String)> {
+    let user = UserRecord {
+        project: r.get(0)?,
+        name: r.get(1)?,
+        root: r.get(2)?,
+        created: r.get(3)?,
+        path: r.get(6)?,
+        id: r.get(7)?,
+        inline_policies: Default::default(),
+        attached: Default::default(),
+    };
+    Ok((user, r.get(4)?, r.get(5)?))
 }
 
-fn user_record((project, name, root, created, inline, attached): UserRow) -> R<UserRecord> {
-    Ok(UserRecord {
-        inline_policies: serde_json::from_str(&inline).map_err(|e| corrupt("inline policies", e))?,
-        attached: serde_json::from_str(&attached).map_err(|e| corrupt("attached policies", e))?,
-        project,
-        name,
-        root,
-        created,
-    })
+fn user_record((mut user, inline, attached): (UserRecord, String, String)) -> R<UserRecord> {
+    user.inline_policies = serde_json::from_str(&inline).map_err(|e| corrupt("inline policies", e))?;
+    user.attached = serde_json::from_str(&attached).map_err(|e| corrupt("attached policies", e))?;
+    Ok(user)
 }
 
-const USER_COLUMNS: &str = "SELECT project, name, root, created, inline_policies, attached FROM users";
+const USER_COLUMNS: &str = "SELECT project, name, root, created, inline_policies, attached, path, id FROM users";
+
+fn user_exists(c: &Connection, project: &str, name: &str) -> R<bool> {
+    exists(c, "SELECT EXISTS (SELECT 1 FROM users WHERE project = ?1 AND name = ?2)", [project, name])
+}
 
 pub fn get_user(c: &Connection, project: &str, name: &str) -> R<Option<UserRecord>> {
     let sql = format!("{USER_COLUMNS} WHERE project = ?1 AND name = ?2");
@@ -158,10 +166,37 @@ pub fn delete_user(c: &Connection, project: &str, name: &str) -> R<()> {
     Ok(())
 }
 
+/// Renames and/or moves a user; a new name is written to its keys too (the
+/// writer runs the whole job in one transaction).
+pub fn rename_user(c: &Connection, project: &str, name: &str, new_name: Option<&str>, new_path: Option<&str>) -> R<()> {
+    if !user_exists(c, project, name)? {
+        return Err(MetaError::NotFound);
+    }
+    let new_name = new_name.filter(|n| *n != name);
+    if let Some(n) = new_name {
+        if user_exists(c, project, n)? {
+            return Err(MetaError::AlreadyExists);
+        }
+    }
+    let n = c
+        .prepare_cached(
+            "UPDATE users SET name = coalesce(?3, name), path = coalesce(?4, path) WHERE project = ?1 AND name = ?2",
+        )
+        .map_err(sql_err)?
+        .execute(params![project, name, new_name, new_path])
+        .map_err(sql_err)?;
+    found(n)?;
+    if let Some(n) = new_name {
+        c.prepare_cached("UPDATE access_keys SET user = ?3 WHERE project = ?1 AND user = ?2")
+            .map_err(sql_err)?
+            .execute([project, name, n])
+            .map_err(sql_err)?;
+    }
+    Ok(())
+}
+
 pub fn create_access_key(c: &Connection, k: &AccessKeyRecord) -> R<()> {
-    if k.project != OPERATOR_PROJECT
-        && !exists(c, "SELECT EXISTS (SELECT 1 FROM users WHERE project = ?1 AND name = ?2)", [&k.project, &k.user])?
-    {
+    if k.project != OPERATOR_PROJECT && !user_exists(c, &k.project, &k.user)? {
         return Err(MetaError::NotFound);
     }
     let n = c

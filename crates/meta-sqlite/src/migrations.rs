@@ -8,6 +8,7 @@ use rusqlite::Connection;
 #[cfg(test)]
 mod tests;
 mod v4;
+mod v5;
 
 /// One schema step.
 pub struct Migration {
@@ -109,10 +110,12 @@ DROP TABLE buckets;
     // users, access keys (replacing the operator's `credentials`), quotas and
     // hourly usage. See `v4.rs`.
     Migration { version: 4, up: v4::UP, down: v4::DOWN },
+    // v5: users get an IAM path and a stable id (kept across renames). See `v5.rs`.
+    Migration { version: 5, up: v5::UP, down: v5::DOWN },
 ];
 
 /// The newest schema version.
-pub const LATEST: u32 = 4;
+pub const LATEST: u32 = 5;
 
 /// The schema version of `conn`.
 pub fn current(conn: &Connection) -> rusqlite::Result<u32> {

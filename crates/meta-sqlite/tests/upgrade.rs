@@ -42,3 +42,30 @@ async fn v3_file_opens_upgraded() {
     assert!(!rows.is_empty() && rows.len() <= 2, "{rows:?}");
     assert!(rows.iter().map(|r| r.byte_hours).sum::<f64>() < 0.01);
 }
+
+/// A v4 file with users: served with the root path, and renames work on them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v4_users_open_with_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("meta.db");
+    {
+        let mut c = rusqlite::Connection::open(&path).unwrap();
+        migrations::migrate(&mut c, 4).unwrap();
+        c.execute_batch(
+            "INSERT INTO projects (name, created) VALUES ('p', 1);
+             INSERT INTO users (project, name, root, created, inline_policies, attached)
+                 VALUES ('p', 'alice', 0, 2, '{}', '[\"read-only\"]');
+             INSERT INTO access_keys (access_key, sealed_secret, project, user, region, status, created)
+                 VALUES ('AKA', 'v1:x', 'p', 'alice', 'r', 'Active', 3);",
+        )
+        .unwrap();
+    }
+    let s = SqliteMetaStore::open(&path).unwrap();
+    let alice = s.get_user("p", "alice").await.unwrap().unwrap();
+    assert_eq!(alice.path, DEFAULT_USER_PATH);
+    assert!(alice.id.starts_with("AIDA"));
+    s.rename_user("p", "alice", Some("bob"), Some("/ops/")).await.unwrap();
+    let bob = s.get_user("p", "bob").await.unwrap().unwrap();
+    assert_eq!((bob.path.as_str(), bob.id.as_str(), bob.created), ("/ops/", alice.id.as_str(), 2));
+    assert_eq!(s.get_access_key("AKA").await.unwrap().unwrap().user, "bob");
+}

@@ -158,6 +158,18 @@ pub trait IdentityStore: Send + Sync + 'static {
     async fn set_user_policies(&self, user: &UserRecord) -> Result<(), MetaError>;
     /// Deletes the user and its keys; `NotFound` if missing.
     async fn delete_user(&self, project: &str, name: &str) -> Result<(), MetaError>;
+    /// Renames the user and/or moves it to another path (`None`: unchanged),
+    /// keeping everything else. A new name is carried to the user's access
+    /// keys in the same transaction. `NotFound` if the user is missing,
+    /// `AlreadyExists` if `new_name` is another user's (names compare
+    /// exactly here; the identity layer also refuses case variants).
+    async fn rename_user(
+        &self,
+        project: &str,
+        name: &str,
+        new_name: Option<&str>,
+        new_path: Option<&str>,
+    ) -> Result<(), MetaError>;
 
     /// Stores a new key; `AlreadyExists` if the id is taken, `NotFound` if its
     /// user is missing (operator keys, project [`OPERATOR_PROJECT`], need no user).

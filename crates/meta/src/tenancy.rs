@@ -18,11 +18,22 @@ pub struct ProjectRecord {
     pub created: UnixMillis,
 }
 
+/// The IAM path of a user created without one.
+pub const DEFAULT_USER_PATH: &str = "/";
+
 /// A user of a project. Every project has one root user (created with it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserRecord {
     pub project: String,
+    /// Unique in the project (the identity layer also refuses names that
+    /// differ only in case); may change ([`crate::IdentityStore::rename_user`]).
     pub name: String,
+    /// IAM's unique id of the user (`AIDA...`), chosen at creation and kept
+    /// across renames; opaque to the store.
+    pub id: String,
+    /// The IAM path (`/`, or `/division/team/`: starts and ends with `/`,
+    /// checked by the identity layer), [`DEFAULT_USER_PATH`] unless given.
+    pub path: String,
     /// The project's root user: full access to the project.
     pub root: bool,
     pub created: UnixMillis,

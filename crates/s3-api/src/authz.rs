@@ -41,8 +41,12 @@ pub(crate) async fn authorize(svc: &S3Service, ctx: &mut Ctx) -> Result<(), S3Er
     if operator {
         return Ok(());
     }
-    // DeleteObjects is checked key by key in its handler.
-    let key = (perm.on_object && op != Operation::DeleteObjects).then(|| ctx.key().to_owned());
+    // DeleteObjects is checked key by key in its handler (refusals are
+    // per-key errors in a 200 answer, as on S3).
+    if op == Operation::DeleteObjects {
+        return Ok(());
+    }
+    let key = perm.on_object.then(|| ctx.key().to_owned());
     ctx.list_check_if_missing = check(svc, ctx, op, perm.action, &info, key.as_deref()).await?;
     Ok(())
 }

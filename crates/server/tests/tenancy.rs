@@ -342,3 +342,28 @@ async fn recreating_an_owned_bucket_in_us_east_1_resets_its_acl() {
     assert_eq!(s.as_key(Some(&alpha), "PUT", "/again", "", b"").await.status, 200);
     assert_eq!(s.as_key(None, "GET", "/again", "list-type=2", b"").await.status, 403);
 }
+
+#[tokio::test]
+async fn multi_object_delete_is_authorized_key_by_key() {
+    let s = TestServer::start().await;
+    let (alpha, beta) = two_projects(&s).await;
+    assert_eq!(s.as_key(Some(&alpha), "PUT", "/multi", "", b"").await.status, 200);
+    for k in ["tmp/a", "keep/b"] {
+        assert_eq!(s.as_key(Some(&alpha), "PUT", &format!("/multi/{k}"), "", b"x").await.status, 200);
+    }
+    let tmp_only = json!({"document": {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::multi/tmp/*"}]}});
+    let cleaner = s.new_user("alpha", "cleaner", tmp_only).await;
+    let body = b"<Delete><Object><Key>tmp/a</Key></Object><Object><Key>keep/b</Key></Object></Delete>";
+    let md5 = common::md5_b64(body);
+    let r = s.request_as(Some(&cleaner), "us-east-1", "POST", "/multi", "delete", &[("content-md5", &md5)], body).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let text = r.text();
+    assert!(text.contains("<Deleted><Key>tmp/a</Key></Deleted>"), "{text}");
+    assert!(text.contains("<Key>keep/b</Key><Code>AccessDenied</Code>"), "{text}");
+    assert_eq!(s.as_key(Some(&alpha), "GET", "/multi/keep/b", "", b"").await.status, 200);
+    // Another project deletes nothing.
+    let r = s.request_as(Some(&beta), "us-east-1", "POST", "/multi", "delete", &[("content-md5", &md5)], body).await;
+    assert!(!r.text().contains("<Deleted>"), "{}", r.text());
+    assert_eq!(s.as_key(Some(&alpha), "GET", "/multi/keep/b", "", b"").await.status, 200);
+}

@@ -92,6 +92,7 @@ impl From<IamError> for ApiError {
             ProjectNotEmpty(_) => Code::ProjectNotEmpty,
             DeleteConflict(_) => Code::DeleteConflict,
             InvalidName(_) => Code::InvalidName,
+            InvalidPath(_) => Code::InvalidArgument,
             MalformedPolicy(_) => Code::MalformedPolicy,
             UnknownPreset(_) => Code::UnknownPreset,
             UnknownRegion(_) => Code::UnknownRegion,

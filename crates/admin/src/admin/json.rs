@@ -7,11 +7,20 @@ use coffer_meta::{AccessKeyRecord, ProjectRecord, Quota, RequestCounts, UserReco
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// `POST /projects` and `POST /projects/{p}/users`.
+/// `POST /projects`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NameBody {
     pub name: String,
+}
+
+/// `POST /projects/{p}/users`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewUserBody {
+    pub name: String,
+    /// The IAM path (`/a/b/`); default `/`.
+    pub path: Option<String>,
 }
 
 /// `PUT .../policy`: exactly one of the two.
@@ -99,6 +108,7 @@ pub(crate) struct StoredJson {
 #[derive(Serialize)]
 pub(crate) struct UserJson {
     pub name: String,
+    pub path: String,
     pub root: bool,
     pub created: String,
     pub presets: Vec<String>,
@@ -109,6 +119,7 @@ impl From<&UserRecord> for UserJson {
     fn from(u: &UserRecord) -> Self {
         UserJson {
             name: u.name.clone(),
+            path: u.path.clone(),
             root: u.root,
             created: rfc3339(u.created),
             presets: u.attached.iter().cloned().collect(),

@@ -3,9 +3,10 @@
 //! inline policy `custom`); the root user's permissions are fixed.
 
 use super::errors::{ApiError, Code};
-use super::json::{NameBody, PolicyBody, PolicyJson, UserJson};
+use super::json::{NewUserBody, PolicyBody, PolicyJson, UserJson};
 use super::{Ctx, Reply};
 use coffer_iam::Permissions;
+use coffer_meta::DEFAULT_USER_PATH;
 use coffer_policy::Preset;
 
 pub(crate) async fn list(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
@@ -18,8 +19,9 @@ pub(crate) async fn list(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 pub(crate) async fn create(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let project = ctx.param("project");
     ctx.caller.project(project)?;
-    let body: NameBody = ctx.json()?;
-    let u = ctx.svc.iam().create_user(project, &body.name).await?;
+    let body: NewUserBody = ctx.json()?;
+    let path = body.path.as_deref().unwrap_or(DEFAULT_USER_PATH);
+    let u = ctx.svc.iam().create_user_with_path(project, &body.name, path).await?;
     Reply::json(201, &UserJson::from(&u))
 }
 

@@ -4,8 +4,8 @@
 use super::errors::{ApiError, Code};
 use super::form::Form;
 use crate::ControlService;
-use coffer_iam::names::ROOT_USER;
-use coffer_iam::UserPrincipal;
+use coffer_iam::{user_arn, IamError, UserPrincipal};
+use coffer_meta::{UserRecord, DEFAULT_USER_PATH};
 use coffer_policy::{Context, Decision, PrincipalId, Request};
 use std::net::SocketAddr;
 
@@ -27,12 +27,13 @@ impl Call<'_> {
         &self.caller.project
     }
 
-    /// The ARN of a user of the caller's project (the root user's is `...:root`).
-    pub fn user_arn(&self, name: &str) -> String {
-        if name == ROOT_USER {
+    /// The ARN of a user of the caller's project:
+    /// `arn:aws:iam::{project}:user{path}{name}`, the root user's `...:root`.
+    pub fn user_arn(&self, u: &UserRecord) -> String {
+        if u.root {
             format!("arn:aws:iam::{}:root", self.project())
         } else {
-            format!("arn:aws:iam::{}:user/{name}", self.project())
+            user_arn(self.project(), &u.path, &u.name)
         }
     }
 
@@ -44,22 +45,26 @@ impl Call<'_> {
         }
     }
 
-    /// Whether the caller may perform this call's action on user `name`:
-    /// the root user may do everything in its project, an IAM user what its
-    /// identity policies allow, never anything on the root user.
-    pub fn authorize_user(&self, name: &str) -> Result<(), ApiError> {
-        self.authorize_user_with(name, &[])
+    /// Whether the caller may perform this call's action on user `name`
+    /// (found regardless of case): the root user may do everything in its
+    /// project, an IAM user what its identity policies allow on the user's
+    /// ARN (its path included), never anything on the root user. A missing
+    /// user is checked at the path `/`; the call then answers `NoSuchEntity`.
+    pub async fn authorize_user(&self, name: &str) -> Result<(), ApiError> {
+        self.authorize_user_with(name, &[]).await
     }
 
     /// [`Call::authorize_user`] with extra condition keys (`iam:PolicyARN`).
-    pub fn authorize_user_with(&self, name: &str, extra: &[(&str, &str)]) -> Result<(), ApiError> {
+    pub async fn authorize_user_with(&self, name: &str, extra: &[(&str, &str)]) -> Result<(), ApiError> {
         if self.caller.root {
             return Ok(());
         }
-        let arn = self.user_arn(name);
-        if name == ROOT_USER {
-            return Err(self.denied(&arn));
-        }
+        let arn = match self.svc.iam().user(self.project(), name).await {
+            Ok(u) if u.root => return Err(self.denied(&self.user_arn(&u))),
+            Ok(u) => self.user_arn(&u),
+            Err(IamError::NoSuchUser(_)) => user_arn(self.project(), DEFAULT_USER_PATH, name),
+            Err(e) => return Err(e.into()),
+        };
         self.authorize(&arn, extra)
     }
 
@@ -72,7 +77,7 @@ impl Call<'_> {
         let mut context = Context::new()
             .with("aws:username", self.caller.user.as_str())
             .with("aws:PrincipalAccount", self.project())
-            .with("aws:PrincipalArn", self.user_arn(&self.caller.user))
+            .with("aws:PrincipalArn", self.caller.arn())
             .with("aws:PrincipalType", "User")
             .with("aws:CurrentTime", crate::timefmt::iso_seconds(coffer_types::now_millis()))
             .with("aws:EpochTime", (coffer_types::now_millis() / 1000).to_string());
@@ -105,7 +110,7 @@ impl Call<'_> {
             Code::AccessDenied,
             format!(
                 "User: {} is not authorized to perform: iam:{} on resource: {resource}",
-                self.user_arn(&self.caller.user),
+                self.caller.arn(),
                 self.action
             ),
         )

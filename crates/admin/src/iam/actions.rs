@@ -3,9 +3,10 @@
 //!
 //! | family | actions |
 //! |---|---|
-//! | users ([`super::users`]) | CreateUser, GetUser, ListUsers, DeleteUser |
+//! | users ([`super::users`]) | CreateUser, GetUser, ListUsers, UpdateUser, DeleteUser |
 //! | keys ([`super::keys`]) | CreateAccessKey, ListAccessKeys, UpdateAccessKey, DeleteAccessKey, GetAccessKeyLastUsed |
 //! | policies ([`super::policies`]) | PutUserPolicy, GetUserPolicy, DeleteUserPolicy, ListUserPolicies, AttachUserPolicy, DetachUserPolicy, ListAttachedUserPolicies, ListPolicies, GetPolicy, GetPolicyVersion |
+//! | not built, listed empty | ListGroups, ListGroupsForUser, ListRoles, ListOpenIDConnectProviders (Coffer has no groups, roles or identity providers; tools that clean up an account list them) |
 
 use super::errors::{ApiError, Code};
 use super::{keys, policies, users, Call};
@@ -16,6 +17,7 @@ pub(crate) async fn run(call: &Call<'_>) -> Result<Option<String>, ApiError> {
         "CreateUser" => users::create(call).await?,
         "GetUser" => users::get(call).await?,
         "ListUsers" => users::list(call).await?,
+        "UpdateUser" => return users::update(call).await.map(|()| None),
         "DeleteUser" => return users::delete(call).await.map(|()| None),
         "CreateAccessKey" => keys::create(call).await?,
         "ListAccessKeys" => keys::list(call).await?,
@@ -32,6 +34,9 @@ pub(crate) async fn run(call: &Call<'_>) -> Result<Option<String>, ApiError> {
         "ListPolicies" => policies::list_managed(call).await?,
         "GetPolicy" => policies::get_managed(call).await?,
         "GetPolicyVersion" => policies::get_managed_version(call).await?,
+        "ListGroups" | "ListGroupsForUser" => "<Groups/><IsTruncated>false</IsTruncated>".to_owned(),
+        "ListRoles" => "<Roles/><IsTruncated>false</IsTruncated>".to_owned(),
+        "ListOpenIDConnectProviders" => "<OpenIDConnectProviderList/>".to_owned(),
         other => {
             return Err(ApiError::new(
                 Code::InvalidAction,

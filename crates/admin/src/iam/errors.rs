@@ -100,7 +100,7 @@ impl From<IamError> for ApiError {
             }
             ProjectExists(_) => ApiError::new(Code::EntityAlreadyExists, msg),
             ProjectNotEmpty(_) | DeleteConflict(_) => ApiError::new(Code::DeleteConflict, msg),
-            InvalidName(m) => ApiError::new(Code::ValidationError, m),
+            InvalidName(m) | InvalidPath(m) => ApiError::new(Code::ValidationError, m),
             MalformedPolicy(m) => ApiError::new(Code::MalformedPolicyDocument, m),
             UnknownPreset(p) => {
                 ApiError::new(Code::NoSuchEntity, format!("Policy {p} does not exist or is not attachable."))

@@ -17,7 +17,7 @@ use coffer_meta::{AccessKeyRecord, KeyStatus};
 
 pub(crate) async fn create(call: &Call<'_>) -> Result<String, ApiError> {
     let user = call.target_user();
-    call.authorize_user(user)?;
+    call.authorize_user(user).await?;
     let req = NewKey {
         project: call.project().to_owned(),
         user: Some(user.to_owned()),
@@ -39,7 +39,7 @@ pub(crate) async fn create(call: &Call<'_>) -> Result<String, ApiError> {
 
 pub(crate) async fn list(call: &Call<'_>) -> Result<String, ApiError> {
     let user = call.target_user();
-    call.authorize_user(user)?;
+    call.authorize_user(user).await?;
     let (max, marker) = call.form.paging()?;
     let keys = call.svc.iam().list_keys(call.project(), Some(user)).await?;
     let (keys, next) = page(keys, |k| k.access_key.clone(), max, marker);
@@ -61,7 +61,7 @@ pub(crate) async fn list(call: &Call<'_>) -> Result<String, ApiError> {
 async fn owned_key(call: &Call<'_>) -> Result<AccessKeyRecord, ApiError> {
     let id = call.form.required("AccessKeyId")?;
     let user = call.target_user();
-    call.authorize_user(user)?;
+    call.authorize_user(user).await?;
     match call.svc.iam().key(id).await {
         Ok(k) if k.project == call.project() && k.user == user => Ok(k),
         Ok(_) | Err(IamError::NoSuchKey(_)) => Err(ApiError::no_key(id)),
@@ -96,7 +96,7 @@ pub(crate) async fn last_used(call: &Call<'_>) -> Result<String, ApiError> {
         Ok(_) | Err(IamError::NoSuchKey(_)) => return Err(ApiError::no_key(id)),
         Err(e) => return Err(e.into()),
     };
-    call.authorize_user(&k.user)?;
+    call.authorize_user(&k.user).await?;
     let mut x = Xml::new();
     x.elem("UserName", &k.user).open("AccessKeyLastUsed");
     match k.last_used {

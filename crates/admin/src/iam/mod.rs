@@ -5,8 +5,9 @@
 //! acts in its own project only:
 //! - the project's root user may call every action;
 //! - an IAM user may call an action when its identity policies allow
-//!   `iam:<Action>` on the target user's ARN `arn:aws:iam::{project}:user/{name}`
-//!   (and deny it nowhere); it may never act on the root user;
+//!   `iam:<Action>` on the target user's ARN `arn:aws:iam::{project}:user{path}{name}`
+//!   (`.../user/bob`, `.../user/team/bob`) and deny it nowhere; it may never
+//!   act on the root user;
 //! - the operator is refused: it manages projects through the admin API.
 //!
 //! Users and keys of other projects do not exist for the caller

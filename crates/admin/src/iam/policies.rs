@@ -6,19 +6,28 @@
 
 use super::errors::{ApiError, Code};
 use super::form::page;
-use super::users::derived_id;
 use super::xml::Xml;
 use super::Call;
 use crate::timefmt::iso_seconds;
 use coffer_iam::IamError;
 use coffer_policy::Preset;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use sha2::{Digest, Sha256};
 
 /// What IAM leaves unencoded in returned documents (RFC 3986 unreserved).
 const DOC: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// The creation date shown for the presets (2024-01-01T00:00:00Z).
 const PRESET_DATE: i64 = 1_704_067_200_000;
+
+/// `prefix` + 17 characters of `A-Z2-7` derived from `seed` (a preset's
+/// stable `PolicyId`).
+fn derived_id(prefix: &str, seed: &str) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let digest = Sha256::digest(seed.as_bytes());
+    let tail: String = digest.iter().take(17).map(|b| ALPHABET[usize::from(b % 32)] as char).collect();
+    format!("{prefix}{tail}")
+}
 
 /// A document as IAM returns it: percent-encoded.
 fn encode_doc(doc: &str) -> String {
@@ -37,14 +46,14 @@ pub(crate) async fn put_inline(call: &Call<'_>) -> Result<(), ApiError> {
     let user = call.form.required("UserName")?;
     let name = call.form.required("PolicyName")?;
     let doc = call.form.required("PolicyDocument")?;
-    call.authorize_user(user)?;
+    call.authorize_user(user).await?;
     Ok(call.svc.iam().put_user_policy(call.project(), user, name, doc).await?)
 }
 
 pub(crate) async fn get_inline(call: &Call<'_>) -> Result<String, ApiError> {
     let user = call.form.required("UserName")?;
     let name = call.form.required("PolicyName")?;
-    call.authorize_user(user)?;
+    call.authorize_user(user).await?;
     let doc = call.svc.iam().user_policy(call.project(), user, name).await?;
     let mut x = Xml::new();
     x.elem("UserName", user).elem("PolicyName", name).elem("PolicyDocument", &encode_doc(&doc));
@@ -54,13 +63,13 @@ pub(crate) async fn get_inline(call: &Call<'_>) -> Result<String, ApiError> {
 pub(crate) async fn delete_inline(call: &Call<'_>) -> Result<(), ApiError> {
     let user = call.form.required("UserName")?;
     let name = call.form.required("PolicyName")?;
-    call.authorize_user(user)?;
+    call.authorize_user(user).await?;
     Ok(call.svc.iam().delete_user_policy(call.project(), user, name).await?)
 }
 
 pub(crate) async fn list_inline(call: &Call<'_>) -> Result<String, ApiError> {
     let user = call.form.required("UserName")?;
-    call.authorize_user(user)?;
+    call.authorize_user(user).await?;
     let (max, marker) = call.form.paging()?;
     let u = call.svc.iam().user(call.project(), user).await?;
     let (names, next) = page(u.inline_policies.into_keys().collect(), |n: &String| n.clone(), max, marker);
@@ -76,7 +85,7 @@ pub(crate) async fn list_inline(call: &Call<'_>) -> Result<String, ApiError> {
 pub(crate) async fn attach(call: &Call<'_>) -> Result<(), ApiError> {
     let user = call.form.required("UserName")?;
     let arn = call.form.required("PolicyArn")?;
-    call.authorize_user_with(user, &[("iam:PolicyARN", arn)])?;
+    call.authorize_user_with(user, &[("iam:PolicyARN", arn)]).await?;
     let preset = preset_by_arn(arn)?;
     Ok(call.svc.iam().attach_preset(call.project(), user, preset.name()).await?)
 }
@@ -84,7 +93,7 @@ pub(crate) async fn attach(call: &Call<'_>) -> Result<(), ApiError> {
 pub(crate) async fn detach(call: &Call<'_>) -> Result<(), ApiError> {
     let user = call.form.required("UserName")?;
     let arn = call.form.required("PolicyArn")?;
-    call.authorize_user_with(user, &[("iam:PolicyARN", arn)])?;
+    call.authorize_user_with(user, &[("iam:PolicyARN", arn)]).await?;
     let preset = preset_by_arn(arn)?;
     match call.svc.iam().detach_preset(call.project(), user, preset.name()).await {
         Err(IamError::NoSuchPolicy(_)) => {
@@ -96,7 +105,7 @@ pub(crate) async fn detach(call: &Call<'_>) -> Result<(), ApiError> {
 
 pub(crate) async fn list_attached(call: &Call<'_>) -> Result<String, ApiError> {
     let user = call.form.required("UserName")?;
-    call.authorize_user(user)?;
+    call.authorize_user(user).await?;
     let (max, marker) = call.form.paging()?;
     let u = call.svc.iam().user(call.project(), user).await?;
     let presets: Vec<Preset> = u.attached.iter().filter_map(|n| Preset::from_name(n)).collect();
@@ -198,6 +207,15 @@ fn managed_name(p: &Preset) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn derived_ids_look_like_aws_ids() {
+        let a = super::derived_id("ANPA", "arn:aws:iam::aws:policy/x");
+        assert_eq!(a.len(), 21);
+        assert!(a.starts_with("ANPA") && a.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+        assert_eq!(a, super::derived_id("ANPA", "arn:aws:iam::aws:policy/x"));
+        assert_ne!(a, super::derived_id("ANPA", "arn:aws:iam::aws:policy/y"));
+    }
+
     #[test]
     fn documents_are_encoded_like_iam() {
         assert_eq!(super::encode_doc("{\"a\": \"b-c_d.e~f/*\"}"), "%7B%22a%22%3A%20%22b-c_d.e~f%2F%2A%22%7D");

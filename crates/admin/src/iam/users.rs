@@ -1,32 +1,21 @@
-//! CreateUser, GetUser, ListUsers, DeleteUser.
+//! CreateUser, GetUser, ListUsers, UpdateUser, DeleteUser.
 //!
-//! Every user's path is `/` (paths are not stored). The root user is not an
-//! IAM user: ListUsers leaves it out, and GetUser on it (or GetUser by the
-//! root user without `UserName`) answers with the root ARN
-//! `arn:aws:iam::{project}:root`, as AWS does for an account's root.
+//! Users have an IAM path (`/` unless given) that shows in their ARN,
+//! `arn:aws:iam::{project}:user{path}{name}`, and selects them in ListUsers
+//! (`PathPrefix`, a plain string prefix). UpdateUser renames and/or moves a
+//! user; its id, policies and access keys stay with it. The root user is not
+//! an IAM user: ListUsers leaves it out, UpdateUser refuses it, and GetUser
+//! on it (or GetUser by the root user without `UserName`) answers with the
+//! root ARN `arn:aws:iam::{project}:root`, as AWS does for an account's root.
 
 use super::errors::{ApiError, Code};
 use super::form::page;
 use super::xml::Xml;
 use super::Call;
 use crate::timefmt::iso_seconds;
-use coffer_iam::names::ROOT_USER;
-use coffer_meta::UserRecord;
-use sha2::{Digest, Sha256};
-
-/// A stable id for a user: `AIDA` + 17 characters derived from its project,
-/// name and creation time (a user re-created under the same name gets a new id).
-pub(crate) fn user_id(u: &UserRecord) -> String {
-    derived_id("AIDA", &format!("{}/{}/{}", u.project, u.name, u.created))
-}
-
-/// `prefix` + 17 characters of `A-Z2-7` derived from `seed`.
-pub(crate) fn derived_id(prefix: &str, seed: &str) -> String {
-    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let digest = Sha256::digest(seed.as_bytes());
-    let tail: String = digest.iter().take(17).map(|b| ALPHABET[usize::from(b % 32)] as char).collect();
-    format!("{prefix}{tail}")
-}
+use coffer_iam::names::{self, ROOT_USER};
+use coffer_iam::user_arn;
+use coffer_meta::{UserRecord, DEFAULT_USER_PATH};
 
 /// `<User>` (or `<member>`) with the user's fields.
 fn write_user(x: &mut Xml, call: &Call<'_>, tag: &str, u: &UserRecord) {
@@ -34,30 +23,26 @@ fn write_user(x: &mut Xml, call: &Call<'_>, tag: &str, u: &UserRecord) {
     if u.root {
         x.elem("UserId", call.project());
     } else {
-        x.elem("Path", "/");
+        x.elem("Path", &u.path);
     }
-    x.elem("UserName", &u.name).elem("Arn", &call.user_arn(&u.name));
+    x.elem("UserName", &u.name).elem("Arn", &call.user_arn(u));
     if !u.root {
-        x.elem("UserId", &user_id(u));
+        x.elem("UserId", &u.id);
     }
     x.elem("CreateDate", &iso_seconds(u.created)).close(tag);
 }
 
-/// `Path`, if given, must be `/`.
-fn check_path(call: &Call<'_>, param: &str) -> Result<(), ApiError> {
-    match call.form.get(param) {
-        None | Some("/") | Some("") => Ok(()),
-        Some(p) => {
-            Err(ApiError::new(Code::InvalidInput, format!("{param} {p:?} is not supported: every user's path is /")))
-        }
-    }
+/// An optional parameter; empty counts as absent.
+fn optional<'a>(call: &'a Call<'_>, param: &str) -> Option<&'a str> {
+    call.form.get(param).filter(|v| !v.is_empty())
 }
 
 pub(crate) async fn create(call: &Call<'_>) -> Result<String, ApiError> {
     let name = call.form.required("UserName")?;
-    check_path(call, "Path")?;
-    call.authorize_user(name)?;
-    let u = call.svc.iam().create_user(call.project(), name).await?;
+    let path = optional(call, "Path").unwrap_or(DEFAULT_USER_PATH);
+    names::check_path(path)?;
+    call.authorize(&user_arn(call.project(), path, name), &[])?;
+    let u = call.svc.iam().create_user_with_path(call.project(), name, path).await?;
     let mut x = Xml::new();
     write_user(&mut x, call, "User", &u);
     Ok(x.finish())
@@ -65,26 +50,29 @@ pub(crate) async fn create(call: &Call<'_>) -> Result<String, ApiError> {
 
 pub(crate) async fn get(call: &Call<'_>) -> Result<String, ApiError> {
     let name = call.target_user();
-    call.authorize_user(name)?;
+    call.authorize_user(name).await?;
     let u = call.svc.iam().user(call.project(), name).await?;
     let mut x = Xml::new();
     write_user(&mut x, call, "User", &u);
     Ok(x.finish())
 }
 
+/// Users whose path starts with `PathPrefix` (default `/`), ordered by
+/// name regardless of case, as IAM lists them.
 pub(crate) async fn list(call: &Call<'_>) -> Result<String, ApiError> {
-    call.authorize(&format!("arn:aws:iam::{}:user/*", call.project()), &[])?;
+    let prefix = optional(call, "PathPrefix").unwrap_or(DEFAULT_USER_PATH);
+    names::check_path_prefix(prefix)?;
+    call.authorize(&format!("arn:aws:iam::{}:user{prefix}*", call.project()), &[])?;
     let (max, marker) = call.form.paging()?;
-    let prefix = call.form.get("PathPrefix").unwrap_or("/");
     let users: Vec<UserRecord> = call
         .svc
         .iam()
         .list_users(call.project())
         .await?
         .into_iter()
-        .filter(|u| !u.root && "/".starts_with(prefix))
+        .filter(|u| !u.root && u.path.starts_with(prefix))
         .collect();
-    let (users, next) = page(users, |u| u.name.clone(), max, marker);
+    let (users, next) = page(users, |u| u.name.to_ascii_lowercase(), max, marker);
     let mut x = Xml::new();
     x.open("Users");
     for u in &users {
@@ -94,23 +82,27 @@ pub(crate) async fn list(call: &Call<'_>) -> Result<String, ApiError> {
     Ok(x.finish())
 }
 
+/// Renames (`NewUserName`) and/or moves (`NewPath`) a user. As on AWS, an
+/// IAM user needs `iam:UpdateUser` on the user's ARN and on its new one.
+pub(crate) async fn update(call: &Call<'_>) -> Result<(), ApiError> {
+    let name = call.form.required("UserName")?;
+    let new_name = optional(call, "NewUserName");
+    let new_path = optional(call, "NewPath");
+    call.authorize_user(name).await?;
+    if !call.caller.root && (new_name.is_some() || new_path.is_some()) {
+        let u = call.svc.iam().user(call.project(), name).await?;
+        let path = new_path.unwrap_or(&u.path);
+        call.authorize(&user_arn(call.project(), path, new_name.unwrap_or(&u.name)), &[])?;
+    }
+    call.svc.iam().update_user(call.project(), name, new_name, new_path).await?;
+    Ok(())
+}
+
 pub(crate) async fn delete(call: &Call<'_>) -> Result<(), ApiError> {
     let name = call.form.required("UserName")?;
-    call.authorize_user(name)?;
+    call.authorize_user(name).await?;
     if name == ROOT_USER {
         return Err(ApiError::new(Code::DeleteConflict, "The root user is deleted with its project."));
     }
     Ok(call.svc.iam().delete_user(call.project(), name, false).await?)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn derived_ids_look_like_aws_ids() {
-        let a = super::derived_id("AIDA", "p/alice/1");
-        assert_eq!(a.len(), 21);
-        assert!(a.starts_with("AIDA") && a.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
-        assert_eq!(a, super::derived_id("AIDA", "p/alice/1"));
-        assert_ne!(a, super::derived_id("AIDA", "p/alice/2"));
-    }
 }

@@ -189,3 +189,70 @@ fn v4_downgrade_keeps_plain_operator_keys_only() {
     assert_eq!(count(&c, "SELECT count(*) FROM access_keys"), 1);
     assert_eq!(count(&c, "SELECT bytes FROM buckets WHERE name = 'full'"), 19);
 }
+
+/// v4 data: a project with its root user, an IAM user with policies, keys.
+fn v4_with_data() -> Connection {
+    let mut c = v3_with_data();
+    migrate(&mut c, 4).unwrap();
+    c.execute_batch(
+        "INSERT INTO projects (name, created) VALUES ('p', 1);
+         INSERT INTO users (project, name, root, created, inline_policies, attached) VALUES
+             ('p', 'root', 1, 1, '{}', '[]'),
+             ('p', 'alice', 0, 2, '{\"x\":\"{}\"}', '[\"read-only\"]');
+         INSERT INTO access_keys (access_key, sealed_secret, project, user, region, status, created) VALUES
+             ('AKA', 'v1:x', 'p', 'alice', 'r', 'Active', 3);",
+    )
+    .unwrap();
+    c
+}
+
+type UserRow = (String, String, i64, i64, String, String, String, String);
+
+fn user_rows(c: &Connection) -> Vec<UserRow> {
+    c.prepare("SELECT project, name, root, created, inline_policies, attached, path, id FROM users ORDER BY name")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+#[test]
+fn v4_users_get_the_root_path_and_distinct_ids_in_v5() {
+    let mut c = v4_with_data();
+    migrate(&mut c, 5).unwrap();
+    let rows = user_rows(&c);
+    assert_eq!(rows.len(), 2);
+    let (alice, root) = (&rows[0], &rows[1]);
+    assert_eq!(
+        (&alice.0[..], &alice.1[..], alice.2, alice.3, &alice.4[..], &alice.5[..], &alice.6[..]),
+        ("p", "alice", 0, 2, "{\"x\":\"{}\"}", "[\"read-only\"]", "/")
+    );
+    assert_eq!((&root.1[..], root.2, &root.6[..]), ("root", 1, "/"));
+    for r in &rows {
+        assert!(r.7.len() == 21 && r.7.starts_with("AIDA"), "id {:?}", r.7);
+        assert!(r.7.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()), "id {:?}", r.7);
+    }
+    assert_ne!(alice.7, root.7, "every user its own id");
+    assert_eq!(count(&c, "SELECT count(*) FROM access_keys WHERE user = 'alice'"), 1);
+    // A new row without a path gets '/'.
+    c.execute_batch(
+        "INSERT INTO users (project, name, root, created, inline_policies, attached) VALUES ('p', 'b', 0, 4, '{}', '[]')",
+    )
+    .unwrap();
+    assert_eq!(count(&c, "SELECT count(*) FROM users WHERE name = 'b' AND path = '/'"), 1);
+}
+
+#[test]
+fn v5_downgrade_keeps_users_and_keys() {
+    let mut c = v4_with_data();
+    migrate(&mut c, 5).unwrap();
+    c.execute("UPDATE users SET path = '/s3-tests/' WHERE name = 'alice'", []).unwrap();
+    migrate(&mut c, 4).unwrap();
+    assert_eq!(count(&c, "SELECT count(*) FROM users"), 2);
+    assert_eq!(count(&c, "SELECT count(*) FROM pragma_table_info('users')"), 6, "the v4 columns");
+    assert_eq!(count(&c, "SELECT count(*) FROM access_keys WHERE user = 'alice'"), 1);
+    assert_eq!(count(&c, "SELECT count(*) FROM users WHERE attached = '[\"read-only\"]'"), 1);
+    migrate(&mut c, 5).unwrap();
+    assert_eq!(count(&c, "SELECT count(*) FROM users WHERE path = '/'"), 2, "the path was not kept");
+}

@@ -13,6 +13,8 @@ fn user(project: &str, name: &str) -> UserRecord {
     UserRecord {
         project: project.into(),
         name: name.into(),
+        id: format!("AIDA-{project}-{name}"),
+        path: DEFAULT_USER_PATH.into(),
         root: false,
         created: 7,
         inline_policies: BTreeMap::new(),
@@ -121,6 +123,83 @@ pub async fn users_crud(s: Arc<dyn Store>) {
     assert!(s.get_access_key("AK3").await.unwrap().is_some());
     assert!(matches!(s.delete_user("p", "alice").await, Err(MetaError::NotFound)));
     assert_eq!(s.list_users("p").await.unwrap(), [root]);
+}
+
+pub async fn user_paths_and_ids_roundtrip(s: Arc<dyn Store>) {
+    s.create_project(project("p", 1)).await.unwrap();
+    let mut deep = user("p", "deep");
+    deep.path = "/s3-tests/a/x/".into();
+    deep.id = "AIDAUNIQUE0000000001".into();
+    s.create_user(deep.clone()).await.unwrap();
+    s.create_user(user("p", "flat")).await.unwrap();
+    assert_eq!(s.get_user("p", "deep").await.unwrap(), Some(deep.clone()));
+    assert_eq!(s.get_user("p", "flat").await.unwrap().unwrap().path, "/");
+    let listed = s.list_users("p").await.unwrap();
+    assert_eq!(
+        listed.iter().map(|u| (&u.name[..], &u.path[..])).collect::<Vec<_>>(),
+        [("deep", "/s3-tests/a/x/"), ("flat", "/")]
+    );
+    // Replacing policies leaves the path and the id alone.
+    let mut sent = deep.clone();
+    sent.path = "/elsewhere/".into();
+    sent.id = "other".into();
+    sent.attached.insert("ReadOnly".into());
+    s.set_user_policies(&sent).await.unwrap();
+    let got = s.get_user("p", "deep").await.unwrap().unwrap();
+    assert_eq!((&got.path[..], &got.id[..]), ("/s3-tests/a/x/", "AIDAUNIQUE0000000001"));
+    assert!(got.attached.contains("ReadOnly"));
+}
+
+pub async fn rename_user_moves_keys(s: Arc<dyn Store>) {
+    s.create_project(project("p", 1)).await.unwrap();
+    s.create_project(project("q", 1)).await.unwrap();
+    let mut alice = user("p", "alice");
+    alice.attached.insert("ReadOnly".into());
+    alice.inline_policies.insert("x".into(), "{}".into());
+    s.create_user(alice.clone()).await.unwrap();
+    s.create_user(user("p", "bob")).await.unwrap();
+    s.create_user(user("q", "alice")).await.unwrap();
+    s.create_access_key(key("AK1", "p", "alice", 1)).await.unwrap();
+    s.create_access_key(key("AK2", "p", "alice", 2)).await.unwrap();
+    s.create_access_key(key("BK1", "p", "bob", 1)).await.unwrap();
+    s.create_access_key(key("QK1", "q", "alice", 1)).await.unwrap();
+
+    // Missing user; onto an existing name (nothing changes).
+    assert!(matches!(s.rename_user("p", "carol", Some("dave"), None).await, Err(MetaError::NotFound)));
+    assert!(matches!(s.rename_user("nope", "alice", Some("x"), None).await, Err(MetaError::NotFound)));
+    assert!(matches!(s.rename_user("p", "alice", Some("bob"), Some("/x/")).await, Err(MetaError::AlreadyExists)));
+    assert_eq!(s.get_user("p", "alice").await.unwrap(), Some(alice.clone()));
+    assert_eq!(key_ids(&*s, "p", Some("alice")).await, ["AK1", "AK2"]);
+
+    // Rename and move: the record keeps its id, time and policies; the keys follow.
+    s.rename_user("p", "alice", Some("carol"), Some("/team/")).await.unwrap();
+    assert!(s.get_user("p", "alice").await.unwrap().is_none());
+    let mut carol = alice.clone();
+    carol.name = "carol".into();
+    carol.path = "/team/".into();
+    assert_eq!(s.get_user("p", "carol").await.unwrap(), Some(carol.clone()));
+    assert!(key_ids(&*s, "p", Some("alice")).await.is_empty());
+    assert_eq!(key_ids(&*s, "p", Some("carol")).await, ["AK1", "AK2"]);
+    assert_eq!(s.get_access_key("AK1").await.unwrap().unwrap().user, "carol");
+    assert_eq!(key_ids(&*s, "p", Some("bob")).await, ["BK1"], "other users' keys stay");
+    assert_eq!(s.get_access_key("QK1").await.unwrap().unwrap().user, "alice", "other projects untouched");
+    assert_eq!(s.get_user("q", "alice").await.unwrap(), Some(user("q", "alice")));
+
+    // Path only; name only; to its own name; neither.
+    s.rename_user("p", "carol", None, Some("/")).await.unwrap();
+    carol.path = "/".into();
+    assert_eq!(s.get_user("p", "carol").await.unwrap(), Some(carol.clone()));
+    s.rename_user("p", "carol", Some("Carol"), None).await.unwrap();
+    carol.name = "Carol".into();
+    assert_eq!(s.get_user("p", "Carol").await.unwrap(), Some(carol.clone()));
+    assert_eq!(key_ids(&*s, "p", Some("Carol")).await, ["AK1", "AK2"]);
+    s.rename_user("p", "Carol", Some("Carol"), None).await.unwrap();
+    s.rename_user("p", "Carol", None, None).await.unwrap();
+    assert_eq!(s.get_user("p", "Carol").await.unwrap(), Some(carol));
+    assert_eq!(s.list_users("p").await.unwrap().len(), 2);
+    // Deleting the renamed user takes its keys.
+    s.delete_user("p", "Carol").await.unwrap();
+    assert!(s.get_access_key("AK1").await.unwrap().is_none());
 }
 
 pub async fn access_keys_crud(s: Arc<dyn Store>) {
