@@ -14,7 +14,7 @@ impl IdentityStore for SqliteMetaStore {
     }
     async fn get_project(&self, name: &str) -> Result<Option<ProjectRecord>, MetaError> {
         let n = name.to_owned();
-        self.readers.run(move |c| ops::get_project(c, &n)).await
+        self.readers.point(move |c| ops::get_project(c, &n)).await
     }
     async fn list_projects(&self) -> Result<Vec<ProjectRecord>, MetaError> {
         self.readers.run(ops::list_projects).await
@@ -28,7 +28,7 @@ impl IdentityStore for SqliteMetaStore {
     }
     async fn get_user(&self, project: &str, name: &str) -> Result<Option<UserRecord>, MetaError> {
         let (p, n) = (project.to_owned(), name.to_owned());
-        self.readers.run(move |c| ops::get_user(c, &p, &n)).await
+        self.readers.point(move |c| ops::get_user(c, &p, &n)).await
     }
     async fn list_users(&self, project: &str) -> Result<Vec<UserRecord>, MetaError> {
         let p = project.to_owned();
@@ -58,7 +58,7 @@ impl IdentityStore for SqliteMetaStore {
     }
     async fn get_access_key(&self, access_key: &str) -> Result<Option<AccessKeyRecord>, MetaError> {
         let a = access_key.to_owned();
-        self.readers.run(move |c| ops::get_access_key(c, &a)).await
+        self.readers.point(move |c| ops::get_access_key(c, &a)).await
     }
     async fn list_access_keys(&self, project: &str, user: Option<&str>) -> Result<Vec<AccessKeyRecord>, MetaError> {
         let (p, u) = (project.to_owned(), user.map(str::to_owned));

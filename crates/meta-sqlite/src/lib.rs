@@ -94,7 +94,7 @@ impl MetaStore for SqliteMetaStore {
     }
     async fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>, MetaError> {
         let name = name.to_owned();
-        self.readers.run(move |c| ops::get_bucket(c, &name)).await
+        self.readers.point(move |c| ops::get_bucket(c, &name)).await
     }
     async fn list_buckets(&self) -> Result<Vec<BucketRecord>, MetaError> {
         self.readers.run(ops::list_buckets).await
@@ -105,7 +105,7 @@ impl MetaStore for SqliteMetaStore {
     }
     async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>, MetaError> {
         let (b, k) = (bucket.to_owned(), key.to_owned());
-        self.readers.run(move |c| ops::get_object(c, &b, &k)).await
+        self.readers.point(move |c| ops::get_object(c, &b, &k)).await
     }
     async fn put_object(&self, bucket: &str, object: ObjectRecord, cond: WriteCondition) -> Result<(), MetaError> {
         let b = bucket.to_owned();
@@ -129,7 +129,7 @@ impl MetaStore for SqliteMetaStore {
     }
     async fn get_upload(&self, bucket: &str, upload_id: &str) -> Result<Option<UploadRecord>, MetaError> {
         let (b, u) = (bucket.to_owned(), upload_id.to_owned());
-        self.readers.run(move |c| upload_ops::get_upload(c, &b, &u)).await
+        self.readers.point(move |c| upload_ops::get_upload(c, &b, &u)).await
     }
     async fn put_part(&self, bucket: &str, upload_id: &str, part: PartRecord) -> Result<(), MetaError> {
         let (b, u) = (bucket.to_owned(), upload_id.to_owned());
@@ -180,11 +180,11 @@ impl MetaStore for SqliteMetaStore {
     }
     async fn get_bucket_config(&self, bucket: &str, name: &str) -> Result<Option<String>, MetaError> {
         let (b, n) = (bucket.to_owned(), name.to_owned());
-        self.readers.run(move |c| ops::get_bucket_config(c, &b, &n)).await
+        self.readers.point(move |c| ops::get_bucket_config(c, &b, &n)).await
     }
     async fn bucket_totals(&self, bucket: &str) -> Result<StoredTotals, MetaError> {
         let b = bucket.to_owned();
-        self.readers.run(move |c| quota::bucket_totals(c, &b)).await
+        self.readers.point(move |c| quota::bucket_totals(c, &b)).await
     }
     async fn project_totals(&self, project: &str) -> Result<StoredTotals, MetaError> {
         let p = project.to_owned();
@@ -196,7 +196,7 @@ impl MetaStore for SqliteMetaStore {
     }
     async fn get_quota(&self, scope: &QuotaScope) -> Result<Quota, MetaError> {
         let scope = scope.clone();
-        self.readers.run(move |c| quota::get_quota(c, &scope)).await
+        self.readers.point(move |c| quota::get_quota(c, &scope)).await
     }
     async fn add_usage(&self, deltas: &[UsageDelta]) -> Result<(), MetaError> {
         let deltas = deltas.to_vec();

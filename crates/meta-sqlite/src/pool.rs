@@ -17,6 +17,29 @@ impl Readers {
         Readers { conns: Arc::new(Mutex::new(conns)), permits: Arc::new(Semaphore::new(n)) }
     }
 
+    /// Runs a point lookup (one indexed row, or a few) on a free read
+    /// connection right here on the async worker. Such a query takes
+    /// microseconds on the page cache, less than the hand-off to a blocking
+    /// thread it saves; scans go through [`Readers::run`]. Waits for a free
+    /// connection like `run`.
+    pub async fn point<T, F>(&self, f: F) -> Result<T, MetaError>
+    where
+        F: FnOnce(&Connection) -> Result<T, MetaError>,
+    {
+        let _permit = self.permits.acquire().await.map_err(|_| MetaError::Corrupt("reader pool closed".into()))?;
+        let conn = self
+            .conns
+            .lock()
+            .map_err(|_| MetaError::Corrupt("reader pool poisoned".into()))?
+            .pop()
+            .ok_or_else(|| MetaError::Corrupt("reader pool empty".into()))?;
+        let res = f(&conn);
+        if let Ok(mut v) = self.conns.lock() {
+            v.push(conn);
+        }
+        res
+    }
+
     /// Runs `f` on a free read connection in a blocking thread.
     pub async fn run<T, F>(&self, f: F) -> Result<T, MetaError>
     where
