@@ -136,9 +136,7 @@ fn parse_statement(
         .ok_or_else(|| err(&at, "Resource", "missing; a statement needs Resource or NotResource".into()))?;
     let resources = Resources::parse(value, variables).map_err(|e| err(&at, name, e))?;
     if kind == PolicyKind::Bucket {
-        let whole = format!("arn:aws:s3:::{bucket}");
-        let inside = format!("{whole}/");
-        if let Some(bad) = resources.raw().find(|r| *r != whole && !r.starts_with(&inside)) {
+        if let Some(bad) = resources.raw().find(|r| !may_name_bucket(r, bucket)) {
             return Err(PolicyError::InvalidResource {
                 statement: at,
                 element: name,
@@ -153,6 +151,23 @@ fn parse_statement(
         Some(value) => Condition::parse(value, variables).map_err(|(element, reason)| err(&at, &element, reason))?,
     };
     Ok(Statement { effect, principal, actions, resources: (resources, negated), condition })
+}
+
+/// Whether a bucket policy's resource can name `bucket` or an object in
+/// it: the bucket's ARN, an ARN inside it, or a wildcard pattern whose
+/// literal start is compatible with those (`*`, `arn:aws:s3:::*`,
+/// `arn:aws:s3:::my-*/*`). A policy is only ever evaluated for its own
+/// bucket, so a wider pattern grants nothing beyond it.
+fn may_name_bucket(resource: &str, bucket: &str) -> bool {
+    let whole = format!("arn:aws:s3:::{bucket}");
+    let inside = format!("{whole}/");
+    match resource.find(['*', '?']) {
+        None => resource == whole || resource.starts_with(&inside),
+        Some(at) => {
+            let literal = &resource[..at];
+            inside.starts_with(literal) || literal.starts_with(&inside)
+        }
+    }
 }
 
 /// The one present of a pair of exclusive elements: its name, value and whether it is the `Not` form.

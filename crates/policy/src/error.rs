@@ -59,8 +59,8 @@ pub enum PolicyError {
     },
     /// A bucket policy names a resource outside its bucket.
     #[error(
-        "Policy has invalid resource: {statement}: {element} {resource:?} is neither bucket {bucket:?} \
-         (\"arn:aws:s3:::{bucket}\") nor inside it (\"arn:aws:s3:::{bucket}/...\")"
+        "Policy has invalid resource: {statement}: {element} {resource:?} can name neither bucket {bucket:?} \
+         (\"arn:aws:s3:::{bucket}\") nor anything inside it (\"arn:aws:s3:::{bucket}/...\")"
     )]
     InvalidResource {
         /// The statement at fault.

@@ -384,21 +384,20 @@ fn bucket_policy_errors() {
             "NotPrincipal",
             "lowercase letters",
         ),
-        ("resource star", with(json!({"Resource": "*"})), "Resource", "Policy has invalid resource"),
         ("other bucket", with(json!({"Resource": "arn:aws:s3:::other/*"})), "Resource", "Policy has invalid resource"),
+        (
+            "wildcard naming other buckets",
+            with(json!({"Resource": "arn:aws:s3:::c*"})),
+            "Resource",
+            "Policy has invalid resource",
+        ),
+        (
+            "wildcard inside another bucket",
+            with(json!({"Resource": "arn:aws:s3:::bb/*"})),
+            "Resource",
+            "Policy has invalid resource",
+        ),
         ("bucket prefix of name", with(json!({"Resource": "arn:aws:s3:::b2"})), "Resource", "\"arn:aws:s3:::b2\""),
-        (
-            "wildcard in bucket name",
-            with(json!({"Resource": "arn:aws:s3:::b*"})),
-            "Resource",
-            "Policy has invalid resource",
-        ),
-        (
-            "all buckets objects",
-            with(json!({"Resource": "arn:aws:s3:::*/*"})),
-            "Resource",
-            "Policy has invalid resource",
-        ),
         (
             "one bad among good",
             with(json!({"Resource": ["arn:aws:s3:::b/*", "arn:aws:s3:::c/*"]})),
@@ -458,4 +457,15 @@ fn not_principal_only_with_deny() {
     assert!(e.contains("NotPrincipal may only be used with"), "{e}");
     let deny = allow.replace("\"Allow\"", "\"Deny\"");
     coffer_policy::Policy::parse_bucket(&deny, "b").unwrap();
+}
+
+#[test]
+fn bucket_policy_wildcards_that_can_name_the_bucket_are_accepted() {
+    for resource in ["*", "arn:aws:s3:::*", "arn:aws:s3:::*/*", "arn:aws:s3:::b*", "arn:aws:s3:::?", "arn:aws:s3:::b/*"]
+    {
+        let text = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":"*","Action":"s3:ListBucket","Resource":"{resource}"}}]}}"#
+        );
+        coffer_policy::Policy::parse_bucket(&text, "b").unwrap_or_else(|e| panic!("{resource}: {e}"));
+    }
 }
