@@ -71,7 +71,7 @@ async fn users_and_their_permissions() {
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(
         r.body,
-        json!({"name":"alice","path":"/","root":false,"created":r.body["created"],"presets":[],"inline_policies":[]})
+        json!({"name":"alice","path":"/","root":false,"created":r.body["created"],"presets":[],"inline_policies":[],"has_password":false})
     );
     let r = h.admin(me, "POST", "/projects/acme/users", Some(json!({"name": "alice"}))).await;
     assert_eq!((r.status, r.code()), (409, "UserAlreadyExists"));
@@ -130,6 +130,86 @@ async fn users_and_their_permissions() {
     assert_eq!((r.status, r.code()), (404, "NoSuchUser"));
     let r = h.admin(me, "DELETE", "/projects/acme/users/root", None).await;
     assert_eq!((r.status, r.code()), (400, "RootUser"));
+}
+
+#[tokio::test]
+async fn console_passwords_are_set_and_removed() {
+    let h = Harness::new().await;
+    let root = h.project("acme").await;
+    let beta = h.project("beta").await;
+    let me = Some(&root);
+    let pw = "a long console passphrase";
+    h.admin(me, "POST", "/projects/acme/users", Some(json!({"name": "alice"}))).await;
+    let has = |u: &serde_json::Value| u["has_password"].as_bool().unwrap();
+    assert!(!has(&h.admin(me, "GET", "/projects/acme/users/alice", None).await.body));
+
+    // The project's root sets one (name in any case): 204, nothing echoed.
+    let r = h.admin(me, "PUT", "/projects/acme/users/ALICE/password", Some(json!({"password": pw}))).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert!(r.body.is_null());
+    assert!(has(&h.admin(me, "GET", "/projects/acme/users/alice", None).await.body));
+    let r = h.admin(me, "GET", "/projects/acme/users", None).await;
+    let flags: Vec<(&str, bool)> =
+        r.body.as_array().unwrap().iter().map(|u| (u["name"].as_str().unwrap(), has(u))).collect();
+    assert_eq!(flags, [("alice", true), ("root", false)]);
+    assert!(!r.body.to_string().contains("argon2"), "no hash in the listing");
+    let u = h.iam.check_password("acme", "alice", pw).await.unwrap();
+    assert_eq!((&u.project[..], &u.user[..]), ("acme", "alice"));
+    assert!(h.iam.check_password("acme", "alice", "a wrong passphrase").await.is_err());
+
+    // Weak ones are refused without echoing them; the old password stays.
+    for weak in ["", "short-pw-11", &"y".repeat(1025)] {
+        let r = h.admin(me, "PUT", "/projects/acme/users/alice/password", Some(json!({"password": weak}))).await;
+        assert_eq!((r.status, r.code()), (400, "WeakPassword"), "{}", weak.len());
+        if !weak.is_empty() {
+            assert!(!r.body.to_string().contains(weak), "{}", r.body);
+        }
+    }
+    h.iam.check_password("acme", "alice", pw).await.unwrap();
+
+    // Malformed bodies: the message never repeats the body.
+    for body in
+        [json!({}), json!({"password": 42}), json!({"password": pw, "extra": pw}), json!({"pass": pw}), json!([pw])]
+    {
+        let r = h.admin(me, "PUT", "/projects/acme/users/alice/password", Some(body.clone())).await;
+        assert_eq!((r.status, r.code()), (400, "MalformedJson"), "{body}");
+        assert!(!r.body.to_string().contains(pw), "{}", r.body);
+    }
+    let r = h
+        .admin_raw(me, "PUT", "/projects/acme/users/alice/password", format!("{{\"password\": \"{pw}").into_bytes())
+        .await;
+    assert_eq!((r.status, r.code()), (400, "MalformedJson"));
+    assert!(!r.body.to_string().contains(pw), "{}", r.body);
+
+    // Missing users and projects.
+    let r = h.admin(me, "PUT", "/projects/acme/users/bob/password", Some(json!({"password": pw}))).await;
+    assert_eq!((r.status, r.code()), (404, "NoSuchUser"));
+    let op = Some(&h.operator);
+    let r = h.admin(op, "PUT", "/projects/nope/users/root/password", Some(json!({"password": pw}))).await;
+    assert_eq!((r.status, r.code()), (404, "NoSuchProject"));
+
+    // Other projects are out of reach of a project root; the operator may.
+    let r = h.admin(me, "PUT", "/projects/beta/users/root/password", Some(json!({"password": pw}))).await;
+    assert_eq!((r.status, r.code()), (403, "AccessDenied"));
+    let r = h.admin(Some(&beta), "PUT", "/projects/acme/users/alice/password", Some(json!({"password": null}))).await;
+    assert_eq!((r.status, r.code()), (403, "AccessDenied"));
+    h.iam.check_password("acme", "alice", pw).await.unwrap();
+    let r = h.admin(op, "PUT", "/projects/beta/users/root/password", Some(json!({"password": pw}))).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert!(h.iam.check_password("beta", "root", pw).await.unwrap().root);
+
+    // null removes it.
+    let r = h.admin(me, "PUT", "/projects/acme/users/alice/password", Some(json!({"password": null}))).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert!(!has(&h.admin(me, "GET", "/projects/acme/users/alice", None).await.body));
+    assert!(h.iam.check_password("acme", "alice", pw).await.is_err());
+
+    // IAM users may not.
+    h.admin(me, "PUT", "/projects/acme/users/alice/policy", Some(json!({"preset": "full-access"}))).await;
+    let r = h.admin(me, "POST", "/projects/acme/keys", Some(json!({"user": "alice"}))).await;
+    let alice = Creds::new(r.body["access_key"].as_str().unwrap(), r.body["secret_key"].as_str().unwrap());
+    let r = h.admin(Some(&alice), "PUT", "/projects/acme/users/alice/password", Some(json!({"password": pw}))).await;
+    assert_eq!((r.status, r.code()), (403, "AccessDenied"));
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use crate::client::{encode, query, Client};
 use crate::render::{cell, list_view, object_rows, Cell, Field, Kind, Output, View};
 use crate::{
     BucketCommand, ClientCommand, CredentialsCommand, Limit, ProjectCommand, QuotaCommand, QuotaTarget, RegionCommand,
-    UsageCommand, UserCommand, UserPolicyCommand,
+    Stdin, UsageCommand, UserCommand, UserPasswordCommand, UserPolicyCommand,
 };
 
 const PROJECT: &[Field] = &[("name", "/name", Kind::Text), ("created", "/created", Kind::Text)];
@@ -28,6 +28,7 @@ const USER: &[Field] = &[
     ("created", "/created", Kind::Text),
     ("presets", "/presets", Kind::Text),
     ("inline_policies", "/inline_policies", Kind::Text),
+    ("has_password", "/has_password", Kind::Text),
 ];
 /// The keys `credentials create -f json` always has.
 const KEY_CREATED_JSON: [&str; 5] = ["access_key", "secret_key", "project", "user", "region"];
@@ -103,10 +104,10 @@ fn body(v: Option<Value>) -> anyhow::Result<Value> {
     v.ok_or_else(|| anyhow!("unexpected answer from the server: no body"))
 }
 
-pub(crate) async fn execute(c: &Client, cmd: ClientCommand) -> anyhow::Result<Output> {
+pub(crate) async fn execute(c: &Client, cmd: ClientCommand, stdin: Stdin) -> anyhow::Result<Output> {
     match cmd {
         ClientCommand::Project(cmd) => project(c, cmd).await,
-        ClientCommand::User(cmd) => user(c, cmd).await,
+        ClientCommand::User(cmd) => user(c, cmd, stdin).await,
         ClientCommand::Credentials(cmd) => credentials(c, cmd).await,
         ClientCommand::Quota(cmd) => quota(c, cmd).await,
         ClientCommand::Usage(cmd) => usage(c, cmd).await,
@@ -137,7 +138,40 @@ async fn project(c: &Client, cmd: ProjectCommand) -> anyhow::Result<Output> {
     }
 }
 
-async fn user(c: &Client, cmd: UserCommand) -> anyhow::Result<Output> {
+/// The first line of `stdin`, without its line ending; an error if there is
+/// none. A terminal gets a prompt on stderr (what is typed is echoed).
+fn read_password(stdin: Stdin) -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let mut line = String::new();
+    let n = match stdin {
+        Stdin::Process => {
+            let input = std::io::stdin();
+            if input.is_terminal() {
+                let mut err = std::io::stderr();
+                let _ = write!(err, "Console password (one line): ");
+                let _ = err.flush();
+            }
+            input.lock().read_line(&mut line)
+        }
+        Stdin::Text(text) => text.as_bytes().read_line(&mut line),
+    }
+    .context("reading the password from standard input")?;
+    if n == 0 {
+        anyhow::bail!("no password on standard input: give it as the first line, e.g. `... < password.txt`");
+    }
+    if line.ends_with('\n') {
+        line.pop();
+        if line.ends_with('\r') {
+            line.pop();
+        }
+    }
+    if line.is_empty() {
+        anyhow::bail!("the first line of standard input is empty: no password given");
+    }
+    Ok(line)
+}
+
+async fn user(c: &Client, cmd: UserCommand, stdin: Stdin) -> anyhow::Result<Output> {
     let users = |project: &str| format!("/projects/{}/users", encode(project));
     match cmd {
         UserCommand::Create { project, name, path } => {
@@ -176,6 +210,17 @@ async fn user(c: &Client, cmd: UserCommand) -> anyhow::Result<Output> {
         UserCommand::Policy(UserPolicyCommand::Show { project, user }) => {
             let path = format!("{}/{}/policy", users(&project), encode(&user));
             Ok(policy(body(c.call(Method::GET, &path, "", None).await?)?))
+        }
+        UserCommand::Password(cmd) => {
+            let (project, user, password) = match cmd {
+                UserPasswordCommand::Set { project, user, password_stdin: _ } => {
+                    (project, user, Some(read_password(stdin)?))
+                }
+                UserPasswordCommand::Clear { project, user } => (project, user, None),
+            };
+            let path = format!("{}/{}/password", users(&project), encode(&user));
+            c.call(Method::PUT, &path, "", Some(&json!({ "password": password }))).await?;
+            Ok(Output::nothing())
         }
     }
 }

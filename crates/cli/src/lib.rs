@@ -153,6 +153,46 @@ pub enum UserCommand {
     /// A user's policies.
     #[command(subcommand)]
     Policy(UserPolicyCommand),
+    /// A user's password for the web console.
+    #[command(subcommand)]
+    Password(UserPasswordCommand),
+}
+
+/// `coffer user password ...`
+#[derive(Subcommand, Clone, Debug)]
+pub enum UserPasswordCommand {
+    /// Set a user's console password, read from the first line of standard
+    /// input (never from an argument: it would show in `ps` and the shell's
+    /// history), e.g. `coffer user password set --project P USER < pw.txt`.
+    /// 12 to 1024 characters.
+    Set {
+        /// The project.
+        #[arg(long)]
+        project: String,
+        /// The user.
+        user: String,
+        /// Read the password from standard input: the default and only way
+        /// (accepted for familiarity).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Remove a user's console password: it can no longer sign in to the console.
+    Clear {
+        /// The project.
+        #[arg(long)]
+        project: String,
+        /// The user.
+        user: String,
+    },
+}
+
+/// Where `coffer user password set` reads the password from: the first line
+/// (without its line ending) of this process's standard input, or of the
+/// given text (for tests and embedders). No `Debug`: it may hold a password.
+#[derive(Clone)]
+pub enum Stdin {
+    Process,
+    Text(String),
 }
 
 /// Where a policy comes from: exactly one of a preset or a file.
@@ -327,8 +367,14 @@ pub enum BucketCommand {
 /// Fails with a readable message: the API's `code: message`, or what went
 /// wrong on the way.
 pub async fn run_to_string(conn: &Connection, cmd: ClientCommand) -> anyhow::Result<String> {
+    run_to_string_with_stdin(conn, cmd, Stdin::Process).await
+}
+
+/// [`run_to_string`] with standard input taken from `stdin` (read only by
+/// `coffer user password set`).
+pub async fn run_to_string_with_stdin(conn: &Connection, cmd: ClientCommand, stdin: Stdin) -> anyhow::Result<String> {
     let client = client::Client::new(conn)?;
-    let out = commands::execute(&client, cmd).await?;
+    let out = commands::execute(&client, cmd, stdin).await?;
     Ok(render::render(&out, conn.format))
 }
 
@@ -436,6 +482,11 @@ mod tests {
             parse(&["user", "policy", "set", "--project", "p", "u", "--preset", "read-only", "--file", "x"]).is_err()
         );
         assert!(parse(&["user", "policy", "set", "--project", "p", "u", "--preset", "read-only"]).is_ok());
+        // A password is never an argument.
+        assert!(parse(&["user", "password", "set", "--project", "p", "u", "hunter2hunter2"]).is_err());
+        assert!(parse(&["user", "password", "set", "--project", "p", "u", "--password", "x"]).is_err());
+        assert!(parse(&["user", "password", "set", "--project", "p", "u", "--password-stdin"]).is_ok());
+        assert!(parse(&["user", "password", "clear", "--project", "p", "u"]).is_ok());
         // Exactly one of --project and --bucket; at least one limit.
         assert!(parse(&["quota", "show"]).is_err());
         assert!(parse(&["quota", "show", "--project", "p", "--bucket", "b"]).is_err());

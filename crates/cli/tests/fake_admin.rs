@@ -115,6 +115,14 @@ impl Fake {
         self.run_as(SK, args).await
     }
 
+    /// [`Fake::run`] with `stdin` as the standard input.
+    async fn run_with_stdin(&self, stdin: &str, args: &[&str]) -> anyhow::Result<String> {
+        let mut argv = vec!["coffer", "--endpoint", &self.url, "--access-key", AK, "--secret-key", SK];
+        argv.extend(args);
+        let cli = Cli::try_parse_from(argv)?;
+        coffer_cli::run_to_string_with_stdin(&cli.conn, cli.cmd, coffer_cli::Stdin::Text(stdin.into())).await
+    }
+
     async fn run_as(&self, secret: &str, args: &[&str]) -> anyhow::Result<String> {
         let mut argv = vec!["coffer", "--endpoint", &self.url, "--access-key", AK, "--secret-key", secret];
         if let Some((_, ca)) = &self.ca {
@@ -224,16 +232,18 @@ fn route(method: &str, path: &str, query: &str, body: Value) -> (StatusCode, Opt
         })),
         ("DELETE", ["projects", "acme"]) => gone,
         ("GET", ["projects", "acme", "users"]) => ok(json!([
-            {"name": "root", "path": "/", "root": true, "created": T0, "presets": ["full-access"], "inline_policies": []},
-            {"name": "alice", "path": "/team/", "root": false, "created": T0, "presets": ["read-only"], "inline_policies": ["logs"]}
+            {"name": "root", "path": "/", "root": true, "created": T0, "presets": ["full-access"], "inline_policies": [],
+             "has_password": false},
+            {"name": "alice", "path": "/team/", "root": false, "created": T0, "presets": ["read-only"], "inline_policies": ["logs"],
+             "has_password": true}
         ])),
         ("POST", ["projects", "acme", "users"]) => created(json!({
             "name": body["name"], "path": body.get("path").cloned().unwrap_or(json!("/")), "root": false,
-            "created": T0, "presets": [], "inline_policies": []
+            "created": T0, "presets": [], "inline_policies": [], "has_password": false
         })),
         ("GET", ["projects", "acme", "users", "alice"]) => ok(json!({
             "name": "alice", "path": "/team/", "root": false, "created": T0, "presets": ["read-only"],
-            "inline_policies": ["logs"]
+            "inline_policies": ["logs"], "has_password": true
         })),
         ("DELETE", ["projects", "acme", "users", _]) => gone,
         ("GET", ["projects", "acme", "users", "alice", "policy"]) => ok(json!({
@@ -245,6 +255,15 @@ fn route(method: &str, path: &str, query: &str, body: Value) -> (StatusCode, Opt
             (None, Some(d)) => ok(json!({"presets": [], "inline": {"policy": d}})),
             _ => error(StatusCode::BAD_REQUEST, "InvalidRequest", "Give a preset or a document."),
         },
+        ("PUT", ["projects", "acme", "users", "alice", "password"]) => match &body["password"] {
+            Value::Null => gone,
+            Value::String(p) if p.chars().count() >= 12 => gone,
+            Value::String(_) => error(StatusCode::BAD_REQUEST, "WeakPassword", "weak password: too short"),
+            _ => error(StatusCode::BAD_REQUEST, "MalformedJson", "no password"),
+        },
+        ("PUT", ["projects", "acme", "users", _, "password"]) => {
+            error(StatusCode::NOT_FOUND, "NoSuchUser", "user does not exist")
+        }
         ("POST", ["projects", "acme", "keys"]) => created(json!({
             "access_key": "AKNEW", "secret_key": "SKNEW", "project": "acme",
             "user": body.get("user").cloned().unwrap_or(json!("root")),
@@ -363,13 +382,14 @@ async fn users_and_policies() {
 | created         | 2024-05-01T12:00:00Z |
 | presets         | -                    |
 | inline_policies | -                    |
+| has_password    | false                |
 +-----------------+----------------------+
 "
     );
     assert_eq!(fake.take(), [seen("POST", "/projects/acme/users", "", Some(json!({"name": "bob"})))]);
     assert_eq!(
         fake.run(&["user", "create", "--project", "acme", "carol", "--path", "/ops/", "-f", "value"]).await.unwrap(),
-        "carol\n/ops/\nfalse\n2024-05-01T12:00:00Z\n-\n-\n"
+        "carol\n/ops/\nfalse\n2024-05-01T12:00:00Z\n-\n-\nfalse\n"
     );
     assert_eq!(
         fake.take(),
@@ -379,23 +399,23 @@ async fn users_and_policies() {
     assert_eq!(
         fake.run(&["user", "list", "--project", "acme"]).await.unwrap(),
         "\
-+-------+--------+-------+----------------------+-------------+-----------------+
-| name  | path   | root  | created              | presets     | inline_policies |
-+-------+--------+-------+----------------------+-------------+-----------------+
-| root  | /      | true  | 2024-05-01T12:00:00Z | full-access | -               |
-| alice | /team/ | false | 2024-05-01T12:00:00Z | read-only   | logs            |
-+-------+--------+-------+----------------------+-------------+-----------------+
++-------+--------+-------+----------------------+-------------+-----------------+--------------+
+| name  | path   | root  | created              | presets     | inline_policies | has_password |
++-------+--------+-------+----------------------+-------------+-----------------+--------------+
+| root  | /      | true  | 2024-05-01T12:00:00Z | full-access | -               | false        |
+| alice | /team/ | false | 2024-05-01T12:00:00Z | read-only   | logs            | true         |
++-------+--------+-------+----------------------+-------------+-----------------+--------------+
 "
     );
     assert_eq!(
         fake.run(&["user", "list", "--project", "acme", "-f", "value"]).await.unwrap(),
-        "root / true 2024-05-01T12:00:00Z full-access -\nalice /team/ false 2024-05-01T12:00:00Z read-only logs\n"
+        "root / true 2024-05-01T12:00:00Z full-access - false\nalice /team/ false 2024-05-01T12:00:00Z read-only logs true\n"
     );
     assert_eq!(fake.take(), vec![seen("GET", "/projects/acme/users", "", None); 2]);
 
     assert_eq!(
         fake.run(&["user", "show", "--project", "acme", "alice", "-f", "value"]).await.unwrap(),
-        "alice\n/team/\nfalse\n2024-05-01T12:00:00Z\nread-only\nlogs\n"
+        "alice\n/team/\nfalse\n2024-05-01T12:00:00Z\nread-only\nlogs\ntrue\n"
     );
     assert_eq!(fake.take(), [seen("GET", "/projects/acme/users/alice", "", None)]);
 
@@ -469,6 +489,48 @@ async fn users_and_policies() {
 "
     );
     assert_eq!(fake.take(), [seen("GET", "/projects/acme/users/alice/policy", "", None)]);
+}
+
+#[tokio::test]
+async fn console_passwords() {
+    let fake = Fake::start().await;
+    let set = ["user", "password", "set", "--project", "acme", "alice"];
+    // The first line of stdin, without its line ending; spaces are kept.
+    for (stdin, sent) in [
+        ("correct horse battery\n", "correct horse battery"),
+        ("  spaced out pass  \r\nsecond line\n", "  spaced out pass  "),
+        ("no newline at all", "no newline at all"),
+    ] {
+        assert_eq!(fake.run_with_stdin(stdin, &set).await.unwrap(), "");
+        assert_eq!(
+            fake.take(),
+            [seen("PUT", "/projects/acme/users/alice/password", "", Some(json!({"password": sent})))]
+        );
+    }
+    let mut explicit = set.to_vec();
+    explicit.push("--password-stdin");
+    assert_eq!(fake.run_with_stdin("correct horse battery\n", &explicit).await.unwrap(), "");
+    assert_eq!(fake.take().len(), 1);
+
+    // Nothing on stdin: refused before anything is sent.
+    for stdin in ["", "\n", "\r\nlater"] {
+        let err = fake.run_with_stdin(stdin, &set).await.unwrap_err();
+        assert!(err.to_string().contains("password"), "{err:#}");
+    }
+    assert_eq!(fake.take(), []);
+
+    // The server's refusals come back as errors, without the password.
+    let err = fake.run_with_stdin("short\n", &set).await.unwrap_err();
+    assert!(err.to_string().contains("WeakPassword"), "{err:#}");
+    assert!(!err.to_string().contains("short\n"), "{err:#}");
+    let err =
+        fake.run_with_stdin("correct horse battery\n", &["user", "password", "set", "--project", "acme", "bob"]).await;
+    assert!(err.unwrap_err().to_string().contains("NoSuchUser"));
+    fake.take();
+
+    // Clear sends null and reads nothing.
+    assert_eq!(fake.run(&["user", "password", "clear", "--project", "acme", "alice"]).await.unwrap(), "");
+    assert_eq!(fake.take(), [seen("PUT", "/projects/acme/users/alice/password", "", Some(json!({"password": null})))]);
 }
 
 #[tokio::test]

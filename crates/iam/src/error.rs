@@ -39,6 +39,13 @@ pub enum IamError {
     RootUser(String),
     #[error("a user may have at most {0} access keys")]
     TooManyKeys(usize),
+    /// A console password too short or too long (the message says which).
+    #[error("weak password: {0}")]
+    WeakPassword(String),
+    /// A console sign-in failed: unknown project or user, no password, or a
+    /// wrong one (deliberately indistinguishable).
+    #[error("the user name or password is wrong")]
+    BadCredentials,
     #[error("stored secret cannot be opened: {0}")]
     Sealed(#[from] crate::seal::SealError),
     #[error(transparent)]

@@ -9,6 +9,8 @@
 //! - **Resolution** ([`Iam::resolve`]) turns the access key of a request into
 //!   its secret and [`Principal`], reading the store every time: a deleted or
 //!   deactivated key fails at its next request.
+//! - **Console passwords** ([`Iam::set_password`], [`Iam::check_password`])
+//!   are stored as Argon2id hashes on the user record, never in clear.
 //! - **Authorization** ([`authz::decide`]) combines the principal's identity
 //!   policies, the bucket policy and the canned ACL, explicit deny first.
 //!
@@ -20,6 +22,7 @@ pub mod authz;
 mod error;
 mod keys;
 pub mod names;
+mod passwords;
 mod principal;
 mod projects;
 pub mod seal;
@@ -27,6 +30,7 @@ mod users;
 
 pub use error::IamError;
 pub use keys::{CreatedKey, NewKey, ResolveError, Resolved};
+pub use passwords::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 pub use principal::{user_arn, Principal, UserPrincipal};
 pub use users::Permissions;
 

@@ -23,6 +23,7 @@ impl Iam {
             created: now,
             inline_policies: Default::default(),
             attached: Default::default(),
+            password_hash: None,
         };
         self.store.create_user(root).await?;
         Ok(rec)

@@ -306,3 +306,79 @@ async fn users_are_renamed_and_moved_with_their_keys() {
     assert_eq!((same.name.as_str(), same.path.as_str()), ("Robert", "/"));
     assert_eq!(iam.list_users("p").await.unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn console_passwords() {
+    let (iam, store, _d) = iam().await;
+    iam.create_project("acme").await.unwrap();
+    iam.create_project("other").await.unwrap();
+    iam.create_user("acme", "Alice").await.unwrap();
+    iam.attach_preset("acme", "Alice", "read-only").await.unwrap();
+    let pw = "correct horse battery";
+    let bad = |r: Result<UserPrincipal, IamError>| matches!(r, Err(IamError::BadCredentials));
+
+    // No password yet: refused like a wrong one.
+    assert!(bad(iam.check_password("acme", "Alice", pw).await));
+
+    // Set (the name in any case), then check.
+    iam.set_password("acme", "alice", Some(pw)).await.unwrap();
+    let stored = store.get_user("acme", "Alice").await.unwrap().unwrap().password_hash.unwrap();
+    assert!(stored.starts_with("$argon2id$"), "{stored}");
+    assert!(!stored.contains(pw));
+    let u = iam.check_password("acme", "Alice", pw).await.unwrap();
+    assert_eq!(
+        (&u.project[..], &u.user[..], &u.path[..], u.root, &u.access_key[..]),
+        ("acme", "Alice", "/", false, "")
+    );
+    assert_eq!(u.policies.len(), 1, "policies loaded as resolve does");
+    let u = iam.check_password("acme", "ALICE", pw).await.unwrap();
+    assert_eq!(u.user, "Alice", "the stored name");
+
+    // Wrong password, unknown user, unknown project, other project: all the same.
+    assert!(bad(iam.check_password("acme", "Alice", "correct horse batterY").await));
+    assert!(bad(iam.check_password("acme", "Alice", "").await));
+    assert!(bad(iam.check_password("acme", "bob", pw).await));
+    assert!(bad(iam.check_password("nope", "Alice", pw).await));
+    assert!(bad(iam.check_password("other", "Alice", pw).await));
+    assert!(bad(iam.check_password("other", "root", pw).await));
+
+    // A new password replaces the old one, with a fresh salt.
+    let pw2 = "another passphrase, longer";
+    iam.set_password("acme", "Alice", Some(pw2)).await.unwrap();
+    assert!(bad(iam.check_password("acme", "Alice", pw).await));
+    iam.check_password("acme", "Alice", pw2).await.unwrap();
+    iam.set_password("acme", "Alice", Some(pw)).await.unwrap();
+    let again = store.get_user("acme", "Alice").await.unwrap().unwrap().password_hash.unwrap();
+    assert_ne!(again, stored, "a fresh salt each time");
+
+    // Cleared: refused again.
+    iam.set_password("acme", "ALICE", None).await.unwrap();
+    assert_eq!(store.get_user("acme", "Alice").await.unwrap().unwrap().password_hash, None);
+    assert!(bad(iam.check_password("acme", "Alice", pw).await));
+
+    // Weak passwords are refused and change nothing.
+    iam.set_password("acme", "Alice", Some(pw)).await.unwrap();
+    for weak in ["", "short", "elevenchars", &"x".repeat(1025)] {
+        assert!(matches!(iam.set_password("acme", "Alice", Some(weak)).await, Err(IamError::WeakPassword(_))));
+    }
+    iam.check_password("acme", "Alice", pw).await.unwrap();
+    iam.set_password("acme", "Alice", Some(&"x".repeat(1024))).await.unwrap();
+    iam.check_password("acme", "Alice", &"x".repeat(1024)).await.unwrap();
+
+    // Unknown users and projects.
+    assert!(matches!(iam.set_password("acme", "bob", Some(pw)).await, Err(IamError::NoSuchUser(_))));
+    assert!(matches!(iam.set_password("nope", "root", None).await, Err(IamError::NoSuchUser(_))));
+
+    // The root user: full access, no policies.
+    iam.set_password("acme", "root", Some(pw)).await.unwrap();
+    let r = iam.check_password("acme", "root", pw).await.unwrap();
+    assert!(r.root && r.policies.is_empty() && r.user == "root");
+    assert!(bad(iam.check_password("other", "root", pw).await), "other projects' root untouched");
+
+    // Renaming keeps the password; deleting the user ends it.
+    iam.update_user("acme", "Alice", Some("carol"), None).await.unwrap();
+    iam.check_password("acme", "carol", &"x".repeat(1024)).await.unwrap();
+    assert!(bad(iam.check_password("acme", "Alice", &"x".repeat(1024)).await));
+    iam.delete_user("acme", "carol", true).await.unwrap();
+    assert!(bad(iam.check_password("acme", "carol", &"x".repeat(1024)).await));
+}

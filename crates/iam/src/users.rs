@@ -37,6 +37,7 @@ impl Iam {
             created: coffer_types::now_millis(),
             inline_policies: Default::default(),
             attached: Default::default(),
+            password_hash: None,
         };
         match self.store.create_user(rec.clone()).await {
             Err(MetaError::AlreadyExists) => Err(IamError::UserExists(name.into())),

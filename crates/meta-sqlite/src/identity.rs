@@ -53,6 +53,10 @@ impl IdentityStore for SqliteMetaStore {
         let (nn, np) = (new_name.map(str::to_owned), new_path.map(str::to_owned));
         self.writer.run(move |c| ops::rename_user(c, &p, &n, nn.as_deref(), np.as_deref())).await
     }
+    async fn set_user_password(&self, project: &str, name: &str, hash: Option<&str>) -> Result<(), MetaError> {
+        let (p, n, h) = (project.to_owned(), name.to_owned(), hash.map(str::to_owned));
+        self.writer.run(move |c| ops::set_user_password(c, &p, &n, h.as_deref())).await
+    }
     async fn create_access_key(&self, key: AccessKeyRecord) -> Result<(), MetaError> {
         self.writer.run(move |c| ops::create_access_key(c, &key)).await
     }

@@ -90,11 +90,11 @@ pub fn create_user(c: &Connection, u: &UserRecord) -> R<()> {
     let (inline, attached) = policies_json(u)?;
     let n = c
         .prepare_cached(
-            "INSERT INTO users (project, name, root, created, inline_policies, attached, path, id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (project, name) DO NOTHING",
+            "INSERT INTO users (project, name, root, created, inline_policies, attached, path, id, password_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (project, name) DO NOTHING",
         )
         .map_err(sql_err)?
-        .execute(params![u.project, u.name, u.root, u.created, inline, attached, u.path, u.id])
+        .execute(params![u.project, u.name, u.root, u.created, inline, attached, u.path, u.id, u.password_hash])
         .map_err(sql_err)?;
     if n == 0 {
         return Err(MetaError::AlreadyExists);
@@ -113,6 +113,7 @@ fn user_row(r: &Row) -> rusqlite::Result<(UserRecord, String, String)> {
         id: r.get(7)?,
         inline_policies: Default::default(),
         attached: Default::default(),
+        password_hash: r.get(8)?,
     };
     Ok((user, r.get(4)?, r.get(5)?))
 }
@@ -123,7 +124,8 @@ fn user_record((mut user, inline, attached): (UserRecord, String, String)) -> R<
     Ok(user)
 }
 
-const USER_COLUMNS: &str = "SELECT project, name, root, created, inline_policies, attached, path, id FROM users";
+const USER_COLUMNS: &str =
+    "SELECT project, name, root, created, inline_policies, attached, path, id, password_hash FROM users";
 
 fn user_exists(c: &Connection, project: &str, name: &str) -> R<bool> {
     exists(c, "SELECT EXISTS (SELECT 1 FROM users WHERE project = ?1 AND name = ?2)", [project, name])
@@ -148,6 +150,16 @@ pub fn set_user_policies(c: &Connection, u: &UserRecord) -> R<()> {
         .prepare_cached("UPDATE users SET inline_policies = ?3, attached = ?4 WHERE project = ?1 AND name = ?2")
         .map_err(sql_err)?
         .execute(params![u.project, u.name, inline, attached])
+        .map_err(sql_err)?;
+    found(n)
+}
+
+/// Sets or clears (`None`) the console password hash; nothing else changes.
+pub fn set_user_password(c: &Connection, project: &str, name: &str, hash: Option<&str>) -> R<()> {
+    let n = c
+        .prepare_cached("UPDATE users SET password_hash = ?3 WHERE project = ?1 AND name = ?2")
+        .map_err(sql_err)?
+        .execute(params![project, name, hash])
         .map_err(sql_err)?;
     found(n)
 }

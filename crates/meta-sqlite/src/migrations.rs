@@ -9,6 +9,7 @@ use rusqlite::Connection;
 mod tests;
 mod v4;
 mod v5;
+mod v6;
 
 /// One schema step.
 pub struct Migration {
@@ -112,10 +113,12 @@ DROP TABLE buckets;
     Migration { version: 4, up: v4::UP, down: v4::DOWN },
     // v5: users get an IAM path and a stable id (kept across renames). See `v5.rs`.
     Migration { version: 5, up: v5::UP, down: v5::DOWN },
+    // v6: users get a console password hash (NULL: none). See `v6.rs`.
+    Migration { version: 6, up: v6::UP, down: v6::DOWN },
 ];
 
 /// The newest schema version.
-pub const LATEST: u32 = 5;
+pub const LATEST: u32 = 6;
 
 /// The schema version of `conn`.
 pub fn current(conn: &Connection) -> rusqlite::Result<u32> {

@@ -35,7 +35,8 @@ macro_rules! meta_conformance_tests {
             ping, concurrent_conditional_creates, bucket_configs, object_meta_update,
             bucket_project_roundtrip, stored_totals_follow_writes, quota_enforced, quota_under_concurrency,
             usage_records, meter_storage_splits_hours,
-            projects_crud, users_crud, user_paths_and_ids_roundtrip, rename_user_moves_keys, access_keys_crud);
+            projects_crud, users_crud, user_paths_and_ids_roundtrip, rename_user_moves_keys, user_password_hash,
+            access_keys_crud);
     };
     (@cases $make:path, $($case:ident),*) => {
         $(

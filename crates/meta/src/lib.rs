@@ -170,6 +170,10 @@ pub trait IdentityStore: Send + Sync + 'static {
         new_name: Option<&str>,
         new_path: Option<&str>,
     ) -> Result<(), MetaError>;
+    /// Sets (`Some`, a PHC string made by the identity layer) or removes
+    /// (`None`) the user's console password hash, keeping everything else.
+    /// `NotFound` if the user is missing.
+    async fn set_user_password(&self, project: &str, name: &str, hash: Option<&str>) -> Result<(), MetaError>;
 
     /// Stores a new key; `AlreadyExists` if the id is taken, `NotFound` if its
     /// user is missing (operator keys, project [`OPERATOR_PROJECT`], need no user).

@@ -22,7 +22,7 @@ pub struct ProjectRecord {
 pub const DEFAULT_USER_PATH: &str = "/";
 
 /// A user of a project. Every project has one root user (created with it).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct UserRecord {
     pub project: String,
     /// Unique in the project (the identity layer also refuses names that
@@ -41,6 +41,27 @@ pub struct UserRecord {
     pub inline_policies: BTreeMap<String, String>,
     /// Names of attached preset (managed) policies.
     pub attached: BTreeSet<String>,
+    /// The hash of the user's console password as a PHC string
+    /// (`$argon2id$...`), never the password; `None`: no console sign-in.
+    /// Opaque to the store; set by [`crate::IdentityStore::set_user_password`].
+    pub password_hash: Option<String>,
+}
+
+/// Like the derived one, but never prints the password hash.
+impl std::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("project", &self.project)
+            .field("name", &self.name)
+            .field("id", &self.id)
+            .field("path", &self.path)
+            .field("root", &self.root)
+            .field("created", &self.created)
+            .field("inline_policies", &self.inline_policies)
+            .field("attached", &self.attached)
+            .field("password_hash", &self.password_hash.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// Whether an access key may be used.

@@ -51,6 +51,7 @@ codes! {
     UnknownPreset = 400;
     UnknownRegion = 400;
     UserAlreadyExists = 409;
+    WeakPassword = 400;
     XAmzContentSHA256Mismatch = 400;
 }
 
@@ -98,6 +99,9 @@ impl From<IamError> for ApiError {
             UnknownRegion(_) => Code::UnknownRegion,
             RootUser(_) => Code::RootUser,
             TooManyKeys(_) => Code::TooManyKeys,
+            WeakPassword(_) => Code::WeakPassword,
+            // Console sign-ins only; no admin route checks a password.
+            BadCredentials => Code::AccessDenied,
             Sealed(_) | Store(_) => return ApiError::internal(&e),
         };
         ApiError::new(code, e.to_string())

@@ -32,6 +32,21 @@ pub(crate) struct PolicyBody {
     pub document: Option<serde_json::Value>,
 }
 
+/// `PUT .../password`: `{"password": "..."}` sets, `{"password": null}`
+/// removes; the field is required. No `Debug`: it holds a password.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PasswordBody {
+    #[serde(default, deserialize_with = "present")]
+    pub password: Option<Option<String>>,
+}
+
+/// A field that is present, `null` or not: `Some(None)` for `null`, while
+/// `#[serde(default)]` gives `None` when it is missing.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
 /// `POST /projects/{p}/keys`.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -113,6 +128,8 @@ pub(crate) struct UserJson {
     pub created: String,
     pub presets: Vec<String>,
     pub inline_policies: Vec<String>,
+    /// Whether the user has a console password (never the password or its hash).
+    pub has_password: bool,
 }
 
 impl From<&UserRecord> for UserJson {
@@ -124,6 +141,7 @@ impl From<&UserRecord> for UserJson {
             created: rfc3339(u.created),
             presets: u.attached.iter().cloned().collect(),
             inline_policies: u.inline_policies.keys().cloned().collect(),
+            has_password: u.password_hash.is_some(),
         }
     }
 }

@@ -4,8 +4,8 @@
 //! region, `x-amz-content-sha256` = the body's hex SHA-256). Who may do what:
 //! - the operator: everything;
 //! - a project's root user: read its own project (project, users, keys,
-//!   quota, usage, buckets) and manage the users, policies and keys of its
-//!   own project; not create or delete projects, not set quotas, nothing of
+//!   quota, usage, buckets) and manage the users, policies, console
+//!   passwords and keys of its own project; not create or delete projects, not set quotas, nothing of
 //!   other projects (`403`; keys of other projects look missing, `404`);
 //! - IAM users: nothing (`403`);
 //! - unsigned requests: only `GET /openapi.json`.
@@ -176,6 +176,7 @@ async fn dispatch(ctx: &Ctx<'_>, id: RouteId) -> Result<Reply, ApiError> {
         DeleteUser => users::delete(ctx).await,
         GetPolicy => users::get_policy(ctx).await,
         PutPolicy => users::put_policy(ctx).await,
+        PutPassword => users::put_password(ctx).await,
         CreateKey => keys::create(ctx).await,
         ListKeys => keys::list(ctx).await,
         GetKey => keys::get(ctx).await,

@@ -1,9 +1,10 @@
 //! A project's users and their permissions. `PUT .../policy` replaces all
 //! of a user's policies with one preset or one document (stored as the
 //! inline policy `custom`); the root user's permissions are fixed.
+//! `PUT .../password` sets or removes a console password.
 
 use super::errors::{ApiError, Code};
-use super::json::{NewUserBody, PolicyBody, PolicyJson, UserJson};
+use super::json::{NewUserBody, PasswordBody, PolicyBody, PolicyJson, UserJson};
 use super::{Ctx, Reply};
 use coffer_iam::Permissions;
 use coffer_meta::DEFAULT_USER_PATH;
@@ -71,4 +72,22 @@ pub(crate) async fn put_policy(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     ctx.svc.iam().set_permissions(project, user, &perms).await?;
     let u = ctx.svc.iam().user(project, user).await?;
     Reply::ok(&PolicyJson::from(&u))
+}
+
+/// Sets (`{"password": "..."}`) or removes (`{"password": null}`) the user's
+/// console password. The password is never logged nor echoed: a body that
+/// does not parse gets a fixed message, not the parser's.
+pub(crate) async fn put_password(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let project = ctx.param("project");
+    ctx.caller.project(project)?;
+    let shape =
+        || ApiError::new(Code::MalformedJson, r#"the request body must be {"password": "..."} or {"password": null}"#);
+    // An object first: serde would also take a struct from an array.
+    let object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&ctx.req.body).map_err(|_| shape())?;
+    let body: PasswordBody = serde_json::from_value(object.into()).map_err(|_| shape())?;
+    let password = body.password.ok_or_else(shape)?;
+    ctx.svc.iam().project(project).await?;
+    ctx.svc.iam().set_password(project, ctx.param("user"), password.as_deref()).await?;
+    Reply::no_content()
 }

@@ -106,6 +106,9 @@ impl From<IamError> for ApiError {
                 ApiError::new(Code::NoSuchEntity, format!("Policy {p} does not exist or is not attachable."))
             }
             UnknownRegion(_) | RootUser(_) => ApiError::new(Code::InvalidInput, msg),
+            // Console passwords: no IAM action sets or checks one.
+            WeakPassword(m) => ApiError::new(Code::ValidationError, m),
+            BadCredentials => ApiError::new(Code::AccessDenied, msg),
             TooManyKeys(n) => {
                 ApiError::new(Code::LimitExceeded, format!("Cannot exceed quota for AccessKeysPerUser: {n}"))
             }

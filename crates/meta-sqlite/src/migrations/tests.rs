@@ -256,3 +256,28 @@ fn v5_downgrade_keeps_users_and_keys() {
     migrate(&mut c, 5).unwrap();
     assert_eq!(count(&c, "SELECT count(*) FROM users WHERE path = '/'"), 2, "the path was not kept");
 }
+
+#[test]
+fn v5_users_have_no_password_in_v6() {
+    let mut c = v4_with_data();
+    migrate(&mut c, 5).unwrap();
+    let v5_rows = user_rows(&c);
+    migrate(&mut c, 6).unwrap();
+    assert_eq!(user_rows(&c), v5_rows, "every v5 column kept");
+    assert_eq!(count(&c, "SELECT count(*) FROM users WHERE password_hash IS NULL"), 2);
+    assert_eq!(count(&c, "SELECT count(*) FROM access_keys WHERE user = 'alice'"), 1);
+}
+
+#[test]
+fn v6_downgrade_drops_hashes_keeps_users_and_keys() {
+    let mut c = v4_with_data();
+    migrate(&mut c, 6).unwrap();
+    c.execute("UPDATE users SET password_hash = '$argon2id$v=19$x' WHERE name = 'alice'", []).unwrap();
+    let v6_rows = user_rows(&c);
+    migrate(&mut c, 5).unwrap();
+    assert_eq!(user_rows(&c), v6_rows, "users unchanged but for the hash");
+    assert_eq!(count(&c, "SELECT count(*) FROM pragma_table_info('users')"), 8, "the v5 columns");
+    assert_eq!(count(&c, "SELECT count(*) FROM access_keys WHERE user = 'alice'"), 1);
+    migrate(&mut c, 6).unwrap();
+    assert_eq!(count(&c, "SELECT count(*) FROM users WHERE password_hash IS NULL"), 2, "the hash was not kept");
+}

@@ -19,6 +19,7 @@ fn user(project: &str, name: &str) -> UserRecord {
         created: 7,
         inline_policies: BTreeMap::new(),
         attached: BTreeSet::new(),
+        password_hash: None,
     }
 }
 
@@ -200,6 +201,54 @@ pub async fn rename_user_moves_keys(s: Arc<dyn Store>) {
     // Deleting the renamed user takes its keys.
     s.delete_user("p", "Carol").await.unwrap();
     assert!(s.get_access_key("AK1").await.unwrap().is_none());
+}
+
+pub async fn user_password_hash(s: Arc<dyn Store>) {
+    const H1: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+    const H2: &str = "$argon2id$v=19$m=19456,t=2,p=1$b3RoZXJzYWx0$b3RoZXJoYXNob3RoZXJoYXNo";
+    assert!(matches!(s.set_user_password("p", "alice", Some(H1)).await, Err(MetaError::NotFound)));
+    s.create_project(project("p", 1)).await.unwrap();
+    s.create_project(project("q", 1)).await.unwrap();
+    let mut alice = user("p", "alice");
+    alice.attached.insert("ReadOnly".into());
+    s.create_user(alice.clone()).await.unwrap();
+    s.create_user(user("q", "alice")).await.unwrap();
+    assert_eq!(s.get_user("p", "alice").await.unwrap().unwrap().password_hash, None);
+    assert!(matches!(s.set_user_password("p", "bob", Some(H1)).await, Err(MetaError::NotFound)));
+    assert!(matches!(s.set_user_password("nope", "alice", None).await, Err(MetaError::NotFound)));
+
+    // Set, replace: nothing else changes, other projects untouched.
+    s.set_user_password("p", "alice", Some(H1)).await.unwrap();
+    alice.password_hash = Some(H1.into());
+    assert_eq!(s.get_user("p", "alice").await.unwrap(), Some(alice.clone()));
+    assert_eq!(s.list_users("p").await.unwrap(), [alice.clone()]);
+    assert_eq!(s.get_user("q", "alice").await.unwrap(), Some(user("q", "alice")));
+    s.set_user_password("p", "alice", Some(H2)).await.unwrap();
+    alice.password_hash = Some(H2.into());
+    assert_eq!(s.get_user("p", "alice").await.unwrap(), Some(alice.clone()));
+
+    // Replacing policies and renaming keep it.
+    let mut sent = alice.clone();
+    sent.attached.insert("FullAccess".into());
+    sent.password_hash = None;
+    s.set_user_policies(&sent).await.unwrap();
+    alice.attached.insert("FullAccess".into());
+    assert_eq!(s.get_user("p", "alice").await.unwrap(), Some(alice.clone()));
+    s.rename_user("p", "alice", Some("carol"), Some("/team/")).await.unwrap();
+    let carol = s.get_user("p", "carol").await.unwrap().unwrap();
+    assert_eq!(carol.password_hash.as_deref(), Some(H2));
+
+    // Cleared with None (twice is fine).
+    s.set_user_password("p", "carol", None).await.unwrap();
+    assert_eq!(s.get_user("p", "carol").await.unwrap().unwrap().password_hash, None);
+    s.set_user_password("p", "carol", None).await.unwrap();
+    assert!(matches!(s.set_user_password("p", "alice", None).await, Err(MetaError::NotFound)));
+
+    // A hash given at creation is stored.
+    let mut dave = user("p", "dave");
+    dave.password_hash = Some(H1.into());
+    s.create_user(dave.clone()).await.unwrap();
+    assert_eq!(s.get_user("p", "dave").await.unwrap(), Some(dave));
 }
 
 pub async fn access_keys_crud(s: Arc<dyn Store>) {

@@ -1,0 +1,167 @@
+//! Console passwords of project users: Argon2id hashes (PHC strings) kept
+//! on the user record, set by an operator or the project's root user, checked
+//! at console sign-in.
+//!
+//! Hashing is deliberately slow (tens of milliseconds), so it runs on a
+//! blocking thread. A failed sign-in looks the same whatever the reason
+//! (unknown project or user, no password, wrong password): same error, and
+//! always one verification, against [`DUMMY_HASH`] when there is no hash.
+
+use crate::principal::UserPrincipal;
+use crate::{Iam, IamError};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use coffer_meta::MetaError;
+
+/// The shortest password accepted, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+/// The longest password accepted, in characters.
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+
+/// The hash verified when a sign-in has no stored hash to check, so that it
+/// costs as much as a real one. Argon2id with the default parameters (the
+/// ones [`hash_password`] uses; a test checks) of a random password nobody
+/// knows.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$xcT/+fwpqu7I95U6HMXSzg$F3GPEQK0bJirYFkusLDcyhcUIreYd6SMH79YPBcin2A";
+
+/// `WeakPassword` unless the password has an acceptable length.
+fn check_strength(password: &str) -> Result<(), IamError> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_CHARS {
+        return Err(IamError::WeakPassword(format!(
+            "a console password needs at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    if n > MAX_PASSWORD_CHARS {
+        return Err(IamError::WeakPassword(format!(
+            "a console password may have at most {MAX_PASSWORD_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// The Argon2id PHC string of `password` with the default parameters and a
+/// fresh random salt. CPU-heavy: call on a blocking thread.
+fn hash_password(password: &str) -> String {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        // Only invalid parameters, salt or output lengths fail; the defaults
+        // and a generated salt are valid.
+        .expect("Argon2id with default parameters")
+        .to_string()
+}
+
+/// Whether `password` matches the PHC string `hash` (`None`, or a hash that
+/// does not parse: checked against [`DUMMY_HASH`] and never matches).
+/// CPU-heavy: call on a blocking thread.
+fn verify_password(hash: Option<&str>, password: &str) -> bool {
+    let parsed = hash.and_then(|h| match PasswordHash::new(h) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            tracing::warn!(error = %e, "stored console password hash does not parse; sign-in refused");
+            None
+        }
+    });
+    match parsed {
+        Some(p) => Argon2::default().verify_password(password.as_bytes(), &p).is_ok(),
+        None => {
+            let dummy = PasswordHash::new(DUMMY_HASH).expect("the dummy hash parses");
+            let _ = Argon2::default().verify_password(password.as_bytes(), &dummy);
+            false
+        }
+    }
+}
+
+/// Runs CPU-heavy `f` on a blocking thread; a panic there is re-raised here.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(v) => v,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => panic!("password hashing task did not finish: {e}"),
+    }
+}
+
+impl Iam {
+    /// Sets (Some) or removes (None) a user's console password. At least 12
+    /// characters, at most 1024; else [`IamError::WeakPassword`]. The user is
+    /// found by its name in any case; `NoSuchUser` if missing. Only an
+    /// Argon2id hash is stored.
+    pub async fn set_password(&self, project: &str, user: &str, password: Option<&str>) -> Result<(), IamError> {
+        if let Some(p) = password {
+            check_strength(p)?;
+        }
+        let rec = self.user(project, user).await?;
+        let hash = match password {
+            Some(p) => {
+                let p = p.to_owned();
+                Some(blocking(move || hash_password(&p)).await)
+            }
+            None => None,
+        };
+        match self.store.set_user_password(project, &rec.name, hash.as_deref()).await {
+            Err(MetaError::NotFound) => Err(IamError::NoSuchUser(user.into())),
+            r => Ok(r?),
+        }
+    }
+
+    /// Checks a console sign-in. `Ok` with the user's principal (policies
+    /// loaded as [`Iam::resolve`] does; `access_key` empty) when the user
+    /// (found by its name in any case) exists, has a password and it matches;
+    /// [`IamError::BadCredentials`] otherwise, whatever the reason, after one
+    /// Argon2id verification in every case. Store failures are passed on.
+    pub async fn check_password(&self, project: &str, user: &str, password: &str) -> Result<UserPrincipal, IamError> {
+        let rec = match self.user(project, user).await {
+            Ok(rec) => Some(rec),
+            Err(IamError::NoSuchUser(_)) => None,
+            Err(e) => return Err(e),
+        };
+        let hash = rec.as_ref().and_then(|r| r.password_hash.clone());
+        let password = password.to_owned();
+        let ok = blocking(move || verify_password(hash.as_deref(), &password)).await;
+        match rec {
+            Some(rec) if ok => Ok(UserPrincipal {
+                policies: if rec.root { Vec::new() } else { Iam::policies_of(&rec) },
+                project: rec.project,
+                user: rec.name,
+                path: rec.path,
+                root: rec.root,
+                access_key: String::new(),
+            }),
+            _ => Err(IamError::BadCredentials),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dummy_hash_costs_as_much_as_a_real_one() {
+        let dummy = PasswordHash::new(DUMMY_HASH).unwrap();
+        let real_text = hash_password("correct horse battery staple");
+        let real = PasswordHash::new(&real_text).unwrap();
+        assert_eq!(dummy.algorithm, real.algorithm);
+        assert_eq!(dummy.version, real.version);
+        let cost = |h: &PasswordHash| {
+            let p = argon2::Params::try_from(h).unwrap();
+            (p.m_cost(), p.t_cost(), p.p_cost(), p.output_len())
+        };
+        assert_eq!(cost(&dummy), cost(&real));
+        let d = argon2::Params::default();
+        assert_eq!(cost(&real), (d.m_cost(), d.t_cost(), d.p_cost(), Some(argon2::Params::DEFAULT_OUTPUT_LEN)));
+        assert!(!verify_password(None, "correct horse battery staple"));
+        assert!(!verify_password(Some("not a phc string"), "correct horse battery staple"));
+        assert!(verify_password(Some(&real_text), "correct horse battery staple"));
+    }
+
+    #[test]
+    fn strength_counts_characters() {
+        assert!(check_strength(&"é".repeat(12)).is_ok());
+        assert!(matches!(check_strength(&"é".repeat(11)), Err(IamError::WeakPassword(_))));
+        assert!(check_strength(&"x".repeat(1024)).is_ok());
+        assert!(matches!(check_strength(&"x".repeat(1025)), Err(IamError::WeakPassword(_))));
+    }
+}
