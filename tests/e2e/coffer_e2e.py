@@ -344,11 +344,15 @@ class CofferServer:
                 args = [str(binary), "server"]
                 env.update(COFFER_DATA_DIR=str(self.data_dir),
                            COFFER_LISTEN=self.host_port,
-                           COFFER_REGION=self.region)
+                           COFFER_REGION=self.region,
+                           # Any free port: servers may run side by side.
+                           COFFER_CONSOLE_LISTEN="127.0.0.1:0")
             else:
                 args = [str(binary), "server", "--data-dir", str(self.data_dir),
-                        "--listen", self.host_port, "--region", self.region]
-                for k in ("COFFER_DATA_DIR", "COFFER_LISTEN", "COFFER_REGION"):
+                        "--listen", self.host_port, "--region", self.region,
+                        "--console-listen", "127.0.0.1:0"]
+                for k in ("COFFER_DATA_DIR", "COFFER_LISTEN", "COFFER_REGION",
+                          "COFFER_CONSOLE_LISTEN"):
                     env.pop(k, None)
             for k in ("COFFER_TLS_CERT", "COFFER_TLS_KEY", "COFFER_DOMAINS",
                       "COFFER_PLAIN_LISTEN", "COFFER_HTTPS_ONLY"):

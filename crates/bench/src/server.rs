@@ -51,6 +51,7 @@ impl Server {
             .arg(addr.to_string())
             .arg("--region")
             .arg(region)
+            .arg("--no-console")
             .env("COFFER_ROOT_ACCESS_KEY", access)
             .env("COFFER_ROOT_SECRET_KEY", secret)
             .stdin(Stdio::null())

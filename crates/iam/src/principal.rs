@@ -1,5 +1,6 @@
 //! Who a request acts as.
 
+use crate::Iam;
 use coffer_policy::{Policy, PrincipalId};
 
 /// The identity behind a request.
@@ -81,4 +82,20 @@ impl UserPrincipal {
 /// `arn:aws:iam::{project}:user/a/{name}`.
 pub fn user_arn(project: &str, path: &str, name: &str) -> String {
     format!("arn:aws:iam::{project}:user{path}{name}")
+}
+
+impl Iam {
+    /// The principal of a user record as it stands now (its current
+    /// policies), for front-ends that act without an access key (the
+    /// console's password sessions): `access_key` is empty.
+    pub fn principal_of(rec: &coffer_meta::UserRecord) -> UserPrincipal {
+        UserPrincipal {
+            policies: if rec.root { Vec::new() } else { Iam::policies_of(rec) },
+            project: rec.project.clone(),
+            user: rec.name.clone(),
+            path: rec.path.clone(),
+            root: rec.root,
+            access_key: String::new(),
+        }
+    }
 }

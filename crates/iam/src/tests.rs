@@ -382,3 +382,15 @@ async fn console_passwords() {
     iam.delete_user("acme", "carol", true).await.unwrap();
     assert!(bad(iam.check_password("acme", "carol", &"x".repeat(1024)).await));
 }
+
+#[tokio::test]
+async fn tokens_open_only_for_their_purpose_and_never_as_key_secrets() {
+    let (iam, _store, _dir) = iam().await;
+    let t = iam.seal_token("console-session", "{\"a\":1}").unwrap();
+    assert_eq!(iam.open_token("console-session", &t).unwrap(), "{\"a\":1}");
+    assert!(iam.open_token("other-purpose", &t).is_err());
+    // A key's sealed secret is not a token, whatever purpose is named.
+    let sealed = iam.master.seal("console-session", "secret").unwrap();
+    assert!(iam.open_token("console-session", &sealed).is_err());
+    assert!(iam.open_token("console-session", "plain:{}").is_err());
+}

@@ -56,7 +56,13 @@ pub struct ServerConfig {
     /// A client silent this long is dropped: while sending a request head,
     /// between requests on a kept-alive connection, or in the middle of a body.
     pub idle_timeout: Duration,
+    /// The web console's listener (HTTPS with the same certificate when TLS
+    /// is on); `None`: no console.
+    pub console_listen: Option<SocketAddr>,
 }
+
+/// How long a console session lasts from sign-in.
+pub const CONSOLE_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 
 /// A running server.
 pub struct Running {
@@ -64,6 +70,8 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The extra plain-HTTP address, when configured.
     pub plain_addr: Option<SocketAddr>,
+    /// The web console's address (HTTPS when TLS is on), when enabled.
+    pub console_addr: Option<SocketAddr>,
     /// The root credential; `generated` when it was created on this start.
     pub root: RootCredential,
     pub root_generated: bool,
@@ -125,7 +133,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
     tokio::spawn(engine.clone().gc_loop(Duration::from_secs(5).min(cfg.gc_grace.max(Duration::from_secs(1)))));
 
     let svc = coffer_s3_api::S3Service::new(
-        engine,
+        engine.clone(),
         iam.clone(),
         coffer_s3_api::S3Config {
             domains: cfg.domains.clone(),
@@ -138,6 +146,15 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
     } else {
         cfg.regions.iter().map(|r| coffer_admin::RegionInfo { name: r.name.clone(), hosts: r.hosts.clone() }).collect()
     };
+    let console = coffer_console::ConsoleService::new(
+        iam.clone(),
+        engine,
+        coffer_console::ConsoleConfig {
+            secure_cookies: acceptor.is_some(),
+            session_ttl: CONSOLE_SESSION_TTL,
+            regions: iam.regions().to_vec(),
+        },
+    );
     let control = coffer_admin::ControlService::new(iam, meta.clone(), region_info);
     let app = app::App { s3: svc.clone(), control };
     let tcp = tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;
@@ -145,9 +162,19 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
     let (shutdown, rx) = tokio::sync::watch::channel(false);
     let scheme = if acceptor.is_some() { "https" } else { "http" };
     let mut tasks = vec![
-        tokio::spawn(listener::serve(tcp, app.clone(), acceptor, rx.clone(), cfg.idle_timeout)),
+        tokio::spawn(listener::serve(tcp, app.clone(), acceptor.clone(), rx.clone(), cfg.idle_timeout)),
         tokio::spawn(metering::run(meta.clone(), svc.clone(), cfg.meter_interval, rx.clone())),
     ];
+    let console_addr = match cfg.console_listen {
+        None => None,
+        Some(c) => {
+            let tcp = tokio::net::TcpListener::bind(c).await.with_context(|| format!("binding the console to {c}"))?;
+            let a = tcp.local_addr()?;
+            tasks.push(tokio::spawn(listener::serve(tcp, console, acceptor.clone(), rx.clone(), cfg.idle_timeout)));
+            tracing::info!(addr = %a, scheme, "web console listening");
+            Some(a)
+        }
+    };
     let plain_addr = match cfg.plain_listen {
         None => None,
         Some(p) => {
@@ -164,5 +191,5 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
         }
     });
     tracing::info!(%addr, scheme, region = %default_region, data_dir = %cfg.data_dir.display(), "coffer S3 endpoint listening");
-    Ok(Running { addr, plain_addr, root, root_generated, shutdown, task })
+    Ok(Running { addr, plain_addr, console_addr, root, root_generated, shutdown, task })
 }

@@ -1,11 +1,12 @@
 //! The HTTP/1.1 accept loop: TCP_NODELAY, header-read timeout, keep-alive,
-//! graceful shutdown.
+//! graceful shutdown. Generic over the [`Handler`] that answers requests:
+//! the S3/admin endpoint ([`crate::app::App`]) and the web console share it.
 
-use crate::app::App;
 use coffer_s3_api::ConnInfo;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
@@ -16,9 +17,42 @@ const MAX_HEAD: usize = 64 * 1024;
 /// A TLS handshake that has not finished in this time is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub(crate) async fn serve(
+/// What a listener hands each request to (with its connection's
+/// [`ConnInfo`] as a request extension).
+pub(crate) trait Handler: Clone + Send + Sync + 'static {
+    type Body: hyper::body::Body<Data = bytes::Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+        + Send
+        + 'static;
+    fn handle(
+        &self,
+        req: hyper::Request<hyper::body::Incoming>,
+    ) -> impl Future<Output = http::Response<Self::Body>> + Send;
+}
+
+impl Handler for crate::app::App {
+    type Body = coffer_s3_api::ResBody;
+    fn handle(
+        &self,
+        req: hyper::Request<hyper::body::Incoming>,
+    ) -> impl Future<Output = http::Response<Self::Body>> + Send {
+        crate::app::App::handle(self, req)
+    }
+}
+
+impl Handler for coffer_console::ConsoleService {
+    type Body = http_body_util::Full<bytes::Bytes>;
+    fn handle(
+        &self,
+        req: hyper::Request<hyper::body::Incoming>,
+    ) -> impl Future<Output = http::Response<Self::Body>> + Send {
+        let peer = req.extensions().get::<ConnInfo>().map(|c| c.peer);
+        coffer_console::ConsoleService::handle(self, req, peer)
+    }
+}
+
+pub(crate) async fn serve<H: Handler>(
     tcp: TcpListener,
-    svc: App,
+    svc: H,
     tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: tokio::sync::watch::Receiver<bool>,
     idle: Duration,
@@ -59,9 +93,9 @@ pub(crate) async fn serve(
     tracker.wait().await;
 }
 
-async fn serve_connection<I>(
+async fn serve_connection<I, H: Handler>(
     io: I,
-    svc: App,
+    svc: H,
     mut stop: tokio::sync::watch::Receiver<bool>,
     conn: ConnInfo,
     idle: Duration,

@@ -85,6 +85,12 @@ struct ServerArgs {
     /// Seconds a client may stay silent (request head, keep-alive, body) before it is dropped.
     #[arg(long, env = "COFFER_IDLE_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     idle_timeout_secs: u64,
+    /// Address of the web console (HTTPS with the same certificate when TLS is on).
+    #[arg(long, env = "COFFER_CONSOLE_LISTEN", default_value = "127.0.0.1:9001")]
+    console_listen: SocketAddr,
+    /// Do not serve the web console.
+    #[arg(long, env = "COFFER_NO_CONSOLE")]
+    no_console: bool,
     /// Seconds a dropped blob stays readable before it is deleted.
     #[arg(long, env = "COFFER_GC_GRACE_SECS", default_value_t = 300)]
     gc_grace_secs: u64,
@@ -157,6 +163,7 @@ fn server(args: ServerArgs) -> anyhow::Result<()> {
         plain_listen: args.plain_listen,
         https_only: args.https_only,
         idle_timeout: Duration::from_secs(args.idle_timeout_secs),
+        console_listen: (!args.no_console).then_some(args.console_listen),
     };
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async move {

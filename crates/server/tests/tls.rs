@@ -28,6 +28,7 @@ fn config(dir: &std::path::Path, tls: Option<TlsFiles>) -> ServerConfig {
         regions: vec![],
         master_key: None,
         meter_interval: Duration::from_secs(60),
+        console_listen: Some("127.0.0.1:0".parse().unwrap()),
     }
 }
 
@@ -113,4 +114,57 @@ async fn https_only_and_bad_certificates_refuse_to_start() {
     assert!(coffer::start(cfg).await.is_err(), "--https-only without a certificate");
     let bad = TlsFiles { cert: dir.path().join("missing.pem"), key: dir.path().join("missing.key") };
     assert!(coffer::start(config(dir.path(), Some(bad))).await.is_err(), "a missing certificate is an error");
+}
+
+/// Sends one raw HTTP/1.1 request over TLS (trusting `ca`), reads to the end.
+async fn tls_raw(addr: std::net::SocketAddr, ca: &std::path::Path, req: &str) -> Option<RawResponse> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(cfg))
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .ok()?;
+    tls.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(20), tls.read_to_end(&mut buf)).await;
+    Some(parse_response(&buf))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_speaks_https_with_secure_cookies() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = generate_self_signed(&dir.path().join("tls"), &[]).unwrap();
+    let running = coffer::start(config(dir.path(), Some(files.clone()))).await.unwrap();
+    let console = running.console_addr.expect("console enabled");
+    assert_ne!(console, running.addr);
+    let r = tls_raw(console, &files.cert, "GET /signin HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
+        .await
+        .expect("TLS handshake on the console port");
+    assert_eq!(r.status, 200);
+    assert!(r.header("content-security-policy").unwrap().contains("'nonce-"));
+    let body = format!("kind=operator&access_key={AK}&secret_key={SK}");
+    let req = format!(
+        "POST /signin HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/x-www-form-urlencoded\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let r = tls_raw(console, &files.cert, &req).await.unwrap();
+    assert_eq!(r.status, 303, "{}", r.text());
+    let cookie = r.header("set-cookie").unwrap();
+    assert!(cookie.contains("; Secure") && cookie.contains("HttpOnly"), "{cookie}");
+    // No plain HTTP on the console's HTTPS port.
+    let mut plain = tokio::net::TcpStream::connect(console).await.unwrap();
+    plain.write_all(b"GET /signin HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), plain.read_to_end(&mut buf)).await;
+    assert!(!buf.starts_with(b"HTTP/1.1"));
+    running.shutdown().await;
 }

@@ -20,6 +20,8 @@ pub const REGION: &str = "us-east-1";
 /// A running in-process server with its own data directory.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The web console's address.
+    pub console_addr: Option<SocketAddr>,
     pub dir: tempfile::TempDir,
     running: Option<coffer::Running>,
 }
@@ -49,10 +51,11 @@ impl TestServer {
             regions: vec![],
             master_key: None,
             meter_interval: Duration::from_secs(60),
+            console_listen: Some("127.0.0.1:0".parse().unwrap()),
         };
         tweak(&mut cfg);
         let running = coffer::start(cfg).await.unwrap();
-        TestServer { addr: running.addr, dir, running: Some(running) }
+        TestServer { addr: running.addr, console_addr: running.console_addr, dir, running: Some(running) }
     }
 
     pub async fn stop(mut self) -> tempfile::TempDir {

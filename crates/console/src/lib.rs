@@ -1,0 +1,216 @@
+//! Coffer's web console: server-rendered pages for the provider's
+//! customers (project users, signed in with a console password) and for the
+//! operator (signed in with the operator's access key and secret).
+//!
+//! - [`ConsoleService::handle`] is the one entry point: the server crate
+//!   accepts connections and hands each request here (this crate never
+//!   depends on hyper).
+//! - Sessions are stateless: a cookie sealed under the master key
+//!   (`session.rs`). Every request re-reads the principal from the store, so a
+//!   deleted user, a removed password or a deleted operator key ends the
+//!   session at its next request.
+//! - Every state change carries the session's CSRF token (`csrf` form field or
+//!   `x-csrf-token` header); every page has a Content Security Policy whose
+//!   only script source besides `'self'` is a per-response nonce (`web.rs`).
+//! - Authorization is the S3 API's: [`coffer_iam::authz::decide`] with the
+//!   same actions and resources (`authz.rs`). The console never lets a user do
+//!   what its policy would refuse over S3.
+//!
+//! Start reading at [`ConsoleService::handle`], then `signin.rs` and
+//! `buckets.rs`. Templates live in `templates/` (askama, HTML auto-escaped),
+//! the CSS and JavaScript in `static/` (embedded in the binary).
+
+mod assets;
+mod authz;
+mod buckets;
+mod form;
+mod session;
+mod signin;
+mod throttle;
+mod web;
+
+use bytes::Bytes;
+use coffer_engine::Engine;
+use coffer_iam::Iam;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt as _, Full, Limited};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use throttle::{MAX_FAILURES, WINDOW};
+
+/// Largest form body accepted (sign-in, bucket forms).
+const MAX_FORM: usize = 64 * 1024;
+
+/// Console settings.
+#[derive(Clone, Debug)]
+pub struct ConsoleConfig {
+    /// Mark the session cookie `Secure` (set when the console listener speaks
+    /// HTTPS). Also the value of the `aws:SecureTransport` condition key.
+    pub secure_cookies: bool,
+    /// How long a session lasts from sign-in (it is not extended by use).
+    pub session_ttl: Duration,
+    /// The regions served, default first; a session acts in one of them.
+    pub regions: Vec<String>,
+}
+
+/// The console: cheap to clone, shared by every connection.
+#[derive(Clone)]
+pub struct ConsoleService {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub iam: Iam,
+    pub engine: Engine,
+    pub cfg: ConsoleConfig,
+    /// Failed sign-ins per (client address, account), in this process only.
+    pub throttle: throttle::Throttle,
+}
+
+/// One request, as the handlers see it.
+pub(crate) struct Cx {
+    pub method: Method,
+    pub path: String,
+    pub query: form::Form,
+    pub headers: http::HeaderMap,
+    pub peer: Option<SocketAddr>,
+    /// The form body of a POST (empty otherwise).
+    pub form: form::Form,
+    /// This response's CSP nonce.
+    pub nonce: String,
+}
+
+impl ConsoleService {
+    /// The console over the identity and engine use cases.
+    pub fn new(iam: Iam, engine: Engine, mut cfg: ConsoleConfig) -> Self {
+        if cfg.regions.is_empty() {
+            cfg.regions = iam.regions().to_vec();
+        }
+        if cfg.regions.is_empty() {
+            cfg.regions.push(engine.config().region.clone());
+        }
+        ConsoleService { inner: Arc::new(Inner { iam, engine, cfg, throttle: throttle::Throttle::default() }) }
+    }
+
+    /// Answers one request from `peer` (the client's address, for sign-in
+    /// throttling and the `aws:SourceIp` condition key).
+    pub async fn handle<B>(&self, req: Request<B>, peer: Option<SocketAddr>) -> Response<Full<Bytes>>
+    where
+        B: http_body::Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let nonce = web::nonce();
+        let (parts, body) = req.into_parts();
+        let path = parts.uri.path().to_owned();
+        if parts.method == Method::GET {
+            if let Some(asset) = path.strip_prefix("/static/") {
+                return assets::serve(asset, &nonce);
+            }
+        }
+        let form = if parts.method == Method::POST {
+            if !form::is_urlencoded(&parts.headers) {
+                return web::error_page(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "Unsupported form",
+                    "Forms must be sent as application/x-www-form-urlencoded.",
+                    None,
+                    &nonce,
+                );
+            }
+            match Limited::new(body, MAX_FORM).collect().await {
+                Ok(b) => form::Form::parse(&b.to_bytes()),
+                Err(_) => {
+                    return web::error_page(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "Form too large",
+                        "The form could not be read (too large, or the connection broke). Go back and try again.",
+                        None,
+                        &nonce,
+                    )
+                }
+            }
+        } else {
+            drop(body);
+            form::Form::default()
+        };
+        let query = form::Form::parse(parts.uri.query().unwrap_or("").as_bytes());
+        let cx = Cx { method: parts.method, path, query, headers: parts.headers, peer, form, nonce };
+        self.inner.route(cx).await
+    }
+}
+
+impl Inner {
+    async fn route(&self, cx: Cx) -> Response<Full<Bytes>> {
+        let viewer = match session::current(self, &cx).await {
+            Ok(v) => v,
+            Err(e) => return web::internal(&e, &cx.nonce),
+        };
+        let state_changing = matches!(cx.method, Method::POST | Method::PUT | Method::DELETE | Method::PATCH);
+        // Sign-in is the one state change made without a session.
+        if state_changing && cx.path != "/signin" {
+            let Some(v) = &viewer else {
+                return web::error_page(
+                    StatusCode::FORBIDDEN,
+                    "Signed out",
+                    "Your session has ended, so the change was not made. Sign in again and retry.",
+                    None,
+                    &cx.nonce,
+                );
+            };
+            if !session::csrf_ok(&v.session, &cx) {
+                return web::error_page(
+                    StatusCode::FORBIDDEN,
+                    "Request refused",
+                    "The form was missing its security token or it did not match your session. \
+                     Reload the page and try again.",
+                    Some(web::nav(v, &self.cfg)),
+                    &cx.nonce,
+                );
+            }
+        }
+        let segments: Vec<&str> = cx.path.trim_start_matches('/').split('/').collect();
+        let r = match (&cx.method, segments.as_slice()) {
+            (&Method::GET, [""]) => {
+                Ok(web::redirect(if viewer.is_some() { "/buckets" } else { "/signin" }, None, &cx.nonce))
+            }
+            (&Method::GET, ["signin"]) => signin::page(self, &cx, viewer.as_ref()),
+            (&Method::POST, ["signin"]) => signin::submit(self, &cx).await,
+            _ => match &viewer {
+                None => Ok(web::redirect("/signin", None, &cx.nonce)),
+                Some(v) => self.route_signed_in(&cx, v, &segments).await,
+            },
+        };
+        match r {
+            Ok(resp) => resp,
+            Err(e) => e.render(viewer.as_ref().map(|v| web::nav(v, &self.cfg)), &cx.nonce),
+        }
+    }
+
+    async fn route_signed_in(
+        &self,
+        cx: &Cx,
+        v: &session::Viewer,
+        segments: &[&str],
+    ) -> Result<Response<Full<Bytes>>, web::PageError> {
+        match (&cx.method, segments) {
+            (&Method::POST, ["signout"]) => Ok(signin::sign_out(self, cx)),
+            (&Method::POST, ["region"]) => signin::switch_region(self, cx, v),
+            (&Method::GET, ["buckets"]) => buckets::list(self, cx, v).await,
+            (&Method::POST, ["buckets"]) => buckets::create(self, cx, v).await,
+            (&Method::GET, ["buckets", name, "delete"]) => buckets::confirm_delete(self, cx, v, name).await,
+            (&Method::POST, ["buckets", name, "delete"]) => buckets::delete(self, cx, v, name).await,
+            (_, ["signout" | "region" | "buckets"]) | (_, ["buckets", _, "delete"]) => Err(web::PageError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Method not allowed",
+                "This page does not answer that kind of request.",
+            )),
+            _ => Err(web::PageError::new(
+                StatusCode::NOT_FOUND,
+                "Page not found",
+                "There is no console page at this address.",
+            )),
+        }
+    }
+}

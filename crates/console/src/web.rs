@@ -1,0 +1,213 @@
+//! Responses: security headers on every one (CSP with a fresh nonce,
+//! nosniff, same-origin referrer), HTML pages, redirects, and typed page
+//! errors that say what happened.
+
+use crate::session::Viewer;
+use crate::ConsoleConfig;
+use askama::Template;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use http::{HeaderValue, Response, StatusCode};
+use http_body_util::Full;
+use rand::RngCore as _;
+
+/// A fresh CSP nonce (128 random bits).
+pub(crate) fn nonce() -> String {
+    let mut b = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut b);
+    B64.encode(b)
+}
+
+/// The Content Security Policy of a response with this nonce.
+pub(crate) fn csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; \
+         frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    )
+}
+
+/// Adds the headers every console response carries.
+pub(crate) fn secure(resp: &mut Response<Full<Bytes>>, nonce: &str) {
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&csp(nonce)) {
+        h.insert("content-security-policy", v);
+    }
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.entry(CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+}
+
+/// A response with a body of `content_type`.
+pub(crate) fn body(status: StatusCode, content_type: &'static str, body: Bytes, nonce: &str) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    secure(&mut r, nonce);
+    r
+}
+
+/// Renders a page; a template failure becomes a plain 500.
+pub(crate) fn page(status: StatusCode, t: &impl Template, nonce: &str) -> Response<Full<Bytes>> {
+    match t.render() {
+        Ok(html) => body(status, "text/html; charset=utf-8", Bytes::from(html), nonce),
+        Err(e) => {
+            tracing::error!(error = %e, "console template failed");
+            body(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "text/plain; charset=utf-8",
+                Bytes::from_static(b"Internal error"),
+                nonce,
+            )
+        }
+    }
+}
+
+/// 303 See Other to a console path, optionally setting a cookie.
+pub(crate) fn redirect(location: &str, cookie: Option<HeaderValue>, nonce: &str) -> Response<Full<Bytes>> {
+    let mut r = body(StatusCode::SEE_OTHER, "text/plain; charset=utf-8", Bytes::new(), nonce);
+    r.headers_mut().insert(LOCATION, HeaderValue::from_str(location).unwrap_or(HeaderValue::from_static("/")));
+    if let Some(c) = cookie {
+        r.headers_mut().insert(SET_COOKIE, c);
+    }
+    r
+}
+
+/// What the nav bar shows for a signed-in principal.
+pub(crate) struct Nav {
+    pub who: String,
+    pub region: String,
+    /// Every region served (a selector is shown when there are several).
+    pub regions: Vec<String>,
+    pub csrf: String,
+}
+
+pub(crate) fn nav(v: &Viewer, cfg: &ConsoleConfig) -> Nav {
+    Nav {
+        who: v.display(),
+        region: v.session.region.clone(),
+        regions: cfg.regions.clone(),
+        csrf: v.session.csrf.clone(),
+    }
+}
+
+/// What every page's layout needs.
+pub(crate) struct Chrome {
+    pub title: String,
+    pub nonce: String,
+    pub nav: Option<Nav>,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    chrome: Chrome,
+    status: u16,
+    heading: &'a str,
+    message: &'a str,
+}
+
+/// An error page: status, heading, and a message saying what happened.
+pub(crate) fn error_page(
+    status: StatusCode,
+    heading: &str,
+    message: &str,
+    nav: Option<Nav>,
+    nonce: &str,
+) -> Response<Full<Bytes>> {
+    let t = ErrorPage {
+        chrome: Chrome { title: heading.to_owned(), nonce: nonce.to_owned(), nav },
+        status: status.as_u16(),
+        heading,
+        message,
+    };
+    page(status, &t, nonce)
+}
+
+/// An unexpected failure: logged here, answered without detail.
+pub(crate) fn internal(detail: &str, nonce: &str) -> Response<Full<Bytes>> {
+    tracing::error!(error = %detail, "console request failed");
+    error_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "The server could not complete the request. Nothing was changed that you were not told about; try again \
+         in a moment, and tell the operator if it keeps happening.",
+        None,
+        nonce,
+    )
+}
+
+/// A page-level failure, rendered as an error page.
+#[derive(Debug)]
+pub(crate) struct PageError {
+    pub status: StatusCode,
+    pub heading: String,
+    pub message: String,
+    /// Logged, never shown.
+    pub detail: Option<String>,
+}
+
+impl PageError {
+    pub fn new(status: StatusCode, heading: &str, message: impl Into<String>) -> Self {
+        PageError { status, heading: heading.to_owned(), message: message.into(), detail: None }
+    }
+
+    /// An internal failure (store or template), logged with `detail`.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        PageError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            heading: String::new(),
+            message: String::new(),
+            detail: Some(detail.to_string()),
+        }
+    }
+
+    pub fn render(self, nav: Option<Nav>, nonce: &str) -> Response<Full<Bytes>> {
+        match self.detail {
+            Some(d) => internal(&d, nonce),
+            None => error_page(self.status, &self.heading, &self.message, nav, nonce),
+        }
+    }
+}
+
+/// Bytes as people read them: `0 B`, `1.5 KiB`, `2.0 GiB`.
+pub(crate) fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    format!("{v:.1} {}", UNITS[u])
+}
+
+/// A Unix-millisecond time as `2026-01-31 14:05 UTC`.
+pub(crate) fn human_time(ms: coffer_types::UnixMillis) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)) {
+        Ok(t) => {
+            format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
+        }
+        Err(_) => "-".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_units() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
+        assert_eq!(human_time(0), "1970-01-01 00:00 UTC");
+        assert_eq!(human_time(1_700_000_000_000), "2023-11-14 22:13 UTC");
+    }
+}

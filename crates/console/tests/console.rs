@@ -1,0 +1,546 @@
+//! The console's handlers without a browser, over real stores (SQLite
+//! metadata and filesystem blobs in a temp dir): sign-in, throttling,
+//! session cookies, CSRF, CSP, escaping, tenant isolation, and sessions
+//! that end when their principal goes.
+
+use bytes::Bytes;
+use coffer_blob::FsBlobStore;
+use coffer_console::{ConsoleConfig, ConsoleService, MAX_FAILURES};
+use coffer_engine::{BodyCheck, Engine, EngineConfig, NewBucket, PutInput};
+use coffer_iam::seal::MasterKey;
+use coffer_iam::{Iam, Permissions};
+use coffer_meta::{ObjectMeta, UserRecord, WriteCondition};
+use coffer_meta_sqlite::SqliteMetaStore;
+use coffer_policy::Preset;
+use futures::StreamExt as _;
+use http::{Method, Request, StatusCode};
+use http_body_util::{BodyExt as _, Full};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+const OP_AK: &str = "AKOPERATOR";
+const OP_SK: &str = "operator-secret-0123456789";
+const ROOT_PW: &str = "acme root password";
+const OTHER_PW: &str = "other root password";
+const REGION: &str = "us-east-1";
+
+struct Fx {
+    svc: ConsoleService,
+    iam: Iam,
+    engine: Engine,
+    _dir: tempfile::TempDir,
+}
+
+async fn fixture_with(secure: bool) -> Fx {
+    let dir = tempfile::tempdir().unwrap();
+    let meta = Arc::new(SqliteMetaStore::open(dir.path().join("meta.db")).unwrap());
+    let blobs = Arc::new(FsBlobStore::open(dir.path().join("blobs")).unwrap());
+    let engine = Engine::new(meta.clone(), blobs, EngineConfig { region: REGION.into(), ..Default::default() });
+    let iam = Iam::new(meta, MasterKey::from_bytes(&[9u8; 32]), vec![REGION.into()]);
+    iam.put_operator_key(OP_AK, OP_SK).await.unwrap();
+    for (p, pw) in [("acme", ROOT_PW), ("other", OTHER_PW)] {
+        iam.create_project(p).await.unwrap();
+        iam.set_password(p, "root", Some(pw)).await.unwrap();
+    }
+    let cfg =
+        ConsoleConfig { secure_cookies: secure, session_ttl: Duration::from_secs(3600), regions: vec![REGION.into()] };
+    let svc = ConsoleService::new(iam.clone(), engine.clone(), cfg);
+    Fx { svc, iam, engine, _dir: dir }
+}
+
+async fn fixture() -> Fx {
+    fixture_with(true).await
+}
+
+struct Resp {
+    status: StatusCode,
+    headers: http::HeaderMap,
+    body: String,
+}
+
+impl Resp {
+    fn header(&self, name: &str) -> &str {
+        self.headers.get(name).map_or("", |v| v.to_str().unwrap())
+    }
+
+    /// The session cookie's `name=value` from Set-Cookie.
+    fn cookie(&self) -> String {
+        let c = self.header("set-cookie");
+        assert!(c.starts_with("coffer_session="), "no session cookie: {c:?} (status {})", self.status);
+        c.split(';').next().unwrap().to_owned()
+    }
+
+    /// The CSRF token in the page's forms.
+    fn csrf(&self) -> String {
+        let at = self.body.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
+        self.body[at..].split('"').next().unwrap().to_owned()
+    }
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+}
+
+const PEER: &str = "192.0.2.10:50000";
+
+impl Fx {
+    async fn send_from(
+        &self,
+        peer: &str,
+        method: Method,
+        path: &str,
+        cookie: Option<&str>,
+        body: Option<String>,
+        extra: &[(&str, &str)],
+    ) -> Resp {
+        let mut b = Request::builder().method(method).uri(path).header("host", "console.test");
+        if let Some(c) = cookie {
+            b = b.header("cookie", c);
+        }
+        if body.is_some() {
+            b = b.header("content-type", "application/x-www-form-urlencoded");
+        }
+        for (k, v) in extra {
+            b = b.header(*k, *v);
+        }
+        let req = b.body(Full::new(Bytes::from(body.unwrap_or_default()))).unwrap();
+        let peer: SocketAddr = peer.parse().unwrap();
+        let resp = self.svc.handle(req, Some(peer)).await;
+        let (parts, body) = resp.into_parts();
+        let body = String::from_utf8(body.collect().await.unwrap().to_bytes().to_vec()).unwrap();
+        Resp { status: parts.status, headers: parts.headers, body }
+    }
+
+    async fn get(&self, path: &str, cookie: Option<&str>) -> Resp {
+        self.send_from(PEER, Method::GET, path, cookie, None, &[]).await
+    }
+
+    async fn post(&self, path: &str, cookie: Option<&str>, pairs: &[(&str, &str)]) -> Resp {
+        self.send_from(PEER, Method::POST, path, cookie, Some(form(pairs)), &[]).await
+    }
+
+    async fn sign_in_user(&self, project: &str, user: &str, password: &str) -> Resp {
+        self.post("/signin", None, &[("kind", "user"), ("project", project), ("user", user), ("password", password)])
+            .await
+    }
+
+    /// Signs in and returns (cookie, csrf token).
+    async fn session(&self, project: &str, user: &str, password: &str) -> (String, String) {
+        let r = self.sign_in_user(project, user, password).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let cookie = r.cookie();
+        let page = self.get("/buckets", Some(&cookie)).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        (cookie, page.csrf())
+    }
+
+    async fn operator_session(&self) -> (String, String) {
+        let r = self.post("/signin", None, &[("kind", "operator"), ("access_key", OP_AK), ("secret_key", OP_SK)]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let cookie = r.cookie();
+        let page = self.get("/buckets", Some(&cookie)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        (cookie, page.csrf())
+    }
+
+    async fn bucket(&self, name: &str, project: &str) {
+        self.engine.create_bucket(NewBucket { name, location: None, region: REGION, project }).await.unwrap();
+    }
+
+    async fn put(&self, bucket: &str, key: &str, data: &'static [u8]) {
+        let body = futures::stream::iter([Ok(Bytes::from_static(data))]).boxed();
+        let input = PutInput {
+            bucket: bucket.into(),
+            key: key.into(),
+            len: Some(data.len() as u64),
+            body,
+            check: BodyCheck::default(),
+            meta: ObjectMeta::default(),
+            condition: WriteCondition::None,
+        };
+        self.engine.put_object(input).await.unwrap();
+    }
+
+    async fn user_with_password(&self, project: &str, user: &str, preset: Option<Preset>) {
+        self.iam.create_user(project, user).await.unwrap();
+        if let Some(p) = preset {
+            self.iam.set_permissions(project, user, &Permissions::Preset(p)).await.unwrap();
+        }
+        self.iam.set_password(project, user, Some("a long enough password")).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_strict_http_only_session_cookie() {
+    let fx = fixture().await;
+    // Not signed in: pages lead to the sign-in form.
+    let r = fx.get("/buckets", None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header("location"), "/signin");
+    let r = fx.get("/signin", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("name=\"password\""));
+
+    let r = fx.sign_in_user("acme", "root", ROOT_PW).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header("location"), "/buckets");
+    let set = r.header("set-cookie");
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Secure", "Max-Age=3600"] {
+        assert!(set.split("; ").any(|a| a == attr), "{attr} missing in {set}");
+    }
+    // The cookie is sealed: nothing readable in it.
+    assert!(!set.contains("acme") && !set.contains("root"), "{set}");
+    let cookie = r.cookie();
+    let page = fx.get("/buckets", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("No buckets yet — create one"), "{}", page.body);
+    assert!(page.body.contains("root @ acme"));
+    // A signed-in visit to the sign-in page goes on to the buckets.
+    assert_eq!(fx.get("/signin", Some(&cookie)).await.header("location"), "/buckets");
+
+    // A tampered cookie is no session.
+    let mut bad = cookie.clone().into_bytes();
+    let n = bad.len() - 5;
+    bad[n] = if bad[n] == b'A' { b'B' } else { b'A' };
+    let r = fx.get("/buckets", Some(&String::from_utf8(bad).unwrap())).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+
+    // Without TLS the cookie is not marked Secure.
+    let plain = fixture_with(false).await;
+    let r = plain.sign_in_user("acme", "root", ROOT_PW).await;
+    assert!(!r.header("set-cookie").contains("Secure"), "{}", r.header("set-cookie"));
+}
+
+#[tokio::test]
+async fn failed_sign_ins_say_so_and_set_no_cookie() {
+    let fx = fixture().await;
+    for (p, u, pw) in [
+        ("acme", "root", "wrong password!!"),
+        ("acme", "nobody", ROOT_PW),
+        ("nope", "root", ROOT_PW),
+        ("other", "root", ROOT_PW),
+    ] {
+        let r = fx.sign_in_user(p, u, pw).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{p}/{u}");
+        assert!(r.headers.get("set-cookie").is_none());
+        assert!(r.body.contains("Wrong project, user name or password"), "{}", r.body);
+    }
+    // Missing fields.
+    let r = fx.post("/signin", None, &[("kind", "user"), ("project", "acme")]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // Operator: wrong secret, a project key, an unknown key.
+    let r = fx.post("/signin", None, &[("kind", "operator"), ("access_key", OP_AK), ("secret_key", "nope")]).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let key = fx.iam.create_key(&coffer_iam::NewKey { project: "acme".into(), ..Default::default() }).await.unwrap();
+    let r = fx
+        .post(
+            "/signin",
+            None,
+            &[("kind", "operator"), ("access_key", &key.record.access_key), ("secret_key", &key.secret)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "a project key is not the operator's");
+    // A form posted from another site is refused before any check.
+    let r = fx
+        .send_from(
+            PEER,
+            Method::POST,
+            "/signin",
+            None,
+            Some(form(&[("kind", "user"), ("project", "acme"), ("user", "root"), ("password", ROOT_PW)])),
+            &[("origin", "https://evil.test")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.headers.get("set-cookie").is_none());
+}
+
+#[tokio::test]
+async fn repeated_failures_are_throttled_with_429() {
+    let fx = fixture().await;
+    for i in 0..MAX_FAILURES {
+        let r = fx.sign_in_user("acme", "root", "not the password").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    // Now even the right password is refused, with a message saying why.
+    let r = fx.sign_in_user("acme", "root", ROOT_PW).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.body.contains("Too many failed sign-ins"), "{}", r.body);
+    assert!(r.headers.get("set-cookie").is_none());
+    // Account names are not a way around it (user names ignore case).
+    assert_eq!(fx.sign_in_user("acme", "ROOT", ROOT_PW).await.status, StatusCode::TOO_MANY_REQUESTS);
+    // Another account from the same address, and the same account from another address, still work.
+    assert_eq!(fx.sign_in_user("other", "root", OTHER_PW).await.status, StatusCode::SEE_OTHER);
+    let body = form(&[("kind", "user"), ("project", "acme"), ("user", "root"), ("password", ROOT_PW)]);
+    let r = fx.send_from("198.51.100.7:1234", Method::POST, "/signin", None, Some(body), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // The operator tab is throttled too.
+    for _ in 0..MAX_FAILURES {
+        fx.post("/signin", None, &[("kind", "operator"), ("access_key", OP_AK), ("secret_key", "x")]).await;
+    }
+    let r = fx.post("/signin", None, &[("kind", "operator"), ("access_key", OP_AK), ("secret_key", OP_SK)]).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn state_changes_without_the_csrf_token_are_refused() {
+    let fx = fixture().await;
+    let (cookie, csrf) = fx.session("acme", "root", ROOT_PW).await;
+    let r = fx.post("/buckets", Some(&cookie), &[("name", "csrf-test")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("security token"), "{}", r.body);
+    let r = fx.post("/buckets", Some(&cookie), &[("name", "csrf-test"), ("csrf", "forged")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Another session's token does not fit this session.
+    let (_, other_csrf) = fx.session("acme", "root", ROOT_PW).await;
+    assert_ne!(other_csrf, csrf);
+    let r = fx.post("/buckets", Some(&cookie), &[("name", "csrf-test"), ("csrf", &other_csrf)]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(fx.engine.head_bucket("csrf-test").await.is_err(), "nothing was created");
+    // Sign-out is a state change too.
+    assert_eq!(fx.post("/signout", Some(&cookie), &[]).await.status, StatusCode::FORBIDDEN);
+    // DELETE/PUT without a token.
+    let r = fx.send_from(PEER, Method::DELETE, "/buckets", Some(&cookie), None, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // The header works as well as the form field.
+    let r = fx
+        .send_from(
+            PEER,
+            Method::POST,
+            "/buckets",
+            Some(&cookie),
+            Some(form(&[("name", "csrf-test")])),
+            &[("x-csrf-token", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(fx.engine.head_bucket("csrf-test").await.is_ok());
+    // Without a session at all.
+    assert_eq!(fx.post("/buckets", None, &[("name", "x-y-z"), ("csrf", &csrf)]).await.status, StatusCode::FORBIDDEN);
+    // Signing out with the token clears the cookie.
+    let r = fx.post("/signout", Some(&cookie), &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.header("set-cookie").contains("Max-Age=0"));
+}
+
+#[tokio::test]
+async fn every_page_has_a_nonce_csp_and_safe_headers() {
+    let fx = fixture().await;
+    let a = fx.get("/signin", None).await;
+    let b = fx.get("/signin", None).await;
+    let csp = a.header("content-security-policy");
+    for part in [
+        "default-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+    ] {
+        assert!(csp.contains(part), "{part} missing: {csp}");
+    }
+    let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap();
+    assert!(nonce.len() >= 16);
+    assert!(csp.contains(&format!("script-src 'self' 'nonce-{nonce}'")));
+    assert_ne!(csp, b.header("content-security-policy"), "a fresh nonce per response");
+    // Every script tag carries the nonce; there is no inline handler.
+    assert_eq!(a.body.matches("<script").count(), a.body.matches(&format!("nonce=\"{nonce}\"")).count());
+    assert!(!a.body.contains("onclick") && !a.body.contains("onload"));
+    assert_eq!(a.header("x-content-type-options"), "nosniff");
+    assert_eq!(a.header("referrer-policy"), "same-origin");
+    assert_eq!(a.header("content-type"), "text/html; charset=utf-8");
+    // Errors and redirects carry them too.
+    for r in [fx.get("/nowhere", None).await, fx.get("/buckets", None).await] {
+        assert!(r.header("content-security-policy").contains("'nonce-"));
+        assert_eq!(r.header("x-content-type-options"), "nosniff");
+    }
+    let (cookie, _) = fx.session("acme", "root", ROOT_PW).await;
+    let r = fx.get("/nowhere", Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.body.contains("There is no console page at this address"));
+    // Static assets with their types.
+    let css = fx.get("/static/console.css", None).await;
+    assert_eq!((css.status, css.header("content-type")), (StatusCode::OK, "text/css; charset=utf-8"));
+    assert!(css.body.contains("@media"));
+    let js = fx.get("/static/console.js", None).await;
+    assert_eq!((js.status, js.header("content-type")), (StatusCode::OK, "text/javascript; charset=utf-8"));
+    assert_eq!(fx.get("/static/../Cargo.toml", None).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn output_is_escaped() {
+    let fx = fixture().await;
+    let (cookie, csrf) = fx.session("acme", "root", ROOT_PW).await;
+    // A bucket cannot be named with markup; the name is shown back escaped.
+    let r = fx.post("/buckets", Some(&cookie), &[("name", "<script>alert(1)</script>"), ("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("Not a valid bucket name"), "{}", r.body);
+    assert!(
+        r.body.contains("&#60;script&#62;alert(1)&#60;/script&#62;") || r.body.contains("&lt;script&gt;"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains("<script>alert"));
+    // What a failed sign-in echoes is escaped.
+    let r = fx.sign_in_user("acme", "\"><script>alert(2)</script>", "whatever password").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(!r.body.contains("<script>alert"), "{}", r.body);
+    // A user whose name carries markup (IAM refuses such names; the store
+    // does not) is shown escaped in the nav.
+    let evil = "<script>alert(3)</script>";
+    fx.iam
+        .store()
+        .create_user(UserRecord {
+            project: "acme".into(),
+            name: evil.into(),
+            id: "AIDAEVIL".into(),
+            path: "/".into(),
+            root: false,
+            created: 0,
+            inline_policies: Default::default(),
+            attached: Default::default(),
+            password_hash: None,
+        })
+        .await
+        .unwrap();
+    fx.iam.set_password("acme", evil, Some("a long enough password")).await.unwrap();
+    let (cookie, _) = fx.session("acme", evil, "a long enough password").await;
+    let page = fx.get("/buckets", Some(&cookie)).await;
+    assert!(!page.body.contains("<script>alert"), "{}", page.body);
+    assert!(page.body.contains("alert(3)"), "the name is shown, escaped");
+}
+
+#[tokio::test]
+async fn a_project_user_sees_and_changes_only_its_project() {
+    let fx = fixture().await;
+    fx.bucket("acme-data", "acme").await;
+    fx.bucket("other-data", "other").await;
+    fx.put("acme-data", "a.txt", b"hello world").await;
+    let (cookie, csrf) = fx.session("acme", "root", ROOT_PW).await;
+    let page = fx.get("/buckets", Some(&cookie)).await;
+    assert!(page.body.contains("acme-data"));
+    assert!(!page.body.contains("other-data"), "{}", page.body);
+    assert!(page.body.contains("11 B"), "size shown: {}", page.body);
+
+    // Another project's bucket is not found, to look at or to delete.
+    let r = fx.get("/buckets/other-data/delete", Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = fx.post("/buckets/other-data/delete", Some(&cookie), &[("csrf", &csrf), ("confirm", "other-data")]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.body.contains("No such bucket"));
+    assert!(fx.engine.head_bucket("other-data").await.is_ok());
+    // Its name is taken, though.
+    let r = fx.post("/buckets", Some(&cookie), &[("name", "other-data"), ("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("This name is taken"));
+
+    // The operator sees every bucket, with its project.
+    let (op, _) = fx.operator_session().await;
+    let page = fx.get("/buckets", Some(&op)).await;
+    assert!(page.body.contains("acme-data") && page.body.contains("other-data"));
+    assert!(page.body.contains("operator (AKOPERATOR)"));
+}
+
+#[tokio::test]
+async fn create_and_delete_buckets() {
+    let fx = fixture().await;
+    let (cookie, csrf) = fx.session("acme", "root", ROOT_PW).await;
+    let r = fx.post("/buckets", Some(&cookie), &[("name", "photos"), ("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header("location"), "/buckets?created=photos");
+    let b = fx.engine.head_bucket("photos").await.unwrap();
+    assert_eq!((b.project.as_str(), b.region.as_str()), ("acme", REGION));
+    let page = fx.get(r.header("location"), Some(&cookie)).await;
+    assert!(page.body.contains("Bucket photos created."));
+    assert!(page.body.contains("/buckets/photos/delete"));
+    // Taken by yourself.
+    let r = fx.post("/buckets", Some(&cookie), &[("name", "photos"), ("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("You already have a bucket with this name"));
+    // Too short: inline error, the typed value kept.
+    let r = fx.post("/buckets", Some(&cookie), &[("name", "ab"), ("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("aria-invalid=\"true\"") && r.body.contains("value=\"ab\""));
+
+    // Not empty: refused, and the confirmation page says so.
+    fx.put("photos", "cat.jpg", b"meow").await;
+    let confirm = fx.get("/buckets/photos/delete", Some(&cookie)).await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    assert!(confirm.body.contains("still holds 1 object"), "{}", confirm.body);
+    let r = fx.post("/buckets/photos/delete", Some(&cookie), &[("csrf", &csrf), ("confirm", "photos")]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("not empty"));
+    fx.engine.delete_object("photos", "cat.jpg").await.unwrap();
+    // Not confirmed.
+    let r = fx.post("/buckets/photos/delete", Some(&cookie), &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = fx.post("/buckets/photos/delete", Some(&cookie), &[("csrf", &csrf), ("confirm", "photos")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(fx.engine.head_bucket("photos").await.is_err());
+    let page = fx.get("/buckets?deleted=photos", Some(&cookie)).await;
+    assert!(page.body.contains("Bucket photos deleted.") && page.body.contains("No buckets yet"));
+}
+
+#[tokio::test]
+async fn policies_limit_what_iam_users_can_do() {
+    let fx = fixture().await;
+    fx.bucket("acme-data", "acme").await;
+    // No policy: may not list or create.
+    fx.user_with_password("acme", "nobody", None).await;
+    let (cookie, csrf) = fx.session("acme", "nobody", "a long enough password").await;
+    let page = fx.get("/buckets", Some(&cookie)).await;
+    assert!(page.body.contains("does not allow listing buckets"), "{}", page.body);
+    assert!(!page.body.contains("acme-data"));
+    let r = fx.post("/buckets", Some(&cookie), &[("name", "new-bucket"), ("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("does not allow creating buckets"));
+    assert!(fx.engine.head_bucket("new-bucket").await.is_err());
+    // Read-only: lists, but may not delete.
+    fx.user_with_password("acme", "reader", Some(Preset::ReadOnly)).await;
+    let (cookie, csrf) = fx.session("acme", "reader", "a long enough password").await;
+    assert!(fx.get("/buckets", Some(&cookie)).await.body.contains("acme-data"));
+    let r = fx.post("/buckets/acme-data/delete", Some(&cookie), &[("csrf", &csrf), ("confirm", "acme-data")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("does not allow deleting"));
+    assert!(fx.engine.head_bucket("acme-data").await.is_ok());
+    // Full access: may delete.
+    fx.user_with_password("acme", "admin", Some(Preset::FullAccess)).await;
+    let (cookie, csrf) = fx.session("acme", "admin", "a long enough password").await;
+    let r = fx.post("/buckets/acme-data/delete", Some(&cookie), &[("csrf", &csrf), ("confirm", "acme-data")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn sessions_end_when_their_principal_goes() {
+    let fx = fixture().await;
+    fx.user_with_password("acme", "alice", Some(Preset::ReadOnly)).await;
+    let (cookie, _) = fx.session("acme", "alice", "a long enough password").await;
+    fx.iam.delete_user("acme", "alice", true).await.unwrap();
+    let r = fx.get("/buckets", Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "a deleted user is signed out");
+    assert_eq!(r.header("location"), "/signin");
+
+    // A changed or removed password ends the session too.
+    fx.user_with_password("acme", "bob", Some(Preset::ReadOnly)).await;
+    let (cookie, _) = fx.session("acme", "bob", "a long enough password").await;
+    fx.iam.set_password("acme", "bob", Some("another long password")).await.unwrap();
+    assert_eq!(fx.get("/buckets", Some(&cookie)).await.status, StatusCode::SEE_OTHER);
+    let (cookie, _) = fx.session("acme", "bob", "another long password").await;
+    fx.iam.set_password("acme", "bob", None).await.unwrap();
+    assert_eq!(fx.get("/buckets", Some(&cookie)).await.status, StatusCode::SEE_OTHER);
+
+    // The operator's session ends with its key.
+    let (op, _) = fx.operator_session().await;
+    fx.iam.delete_key(OP_AK).await.unwrap();
+    assert_eq!(fx.get("/buckets", Some(&op)).await.status, StatusCode::SEE_OTHER);
+}
