@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -433,6 +434,22 @@ class CofferServer:
     def log_tail(self, max_bytes: int = 12000) -> str:
         return log_tail(self.log_path, max_bytes)
 
+    def console_endpoint(self, timeout: float = 10.0) -> str:
+        """The web console's base URL: the servers listen on any free port
+        (`--console-listen 127.0.0.1:0`) and log the address they got."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.log_path.read_text("utf-8", "replace")
+            # The log is appended to across restarts: read the last start's part.
+            text = text.rsplit("===== coffer server start", 1)[-1]
+            found = re.search(r"web console listening.*?\baddr=(\S+)", text)
+            if found:
+                return f"{self.scheme}://{found.group(1)}"
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no 'web console listening' line in {self.log_path}:\n"
+                                     f"{self.log_tail(4000)}")
+            time.sleep(0.05)
+
 
 # ---------------------------------------------------------------------------
 # boto3
@@ -740,10 +757,11 @@ def boto3_iam_client(server: CofferServer, access_key: str, secret_key: str):
 
 def coffer_cli(server: CofferServer, *args, check: bool = True,
                access_key: str | None = None, secret_key: str | None = None,
-               timeout: float = 60) -> subprocess.CompletedProcess:
+               timeout: float = 60, input_bytes: bytes | None = None
+               ) -> subprocess.CompletedProcess:
     """`coffer ARGS` (the admin CLI) against `server`, configured only through
     COFFER_ENDPOINT / COFFER_ACCESS_KEY / COFFER_SECRET_KEY (the operator
-    key unless given)."""
+    key unless given); `input_bytes` is its standard input."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COFFER_")}
     env.update(
         COFFER_ENDPOINT=server.endpoint,
@@ -754,7 +772,7 @@ def coffer_cli(server: CofferServer, *args, check: bool = True,
     if server.tls_cert:
         env["COFFER_CA_CERT"] = str(server.tls_cert)
     return run([str(coffer_bin()), *[str(a) for a in args]], env=env, check=check,
-               timeout=timeout)
+               timeout=timeout, input_bytes=input_bytes)
 
 
 def coffer_cli_json(server: CofferServer, *args, **kw):
