@@ -24,6 +24,7 @@ mod assets;
 mod authz;
 mod buckets;
 mod form;
+mod keys;
 mod session;
 mod signin;
 mod throttle;
@@ -201,7 +202,15 @@ impl Inner {
             (&Method::POST, ["buckets"]) => buckets::create(self, cx, v).await,
             (&Method::GET, ["buckets", name, "delete"]) => buckets::confirm_delete(self, cx, v, name).await,
             (&Method::POST, ["buckets", name, "delete"]) => buckets::delete(self, cx, v, name).await,
-            (_, ["signout" | "region" | "buckets"]) | (_, ["buckets", _, "delete"]) => Err(web::PageError::new(
+            (&Method::GET, ["keys"]) => keys::list(self, cx, v).await,
+            (&Method::POST, ["keys"]) => keys::create(self, cx, v).await,
+            (&Method::POST, ["keys", ak, "activate"]) => keys::set_status(self, cx, v, ak, true).await,
+            (&Method::POST, ["keys", ak, "deactivate"]) => keys::set_status(self, cx, v, ak, false).await,
+            (&Method::GET, ["keys", ak, "delete"]) => keys::confirm_delete(self, cx, v, ak).await,
+            (&Method::POST, ["keys", ak, "delete"]) => keys::delete(self, cx, v, ak).await,
+            (_, ["signout" | "region" | "buckets" | "keys"])
+            | (_, ["buckets", _, "delete"])
+            | (_, ["keys", _, "delete" | "activate" | "deactivate"]) => Err(web::PageError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "Method not allowed",
                 "This page does not answer that kind of request.",

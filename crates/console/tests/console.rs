@@ -544,3 +544,126 @@ async fn sessions_end_when_their_principal_goes() {
     fx.iam.delete_key(OP_AK).await.unwrap();
     assert_eq!(fx.get("/buckets", Some(&op)).await.status, StatusCode::SEE_OTHER);
 }
+
+/// The text of the element with `id` in a page.
+fn element_text(body: &str, id: &str) -> String {
+    let marker = format!("id=\"{id}\">");
+    let at = body.find(&marker).unwrap_or_else(|| panic!("no #{id} in {body}")) + marker.len();
+    body[at..].split('<').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn generate_shows_the_secret_once() {
+    let fx = fixture().await;
+    let (cookie, csrf) = fx.session("acme", "root", ROOT_PW).await;
+    let page = fx.get("/keys", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("No S3 keys yet"), "{}", page.body);
+    assert!(page.body.contains("href=\"/keys\""), "nav link");
+
+    // Without the CSRF token nothing is created.
+    let r = fx.post("/keys", Some(&cookie), &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(fx.iam.list_keys("acme", None).await.unwrap().is_empty());
+
+    let r = fx.post("/keys", Some(&cookie), &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.header("cache-control"), "no-store");
+    assert!(r.body.contains("will not be shown again"));
+    assert!(!r.body.contains("<script>"), "no inline script");
+    let ak = element_text(&r.body, "fresh-ak");
+    let sk = element_text(&r.body, "fresh-sk");
+    let resolved = fx.iam.resolve(&ak, Some(REGION), coffer_types::now_millis()).await.unwrap();
+    assert_eq!(resolved.secret, sk);
+    assert!(matches!(&resolved.principal, coffer_iam::Principal::User(u) if u.project == "acme" && u.root));
+
+    // The listing shows the key, never the secret.
+    let page = fx.get("/keys", Some(&cookie)).await;
+    assert!(page.body.contains(&ak));
+    assert!(!page.body.contains(&sk));
+    assert_eq!(page.header("cache-control"), "no-store");
+}
+
+#[tokio::test]
+async fn deactivate_activate_and_delete_keys() {
+    let fx = fixture().await;
+    fx.user_with_password("acme", "alice", None).await;
+    let (cookie, csrf) = fx.session("acme", "alice", "a long enough password").await;
+    let r = fx.post("/keys", Some(&cookie), &[("csrf", &csrf)]).await;
+    let ak = element_text(&r.body, "fresh-ak");
+    let now = coffer_types::now_millis;
+
+    let r = fx.post(&format!("/keys/{ak}/deactivate"), Some(&cookie), &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "CSRF-checked");
+    assert!(fx.iam.resolve(&ak, Some(REGION), now()).await.is_ok());
+    let r = fx.post(&format!("/keys/{ak}/deactivate"), Some(&cookie), &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(matches!(fx.iam.resolve(&ak, Some(REGION), now()).await, Err(coffer_iam::ResolveError::Inactive)));
+    assert!(fx.get("/keys", Some(&cookie)).await.body.contains("Inactive"));
+    let r = fx.post(&format!("/keys/{ak}/activate"), Some(&cookie), &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(fx.iam.resolve(&ak, Some(REGION), now()).await.is_ok());
+
+    // Delete goes through a confirmation page.
+    let confirm = fx.get(&format!("/keys/{ak}/delete"), Some(&cookie)).await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    assert!(confirm.body.contains(&ak));
+    let r = fx.post(&format!("/keys/{ak}/delete"), Some(&cookie), &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::OK, "unconfirmed: the confirmation again");
+    assert!(fx.iam.key(&ak).await.is_ok());
+    let r = fx.post(&format!("/keys/{ak}/delete"), Some(&cookie), &[("csrf", &csrf), ("confirm", &ak)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(fx.iam.key(&ak).await.is_err());
+    assert!(matches!(fx.iam.resolve(&ak, Some(REGION), now()).await, Err(coffer_iam::ResolveError::Unknown)));
+}
+
+#[tokio::test]
+async fn keys_are_isolated_by_owner_and_project() {
+    let fx = fixture().await;
+    let key = |project: &str, user: &str| coffer_iam::NewKey {
+        project: project.into(),
+        user: Some(user.into()),
+        region: None,
+        expires: None,
+    };
+    let theirs = fx.iam.create_key(&key("other", "root")).await.unwrap().record.access_key;
+    fx.user_with_password("acme", "alice", None).await;
+    fx.user_with_password("acme", "bob", None).await;
+    let bobs = fx.iam.create_key(&key("acme", "bob")).await.unwrap().record.access_key;
+    let alices = fx.iam.create_key(&key("acme", "alice")).await.unwrap().record.access_key;
+
+    // A user sees and manages only its own keys.
+    let (cookie, csrf) = fx.session("acme", "alice", "a long enough password").await;
+    let page = fx.get("/keys", Some(&cookie)).await;
+    assert!(page.body.contains(&alices));
+    assert!(!page.body.contains(&bobs) && !page.body.contains(&theirs));
+    for ak in [&bobs, &theirs, &"AKNOSUCHKEY0000000".to_owned()] {
+        for action in ["deactivate", "delete"] {
+            let r = fx.post(&format!("/keys/{ak}/{action}"), Some(&cookie), &[("csrf", &csrf), ("confirm", ak)]).await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{action} {ak}");
+            assert!(r.body.contains("No such key"));
+        }
+        assert_eq!(fx.get(&format!("/keys/{ak}/delete"), Some(&cookie)).await.status, StatusCode::NOT_FOUND);
+    }
+    assert!(fx.iam.resolve(&bobs, Some(REGION), coffer_types::now_millis()).await.is_ok());
+    assert!(fx.iam.resolve(&theirs, Some(REGION), coffer_types::now_millis()).await.is_ok());
+
+    // The project's root sees every user's keys (with their owner), not other projects'.
+    let (cookie, csrf) = fx.session("acme", "root", ROOT_PW).await;
+    let page = fx.get("/keys", Some(&cookie)).await;
+    assert!(page.body.contains(&alices) && page.body.contains(&bobs));
+    assert!(page.body.contains("<th>Owner</th>") && page.body.contains(">bob<"));
+    assert!(!page.body.contains(&theirs));
+    let r = fx.post(&format!("/keys/{bobs}/deactivate"), Some(&cookie), &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = fx.post(&format!("/keys/{theirs}/deactivate"), Some(&cookie), &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(fx.iam.resolve(&theirs, Some(REGION), coffer_types::now_millis()).await.is_ok());
+
+    // The operator is told keys belong to projects.
+    let (op, op_csrf) = fx.operator_session().await;
+    let page = fx.get("/keys", Some(&op)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("belong to projects") && !page.body.contains(&alices));
+    assert_eq!(fx.post("/keys", Some(&op), &[("csrf", &op_csrf)]).await.status, StatusCode::BAD_REQUEST);
+}
