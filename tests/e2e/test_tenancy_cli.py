@@ -461,7 +461,9 @@ def _usage(cli, server, project, root, other):
     while True:
         u = cli.json("usage", "show", "--project", project)
         t = u["totals"]
-        if t["requests"]["delete"] >= 1 or time.monotonic() > deadline:
+        # Counters and stored bytes are written one after the other in each
+        # flush: wait until both have arrived.
+        if (t["requests"]["delete"] >= 1 and t["byte_hours"] > 0) or time.monotonic() > deadline:
             break
         time.sleep(0.5)
     assert t["requests"]["get"] == 3, u
