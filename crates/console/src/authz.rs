@@ -13,29 +13,7 @@ const POLICY_CONFIG: &str = "policy";
 
 /// The condition keys the console knows for a request.
 fn context(v: &Viewer, cx: &Cx, secure: bool) -> Context {
-    let mut c = Context::new();
-    if let Some(peer) = cx.peer {
-        c.insert("aws:SourceIp", peer.ip().to_canonical().to_string());
-    }
-    c.insert("aws:SecureTransport", if secure { "true" } else { "false" });
-    let now = time::OffsetDateTime::now_utc();
-    c.insert("aws:EpochTime", now.unix_timestamp().to_string());
-    if let Ok(t) = now.format(&time::format_description::well_known::Rfc3339) {
-        c.insert("aws:CurrentTime", t);
-    }
-    if let Principal::User(u) = &v.principal {
-        c.insert("aws:PrincipalAccount", u.project.clone());
-        if u.root {
-            c.insert("aws:PrincipalType", "Account");
-            c.insert("aws:userid", u.project.clone());
-        } else {
-            c.insert("aws:PrincipalType", "User");
-            c.insert("aws:username", u.user.clone());
-            c.insert("aws:userid", format!("{}:{}", u.project, u.user));
-        }
-        c.insert("aws:PrincipalArn", v.principal.arn());
-    }
-    c
+    coffer_iam::authz::global_context(&v.principal, cx.peer, secure)
 }
 
 /// An action that addresses no existing bucket (`s3:ListAllMyBuckets` on

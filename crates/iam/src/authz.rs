@@ -79,3 +79,34 @@ fn combine(decisions: impl Iterator<Item = Decision>) -> Decision {
     }
     out
 }
+
+/// The global condition keys every front-end sets for a request:
+/// `aws:SourceIp`, `aws:SecureTransport`, `aws:EpochTime`,
+/// `aws:CurrentTime`, and for project users `aws:PrincipalAccount`,
+/// `aws:PrincipalType`, `aws:userid`, `aws:username` and `aws:PrincipalArn`.
+/// Front-ends add their service's own keys (`s3:prefix`, ...).
+pub fn global_context(principal: &Principal, peer: Option<std::net::SocketAddr>, secure: bool) -> Context {
+    let mut c = Context::new();
+    if let Some(peer) = peer {
+        c.insert("aws:SourceIp", peer.ip().to_canonical().to_string());
+    }
+    c.insert("aws:SecureTransport", if secure { "true" } else { "false" });
+    let now = time::OffsetDateTime::now_utc();
+    c.insert("aws:EpochTime", now.unix_timestamp().to_string());
+    if let Ok(t) = now.format(&time::format_description::well_known::Rfc3339) {
+        c.insert("aws:CurrentTime", t);
+    }
+    if let Principal::User(u) = principal {
+        c.insert("aws:PrincipalAccount", u.project.clone());
+        if u.root {
+            c.insert("aws:PrincipalType", "Account");
+            c.insert("aws:userid", u.project.clone());
+        } else {
+            c.insert("aws:PrincipalType", "User");
+            c.insert("aws:username", u.user.clone());
+            c.insert("aws:userid", format!("{}:{}", u.project, u.user));
+        }
+        c.insert("aws:PrincipalArn", principal.arn());
+    }
+    c
+}

@@ -235,26 +235,7 @@ fn acl_grants(op: Operation, principal: &Principal, acl: CannedAcl) -> bool {
 
 /// The condition keys of a request, as AWS names them.
 fn condition_context(ctx: &Ctx) -> Context {
-    let mut c = Context::new();
-    if let Some(peer) = ctx.peer {
-        c.insert("aws:SourceIp", peer.ip().to_canonical().to_string());
-    }
-    c.insert("aws:SecureTransport", if ctx.secure { "true" } else { "false" });
-    let now = time::OffsetDateTime::now_utc();
-    c.insert("aws:EpochTime", now.unix_timestamp().to_string());
-    c.insert("aws:CurrentTime", coffer_s3_proto::time_fmt::iso8601_millis(now.unix_timestamp() * 1000));
-    if let Principal::User(u) = &ctx.principal {
-        c.insert("aws:PrincipalAccount", u.project.clone());
-        if u.root {
-            c.insert("aws:PrincipalType", "Account");
-            c.insert("aws:userid", u.project.clone());
-        } else {
-            c.insert("aws:PrincipalType", "User");
-            c.insert("aws:username", u.user.clone());
-            c.insert("aws:userid", format!("{}:{}", u.project, u.user));
-        }
-        c.insert("aws:PrincipalArn", ctx.principal.arn());
-    }
+    let mut c = coffer_iam::authz::global_context(&ctx.principal, ctx.peer, ctx.secure);
     if let Some((auth_type, version)) = ctx.auth_type {
         c.insert("s3:authType", auth_type);
         c.insert("s3:signatureversion", version);
