@@ -9,7 +9,7 @@ use coffer_iam::Principal;
 use coffer_policy::{Context, Policy};
 
 /// The bucket configuration entry holding the bucket policy (as in s3-api).
-const POLICY_CONFIG: &str = "policy";
+pub(crate) const POLICY_CONFIG: &str = "policy";
 
 /// The condition keys the console knows for a request.
 fn context(v: &Viewer, cx: &Cx, secure: bool) -> Context {
@@ -25,6 +25,77 @@ pub(crate) fn allowed_unbound(v: &Viewer, cx: &Cx, secure: bool, action: &str, r
     decide(&v.principal, &access)
 }
 
+/// The stored policy of `bucket`, parsed; one that does not parse is ignored
+/// (as the S3 API does), with a warning.
+pub(crate) async fn bucket_policy(engine: &Engine, bucket: &str) -> Result<Option<Policy>, EngineError> {
+    Ok(match engine.bucket_config(bucket, POLICY_CONFIG).await? {
+        None => None,
+        Some(text) => match Policy::parse_bucket(&text, bucket) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                tracing::warn!(%bucket, error = %e, "stored bucket policy does not parse; ignored");
+                None
+            }
+        },
+    })
+}
+
+/// Decisions on one bucket and its objects, with the bucket policy read once
+/// (a multi-object delete asks once per key).
+pub(crate) struct BucketAuthz<'a> {
+    v: &'a Viewer,
+    bucket: &'a BucketInfo,
+    policy: Option<Policy>,
+    context: Context,
+}
+
+impl<'a> BucketAuthz<'a> {
+    pub async fn load(
+        engine: &Engine,
+        v: &'a Viewer,
+        cx: &Cx,
+        secure: bool,
+        bucket: &'a BucketInfo,
+    ) -> Result<BucketAuthz<'a>, EngineError> {
+        let policy = match v.principal {
+            Principal::Operator { .. } => None,
+            _ => bucket_policy(engine, &bucket.name).await?,
+        };
+        Ok(BucketAuthz { v, bucket, policy, context: context(v, cx, secure) })
+    }
+
+    /// Adds a condition key (e.g. `s3:prefix` for a listing).
+    pub fn with(mut self, key: &str, value: &str) -> Self {
+        self.context.insert(key, value);
+        self
+    }
+
+    /// `action` on the bucket itself.
+    pub fn on_bucket(&self, action: &str) -> bool {
+        self.decide(action, &format!("arn:aws:s3:::{}", self.bucket.name))
+    }
+
+    /// `action` on the object `key`.
+    pub fn on_object(&self, action: &str, key: &str) -> bool {
+        self.decide(action, &format!("arn:aws:s3:::{}/{key}", self.bucket.name))
+    }
+
+    fn decide(&self, action: &str, resource: &str) -> bool {
+        if matches!(self.v.principal, Principal::Operator { .. }) {
+            return true;
+        }
+        let access = Access {
+            action,
+            resource,
+            bucket_owner: Some(&self.bucket.project),
+            bucket_policy: self.policy.as_ref(),
+            acl_grants: false,
+            context: &self.context,
+        };
+        decide(&self.v.principal, &access)
+    }
+}
+
 /// A bucket-level action (no canned ACL grants the ones the console uses).
 pub(crate) async fn allowed_on_bucket(
     engine: &Engine,
@@ -34,30 +105,7 @@ pub(crate) async fn allowed_on_bucket(
     action: &str,
     bucket: &BucketInfo,
 ) -> Result<bool, EngineError> {
-    if matches!(v.principal, Principal::Operator { .. }) {
-        return Ok(true);
-    }
-    let policy = match engine.bucket_config(&bucket.name, POLICY_CONFIG).await? {
-        None => None,
-        Some(text) => match Policy::parse_bucket(&text, &bucket.name) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                tracing::warn!(bucket = %bucket.name, error = %e, "stored bucket policy does not parse; ignored");
-                None
-            }
-        },
-    };
-    let context = context(v, cx, secure);
-    let resource = format!("arn:aws:s3:::{}", bucket.name);
-    let access = Access {
-        action,
-        resource: &resource,
-        bucket_owner: Some(&bucket.project),
-        bucket_policy: policy.as_ref(),
-        acl_grants: false,
-        context: &context,
-    };
-    Ok(decide(&v.principal, &access))
+    Ok(BucketAuthz::load(engine, v, cx, secure, bucket).await?.on_bucket(action))
 }
 
 /// Whether the console shows `bucket` to the viewer at all: the operator

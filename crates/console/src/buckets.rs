@@ -159,7 +159,7 @@ pub(crate) async fn create(inner: &Inner, cx: &Cx, v: &Viewer) -> Result<Respons
 }
 
 /// The bucket named in the path, if the viewer may see it.
-async fn find(inner: &Inner, v: &Viewer, name: &str) -> Result<BucketInfo, PageError> {
+pub(crate) async fn find(inner: &Inner, v: &Viewer, name: &str) -> Result<BucketInfo, PageError> {
     let missing = || {
         PageError::new(
             StatusCode::NOT_FOUND,

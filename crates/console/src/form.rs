@@ -25,6 +25,11 @@ impl Form {
         self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
+    /// Every value named `name`, in order.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
     /// The first value named `name`, trimmed, or "".
     pub fn text(&self, name: &str) -> &str {
         self.get(name).map_or("", str::trim)
@@ -60,6 +65,31 @@ fn hex(b: u8) -> Option<u8> {
     }
 }
 
+/// Percent-encodes `s` for a query-string value (everything but the
+/// unreserved characters of RFC 3986).
+pub(crate) fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A console path with a query built from `pairs` (empty values left out).
+pub(crate) fn href(path: &str, pairs: &[(&str, &str)]) -> String {
+    let q: Vec<String> =
+        pairs.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{k}={}", encode(v))).collect();
+    if q.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", q.join("&"))
+    }
+}
+
 /// Whether the request's body is a URL-encoded form.
 pub(crate) fn is_urlencoded(headers: &http::HeaderMap) -> bool {
     headers
@@ -84,5 +114,16 @@ mod tests {
         assert_eq!(f.get("f"), Some("%4"));
         assert_eq!(f.get("g"), Some("café"));
         assert_eq!(f.get("h"), None);
+        assert_eq!(f.all("a").collect::<Vec<_>>(), ["1", "2"]);
+    }
+
+    #[test]
+    fn encodes_round_trip() {
+        let key = "a b/c&d=e?f%g+h/é<x>";
+        let h = href("/buckets/b", &[("prefix", key), ("after", "")]);
+        assert_eq!(h, "/buckets/b?prefix=a%20b%2Fc%26d%3De%3Ff%25g%2Bh%2F%C3%A9%3Cx%3E");
+        let q = Form::parse(h.split_once('?').map(|(_, q)| q).unwrap_or_default().as_bytes());
+        assert_eq!(q.get("prefix"), Some(key));
+        assert_eq!(href("/x", &[("a", "")]), "/x");
     }
 }

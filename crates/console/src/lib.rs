@@ -20,29 +20,48 @@
 //! `buckets.rs`. Templates live in `templates/` (askama, HTML auto-escaped),
 //! the CSS and JavaScript in `static/` (embedded in the binary).
 
+mod api;
 mod assets;
 mod authz;
 mod buckets;
 mod form;
 mod keys;
+mod object;
+mod objects;
+mod objects_delete;
 mod session;
+mod settings;
+mod share;
 mod signin;
 mod throttle;
+mod transfer;
 mod web;
 
 use bytes::Bytes;
 use coffer_engine::Engine;
 use coffer_iam::Iam;
 use http::{Method, Request, Response, StatusCode};
+use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt as _, Full, Limited};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use share::S3Links;
 pub use throttle::{MAX_FAILURES, WINDOW};
 
-/// Largest form body accepted (sign-in, bucket forms).
-const MAX_FORM: usize = 64 * 1024;
+/// Largest form body accepted (a multi-select delete names up to 1,000 keys).
+const MAX_FORM: usize = 2 * 1024 * 1024;
+
+/// Errors of a response body stream.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// The body of every console response: a page, JSON, or a download stream.
+pub type ConsoleBody = UnsyncBoxBody<Bytes, BoxError>;
+
+/// A page response as a [`ConsoleBody`] response.
+pub(crate) fn boxed(r: Response<Full<Bytes>>) -> Response<ConsoleBody> {
+    r.map(|b| b.map_err(|never| match never {}).boxed_unsync())
+}
 
 /// Console settings.
 #[derive(Clone, Debug)]
@@ -54,6 +73,8 @@ pub struct ConsoleConfig {
     pub session_ttl: Duration,
     /// The regions served, default first; a session acts in one of them.
     pub regions: Vec<String>,
+    /// How share links reach the S3 endpoint.
+    pub s3: S3Links,
 }
 
 /// The console: cheap to clone, shared by every connection.
@@ -97,19 +118,40 @@ impl ConsoleService {
 
     /// Answers one request from `peer` (the client's address, for sign-in
     /// throttling and the `aws:SourceIp` condition key).
-    pub async fn handle<B>(&self, req: Request<B>, peer: Option<SocketAddr>) -> Response<Full<Bytes>>
+    pub async fn handle<B>(&self, req: Request<B>, peer: Option<SocketAddr>) -> Response<ConsoleBody>
     where
-        B: http_body::Body<Data = Bytes>,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
     {
         let nonce = web::nonce();
         let (parts, body) = req.into_parts();
         let path = parts.uri.path().to_owned();
         if parts.method == Method::GET {
             if let Some(asset) = path.strip_prefix("/static/") {
-                return assets::serve(asset, &nonce);
+                return boxed(assets::serve(asset, &nonce));
             }
         }
+        if path.starts_with("/api/") {
+            return api::handle(&self.inner, parts, body, peer, nonce).await;
+        }
+        if parts.method == Method::GET && api::is_download(&path) {
+            return api::download(&self.inner, parts, peer, nonce).await;
+        }
+        boxed(self.pages(parts, body, path, peer, nonce).await)
+    }
+
+    async fn pages<B>(
+        &self,
+        parts: http::request::Parts,
+        body: B,
+        path: String,
+        peer: Option<SocketAddr>,
+        nonce: String,
+    ) -> Response<Full<Bytes>>
+    where
+        B: http_body::Body<Data = Bytes>,
+        B::Error: Into<BoxError>,
+    {
         let form = if parts.method == Method::POST {
             if !form::is_urlencoded(&parts.headers) {
                 return web::error_page(
@@ -200,6 +242,11 @@ impl Inner {
             (&Method::POST, ["region"]) => signin::switch_region(self, cx, v),
             (&Method::GET, ["buckets"]) => buckets::list(self, cx, v).await,
             (&Method::POST, ["buckets"]) => buckets::create(self, cx, v).await,
+            (&Method::GET, ["buckets", name]) => objects::browse(self, cx, v, name).await,
+            (&Method::GET, ["buckets", name, "object"]) => object::details(self, cx, v, name).await,
+            (&Method::POST, ["buckets", name, "share"]) => object::share(self, cx, v, name).await,
+            (&Method::POST, ["buckets", name, "delete-objects"]) => objects_delete::delete(self, cx, v, name).await,
+            (&Method::POST, ["buckets", name, "visibility"]) => settings::set_visibility(self, cx, v, name).await,
             (&Method::GET, ["buckets", name, "delete"]) => buckets::confirm_delete(self, cx, v, name).await,
             (&Method::POST, ["buckets", name, "delete"]) => buckets::delete(self, cx, v, name).await,
             (&Method::GET, ["keys"]) => keys::list(self, cx, v).await,
@@ -209,7 +256,8 @@ impl Inner {
             (&Method::GET, ["keys", ak, "delete"]) => keys::confirm_delete(self, cx, v, ak).await,
             (&Method::POST, ["keys", ak, "delete"]) => keys::delete(self, cx, v, ak).await,
             (_, ["signout" | "region" | "buckets" | "keys"])
-            | (_, ["buckets", _, "delete"])
+            | (_, ["buckets", _])
+            | (_, ["buckets", _, "delete" | "object" | "share" | "delete-objects" | "visibility"])
             | (_, ["keys", _, "delete" | "activate" | "deactivate"]) => Err(web::PageError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "Method not allowed",

@@ -30,7 +30,11 @@ pub(crate) fn csp(nonce: &str) -> String {
 
 /// Adds the headers every console response carries.
 pub(crate) fn secure(resp: &mut Response<Full<Bytes>>, nonce: &str) {
-    let h = resp.headers_mut();
+    secure_headers(resp.headers_mut(), nonce);
+}
+
+/// The headers every console response carries, added to `h`.
+pub(crate) fn secure_headers(h: &mut http::HeaderMap, nonce: &str) {
     if let Ok(v) = HeaderValue::from_str(&csp(nonce)) {
         h.insert("content-security-policy", v);
     }

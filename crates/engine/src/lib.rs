@@ -29,7 +29,7 @@ pub use error::{BoxError, EngineError};
 pub use gc::ReclaimReport;
 pub use ingest::{Body, BodyCheck, ChecksumCheck, ExpectedChecksum};
 pub use list::{ListPage, ListParams};
-pub use multipart::{CompletedPart, PartsPage, UploadsPage, UploadsParams};
+pub use multipart::{CompletedPart, PartsPage, UploadsPage, UploadsParams, MAX_PART_NUMBER};
 pub use object_copy::{CopyInput, MetadataDirective};
 pub use object_get::{Conditions, GetInput, GetOutput};
 pub use object_put::PutInput;

@@ -59,9 +59,15 @@ pub struct ServerConfig {
     /// The web console's listener (HTTPS with the same certificate when TLS
     /// is on); `None`: no console.
     pub console_listen: Option<SocketAddr>,
+    /// How long a console session lasts from sign-in.
+    pub console_session_ttl: Duration,
+    /// The S3 endpoint's URL as browsers reach it (e.g. behind a reverse
+    /// proxy), for the console's share links; `None`: derived from the
+    /// region hosts or the console's own host name and the S3 port.
+    pub s3_public_url: Option<String>,
 }
 
-/// How long a console session lasts from sign-in.
+/// How long a console session lasts from sign-in, by default.
 pub const CONSOLE_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 
 /// A running server.
@@ -146,21 +152,31 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
     } else {
         cfg.regions.iter().map(|r| coffer_admin::RegionInfo { name: r.name.clone(), hosts: r.hosts.clone() }).collect()
     };
-    let console = coffer_console::ConsoleService::new(
-        iam.clone(),
-        engine,
-        coffer_console::ConsoleConfig {
-            secure_cookies: acceptor.is_some(),
-            session_ttl: CONSOLE_SESSION_TTL,
-            regions: iam.regions().to_vec(),
-        },
-    );
-    let control = coffer_admin::ControlService::new(iam, meta.clone(), region_info);
+    let control = coffer_admin::ControlService::new(iam.clone(), meta.clone(), region_info);
     let app = app::App { s3: svc.clone(), control };
     let tcp = tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;
     let addr = tcp.local_addr()?;
     let (shutdown, rx) = tokio::sync::watch::channel(false);
     let scheme = if acceptor.is_some() { "https" } else { "http" };
+    let console = coffer_console::ConsoleService::new(
+        iam.clone(),
+        engine.clone(),
+        coffer_console::ConsoleConfig {
+            secure_cookies: acceptor.is_some(),
+            session_ttl: cfg.console_session_ttl,
+            regions: iam.regions().to_vec(),
+            s3: coffer_console::S3Links {
+                scheme: scheme.to_owned(),
+                port: addr.port(),
+                region_hosts: cfg
+                    .regions
+                    .iter()
+                    .filter_map(|r| r.hosts.first().map(|h| (r.name.clone(), h.clone())))
+                    .collect(),
+                public_url: cfg.s3_public_url.clone(),
+            },
+        },
+    );
     let mut tasks = vec![
         tokio::spawn(listener::serve(tcp, app.clone(), acceptor.clone(), rx.clone(), cfg.idle_timeout)),
         tokio::spawn(metering::run(meta.clone(), svc.clone(), cfg.meter_interval, rx.clone())),

@@ -40,7 +40,7 @@ impl Handler for crate::app::App {
 }
 
 impl Handler for coffer_console::ConsoleService {
-    type Body = http_body_util::Full<bytes::Bytes>;
+    type Body = coffer_console::ConsoleBody;
     fn handle(
         &self,
         req: hyper::Request<hyper::body::Incoming>,

@@ -91,6 +91,14 @@ struct ServerArgs {
     /// Do not serve the web console.
     #[arg(long, env = "COFFER_NO_CONSOLE")]
     no_console: bool,
+    /// How long a console session lasts from sign-in: seconds, or a number
+    /// with s, m, h or d (`30m`, `12h`, `7d`).
+    #[arg(long, env = "COFFER_CONSOLE_SESSION_TTL", default_value = "12h", value_parser = parse_ttl)]
+    console_session_ttl: Duration,
+    /// The S3 endpoint's URL as browsers reach it (for the console's share
+    /// links), e.g. `https://s3.example.com` behind a reverse proxy.
+    #[arg(long, env = "COFFER_S3_PUBLIC_URL")]
+    s3_public_url: Option<String>,
     /// Seconds a dropped blob stays readable before it is deleted.
     #[arg(long, env = "COFFER_GC_GRACE_SECS", default_value_t = 300)]
     gc_grace_secs: u64,
@@ -129,6 +137,28 @@ fn root_from_env() -> anyhow::Result<Option<RootCredential>> {
 }
 
 /// `NAME` or `NAME=HOST,HOST`.
+/// `90`, `90s`, `30m`, `12h`, `7d` → a duration of at least a minute and at
+/// most 30 days.
+fn parse_ttl(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: u64 = num.parse().map_err(|_| format!("{s:?} is not a duration like 3600, 30m, 12h or 7d"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        "d" => n.saturating_mul(86_400),
+        _ => return Err(format!("unknown unit {unit:?} in {s:?}: use s, m, h or d")),
+    };
+    if !(60..=30 * 86_400).contains(&secs) {
+        return Err(format!("{s:?} is outside 1 minute to 30 days"));
+    }
+    Ok(Duration::from_secs(secs))
+}
+
 fn parse_region(spec: &str) -> anyhow::Result<RegionEndpoint> {
     let (name, hosts) = spec.split_once('=').unwrap_or((spec, ""));
     let name = name.trim();
@@ -164,6 +194,8 @@ fn server(args: ServerArgs) -> anyhow::Result<()> {
         https_only: args.https_only,
         idle_timeout: Duration::from_secs(args.idle_timeout_secs),
         console_listen: (!args.no_console).then_some(args.console_listen),
+        console_session_ttl: args.console_session_ttl,
+        s3_public_url: args.s3_public_url,
     };
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async move {
@@ -183,4 +215,21 @@ fn server(args: ServerArgs) -> anyhow::Result<()> {
         running.shutdown().await;
         anyhow::Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_ttls() {
+        assert_eq!(parse_ttl("3600"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_ttl("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_ttl("12h"), Ok(Duration::from_secs(43_200)));
+        assert_eq!(parse_ttl("7d"), Ok(Duration::from_secs(604_800)));
+        assert!(parse_ttl("10").is_err());
+        assert!(parse_ttl("31d").is_err());
+        assert!(parse_ttl("1w").is_err());
+        assert!(parse_ttl("h").is_err());
+    }
 }

@@ -52,6 +52,8 @@ impl TestServer {
             master_key: None,
             meter_interval: Duration::from_secs(60),
             console_listen: Some("127.0.0.1:0".parse().unwrap()),
+            console_session_ttl: coffer::CONSOLE_SESSION_TTL,
+            s3_public_url: None,
         };
         tweak(&mut cfg);
         let running = coffer::start(cfg).await.unwrap();

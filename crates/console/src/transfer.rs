@@ -1,0 +1,258 @@
+//! Object bytes through the console: the browser's uploads (one PUT, or
+//! parallel multipart parts for large files) and downloads. The bytes stream
+//! between the connection and the engine; nothing is buffered whole.
+//!
+//! The upload API answers JSON (`{"etag": …}`, `{"uploadId": …}`, or
+//! `{"error": …}`) and, like every state change, needs the session's CSRF
+//! token (header `x-csrf-token`). Each call is authorized as its S3
+//! counterpart: `s3:PutObject` (create, parts, complete),
+//! `s3:AbortMultipartUpload`, `s3:GetObject` (download).
+
+use crate::authz::BucketAuthz;
+use crate::objects::{bucket, key_param};
+use crate::session::Viewer;
+use crate::web::{self, PageError};
+use crate::{ConsoleBody, Cx, Inner};
+use bytes::Bytes;
+use coffer_engine::{Body, BodyCheck, CompletedPart, EngineError, GetInput, PutInput};
+use coffer_meta::{ObjectMeta, WriteCondition};
+use futures::TryStreamExt as _;
+use http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE, ETAG};
+use http::{HeaderValue, Response, StatusCode};
+use http_body_util::{BodyExt as _, StreamBody};
+use serde::Deserialize;
+use serde_json::json;
+
+/// A JSON answer of the upload API.
+fn json(status: StatusCode, value: serde_json::Value, nonce: &str) -> Response<ConsoleBody> {
+    let body = Bytes::from(value.to_string());
+    crate::boxed(web::body(status, "application/json", body, nonce))
+}
+
+fn error(status: StatusCode, message: &str, nonce: &str) -> Response<ConsoleBody> {
+    json(status, json!({ "error": message }), nonce)
+}
+
+/// An engine failure as the uploader shows it.
+fn engine_error(e: EngineError, nonce: &str) -> Response<ConsoleBody> {
+    let (status, msg) = match &e {
+        EngineError::NoSuchBucket => (StatusCode::NOT_FOUND, "The bucket no longer exists.".to_owned()),
+        EngineError::NoSuchUpload => {
+            (StatusCode::NOT_FOUND, "The upload was cancelled or finished elsewhere.".to_owned())
+        }
+        EngineError::QuotaExceeded(_) => {
+            (StatusCode::FORBIDDEN, "The quota of the bucket or project does not leave room for this file.".to_owned())
+        }
+        EngineError::EntityTooLarge(max) => {
+            (StatusCode::PAYLOAD_TOO_LARGE, format!("Too large: one request may carry at most {max} bytes."))
+        }
+        EngineError::NoSpace => {
+            (StatusCode::INSUFFICIENT_STORAGE, "The server's disk is full; nothing was stored.".to_owned())
+        }
+        EngineError::Body(_) => (StatusCode::BAD_REQUEST, "The upload was interrupted; nothing was stored.".to_owned()),
+        EngineError::InvalidPart(_) | EngineError::InvalidPartOrder | EngineError::EntityTooSmall(_) => {
+            (StatusCode::BAD_REQUEST, format!("The parts do not make a valid upload: {e}."))
+        }
+        EngineError::KeyTooLong | EngineError::InvalidArgument(_) | EngineError::InvalidRequest(_) => {
+            (StatusCode::BAD_REQUEST, format!("{e}"))
+        }
+        _ => {
+            tracing::error!(error = %e, "console transfer failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "The server could not store the data; try again.".to_owned())
+        }
+    };
+    error(status, &msg, nonce)
+}
+
+fn page_error(e: PageError, nonce: &str) -> Response<ConsoleBody> {
+    match e.detail {
+        Some(d) => {
+            tracing::error!(error = %d, "console transfer failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "The server could not complete the request.", nonce)
+        }
+        None => error(e.status, &e.message, nonce),
+    }
+}
+
+fn refused(action: &str, nonce: &str) -> Response<ConsoleBody> {
+    error(StatusCode::FORBIDDEN, &format!("Your policy does not allow this ({action})."), nonce)
+}
+
+/// The request body, its declared length, and its content type.
+pub(crate) struct Upload {
+    pub body: Body,
+    pub len: Option<u64>,
+}
+
+/// Checks `action` on the object named by `?key=` and returns the bucket
+/// name and key.
+async fn authorize(inner: &Inner, cx: &Cx, v: &Viewer, name: &str, action: &str) -> Result<(String, String), Response<ConsoleBody>> {
+    let b = bucket(inner, v, name).await.map_err(|e| page_error(e, &cx.nonce))?;
+    let key = key_param(cx).map_err(|e| page_error(e, &cx.nonce))?.to_owned();
+    let authz = BucketAuthz::load(&inner.engine, v, cx, inner.cfg.secure_cookies, &b)
+        .await
+        .map_err(|e| engine_error(e, &cx.nonce))?;
+    if !authz.on_object(action, &key) {
+        return Err(refused(action, &cx.nonce));
+    }
+    Ok((b.name, key))
+}
+
+fn content_type(cx: &Cx) -> Option<String> {
+    cx.headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|t| !t.is_empty() && t.len() <= 256)
+        .map(str::to_owned)
+}
+
+/// `PUT /api/buckets/{b}/object?key=`: one request, the whole file.
+pub(crate) async fn put(inner: &Inner, cx: &Cx, v: &Viewer, name: &str, up: Upload) -> Response<ConsoleBody> {
+    let (bucket, key) = match authorize(inner, cx, v, name, "s3:PutObject").await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let meta = ObjectMeta { content_type: content_type(cx), ..Default::default() };
+    let input = PutInput {
+        bucket,
+        key,
+        len: up.len,
+        body: up.body,
+        check: BodyCheck::default(),
+        meta,
+        condition: WriteCondition::None,
+    };
+    match inner.engine.put_object(input).await {
+        Ok((etag, _)) => json(StatusCode::OK, json!({ "etag": etag.as_str() }), &cx.nonce),
+        Err(e) => engine_error(e, &cx.nonce),
+    }
+}
+
+/// `POST /api/buckets/{b}/uploads?key=`: starts a multipart upload.
+pub(crate) async fn create_upload(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Response<ConsoleBody> {
+    let (bucket, key) = match authorize(inner, cx, v, name, "s3:PutObject").await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let ct = cx.headers.get("x-object-content-type").and_then(|v| v.to_str().ok()).filter(|t| t.len() <= 256);
+    let meta = ObjectMeta { content_type: ct.map(str::to_owned), ..Default::default() };
+    match inner.engine.create_upload(&bucket, &key, meta).await {
+        Ok(id) => json(StatusCode::OK, json!({ "uploadId": id }), &cx.nonce),
+        Err(e) => engine_error(e, &cx.nonce),
+    }
+}
+
+/// `PUT /api/buckets/{b}/uploads/{id}?key=&part=N`: one part.
+pub(crate) async fn put_part(inner: &Inner, cx: &Cx, v: &Viewer, name: &str, id: &str, up: Upload) -> Response<ConsoleBody> {
+    let (bucket, key) = match authorize(inner, cx, v, name, "s3:PutObject").await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let part = match cx.query.get("part").and_then(|p| p.parse::<u32>().ok()) {
+        Some(p) if (1..=coffer_engine::MAX_PART_NUMBER).contains(&p) => p,
+        _ => return error(StatusCode::BAD_REQUEST, "The part number must be 1 to 10000.", &cx.nonce),
+    };
+    match inner.engine.upload_part(&bucket, &key, id, part, up.len, up.body, &BodyCheck::default()).await {
+        Ok((etag, _)) => json(StatusCode::OK, json!({ "etag": etag.as_str() }), &cx.nonce),
+        Err(e) => engine_error(e, &cx.nonce),
+    }
+}
+
+#[derive(Deserialize)]
+struct CompleteBody {
+    parts: Vec<PartRef>,
+}
+
+#[derive(Deserialize)]
+struct PartRef {
+    part: u32,
+    etag: String,
+}
+
+/// `POST /api/buckets/{b}/uploads/{id}/complete?key=` with
+/// `{"parts":[{"part":1,"etag":"…"},…]}`.
+pub(crate) async fn complete(inner: &Inner, cx: &Cx, v: &Viewer, name: &str, id: &str, body: &[u8]) -> Response<ConsoleBody> {
+    let (bucket, key) = match authorize(inner, cx, v, name, "s3:PutObject").await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let parts: CompleteBody = match serde_json::from_slice(body) {
+        Ok(p) => p,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("The part list is not valid JSON: {e}."), &cx.nonce),
+    };
+    let parts: Vec<CompletedPart> =
+        parts.parts.into_iter().map(|p| CompletedPart { part_number: p.part, etag: p.etag, checksum: None }).collect();
+    match inner.engine.complete_upload(&bucket, &key, id, &parts, WriteCondition::None, None).await {
+        Ok((etag, _)) => json(StatusCode::OK, json!({ "etag": etag.as_str() }), &cx.nonce),
+        Err(e) => engine_error(e, &cx.nonce),
+    }
+}
+
+/// `DELETE /api/buckets/{b}/uploads/{id}?key=`: cancels an upload.
+pub(crate) async fn abort(inner: &Inner, cx: &Cx, v: &Viewer, name: &str, id: &str) -> Response<ConsoleBody> {
+    let (bucket, key) = match authorize(inner, cx, v, name, "s3:AbortMultipartUpload").await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match inner.engine.abort_upload(&bucket, &key, id).await {
+        Ok(()) | Err(EngineError::NoSuchUpload) => json(StatusCode::OK, json!({ "aborted": true }), &cx.nonce),
+        Err(e) => engine_error(e, &cx.nonce),
+    }
+}
+
+/// `filename` and `filename*` of a Content-Disposition for `key`'s last segment.
+fn disposition(key: &str) -> String {
+    let name = key.rsplit('/').find(|s| !s.is_empty()).unwrap_or("download");
+    let ascii: String =
+        name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", crate::form::encode(name))
+}
+
+/// `GET /buckets/{b}/download?key=`: the object's bytes as an attachment
+/// (never rendered by the console's origin: `application/octet-stream`,
+/// `nosniff`, and a sandboxing CSP).
+pub(crate) async fn download(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Result<Response<ConsoleBody>, PageError> {
+    let b = bucket(inner, v, name).await?;
+    let key = key_param(cx)?.to_owned();
+    let authz = BucketAuthz::load(&inner.engine, v, cx, inner.cfg.secure_cookies, &b).await.map_err(PageError::internal)?;
+    if !authz.on_object("s3:GetObject", &key) {
+        return Err(PageError::new(
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            "Your policy does not allow reading this object (s3:GetObject).",
+        ));
+    }
+    let out = match inner.engine.get_object(GetInput { bucket: b.name, key: key.clone(), ..Default::default() }).await {
+        Ok(o) => o,
+        Err(EngineError::NoSuchKey) => {
+            return Err(PageError::new(StatusCode::NOT_FOUND, "No such object", format!("There is no object {key:?}.")))
+        }
+        Err(e) => return Err(PageError::internal(e)),
+    };
+    let stream = out.body.map_ok(http_body::Frame::data);
+    let mut resp = Response::new(StreamBody::new(stream).boxed_unsync());
+    web::secure_headers(resp.headers_mut(), &cx.nonce);
+    let h = resp.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert(CONTENT_LENGTH, HeaderValue::from(out.object.size));
+    h.insert("content-security-policy", HeaderValue::from_static("sandbox; default-src 'none'"));
+    if let Ok(v) = HeaderValue::from_str(&disposition(&key)) {
+        h.insert(CONTENT_DISPOSITION, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", out.object.etag)) {
+        h.insert(ETAG, v);
+    }
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dispositions_are_safe() {
+        assert_eq!(disposition("a/b c.txt"), "attachment; filename=\"b c.txt\"; filename*=UTF-8''b%20c.txt");
+        assert_eq!(disposition("x/\"é\r\n.txt"), "attachment; filename=\"____.txt\"; filename*=UTF-8''%22%C3%A9%0D%0A.txt");
+        assert_eq!(disposition("dir/"), "attachment; filename=\"dir\"; filename*=UTF-8''dir");
+    }
+}
