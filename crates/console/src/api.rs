@@ -101,7 +101,11 @@ where
         }
         Err(e) => {
             tracing::error!(error = %e, "console session check failed");
-            return json_error(StatusCode::INTERNAL_SERVER_ERROR, "The server could not check your session.", &cx.nonce);
+            return json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The server could not check your session.",
+                &cx.nonce,
+            );
         }
     };
     if !session::csrf_ok(&viewer.session, &cx) {
@@ -126,7 +130,8 @@ where
                 Err(_) => json_error(StatusCode::PAYLOAD_TOO_LARGE, "The part list is too large.", &cx.nonce),
             }
         }
-        (_, ["buckets", _, "object" | "uploads"]) | (_, ["buckets", _, "uploads", _] | ["buckets", _, "uploads", _, "complete"]) => {
+        (_, ["buckets", _, "object" | "uploads"])
+        | (_, ["buckets", _, "uploads", _] | ["buckets", _, "uploads", _, "complete"]) => {
             json_error(StatusCode::METHOD_NOT_ALLOWED, "This address does not answer that method.", &cx.nonce)
         }
         _ => json_error(StatusCode::NOT_FOUND, "No such console API.", &cx.nonce),

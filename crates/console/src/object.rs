@@ -58,8 +58,7 @@ fn not_found(key: &str) -> PageError {
 async fn load(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Result<(String, ObjectRecord, bool), PageError> {
     let b = bucket(inner, v, name).await?;
     let key = key_param(cx)?;
-    let authz =
-        BucketAuthz::load(&inner.engine, v, cx, inner.cfg.secure_cookies, &b).await.map_err(engine_err)?;
+    let authz = BucketAuthz::load(&inner.engine, v, cx, inner.cfg.secure_cookies, &b).await.map_err(engine_err)?;
     if !authz.on_object("s3:GetObject", key) {
         return Err(PageError::new(
             StatusCode::FORBIDDEN,
@@ -121,7 +120,12 @@ fn render(
 }
 
 /// `GET /buckets/{name}/object?key=`.
-pub(crate) async fn details(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Result<Response<Full<Bytes>>, PageError> {
+pub(crate) async fn details(
+    inner: &Inner,
+    cx: &Cx,
+    v: &Viewer,
+    name: &str,
+) -> Result<Response<Full<Bytes>>, PageError> {
     let (bucket, o, can_delete) = load(inner, cx, v, name).await?;
     Ok(render(inner, cx, v, bucket, o, can_delete, None))
 }

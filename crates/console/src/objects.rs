@@ -141,7 +141,8 @@ pub(crate) async fn browse(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Re
     let base = format!("/buckets/{}", b.name);
     let (mut folders, mut objects, mut next, mut denied) = (Vec::new(), Vec::new(), None, None);
     if authz.on_bucket("s3:ListBucket") {
-        let params = ListParams { prefix: list_prefix.clone(), delimiter: Some(DELIMITER.into()), after, max_keys: per };
+        let params =
+            ListParams { prefix: list_prefix.clone(), delimiter: Some(DELIMITER.into()), after, max_keys: per };
         let listed = inner.engine.list_objects(&b.name, &params).await.map_err(engine_err)?;
         for p in listed.common_prefixes {
             let name = p[prefix.len()..].to_owned();

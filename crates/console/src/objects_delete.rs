@@ -68,8 +68,7 @@ pub(crate) async fn delete(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Re
     let b = bucket(inner, v, name).await?;
     let keys: Vec<String> =
         cx.form.all("key").filter(|k| coffer_types::ObjectKey::parse(k).is_ok()).map(str::to_owned).collect();
-    let folders: Vec<String> =
-        cx.form.all("folder").filter(|f| f.ends_with(DELIMITER)).map(str::to_owned).collect();
+    let folders: Vec<String> = cx.form.all("folder").filter(|f| f.ends_with(DELIMITER)).map(str::to_owned).collect();
     let prefix = cx.form.get("prefix").unwrap_or("").to_owned();
     let back = href(&format!("/buckets/{}", b.name), &[("prefix", &prefix)]);
     if keys.is_empty() && folders.is_empty() {
@@ -80,7 +79,8 @@ pub(crate) async fn delete(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Re
         ));
     }
     if cx.form.get("confirm") != Some("yes") {
-        let all: Vec<String> = folders.iter().map(|f| format!("{f} (folder, everything in it)")).chain(keys.iter().cloned()).collect();
+        let all: Vec<String> =
+            folders.iter().map(|f| format!("{f} (folder, everything in it)")).chain(keys.iter().cloned()).collect();
         let t = ConfirmPage {
             chrome: Chrome {
                 title: "Delete objects".into(),

@@ -176,7 +176,8 @@ pub(crate) async fn set_visibility(
 ) -> Result<Response<Full<Bytes>>, PageError> {
     let b = crate::buckets::find(inner, v, name).await?;
     let public = cx.form.get("public") == Some("1");
-    let authz = BucketAuthz::load(&inner.engine, v, cx, inner.cfg.secure_cookies, &b).await.map_err(PageError::internal)?;
+    let authz =
+        BucketAuthz::load(&inner.engine, v, cx, inner.cfg.secure_cookies, &b).await.map_err(PageError::internal)?;
     let current = inner.engine.bucket_config(&b.name, POLICY_CONFIG).await.map_err(PageError::internal)?;
     let next = switched(current.as_deref(), &b.name, public).map_err(|e| {
         PageError::new(StatusCode::CONFLICT, "Bucket policy not changed", format!("The switch could not apply: {e}."))

@@ -86,7 +86,13 @@ pub(crate) struct Upload {
 
 /// Checks `action` on the object named by `?key=` and returns the bucket
 /// name and key.
-async fn authorize(inner: &Inner, cx: &Cx, v: &Viewer, name: &str, action: &str) -> Result<(String, String), Response<ConsoleBody>> {
+async fn authorize(
+    inner: &Inner,
+    cx: &Cx,
+    v: &Viewer,
+    name: &str,
+    action: &str,
+) -> Result<(String, String), Response<ConsoleBody>> {
     let b = bucket(inner, v, name).await.map_err(|e| page_error(e, &cx.nonce))?;
     let key = key_param(cx).map_err(|e| page_error(e, &cx.nonce))?.to_owned();
     let authz = BucketAuthz::load(&inner.engine, v, cx, inner.cfg.secure_cookies, &b)
@@ -143,7 +149,14 @@ pub(crate) async fn create_upload(inner: &Inner, cx: &Cx, v: &Viewer, name: &str
 }
 
 /// `PUT /api/buckets/{b}/uploads/{id}?key=&part=N`: one part.
-pub(crate) async fn put_part(inner: &Inner, cx: &Cx, v: &Viewer, name: &str, id: &str, up: Upload) -> Response<ConsoleBody> {
+pub(crate) async fn put_part(
+    inner: &Inner,
+    cx: &Cx,
+    v: &Viewer,
+    name: &str,
+    id: &str,
+    up: Upload,
+) -> Response<ConsoleBody> {
     let (bucket, key) = match authorize(inner, cx, v, name, "s3:PutObject").await {
         Ok(x) => x,
         Err(r) => return r,
@@ -171,7 +184,14 @@ struct PartRef {
 
 /// `POST /api/buckets/{b}/uploads/{id}/complete?key=` with
 /// `{"parts":[{"part":1,"etag":"…"},…]}`.
-pub(crate) async fn complete(inner: &Inner, cx: &Cx, v: &Viewer, name: &str, id: &str, body: &[u8]) -> Response<ConsoleBody> {
+pub(crate) async fn complete(
+    inner: &Inner,
+    cx: &Cx,
+    v: &Viewer,
+    name: &str,
+    id: &str,
+    body: &[u8],
+) -> Response<ConsoleBody> {
     let (bucket, key) = match authorize(inner, cx, v, name, "s3:PutObject").await {
         Ok(x) => x,
         Err(r) => return r,
@@ -211,10 +231,16 @@ fn disposition(key: &str) -> String {
 /// `GET /buckets/{b}/download?key=`: the object's bytes as an attachment
 /// (never rendered by the console's origin: `application/octet-stream`,
 /// `nosniff`, and a sandboxing CSP).
-pub(crate) async fn download(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Result<Response<ConsoleBody>, PageError> {
+pub(crate) async fn download(
+    inner: &Inner,
+    cx: &Cx,
+    v: &Viewer,
+    name: &str,
+) -> Result<Response<ConsoleBody>, PageError> {
     let b = bucket(inner, v, name).await?;
     let key = key_param(cx)?.to_owned();
-    let authz = BucketAuthz::load(&inner.engine, v, cx, inner.cfg.secure_cookies, &b).await.map_err(PageError::internal)?;
+    let authz =
+        BucketAuthz::load(&inner.engine, v, cx, inner.cfg.secure_cookies, &b).await.map_err(PageError::internal)?;
     if !authz.on_object("s3:GetObject", &key) {
         return Err(PageError::new(
             StatusCode::FORBIDDEN,
@@ -252,7 +278,10 @@ mod tests {
     #[test]
     fn dispositions_are_safe() {
         assert_eq!(disposition("a/b c.txt"), "attachment; filename=\"b c.txt\"; filename*=UTF-8''b%20c.txt");
-        assert_eq!(disposition("x/\"é\r\n.txt"), "attachment; filename=\"____.txt\"; filename*=UTF-8''%22%C3%A9%0D%0A.txt");
+        assert_eq!(
+            disposition("x/\"é\r\n.txt"),
+            "attachment; filename=\"____.txt\"; filename*=UTF-8''%22%C3%A9%0D%0A.txt"
+        );
         assert_eq!(disposition("dir/"), "attachment; filename=\"dir\"; filename*=UTF-8''dir");
     }
 }

@@ -43,13 +43,12 @@ async fn fixture_with(secure: bool) -> Fx {
         iam.create_project(p).await.unwrap();
         iam.set_password(p, "root", Some(pw)).await.unwrap();
     }
-    let cfg =
-        ConsoleConfig {
-            secure_cookies: secure,
-            session_ttl: Duration::from_secs(3600),
-            regions: vec![REGION.into()],
-            s3: coffer_console::S3Links { scheme: "http".into(), port: 9000, ..Default::default() },
-        };
+    let cfg = ConsoleConfig {
+        secure_cookies: secure,
+        session_ttl: Duration::from_secs(3600),
+        regions: vec![REGION.into()],
+        s3: coffer_console::S3Links { scheme: "http".into(), port: 9000, ..Default::default() },
+    };
     let svc = ConsoleService::new(iam.clone(), engine.clone(), cfg);
     Fx { svc, iam, engine, _dir: dir }
 }
