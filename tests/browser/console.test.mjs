@@ -14,121 +14,10 @@
 // sign-out; and that no page logs an error or a CSP violation.
 // Prints one line per step; exits non-zero on the first failure.
 
-import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
-import path from "node:path";
-import { chromium } from "playwright-core";
-
-function env(name, fallback) {
-  const v = process.env[name] ?? fallback;
-  if (v === undefined || v === "") {
-    throw new Error(`environment variable ${name} is not set`);
-  }
-  return v;
-}
-
-const BASE = env("CONSOLE_URL").replace(/\/$/, "");
-const PROJECT = env("CONSOLE_PROJECT");
-const USER = env("CONSOLE_USER");
-const PASSWORD = env("CONSOLE_PASSWORD");
-const OP_KEY = env("OPERATOR_ACCESS_KEY");
-const OP_SECRET = env("OPERATOR_SECRET_KEY");
-const ARTIFACTS = env("ARTIFACTS_DIR");
-const CHROMIUM = env("CHROMIUM", "/usr/bin/chromium");
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-const TIMEOUT = 15_000;
-
-mkdirSync(ARTIFACTS, { recursive: true });
-
-// Everything a page reports that a person would call broken: console errors
-// (CSP violations are reported there), uncaught exceptions, failed requests,
-// and HTTP errors other than the one a step expects (`expectStatus`).
-const problems = [];
-let expected = null;
-const pages = []; // the newest open one is screenshotted when a step fails
-
-// Runs `action`, during which responses with `status` are expected (e.g. the
-// 400 of the create form refusing an invalid name).
-async function expectStatus(status, action) {
-  expected = status;
-  try {
-    await action();
-  } finally {
-    expected = null;
-  }
-}
-
-async function newPage(browser, label, viewport) {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
-  context.setDefaultTimeout(TIMEOUT);
-  const page = await context.newPage();
-  pages.push(page);
-  page.on("console", (msg) => {
-    const text = msg.text();
-    if (msg.type() !== "error" && !/Content.Security.Policy/i.test(text)) {
-      return;
-    }
-    // Chromium also logs an expected error status as a failed resource.
-    if (expected !== null && text.includes(`status of ${expected} `)) {
-      return;
-    }
-    problems.push(`[${label}] console ${msg.type()}: ${text} (${msg.location().url})`);
-  });
-  page.on("pageerror", (err) => problems.push(`[${label}] page error: ${err.message}`));
-  page.on("requestfailed", (req) =>
-    problems.push(`[${label}] request failed: ${req.method()} ${req.url()}: ${req.failure()?.errorText}`));
-  page.on("response", (resp) => {
-    const s = resp.status();
-    if (s >= 400 && s !== expected) {
-      problems.push(`[${label}] HTTP ${s} for ${resp.request().method()} ${resp.url()}`);
-    }
-  });
-  return { context, page };
-}
-
-async function shot(page, name) {
-  const file = path.join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  console.log(`  screenshot ${file}`);
-}
-
-// A page must fit its viewport's width (no sideways scrolling at phone width).
-async function assertNoOverflow(page, what) {
-  const { scroll, client } = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth,
-    client: document.documentElement.clientWidth,
-  }));
-  assert.ok(scroll <= client, `${what}: the page is ${scroll}px wide in a ${client}px viewport`);
-}
-
-let step = 0;
-let current = "starting the browser";
-async function check(name, fn) {
-  step += 1;
-  current = `${step} - ${name}`;
-  const t0 = Date.now();
-  await fn();
-  console.log(`ok ${current} (${Date.now() - t0} ms)`);
-}
-
-async function signInAsUser(page) {
-  await page.goto(`${BASE}/`);
-  await page.waitForURL(/\/signin$/);
-  await page.getByLabel("Project").fill(PROJECT);
-  await page.getByLabel("User").fill(USER);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await Promise.all([page.waitForURL(/\/buckets$/), page.getByRole("button", { name: "Sign in" }).click()]);
-}
-
-async function createBucket(page, name) {
-  await page.getByLabel("Name", { exact: true }).fill(name);
-  await page.getByRole("button", { name: "Create bucket" }).click();
-}
-
-function bucketRow(page, name) {
-  return page.locator("table.buckets tbody tr").filter({ has: page.locator("td.name", { hasText: name }) });
-}
+import {
+  assert, assertNoOverflow, assertVisibleText, check, DESKTOP, env, expectStatus, newPage, OP_KEY, OP_SECRET,
+  PHONE, problems, run, shot, BASE, PROJECT, USER, PASSWORD, signInAsUser, createBucket, bucketRow,
+} from "./harness.mjs";
 
 async function deleteBucket(page, name, screenshot) {
   await bucketRow(page, name).getByRole("link", { name: "Delete…" }).click();
@@ -146,22 +35,7 @@ async function deleteBucket(page, name, screenshot) {
   assert.equal(await bucketRow(page, name).count(), 0, `${name} is still listed after its deletion`);
 }
 
-async function assertVisibleText(locator, text) {
-  await locator.first().waitFor({ state: "visible" });
-  const got = (await locator.first().innerText()).trim();
-  assert.ok(got.includes(text), `expected ${JSON.stringify(text)} in ${JSON.stringify(got)}`);
-}
-
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  // The machine has no network but loopback: keep Chromium from calling home.
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  timeout: 60_000,
-});
-let exitCode = 0;
-try {
-  console.log(`# ${browser.version()} against ${BASE}`);
+await run(async (browser) => {
   const { page } = await newPage(browser, "desktop", DESKTOP);
 
   await check("signed out, / leads to the sign-in page", async () => {
@@ -269,18 +143,4 @@ try {
   await check("no console errors, CSP violations or failed requests", async () => {
     assert.deepEqual(problems, []);
   });
-} catch (err) {
-  exitCode = 1;
-  console.error(`not ok ${current}\n${err.stack || err}`);
-  if (problems.length) {
-    console.error(`problems reported by the pages:\n  ${problems.join("\n  ")}`);
-  }
-  const last = pages.filter((p) => !p.isClosed()).pop();
-  if (last) {
-    console.error(`the page at the failure: ${last.url()}`);
-    await shot(last, "failure").catch(() => {});
-  }
-} finally {
-  await browser.close();
-}
-process.exit(exitCode);
+});

@@ -1,12 +1,18 @@
 """The web console in a real browser: Debian's headless Chromium driven by
 playwright-core (tests/browser/console.test.mjs, run by `node`).
 
-This test starts a server of its own (so the pages show only what the test
-made), creates a project and a user with a console password through the
-`coffer` CLI, and hands the console's URL and the credentials to the script.
-The script signs in, creates and deletes buckets, checks the phone layout and
-the operator's view, signs out, and fails on any console error or CSP
-violation. Its screenshots land in target/browser-artifacts/: look at them.
+Each test starts a server of its own (so the pages show only what the test
+made), creates a project, a full-access user and a read-object-only user with
+console passwords through the `coffer` CLI, and hands the console's URL and
+the credentials to a script:
+- console.test.mjs: sign-in, creating and deleting buckets, the phone layout,
+  the operator's view, sign-out;
+- objects.test.mjs: drag-and-drop uploads of files and a folder with
+  progress, multipart and cancel, folders, download, share links, multi-select
+  delete, the public switch, an S3 key used with boto3 then deleted, the
+  read-object-only user's view.
+Both fail on any console error or CSP violation. Their screenshots land in
+target/browser-artifacts/: look at them.
 
 scripts/install-test-deps installs chromium (apt) and playwright-core (npm,
 tests/browser/node_modules); without them the test is skipped, or fails on CI.
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 
 from coffer_e2e import (
     REPO_ROOT,
@@ -28,13 +35,12 @@ from coffer_e2e import (
 )
 
 BROWSER_DIR = REPO_ROOT / "tests" / "browser"
-SCRIPT = BROWSER_DIR / "console.test.mjs"
 ARTIFACTS = REPO_ROOT / "target" / "browser-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "browser-test-password-0123"
 
 
-def test_console_in_chromium(tmp_path):
+def run_script(tmp_path, script: str, min_shots: int) -> None:
     require_tool(CHROMIUM, "Debian package chromium: run scripts/install-test-deps")
     node = require_tool("node", "Node.js 20 with npm")
     require_tool(str(BROWSER_DIR / "node_modules" / ".bin" / "playwright-core"),
@@ -44,35 +50,50 @@ def test_console_in_chromium(tmp_path):
     SERVERS.append(server)
     server.start()
     try:
-        project, user = unique_name("web"), "alice"
+        project, user, reader = unique_name("web"), "alice", "reader"
         coffer_cli(server, "project", "create", project)
-        coffer_cli(server, "user", "create", "--project", project, user)
-        coffer_cli(server, "user", "policy", "set", "--project", project, user,
-                   "--preset", "full-access")
-        coffer_cli(server, "user", "password", "set", "--project", project, user,
-                   input_bytes=f"{PASSWORD}\n".encode())
+        for name, preset in ((user, "full-access"), (reader, "read-object-only")):
+            coffer_cli(server, "user", "create", "--project", project, name)
+            coffer_cli(server, "user", "policy", "set", "--project", project, name,
+                       "--preset", preset)
+            coffer_cli(server, "user", "password", "set", "--project", project, name,
+                       input_bytes=f"{PASSWORD}\n".encode())
 
-        shutil.rmtree(ARTIFACTS, ignore_errors=True)
+        artifacts = ARTIFACTS / script.removesuffix(".test.mjs")
+        shutil.rmtree(artifacts, ignore_errors=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("COFFER_")}
         env.update(
             CONSOLE_URL=server.console_endpoint(),
             CONSOLE_PROJECT=project,
             CONSOLE_USER=user,
             CONSOLE_PASSWORD=PASSWORD,
+            READER_USER=reader,
+            READER_PASSWORD=PASSWORD,
             OPERATOR_ACCESS_KEY=server.access_key,
             OPERATOR_SECRET_KEY=server.secret_key,
-            ARTIFACTS_DIR=str(ARTIFACTS),
+            S3_URL=server.endpoint,
+            S3_REGION=server.region,
+            PYTHON=sys.executable,
+            ARTIFACTS_DIR=str(artifacts),
             CHROMIUM=CHROMIUM,
         )
-        proc = run([node, str(SCRIPT)], env=env, cwd=str(BROWSER_DIR), timeout=300,
+        proc = run([node, str(BROWSER_DIR / script)], env=env, cwd=str(BROWSER_DIR), timeout=600,
                    check=False)
         print(proc.stdout_text)
         assert proc.returncode == 0, (
-            f"{SCRIPT.name} failed (exit {proc.returncode}); screenshots in {ARTIFACTS}\n"
+            f"{script} failed (exit {proc.returncode}); screenshots in {artifacts}\n"
             f"--- stdout ---\n{proc.stdout_text[-8000:]}\n"
             f"--- stderr ---\n{proc.stderr_text[-8000:]}")
-        shots = sorted(p.name for p in ARTIFACTS.glob("*.png"))
-        assert len(shots) >= 8, shots
+        shots = sorted(p.name for p in artifacts.glob("*.png"))
+        assert len(shots) >= min_shots, shots
     finally:
         server.stop()
         SERVERS.remove(server)
+
+
+def test_console_in_chromium(tmp_path):
+    run_script(tmp_path, "console.test.mjs", 8)
+
+
+def test_object_browser_in_chromium(tmp_path):
+    run_script(tmp_path, "objects.test.mjs", 10)
