@@ -36,6 +36,7 @@
 //! with the server, so keep other work off it while measuring.
 
 mod client;
+mod console;
 mod phases;
 mod principal;
 mod reference;
@@ -73,8 +74,9 @@ struct Args {
     /// Keep the scratch directory afterwards.
     #[arg(long)]
     keep_data: bool,
-    /// Phases to run, comma-separated among 4k,1m,64m,list,rss.
-    #[arg(long, default_value = "4k,1m,64m,list,rss", value_delimiter = ',')]
+    /// Phases to run, comma-separated among 4k,1m,64m,list,console,rss
+    /// (console walks the listing phase's bucket in the web console).
+    #[arg(long, default_value = "4k,1m,64m,list,console,rss", value_delimiter = ',')]
     phases: Vec<String>,
     /// Duration of each 4 KiB and 1 MiB phase, seconds.
     #[arg(long, default_value_t = 15.0)]
@@ -110,6 +112,12 @@ struct Args {
     /// Number of complete listings timed.
     #[arg(long, default_value_t = 20)]
     list_reps: u32,
+    /// Rows per page of the console phase.
+    #[arg(long, default_value_t = 100)]
+    console_page: u32,
+    /// Walks through every page in the console phase.
+    #[arg(long, default_value_t = 2)]
+    console_reps: u32,
     /// Concurrent PUTs of the memory phase (one round).
     #[arg(long, default_value_t = 64)]
     rss_puts: u64,
@@ -146,8 +154,11 @@ fn main() -> anyhow::Result<()> {
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| "?".into());
     for p in &args.phases {
-        if !["4k", "1m", "64m", "list", "rss"].contains(&p.as_str()) {
-            anyhow::bail!("unknown phase {p:?} (expected 4k,1m,64m,list,rss)");
+        if !["4k", "1m", "64m", "list", "console", "rss"].contains(&p.as_str()) {
+            anyhow::bail!("unknown phase {p:?} (expected 4k,1m,64m,list,console,rss)");
+        }
+        if p == "console" && !args.phases.iter().any(|q| q == "list") {
+            anyhow::bail!("the console phase browses the listing phase's bucket: add list to --phases");
         }
     }
 
@@ -354,6 +365,9 @@ impl Bench<'_> {
         if self.has("list") {
             self.list().await?;
         }
+        if self.has("console") {
+            self.console().await?;
+        }
         if self.has("rss") {
             let size = a.rss_mib * KIB * KIB;
             let name = format!("rss-{}x{}MiB", a.rss_puts, a.rss_mib);
@@ -422,6 +436,36 @@ impl Bench<'_> {
         let desc = format!("GET {label} objects (random among {keys} written), {}, streamed", describe(get_stop));
         self.measure(&format!("get-{label}"), &desc, true, concurrency, size, async move {
             (&mut phases::run(ep, pool, spec).await).into()
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn console(&mut self) -> anyhow::Result<()> {
+        let a = self.args;
+        let (addr, reps, per) = (self.server.console, a.console_reps, a.console_page);
+        let name = format!("console-pages-{}k", a.list_keys / 1000);
+        let desc = format!(
+            "{reps} walks through every page ({per} rows) of the {}-key bucket in the web console's object browser, \
+             following its Next links, one page at a time (ops = pages, MiB/s = HTML)",
+            a.list_keys
+        );
+        let expect = a.list_keys * reps as u64;
+        self.measure(&name, &desc, true, 1, 0, async move {
+            let mut w = console::walk(addr, ACCESS_KEY, SECRET_KEY, "bench-list", per, reps).await;
+            if w.rows != expect && w.first_error.is_none() {
+                w.errors += 1;
+                w.first_error = Some(format!("the walks showed {} rows, expected {expect}", w.rows));
+            }
+            Measured {
+                ops: w.pages,
+                bytes: w.bytes,
+                errors: w.errors,
+                first_error: w.first_error,
+                latencies_us: w.latencies_us,
+                verified: 0,
+                pages_per_listing: Some(w.pages as f64 / reps.max(1) as f64),
+            }
         })
         .await?;
         Ok(())

@@ -18,6 +18,8 @@ pub struct Server {
     child: Child,
     pub pid: u32,
     pub addr: SocketAddr,
+    /// The web console's address.
+    pub console: SocketAddr,
     pub log_path: PathBuf,
 }
 
@@ -42,6 +44,7 @@ impl Server {
         }
         let port = free_port()?;
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let console: SocketAddr = ([127, 0, 0, 1], free_port()?).into();
         let log = File::create(log_path).with_context(|| format!("creating {}", log_path.display()))?;
         let child = Command::new(bin)
             .arg("server")
@@ -51,7 +54,8 @@ impl Server {
             .arg(addr.to_string())
             .arg("--region")
             .arg(region)
-            .arg("--no-console")
+            .arg("--console-listen")
+            .arg(console.to_string())
             .env("COFFER_ROOT_ACCESS_KEY", access)
             .env("COFFER_ROOT_SECRET_KEY", secret)
             .stdin(Stdio::null())
@@ -60,7 +64,7 @@ impl Server {
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
         let pid = child.id();
-        let mut server = Server { child, pid, addr, log_path: log_path.to_owned() };
+        let mut server = Server { child, pid, addr, console, log_path: log_path.to_owned() };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = server.child.try_wait()? {
