@@ -60,8 +60,17 @@ fn next_link(html: &str) -> Option<String> {
     Some(html[start..end].replace("&#38;", "&").replace("&amp;", "&"))
 }
 
-/// `reps` walks through every page of `bucket`, `per` rows a page.
-pub async fn walk(addr: SocketAddr, access: &str, secret: &str, bucket: &str, per: u32, reps: u32) -> Walked {
+/// `reps` walks through every page of the folder `folder` (query-encoded)
+/// of `bucket`, `per` rows a page.
+pub async fn walk(
+    addr: SocketAddr,
+    access: &str,
+    secret: &str,
+    bucket: &str,
+    folder: &str,
+    per: u32,
+    reps: u32,
+) -> Walked {
     let mut w = Walked { pages: 0, rows: 0, bytes: 0, errors: 0, first_error: None, latencies_us: Vec::new() };
     let cookie = match sign_in(addr, access, secret).await {
         Ok(c) => c,
@@ -72,7 +81,7 @@ pub async fn walk(addr: SocketAddr, access: &str, secret: &str, bucket: &str, pe
         }
     };
     for _ in 0..reps {
-        let mut path = Some(format!("/buckets/{bucket}?per={per}"));
+        let mut path = Some(format!("/buckets/{bucket}?prefix={folder}&per={per}"));
         while let Some(p) = path.take() {
             let head = format!("GET {p} HTTP/1.1\r\nhost: {addr}\r\ncookie: {cookie}\r\nconnection: close\r\n\r\n");
             let t0 = Instant::now();
