@@ -26,6 +26,7 @@ mod authz;
 mod buckets;
 mod form;
 mod keys;
+mod meter;
 mod object;
 mod objects;
 mod objects_delete;
@@ -47,6 +48,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use meter::{TransferKind, TransferMeter};
 pub use share::S3Links;
 pub use throttle::{MAX_FAILURES, WINDOW};
 
@@ -89,6 +91,8 @@ pub(crate) struct Inner {
     pub cfg: ConsoleConfig,
     /// Failed sign-ins per (client address, account), in this process only.
     pub throttle: throttle::Throttle,
+    /// Where object actions are counted for billing (none in handler tests).
+    pub meter: Option<Arc<dyn TransferMeter>>,
 }
 
 /// One request, as the handlers see it.
@@ -106,14 +110,20 @@ pub(crate) struct Cx {
 
 impl ConsoleService {
     /// The console over the identity and engine use cases.
-    pub fn new(iam: Iam, engine: Engine, mut cfg: ConsoleConfig) -> Self {
+    pub fn new(iam: Iam, engine: Engine, cfg: ConsoleConfig) -> Self {
+        ConsoleService::with_meter(iam, engine, cfg, None)
+    }
+
+    /// The console, counting object actions into `meter` (in the server, the
+    /// S3 API's usage meter).
+    pub fn with_meter(iam: Iam, engine: Engine, mut cfg: ConsoleConfig, meter: Option<Arc<dyn TransferMeter>>) -> Self {
         if cfg.regions.is_empty() {
             cfg.regions = iam.regions().to_vec();
         }
         if cfg.regions.is_empty() {
             cfg.regions.push(engine.config().region.clone());
         }
-        ConsoleService { inner: Arc::new(Inner { iam, engine, cfg, throttle: throttle::Throttle::default() }) }
+        ConsoleService { inner: Arc::new(Inner { iam, engine, cfg, throttle: throttle::Throttle::default(), meter }) }
     }
 
     /// Answers one request from `peer` (the client's address, for sign-in

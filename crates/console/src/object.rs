@@ -69,7 +69,10 @@ async fn load(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Result<(String,
     let can_delete = authz.on_object("s3:DeleteObject", key);
     let input = GetInput { bucket: b.name.clone(), key: key.to_owned(), head: true, ..Default::default() };
     match inner.engine.get_object(input).await {
-        Ok(out) => Ok((b.name, out.object, can_delete)),
+        Ok(out) => {
+            inner.count(&b.project, &b.name, crate::TransferKind::Get, 0, 0);
+            Ok((b.name, out.object, can_delete))
+        }
         Err(EngineError::NoSuchKey) => Err(not_found(key)),
         Err(e) => Err(engine_err(e)),
     }

@@ -144,6 +144,7 @@ pub(crate) async fn browse(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Re
         let params =
             ListParams { prefix: list_prefix.clone(), delimiter: Some(DELIMITER.into()), after, max_keys: per };
         let listed = inner.engine.list_objects(&b.name, &params).await.map_err(engine_err)?;
+        inner.count(&b.project, &b.name, crate::TransferKind::List, 0, 0);
         for p in listed.common_prefixes {
             let name = p[prefix.len()..].to_owned();
             folders.push(FolderRow { href: href(&base, &[("prefix", &p)]), name, prefix: p });

@@ -11,7 +11,7 @@ use crate::web::{self, Chrome, PageError};
 use crate::{Cx, Inner};
 use askama::Template;
 use bytes::Bytes;
-use coffer_engine::ListParams;
+use coffer_engine::{BucketInfo, ListParams};
 use http::{Response, StatusCode};
 use http_body_util::Full;
 
@@ -46,12 +46,13 @@ impl Tally {
         &mut self,
         inner: &Inner,
         authz: &BucketAuthz<'_>,
-        bucket: &str,
+        bucket: &BucketInfo,
         keys: impl Iterator<Item = &'k str>,
     ) -> Result<(), PageError> {
         for key in keys {
             if authz.on_object("s3:DeleteObject", key) {
-                inner.engine.delete_object(bucket, key).await.map_err(engine_err)?;
+                inner.engine.delete_object(&bucket.name, key).await.map_err(engine_err)?;
+                inner.count(&bucket.project, &bucket.name, crate::TransferKind::Delete, 0, 0);
                 self.deleted += 1;
             } else {
                 self.refused += 1;
@@ -100,7 +101,7 @@ pub(crate) async fn delete(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Re
     }
     let authz = BucketAuthz::load(&inner.engine, v, cx, inner.cfg.secure_cookies, &b).await.map_err(engine_err)?;
     let mut tally = Tally::default();
-    tally.delete(inner, &authz, &b.name, keys.iter().map(String::as_str)).await?;
+    tally.delete(inner, &authz, &b, keys.iter().map(String::as_str)).await?;
     for f in &folders {
         let lister = BucketAuthz::load(&inner.engine, v, cx, inner.cfg.secure_cookies, &b)
             .await
@@ -114,7 +115,7 @@ pub(crate) async fn delete(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Re
         loop {
             let p = ListParams { prefix: f.clone(), delimiter: None, after: after.clone(), max_keys: BATCH };
             let page = inner.engine.list_objects(&b.name, &p).await.map_err(engine_err)?;
-            tally.delete(inner, &authz, &b.name, page.objects.iter().map(|o| o.key.as_str())).await?;
+            tally.delete(inner, &authz, &b, page.objects.iter().map(|o| o.key.as_str())).await?;
             if !page.is_truncated || page.last.is_none() {
                 break;
             }

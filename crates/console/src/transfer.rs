@@ -12,7 +12,7 @@ use crate::authz::BucketAuthz;
 use crate::objects::{bucket, key_param};
 use crate::session::Viewer;
 use crate::web::{self, PageError};
-use crate::{ConsoleBody, Cx, Inner};
+use crate::{ConsoleBody, Cx, Inner, TransferKind};
 use bytes::Bytes;
 use coffer_engine::{Body, BodyCheck, CompletedPart, EngineError, GetInput, PutInput};
 use coffer_meta::{ObjectMeta, WriteCondition};
@@ -84,14 +84,16 @@ pub(crate) struct Upload {
     pub len: Option<u64>,
 }
 
-/// Checks `action` on the object named by `?key=` and returns the bucket
-/// name and key.
+/// Checks `action` on the object named by `?key=`, counts the request (of
+/// `kind`, with `bytes_in`) for billing, and returns the bucket name and key.
 async fn authorize(
     inner: &Inner,
     cx: &Cx,
     v: &Viewer,
     name: &str,
     action: &str,
+    kind: TransferKind,
+    bytes_in: u64,
 ) -> Result<(String, String), Response<ConsoleBody>> {
     let b = bucket(inner, v, name).await.map_err(|e| page_error(e, &cx.nonce))?;
     let key = key_param(cx).map_err(|e| page_error(e, &cx.nonce))?.to_owned();
@@ -101,6 +103,7 @@ async fn authorize(
     if !authz.on_object(action, &key) {
         return Err(refused(action, &cx.nonce));
     }
+    inner.count(&b.project, &b.name, kind, bytes_in, 0);
     Ok((b.name, key))
 }
 
@@ -114,10 +117,11 @@ fn content_type(cx: &Cx) -> Option<String> {
 
 /// `PUT /api/buckets/{b}/object?key=`: one request, the whole file.
 pub(crate) async fn put(inner: &Inner, cx: &Cx, v: &Viewer, name: &str, up: Upload) -> Response<ConsoleBody> {
-    let (bucket, key) = match authorize(inner, cx, v, name, "s3:PutObject").await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (bucket, key) =
+        match authorize(inner, cx, v, name, "s3:PutObject", TransferKind::Put, up.len.unwrap_or(0)).await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
     let meta = ObjectMeta { content_type: content_type(cx), ..Default::default() };
     let input = PutInput {
         bucket,
@@ -136,7 +140,7 @@ pub(crate) async fn put(inner: &Inner, cx: &Cx, v: &Viewer, name: &str, up: Uplo
 
 /// `POST /api/buckets/{b}/uploads?key=`: starts a multipart upload.
 pub(crate) async fn create_upload(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Response<ConsoleBody> {
-    let (bucket, key) = match authorize(inner, cx, v, name, "s3:PutObject").await {
+    let (bucket, key) = match authorize(inner, cx, v, name, "s3:PutObject", TransferKind::Put, 0).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -157,10 +161,11 @@ pub(crate) async fn put_part(
     id: &str,
     up: Upload,
 ) -> Response<ConsoleBody> {
-    let (bucket, key) = match authorize(inner, cx, v, name, "s3:PutObject").await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (bucket, key) =
+        match authorize(inner, cx, v, name, "s3:PutObject", TransferKind::Put, up.len.unwrap_or(0)).await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
     let part = match cx.query.get("part").and_then(|p| p.parse::<u32>().ok()) {
         Some(p) if (1..=coffer_engine::MAX_PART_NUMBER).contains(&p) => p,
         _ => return error(StatusCode::BAD_REQUEST, "The part number must be 1 to 10000.", &cx.nonce),
@@ -192,7 +197,7 @@ pub(crate) async fn complete(
     id: &str,
     body: &[u8],
 ) -> Response<ConsoleBody> {
-    let (bucket, key) = match authorize(inner, cx, v, name, "s3:PutObject").await {
+    let (bucket, key) = match authorize(inner, cx, v, name, "s3:PutObject", TransferKind::Put, 0).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -210,7 +215,7 @@ pub(crate) async fn complete(
 
 /// `DELETE /api/buckets/{b}/uploads/{id}?key=`: cancels an upload.
 pub(crate) async fn abort(inner: &Inner, cx: &Cx, v: &Viewer, name: &str, id: &str) -> Response<ConsoleBody> {
-    let (bucket, key) = match authorize(inner, cx, v, name, "s3:AbortMultipartUpload").await {
+    let (bucket, key) = match authorize(inner, cx, v, name, "s3:AbortMultipartUpload", TransferKind::Delete, 0).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -248,13 +253,18 @@ pub(crate) async fn download(
             "Your policy does not allow reading this object (s3:GetObject).",
         ));
     }
-    let out = match inner.engine.get_object(GetInput { bucket: b.name, key: key.clone(), ..Default::default() }).await {
+    let out = match inner
+        .engine
+        .get_object(GetInput { bucket: b.name.clone(), key: key.clone(), ..Default::default() })
+        .await
+    {
         Ok(o) => o,
         Err(EngineError::NoSuchKey) => {
             return Err(PageError::new(StatusCode::NOT_FOUND, "No such object", format!("There is no object {key:?}.")))
         }
         Err(e) => return Err(PageError::internal(e)),
     };
+    inner.count(&b.project, &b.name, TransferKind::Get, 0, out.object.size);
     let stream = out.body.map_ok(http_body::Frame::data);
     let mut resp = Response::new(StreamBody::new(stream).boxed_unsync());
     web::secure_headers(resp.headers_mut(), &cx.nonce);

@@ -30,7 +30,7 @@ mod policy;
 mod regions;
 mod respond;
 
-pub use meter::Meter;
+pub use meter::{Meter, RequestClass};
 pub use regions::RegionEndpoint;
 pub use respond::ResBody;
 

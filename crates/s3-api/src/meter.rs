@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 /// The billing class of a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum RequestClass {
+pub enum RequestClass {
     Get,
     Put,
     List,
@@ -56,7 +56,7 @@ pub struct Meter {
 
 impl Meter {
     /// Counts one request.
-    pub(crate) fn record(&self, project: &str, bucket: &str, class: RequestClass, bytes_in: u64, bytes_out: u64) {
+    pub fn record(&self, project: &str, bucket: &str, class: RequestClass, bytes_in: u64, bytes_out: u64) {
         let hour = coffer_types::now_millis().div_euclid(3_600_000) * 3600;
         let mut map = self.counters.lock().unwrap_or_else(|p| p.into_inner());
         let t = map.entry((project.to_owned(), bucket.to_owned(), hour)).or_default();

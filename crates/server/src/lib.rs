@@ -93,6 +93,23 @@ impl Running {
     }
 }
 
+/// The console's object actions, counted by the S3 API's usage meter.
+struct ConsoleMeter(coffer_s3_api::S3Service);
+
+impl coffer_console::TransferMeter for ConsoleMeter {
+    fn count(&self, project: &str, bucket: &str, kind: coffer_console::TransferKind, bytes_in: u64, bytes_out: u64) {
+        use coffer_console::TransferKind as K;
+        use coffer_s3_api::RequestClass as C;
+        let class = match kind {
+            K::Get => C::Get,
+            K::Put => C::Put,
+            K::List => C::List,
+            K::Delete => C::Delete,
+        };
+        self.0.meter().record(project, bucket, class, bytes_in, bytes_out);
+    }
+}
+
 /// Opens the stores, recovers, and starts serving.
 pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
     if cfg.https_only && (cfg.tls.is_none() || cfg.plain_listen.is_some()) {
@@ -158,7 +175,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
     let addr = tcp.local_addr()?;
     let (shutdown, rx) = tokio::sync::watch::channel(false);
     let scheme = if acceptor.is_some() { "https" } else { "http" };
-    let console = coffer_console::ConsoleService::new(
+    let console = coffer_console::ConsoleService::with_meter(
         iam.clone(),
         engine.clone(),
         coffer_console::ConsoleConfig {
@@ -176,6 +193,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
                 public_url: cfg.s3_public_url.clone(),
             },
         },
+        Some(Arc::new(ConsoleMeter(svc.clone()))),
     );
     let mut tasks = vec![
         tokio::spawn(listener::serve(tcp, app.clone(), acceptor.clone(), rx.clone(), cfg.idle_timeout)),

@@ -312,3 +312,31 @@ async fn restricted_and_foreign_users_see_only_what_policy_allows() {
     assert_eq!(s3_get(&srv, "alpha-data", "doc.txt").await, b"secret");
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_transfers_are_metered_like_s3_requests() {
+    let srv = TestServer::start_configured(tempfile::tempdir().unwrap(), |c| {
+        c.meter_interval = std::time::Duration::from_millis(200)
+    })
+    .await;
+    srv.admin("POST", "/projects", Some(json!({"name": "alpha"}))).await;
+    srv.admin("PUT", "/projects/alpha/users/root/password", Some(json!({"password": "correct horse 42"}))).await;
+    let root = srv.new_key("alpha", None, None).await;
+    srv.client_with(&root.ak, &root.sk).create_bucket().bucket("metered").send().await.unwrap();
+    let s = Session::sign_in(&srv, "kind=user&project=alpha&user=root&password=correct+horse+42").await;
+    let (st, _) = s.api("PUT", "/api/buckets/metered/object?key=m.bin", &[7u8; 1000], true).await;
+    assert_eq!(st, 200);
+    assert_eq!(s.get("/buckets/metered").await.status, 200);
+    assert_eq!(s.get("/buckets/metered/download?key=m.bin").await.body.len(), 1000);
+    assert_eq!(s.post("/buckets/metered/delete-objects", "key=m.bin&confirm=yes").await.status, 303);
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let u = srv.admin("GET", "/projects/alpha/usage?bucket=metered", None).await;
+    let t = &u["totals"];
+    assert_eq!(t["requests"]["put"], 1, "{u}");
+    assert_eq!(t["requests"]["list"], 1, "{u}");
+    assert_eq!(t["requests"]["get"], 1, "{u}");
+    assert_eq!(t["requests"]["delete"], 1, "{u}");
+    assert_eq!(t["bytes_in"], 1000, "{u}");
+    assert_eq!(t["bytes_out"], 1000, "{u}");
+    srv.stop().await;
+}

@@ -1,0 +1,33 @@
+//! Usage metering of what the console does with objects: the server hands
+//! the console a [`TransferMeter`] that counts into the same hourly records
+//! as S3 requests, so an upload through the console is billed like a PUT.
+
+use crate::Inner;
+
+/// The billing class of a console action (as the S3 operation it stands for).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransferKind {
+    /// Object details, downloads (GetObject, HeadObject).
+    Get,
+    /// Uploads, parts, starting and completing multipart uploads.
+    Put,
+    /// A page of the object browser (ListObjectsV2).
+    List,
+    /// Each deleted object, aborted uploads.
+    Delete,
+}
+
+/// Where console actions are counted.
+pub trait TransferMeter: Send + Sync {
+    /// One action on `bucket` of `project`, with the bytes received and sent.
+    fn count(&self, project: &str, bucket: &str, kind: TransferKind, bytes_in: u64, bytes_out: u64);
+}
+
+impl Inner {
+    /// Counts one action, when the server gave the console a meter.
+    pub(crate) fn count(&self, project: &str, bucket: &str, kind: TransferKind, bytes_in: u64, bytes_out: u64) {
+        if let Some(m) = &self.meter {
+            m.count(project, bucket, kind, bytes_in, bytes_out);
+        }
+    }
+}
