@@ -254,7 +254,7 @@ fn notice(cx: &Cx) -> Option<String> {
 }
 
 /// The bucket and object key named by a request (`?key=` or form `key`).
-pub(crate) fn key_param<'a>(cx: &'a Cx) -> Result<&'a str, PageError> {
+pub(crate) fn key_param(cx: &Cx) -> Result<&str, PageError> {
     let key = cx.query.get("key").or_else(|| cx.form.get("key")).unwrap_or("");
     if coffer_types::ObjectKey::parse(key).is_err() {
         return Err(PageError::new(
