@@ -20,7 +20,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the S3 API.
-    Server(ServerArgs),
+    Server(Box<ServerArgs>),
     /// TLS certificates.
     #[command(subcommand)]
     Cert(CertCommand),
@@ -111,7 +111,7 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
-        Command::Server(args) => server(args),
+        Command::Server(args) => server(*args),
         Command::Client(cmd) => {
             let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             if let Err(e) = rt.block_on(coffer_cli::run(&cli.conn, cmd)) {
