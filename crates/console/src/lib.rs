@@ -24,18 +24,22 @@ mod api;
 mod assets;
 mod authz;
 mod buckets;
+mod chart;
 mod form;
 mod keys;
 mod meter;
 mod object;
 mod objects;
 mod objects_delete;
+mod projects;
 mod session;
 mod settings;
 mod share;
 mod signin;
 mod throttle;
 mod transfer;
+mod usage;
+mod usage_data;
 mod web;
 
 use bytes::Bytes;
@@ -265,7 +269,14 @@ impl Inner {
             (&Method::POST, ["keys", ak, "deactivate"]) => keys::set_status(self, cx, v, ak, false).await,
             (&Method::GET, ["keys", ak, "delete"]) => keys::confirm_delete(self, cx, v, ak).await,
             (&Method::POST, ["keys", ak, "delete"]) => keys::delete(self, cx, v, ak).await,
-            (_, ["signout" | "region" | "buckets" | "keys"])
+            (&Method::GET, ["usage"]) => usage::page(self, cx, v).await,
+            (&Method::GET, ["projects"]) if projects::operator(v) => projects::list(self, cx, v).await,
+            (&Method::POST, ["projects"]) if projects::operator(v) => projects::create(self, cx, v).await,
+            (&Method::GET, ["projects", p]) if projects::operator(v) => projects::detail(self, cx, v, p).await,
+            (&Method::POST, ["projects", p, "quota"]) if projects::operator(v) => {
+                projects::set_quota(self, cx, v, p).await
+            }
+            (_, ["signout" | "region" | "buckets" | "keys" | "usage"])
             | (_, ["buckets", _])
             | (_, ["buckets", _, "delete" | "object" | "share" | "delete-objects" | "visibility"])
             | (_, ["keys", _, "delete" | "activate" | "deactivate"]) => Err(web::PageError::new(
@@ -273,11 +284,14 @@ impl Inner {
                 "Method not allowed",
                 "This page does not answer that kind of request.",
             )),
-            _ => Err(web::PageError::new(
-                StatusCode::NOT_FOUND,
-                "Page not found",
-                "There is no console page at this address.",
-            )),
+            (_, ["projects"] | ["projects", _] | ["projects", _, "quota"]) if projects::operator(v) => {
+                Err(web::PageError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "Method not allowed",
+                    "This page does not answer that kind of request.",
+                ))
+            }
+            _ => Err(web::PageError::not_found()),
         }
     }
 }

@@ -86,6 +86,8 @@ pub(crate) struct Nav {
     /// Every region served (a selector is shown when there are several).
     pub regions: Vec<String>,
     pub csrf: String,
+    /// Signed in as the operator (the nav shows operator pages).
+    pub operator: bool,
 }
 
 pub(crate) fn nav(v: &Viewer, cfg: &ConsoleConfig) -> Nav {
@@ -94,6 +96,7 @@ pub(crate) fn nav(v: &Viewer, cfg: &ConsoleConfig) -> Nav {
         region: v.session.region.clone(),
         regions: cfg.regions.clone(),
         csrf: v.session.csrf.clone(),
+        operator: matches!(v.principal, coffer_iam::Principal::Operator { .. }),
     }
 }
 
@@ -156,6 +159,11 @@ pub(crate) struct PageError {
 impl PageError {
     pub fn new(status: StatusCode, heading: &str, message: impl Into<String>) -> Self {
         PageError { status, heading: heading.to_owned(), message: message.into(), detail: None }
+    }
+
+    /// The answer for an address with no page (or one the viewer may not know of).
+    pub fn not_found() -> Self {
+        PageError::new(StatusCode::NOT_FOUND, "Page not found", "There is no console page at this address.")
     }
 
     /// An internal failure (store or template), logged with `detail`.
