@@ -128,6 +128,15 @@ await run(async (browser) => {
     const row = bucketRow(p, "phone-bucket-with-a-rather-long-name-0123456789");
     assert.equal((await row.locator("td[data-label=Project]").innerText()).trim(), PROJECT);
     await shot(p, "08-operator-buckets");
+    await p.getByRole("link", { name: "Projects" }).click();
+    await p.waitForURL(/\/projects$/);
+    await assertVisibleText(p.locator("main table"), PROJECT);
+    await shot(p, "09-operator-projects");
+    await p.getByRole("link", { name: PROJECT, exact: true }).click();
+    await p.waitForURL(new RegExp(`/projects/${PROJECT}$`));
+    await assertVisibleText(p.locator("h1"), PROJECT);
+    await shot(p, "09b-operator-project");
+    await p.goto(`${BASE}/buckets`);
     await deleteBucket(p, "phone-bucket-with-a-rather-long-name-0123456789");
     await Promise.all([p.waitForURL(/\/signin$/), p.getByRole("button", { name: "Sign out" }).click()]);
     await op.context.close();

@@ -244,6 +244,23 @@ await run(async (browser) => {
     assert.equal(await anon(), 403);
   });
 
+  await check("usage: the bucket's charts show what the console stored and served", async () => {
+    // The server meters every second here: wait for a metering with the data.
+    let labels = [];
+    for (let i = 0; i < 40; i++) {
+      await page.goto(`${BASE}/usage`);
+      const section = page.locator("section.usage").filter({ has: page.locator("h2", { hasText: BUCKET }) });
+      labels = await section.locator("svg.chart").evaluateAll((svgs) => svgs.map((s) => s.getAttribute("aria-label")));
+      if (labels.some((l) => /Stored: latest [1-9]/.test(l)) && labels.some((l) => /PUT: latest [^,]*, peak [1-9]/.test(l))) {
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.ok(labels.some((l) => /Stored: latest 20\.0 MiB/.test(l)), `stored bytes chart: ${labels.join(" | ")}`);
+    assert.ok(labels.some((l) => /PUT: latest [^,]*, peak [1-9]/.test(l)), `requests chart: ${labels.join(" | ")}`);
+    await shot(page, "20-usage");
+  });
+
   await check("phone width: the bucket page fits", async () => {
     const phone = await newPage(browser, "phone", PHONE);
     await signInAsUser(phone.page);
@@ -251,6 +268,10 @@ await run(async (browser) => {
     await row(phone.page, "big.bin").waitFor();
     await assertNoOverflow(phone.page, "object list at phone width");
     await shot(phone.page, "17-phone-objects");
+    await phone.page.goto(`${BASE}/usage`);
+    await phone.page.locator("svg.chart").first().waitFor();
+    await assertNoOverflow(phone.page, "usage charts at phone width");
+    await shot(phone.page, "21-phone-usage");
     await phone.context.close();
   });
 

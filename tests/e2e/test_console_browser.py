@@ -46,7 +46,9 @@ def run_script(tmp_path, script: str, min_shots: int) -> None:
     require_tool(str(BROWSER_DIR / "node_modules" / ".bin" / "playwright-core"),
                  "playwright-core in tests/browser/node_modules: run scripts/install-test-deps")
 
-    server = CofferServer(data_dir=tmp_path / "data", log_path=tmp_path / "server.log")
+    # Metering every second, so the usage charts have data within the test.
+    server = CofferServer(data_dir=tmp_path / "data", log_path=tmp_path / "server.log",
+                          extra_args=["--meter-interval-secs", "1"])
     SERVERS.append(server)
     server.start()
     try:
