@@ -76,7 +76,7 @@
   var bucket = zone.getAttribute("data-bucket");
   var prefix = zone.getAttribute("data-prefix") || "";
   var csrf = zone.getAttribute("data-csrf");
-  var partSize = Number(zone.getAttribute("data-part-size"));
+  var basePartSize = Number(zone.getAttribute("data-part-size"));
   var threshold = Number(zone.getAttribute("data-threshold"));
   var list = document.getElementById("uploads");
   var done = document.getElementById("uploads-done");
@@ -131,6 +131,8 @@
   }
   function multipart(job) {
     var size = job.file.size;
+    // S3 allows 10,000 parts: very large files get larger parts.
+    var partSize = Math.max(basePartSize, Math.ceil(size / 10000));
     var count = Math.max(1, Math.ceil(size / partSize));
     var etags = [];
     var next = 1;
