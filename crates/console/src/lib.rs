@@ -28,6 +28,9 @@ mod keys;
 mod session;
 mod signin;
 mod throttle;
+mod users;
+mod users_edit;
+mod users_gate;
 mod web;
 
 use bytes::Bytes;
@@ -208,9 +211,21 @@ impl Inner {
             (&Method::POST, ["keys", ak, "deactivate"]) => keys::set_status(self, cx, v, ak, false).await,
             (&Method::GET, ["keys", ak, "delete"]) => keys::confirm_delete(self, cx, v, ak).await,
             (&Method::POST, ["keys", ak, "delete"]) => keys::delete(self, cx, v, ak).await,
+            (&Method::GET, ["users"]) => users::list(self, cx, v).await,
+            (&Method::POST, ["users"]) => users::create(self, cx, v).await,
+            (&Method::GET, ["users", name, "password"]) => users_edit::password_page(self, cx, v, name).await,
+            (&Method::POST, ["users", name, "password"]) => users_edit::set_password(self, cx, v, name).await,
+            (&Method::POST, ["users", name, "password", "remove"]) => {
+                users_edit::remove_password(self, cx, v, name).await
+            }
+            (&Method::GET, ["users", name, "delete"]) => users_edit::confirm_delete(self, cx, v, name).await,
+            (&Method::POST, ["users", name, "delete"]) => users_edit::delete(self, cx, v, name).await,
             (_, ["signout" | "region" | "buckets" | "keys"])
             | (_, ["buckets", _, "delete"])
-            | (_, ["keys", _, "delete" | "activate" | "deactivate"]) => Err(web::PageError::new(
+            | (_, ["keys", _, "delete" | "activate" | "deactivate"])
+            | (_, ["users"])
+            | (_, ["users", _, "password" | "delete"])
+            | (_, ["users", _, "password", "remove"]) => Err(web::PageError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "Method not allowed",
                 "This page does not answer that kind of request.",
