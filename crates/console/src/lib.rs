@@ -40,6 +40,9 @@ mod throttle;
 mod transfer;
 mod usage;
 mod usage_data;
+mod users;
+mod users_edit;
+mod users_gate;
 mod web;
 
 use bytes::Bytes;
@@ -276,10 +279,21 @@ impl Inner {
             (&Method::POST, ["projects", p, "quota"]) if projects::operator(v) => {
                 projects::set_quota(self, cx, v, p).await
             }
-            (_, ["signout" | "region" | "buckets" | "keys" | "usage"])
+            (&Method::GET, ["users"]) => users::list(self, cx, v).await,
+            (&Method::POST, ["users"]) => users::create(self, cx, v).await,
+            (&Method::GET, ["users", name, "password"]) => users_edit::password_page(self, cx, v, name).await,
+            (&Method::POST, ["users", name, "password"]) => users_edit::set_password(self, cx, v, name).await,
+            (&Method::POST, ["users", name, "password", "remove"]) => {
+                users_edit::remove_password(self, cx, v, name).await
+            }
+            (&Method::GET, ["users", name, "delete"]) => users_edit::confirm_delete(self, cx, v, name).await,
+            (&Method::POST, ["users", name, "delete"]) => users_edit::delete(self, cx, v, name).await,
+            (_, ["signout" | "region" | "buckets" | "keys" | "usage" | "users"])
             | (_, ["buckets", _])
             | (_, ["buckets", _, "delete" | "object" | "share" | "delete-objects" | "visibility"])
-            | (_, ["keys", _, "delete" | "activate" | "deactivate"]) => Err(web::PageError::new(
+            | (_, ["keys", _, "delete" | "activate" | "deactivate"])
+            | (_, ["users", _, "password" | "delete"])
+            | (_, ["users", _, "password", "remove"]) => Err(web::PageError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "Method not allowed",
                 "This page does not answer that kind of request.",
