@@ -3,8 +3,8 @@
 // with the harness's environment (see harness.mjs) and:
 //   S3_URL, S3_REGION     the S3 endpoint, for share links and boto3
 //   PYTHON                a Python with boto3 (runs s3_probe.py)
-//   READER_USER, READER_PASSWORD   a user of the project with the
-//                         read-object-only preset and a console password
+//   ROOT_PASSWORD         the console password of the project's root user,
+//                         who creates the read-object-only user on the Users page
 //
 // Covers: open a bucket; drop two files and a folder (a DataTransfer built in
 // the page; the folder as a directory entry) and watch every progress bar
@@ -12,8 +12,10 @@
 // breadcrumbs; download and compare bytes; a share link fetched without
 // credentials; cancel a throttled multipart upload and see nothing left;
 // multi-select delete; public switch; generate an S3 key and list the bucket
-// with boto3, delete the key and see boto3 refused; the read-object-only
-// user's view; phone width; sign out; no console errors or CSP violations.
+// with boto3, delete the key and see boto3 refused; usage charts; the root
+// user creates a read-object-only user with a password on the Users page,
+// and that user's view; phone width; sign out; no console errors or CSP
+// violations.
 
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -26,8 +28,9 @@ import {
 const S3_URL = env("S3_URL").replace(/\/$/, "");
 const S3_REGION = env("S3_REGION");
 const PYTHON = env("PYTHON");
-const READER_USER = env("READER_USER");
-const READER_PASSWORD = env("READER_PASSWORD");
+const ROOT_PASSWORD = env("ROOT_PASSWORD");
+const READER_USER = "reader";
+const READER_PASSWORD = "reader-password-0123";
 const PROBE = path.join(path.dirname(fileURLToPath(import.meta.url)), "s3_probe.py");
 const BUCKET = "drop-bucket";
 const BIG = 20 * 1024 * 1024 + 12345; // above the 16 MiB multipart threshold: 3 parts
@@ -273,6 +276,30 @@ await run(async (browser) => {
     await assertNoOverflow(phone.page, "usage charts at phone width");
     await shot(phone.page, "21-phone-usage");
     await phone.context.close();
+  });
+
+  await check("the project root creates a read-object-only user with a console password", async () => {
+    const root = await newPage(browser, "root", DESKTOP);
+    const p = root.page;
+    await p.goto(`${BASE}/signin`);
+    await p.getByLabel("Project").fill(PROJECT);
+    await p.getByLabel("User").fill("root");
+    await p.getByLabel("Password").fill(ROOT_PASSWORD);
+    await Promise.all([p.waitForURL(/\/buckets$/), p.getByRole("button", { name: "Sign in" }).click()]);
+    await p.getByRole("link", { name: "Users" }).click();
+    await p.waitForURL(/\/users$/);
+    await p.getByLabel("User name").fill(READER_USER);
+    await p.getByLabel(/Read objects only/).check();
+    await p.getByLabel("Console password").fill(READER_PASSWORD);
+    await p.getByLabel("Confirm password").fill(READER_PASSWORD);
+    await p.getByRole("button", { name: "Create user" }).click();
+    await p.waitForURL(/\/users\?created=reader$/);
+    await assertVisibleText(p.locator(".notice"), `User ${READER_USER} created.`);
+    const readerRow = p.locator("table.users tbody tr").filter({ has: p.locator("td.name", { hasText: READER_USER }) });
+    await assertVisibleText(readerRow, "Set");
+    await shot(p, "22-users");
+    await Promise.all([p.waitForURL(/\/signin$/), p.getByRole("button", { name: "Sign out" }).click()]);
+    await root.context.close();
   });
 
   await check("the read-object-only user: no listing, objects open by key, no upload or delete", async () => {

@@ -2,15 +2,16 @@
 playwright-core (tests/browser/console.test.mjs, run by `node`).
 
 Each test starts a server of its own (so the pages show only what the test
-made), creates a project, a full-access user and a read-object-only user with
-console passwords through the `coffer` CLI, and hands the console's URL and
-the credentials to a script:
+made), creates a project and a full-access user, gives it and the project's
+root console passwords through the `coffer` CLI, and hands the console's URL
+and the credentials to a script:
 - console.test.mjs: sign-in, creating and deleting buckets, the phone layout,
   the operator's view, sign-out;
 - objects.test.mjs: drag-and-drop uploads of files and a folder with
   progress, multipart and cancel, folders, download, share links, multi-select
-  delete, the public switch, an S3 key used with boto3 then deleted, the
-  read-object-only user's view.
+  delete, the public switch, an S3 key used with boto3 then deleted, usage
+  charts, the root creating a read-object-only user on the Users page, and
+  that user's view.
 Both fail on any console error or CSP violation. Their screenshots land in
 target/browser-artifacts/: look at them.
 
@@ -52,12 +53,12 @@ def run_script(tmp_path, script: str, min_shots: int) -> None:
     SERVERS.append(server)
     server.start()
     try:
-        project, user, reader = unique_name("web"), "alice", "reader"
+        project, user = unique_name("web"), "alice"
         coffer_cli(server, "project", "create", project)
-        for name, preset in ((user, "full-access"), (reader, "read-object-only")):
-            coffer_cli(server, "user", "create", "--project", project, name)
-            coffer_cli(server, "user", "policy", "set", "--project", project, name,
-                       "--preset", preset)
+        coffer_cli(server, "user", "create", "--project", project, user)
+        coffer_cli(server, "user", "policy", "set", "--project", project, user,
+                   "--preset", "full-access")
+        for name in (user, "root"):
             coffer_cli(server, "user", "password", "set", "--project", project, name,
                        input_bytes=f"{PASSWORD}\n".encode())
 
@@ -69,8 +70,7 @@ def run_script(tmp_path, script: str, min_shots: int) -> None:
             CONSOLE_PROJECT=project,
             CONSOLE_USER=user,
             CONSOLE_PASSWORD=PASSWORD,
-            READER_USER=reader,
-            READER_PASSWORD=PASSWORD,
+            ROOT_PASSWORD=PASSWORD,
             OPERATOR_ACCESS_KEY=server.access_key,
             OPERATOR_SECRET_KEY=server.secret_key,
             S3_URL=server.endpoint,
