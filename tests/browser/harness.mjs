@@ -110,12 +110,14 @@ export async function assertVisibleText(locator, text) {
   assert.ok(got.includes(text), `expected ${JSON.stringify(text)} in ${JSON.stringify(got)}`);
 }
 
-export async function signInAsUser(page) {
+// Signs in as a user of the test's project (by default the one the harness
+// was given) from a page without a session.
+export async function signInAsUser(page, user = USER, password = PASSWORD) {
   await page.goto(`${BASE}/`);
   await page.waitForURL(/\/signin$/);
   await page.getByLabel("Project").fill(PROJECT);
-  await page.getByLabel("User").fill(USER);
-  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByLabel("User").fill(user);
+  await page.getByLabel("Password").fill(password);
   await Promise.all([page.waitForURL(/\/buckets$/), page.getByRole("button", { name: "Sign in" }).click()]);
 }
 

@@ -18,11 +18,12 @@
 // violations.
 
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import {
   aborts, assert, assertNoOverflow, assertVisibleText, BASE, check, createBucket, DESKTOP, env,
-  newPage, path, PHONE, problems, PROJECT, run, shot, signInAsUser,
+  newPage, path, PHONE, problems, run, shot, signInAsUser,
 } from "./harness.mjs";
 
 const S3_URL = env("S3_URL").replace(/\/$/, "");
@@ -116,6 +117,22 @@ await run(async (browser) => {
     await shot(page, "11-uploads-done");
   });
 
+  await check("choose a folder with the folder picker: its files upload under its name", async () => {
+    const root = mkdtempSync(path.join(tmpdir(), "coffer-pick-"));
+    const dir = path.join(root, "picked");
+    mkdirSync(path.join(dir, "inner"), { recursive: true });
+    writeFileSync(path.join(dir, "one.txt"), "picked one");
+    writeFileSync(path.join(dir, "inner", "two.txt"), "picked two");
+    await page.locator("#pick-folder").setInputFiles(dir);
+    await page.waitForFunction(() => {
+      const lis = Array.from(document.querySelectorAll("#uploads li[data-key^='picked/']"));
+      return lis.length === 2 && lis.every((li) => li.dataset.state === "done");
+    });
+    const keys = await page.locator("#uploads li[data-key^='picked/']")
+      .evaluateAll((lis) => lis.map((li) => li.dataset.key).sort());
+    assert.deepEqual(keys, ["picked/inner/two.txt", "picked/one.txt"]);
+  });
+
   await check("the list shows the files and the folder; breadcrumbs lead back", async () => {
     await page.locator("#uploads-reload").click();
     await row(page, "big.bin").waitFor();
@@ -196,7 +213,8 @@ await run(async (browser) => {
     await shot(page, "14-key-created");
     const listed = probe("list", key.ak, key.sk);
     assert.ok(listed.ok, JSON.stringify(listed));
-    assert.deepEqual(listed.keys, ["a.txt", "big.bin", "folder/c.txt", "folder/sub/d.txt"]);
+    assert.deepEqual(listed.keys,
+      ["a.txt", "big.bin", "folder/c.txt", "folder/sub/d.txt", "picked/inner/two.txt", "picked/one.txt"]);
     // The cancelled upload left nothing behind (its abort is sent as the
     // page cancels; give it a moment).
     let uploads = probe("uploads", key.ak, key.sk);
@@ -222,11 +240,12 @@ await run(async (browser) => {
     await page.goto(`${BASE}/buckets/${BUCKET}`);
     await row(page, "a.txt").locator("input[type=checkbox]").check();
     await row(page, "folder/").locator("input[type=checkbox]").check();
+    await row(page, "picked/").locator("input[type=checkbox]").check();
     await page.getByRole("button", { name: "Delete selected…" }).click();
     await assertVisibleText(page.locator("main"), "folder/ (folder, everything in it)");
     await shot(page, "15-delete-confirm");
     await page.getByRole("button", { name: "Delete", exact: true }).click();
-    await assertVisibleText(page.locator(".notice"), "Deleted 3 objects.");
+    await assertVisibleText(page.locator(".notice"), "Deleted 5 objects.");
     assert.equal(await row(page, "a.txt").count(), 0);
     assert.equal(await row(page, "folder/").count(), 0);
     assert.equal(await row(page, "big.bin").count(), 1);
@@ -281,11 +300,7 @@ await run(async (browser) => {
   await check("the project root creates a read-object-only user with a console password", async () => {
     const root = await newPage(browser, "root", DESKTOP);
     const p = root.page;
-    await p.goto(`${BASE}/signin`);
-    await p.getByLabel("Project").fill(PROJECT);
-    await p.getByLabel("User").fill("root");
-    await p.getByLabel("Password").fill(ROOT_PASSWORD);
-    await Promise.all([p.waitForURL(/\/buckets$/), p.getByRole("button", { name: "Sign in" }).click()]);
+    await signInAsUser(p, "root", ROOT_PASSWORD);
     await p.getByRole("link", { name: "Users" }).click();
     await p.waitForURL(/\/users$/);
     await p.getByLabel("User name").fill(READER_USER);
@@ -300,16 +315,20 @@ await run(async (browser) => {
     await shot(p, "22-users");
     await Promise.all([p.waitForURL(/\/signin$/), p.getByRole("button", { name: "Sign out" }).click()]);
     await root.context.close();
+    const phone = await newPage(browser, "root-phone", PHONE);
+    await signInAsUser(phone.page, "root", ROOT_PASSWORD);
+    for (const [where, file] of [["users", "23-phone-users"], ["keys", "24-phone-keys"]]) {
+      await phone.page.goto(`${BASE}/${where}`);
+      await assertNoOverflow(phone.page, `${where} at phone width`);
+      await shot(phone.page, file);
+    }
+    await phone.context.close();
   });
 
   await check("the read-object-only user: no listing, objects open by key, no upload or delete", async () => {
     const reader = await newPage(browser, "reader", DESKTOP);
     const p = reader.page;
-    await p.goto(`${BASE}/signin`);
-    await p.getByLabel("Project").fill(PROJECT);
-    await p.getByLabel("User").fill(READER_USER);
-    await p.getByLabel("Password").fill(READER_PASSWORD);
-    await Promise.all([p.waitForURL(/\/buckets$/), p.getByRole("button", { name: "Sign in" }).click()]);
+    await signInAsUser(p, READER_USER, READER_PASSWORD);
     await assertVisibleText(p.locator(".alert"), "does not allow listing buckets");
     await p.goto(`${BASE}/buckets/${BUCKET}`);
     await assertVisibleText(p.locator(".alert"), "does not allow listing this bucket");

@@ -3,7 +3,7 @@
 
 use crate::authz::{allowed_on_bucket, allowed_unbound, visible};
 use crate::session::Viewer;
-use crate::web::{self, human_bytes, human_time, Chrome, PageError};
+use crate::web::{self, chrome, human_bytes, human_time, Chrome, PageError};
 use crate::{Cx, Inner};
 use askama::Template;
 use bytes::Bytes;
@@ -47,10 +47,6 @@ struct DeletePage {
     objects: u64,
     size: String,
     error: Option<String>,
-}
-
-fn chrome(inner: &Inner, cx: &Cx, v: &Viewer, title: &str) -> Chrome {
-    Chrome { title: title.into(), nonce: cx.nonce.clone(), nav: Some(web::nav(v, &inner.cfg)) }
 }
 
 fn engine_err(e: EngineError) -> PageError {

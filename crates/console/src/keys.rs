@@ -5,7 +5,7 @@
 //! answer 404 alike. The operator manages keys with the CLI.
 
 use crate::session::Viewer;
-use crate::web::{self, human_time, Chrome, PageError};
+use crate::web::{self, chrome, human_time, Chrome, PageError};
 use crate::{Cx, Inner};
 use askama::Template;
 use bytes::Bytes;
@@ -52,10 +52,6 @@ struct DeletePage {
     csrf: String,
     access_key: String,
     owner: String,
-}
-
-fn chrome(inner: &Inner, cx: &Cx, v: &Viewer, title: &str) -> Chrome {
-    Chrome { title: title.into(), nonce: cx.nonce.clone(), nav: Some(web::nav(v, &inner.cfg)) }
 }
 
 fn user_of(v: &Viewer) -> Option<&UserPrincipal> {

@@ -100,7 +100,7 @@ fn render(
     .filter_map(|(n, v)| v.clone().map(|v| (n.to_owned(), v)))
     .collect();
     let t = ObjectPage {
-        chrome: Chrome { title: o.key.clone(), nonce: cx.nonce.clone(), nav: Some(web::nav(v, &inner.cfg)) },
+        chrome: web::chrome(inner, cx, v, &o.key),
         csrf: v.session.csrf.clone(),
         crumbs: crumbs(&bucket, &folder),
         download: href(&format!("/buckets/{bucket}/download"), &[("key", &o.key)]),

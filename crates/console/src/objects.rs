@@ -11,7 +11,7 @@ use crate::authz::BucketAuthz;
 use crate::form::href;
 use crate::session::Viewer;
 use crate::settings::{self, Settings};
-use crate::web::{self, human_bytes, human_time, Chrome, PageError};
+use crate::web::{self, chrome, human_bytes, human_time, Chrome, PageError};
 use crate::{Cx, Inner};
 use askama::Template;
 use bytes::Bytes;
@@ -71,10 +71,6 @@ struct ObjectsPage {
     notice: Option<String>,
     part_size: u64,
     threshold: u64,
-}
-
-fn chrome(inner: &Inner, cx: &Cx, v: &Viewer, title: &str) -> Chrome {
-    Chrome { title: title.into(), nonce: cx.nonce.clone(), nav: Some(web::nav(v, &inner.cfg)) }
 }
 
 pub(crate) fn engine_err(e: EngineError) -> PageError {

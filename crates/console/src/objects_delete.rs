@@ -83,11 +83,7 @@ pub(crate) async fn delete(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Re
         let all: Vec<String> =
             folders.iter().map(|f| format!("{f} (folder, everything in it)")).chain(keys.iter().cloned()).collect();
         let t = ConfirmPage {
-            chrome: Chrome {
-                title: "Delete objects".into(),
-                nonce: cx.nonce.clone(),
-                nav: Some(web::nav(v, &inner.cfg)),
-            },
+            chrome: web::chrome(inner, cx, v, "Delete objects"),
             csrf: v.session.csrf.clone(),
             bucket: b.name.clone(),
             more: all.len().saturating_sub(SHOWN),

@@ -8,7 +8,7 @@
 use crate::session::Viewer;
 use crate::usage::{self, UsageView};
 use crate::usage_data::Period;
-use crate::web::{self, human_bytes, human_time, Chrome, PageError};
+use crate::web::{self, chrome, human_bytes, human_time, Chrome, PageError};
 use crate::{chart, Cx, Inner};
 use askama::Template;
 use bytes::Bytes;
@@ -158,10 +158,6 @@ struct ProjectPage {
     buckets: Vec<BucketRow>,
     usage: UsageView,
     empty: &'static str,
-}
-
-fn chrome(inner: &Inner, cx: &Cx, v: &Viewer, title: &str) -> Chrome {
-    Chrome { title: title.into(), nonce: cx.nonce.clone(), nav: Some(web::nav(v, &inner.cfg)) }
 }
 
 fn only_operator(v: &Viewer) -> Result<(), PageError> {

@@ -182,12 +182,6 @@ pub(crate) async fn page(inner: &Inner, cx: &Cx, v: &Viewer) -> Result<Response<
             .to_owned()
     });
     let usage = view(inner, project, &buckets, root, period, "/usage".into()).await?;
-    let t = UsagePage {
-        chrome: Chrome { title: "Usage".into(), nonce: cx.nonce.clone(), nav: Some(web::nav(v, &inner.cfg)) },
-        usage,
-        denied,
-        operator,
-        empty: EMPTY,
-    };
+    let t = UsagePage { chrome: web::chrome(inner, cx, v, "Usage"), usage, denied, operator, empty: EMPTY };
     Ok(web::page(StatusCode::OK, &t, &cx.nonce))
 }

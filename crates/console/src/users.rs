@@ -12,7 +12,7 @@
 
 use crate::session::Viewer;
 use crate::users_gate::{self as gate, Gate, Need};
-use crate::web::{self, human_time, Chrome, PageError};
+use crate::web::{self, chrome, human_time, Chrome, PageError};
 use crate::{Cx, Inner};
 use askama::Template;
 use bytes::Bytes;
@@ -83,10 +83,6 @@ pub(crate) fn check_new_password(password: &str, confirm: &str) -> Result<(), St
         return Err("The two passwords do not match. Type the same password twice.".into());
     }
     Ok(())
-}
-
-pub(crate) fn chrome(inner: &Inner, cx: &Cx, v: &Viewer, title: &str) -> Chrome {
-    Chrome { title: title.into(), nonce: cx.nonce.clone(), nav: Some(web::nav(v, &inner.cfg)) }
 }
 
 pub(crate) fn operator_refused() -> PageError {

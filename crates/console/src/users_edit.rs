@@ -8,9 +8,9 @@
 //! only with its project.
 
 use crate::session::{fingerprint, set_cookie, Viewer};
-use crate::users::{self, check_new_password, chrome, find, missing, operator_refused, query_value};
+use crate::users::{self, check_new_password, find, missing, operator_refused, query_value};
 use crate::users_gate::{self as gate, Gate, Need};
-use crate::web::{self, Chrome, PageError};
+use crate::web::{self, chrome, Chrome, PageError};
 use crate::{Cx, Inner};
 use askama::Template;
 use bytes::Bytes;

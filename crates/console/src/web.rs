@@ -100,6 +100,11 @@ pub(crate) fn nav(v: &Viewer, cfg: &ConsoleConfig) -> Nav {
     }
 }
 
+/// The layout of a signed-in viewer's page titled `title`.
+pub(crate) fn chrome(inner: &crate::Inner, cx: &crate::Cx, v: &Viewer, title: &str) -> Chrome {
+    Chrome { title: title.into(), nonce: cx.nonce.clone(), nav: Some(nav(v, &inner.cfg)) }
+}
+
 /// What every page's layout needs.
 pub(crate) struct Chrome {
     pub title: String,
