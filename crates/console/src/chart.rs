@@ -81,19 +81,13 @@ pub(crate) struct Chart<'a> {
     pub series: &'a [Series],
 }
 
-/// Escapes text for HTML and SVG content and attribute values.
+/// Escapes text for HTML and SVG content and attribute values, with
+/// askama's HTML escaper (the one every template uses).
 pub(crate) fn esc(s: &str) -> String {
+    use askama::filters::Escaper as _;
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
+    // Writing into a String cannot fail.
+    let _ = askama::filters::Html.write_escaped_str(&mut out, s);
     out
 }
 
@@ -395,10 +389,10 @@ mod tests {
         ];
         let svg = render(&chart("A <script>alert(1)</script> & co", &s));
         assert!(!svg.contains("<script>") && !svg.contains("<b>"), "{svg}");
-        assert!(svg.contains("A &lt;script&gt;alert(1)&lt;/script&gt; &amp; co"), "{svg}");
-        assert!(svg.contains("&lt;b&gt;&amp;&quot;x&quot;"), "{svg}");
+        assert!(svg.contains("A &#60;script&#62;alert(1)&#60;/script&#62; &#38; co"), "{svg}");
+        assert!(svg.contains("&#60;b&#62;&#38;&#34;x&#34;"), "{svg}");
         assert!(svg.contains("&#39;y&#39;"), "{svg}");
-        assert_eq!(esc(r#"<a href="x">&'"#), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(esc(r#"<a href="x">&'"#), "&#60;a href=&#34;x&#34;&#62;&#38;&#39;");
     }
 
     #[test]

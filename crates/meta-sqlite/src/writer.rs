@@ -112,11 +112,27 @@ fn run_loop(conn: Connection, mut rx: mpsc::Receiver<Box<dyn Job>>, stats: &Writ
                 Err(_) => break,
             }
         }
-        let commit = conn.execute_batch("BEGIN IMMEDIATE").and_then(|()| {
-            for job in batch.iter_mut() {
-                job.run(&conn);
-            }
-            conn.execute_batch("COMMIT")
+        // A panic in a job must not end the thread (every later write would
+        // fail): the batch is rolled back and failed, and the thread goes on.
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            conn.execute_batch("BEGIN IMMEDIATE").and_then(|()| {
+                for job in batch.iter_mut() {
+                    job.run(&conn);
+                }
+                conn.execute_batch("COMMIT")
+            })
+        }));
+        let commit = ran.unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(panic = %what, jobs = batch.len(), "metadata writer job panicked; batch failed");
+            Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_INTERNAL),
+                Some(format!("metadata writer job panicked: {what}")),
+            ))
         });
         stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
         stats.commits.fetch_add(1, Ordering::Relaxed);
@@ -127,5 +143,26 @@ fn run_loop(conn: Connection, mut rx: mpsc::Receiver<Box<dyn Job>>, stats: &Writ
         for job in batch.drain(..) {
             job.finish(commit.as_ref().map(|_| ()));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_job_fails_alone_and_the_writer_goes_on() {
+        let w = Writer::start(Connection::open_in_memory().unwrap());
+        w.run(|c| c.execute_batch("CREATE TABLE t (x INTEGER)").map_err(super::super::sql_err)).await.unwrap();
+        let r: Result<(), MetaError> = w.run(|_| panic!("boom")).await;
+        assert!(r.is_err());
+        let n = w
+            .run(|c| {
+                c.execute("INSERT INTO t VALUES (1)", []).map_err(super::super::sql_err)?;
+                c.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0)).map_err(super::super::sql_err)
+            })
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
     }
 }
