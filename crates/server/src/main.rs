@@ -109,6 +109,10 @@ fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("COFFER_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
+        // A log line that cannot be written (its disk is full) is dropped. By
+        // default the failure is reported with `eprintln!`, which panics when
+        // stderr cannot be written either, taking the logging thread with it.
+        .log_internal_errors(false)
         .init();
     match cli.command {
         Command::Server(args) => server(*args),
