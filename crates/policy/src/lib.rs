@@ -123,4 +123,16 @@ impl Policy {
     pub fn statements_len(&self) -> usize {
         self.statements.len()
     }
+
+    /// Whether a bucket policy makes its bucket public, as S3's policy status
+    /// says it: some statement allows everyone (`Principal: "*"`) without a
+    /// condition pinning the requester to fixed sources or accounts
+    /// (source address, VPC, account, organization, ...).
+    pub fn is_public(&self) -> bool {
+        self.statements.iter().any(|s| {
+            s.effect == document::Effect::Allow
+                && matches!(&s.principal, Some((p, false)) if p.names_everyone())
+                && !s.condition.pins_the_requester()
+        })
+    }
 }

@@ -57,6 +57,11 @@ impl Principal {
         Ok(Principal { entries })
     }
 
+    /// Whether the element names everyone (`"*"` or `{"AWS": "*"}`).
+    pub(crate) fn names_everyone(&self) -> bool {
+        self.entries.contains(&Entry::Everyone)
+    }
+
     /// Whether `who` is one of the principals named.
     pub(crate) fn matches(&self, who: &PrincipalId) -> bool {
         self.entries.iter().any(|entry| match (entry, who) {

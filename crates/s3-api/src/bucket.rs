@@ -141,7 +141,14 @@ pub(crate) async fn location(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBod
 }
 
 /// GET of a bucket configuration the bucket does not have (see `s3-proto/probes.rs`).
+/// The policy status is computed: public when the bucket policy grants to
+/// everyone without pinning the requester (`Policy::is_public`); a bucket
+/// without a policy is not public.
 pub(crate) async fn probe(s: &S3Service, ctx: &Ctx, sub: &str) -> Result<Response<ResBody>, S3Error> {
     s.engine.head_bucket(ctx.bucket()).await.map_err(from_engine)?;
+    if sub == "policyStatus" {
+        let public = crate::authz::bucket_policy(s, ctx.bucket()).await?.is_some_and(|p| p.is_public());
+        return Ok(respond::xml(coffer_s3_proto::probes::policy_status(public)));
+    }
     Ok(respond::xml(coffer_s3_proto::probes::bucket_probe(sub)?))
 }

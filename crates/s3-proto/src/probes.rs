@@ -39,6 +39,11 @@ fn doc(body: &str) -> String {
 
 const NS: &str = "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"";
 
+/// The GetBucketPolicyStatus document.
+pub fn policy_status(is_public: bool) -> String {
+    doc(&format!("<PolicyStatus {NS}><IsPublic>{is_public}</IsPublic></PolicyStatus>"))
+}
+
 /// The answer to GET `?{sub}` on a bucket with no such configuration.
 pub fn bucket_probe(sub: &str) -> Result<String, S3Error> {
     let missing = |code: C, what: &str| Err(S3Error::with_message(code, format!("The {what} does not exist")));
@@ -48,7 +53,7 @@ pub fn bucket_probe(sub: &str) -> Result<String, S3Error> {
         "notification" => Ok(doc(&format!("<NotificationConfiguration {NS}/>"))),
         "accelerate" => Ok(doc(&format!("<AccelerateConfiguration {NS}/>"))),
         "requestPayment" => Ok(doc(&format!("<RequestPaymentConfiguration {NS}><Payer>BucketOwner</Payer></RequestPaymentConfiguration>"))),
-        "policyStatus" => Ok(doc(&format!("<PolicyStatus {NS}><IsPublic>false</IsPublic></PolicyStatus>"))),
+        "policyStatus" => Ok(policy_status(false)),
         // Canned ACLs are honoured, and the bucket owner owns every object.
         "ownershipControls" => Ok(doc(&format!(
             "<OwnershipControls {NS}><Rule><ObjectOwnership>BucketOwnerPreferred</ObjectOwnership></Rule></OwnershipControls>"

@@ -98,6 +98,8 @@ async fn bucket_policy_public_read_and_cross_project_grant() {
     assert_eq!(s.as_key(Some(&alpha), "PUT", "/site", "", b"").await.status, 200);
     assert_eq!(s.as_key(Some(&alpha), "PUT", "/site/index.html", "", b"<h1>hi</h1>").await.status, 200);
     assert_eq!(s.as_key(None, "GET", "/site/index.html", "", b"").await.status, 403);
+    let is_public = || async { s.as_key(Some(&alpha), "GET", "/site", "policyStatus", b"").await.text() };
+    assert!(is_public().await.contains("<IsPublic>false</IsPublic>"), "no policy: not public");
     let policy = json!({"Version": "2012-10-17", "Statement": [
         {"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::site/*"},
         {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::beta:root"}, "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::site"}
@@ -106,6 +108,7 @@ async fn bucket_policy_public_read_and_cross_project_grant() {
     assert_eq!(r.status, 204, "{}", r.text());
     let r = s.as_key(None, "GET", "/site/index.html", "", b"").await;
     assert_eq!((r.status, r.text().as_str()), (200, "<h1>hi</h1>"));
+    assert!(is_public().await.contains("<IsPublic>true</IsPublic>"), "a grant to everyone is public");
     assert_eq!(s.as_key(None, "GET", "/site", "list-type=2", b"").await.status, 403);
     assert_eq!(s.as_key(Some(&beta), "GET", "/site", "list-type=2", b"").await.status, 200);
     assert_eq!(s.as_key(Some(&beta), "PUT", "/site/x", "", b"x").await.status, 403);
@@ -119,6 +122,7 @@ async fn bucket_policy_public_read_and_cross_project_grant() {
         assert_eq!((r.status, r.code().as_deref()), (400, Some("MalformedPolicy")), "{}", r.text());
     }
     assert_eq!(s.as_key(Some(&alpha), "DELETE", "/site", "policy", b"").await.status, 204);
+    assert!(is_public().await.contains("<IsPublic>false</IsPublic>"));
     assert_eq!(s.as_key(None, "GET", "/site/index.html", "", b"").await.status, 403);
     let r = s.as_key(Some(&alpha), "GET", "/site", "policy", b"").await;
     assert_eq!(r.code().as_deref(), Some("NoSuchBucketPolicy"));

@@ -33,6 +33,8 @@ struct KeyTest {
     /// The key as written; [`Context`] lookups ignore case.
     key: String,
     values: Values,
+    /// The values as written (to tell fixed values from patterns).
+    raw: Vec<String>,
 }
 
 /// A parse failure: the element path (e.g. `Condition.StringLike.s3:prefix`) and the reason.
@@ -57,7 +59,7 @@ impl Condition {
                 check_key(key).map_err(|e| (element.clone(), e))?;
                 let raw = values::strings(value).map_err(|e| (element.clone(), e))?;
                 let values = Values::parse(op.test, &raw, variables).map_err(|e| (element.clone(), e))?;
-                tests.push(KeyTest { op, key: key.clone(), values });
+                tests.push(KeyTest { op, key: key.clone(), values, raw });
             }
         }
         Ok(Condition { tests })
@@ -66,6 +68,51 @@ impl Condition {
     /// Whether every test holds for the request described by `ctx`.
     pub(crate) fn holds(&self, ctx: &Context) -> bool {
         self.tests.iter().all(|t| t.holds(ctx))
+    }
+
+    /// Whether the condition pins the requester down to fixed values of a
+    /// key that names who or where they are (source address, account, ARN,
+    /// organization...): what makes a grant to `*` non-public for S3's
+    /// policy status. Patterns, negated operators and IPv4 ranges wider than
+    /// /8 (IPv6 /32) do not pin anything.
+    pub(crate) fn pins_the_requester(&self) -> bool {
+        const PINNING: &[&str] = &[
+            "aws:sourceip",
+            "aws:sourcearn",
+            "aws:sourcevpc",
+            "aws:sourcevpce",
+            "aws:sourceowner",
+            "aws:sourceaccount",
+            "aws:principalaccount",
+            "aws:principalarn",
+            "aws:principalorgid",
+            "aws:userid",
+            "s3:dataaccesspointaccount",
+            "s3:dataaccesspointarn",
+        ];
+        self.tests.iter().any(|t| {
+            let fixed_test = matches!(
+                t.op.test,
+                Test::StringEquals | Test::StringEqualsIgnoreCase | Test::StringLike | Test::ArnLike | Test::IpAddress
+            );
+            let fixed_values = t.raw.iter().all(|v| !v.contains(['*', '?']) && narrow_enough(v));
+            PINNING.contains(&t.key.to_ascii_lowercase().as_str())
+                && fixed_test
+                && !t.op.negated
+                && !t.op.if_exists
+                && fixed_values
+        })
+    }
+}
+
+/// A CIDR no wider than /8 (IPv4) or /32 (IPv6); any other value passes.
+fn narrow_enough(v: &str) -> bool {
+    match v.split_once('/') {
+        Some((addr, bits)) => {
+            let min = if addr.contains(':') { 32 } else { 8 };
+            bits.parse::<u8>().is_ok_and(|b| b >= min)
+        }
+        None => true,
     }
 }
 
