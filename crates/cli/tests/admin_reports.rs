@@ -211,6 +211,13 @@ async fn errors() {
     assert!(err.to_string().contains("needs --ca-cert"), "{err}");
 }
 
+/// `coffer region list` against `url` trusting only the certificates in `ca`; the error it must give.
+async fn region_list_with_ca(url: &str, ca: &std::path::Path) -> anyhow::Error {
+    let args = ["coffer", "--endpoint", url, "--access-key", AK, "--secret-key", SK, "--ca-cert"];
+    let cli = Cli::try_parse_from(args.into_iter().chain([ca.to_str().unwrap(), "region", "list"])).unwrap();
+    coffer_cli::run_to_string(&cli.conn, cli.cmd).await.unwrap_err()
+}
+
 #[tokio::test]
 async fn https_with_ca_cert() {
     let fake = Fake::start_tls().await;
@@ -226,40 +233,12 @@ async fn https_with_ca_cert() {
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("other.pem");
     std::fs::write(&ca, other.cert.pem()).unwrap();
-    let cli = Cli::try_parse_from([
-        "coffer",
-        "--endpoint",
-        &fake.url,
-        "--access-key",
-        AK,
-        "--secret-key",
-        SK,
-        "--ca-cert",
-        ca.to_str().unwrap(),
-        "region",
-        "list",
-    ])
-    .unwrap();
-    let err = coffer_cli::run_to_string(&cli.conn, cli.cmd).await.unwrap_err();
+    let err = region_list_with_ca(&fake.url, &ca).await;
     assert!(format!("{err:#}").contains("TLS handshake"), "{err:#}");
     assert_eq!(fake.take(), []);
 
     // A file without a certificate.
     std::fs::write(&ca, "not a certificate").unwrap();
-    let cli = Cli::try_parse_from([
-        "coffer",
-        "--endpoint",
-        &fake.url,
-        "--access-key",
-        AK,
-        "--secret-key",
-        SK,
-        "--ca-cert",
-        ca.to_str().unwrap(),
-        "region",
-        "list",
-    ])
-    .unwrap();
-    let err = coffer_cli::run_to_string(&cli.conn, cli.cmd).await.unwrap_err();
+    let err = region_list_with_ca(&fake.url, &ca).await;
     assert!(format!("{err:#}").contains("no usable certificate"), "{err:#}");
 }

@@ -25,26 +25,27 @@ pub(crate) fn allowed_unbound(v: &Viewer, cx: &Cx, secure: bool, action: &str, r
     decide(&v.principal, &access)
 }
 
-/// The stored policy of `bucket`, parsed; one that does not parse is ignored
-/// (as the S3 API does), with a warning.
-pub(crate) async fn bucket_policy(engine: &Engine, bucket: &str) -> Result<Option<Policy>, EngineError> {
-    Ok(match engine.bucket_config(bucket, POLICY_CONFIG).await? {
-        None => None,
-        Some(text) => match Policy::parse_bucket(&text, bucket) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                tracing::warn!(%bucket, error = %e, "stored bucket policy does not parse; ignored");
-                None
-            }
-        },
-    })
+/// A stored bucket policy parsed; one that does not parse is ignored (as
+/// the S3 API does), with a warning.
+fn parse_policy(text: &str, bucket: &str) -> Option<Policy> {
+    match Policy::parse_bucket(text, bucket) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            tracing::warn!(%bucket, error = %e, "stored bucket policy does not parse; ignored");
+            None
+        }
+    }
 }
 
 /// Decisions on one bucket and its objects, with the bucket policy read once
-/// (a multi-object delete asks once per key).
+/// per request (a multi-object delete asks once per key, the settings panel
+/// reuses the text).
+#[derive(Clone)]
 pub(crate) struct BucketAuthz<'a> {
     v: &'a Viewer,
     bucket: &'a BucketInfo,
+    /// The stored policy document, as written.
+    text: Option<String>,
     policy: Option<Policy>,
     context: Context,
 }
@@ -57,11 +58,19 @@ impl<'a> BucketAuthz<'a> {
         secure: bool,
         bucket: &'a BucketInfo,
     ) -> Result<BucketAuthz<'a>, EngineError> {
-        let policy = match v.principal {
-            Principal::Operator { .. } => None,
-            _ => bucket_policy(engine, &bucket.name).await?,
-        };
-        Ok(BucketAuthz { v, bucket, policy, context: context(v, cx, secure) })
+        let text = engine.bucket_config(&bucket.name, POLICY_CONFIG).await?;
+        let policy = text.as_deref().and_then(|t| parse_policy(t, &bucket.name));
+        Ok(BucketAuthz { v, bucket, text, policy, context: context(v, cx, secure) })
+    }
+
+    /// The bucket policy as stored, if any.
+    pub fn policy_text(&self) -> Option<&str> {
+        self.text.as_deref()
+    }
+
+    /// The bucket policy, parsed (`None` also when it does not parse).
+    pub fn policy(&self) -> Option<&Policy> {
+        self.policy.as_ref()
     }
 
     /// Adds a condition key (e.g. `s3:prefix` for a listing).

@@ -129,11 +129,9 @@ pub(crate) async fn browse(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Re
     let desc = cx.query.get("desc") == Some("1");
     let list_prefix = format!("{prefix}{search}");
 
-    let authz = BucketAuthz::load(&inner.engine, v, cx, inner.cfg.secure_cookies, &b)
-        .await
-        .map_err(engine_err)?
-        .with("s3:prefix", &list_prefix)
-        .with("s3:delimiter", DELIMITER);
+    let authz = BucketAuthz::load(&inner.engine, v, cx, inner.cfg.secure_cookies, &b).await.map_err(engine_err)?;
+    let settings = settings::load(inner, &authz, &b).await?;
+    let authz = authz.with("s3:prefix", &list_prefix).with("s3:delimiter", DELIMITER);
     let base = format!("/buckets/{}", b.name);
     let (mut folders, mut objects, mut next, mut denied) = (Vec::new(), Vec::new(), None, None);
     if authz.on_bucket("s3:ListBucket") {
@@ -212,7 +210,7 @@ pub(crate) async fn browse(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Re
         csrf: v.session.csrf.clone(),
         can_upload: authz.on_object("s3:PutObject", &format!("{prefix}x")),
         can_delete: authz.on_object("s3:DeleteObject", &format!("{prefix}x")),
-        settings: settings::load(inner, cx, v, &b).await?,
+        settings,
         bucket: b.name.clone(),
         crumbs: crumbs(&b.name, &prefix),
         prefix,

@@ -99,10 +99,7 @@ pub(crate) async fn delete(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Re
     let mut tally = Tally::default();
     tally.delete(inner, &authz, &b, keys.iter().map(String::as_str)).await?;
     for f in &folders {
-        let lister = BucketAuthz::load(&inner.engine, v, cx, inner.cfg.secure_cookies, &b)
-            .await
-            .map_err(engine_err)?
-            .with("s3:prefix", f);
+        let lister = authz.clone().with("s3:prefix", f);
         if !lister.on_bucket("s3:ListBucket") {
             tally.refused += 1;
             continue;

@@ -3,7 +3,7 @@
 //! one statement of the bucket policy (Sid [`PUBLIC_SID`]), leaving every
 //! other statement as it was.
 
-use crate::authz::{bucket_policy, BucketAuthz, POLICY_CONFIG};
+use crate::authz::{BucketAuthz, POLICY_CONFIG};
 use crate::session::Viewer;
 use crate::web::{human_bytes, PageError};
 use crate::{Cx, Inner};
@@ -78,15 +78,12 @@ fn anonymous_read(b: &BucketInfo, policy: Option<&Policy>, acl: CannedAcl) -> (b
     (false, String::new())
 }
 
-/// The settings of `b` as `v` may see them.
-pub(crate) async fn load(inner: &Inner, cx: &Cx, v: &Viewer, b: &BucketInfo) -> Result<Settings, PageError> {
+/// The settings of `b`, with the request's `authz` (its bucket policy read once).
+pub(crate) async fn load(inner: &Inner, authz: &BucketAuthz<'_>, b: &BucketInfo) -> Result<Settings, PageError> {
     let engine = &inner.engine;
-    let policy = bucket_policy(engine, &b.name).await.map_err(PageError::internal)?;
-    let text = engine.bucket_config(&b.name, POLICY_CONFIG).await.map_err(PageError::internal)?;
-    let console_grant = text.as_deref().is_some_and(|t| statements(t).iter().any(is_console_grant));
+    let console_grant = authz.policy_text().is_some_and(|t| statements(t).iter().any(is_console_grant));
     let acl = engine.bucket_acl(&b.name).await.map_err(PageError::internal)?;
-    let (public, public_why) = anonymous_read(b, policy.as_ref(), acl);
-    let authz = BucketAuthz::load(engine, v, cx, inner.cfg.secure_cookies, b).await.map_err(PageError::internal)?;
+    let (public, public_why) = anonymous_read(b, authz.policy(), acl);
     let (mut cors, mut cors_error) = (Vec::new(), None);
     if let Some(xml) = engine.bucket_config(&b.name, CORS_CONFIG).await.map_err(PageError::internal)? {
         match coffer_s3_proto::cors::CorsConfiguration::parse(xml.as_bytes()) {
@@ -178,8 +175,7 @@ pub(crate) async fn set_visibility(
     let public = cx.form.get("public") == Some("1");
     let authz =
         BucketAuthz::load(&inner.engine, v, cx, inner.cfg.secure_cookies, &b).await.map_err(PageError::internal)?;
-    let current = inner.engine.bucket_config(&b.name, POLICY_CONFIG).await.map_err(PageError::internal)?;
-    let next = switched(current.as_deref(), &b.name, public).map_err(|e| {
+    let next = switched(authz.policy_text(), &b.name, public).map_err(|e| {
         PageError::new(StatusCode::CONFLICT, "Bucket policy not changed", format!("The switch could not apply: {e}."))
     })?;
     let action = if next.is_some() { "s3:PutBucketPolicy" } else { "s3:DeleteBucketPolicy" };
