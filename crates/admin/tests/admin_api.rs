@@ -299,7 +299,6 @@ async fn project_roots_see_only_their_project() {
         ("GET", "/projects/beta/usage"),
         ("GET", "/projects/beta/users/root/policy"),
         ("GET", "/buckets?project=beta"),
-        ("GET", "/buckets/beta-data/quota"),
         ("DELETE", "/projects/beta"),
         ("DELETE", "/projects/acme"),
         ("DELETE", "/projects/beta/users/root"),
@@ -317,6 +316,14 @@ async fn project_roots_see_only_their_project() {
         let r = h.admin(me, method, path, Some(body)).await;
         assert_eq!((r.status, r.code()), (403, "AccessDenied"), "{method} {path}");
     }
+    // Another project's bucket looks missing, like one that does not exist:
+    // the answer must not name the project that owns it (issue #11, item 8).
+    let theirs = h.admin(me, "GET", "/buckets/beta-data/quota", None).await;
+    let missing = h.admin(me, "GET", "/buckets/no-such-bucket/quota", None).await;
+    assert_eq!((theirs.status, theirs.code()), (404, "NoSuchBucket"));
+    assert_eq!((missing.status, missing.code()), (404, "NoSuchBucket"));
+    assert!(!theirs.body["error"]["message"].as_str().unwrap_or("beta").contains("beta"), "{}", theirs.body);
+    assert_eq!(theirs.body["error"]["message"], missing.body["error"]["message"]);
     // Keys of another project look missing.
     for method in ["GET", "DELETE"] {
         let r = h.admin(me, method, &format!("/keys/{}", beta.ak), None).await;

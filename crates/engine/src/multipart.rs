@@ -6,7 +6,7 @@ use crate::object_put::check_key;
 use crate::{Body, BodyCheck, Conditions, Engine, EngineError};
 use coffer_meta::StoredChecksum;
 use coffer_meta::{
-    ObjectData, ObjectMeta, ObjectRecord, PartRecord, Segment, UploadListQuery, UploadRecord, WriteCondition,
+    MetaError, ObjectData, ObjectMeta, ObjectRecord, PartRecord, Segment, UploadListQuery, UploadRecord, WriteCondition,
 };
 use coffer_types::checksum::{self, ChecksumAlgorithm};
 use coffer_types::{now_millis, ByteRange, ETag, RangeError, UploadId};
@@ -291,8 +291,17 @@ impl Engine {
             meta,
             data: ObjectData::Segments(segs),
         };
-        self.meta.complete_upload(bucket, upload_id, rec, condition).await?;
-        Ok((etag, object_checksum))
+        match self.meta.complete_upload(bucket, upload_id, rec, condition).await {
+            Ok(()) => Ok((etag, object_checksum)),
+            // A part was re-uploaded after the parts were read: its ETag no
+            // longer names what the client listed (or the blob is queued for
+            // collection), so the completion is refused and nothing changes.
+            Err(MetaError::StalePart(blob)) => {
+                let n = used.iter().find(|p| p.blob == blob).map_or(0, |p| p.part_number);
+                Err(EngineError::InvalidPart(n))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// (The checksum of a retried completion is the stored object's.)

@@ -152,6 +152,7 @@ pub fn complete_upload(
     check_condition(old.as_ref().map(|o| o.etag.as_str()), cond)?;
     let used: HashSet<&str> = o.data.blobs().map(|b| b.as_str()).collect();
     let mut unused = Vec::new();
+    let mut current = HashSet::new();
     let mut parts_bytes = 0i64;
     {
         let mut st = c.prepare_cached("SELECT blob_id, size FROM parts WHERE upload_row = ?1").map_err(sql_err)?;
@@ -160,9 +161,16 @@ pub fn complete_upload(
             let (blob, size) = part.map_err(sql_err)?;
             parts_bytes += size;
             if !used.contains(blob.as_str()) {
-                unused.push(blob);
+                unused.push(blob.clone());
             }
+            current.insert(blob);
         }
+    }
+    // The engine read the parts before this transaction: a part re-uploaded
+    // since then has queued its old blob for collection. An object must never
+    // name such a blob.
+    if let Some(stale) = o.data.blobs().find(|b| !current.contains(b.as_str())) {
+        return Err(MetaError::StalePart(stale.clone()));
     }
     // The object arrives (replacing `old`), every part of the upload leaves.
     let mut d = object_delta(o.size, old.as_ref());

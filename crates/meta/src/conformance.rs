@@ -13,10 +13,12 @@
 //! keys in `identity.rs`.
 
 mod identity;
+mod multipart_races;
 mod totals;
 mod usage;
 
 pub use identity::*;
+pub use multipart_races::*;
 pub use totals::*;
 pub use usage::*;
 
@@ -36,7 +38,7 @@ macro_rules! meta_conformance_tests {
             bucket_project_roundtrip, stored_totals_follow_writes, quota_enforced, quota_under_concurrency,
             usage_records, meter_storage_splits_hours,
             projects_crud, users_crud, user_paths_and_ids_roundtrip, rename_user_moves_keys, user_password_hash,
-            access_keys_crud);
+            access_keys_crud, complete_refuses_replaced_part_blob, complete_races_put_part);
     };
     (@cases $make:path, $($case:ident),*) => {
         $(

@@ -29,6 +29,11 @@ pub enum MetaError {
     NotEmpty,
     #[error("write condition not met")]
     PreconditionFailed,
+    /// A completion named a blob that is not (or no longer) a current part
+    /// of the upload, e.g. a part re-uploaded since the parts were read.
+    /// Nothing was written.
+    #[error("blob {0} is not a current part of the upload")]
+    StalePart(coffer_types::BlobId),
     /// The metadata device is full; nothing was written.
     #[error("no space left for metadata")]
     NoSpace,

@@ -30,7 +30,13 @@ pub(crate) async fn authorize(svc: &S3Service, ctx: &mut Ctx) -> Result<(), S3Er
         Operation::ListBuckets => return check_unbound(ctx, perm.action, "*", operator),
         Operation::CreateBucket => {
             let arn = format!("arn:aws:s3:::{}", ctx.bucket());
-            return check_unbound(ctx, perm.action, &arn, operator);
+            check_unbound(ctx, perm.action, &arn, operator)?;
+            // An ACL other than private given with CreateBucket also needs
+            // s3:PutBucketAcl (re-creating an existing bucket: see bucket.rs).
+            if acl_requested(&ctx.headers) {
+                check_unbound(ctx, "s3:PutBucketAcl", &arn, operator)?;
+            }
+            return Ok(());
         }
         _ => {}
     }
@@ -48,7 +54,36 @@ pub(crate) async fn authorize(svc: &S3Service, ctx: &mut Ctx) -> Result<(), S3Er
     }
     let key = perm.on_object.then(|| ctx.key().to_owned());
     ctx.list_check_if_missing = check(svc, ctx, op, perm.action, &info, key.as_deref()).await?;
+    // A form's ACL is a form field, checked by the POST handler.
+    if op != Operation::PostObject {
+        check_acl_headers(svc, ctx, op, &ctx.headers).await?;
+    }
     Ok(())
+}
+
+/// Whether headers ask for an ACL that grants more than the owner's own
+/// access: `x-amz-acl` other than `private`, or any `x-amz-grant-*`.
+pub(crate) fn acl_requested(headers: &http::HeaderMap) -> bool {
+    let canned = headers.get("x-amz-acl").is_some_and(|v| v.as_bytes().trim_ascii() != b"private");
+    canned || headers.keys().any(|k| k.as_str().starts_with("x-amz-grant-"))
+}
+
+/// An ACL given with an object write (PutObject, CopyObject,
+/// CreateMultipartUpload, POST) needs `s3:PutObjectAcl` on the object as
+/// well as the write's own action, as on S3: otherwise a user allowed only to
+/// write could publish what it writes, or (copying an object onto itself)
+/// publish a private object.
+pub(crate) async fn check_acl_headers(
+    svc: &S3Service,
+    ctx: &Ctx,
+    op: Operation,
+    headers: &http::HeaderMap,
+) -> Result<(), S3Error> {
+    use Operation::*;
+    if !matches!(op, PutObject | CopyObject | CreateMultipartUpload | PostObject) || !acl_requested(headers) {
+        return Ok(());
+    }
+    check_extra(svc, ctx, PutObjectAcl, "s3:PutObjectAcl", ctx.bucket(), Some(ctx.key())).await
 }
 
 /// For a read allowed without looking at the object: the handler found no
@@ -78,9 +113,13 @@ async fn may_list(svc: &S3Service, ctx: &Ctx, info: &BucketInfo) -> Result<bool,
     Ok(decide(&ctx.principal, &list))
 }
 
-/// Checks one more access of the request: the source of a copy (which,
-/// as on S3, may be in another region), a key of a multi-object delete.
-/// `op` says which canned-ACL grant applies.
+/// Checks one more access of the request: the source of a copy, a key of a
+/// multi-object delete, the ACL an object write asks for. `op` says which
+/// canned-ACL grant applies (`GetObject`: the source of a copy).
+///
+/// A copy source must be in the request's region, for everyone: a key
+/// works in its own region only, and unlike AWS, Coffer's regions are
+/// separate deployments of one service, so `AccessDenied`.
 pub(crate) async fn check_extra(
     svc: &S3Service,
     ctx: &Ctx,
@@ -89,16 +128,21 @@ pub(crate) async fn check_extra(
     bucket: &str,
     key: Option<&str>,
 ) -> Result<(), S3Error> {
-    let source_owner_given = op == Operation::GetObject && ctx.header("x-amz-source-expected-bucket-owner").is_some();
-    if matches!(ctx.principal, Principal::Operator { .. }) && !source_owner_given {
+    let copy_source = op == Operation::GetObject;
+    if matches!(ctx.principal, Principal::Operator { .. }) && !copy_source {
         return Ok(());
     }
     let info = match &ctx.bucket_info {
         Some(b) if b.name == bucket => b.clone(),
         _ => svc.engine.head_bucket(bucket).await.map_err(from_engine)?,
     };
-    if op == Operation::GetObject {
-        // The source of a copy.
+    if copy_source {
+        if info.region != ctx.region {
+            return Err(S3Error::with_message(
+                C::AccessDenied,
+                "The copy source bucket is in another region; a key works only in its own region.",
+            ));
+        }
         expect_owner(ctx, "x-amz-source-expected-bucket-owner", &info)?;
     }
     if matches!(ctx.principal, Principal::Operator { .. }) {

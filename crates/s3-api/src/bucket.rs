@@ -7,6 +7,7 @@ use crate::errors::from_engine;
 use crate::respond::{self, ResBody};
 use crate::S3Service;
 use coffer_engine::{EngineError, NewBucket};
+use coffer_s3_proto::router::Operation;
 use coffer_s3_proto::time_fmt::iso8601_millis;
 use coffer_s3_proto::xml::{
     self, BucketEntry, Buckets, CreateBucketConfiguration, ListAllMyBucketsResult, LocationConstraint, Owner, NS,
@@ -100,12 +101,19 @@ pub(crate) async fn create(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> R
             if existing.project != acting_project(ctx) {
                 return Err(S3ErrorCode::BucketAlreadyExists.into());
             }
-            // In us-east-1, S3 answers 200 to re-creating a bucket you own and
-            // resets its ACL; elsewhere 409 BucketAlreadyOwnedByYou.
+            // In us-east-1, S3 answers 200 to re-creating a bucket you own
+            // and resets its ACL (to the one given, or private); elsewhere 409
+            // BucketAlreadyOwnedByYou. Changing the ACL needs s3:PutBucketAcl
+            // on the bucket: s3:CreateBucket alone must not publish a bucket.
             if existing.region != "us-east-1" {
                 return Err(S3ErrorCode::BucketAlreadyOwnedByYou.into());
             }
-            s.engine.set_bucket_acl(ctx.bucket(), acl.unwrap_or_default()).await.map_err(from_engine)?;
+            let wanted = acl.unwrap_or_default();
+            if s.engine.bucket_acl(ctx.bucket()).await.map_err(from_engine)? != wanted {
+                crate::authz::check_extra(s, ctx, Operation::PutBucketAcl, "s3:PutBucketAcl", ctx.bucket(), None)
+                    .await?;
+                s.engine.set_bucket_acl(ctx.bucket(), wanted).await.map_err(from_engine)?;
+            }
         }
         Err(e) => return Err(from_engine(e)),
     }

@@ -187,6 +187,10 @@ impl S3Service {
         }
         auth::authenticate(self, ctx).await?;
         authz::authorize(self, ctx).await?;
+        if let Some(op) = ctx.op {
+            coffer_s3_proto::unbuilt::refuse(op, &ctx.headers)?;
+        }
+        coffer_s3_proto::unbuilt::version_id(ctx.query.get("versionId"))?;
         use Operation::*;
         match ctx.op.unwrap_or(NotImplemented("unknown")) {
             ListBuckets => bucket::list_buckets(self, ctx).await,

@@ -35,6 +35,9 @@ pub(crate) async fn delete_objects(
     for o in req.objects {
         let r = if o.key.is_empty() || o.key.len() > coffer_types::MAX_KEY_LEN {
             Err(S3Error::new(C::KeyTooLongError))
+        } else if let Err(e) = coffer_s3_proto::unbuilt::version_id(o.version_id.as_deref()) {
+            // Until versioning exists only the `null` version can be named.
+            Err(e)
         } else {
             // Each key is authorized on its own, as S3 does.
             match crate::authz::check_extra(

@@ -14,6 +14,7 @@ use bytes::Bytes;
 use coffer_engine::{Body, BodyCheck, BoxError, ChecksumCheck, ExpectedChecksum, PutInput};
 use coffer_meta::WriteCondition;
 use coffer_s3_proto::post::{form, FormFields, PostPolicy, PostSignature};
+use coffer_s3_proto::router::Operation;
 use coffer_s3_proto::xml::{self, PostResponse};
 use coffer_s3_proto::{S3Error, S3ErrorCode as C};
 use futures::StreamExt;
@@ -61,6 +62,9 @@ pub(crate) async fn post(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Res
     crate::authz::authorize(s, ctx).await?;
 
     let headers = fields_as_headers(&fields);
+    // The form's fields ask for what headers ask for on a PUT.
+    coffer_s3_proto::unbuilt::refuse(Operation::PostObject, &headers)?;
+    crate::authz::check_acl_headers(s, ctx, Operation::PostObject, &headers).await?;
     let meta = crate::headers::object_meta_from(&headers)?;
     let checksum = crate::body::given_checksum(&headers)?
         .map(|(algorithm, v)| ChecksumCheck { algorithm, expected: Some(ExpectedChecksum::Given(v)) });
@@ -127,8 +131,15 @@ fn redirect_target(fields: &FormFields) -> Option<&str> {
 fn fields_as_headers(fields: &FormFields) -> HeaderMap {
     let mut h = HeaderMap::new();
     for (name, value) in fields.iter() {
-        // The form's `acl` field is the header `x-amz-acl`.
-        let name = if name.eq_ignore_ascii_case("acl") { "x-amz-acl" } else { name };
+        // The form's `acl` and `tagging` fields are the headers `x-amz-acl`
+        // and `x-amz-tagging`.
+        let name = if name.eq_ignore_ascii_case("acl") {
+            "x-amz-acl"
+        } else if name.eq_ignore_ascii_case("tagging") {
+            "x-amz-tagging"
+        } else {
+            name
+        };
         let (Ok(n), Ok(v)) =
             (HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()), HeaderValue::from_str(value))
         else {

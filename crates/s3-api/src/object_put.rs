@@ -46,6 +46,7 @@ pub(crate) async fn put(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Resu
 }
 
 /// Parses `x-amz-copy-source` (`[/]bucket/key[?versionId=...]`, URL-encoded).
+/// A `versionId` other than `null` is refused until versioning exists.
 pub(crate) fn copy_source(ctx: &Ctx) -> Result<(String, String), S3Error> {
     let bad = || {
         S3Error::with_message(
@@ -54,7 +55,14 @@ pub(crate) fn copy_source(ctx: &Ctx) -> Result<(String, String), S3Error> {
         )
     };
     let raw = ctx.header("x-amz-copy-source").ok_or_else(bad)?;
-    let raw = raw.split_once("?versionId=").map(|(p, _)| p).unwrap_or(raw);
+    let raw = match raw.split_once("?versionId=") {
+        Some((path, version)) => {
+            let version = percent_decode_str(version).decode_utf8().map_err(|_| bad())?;
+            coffer_s3_proto::unbuilt::version_id(Some(&version))?;
+            path
+        }
+        None => raw,
+    };
     let decoded = percent_decode_str(raw).decode_utf8().map_err(|_| bad())?;
     let path = decoded.strip_prefix('/').unwrap_or(&decoded);
     let (b, k) = path.split_once('/').ok_or_else(bad)?;

@@ -43,6 +43,7 @@ codes! {
     InvalidPartOrder = 400, "The list of parts was not in ascending order.";
     InvalidRange = 416, "The requested range is not satisfiable";
     InvalidRequest = 400, "Invalid Request";
+    InvalidStorageClass = 400, "The storage class you specified is not valid";
     KeyTooLongError = 400, "Your key is too long.";
     MalformedPolicy = 400, "Policies must be valid JSON and the first byte must be '{'";
     MalformedACLError = 400, "The XML you provided was not well-formed or did not validate against our published schema.";

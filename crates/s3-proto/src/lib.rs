@@ -24,6 +24,7 @@ pub mod router;
 pub mod sigv2;
 pub mod sigv4;
 pub mod time_fmt;
+pub mod unbuilt;
 pub mod xml;
 
 pub use error::{S3Error, S3ErrorCode};

@@ -24,12 +24,17 @@ fn policy(conditions: &[&str]) -> String {
 
 /// The SigV4 fields for `policy_b64`, signed with `secret`.
 fn v4_fields(policy_b64: &str, secret: &str) -> Vec<(String, String)> {
+    v4_fields_as(policy_b64, AK, secret)
+}
+
+/// The SigV4 fields for `policy_b64`, signed by the key `ak` with `secret`.
+fn v4_fields_as(policy_b64: &str, ak: &str, secret: &str) -> Vec<(String, String)> {
     let now = OffsetDateTime::now_utc();
     let date = coffer_s3_proto::time_fmt::amz_date(now);
     let day = &date[..8];
     vec![
         ("x-amz-algorithm".into(), "AWS4-HMAC-SHA256".into()),
-        ("x-amz-credential".into(), format!("{AK}/{day}/{REGION}/s3/aws4_request")),
+        ("x-amz-credential".into(), format!("{ak}/{day}/{REGION}/s3/aws4_request")),
         ("x-amz-date".into(), date.clone()),
         ("policy".into(), policy_b64.into()),
         ("x-amz-signature".into(), sign_v4(secret, day, REGION, policy_b64)),
@@ -237,4 +242,46 @@ async fn truncated_form_stores_nothing() {
     assert_eq!(get(&s, "/bkt/k").await.status, 404);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(s.blob_files(), (0, 0), "no blob or temp file left");
+}
+
+/// Issue #11, item 2: a form's `acl` field needs `s3:PutObjectAcl` like the
+/// `x-amz-acl` header does; item 11: a `tagging` field is refused, not
+/// dropped. Both stored the object on main.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn form_acl_needs_put_object_acl_and_tagging_is_refused() {
+    let s = TestServer::start().await;
+    s.admin("POST", "/projects", Some(serde_json::json!({"name": "alpha"}))).await;
+    let root = s.new_key("alpha", None, None).await;
+    let writer = s
+        .new_user(
+            "alpha",
+            "writer",
+            serde_json::json!({"document": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": "*"}]}}),
+        )
+        .await;
+    assert_eq!(s.as_key(Some(&root), "PUT", "/bkt", "", b"").await.status, 200);
+    let p = policy(&[r#"{"bucket":"bkt"}"#, r#"{"key":"k"}"#, r#"{"acl":"public-read"}"#]);
+    let mut fields = pairs(&[("key", "k"), ("acl", "public-read")]);
+    fields.extend(v4_fields_as(&p, &writer.ak, &writer.sk));
+    let r = post(&s, "bkt", &form(&fields, "f.txt", b"data")).await;
+    assert_eq!((r.status, r.code().as_deref()), (403, Some("AccessDenied")), "{}", r.text());
+    assert_eq!(s.as_key(Some(&root), "GET", "/bkt/k", "", b"").await.status, 404, "nothing stored");
+
+    let p = policy(&[r#"{"bucket":"bkt"}"#, r#"{"key":"k"}"#, r#"["starts-with","$tagging",""]"#]);
+    let mut fields = pairs(&[
+        ("key", "k"),
+        ("tagging", "<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>"),
+    ]);
+    fields.extend(v4_fields_as(&p, &writer.ak, &writer.sk));
+    let r = post(&s, "bkt", &form(&fields, "f.txt", b"data")).await;
+    assert_eq!((r.status, r.code().as_deref()), (501, Some("NotImplemented")), "{}", r.text());
+    assert_eq!(s.as_key(Some(&root), "GET", "/bkt/k", "", b"").await.status, 404, "nothing stored");
+
+    // Without the ACL the writer's form goes through.
+    let p = policy(&[r#"{"bucket":"bkt"}"#, r#"{"key":"k"}"#]);
+    let mut fields = pairs(&[("key", "k")]);
+    fields.extend(v4_fields_as(&p, &writer.ak, &writer.sk));
+    let r = post(&s, "bkt", &form(&fields, "f.txt", b"data")).await;
+    assert_eq!(r.status, 204, "{}", r.text());
 }

@@ -25,11 +25,15 @@ pub(crate) async fn put_project_quota(ctx: &Ctx<'_>) -> Result<Reply, ApiError> 
     Reply::ok(&QuotaJson::from(ctx.svc.meta().get_quota(&scope).await?))
 }
 
-/// The bucket's quota; a project root reads its own buckets' only.
+/// The bucket's quota; a project root reads its own buckets' only. Another
+/// project's bucket is answered as if it did not exist: the refusal must
+/// not name the project that owns it.
 pub(crate) async fn get_bucket_quota(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let name = ctx.param("bucket");
     let b = ctx.svc.meta().get_bucket(name).await?.ok_or(MetaError::NoSuchBucket)?;
-    ctx.caller.project(&b.project)?;
+    if ctx.caller.project(&b.project).is_err() {
+        return Err(MetaError::NoSuchBucket.into());
+    }
     let q = ctx.svc.meta().get_quota(&QuotaScope::Bucket(b.name)).await?;
     Reply::ok(&QuotaJson::from(q))
 }

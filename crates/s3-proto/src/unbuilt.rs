@@ -1,0 +1,201 @@
+//! Requests that ask for something Coffer has not built get an explicit
+//! error, never a success that did nothing: backup software that asked for
+//! an object lock, or a client that asked for encryption, decides on the
+//! answer.
+//!
+//! [`refuse`] looks at the headers (or, for POST forms, the form fields as
+//! headers) that ask for a feature; [`version_id`] at a `versionId` query
+//! parameter or copy-source suffix. Until versioning exists, every object is
+//! its own `null` version: `versionId=null` addresses it, any other id is
+//! `400 InvalidArgument`. Sub-resources that are not built are refused by
+//! the router ([`crate::router::Operation::NotImplemented`]).
+//!
+//! ARCHITECTURE.md lists what each request header and sub-resource gets.
+
+use crate::error::{S3Error, S3ErrorCode as C};
+use crate::router::Operation;
+use http::HeaderMap;
+
+/// Storage classes AWS defines. Only `STANDARD` is built; the others are
+/// `501 NotImplemented`, and a name not in this list `400 InvalidStorageClass`.
+const KNOWN_STORAGE_CLASSES: &[&str] = &[
+    "STANDARD",
+    "REDUCED_REDUNDANCY",
+    "STANDARD_IA",
+    "ONEZONE_IA",
+    "INTELLIGENT_TIERING",
+    "GLACIER",
+    "DEEP_ARCHIVE",
+    "OUTPOSTS",
+    "GLACIER_IR",
+    "SNOW",
+    "EXPRESS_ONEZONE",
+];
+
+/// Headers that ask a write for a feature that is not built, whatever their
+/// value (an empty value asks for nothing).
+const UNBUILT_WRITE_HEADERS: &[(&str, &str)] = &[
+    ("x-amz-object-lock-mode", "Object Lock"),
+    ("x-amz-object-lock-retain-until-date", "Object Lock"),
+    ("x-amz-object-lock-legal-hold", "Object Lock"),
+    ("x-amz-tagging", "Object tagging"),
+    ("x-amz-website-redirect-location", "Website redirects"),
+    ("x-amz-server-side-encryption", "Server-side encryption"),
+    ("x-amz-server-side-encryption-aws-kms-key-id", "Server-side encryption"),
+    ("x-amz-server-side-encryption-context", "Server-side encryption"),
+    ("x-amz-server-side-encryption-bucket-key-enabled", "Server-side encryption"),
+    ("x-amz-write-offset-bytes", "Appending to an object"),
+];
+
+/// SSE-C headers: refused on every operation (reads included: an object
+/// that was never encrypted cannot be read "with" a customer key).
+const SSE_C_PREFIXES: &[&str] =
+    &["x-amz-server-side-encryption-customer-", "x-amz-copy-source-server-side-encryption-customer-"];
+
+/// The operations that write an object's headers.
+fn writes_object(op: Operation) -> bool {
+    use Operation::*;
+    matches!(op, PutObject | CopyObject | CreateMultipartUpload | PostObject)
+}
+
+fn not_built(what: &str, header: &str) -> S3Error {
+    S3Error::with_message(C::NotImplemented, format!("{what} is not implemented by this server ({header})."))
+        .with_extra("Header", header)
+}
+
+/// Refuses a request whose headers ask for a feature that is not built.
+pub fn refuse(op: Operation, headers: &HeaderMap) -> Result<(), S3Error> {
+    let value = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or("?").trim());
+    for name in headers.keys() {
+        let name = name.as_str();
+        if SSE_C_PREFIXES.iter().any(|p| name.starts_with(p)) {
+            return Err(not_built("Server-side encryption with customer keys", name));
+        }
+    }
+    if op == Operation::CreateBucket {
+        if let Some(v) = value("x-amz-bucket-object-lock-enabled") {
+            if !v.eq_ignore_ascii_case("false") && !v.is_empty() {
+                return Err(not_built("Object Lock", "x-amz-bucket-object-lock-enabled"));
+            }
+        }
+        // What GetBucketOwnershipControls answers for every bucket.
+        if let Some(v) = value("x-amz-object-ownership") {
+            if v != "BucketOwnerPreferred" {
+                return Err(not_built("Object ownership other than BucketOwnerPreferred", "x-amz-object-ownership"));
+            }
+        }
+    }
+    if !(writes_object(op) || op == Operation::UploadPart || op == Operation::UploadPartCopy) {
+        return Ok(());
+    }
+    if writes_object(op) {
+        for (name, what) in UNBUILT_WRITE_HEADERS {
+            if value(name).is_some_and(|v| !v.is_empty()) {
+                return Err(not_built(what, name));
+            }
+        }
+        if let Some(class) = value("x-amz-storage-class") {
+            if !KNOWN_STORAGE_CLASSES.contains(&class) {
+                return Err(S3Error::new(C::InvalidStorageClass).with_extra("StorageClassRequested", class));
+            }
+            if class != "STANDARD" {
+                return Err(not_built(&format!("Storage class {class}"), "x-amz-storage-class"));
+            }
+        }
+        if let Some(d) = value("x-amz-tagging-directive") {
+            if d != "COPY" && d != "REPLACE" {
+                return Err(S3Error::with_message(C::InvalidArgument, "Unknown tagging directive."));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks a `versionId`: `null` (or none) addresses the object, anything
+/// else is refused until versioning is built.
+pub fn version_id(id: Option<&str>) -> Result<(), S3Error> {
+    match id {
+        None | Some("null") => Ok(()),
+        Some(_) => Err(S3Error::with_message(C::InvalidArgument, "Invalid version id specified")
+            .with_extra("ArgumentName", "versionId")
+            .with_extra("ArgumentValue", id.unwrap_or_default())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Operation::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+        }
+        h
+    }
+
+    fn code(op: Operation, pairs: &[(&str, &str)]) -> Option<C> {
+        refuse(op, &headers(pairs)).err().map(|e| e.code)
+    }
+
+    #[test]
+    fn every_unbuilt_write_header_is_refused_on_every_write() {
+        for op in [PutObject, CopyObject, CreateMultipartUpload, PostObject] {
+            for (name, _) in UNBUILT_WRITE_HEADERS {
+                assert_eq!(code(op, &[(name, "x")]), Some(C::NotImplemented), "{op:?} {name}");
+            }
+        }
+        // GET and DELETE do not carry these; nothing to refuse.
+        assert_eq!(code(GetObject, &[("x-amz-tagging", "a=b")]), None);
+    }
+
+    #[test]
+    fn object_lock_on_create_bucket() {
+        assert_eq!(code(CreateBucket, &[("x-amz-bucket-object-lock-enabled", "true")]), Some(C::NotImplemented));
+        assert_eq!(code(CreateBucket, &[("x-amz-bucket-object-lock-enabled", "True")]), Some(C::NotImplemented));
+        assert_eq!(code(CreateBucket, &[("x-amz-bucket-object-lock-enabled", "false")]), None);
+        assert_eq!(code(CreateBucket, &[]), None);
+    }
+
+    #[test]
+    fn ownership_other_than_the_one_answered() {
+        assert_eq!(code(CreateBucket, &[("x-amz-object-ownership", "BucketOwnerPreferred")]), None);
+        assert_eq!(code(CreateBucket, &[("x-amz-object-ownership", "BucketOwnerEnforced")]), Some(C::NotImplemented));
+        assert_eq!(code(CreateBucket, &[("x-amz-object-ownership", "ObjectWriter")]), Some(C::NotImplemented));
+    }
+
+    #[test]
+    fn storage_classes() {
+        assert_eq!(code(PutObject, &[("x-amz-storage-class", "STANDARD")]), None);
+        assert_eq!(code(PutObject, &[("x-amz-storage-class", "GLACIER")]), Some(C::NotImplemented));
+        assert_eq!(code(CreateMultipartUpload, &[("x-amz-storage-class", "STANDARD_IA")]), Some(C::NotImplemented));
+        assert_eq!(code(CopyObject, &[("x-amz-storage-class", "COLD")]), Some(C::InvalidStorageClass));
+    }
+
+    #[test]
+    fn sse_c_everywhere() {
+        for op in [GetObject, HeadObject, PutObject, UploadPart, UploadPartCopy, CopyObject] {
+            let h = [("x-amz-server-side-encryption-customer-algorithm", "AES256")];
+            assert_eq!(code(op, &h), Some(C::NotImplemented), "{op:?}");
+        }
+        let h = [("x-amz-copy-source-server-side-encryption-customer-key", "k")];
+        assert_eq!(code(UploadPartCopy, &h), Some(C::NotImplemented));
+    }
+
+    #[test]
+    fn empty_tagging_asks_for_nothing() {
+        assert_eq!(code(PutObject, &[("x-amz-tagging", "")]), None);
+        assert_eq!(code(CopyObject, &[("x-amz-tagging-directive", "REPLACE")]), None);
+        assert_eq!(code(CopyObject, &[("x-amz-tagging-directive", "MERGE")]), Some(C::InvalidArgument));
+    }
+
+    #[test]
+    fn version_ids() {
+        assert!(version_id(None).is_ok());
+        assert!(version_id(Some("null")).is_ok());
+        let e = version_id(Some("3HL4kqtJlcpXroDTDmJ")).unwrap_err();
+        assert_eq!((e.code, e.status()), (C::InvalidArgument, 400));
+        assert_eq!(version_id(Some("")).unwrap_err().code, C::InvalidArgument);
+    }
+}
