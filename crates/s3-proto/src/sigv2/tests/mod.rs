@@ -8,6 +8,8 @@ use time::{Duration, OffsetDateTime};
 
 use super::*;
 
+mod known_answers;
+
 const AK: &str = "AKIAIOSFODNN7EXAMPLE";
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
@@ -578,3 +580,4 @@ fn sub_resources_are_signed() {
     let req = request("GET", "/bkt/a.txt", &other, &h);
     assert_eq!(code(check(&req, SECRET, None, now)), S3ErrorCode::SignatureDoesNotMatch);
 }
+
