@@ -75,7 +75,8 @@ fn element(r: &RawResponse, name: &str) -> Option<String> {
 /// AWS's refusal of unsigned headers, naming them.
 fn assert_headers_not_signed(r: &RawResponse, names: &str) {
     assert_eq!((r.status, r.code().as_deref()), (403, Some("AccessDenied")), "{}", r.text());
-    assert_eq!(element(r, "Message").as_deref(), Some(sigv4::HEADERS_NOT_SIGNED));
+    let message = "There were headers present in the request which were not signed";
+    assert_eq!(element(r, "Message").as_deref(), Some(message));
     assert_eq!(element(r, "HeadersNotSigned").as_deref(), Some(names), "{}", r.text());
 }
 
