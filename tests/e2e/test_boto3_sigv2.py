@@ -56,6 +56,10 @@ def localhost_resolves(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", fake)
 
 
+def _text(v):
+    return v.decode() if isinstance(v, bytes) else v
+
+
 def _client(server, style):
     endpoint = server.endpoint if style == "path" else f"http://localhost:{server.port}"
     return boto3_client(server, endpoint_url=endpoint, signature_version="s3",
@@ -67,7 +71,7 @@ def test_bucket_and_object_cycle(v2_server, localhost_resolves, style):
     s3 = _client(v2_server, style)
     sent = []
     s3.meta.events.register("before-send.s3.*",
-                            lambda request, **kw: sent.append(request.headers.get("Authorization")))
+                            lambda request, **kw: sent.append(_text(request.headers.get("Authorization"))))
     name = unique_bucket(f"sigv2-{style}")
     try:
         assert s3.create_bucket(Bucket=name)["ResponseMetadata"]["HTTPStatusCode"] == 200

@@ -284,3 +284,23 @@ fn httpdate(t: OffsetDateTime) -> String {
     );
     t.format(&f).unwrap()
 }
+
+/// `response-*` overrides set headers of the answer; only a signed request
+/// (SigV4 signs every query parameter, SigV2 signs these) may use them, as on
+/// AWS. An anonymous link could otherwise serve a public object as HTML.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_get_refuses_response_overrides() {
+    let s = server().await;
+    let public = [("x-amz-acl", "public-read")];
+    assert_eq!(s.signed("PUT", "/bkt/page.txt", "", &public, b"<script>x</script>").await.status, 200);
+    let r = anonymous_get(&s, "/bkt/page.txt").await;
+    assert_eq!((r.status, r.header("content-type")), (200, Some("binary/octet-stream")), "{}", r.text());
+    for q in ["response-content-type=text%2Fhtml", "response-content-disposition=inline", "response-expires=0"] {
+        let r = s.as_key(None, "GET", "/bkt/page.txt", q, b"").await;
+        assert_eq!((r.status, r.code().as_deref()), (400, Some("InvalidRequest")), "{q}: {}", r.text());
+        assert_ne!(r.header("content-type"), Some("text/html"));
+    }
+    // Signed, the override applies.
+    let r = s.signed("GET", "/bkt/page.txt", "response-content-type=text%2Fhtml", &[], b"").await;
+    assert_eq!((r.status, r.header("content-type")), (200, Some("text/html")));
+}
