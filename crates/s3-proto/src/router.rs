@@ -384,10 +384,33 @@ mod tests {
         let mut names: Vec<&str> = UNIMPLEMENTED_SUBRESOURCES.to_vec();
         names.extend(crate::sigv2::SUB_RESOURCES);
         names.extend([
-            "list-type", "prefix", "marker", "delimiter", "max-keys", "encoding-type", "continuation-token",
-            "fetch-owner", "start-after", "key-marker", "upload-id-marker", "max-uploads", "version-id-marker",
-            "max-parts", "part-number-marker", "x-id", "id", "session", "renameObject", "mtime", "expected-bucket-owner",
-            "max-buckets", "bucket-region", "optional-object-attributes", "uploadid", "ACL", "Location",
+            "list-type",
+            "prefix",
+            "marker",
+            "delimiter",
+            "max-keys",
+            "encoding-type",
+            "continuation-token",
+            "fetch-owner",
+            "start-after",
+            "key-marker",
+            "upload-id-marker",
+            "max-uploads",
+            "version-id-marker",
+            "max-parts",
+            "part-number-marker",
+            "x-id",
+            "id",
+            "session",
+            "renameObject",
+            "mtime",
+            "expected-bucket-owner",
+            "max-buckets",
+            "bucket-region",
+            "optional-object-attributes",
+            "uploadid",
+            "ACL",
+            "Location",
         ]);
         let mut changing = Vec::new();
         for method in ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"] {

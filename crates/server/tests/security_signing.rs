@@ -168,7 +168,9 @@ async fn header_signed_request_refuses_unsigned_host() {
     let s = server().await;
     // Signed for `GET /secret` on bkt.localhost, without host in SignedHeaders.
     let signed = header_signed("GET", "/secret", "", &[]);
-    assert!(signed.iter().any(|(k, v)| k == "authorization" && v.contains("SignedHeaders=x-amz-content-sha256;x-amz-date,")));
+    assert!(signed
+        .iter()
+        .any(|(k, v)| k == "authorization" && v.contains("SignedHeaders=x-amz-content-sha256;x-amz-date,")));
     let port = s.addr.port();
     for host in [format!("otherbucket.localhost:{port}"), format!("bkt.localhost:{port}")] {
         let mut headers = refs(&signed);

@@ -47,12 +47,11 @@ const PRESIGNED_EXEMPT: &[&str] = &["x-amz-checksum-mode", "x-amz-user-agent"];
 /// (lower-case, sorted), sorted; `host` is required even when absent.
 pub(crate) fn unsigned_headers<'h>(headers: &'h HeaderMap, signed: &[String], presigned: bool) -> Vec<&'h str> {
     let is_signed = |name: &str| signed.binary_search_by(|s| s.as_str().cmp(name)).is_ok();
+    let exempt = |name: &str| ALWAYS_EXEMPT.contains(&name) || (presigned && PRESIGNED_EXEMPT.contains(&name));
     let mut missing: Vec<&str> = headers
         .keys()
         .map(http::HeaderName::as_str)
-        .filter(|n| n.starts_with("x-amz-"))
-        .filter(|n| !ALWAYS_EXEMPT.contains(n) && !(presigned && PRESIGNED_EXEMPT.contains(n)))
-        .filter(|n| !is_signed(n))
+        .filter(|n| n.starts_with("x-amz-") && !exempt(n) && !is_signed(n))
         .collect();
     if !is_signed("host") {
         missing.push("host");

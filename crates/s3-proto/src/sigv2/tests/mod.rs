@@ -580,4 +580,3 @@ fn sub_resources_are_signed() {
     let req = request("GET", "/bkt/a.txt", &other, &h);
     assert_eq!(code(check(&req, SECRET, None, now)), S3ErrorCode::SignatureDoesNotMatch);
 }
-
