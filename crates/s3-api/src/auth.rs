@@ -22,6 +22,7 @@ pub(crate) async fn authenticate(svc: &S3Service, ctx: &mut Ctx) -> Result<(), S
     };
     let host_region = ctx.header("host").and_then(|h| svc.regions.of_host(h)).map(str::to_owned);
     let Some(auth) = auth::parse(&req)? else {
+        refuse_anonymous_overrides(ctx)?;
         ctx.region = host_region.unwrap_or_else(|| svc.regions.default().to_owned());
         ctx.principal = Principal::Anonymous;
         return Ok(());
@@ -53,6 +54,29 @@ pub(crate) async fn authenticate(svc: &S3Service, ctx: &mut Ctx) -> Result<(), S
     svc.iam.record_use(&resolved, coffer_types::now_millis());
     ctx.region = region;
     ctx.principal = resolved.principal;
+    Ok(())
+}
+
+/// The `response-*` parameters of GetObject and HeadObject, which set headers of the answer.
+const RESPONSE_OVERRIDES: &[&str] = &[
+    "response-cache-control",
+    "response-content-disposition",
+    "response-content-encoding",
+    "response-content-language",
+    "response-content-type",
+    "response-expires",
+];
+
+/// Only a signed request may set the headers of the answer (as on AWS): an
+/// anonymous link to a public object could otherwise serve it as
+/// `text/html`, or as an attachment of another name, from this endpoint.
+fn refuse_anonymous_overrides(ctx: &Ctx) -> Result<(), S3Error> {
+    if RESPONSE_OVERRIDES.iter().any(|p| ctx.query.has(p)) {
+        return Err(S3Error::with_message(
+            S3ErrorCode::InvalidRequest,
+            "Request specific response headers cannot be used for anonymous GET requests.",
+        ));
+    }
     Ok(())
 }
 

@@ -9,16 +9,52 @@ use percent_encoding::{percent_decode_str, percent_encode, AsciiSet, NON_ALPHANU
 
 /// The query parameters that are part of the canonicalized resource, in
 /// byte order (the order they are signed in).
-pub(crate) const SUB_RESOURCES: &[&str] = &[
+///
+/// The union of every list a client or server signs: AWS's own (acl,
+/// lifecycle, location, logging, notification, partNumber, policy,
+/// requestPayment, torrent, uploadId, uploads, versionId, versioning,
+/// versions, website, the `response-*` overrides, and delete), botocore's
+/// `HmacV1Auth.QSAOfInterest` (adds accelerate, analytics, cors,
+/// defaultObjectAcl, inventory, metrics, object-lock, replication, restore,
+/// select, select-type, storageClass, tagging), s3cmd's
+/// (`sign_request_v2`: cors, delete, restore, tagging) and Ceph RGW's
+/// (encryption, policyStatus, publicAccessBlock), plus every other
+/// sub-resource Coffer's router gives a meaning to (attributes,
+/// intelligent-tiering, legal-hold, ownershipControls, retention).
+///
+/// "Signed means signed": a sub-resource selects the operation, so one the
+/// signature did not cover would let the holder of a presigned URL turn it
+/// into another request (`&policyStatus` on a ListObjects URL). Every
+/// sub-resource the router acts on is therefore in this list, and the
+/// router's tests check that (`router::tests::every_routed_sub_resource_is_signed_by_sigv2`).
+/// A client that sends one of them without signing it gets
+/// `SignatureDoesNotMatch`: refused, never trusted. `list-type` is not a
+/// sub-resource: it picks ListObjectsV2 over ListObjects, the same action
+/// on the same data, and no client signs it.
+pub const SUB_RESOURCES: &[&str] = &[
+    "accelerate",
     "acl",
+    "analytics",
+    "attributes",
     "cors",
+    "defaultObjectAcl",
     "delete",
+    "encryption",
+    "intelligent-tiering",
+    "inventory",
+    "legal-hold",
     "lifecycle",
     "location",
     "logging",
+    "metrics",
     "notification",
+    "object-lock",
+    "ownershipControls",
     "partNumber",
     "policy",
+    "policyStatus",
+    "publicAccessBlock",
+    "replication",
     "requestPayment",
     "response-cache-control",
     "response-content-disposition",
@@ -27,6 +63,10 @@ pub(crate) const SUB_RESOURCES: &[&str] = &[
     "response-content-type",
     "response-expires",
     "restore",
+    "retention",
+    "select",
+    "select-type",
+    "storageClass",
     "tagging",
     "torrent",
     "uploadId",
@@ -69,15 +109,29 @@ pub(crate) fn reencoded_path(raw_path: &str) -> String {
 /// as given (`/` if empty), then the sub-resources of the query sorted by
 /// name, `?a&b=v`, values decoded. An empty value is signed as the bare name.
 pub(crate) fn canonical_resource(virtual_bucket: Option<&str>, path: &str, raw_query: &str) -> String {
+    let mut out = resource_path(virtual_bucket, path);
+    out.push_str(&sub_resources(raw_query));
+    out
+}
+
+/// The path part of the canonicalized resource: `/bucket` for a
+/// virtual-hosted request, then the path as given (`/` if empty).
+pub(crate) fn resource_path(virtual_bucket: Option<&str>, path: &str) -> String {
     let mut out = String::with_capacity(path.len() + 32);
     if let Some(bucket) = virtual_bucket {
         out.push('/');
         out.push_str(bucket);
     }
     out.push_str(if path.is_empty() { "/" } else { path });
+    out
+}
+
+/// The sub-resource part of the canonicalized resource: `?a&b=v` sorted by
+/// name (stable, so a repeated one keeps its order), or empty.
+pub(crate) fn sub_resources(raw_query: &str) -> String {
     let mut subs: Vec<_> = query_pairs(raw_query).into_iter().filter(|(k, _)| SUB_RESOURCES.contains(&&**k)).collect();
-    // Stable: a repeated sub-resource keeps the order it was sent in.
     subs.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = String::new();
     for (i, (k, v)) in subs.iter().enumerate() {
         out.push(if i == 0 { '?' } else { '&' });
         out.push_str(k);
@@ -87,6 +141,25 @@ pub(crate) fn canonical_resource(virtual_bucket: Option<&str>, path: &str, raw_q
         }
     }
     out
+}
+
+/// For a resource path that names a bucket only, the other spelling of it:
+/// `/bucket` for `/bucket/` and the reverse; `None` for anything else.
+///
+/// Clients disagree here. botocore's `HmacV1Auth` (boto3, aws CLI with
+/// `signature_version = s3`) sends a path-style bucket request as `/bucket`
+/// (`/bucket?location`) but signs `/bucket/` (its `auth_path`); s3cmd sends
+/// and signs `/bucket/`; AWS's documentation signs `/bucket/` for a
+/// virtual-hosted one. Both spellings address the same bucket operation (the
+/// router gives `/bucket` and `/bucket/` the same route), so accepting either
+/// signature for either grants nothing the signer did not sign.
+pub(crate) fn bucket_alternative(path: &str) -> Option<String> {
+    let name = path.strip_prefix('/')?;
+    let bare = name.strip_suffix('/').unwrap_or(name);
+    if bare.is_empty() || bare.contains('/') {
+        return None;
+    }
+    Some(if bare.len() == name.len() { format!("/{bare}/") } else { format!("/{bare}") })
 }
 
 /// The first value of a header with surrounding blanks removed; empty if absent.
@@ -181,6 +254,16 @@ mod tests {
         );
         // Names are case-sensitive; the path is kept exactly as sent.
         assert_eq!(canonical_resource(None, "/b/a%20b%2b", "ACL&Uploads"), "/b/a%20b%2b");
+    }
+
+    #[test]
+    fn bucket_paths_have_two_spellings() {
+        assert_eq!(bucket_alternative("/bkt").as_deref(), Some("/bkt/"));
+        assert_eq!(bucket_alternative("/bkt/").as_deref(), Some("/bkt"));
+        assert_eq!(bucket_alternative("/my.bucket%2D1").as_deref(), Some("/my.bucket%2D1/"));
+        for not_a_bucket in ["/", "", "//", "/bkt/k", "/bkt//", "/bkt/k/", "bkt"] {
+            assert_eq!(bucket_alternative(not_a_bucket), None, "{not_a_bucket}");
+        }
     }
 
     #[test]

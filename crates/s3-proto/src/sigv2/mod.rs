@@ -21,9 +21,13 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 use crate::error::{S3Error, S3ErrorCode};
 use crate::sigv4::{SignedRequest, MAX_SKEW};
 
+pub use canonical::SUB_RESOURCES;
 pub use client::{presign_query, sign_header};
 
-use canonical::{canonical_resource, header_date_line, query_pairs, reencoded_path, string_to_sign};
+use canonical::{
+    bucket_alternative, canonical_resource, header_date_line, query_pairs, reencoded_path, resource_path,
+    string_to_sign, sub_resources,
+};
 
 /// A parsed but not yet verified SigV2 authentication.
 #[derive(Clone, Debug)]
@@ -207,9 +211,13 @@ impl V2Auth {
     /// (else `RequestTimeTooSkewed`), presigned URLs not past `Expires`
     /// (else `AccessDenied`). Then the signature, over the path exactly as
     /// sent and, failing that, over the path decoded and encoded again the
-    /// AWS way; with `x-amz-date`, also in the form of AWS's own delete
-    /// example (its value on the date line, not among the `x-amz-*` headers).
-    /// A mismatch is `SignatureDoesNotMatch` with the string to sign.
+    /// AWS way, and for a request that names a bucket only over its other
+    /// spelling (`/bucket` or `/bucket/`, see `canonical::bucket_alternative`);
+    /// with `x-amz-date`, also in the form of AWS's own delete example (its
+    /// value on the date line, not among the `x-amz-*` headers). Every form
+    /// covers the same sub-resources and `x-amz-*` headers: the request's.
+    /// A mismatch is `SignatureDoesNotMatch` with the string to sign of the
+    /// path as sent.
     pub fn verify(
         &self,
         req: &SignedRequest,
@@ -219,24 +227,28 @@ impl V2Auth {
     ) -> Result<(), S3Error> {
         self.check_time(now)?;
 
-        let resource = canonical_resource(virtual_bucket, req.raw_path, req.raw_query);
+        let subs = sub_resources(req.raw_query);
+        let mut paths = vec![resource_path(virtual_bucket, req.raw_path)];
+        let reencoded = reencoded_path(req.raw_path);
+        if !req.raw_path.is_empty() && reencoded != req.raw_path {
+            paths.push(resource_path(virtual_bucket, &reencoded));
+        }
+        let alternatives: Vec<String> = paths.iter().filter_map(|p| bucket_alternative(p)).collect();
+        paths.extend(alternatives);
+        let resources: Vec<String> = paths.into_iter().map(|p| p + &subs).collect();
+
         let date_line = match &self.kind {
             Kind::Header { .. } => header_date_line(req.headers),
             Kind::Presigned { expires_raw, .. } => expires_raw.as_bytes(),
         };
-        let sts = string_to_sign(req.method, req.headers, date_line, false, &resource);
-        if self.matches(secret, &sts) {
+        let first = string_to_sign(req.method, req.headers, date_line, false, &resources[0]);
+        if self.matches(secret, &first) {
             return Ok(());
         }
-
-        let reencoded = reencoded_path(req.raw_path);
-        let mut resources = vec![resource.clone()];
-        if !req.raw_path.is_empty() && reencoded != req.raw_path {
-            let other = canonical_resource(virtual_bucket, &reencoded, req.raw_query);
-            if self.matches(secret, &string_to_sign(req.method, req.headers, date_line, false, &other)) {
+        for resource in &resources[1..] {
+            if self.matches(secret, &string_to_sign(req.method, req.headers, date_line, false, resource)) {
                 return Ok(());
             }
-            resources.push(other);
         }
         if let Kind::Header { date, amz_date: true, .. } = &self.kind {
             for resource in &resources {
@@ -246,7 +258,7 @@ impl V2Auth {
                 }
             }
         }
-        Err(self.mismatch(&sts))
+        Err(self.mismatch(&first))
     }
 
     /// Whether the signature sent is that of `sts`, compared in constant time.

@@ -14,6 +14,7 @@ pub(crate) mod crypto;
 pub(crate) mod parse;
 #[cfg(test)]
 mod tests;
+mod unsigned;
 
 use time::OffsetDateTime;
 
@@ -23,6 +24,7 @@ use crate::error::{S3Error, S3ErrorCode};
 pub use client::{chunk_signer_for, presign_query, sign_request};
 pub use crypto::signing_key;
 pub use parse::parse;
+pub use unsigned::HEADERS_NOT_SIGNED;
 
 use canonical::{canonical_query, canonical_uri, raw_uri, string_to_sign, CanonicalParts};
 
@@ -227,11 +229,16 @@ impl AuthRequest {
             )));
         }
         self.check_time(now)?;
+        unsigned::check(req.headers, &self.signed_headers, self.is_presigned())?;
         self.check_signature(req, secret)?;
         Ok(self.access_key.clone())
     }
 
-    /// Verifies against the secret. `region` is the server's region (credential scope must match: else AuthorizationHeaderMalformed with AWS's wording "the region 'X' is wrong; expecting 'Y'"), service must be "s3".
+    /// Verifies against the secret. Every `x-amz-*` header present, and
+    /// `host`, must be signed (see `unsigned.rs` for the few exemptions), else
+    /// `AccessDenied` with `HeadersNotSigned`.
+    ///
+    /// `region` is the server's region (credential scope must match: else AuthorizationHeaderMalformed with AWS's wording "the region 'X' is wrong; expecting 'Y'"), service must be "s3".
     ///
     /// For presigned URLs scope errors are `AuthorizationQueryParametersError`.
     /// Clock checks: header auth within [`MAX_SKEW`] of `now` (else
@@ -246,6 +253,7 @@ impl AuthRequest {
     ) -> Result<Verified, S3Error> {
         self.check_scope(region)?;
         self.check_time(now)?;
+        unsigned::check(req.headers, &self.signed_headers, self.is_presigned())?;
         let key = self.check_signature(req, secret)?;
         let scope = self.scope();
         let payload = match self.content {

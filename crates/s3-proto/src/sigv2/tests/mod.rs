@@ -8,6 +8,8 @@ use time::{Duration, OffsetDateTime};
 
 use super::*;
 
+mod known_answers;
+
 const AK: &str = "AKIAIOSFODNN7EXAMPLE";
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
