@@ -174,15 +174,8 @@ impl ConsoleService {
         B::Error: Into<BoxError>,
     {
         let query = form::Form::parse(parts.uri.query().unwrap_or("").as_bytes());
-        let mut cx = Cx {
-            method: parts.method,
-            path,
-            query,
-            headers: parts.headers,
-            peer,
-            form: form::Form::default(),
-            nonce,
-        };
+        let mut cx =
+            Cx { method: parts.method, path, query, headers: parts.headers, peer, form: form::Form::default(), nonce };
         // The session comes first: before anyone is authenticated only the
         // sign-in form is read, and only a small one.
         let viewer = session::current(&self.inner, &cx).await;

@@ -41,7 +41,13 @@ pub(crate) struct IdleBody<B> {
 
 impl<B> IdleBody<B> {
     pub(crate) fn new(inner: B, idle: Duration) -> Self {
-        IdleBody { inner: Box::pin(inner), idle, sleep: Box::pin(tokio::time::sleep(idle)), waiting: false, done: false }
+        IdleBody {
+            inner: Box::pin(inner),
+            idle,
+            sleep: Box::pin(tokio::time::sleep(idle)),
+            waiting: false,
+            done: false,
+        }
     }
 }
 
@@ -120,7 +126,10 @@ mod tests {
     impl Body for Stalls {
         type Data = Bytes;
         type Error = std::convert::Infallible;
-        fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
             if self.0 {
                 Poll::Pending
             } else {
@@ -149,7 +158,10 @@ mod tests {
     impl Body for PendingOnce {
         type Data = Bytes;
         type Error = std::convert::Infallible;
-        fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
             if self.0 {
                 return Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"late")))));
             }

@@ -183,10 +183,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
     let svc = coffer_s3_api::S3Service::new(
         engine.clone(),
         iam.clone(),
-        coffer_s3_api::S3Config {
-            domains: cfg.domains.clone(),
-            regions: cfg.regions.clone(),
-        },
+        coffer_s3_api::S3Config { domains: cfg.domains.clone(), regions: cfg.regions.clone() },
     );
     let region_info = if cfg.regions.is_empty() {
         vec![coffer_admin::RegionInfo { name: default_region.clone(), hosts: vec![] }]
