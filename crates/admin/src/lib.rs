@@ -41,8 +41,11 @@ use std::time::Instant;
 /// The path prefix every admin API route lives under (versioned below it).
 pub const ADMIN_PREFIX: &str = "/_coffer/admin/";
 
-/// The largest request body accepted by either API (1 MiB).
-pub const MAX_BODY: usize = 1 << 20;
+/// The largest request body accepted by either API (64 KiB): room for the
+/// largest policy document (20 KiB) percent-encoded in full in an IAM query
+/// form (three bytes for each), with the other parameters. Checked before
+/// authentication, from `Content-Length` before a byte is read.
+pub const MAX_BODY: usize = 64 << 10;
 
 /// Which control API a request is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,7 +129,7 @@ impl ControlService {
     pub async fn handle<B>(&self, req: Request<B>, peer: Option<SocketAddr>) -> Response<Full<Bytes>>
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: std::fmt::Display,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let started = Instant::now();
         let (parts, body) = req.into_parts();
@@ -143,10 +146,15 @@ impl ControlService {
                     Api::Admin => admin::handle(self, &req).await,
                 }
             }
-            Err(e) => match api {
-                Api::Iam => iam::body_error(&e, &id),
-                Api::Admin => admin::body_error(&e, &id),
-            },
+            Err(e) => {
+                let mut resp = match api {
+                    Api::Iam => iam::body_error(&e, &id),
+                    Api::Admin => admin::body_error(&e, &id),
+                };
+                // The rest of the body is never read: the connection cannot be reused.
+                resp.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+                resp
+            }
         };
         let status = resp.status().as_u16();
         let micros = started.elapsed().as_micros() as u64;

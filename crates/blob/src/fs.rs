@@ -7,6 +7,10 @@
 //!
 //! Commit = write all data, `fsync` the file, rename into `v1/`, `fsync` the
 //! directory. All paths are built from [`BlobId`]s, which are checked hex.
+//!
+//! Blobs are private to the server's user: the store creates its
+//! directories with mode 0700 and its files with mode 0600, whatever the
+//! process umask.
 
 use crate::{BlobError, BlobStore, BlobStream, BlobWriter};
 use async_trait::async_trait;
@@ -14,6 +18,7 @@ use bytes::Bytes;
 use coffer_types::BlobId;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -38,6 +43,21 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f).await.map_err(|e| BlobError::Io(std::io::Error::other(e)))?
 }
 
+/// The mode of the store's directories.
+const DIR_MODE: u32 = 0o700;
+/// The mode of the store's files.
+const FILE_MODE: u32 = 0o600;
+
+/// Creates `dir` and its missing parents, private to this user.
+fn create_dir(dir: &Path) -> std::io::Result<()> {
+    fs::DirBuilder::new().recursive(true).mode(DIR_MODE).create(dir)
+}
+
+/// Creates a new file private to this user; fails if it exists.
+fn create_file(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new().write(true).create_new(true).mode(FILE_MODE).open(path)
+}
+
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
@@ -46,18 +66,24 @@ impl FsBlobStore {
     /// Opens (creating if needed) a store under `root`.
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, BlobError> {
         let root: PathBuf = root.into();
-        fs::create_dir_all(root.join("tmp"))?;
+        create_dir(&root.join("tmp"))?;
         let format_file = root.join("FORMAT");
         match fs::read_to_string(&format_file) {
             Ok(s) if s.trim() == FORMAT => {}
             Ok(s) => return Err(BlobError::Format(s.trim().to_owned())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 for i in 0..=255u8 {
-                    fs::create_dir_all(root.join("v1").join(format!("{i:02x}")))?;
+                    create_dir(&root.join("v1").join(format!("{i:02x}")))?;
                 }
                 sync_dir(&root.join("v1"))?;
                 let tmp = root.join("FORMAT.tmp");
-                let mut f = File::create(&tmp)?;
+                // A FORMAT.tmp left by a crash at this very step is stale.
+                if let Err(e) = fs::remove_file(&tmp) {
+                    if e.kind() != std::io::ErrorKind::NotFound {
+                        return Err(e.into());
+                    }
+                }
+                let mut f = create_file(&tmp)?;
                 f.write_all(FORMAT.as_bytes())?;
                 f.sync_all()?;
                 fs::rename(&tmp, &format_file)?;
@@ -167,7 +193,7 @@ impl BlobStore for FsBlobStore {
         let tmp = self.root.join("tmp").join(format!("{id}.tmp"));
         let dest = self.path(&id);
         let t = tmp.clone();
-        let file = blocking(move || Ok(OpenOptions::new().write(true).create_new(true).open(&t)?)).await?;
+        let file = blocking(move || Ok(create_file(&t)?)).await?;
         Ok(Box::new(FsWriter {
             id,
             tmp,
@@ -295,5 +321,24 @@ mod tests {
         let id = w.commit().await.unwrap();
         assert_eq!(fs::read(store.path(&id)).unwrap(), b"abc");
         assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    }
+
+    #[tokio::test]
+    async fn directories_and_files_are_private_to_the_user() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("blobs");
+        let store = FsBlobStore::open(&root).unwrap();
+        let mut w = store.create().await.unwrap();
+        w.write(Bytes::from_static(b"secret")).await.unwrap();
+        let pending = fs::read_dir(root.join("tmp")).unwrap().next().unwrap().unwrap().path();
+        assert_eq!(mode(&pending), 0o600, "a blob being written");
+        let id = w.commit().await.unwrap();
+        assert_eq!(mode(&store.path(&id)), 0o600, "a committed blob");
+        assert_eq!(mode(&root.join("FORMAT")), 0o600);
+        for d in ["", "tmp", "v1", "v1/00", "v1/ff"] {
+            assert_eq!(mode(&root.join(d)), 0o700, "directory {d:?}");
+        }
     }
 }

@@ -10,7 +10,7 @@ use crate::{boxed, form, session, BoxError, ConsoleBody, Cx, Inner};
 use bytes::Bytes;
 use futures::{StreamExt as _, TryStreamExt};
 use http::{Method, Response, StatusCode};
-use http_body_util::{BodyExt as _, BodyStream, Limited};
+use http_body_util::BodyStream;
 use serde_json::json;
 use std::net::SocketAddr;
 
@@ -125,9 +125,18 @@ where
         (&Method::PUT, ["buckets", b, "uploads", id]) => transfer::put_part(inner, &cx, v, b, id, up(body)).await,
         (&Method::DELETE, ["buckets", b, "uploads", id]) => transfer::abort(inner, &cx, v, b, id).await,
         (&Method::POST, ["buckets", b, "uploads", id, "complete"]) => {
-            match Limited::new(body, MAX_COMPLETE).collect().await {
-                Ok(bytes) => transfer::complete(inner, &cx, v, b, id, &bytes.to_bytes()).await,
-                Err(_) => json_error(StatusCode::PAYLOAD_TOO_LARGE, "The part list is too large.", &cx.nonce),
+            match crate::body::read(body, &cx.headers, MAX_COMPLETE).await {
+                Ok(bytes) => transfer::complete(inner, &cx, v, b, id, &bytes).await,
+                Err(e @ crate::body::BodyError::TooLarge(_)) => {
+                    tracing::debug!(error = %e, "part list refused");
+                    json_error(StatusCode::PAYLOAD_TOO_LARGE, "The part list is too large.", &cx.nonce)
+                }
+                Err(crate::body::BodyError::TimedOut) => {
+                    json_error(StatusCode::REQUEST_TIMEOUT, "The part list did not arrive in time.", &cx.nonce)
+                }
+                Err(crate::body::BodyError::Failed(_)) => {
+                    json_error(StatusCode::BAD_REQUEST, "The part list could not be read.", &cx.nonce)
+                }
             }
         }
         (_, ["buckets", _, "object" | "uploads"])

@@ -23,6 +23,7 @@
 mod api;
 mod assets;
 mod authz;
+mod body;
 mod buckets;
 mod chart;
 mod form;
@@ -50,7 +51,7 @@ use coffer_engine::Engine;
 use coffer_iam::Iam;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt as _, Full, Limited};
+use http_body_util::{BodyExt as _, Full};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,8 +60,11 @@ pub use meter::{TransferKind, TransferMeter};
 pub use share::S3Links;
 pub use throttle::{MAX_FAILURES, WINDOW};
 
-/// Largest form body accepted (a multi-select delete names up to 1,000 keys).
+/// Largest form body accepted from a signed-in user (a multi-select delete
+/// names up to 1,000 keys).
 const MAX_FORM: usize = 2 * 1024 * 1024;
+/// Largest sign-in form: the only body read before anyone is authenticated.
+const MAX_SIGNIN_FORM: usize = 16 * 1024;
 
 /// Errors of a response body stream.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -169,41 +173,81 @@ impl ConsoleService {
         B: http_body::Body<Data = Bytes>,
         B::Error: Into<BoxError>,
     {
-        let form = if parts.method == Method::POST {
-            if !form::is_urlencoded(&parts.headers) {
+        let query = form::Form::parse(parts.uri.query().unwrap_or("").as_bytes());
+        let mut cx =
+            Cx { method: parts.method, path, query, headers: parts.headers, peer, form: form::Form::default(), nonce };
+        // The session comes first: before anyone is authenticated only the
+        // sign-in form is read, and only a small one.
+        let viewer = session::current(&self.inner, &cx).await;
+        if cx.method == Method::POST {
+            if !form::is_urlencoded(&cx.headers) {
                 return web::error_page(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     "Unsupported form",
                     "Forms must be sent as application/x-www-form-urlencoded.",
                     None,
-                    &nonce,
+                    &cx.nonce,
                 );
             }
-            match Limited::new(body, MAX_FORM).collect().await {
-                Ok(b) => form::Form::parse(&b.to_bytes()),
-                Err(_) => {
-                    return web::error_page(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "Form too large",
-                        "The form could not be read (too large, or the connection broke). Go back and try again.",
-                        None,
-                        &nonce,
-                    )
+            let limit = match (&viewer, cx.path.as_str()) {
+                (_, "/signin") => Some(MAX_SIGNIN_FORM),
+                (Ok(Some(_)), _) => Some(MAX_FORM),
+                // Refused unread by the router (signed out).
+                _ => None,
+            };
+            if let Some(limit) = limit {
+                match body::read(body, &cx.headers, limit).await {
+                    Ok(b) => cx.form = form::Form::parse(&b),
+                    Err(e) => return Self::unreadable_form(&e, &cx.nonce),
                 }
             }
         } else {
             drop(body);
-            form::Form::default()
+        }
+        self.inner.route(cx, viewer).await
+    }
+
+    fn unreadable_form(e: &body::BodyError, nonce: &str) -> Response<Full<Bytes>> {
+        let (status, heading, message) = match e {
+            body::BodyError::TooLarge(_) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "Form too large", "The form is larger than this page accepts.")
+            }
+            body::BodyError::TimedOut => (
+                StatusCode::REQUEST_TIMEOUT,
+                "Form timed out",
+                "The form did not arrive in time. Go back and try again.",
+            ),
+            body::BodyError::Failed(_) => (
+                StatusCode::BAD_REQUEST,
+                "Form not received",
+                "The form could not be read (the connection broke). Go back and try again.",
+            ),
         };
-        let query = form::Form::parse(parts.uri.query().unwrap_or("").as_bytes());
-        let cx = Cx { method: parts.method, path, query, headers: parts.headers, peer, form, nonce };
-        self.inner.route(cx).await
+        let mut r = web::error_page(status, heading, message, None, nonce);
+        // The rest of the body is never read: the connection cannot be reused.
+        r.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+        r
+    }
+
+    /// The answer to every request the server takes while the console's
+    /// listener is at its connection limit: 503, `Connection: close`.
+    pub fn overloaded(&self) -> Response<ConsoleBody> {
+        let mut r = web::error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Busy",
+            "The console is serving as many connections as it can. Try again in a moment.",
+            None,
+            &web::nonce(),
+        );
+        r.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+        r.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+        boxed(r)
     }
 }
 
 impl Inner {
-    async fn route(&self, cx: Cx) -> Response<Full<Bytes>> {
-        let viewer = match session::current(self, &cx).await {
+    async fn route(&self, cx: Cx, viewer: Result<Option<session::Viewer>, String>) -> Response<Full<Bytes>> {
+        let viewer = match viewer {
             Ok(v) => v,
             Err(e) => return web::internal(&e, &cx.nonce),
         };

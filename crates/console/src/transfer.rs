@@ -49,6 +49,10 @@ fn engine_error(e: EngineError, nonce: &str) -> Response<ConsoleBody> {
         EngineError::NoSpace => {
             (StatusCode::INSUFFICIENT_STORAGE, "The server's disk is full; nothing was stored.".to_owned())
         }
+        EngineError::Body(e) if crate::body::is_timeout(e.as_ref()) => (
+            StatusCode::REQUEST_TIMEOUT,
+            "The upload stalled (nothing arrived for too long); nothing was stored.".to_owned(),
+        ),
         EngineError::Body(_) => (StatusCode::BAD_REQUEST, "The upload was interrupted; nothing was stored.".to_owned()),
         EngineError::InvalidPart(_) | EngineError::InvalidPartOrder | EngineError::EntityTooSmall(_) => {
             (StatusCode::BAD_REQUEST, format!("The parts do not make a valid upload: {e}."))

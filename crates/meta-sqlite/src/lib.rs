@@ -53,6 +53,17 @@ fn sql_err(e: rusqlite::Error) -> MetaError {
     MetaError::backend(e)
 }
 
+/// Creates an empty database file (a valid empty SQLite database) readable
+/// and writable by this user only, unless the file exists.
+fn create_private(path: &Path) -> Result<(), MetaError> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(MetaError::backend(e)),
+    }
+}
+
 fn open_conn(path: &Path) -> Result<rusqlite::Connection, MetaError> {
     let conn = rusqlite::Connection::open(path).map_err(sql_err)?;
     conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(sql_err)?;
@@ -64,8 +75,11 @@ fn open_conn(path: &Path) -> Result<rusqlite::Connection, MetaError> {
 
 impl SqliteMetaStore {
     /// Opens (creating and migrating as needed) the database at `path`.
+    /// A new database file is created with mode 0600 first: SQLite gives its
+    /// `-wal` and `-shm` files the database file's mode.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, MetaError> {
         let path = path.as_ref();
+        create_private(path)?;
         let mut conn = open_conn(path)?;
         migrations::migrate(&mut conn, migrations::LATEST).map_err(sql_err)?;
         let mut readers = Vec::with_capacity(READERS);

@@ -9,35 +9,26 @@ use coffer_s3_proto::chunked::Framing;
 use coffer_s3_proto::sigv4::PayloadMode;
 use coffer_s3_proto::{chunked, S3Error, S3ErrorCode as C};
 use coffer_types::checksum::{self, ChecksumAlgorithm};
-use futures::{Stream, StreamExt, TryStreamExt};
+use futures::{StreamExt, TryStreamExt};
 use md5::Digest;
 use sha2::Sha256;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-use std::time::Duration;
 
 /// The raw request body, not yet decoded or checked.
 pub(crate) struct RequestBody(Body);
 
 impl RequestBody {
-    /// The body of a request; with `idle`, a pause longer than that between
-    /// two pieces of the body ends it with `RequestTimeout`.
-    pub fn new<B>(b: B, idle: Option<Duration>) -> Self
+    /// The body of a request.
+    pub fn new<B>(b: B) -> Self
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        let s = http_body_util::BodyStream::new(b)
-            .map_err(Into::into)
-            .try_filter_map(|frame| async move { Ok(frame.into_data().ok()) })
-            .boxed();
-        match idle {
-            Some(idle) => RequestBody(
-                IdleTimeout { inner: s, idle, sleep: Box::pin(tokio::time::sleep(idle)), done: false }.boxed(),
-            ),
-            None => RequestBody(s),
-        }
+        RequestBody(
+            http_body_util::BodyStream::new(b)
+                .map_err(Into::into)
+                .try_filter_map(|frame| async move { Ok(frame.into_data().ok()) })
+                .boxed(),
+        )
     }
 
     /// The body as sent, with no decoding or checks (a POST form parses it).
@@ -189,45 +180,6 @@ pub(crate) fn given_checksum(headers: &http::HeaderMap) -> Result<Option<(Checks
         S3Error::with_message(C::InvalidRequest, format!("Value for {} header is invalid.", a.header_name()))
     })?;
     Ok(Some((a, bytes)))
-}
-
-/// A body stream that fails with `RequestTimeout` when the client pauses
-/// longer than `idle` (hyper times out request heads, not bodies). The timer
-/// is re-armed on every piece, so a slow but steady upload is never cut.
-struct IdleTimeout {
-    inner: Body,
-    idle: Duration,
-    sleep: Pin<Box<tokio::time::Sleep>>,
-    done: bool,
-}
-
-impl Stream for IdleTimeout {
-    type Item = Result<Bytes, BoxError>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.done {
-            return Poll::Ready(None);
-        }
-        match self.inner.poll_next_unpin(cx) {
-            Poll::Ready(item) => {
-                let deadline = tokio::time::Instant::now() + self.idle;
-                self.sleep.as_mut().reset(deadline);
-                self.done = item.is_none();
-                Poll::Ready(item)
-            }
-            Poll::Pending => match self.sleep.as_mut().poll(cx) {
-                Poll::Ready(()) => {
-                    self.done = true;
-                    let e = S3Error::with_message(
-                        C::RequestTimeout,
-                        format!("The request body sent nothing for {} s.", self.idle.as_secs()),
-                    );
-                    Poll::Ready(Some(Err(Box::new(e))))
-                }
-                Poll::Pending => Poll::Pending,
-            },
-        }
-    }
 }
 
 fn trailer_names(ctx: &Ctx) -> Vec<String> {

@@ -43,7 +43,7 @@ pub(crate) struct Ctx {
     pub list_check_if_missing: bool,
 }
 
-fn request_id() -> String {
+pub(crate) fn request_id() -> String {
     let mut b = [0u8; 8];
     rand::thread_rng().fill_bytes(&mut b);
     hex::encode_upper(b)

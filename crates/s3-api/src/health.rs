@@ -5,6 +5,12 @@ use crate::respond::{full, ResBody};
 use crate::S3Service;
 use http::{Request, Response, StatusCode};
 
+/// Whether `path` is one of the health probes (answered even when the
+/// listener is at its connection limit).
+pub fn is_health_probe(path: &str) -> bool {
+    matches!(path, "/_coffer/health/live" | "/_coffer/health/ready")
+}
+
 pub(crate) async fn answer<B>(svc: &S3Service, req: &Request<B>) -> Option<Response<ResBody>> {
     let path = req.uri().path();
     let (status, text) = match path {

@@ -30,6 +30,7 @@ mod policy;
 mod regions;
 mod respond;
 
+pub use health::is_health_probe;
 pub use meter::{Meter, RequestClass};
 pub use regions::RegionEndpoint;
 pub use respond::ResBody;
@@ -62,9 +63,6 @@ pub struct S3Config {
     /// Domains under which `{bucket}.{domain}` names a bucket (virtual-hosted
     /// style). Path style works on every host.
     pub domains: Vec<String>,
-    /// A request body that delivers no bytes for this long fails with
-    /// `RequestTimeout` (and the connection closes). `None`: no limit.
-    pub body_idle_timeout: Option<std::time::Duration>,
     /// The regions served and their endpoint hosts; the first is the
     /// default. Empty: the engine's region alone, on every host.
     pub regions: Vec<RegionEndpoint>,
@@ -75,9 +73,8 @@ pub struct S3Config {
 pub struct S3Service {
     engine: Engine,
     iam: coffer_iam::Iam,
-    cfg: std::sync::Arc<S3Config>,
     regions: std::sync::Arc<regions::Regions>,
-    /// Region endpoint hosts and `cfg.domains`: where `bucket.host` is virtual-hosted.
+    /// Region endpoint hosts and the configured domains: where `bucket.host` is virtual-hosted.
     domains: std::sync::Arc<Vec<String>>,
     meter: std::sync::Arc<Meter>,
 }
@@ -91,7 +88,6 @@ impl S3Service {
         S3Service {
             engine,
             iam,
-            cfg: std::sync::Arc::new(cfg),
             regions: std::sync::Arc::new(regions),
             domains: std::sync::Arc::new(domains),
             meter: Default::default(),
@@ -103,7 +99,25 @@ impl S3Service {
         &self.meter
     }
 
+    /// The answer to a request the listener takes while it is at its
+    /// connection limit (anything but a health probe): `503 SlowDown`, which
+    /// S3 clients retry with back-off, and `Connection: close`.
+    pub fn overloaded(&self, parts: &http::request::Parts) -> Response<ResBody> {
+        let id = context::request_id();
+        let e = S3Error::with_message(
+            coffer_s3_proto::S3ErrorCode::SlowDown,
+            "The server is at its connection limit. Please reduce your request rate.",
+        );
+        let head = parts.method == http::Method::HEAD;
+        let mut r = respond::with_request_id(respond::error(&e, parts.uri.path(), &id, head), &id);
+        r.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+        r.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+        r
+    }
+
     /// Handles one HTTP request; never fails (errors become S3 error responses).
+    /// A body error that is an [`std::io::Error`] of kind `TimedOut` (the
+    /// server's idle timer) is answered `RequestTimeout`.
     pub async fn handle<B>(&self, req: Request<B>) -> Response<ResBody>
     where
         B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
@@ -180,7 +194,7 @@ impl S3Service {
             // Browsers send preflights without credentials.
             return cors::preflight(self, ctx).await;
         }
-        let body = body::RequestBody::new(body, self.cfg.body_idle_timeout);
+        let body = body::RequestBody::new(body);
         if ctx.op == Some(Operation::PostObject) {
             // A form upload carries its signature in the form, not the headers.
             return object_post::post(self, ctx, body).await;

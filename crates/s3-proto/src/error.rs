@@ -75,6 +75,7 @@ codes! {
     RequestTimeTooSkewed = 403, "The difference between the request time and the server's time is too large.";
     RequestTimeout = 400, "Your socket connection to the server was not read from or written to within the timeout period.";
     ServiceUnavailable = 503, "Service is unable to handle request.";
+    SlowDown = 503, "Please reduce your request rate.";
     SignatureDoesNotMatch = 403, "The request signature we calculated does not match the signature you provided. Check your key and signing method.";
     UnexpectedContent = 400, "This request does not support content.";
     XAmzContentSHA256Mismatch = 400, "The provided 'x-amz-content-sha256' header does not match what was computed.";

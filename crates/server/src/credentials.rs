@@ -69,7 +69,12 @@ pub async fn ensure_root_credential(
 fn write_marker(path: &Path, access_key: &str) -> anyhow::Result<()> {
     let text = serde_json::to_string(&Marker { access_key: access_key.to_owned() })?;
     let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text)?;
+    {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+        f.write_all(text.as_bytes())?;
+    }
     std::fs::rename(&tmp, path)?;
     Ok(())
 }

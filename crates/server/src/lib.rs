@@ -7,10 +7,13 @@
 //! [`start`] is used both by `coffer server` and by in-process tests.
 
 mod app;
+mod body_guard;
+mod connlimit;
 mod credentials;
 mod listener;
 pub mod master_key;
 mod metering;
+mod private_files;
 pub mod tls;
 
 pub use coffer_s3_api::RegionEndpoint;
@@ -56,9 +59,15 @@ pub struct ServerConfig {
     /// A client silent this long is dropped: while sending a request head,
     /// between requests on a kept-alive connection, or in the middle of a body.
     pub idle_timeout: Duration,
+    /// Connections each S3 listener serves at once. Beyond it a few more are
+    /// taken only to answer health probes (anything else: `503 SlowDown`),
+    /// then new connections are closed at once.
+    pub max_connections: usize,
     /// The web console's listener (HTTPS with the same certificate when TLS
     /// is on); `None`: no console.
     pub console_listen: Option<SocketAddr>,
+    /// Connections the console's listener serves at once (beyond: `503`).
+    pub console_max_connections: usize,
     /// How long a console session lasts from sign-in.
     pub console_session_ttl: Duration,
     /// The S3 endpoint's URL as browsers reach it (e.g. behind a reverse
@@ -66,6 +75,11 @@ pub struct ServerConfig {
     /// region hosts or the console's own host name and the S3 port.
     pub s3_public_url: Option<String>,
 }
+
+/// Connections each S3 listener serves at once, by default.
+pub const MAX_CONNECTIONS: usize = 4096;
+/// Connections the console's listener serves at once, by default.
+pub const CONSOLE_MAX_CONNECTIONS: usize = 512;
 
 /// How long a console session lasts from sign-in, by default.
 pub const CONSOLE_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
@@ -127,7 +141,18 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
             Some(tokio_rustls::TlsAcceptor::from(server_cfg))
         }
     };
-    std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating data dir {}", cfg.data_dir.display()))?;
+    // Everything created from here on is private to this user (SQLite's
+    // -wal and -shm files included); what an older version left open is
+    // closed before the stores open.
+    private_files::restrict_umask();
+    private_files::create_dir(&cfg.data_dir)
+        .with_context(|| format!("creating data dir {}", cfg.data_dir.display()))?;
+    let tightened = private_files::tighten(&cfg.data_dir)
+        .with_context(|| format!("making data dir {} private", cfg.data_dir.display()))?;
+    if tightened > 0 {
+        tracing::info!(tightened, data_dir = %cfg.data_dir.display(), "data files readable by other users made private (directories 0700, files 0600)");
+    }
+    check_open_file_limit(&cfg);
     let meta = coffer_meta_sqlite::SqliteMetaStore::open(cfg.data_dir.join("meta.db")).context("opening metadata")?;
     let blobs = coffer_blob::FsBlobStore::open(cfg.data_dir.join("blobs")).context("opening blob store")?;
     let meta = Arc::new(meta);
@@ -158,11 +183,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
     let svc = coffer_s3_api::S3Service::new(
         engine.clone(),
         iam.clone(),
-        coffer_s3_api::S3Config {
-            domains: cfg.domains.clone(),
-            body_idle_timeout: Some(cfg.idle_timeout),
-            regions: cfg.regions.clone(),
-        },
+        coffer_s3_api::S3Config { domains: cfg.domains.clone(), regions: cfg.regions.clone() },
     );
     let region_info = if cfg.regions.is_empty() {
         vec![coffer_admin::RegionInfo { name: default_region.clone(), hosts: vec![] }]
@@ -195,8 +216,10 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
         },
         Some(Arc::new(ConsoleMeter(svc.clone()))),
     );
+    let s3_limits = listener::Limits { max_connections: cfg.max_connections, idle: cfg.idle_timeout };
+    let console_limits = listener::Limits { max_connections: cfg.console_max_connections, idle: cfg.idle_timeout };
     let mut tasks = vec![
-        tokio::spawn(listener::serve(tcp, app.clone(), acceptor.clone(), rx.clone(), cfg.idle_timeout)),
+        tokio::spawn(listener::serve(tcp, app.clone(), acceptor.clone(), rx.clone(), s3_limits)),
         tokio::spawn(metering::run(meta.clone(), svc.clone(), cfg.meter_interval, rx.clone())),
     ];
     let console_addr = match cfg.console_listen {
@@ -204,7 +227,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
         Some(c) => {
             let tcp = tokio::net::TcpListener::bind(c).await.with_context(|| format!("binding the console to {c}"))?;
             let a = tcp.local_addr()?;
-            tasks.push(tokio::spawn(listener::serve(tcp, console, acceptor.clone(), rx.clone(), cfg.idle_timeout)));
+            tasks.push(tokio::spawn(listener::serve(tcp, console, acceptor.clone(), rx.clone(), console_limits)));
             tracing::info!(addr = %a, scheme, "web console listening");
             Some(a)
         }
@@ -214,7 +237,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
         Some(p) => {
             let plain = tokio::net::TcpListener::bind(p).await.with_context(|| format!("binding {p}"))?;
             let a = plain.local_addr()?;
-            tasks.push(tokio::spawn(listener::serve(plain, app, None, rx, cfg.idle_timeout)));
+            tasks.push(tokio::spawn(listener::serve(plain, app, None, rx, s3_limits)));
             tracing::info!(addr = %a, "plain-HTTP S3 listener");
             Some(a)
         }
@@ -226,4 +249,29 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
     });
     tracing::info!(%addr, scheme, region = %default_region, data_dir = %cfg.data_dir.display(), "coffer S3 endpoint listening");
     Ok(Running { addr, plain_addr, console_addr, root, root_generated, shutdown, task })
+}
+
+/// Raises the soft open-file limit to the hard one and warns when even that
+/// is below what the listeners may hold open.
+fn check_open_file_limit(cfg: &ServerConfig) {
+    let per_listener = |max: usize| max + connlimit::spare_slots(max);
+    let mut needed = per_listener(cfg.max_connections);
+    if cfg.plain_listen.is_some() {
+        needed += per_listener(cfg.max_connections);
+    }
+    if cfg.console_listen.is_some() {
+        needed += per_listener(cfg.console_max_connections);
+    }
+    // The database, its readers, blobs being written and read, the log.
+    let needed = needed as u64 + 256;
+    if let Some(limit) = connlimit::raise_open_file_limit() {
+        if limit < needed {
+            tracing::warn!(
+                limit,
+                needed,
+                "the open-file limit is below what the connection limits need: raise it (ulimit -n, LimitNOFILE=) \
+                 or lower --max-connections / --console-max-connections"
+            );
+        }
+    }
 }

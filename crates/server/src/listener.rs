@@ -1,14 +1,29 @@
 //! The HTTP/1.1 accept loop: TCP_NODELAY, header-read timeout, keep-alive,
-//! graceful shutdown. Generic over the [`Handler`] that answers requests:
-//! the S3/admin endpoint ([`crate::app::App`]) and the web console share it.
+//! graceful shutdown, a connection limit, and the idle timer on every
+//! request body ([`IdleBody`]). Generic over the [`Handler`] that answers
+//! requests: the S3/admin endpoint ([`crate::app::App`]) and the web console
+//! share it.
+//!
+//! At most `max_connections` connections are served at once. Beyond that,
+//! [`spare_slots`] more are accepted on a short leash: each may send one
+//! request head within [`SPARE_HEAD_TIMEOUT`]; a health probe is answered as
+//! usual, anything else gets the handler's `503` with `Connection: close`.
+//! Past those too, a connection is closed as soon as it is accepted, so file
+//! descriptors stay bounded however many clients stall. A failing `accept`
+//! (out of file descriptors) backs off exponentially up to 1 s, and these
+//! events are logged at most once a second.
 
+use crate::body_guard::IdleBody;
+use crate::connlimit::{spare_slots, Backoff, LogLimit, SPARE_HEAD_TIMEOUT};
 use coffer_s3_api::ConnInfo;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::future::Future;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 /// Largest request head accepted (S3's own limit is 8 KiB of headers; we allow
 /// more for long presigned URLs).
@@ -17,37 +32,67 @@ const MAX_HEAD: usize = 64 * 1024;
 /// A TLS handshake that has not finished in this time is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The body every handler receives: hyper's, with the idle timer.
+pub(crate) type ReqBody = IdleBody<hyper::body::Incoming>;
+
 /// What a listener hands each request to (with its connection's
 /// [`ConnInfo`] as a request extension).
 pub(crate) trait Handler: Clone + Send + Sync + 'static {
     type Body: hyper::body::Body<Data = bytes::Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
         + Send
         + 'static;
-    fn handle(
-        &self,
-        req: hyper::Request<hyper::body::Incoming>,
-    ) -> impl Future<Output = http::Response<Self::Body>> + Send;
+    fn handle(&self, req: hyper::Request<ReqBody>) -> impl Future<Output = http::Response<Self::Body>> + Send;
+    /// Whether a request is a health probe, answered even when the listener
+    /// is full.
+    fn is_probe(&self, parts: &http::request::Parts) -> bool;
+    /// The answer to any other request while the listener is full: `503`,
+    /// `Connection: close`.
+    fn overloaded(&self, parts: &http::request::Parts) -> http::Response<Self::Body>;
 }
 
 impl Handler for crate::app::App {
     type Body = coffer_s3_api::ResBody;
-    fn handle(
-        &self,
-        req: hyper::Request<hyper::body::Incoming>,
-    ) -> impl Future<Output = http::Response<Self::Body>> + Send {
+    fn handle(&self, req: hyper::Request<ReqBody>) -> impl Future<Output = http::Response<Self::Body>> + Send {
         crate::app::App::handle(self, req)
+    }
+    fn is_probe(&self, parts: &http::request::Parts) -> bool {
+        coffer_s3_api::is_health_probe(parts.uri.path())
+    }
+    fn overloaded(&self, parts: &http::request::Parts) -> http::Response<Self::Body> {
+        self.s3.overloaded(parts)
     }
 }
 
 impl Handler for coffer_console::ConsoleService {
     type Body = coffer_console::ConsoleBody;
-    fn handle(
-        &self,
-        req: hyper::Request<hyper::body::Incoming>,
-    ) -> impl Future<Output = http::Response<Self::Body>> + Send {
+    fn handle(&self, req: hyper::Request<ReqBody>) -> impl Future<Output = http::Response<Self::Body>> + Send {
         let peer = req.extensions().get::<ConnInfo>().map(|c| c.peer);
         coffer_console::ConsoleService::handle(self, req, peer)
     }
+    fn is_probe(&self, _: &http::request::Parts) -> bool {
+        false
+    }
+    fn overloaded(&self, _: &http::request::Parts) -> http::Response<Self::Body> {
+        coffer_console::ConsoleService::overloaded(self)
+    }
+}
+
+/// A listener's limits.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    /// Connections served at once (health probes get spare slots beyond).
+    pub max_connections: usize,
+    /// A client silent this long is dropped (head, keep-alive, body).
+    pub idle: Duration,
+}
+
+/// How a connection is served.
+#[derive(Clone, Copy)]
+enum Slot {
+    /// Within the limit: keep-alive, every request.
+    Normal,
+    /// Beyond it: one request, probes only, short timeouts.
+    Spare,
 }
 
 pub(crate) async fn serve<H: Handler>(
@@ -55,34 +100,70 @@ pub(crate) async fn serve<H: Handler>(
     svc: H,
     tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: tokio::sync::watch::Receiver<bool>,
-    idle: Duration,
+    limits: Limits,
 ) {
     let tracker = tokio_util_tracker::Tracker::default();
     let mut stop_accepting = shutdown.clone();
+    let normal = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let spare = Arc::new(Semaphore::new(spare_slots(limits.max_connections)));
+    let mut backoff = Backoff::default();
+    let mut accept_log = LogLimit::new(Duration::from_secs(1));
+    let mut full_log = LogLimit::new(Duration::from_secs(1));
+    let local = tcp.local_addr().ok();
     loop {
         let accepted = tokio::select! {
             a = tcp.accept() => a,
             _ = stop_accepting.changed() => break,
         };
         let (stream, peer) = match accepted {
-            Ok(x) => x,
+            Ok(x) => {
+                backoff.succeeded();
+                x
+            }
             Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                let pause = backoff.failed();
+                if let Some(skipped) = accept_log.allow(Instant::now()) {
+                    tracing::warn!(listener = ?local, error = %e, skipped, retry_in_ms = pause.as_millis() as u64, "accept failed");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = stop_accepting.changed() => break,
+                }
                 continue;
             }
+        };
+        let (slot, permit) = match normal.clone().try_acquire_owned() {
+            Ok(p) => (Slot::Normal, p),
+            Err(_) => match spare.clone().try_acquire_owned() {
+                Ok(p) => (Slot::Spare, p),
+                Err(_) => {
+                    if let Some(skipped) = full_log.allow(Instant::now()) {
+                        tracing::warn!(listener = ?local, max_connections = limits.max_connections, skipped, "connection limit reached: closing new connections at once");
+                    }
+                    drop(stream);
+                    continue;
+                }
+            },
         };
         let _ = stream.set_nodelay(true);
         let (svc, stop, tls) = (svc.clone(), shutdown.clone(), tls.clone());
         let guard = tracker.enter();
         tokio::spawn(async move {
             let _guard = guard;
+            let _permit = permit;
+            let handshake = match slot {
+                Slot::Normal => HANDSHAKE_TIMEOUT,
+                Slot::Spare => SPARE_HEAD_TIMEOUT,
+            };
             match tls {
-                None => serve_connection(TokioIo::new(stream), svc, stop, ConnInfo { secure: false, peer }, idle).await,
-                Some(acceptor) => match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                None => {
+                    serve_connection(TokioIo::new(stream), svc, stop, ConnInfo { secure: false, peer }, limits, slot)
+                        .await
+                }
+                Some(acceptor) => match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
                     Ok(Ok(tls_stream)) => {
-                        serve_connection(TokioIo::new(tls_stream), svc, stop, ConnInfo { secure: true, peer }, idle)
-                            .await
+                        let conn = ConnInfo { secure: true, peer };
+                        serve_connection(TokioIo::new(tls_stream), svc, stop, conn, limits, slot).await
                     }
                     Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                     Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
@@ -98,22 +179,42 @@ async fn serve_connection<I, H: Handler>(
     svc: H,
     mut stop: tokio::sync::watch::Receiver<bool>,
     conn: ConnInfo,
-    idle: Duration,
+    limits: Limits,
+    slot: Slot,
 ) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let peer = conn.peer;
+    let idle = limits.idle;
     let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         req.extensions_mut().insert(conn);
         let svc = svc.clone();
-        async move { Ok::<_, std::convert::Infallible>(svc.handle(req).await) }
+        async move {
+            let req = req.map(|b| IdleBody::new(b, idle));
+            let resp = match slot {
+                Slot::Normal => svc.handle(req).await,
+                Slot::Spare => {
+                    let (parts, body) = req.into_parts();
+                    if svc.is_probe(&parts) {
+                        svc.handle(hyper::Request::from_parts(parts, body)).await
+                    } else {
+                        svc.overloaded(&parts)
+                    }
+                }
+            };
+            Ok::<_, std::convert::Infallible>(resp)
+        }
     });
+    let (head_timeout, keep_alive) = match slot {
+        Slot::Normal => (idle, true),
+        Slot::Spare => (idle.min(SPARE_HEAD_TIMEOUT), false),
+    };
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
         // Also bounds the wait for the next request on a kept-alive connection.
-        .header_read_timeout(idle)
+        .header_read_timeout(head_timeout)
         .max_buf_size(MAX_HEAD)
-        .keep_alive(true)
+        .keep_alive(keep_alive)
         .serve_connection(io, service);
     tokio::pin!(conn);
     tokio::select! {

@@ -85,6 +85,14 @@ struct ServerArgs {
     /// Seconds a client may stay silent (request head, keep-alive, body) before it is dropped.
     #[arg(long, env = "COFFER_IDLE_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     idle_timeout_secs: u64,
+    /// Connections each S3 listener serves at once; beyond it a few more are
+    /// taken to answer health probes (anything else gets 503 SlowDown), then
+    /// new connections are closed at once.
+    #[arg(long, env = "COFFER_MAX_CONNECTIONS", default_value_t = coffer::MAX_CONNECTIONS, value_parser = parse_limit)]
+    max_connections: usize,
+    /// Connections the web console serves at once (beyond: 503).
+    #[arg(long, env = "COFFER_CONSOLE_MAX_CONNECTIONS", default_value_t = coffer::CONSOLE_MAX_CONNECTIONS, value_parser = parse_limit)]
+    console_max_connections: usize,
     /// Address of the web console (HTTPS with the same certificate when TLS is on).
     #[arg(long, env = "COFFER_CONSOLE_LISTEN", default_value = "127.0.0.1:9001")]
     console_listen: SocketAddr,
@@ -163,6 +171,14 @@ fn parse_ttl(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(secs))
 }
 
+/// A connection limit: 1 to 1,000,000.
+fn parse_limit(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
+        _ => Err(format!("{s:?} is not a number of connections from 1 to 1000000")),
+    }
+}
+
 fn parse_region(spec: &str) -> anyhow::Result<RegionEndpoint> {
     let (name, hosts) = spec.split_once('=').unwrap_or((spec, ""));
     let name = name.trim();
@@ -197,7 +213,9 @@ fn server(args: ServerArgs) -> anyhow::Result<()> {
         plain_listen: args.plain_listen,
         https_only: args.https_only,
         idle_timeout: Duration::from_secs(args.idle_timeout_secs),
+        max_connections: args.max_connections,
         console_listen: (!args.no_console).then_some(args.console_listen),
+        console_max_connections: args.console_max_connections,
         console_session_ttl: args.console_session_ttl,
         s3_public_url: args.s3_public_url,
     };
@@ -235,5 +253,13 @@ mod tests {
         assert!(parse_ttl("31d").is_err());
         assert!(parse_ttl("1w").is_err());
         assert!(parse_ttl("h").is_err());
+    }
+
+    #[test]
+    fn connection_limits() {
+        assert_eq!(parse_limit("4096"), Ok(4096));
+        assert!(parse_limit("0").is_err());
+        assert!(parse_limit("-1").is_err());
+        assert!(parse_limit("many").is_err());
     }
 }

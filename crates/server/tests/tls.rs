@@ -28,7 +28,9 @@ fn config(dir: &std::path::Path, tls: Option<TlsFiles>) -> ServerConfig {
         regions: vec![],
         master_key: None,
         meter_interval: Duration::from_secs(60),
+        max_connections: coffer::MAX_CONNECTIONS,
         console_listen: Some("127.0.0.1:0".parse().unwrap()),
+        console_max_connections: coffer::CONSOLE_MAX_CONNECTIONS,
         console_session_ttl: coffer::CONSOLE_SESSION_TTL,
         s3_public_url: None,
     }

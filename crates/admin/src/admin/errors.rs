@@ -44,6 +44,7 @@ codes! {
     ProjectAlreadyExists = 409;
     ProjectNotEmpty = 409;
     RequestTooLarge = 413;
+    RequestTimeout = 408;
     RequestTimeTooSkewed = 403;
     RootUser = 400;
     SignatureDoesNotMatch = 403;
@@ -140,6 +141,7 @@ impl From<&BodyError> for ApiError {
     fn from(e: &BodyError) -> Self {
         match e {
             BodyError::TooLarge(_) => ApiError::new(Code::RequestTooLarge, e.to_string()),
+            BodyError::TimedOut(_) => ApiError::new(Code::RequestTimeout, e.to_string()),
             BodyError::Failed(_) => ApiError::new(Code::InvalidArgument, e.to_string()),
         }
     }

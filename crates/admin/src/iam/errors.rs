@@ -34,6 +34,7 @@ codes! {
     MissingAuthenticationToken = 403;
     NoSuchEntity = 404;
     RequestEntityTooLarge = 413;
+    RequestTimeout = 408;
     ServiceFailure = 500;
     SignatureDoesNotMatch = 403;
     ValidationError = 400;
@@ -147,6 +148,7 @@ impl From<&BodyError> for ApiError {
     fn from(e: &BodyError) -> Self {
         match e {
             BodyError::TooLarge(_) => ApiError::new(Code::RequestEntityTooLarge, e.to_string()),
+            BodyError::TimedOut(_) => ApiError::new(Code::RequestTimeout, e.to_string()),
             BodyError::Failed(_) => ApiError::new(Code::InvalidInput, e.to_string()),
         }
     }
