@@ -2,10 +2,13 @@
 //! on the user record, set by an operator or the project's root user, checked
 //! at console sign-in.
 //!
-//! Hashing is deliberately slow (tens of milliseconds), so it runs on a
-//! blocking thread. A failed sign-in looks the same whatever the reason
-//! (unknown project or user, no password, wrong password): same error, and
-//! always one verification, against [`DUMMY_HASH`] when there is no hash.
+//! Hashing is deliberately slow (tens of milliseconds, 19 MiB), so it runs
+//! on the password worker's own threads, a bounded few at a time
+//! (`hasher.rs`): a sign-in that finds no free slot soon is refused
+//! ([`SigninError::Busy`]) without hashing. A failed sign-in looks the same
+//! whatever the reason (unknown project or user, no password, wrong
+//! password): same error, and always one verification, against
+//! [`DUMMY_HASH`] when there is no hash, within the same bound.
 
 use crate::principal::UserPrincipal;
 use crate::{Iam, IamError};
@@ -42,7 +45,7 @@ fn check_strength(password: &str) -> Result<(), IamError> {
 }
 
 /// The Argon2id PHC string of `password` with the default parameters and a
-/// fresh random salt. CPU-heavy: call on a blocking thread.
+/// fresh random salt. CPU-heavy: call on a password thread.
 fn hash_password(password: &str) -> String {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
     Argon2::default()
@@ -55,7 +58,7 @@ fn hash_password(password: &str) -> String {
 
 /// Whether `password` matches the PHC string `hash` (`None`, or a hash that
 /// does not parse: checked against [`DUMMY_HASH`] and never matches).
-/// CPU-heavy: call on a blocking thread.
+/// CPU-heavy: call on a password thread.
 fn verify_password(hash: Option<&str>, password: &str) -> bool {
     let parsed = hash.and_then(|h| match PasswordHash::new(h) {
         Ok(p) => Some(p),
@@ -74,13 +77,19 @@ fn verify_password(hash: Option<&str>, password: &str) -> bool {
     }
 }
 
-/// Runs CPU-heavy `f` on a blocking thread; a panic there is re-raised here.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(v) => v,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(e) => panic!("password hashing task did not finish: {e}"),
-    }
+/// Why a console sign-in did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum SigninError {
+    /// Unknown project or user, no password, or a wrong one (deliberately
+    /// indistinguishable).
+    #[error("the user name or password is wrong")]
+    BadCredentials,
+    /// Every password slot stayed busy: nothing was checked; retry shortly.
+    #[error("too many sign-ins are being checked at once; try again shortly")]
+    Busy,
+    /// The store failed.
+    #[error(transparent)]
+    Failed(#[from] IamError),
 }
 
 impl Iam {
@@ -96,7 +105,7 @@ impl Iam {
         let hash = match password {
             Some(p) => {
                 let p = p.to_owned();
-                Some(blocking(move || hash_password(&p)).await)
+                Some(self.hasher.run(move || hash_password(&p)).await)
             }
             None => None,
         };
@@ -109,17 +118,23 @@ impl Iam {
     /// Checks a console sign-in. `Ok` with the user's principal (policies
     /// loaded as [`Iam::resolve`] does; `access_key` empty) when the user
     /// (found by its name in any case) exists, has a password and it matches;
-    /// [`IamError::BadCredentials`] otherwise, whatever the reason, after one
-    /// Argon2id verification in every case. Store failures are passed on.
-    pub async fn check_password(&self, project: &str, user: &str, password: &str) -> Result<UserPrincipal, IamError> {
+    /// [`SigninError::BadCredentials`] otherwise, whatever the reason, after
+    /// one Argon2id verification in every case. [`SigninError::Busy`] when no
+    /// password slot freed up within [`crate::SIGNIN_WAIT`] (nothing was
+    /// verified). Store failures are passed on.
+    pub async fn check_password(&self, project: &str, user: &str, password: &str) -> Result<UserPrincipal, SigninError> {
         let rec = match self.user(project, user).await {
             Ok(rec) => Some(rec),
             Err(IamError::NoSuchUser(_)) => None,
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         let hash = rec.as_ref().and_then(|r| r.password_hash.clone());
         let password = password.to_owned();
-        let ok = blocking(move || verify_password(hash.as_deref(), &password)).await;
+        let ok = self
+            .hasher
+            .run_within(self.signin_wait, move || verify_password(hash.as_deref(), &password))
+            .await
+            .map_err(|_| SigninError::Busy)?;
         match rec {
             Some(rec) if ok => Ok(UserPrincipal {
                 policies: if rec.root { Vec::new() } else { Iam::policies_of(&rec) },
@@ -129,7 +144,7 @@ impl Iam {
                 root: rec.root,
                 access_key: String::new(),
             }),
-            _ => Err(IamError::BadCredentials),
+            _ => Err(SigninError::BadCredentials),
         }
     }
 }
