@@ -411,7 +411,7 @@ async fn sign_ins_beyond_the_password_slots_are_refused_without_hashing() {
         let iam = iam.clone();
         tokio::spawn(async move {
             iam.hasher
-                .run(move || {
+                .run(move |_| {
                     let _ = wait.recv();
                 })
                 .await
