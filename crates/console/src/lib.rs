@@ -5,10 +5,13 @@
 //! - [`ConsoleService::handle`] is the one entry point: the server crate
 //!   accepts connections and hands each request here (this crate never
 //!   depends on hyper).
-//! - Sessions are stateless: a cookie sealed under the master key
-//!   (`session.rs`). Every request re-reads the principal from the store, so a
-//!   deleted user, a removed password or a deleted operator key ends the
-//!   session at its next request.
+//! - Sessions are a cookie sealed under the master key (`session.rs`). Every
+//!   request re-reads the principal and its session generation from the
+//!   store, so a deleted user, a removed password, a deleted operator key or
+//!   a sign-out (on any gateway) ends the session at its next request.
+//! - Sign-in is throttled per client address and per (address, account) in
+//!   the store (`throttle.rs`); passwords are checked a bounded few at a time
+//!   ([`coffer_iam::Iam::check_password`]).
 //! - Every state change carries the session's CSRF token (`csrf` form field or
 //!   `x-csrf-token` header); every page has a Content Security Policy whose
 //!   only script source besides `'self'` is a per-response nonce (`web.rs`).
@@ -58,7 +61,7 @@ use std::time::Duration;
 
 pub use meter::{TransferKind, TransferMeter};
 pub use share::S3Links;
-pub use throttle::{MAX_FAILURES, WINDOW};
+pub use throttle::{MAX_ADDRESS_FAILURES, MAX_FAILURES, WINDOW};
 
 /// Largest form body accepted from a signed-in user (a multi-select delete
 /// names up to 1,000 keys).
@@ -100,8 +103,6 @@ pub(crate) struct Inner {
     pub iam: Iam,
     pub engine: Engine,
     pub cfg: ConsoleConfig,
-    /// Failed sign-ins per (client address, account), in this process only.
-    pub throttle: throttle::Throttle,
     /// Where object actions are counted for billing (none in handler tests).
     pub meter: Option<Arc<dyn TransferMeter>>,
 }
@@ -134,7 +135,7 @@ impl ConsoleService {
         if cfg.regions.is_empty() {
             cfg.regions.push(engine.config().region.clone());
         }
-        ConsoleService { inner: Arc::new(Inner { iam, engine, cfg, throttle: throttle::Throttle::default(), meter }) }
+        ConsoleService { inner: Arc::new(Inner { iam, engine, cfg, meter }) }
     }
 
     /// Answers one request from `peer` (the client's address, for sign-in
@@ -299,7 +300,7 @@ impl Inner {
         segments: &[&str],
     ) -> Result<Response<Full<Bytes>>, web::PageError> {
         match (&cx.method, segments) {
-            (&Method::POST, ["signout"]) => Ok(signin::sign_out(self, cx)),
+            (&Method::POST, ["signout"]) => signin::sign_out(self, cx, v).await,
             (&Method::POST, ["region"]) => signin::switch_region(self, cx, v),
             (&Method::GET, ["buckets"]) => buckets::list(self, cx, v).await,
             (&Method::POST, ["buckets"]) => buckets::create(self, cx, v).await,

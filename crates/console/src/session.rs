@@ -4,15 +4,22 @@
 //! and any gateway of the deployment can open it.
 //!
 //! A session names its principal (the operator's access key, or a project
-//! user), the region it acts in, its expiry, its CSRF token, and a
-//! fingerprint of the credential it was opened with. Every request reloads
-//! the principal from the store: a deleted user or key, a changed or removed
-//! password, or a rotated operator secret ends the session at once.
+//! user), the region it acts in, its expiry, its CSRF token, a fingerprint of
+//! the credential it was opened with, and the principal's session generation
+//! when it was opened. Every request reloads the principal from the store: a
+//! deleted user or key, a changed or removed password, or a rotated operator
+//! secret ends the session at once.
+//!
+//! Sign-out ends every session of the principal ("sign out everywhere"): it
+//! adds one to the principal's generation in the store
+//! ([`coffer_meta::IdentityStore::end_sessions`]), and a cookie issued under
+//! an older generation no longer opens a session, on any gateway.
 
 use crate::{Cx, Inner};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
 use coffer_iam::{Iam, Principal, ResolveError};
+use coffer_meta::UserRecord;
 use coffer_types::{now_millis, UnixMillis};
 use http::HeaderValue;
 use rand::RngCore as _;
@@ -43,12 +50,18 @@ pub(crate) struct Session {
     /// Fingerprint of the credential signed in with (the operator's secret,
     /// the user's password hash): a change of it ends the session.
     pub fp: String,
+    /// The principal's session generation at sign-in: a sign-out raises the
+    /// stored one, which ends this session.
+    #[serde(default)]
+    pub generation: u64,
 }
 
 /// A validated session with its principal as the store has it now.
 pub(crate) struct Viewer {
     pub session: Session,
     pub principal: Principal,
+    /// The key of the principal's session generation in the store.
+    pub generation_key: String,
 }
 
 impl Viewer {
@@ -62,9 +75,10 @@ impl Viewer {
 }
 
 impl Session {
-    /// A new session for `who`, lasting `ttl`.
-    pub fn new(who: Who, region: String, fp: String, ttl: std::time::Duration) -> Session {
-        Session { who, region, exp: now_millis() + ttl.as_millis() as UnixMillis, csrf: random_token(), fp }
+    /// A new session for `who` under session generation `generation`, lasting `ttl`.
+    pub fn new(who: Who, region: String, fp: String, generation: u64, ttl: std::time::Duration) -> Session {
+        let exp = now_millis() + ttl.as_millis() as UnixMillis;
+        Session { who, region, exp, csrf: random_token(), fp, generation }
     }
 
     /// The sealed cookie value.
@@ -79,6 +93,17 @@ impl Session {
         let s: Session = serde_json::from_str(&json).ok()?;
         (s.exp > now).then_some(s)
     }
+}
+
+/// The store key of the operator's session generation (per access key).
+pub(crate) fn operator_generation_key(access_key: &str) -> String {
+    format!("operator:{access_key}")
+}
+
+/// The store key of a user's session generation: by the user's stable id,
+/// so a user deleted and created again under the same name starts afresh.
+pub(crate) fn user_generation_key(rec: &UserRecord) -> String {
+    format!("user:{}/{}", rec.project, rec.id)
 }
 
 /// 32 random bytes, base64url.
@@ -137,10 +162,10 @@ pub(crate) async fn current(inner: &Inner, cx: &Cx) -> Result<Option<Viewer>, St
         // The region is no longer served: act in the default one.
         session.region = inner.cfg.regions[0].clone();
     }
-    let principal = match &session.who {
+    let (principal, generation_key) = match &session.who {
         Who::Operator { access_key } => match inner.iam.resolve(access_key, None, now).await {
             Ok(r) if matches!(r.principal, Principal::Operator { .. }) && fingerprint(&r.secret) == session.fp => {
-                r.principal
+                (r.principal, operator_generation_key(access_key))
             }
             Ok(_) | Err(ResolveError::Unknown | ResolveError::Inactive | ResolveError::Expired) => return Ok(None),
             Err(ResolveError::WrongRegion) => return Ok(None),
@@ -156,10 +181,20 @@ pub(crate) async fn current(inner: &Inner, cx: &Cx) -> Result<Option<Viewer>, St
                 Some(h) if fingerprint(h) == session.fp => {}
                 _ => return Ok(None),
             }
-            Principal::User(Iam::principal_of(&rec))
+            (Principal::User(Iam::principal_of(&rec)), user_generation_key(&rec))
         }
     };
-    Ok(Some(Viewer { session, principal }))
+    // Signed out (on any gateway) since this cookie was issued?
+    let generation = inner
+        .iam
+        .store()
+        .session_generation(&generation_key)
+        .await
+        .map_err(|e| format!("reading the session generation: {e}"))?;
+    if generation != session.generation {
+        return Ok(None);
+    }
+    Ok(Some(Viewer { session, principal, generation_key }))
 }
 
 /// Whether a state-changing request carries the session's CSRF token, in

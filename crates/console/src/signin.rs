@@ -1,16 +1,18 @@
 //! Sign-in (project user with password, or operator with access key and
 //! secret), sign-out, and the region switch.
 
-use crate::session::{clear_cookie, ct_eq, fingerprint, set_cookie, Session, Viewer, Who};
+use crate::session::{
+    clear_cookie, ct_eq, fingerprint, operator_generation_key, set_cookie, user_generation_key, Session, Viewer, Who,
+};
 use crate::web::{self, Chrome, PageError};
-use crate::{Cx, Inner};
+use crate::{throttle, Cx, Inner};
 use askama::Template;
 use bytes::Bytes;
-use coffer_iam::{IamError, Principal, ResolveError};
+use coffer_iam::{Principal, ResolveError, SigninError};
+use coffer_types::now_millis;
 use http::{Response, StatusCode};
 use http_body_util::Full;
 use std::net::{IpAddr, Ipv4Addr};
-use std::time::Instant;
 
 #[derive(Template)]
 #[template(path = "signin.html")]
@@ -81,57 +83,97 @@ pub(crate) async fn submit(inner: &Inner, cx: &Cx) -> Result<Response<Full<Bytes
             if operator { "Enter the access key and the secret key." } else { "Enter the project, user and password." };
         return Ok(render(inner, cx, StatusCode::BAD_REQUEST, operator, Some(msg.into())));
     }
-    if let Some(wait) = inner.throttle.blocked(ip, &account, Instant::now()) {
-        let minutes = wait.as_secs().div_ceil(60).max(1);
+    // The throttle is asked before any password is hashed.
+    let store = inner.iam.store().as_ref();
+    let refused = throttle::refused(store, ip, &account, now_millis())
+        .await
+        .map_err(|e| PageError::internal(format!("reading the sign-in throttle: {e}")))?;
+    if let Some(r) = refused {
+        let minutes = r.wait.as_secs().div_ceil(60).max(1);
+        let whom = if r.whole_address { "from your address" } else { "for this account from your address" };
         let msg = format!(
-            "Too many failed sign-ins for this account from your address. Sign-in is paused for {minutes} more \
-             minute(s); try again later, or ask the project's root user to reset the password."
+            "Too many failed sign-ins {whom}. Sign-in is paused for {minutes} more minute(s); try again later, or \
+             ask the project's root user to reset the password."
         );
-        return Ok(render(inner, cx, StatusCode::TOO_MANY_REQUESTS, operator, Some(msg)));
+        let resp = render(inner, cx, StatusCode::TOO_MANY_REQUESTS, operator, Some(msg));
+        return Ok(retry_after(resp, r.wait.as_secs().max(1)));
     }
     let verified = if operator { verify_operator(inner, cx).await? } else { verify_user(inner, cx).await? };
-    let Some((who, fp)) = verified else {
-        inner.throttle.fail(ip, &account, Instant::now());
-        let msg = if operator {
-            "Wrong access key or secret key, or the key is not the operator's."
-        } else {
-            "Wrong project, user name or password (or no console password is set for this user)."
-        };
-        return Ok(render(inner, cx, StatusCode::UNAUTHORIZED, operator, Some(msg.into())));
+    let (who, fp, generation_key) = match verified {
+        Verified::Yes { who, fp, generation_key } => (who, fp, generation_key),
+        Verified::Busy => {
+            let msg = "The console is busy checking other sign-ins. Try again in a few seconds.";
+            let resp = render(inner, cx, StatusCode::SERVICE_UNAVAILABLE, operator, Some(msg.into()));
+            return Ok(retry_after(resp, 2));
+        }
+        Verified::No => {
+            throttle::failed(store, ip, &account, now_millis())
+                .await
+                .map_err(|e| PageError::internal(format!("recording a failed sign-in: {e}")))?;
+            let msg = if operator {
+                "Wrong access key or secret key, or the key is not the operator's."
+            } else {
+                "Wrong project, user name or password (or no console password is set for this user)."
+            };
+            return Ok(render(inner, cx, StatusCode::UNAUTHORIZED, operator, Some(msg.into())));
+        }
     };
-    inner.throttle.clear(ip, &account);
+    let generation = store
+        .session_generation(&generation_key)
+        .await
+        .map_err(|e| PageError::internal(format!("reading the session generation: {e}")))?;
     let region = match cx.form.get("region") {
         Some(r) if inner.cfg.regions.iter().any(|x| x == r) => r.to_owned(),
         _ => inner.cfg.regions[0].clone(),
     };
-    let s = Session::new(who, region, fp, inner.cfg.session_ttl);
+    let s = Session::new(who, region, fp, generation, inner.cfg.session_ttl);
     let sealed = s.seal(&inner.iam).map_err(PageError::internal)?;
     tracing::info!(who = ?s.who, peer = ?cx.peer, "console sign-in");
     Ok(web::redirect("/buckets", Some(set_cookie(&sealed, inner.cfg.session_ttl, inner.cfg.secure_cookies)), &cx.nonce))
 }
 
-async fn verify_operator(inner: &Inner, cx: &Cx) -> Result<Option<(Who, String)>, PageError> {
+/// Adds `Retry-After: secs` to a refusal.
+fn retry_after(mut resp: Response<Full<Bytes>>, secs: u64) -> Response<Full<Bytes>> {
+    resp.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+    resp
+}
+
+/// The outcome of checking a sign-in's credentials.
+enum Verified {
+    /// Signed in as `who`; `fp` fingerprints the credential, `generation_key`
+    /// names the principal's session generation.
+    Yes { who: Who, fp: String, generation_key: String },
+    /// Wrong credentials (a failure for the throttle).
+    No,
+    /// Not checked: every password slot stayed busy.
+    Busy,
+}
+
+async fn verify_operator(inner: &Inner, cx: &Cx) -> Result<Verified, PageError> {
     let ak = cx.form.text("access_key");
     let sk = cx.form.get("secret_key").unwrap_or("");
-    match inner.iam.resolve(ak, None, coffer_types::now_millis()).await {
+    match inner.iam.resolve(ak, None, now_millis()).await {
         Ok(r) => match r.principal {
-            Principal::Operator { access_key } if ct_eq(r.secret.as_bytes(), sk.as_bytes()) => {
-                Ok(Some((Who::Operator { access_key }, fingerprint(&r.secret))))
-            }
-            _ => Ok(None),
+            Principal::Operator { access_key } if ct_eq(r.secret.as_bytes(), sk.as_bytes()) => Ok(Verified::Yes {
+                fp: fingerprint(&r.secret),
+                generation_key: operator_generation_key(&access_key),
+                who: Who::Operator { access_key },
+            }),
+            _ => Ok(Verified::No),
         },
         Err(ResolveError::Failed(e)) => Err(PageError::internal(format!("resolving an operator key: {e}"))),
-        Err(_) => Ok(None),
+        Err(_) => Ok(Verified::No),
     }
 }
 
-async fn verify_user(inner: &Inner, cx: &Cx) -> Result<Option<(Who, String)>, PageError> {
+async fn verify_user(inner: &Inner, cx: &Cx) -> Result<Verified, PageError> {
     let (project, user) = (cx.form.text("project"), cx.form.text("user"));
     let password = cx.form.get("password").unwrap_or("");
     let up = match inner.iam.check_password(project, user, password).await {
         Ok(up) => up,
-        Err(IamError::BadCredentials) => return Ok(None),
-        Err(e) => return Err(PageError::internal(format!("checking a console password: {e}"))),
+        Err(SigninError::BadCredentials) => return Ok(Verified::No),
+        Err(SigninError::Busy) => return Ok(Verified::Busy),
+        Err(SigninError::Failed(e)) => return Err(PageError::internal(format!("checking a console password: {e}"))),
     };
     // The fingerprint of the stored hash: a password change ends the session.
     let rec = inner
@@ -140,15 +182,30 @@ async fn verify_user(inner: &Inner, cx: &Cx) -> Result<Option<(Who, String)>, Pa
         .get_user(&up.project, &up.user)
         .await
         .map_err(|e| PageError::internal(format!("loading user: {e}")))?;
-    match rec.and_then(|r| r.password_hash) {
-        Some(h) => Ok(Some((Who::User { project: up.project, user: up.user }, fingerprint(&h)))),
-        None => Ok(None),
+    match rec {
+        Some(rec) => match &rec.password_hash {
+            Some(h) => Ok(Verified::Yes {
+                fp: fingerprint(h),
+                generation_key: user_generation_key(&rec),
+                who: Who::User { project: up.project, user: up.user },
+            }),
+            None => Ok(Verified::No),
+        },
+        None => Ok(Verified::No),
     }
 }
 
-/// `POST /signout` (CSRF checked by the router).
-pub(crate) fn sign_out(inner: &Inner, cx: &Cx) -> Response<Full<Bytes>> {
-    web::redirect("/signin", Some(clear_cookie(inner.cfg.secure_cookies)), &cx.nonce)
+/// `POST /signout` (CSRF checked by the router): ends every session of the
+/// principal, on every gateway, then clears the cookie.
+pub(crate) async fn sign_out(inner: &Inner, cx: &Cx, v: &Viewer) -> Result<Response<Full<Bytes>>, PageError> {
+    inner
+        .iam
+        .store()
+        .end_sessions(&v.generation_key)
+        .await
+        .map_err(|e| PageError::internal(format!("ending the sessions: {e}")))?;
+    tracing::info!(who = ?v.session.who, peer = ?cx.peer, "console sign-out");
+    Ok(web::redirect("/signin", Some(clear_cookie(inner.cfg.secure_cookies)), &cx.nonce))
 }
 
 /// `POST /region`: act in another served region (same session otherwise).
@@ -164,6 +221,6 @@ pub(crate) fn switch_region(inner: &Inner, cx: &Cx, v: &Viewer) -> Result<Respon
     let mut s = v.session.clone();
     s.region = region.to_owned();
     let sealed = s.seal(&inner.iam).map_err(PageError::internal)?;
-    let left = std::time::Duration::from_millis((s.exp - coffer_types::now_millis()).max(0) as u64);
+    let left = std::time::Duration::from_millis((s.exp - now_millis()).max(0) as u64);
     Ok(web::redirect("/buckets", Some(set_cookie(&sealed, left, inner.cfg.secure_cookies)), &cx.nonce))
 }

@@ -1,58 +1,100 @@
-//! Sign-in throttling: after [`MAX_FAILURES`] failed sign-ins for one account
-//! from one client address within [`WINDOW`], further attempts for that pair
-//! are refused (429) until the oldest failure leaves the window, whether the
-//! password is right or not.
+//! Sign-in throttling, kept in the metadata store so that every gateway of
+//! the deployment counts into the same records
+//! ([`coffer_meta::IdentityStore::record_signin_failure`]).
 //!
-//! Limitation: the counters live in this process's memory. Behind several
-//! gateways each counts on its own (an attacker gets `MAX_FAILURES` per
-//! gateway), and a restart forgets them.
+//! Two scopes count each failed sign-in:
+//! - the client address and the account: after [`MAX_FAILURES`] within
+//!   [`WINDOW`], that pair is refused (429);
+//! - the client address alone (an IPv6 client by its /64): after
+//!   [`MAX_ADDRESS_FAILURES`] within [`WINDOW`], every sign-in from it is
+//!   refused, so trying many account names does not get around the first.
+//!
+//! Refusal lasts until enough failures leave the window, whether the
+//! password is right or not. It is decided before any password is hashed;
+//! refused attempts are not failures (they do not extend the refusal). A
+//! successful sign-in clears nothing. Failures older than the window are
+//! forgotten whenever a new one is recorded.
 
-use std::collections::HashMap;
+use coffer_meta::{IdentityStore, MetaError};
+use coffer_types::UnixMillis;
+use sha2::{Digest, Sha256};
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Failed sign-ins allowed per (client address, account) within [`WINDOW`].
 pub const MAX_FAILURES: usize = 5;
+/// Failed sign-ins allowed per client address (any account) within [`WINDOW`].
+pub const MAX_ADDRESS_FAILURES: usize = 30;
 /// The window over which failures count.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Above this many tracked pairs, expired ones are dropped on the next failure.
-const PRUNE_ABOVE: usize = 10_000;
 
-#[derive(Default)]
-pub(crate) struct Throttle {
-    failures: Mutex<HashMap<(IpAddr, String), Vec<Instant>>>,
+/// Why and for how long sign-in is refused.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Refused {
+    /// Time left until the oldest counting failure leaves the window.
+    pub wait: Duration,
+    /// The address as a whole is refused (not only this account).
+    pub whole_address: bool,
 }
 
-impl Throttle {
-    /// `Some(wait)` when the pair is refused for `wait` more.
-    pub fn blocked(&self, ip: IpAddr, account: &str, now: Instant) -> Option<Duration> {
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let times = map.get(&(ip, account.to_ascii_lowercase()))?;
-        let recent: Vec<&Instant> = times.iter().filter(|t| now.duration_since(**t) < WINDOW).collect();
-        if recent.len() < MAX_FAILURES {
-            return None;
+/// The address scope: the IPv4 address, or an IPv6 address's /64 (one
+/// client usually holds a whole /64).
+fn address_scope(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => format!("ip:{v4}"),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("ip6:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
         }
-        // Refused until enough failures have aged out of the window.
-        let oldest_that_counts = recent[recent.len() - MAX_FAILURES];
-        Some(WINDOW.saturating_sub(now.duration_since(*oldest_that_counts)))
     }
+}
 
-    /// Records a failed sign-in.
-    pub fn fail(&self, ip: IpAddr, account: &str, now: Instant) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > PRUNE_ABOVE {
-            map.retain(|_, times| times.iter().any(|t| now.duration_since(*t) < WINDOW));
+/// The (address, account) scope: the account name (case ignored) is hashed,
+/// so the store keeps no attacker-chosen text and every key is short.
+fn pair_scope(ip: IpAddr, account: &str) -> String {
+    let addr = address_scope(ip);
+    let d = Sha256::new()
+        .chain_update(addr.as_bytes())
+        .chain_update([0u8])
+        .chain_update(account.to_lowercase().as_bytes())
+        .finalize();
+    let hex: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("pair:{hex}")
+}
+
+fn window_ms() -> UnixMillis {
+    WINDOW.as_millis() as UnixMillis
+}
+
+/// `Some` when sign-in for `account` from `ip` is refused at `now`.
+pub(crate) async fn refused(
+    store: &dyn IdentityStore,
+    ip: IpAddr,
+    account: &str,
+    now: UnixMillis,
+) -> Result<Option<Refused>, MetaError> {
+    let since = now - window_ms() + 1;
+    let checks = [(address_scope(ip), MAX_ADDRESS_FAILURES, true), (pair_scope(ip, account), MAX_FAILURES, false)];
+    for (scope, max, whole_address) in checks {
+        let f = store.signin_failures(&scope, since).await?;
+        if f.count >= max as u64 {
+            let oldest = f.oldest.unwrap_or(now);
+            let left = (oldest + window_ms() - now).clamp(0, window_ms());
+            return Ok(Some(Refused { wait: Duration::from_millis(left as u64), whole_address }));
         }
-        let times = map.entry((ip, account.to_ascii_lowercase())).or_default();
-        times.retain(|t| now.duration_since(*t) < WINDOW);
-        times.push(now);
     }
+    Ok(None)
+}
 
-    /// Forgets the pair's failures (after a successful sign-in).
-    pub fn clear(&self, ip: IpAddr, account: &str) {
-        self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(&(ip, account.to_ascii_lowercase()));
-    }
+/// Records a failed sign-in for `account` from `ip` at `now`.
+pub(crate) async fn failed(
+    store: &dyn IdentityStore,
+    ip: IpAddr,
+    account: &str,
+    now: UnixMillis,
+) -> Result<(), MetaError> {
+    let scopes = [address_scope(ip), pair_scope(ip, account)];
+    store.record_signin_failure(&scopes, now, now - window_ms()).await
 }
 
 #[cfg(test)]
@@ -60,24 +102,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn blocks_after_max_failures_for_the_window() {
-        let t = Throttle::default();
-        let ip: IpAddr = "10.0.0.1".parse().unwrap();
-        let other: IpAddr = "10.0.0.2".parse().unwrap();
-        let start = Instant::now();
-        for i in 0..MAX_FAILURES {
-            assert!(t.blocked(ip, "p/alice", start).is_none(), "attempt {i}");
-            t.fail(ip, "p/Alice", start + Duration::from_secs(i as u64));
-        }
-        let now = start + Duration::from_secs(10);
-        let wait = t.blocked(ip, "P/ALICE", now).unwrap();
-        assert!(wait <= WINDOW && wait > WINDOW - Duration::from_secs(11));
-        // Other accounts and other addresses are not affected.
-        assert!(t.blocked(ip, "p/bob", now).is_none());
-        assert!(t.blocked(other, "p/alice", now).is_none());
-        // Once the first failure ages out, one more attempt is allowed.
-        assert!(t.blocked(ip, "p/alice", start + WINDOW + Duration::from_millis(1)).is_none());
-        t.clear(ip, "p/alice");
-        assert!(t.blocked(ip, "p/alice", now).is_none());
+    fn scopes() {
+        let v4: IpAddr = "10.0.0.1".parse().unwrap();
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        assert_eq!(address_scope(v4), "ip:10.0.0.1");
+        assert_eq!(address_scope(mapped), "ip:10.0.0.1", "an IPv4-mapped address is the IPv4 one");
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_scope(a), "ip6:2001:db8:1:2::/64");
+        assert_eq!(address_scope(a), address_scope(b), "one /64 is one client");
+        assert_ne!(address_scope(a), address_scope(c));
+        // Account names ignore case, and are not kept in clear.
+        assert_eq!(pair_scope(v4, "user:acme/Alice"), pair_scope(v4, "user:ACME/alice"));
+        assert_ne!(pair_scope(v4, "user:acme/alice"), pair_scope(v4, "user:acme/bob"));
+        assert_ne!(pair_scope(v4, "user:acme/alice"), pair_scope("10.0.0.2".parse().unwrap(), "user:acme/alice"));
+        assert!(!pair_scope(v4, "user:acme/alice").contains("alice"));
+        assert_eq!(pair_scope(v4, &"x".repeat(100_000)).len(), "pair:".len() + 32);
     }
 }

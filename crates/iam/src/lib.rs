@@ -10,7 +10,8 @@
 //!   its secret and [`Principal`], reading the store every time: a deleted or
 //!   deactivated key fails at its next request.
 //! - **Console passwords** ([`Iam::set_password`], [`Iam::check_password`])
-//!   are stored as Argon2id hashes on the user record, never in clear.
+//!   are stored as Argon2id hashes on the user record, never in clear, and
+//!   hashed on a few threads of their own, a bounded number at a time.
 //! - **Authorization** ([`authz::decide`]) combines the principal's identity
 //!   policies, the bucket policy and the canned ACL, explicit deny first.
 //!
@@ -20,6 +21,7 @@
 
 pub mod authz;
 mod error;
+mod hasher;
 mod keys;
 pub mod names;
 mod passwords;
@@ -30,7 +32,8 @@ mod users;
 
 pub use error::IamError;
 pub use keys::{CreatedKey, NewKey, ResolveError, Resolved};
-pub use passwords::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
+pub use hasher::{PasswordStats, SIGNIN_WAIT, THREADS as PASSWORD_THREADS};
+pub use passwords::{SigninError, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 pub use principal::{user_arn, Principal, UserPrincipal};
 pub use users::Permissions;
 
@@ -51,13 +54,39 @@ pub struct Iam {
     regions: Arc<Vec<String>>,
     /// When each key's last use was last written (writes are throttled).
     touched: Arc<Mutex<HashMap<String, coffer_types::UnixMillis>>>,
+    /// Where passwords are hashed and verified, a bounded few at a time.
+    hasher: Arc<hasher::Hasher>,
+    /// How long a sign-in waits for a password slot.
+    signin_wait: std::time::Duration,
 }
 
 impl Iam {
     /// The identity service over `store`, sealing with `master`, serving
     /// `regions` (non-empty; the first is where keys go by default).
     pub fn new(store: Arc<dyn IdentityStore>, master: MasterKey, regions: Vec<String>) -> Self {
-        Iam { store, master: Arc::new(master), regions: Arc::new(regions), touched: Default::default() }
+        Iam {
+            store,
+            master: Arc::new(master),
+            regions: Arc::new(regions),
+            touched: Default::default(),
+            hasher: Arc::new(hasher::Hasher::new(hasher::THREADS)),
+            signin_wait: hasher::SIGNIN_WAIT,
+        }
+    }
+
+    /// The same service with `threads` password threads (at least one) and
+    /// sign-ins waiting at most `signin_wait` for one of them, instead of
+    /// [`PASSWORD_THREADS`] and [`SIGNIN_WAIT`]. Clones made before keep
+    /// the old worker.
+    pub fn with_password_limits(mut self, threads: usize, signin_wait: std::time::Duration) -> Self {
+        self.hasher = Arc::new(hasher::Hasher::new(threads));
+        self.signin_wait = signin_wait;
+        self
+    }
+
+    /// What the password worker has done (shared by this service's clones).
+    pub fn password_stats(&self) -> PasswordStats {
+        self.hasher.stats()
     }
 
     /// The regions served, default first.

@@ -315,7 +315,7 @@ async fn console_passwords() {
     iam.create_user("acme", "Alice").await.unwrap();
     iam.attach_preset("acme", "Alice", "read-only").await.unwrap();
     let pw = "correct horse battery";
-    let bad = |r: Result<UserPrincipal, IamError>| matches!(r, Err(IamError::BadCredentials));
+    let bad = |r: Result<UserPrincipal, SigninError>| matches!(r, Err(SigninError::BadCredentials));
 
     // No password yet: refused like a wrong one.
     assert!(bad(iam.check_password("acme", "Alice", pw).await));
@@ -393,4 +393,40 @@ async fn tokens_open_only_for_their_purpose_and_never_as_key_secrets() {
     let sealed = iam.master.seal("console-session", "secret").unwrap();
     assert!(iam.open_token("console-session", &sealed).is_err());
     assert!(iam.open_token("console-session", "plain:{}").is_err());
+}
+
+/// Issue #11 item 5: sign-ins beyond the password slots are refused at once,
+/// without hashing, for known and unknown users alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_ins_beyond_the_password_slots_are_refused_without_hashing() {
+    let (iam, _s, _d) = iam().await;
+    let iam = iam.with_password_limits(1, std::time::Duration::from_millis(30));
+    let pw = "correct horse battery";
+    iam.create_project("acme").await.unwrap();
+    iam.set_password("acme", "root", Some(pw)).await.unwrap();
+    assert_eq!(iam.password_stats(), PasswordStats { limit: 1, peak: 1, jobs: 1, refused: 0 });
+    // Something holds the only slot.
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    let holder = {
+        let iam = iam.clone();
+        tokio::spawn(async move {
+            iam.hasher
+                .run(move |_| {
+                    let _ = wait.recv();
+                })
+                .await
+        })
+    };
+    while iam.password_stats().jobs < 2 {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    for user in ["root", "nobody"] {
+        assert!(matches!(iam.check_password("acme", user, pw).await, Err(SigninError::Busy)), "{user}");
+    }
+    assert_eq!(iam.password_stats(), PasswordStats { limit: 1, peak: 1, jobs: 2, refused: 2 }, "nothing hashed");
+    release.send(()).unwrap();
+    holder.await.unwrap();
+    iam.check_password("acme", "root", pw).await.unwrap();
+    assert!(matches!(iam.check_password("acme", "nobody", pw).await, Err(SigninError::BadCredentials)));
+    assert_eq!(iam.password_stats(), PasswordStats { limit: 1, peak: 1, jobs: 4, refused: 2 });
 }

@@ -84,4 +84,25 @@ impl IdentityStore for SqliteMetaStore {
         let a = access_key.to_owned();
         self.writer.run(move |c| ops::delete_access_key(c, &a)).await
     }
+    async fn record_signin_failure(
+        &self,
+        scopes: &[String],
+        at: UnixMillis,
+        forget_before: UnixMillis,
+    ) -> Result<(), MetaError> {
+        let scopes = scopes.to_vec();
+        self.writer.run(move |c| ops::record_signin_failure(c, &scopes, at, forget_before)).await
+    }
+    async fn signin_failures(&self, scope: &str, since: UnixMillis) -> Result<SigninFailures, MetaError> {
+        let s = scope.to_owned();
+        self.readers.point(move |c| ops::signin_failures(c, &s, since)).await
+    }
+    async fn session_generation(&self, principal: &str) -> Result<u64, MetaError> {
+        let p = principal.to_owned();
+        self.readers.point(move |c| ops::session_generation(c, &p)).await
+    }
+    async fn end_sessions(&self, principal: &str) -> Result<u64, MetaError> {
+        let p = principal.to_owned();
+        self.writer.run(move |c| ops::end_sessions(c, &p)).await
+    }
 }

@@ -313,3 +313,51 @@ pub fn delete_access_key(c: &Connection, access_key: &str) -> R<bool> {
         .map_err(sql_err)?;
     Ok(n > 0)
 }
+
+/// One failure row per scope, then old rows forgotten (one writer job, so
+/// one transaction).
+pub fn record_signin_failure(c: &Connection, scopes: &[String], at: UnixMillis, forget_before: UnixMillis) -> R<()> {
+    let mut insert =
+        c.prepare_cached("INSERT INTO signin_failures (scope, at) VALUES (?1, ?2)").map_err(sql_err)?;
+    for scope in scopes {
+        insert.execute(params![scope, at]).map_err(sql_err)?;
+    }
+    c.prepare_cached("DELETE FROM signin_failures WHERE at < ?1")
+        .map_err(sql_err)?
+        .execute([forget_before])
+        .map_err(sql_err)?;
+    Ok(())
+}
+
+/// Count and oldest time of a scope's failures since `since` (a range of
+/// the `(scope, at)` index).
+pub fn signin_failures(c: &Connection, scope: &str, since: UnixMillis) -> R<SigninFailures> {
+    let (count, oldest): (i64, Option<i64>) = c
+        .prepare_cached("SELECT count(*), min(at) FROM signin_failures WHERE scope = ?1 AND at >= ?2")
+        .map_err(sql_err)?
+        .query_row(params![scope, since], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(sql_err)?;
+    Ok(SigninFailures { count: count.max(0) as u64, oldest })
+}
+
+pub fn session_generation(c: &Connection, principal: &str) -> R<u64> {
+    let g: Option<i64> = c
+        .prepare_cached("SELECT generation FROM console_sessions WHERE principal = ?1")
+        .map_err(sql_err)?
+        .query_row([principal], |r| r.get(0))
+        .optional()
+        .map_err(sql_err)?;
+    Ok(g.unwrap_or(0).max(0) as u64)
+}
+
+pub fn end_sessions(c: &Connection, principal: &str) -> R<u64> {
+    let g: i64 = c
+        .prepare_cached(
+            "INSERT INTO console_sessions (principal, generation) VALUES (?1, 1)
+             ON CONFLICT (principal) DO UPDATE SET generation = generation + 1 RETURNING generation",
+        )
+        .map_err(sql_err)?
+        .query_row([principal], |r| r.get(0))
+        .map_err(sql_err)?;
+    Ok(g.max(0) as u64)
+}

@@ -10,6 +10,7 @@ mod tests;
 mod v4;
 mod v5;
 mod v6;
+mod v7;
 
 /// One schema step.
 pub struct Migration {
@@ -115,10 +116,13 @@ DROP TABLE buckets;
     Migration { version: 5, up: v5::UP, down: v5::DOWN },
     // v6: users get a console password hash (NULL: none). See `v6.rs`.
     Migration { version: 6, up: v6::UP, down: v6::DOWN },
+    // v7: the console's shared state: failed sign-ins (throttle) and session
+    // generations (sign-out). See `v7.rs`.
+    Migration { version: 7, up: v7::UP, down: v7::DOWN },
 ];
 
 /// The newest schema version.
-pub const LATEST: u32 = 6;
+pub const LATEST: u32 = 7;
 
 /// The schema version of `conn`.
 pub fn current(conn: &Connection) -> rusqlite::Result<u32> {

@@ -1,7 +1,7 @@
 //! The shared MetaStore conformance suite against SQLite, plus SQLite-specific
 //! checks (durability across reopen, group commit under concurrency).
 
-use coffer_meta::{meta_conformance_tests, Store};
+use coffer_meta::{console_conformance_tests, meta_conformance_tests, Store};
 use std::sync::Arc;
 
 async fn make() -> (Arc<dyn Store>, tempfile::TempDir) {
@@ -11,6 +11,17 @@ async fn make() -> (Arc<dyn Store>, tempfile::TempDir) {
 }
 
 meta_conformance_tests!(make);
+
+/// Two handles on one database file: two gateways sharing it.
+async fn make_pair() -> (Arc<dyn Store>, Arc<dyn Store>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("meta.db");
+    let a = coffer_meta_sqlite::SqliteMetaStore::open(&path).unwrap();
+    let b = coffer_meta_sqlite::SqliteMetaStore::open(&path).unwrap();
+    (Arc::new(a), Arc::new(b), dir)
+}
+
+console_conformance_tests!(make, make_pair);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn survives_reopen() {

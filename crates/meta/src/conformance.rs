@@ -10,13 +10,18 @@
 //!
 //! Objects, buckets and multipart are here; bucket ownership, stored totals
 //! and quotas in `totals.rs`; hourly usage in `usage.rs`; projects, users and
-//! keys in `identity.rs`.
+//! keys in `identity.rs`; the console's sign-in throttle and session
+//! generations in `console.rs` (with their own macro,
+//! [`crate::console_conformance_tests!`], which also runs cases over two
+//! handles of one database).
 
+mod console;
 mod identity;
 mod multipart_races;
 mod totals;
 mod usage;
 
+pub use console::*;
 pub use identity::*;
 pub use multipart_races::*;
 pub use totals::*;

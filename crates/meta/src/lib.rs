@@ -191,6 +191,29 @@ pub trait IdentityStore: Send + Sync + 'static {
     async fn touch_access_key(&self, access_key: &str, when: UnixMillis) -> Result<(), MetaError>;
     /// `Ok(false)` when there was no such key.
     async fn delete_access_key(&self, access_key: &str) -> Result<bool, MetaError>;
+
+    /// Records one failed console sign-in at `at` under each of `scopes`
+    /// (opaque keys chosen by the caller, e.g. one for the client address and
+    /// one for the address and account), and forgets every failure recorded
+    /// before `forget_before`, in one transaction. Every gateway of the
+    /// deployment counts into the same records.
+    async fn record_signin_failure(
+        &self,
+        scopes: &[String],
+        at: UnixMillis,
+        forget_before: UnixMillis,
+    ) -> Result<(), MetaError>;
+    /// The failures recorded under `scope` at or after `since`: how many and
+    /// when the oldest of them was. An indexed lookup, cheap enough to run
+    /// before every sign-in.
+    async fn signin_failures(&self, scope: &str, since: UnixMillis) -> Result<SigninFailures, MetaError>;
+
+    /// The console session generation of `principal` (an opaque key chosen
+    /// by the console): 0 until [`IdentityStore::end_sessions`] is called.
+    async fn session_generation(&self, principal: &str) -> Result<u64, MetaError>;
+    /// Ends every console session of `principal` issued so far by adding
+    /// one to its generation, atomically; returns the new generation.
+    async fn end_sessions(&self, principal: &str) -> Result<u64, MetaError>;
 }
 
 /// Both traits on one store, as deployments use them (one database). Every

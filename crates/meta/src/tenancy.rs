@@ -186,3 +186,12 @@ pub struct UsageQuery {
     /// Unix seconds, exclusive.
     pub to: i64,
 }
+
+/// Failed console sign-ins recorded under one throttling scope since some
+/// time ([`crate::IdentityStore::signin_failures`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SigninFailures {
+    pub count: u64,
+    /// When the oldest of them was recorded (`None` when there is none).
+    pub oldest: Option<UnixMillis>,
+}

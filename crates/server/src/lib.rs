@@ -95,11 +95,19 @@ pub struct Running {
     /// The root credential; `generated` when it was created on this start.
     pub root: RootCredential,
     pub root_generated: bool,
+    iam: coffer_iam::Iam,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
+    /// What the console's password worker has done: how many Argon2id jobs
+    /// ran, the most at once (never above its bound), how many sign-ins it
+    /// refused for want of a free slot.
+    pub fn password_stats(&self) -> coffer_iam::PasswordStats {
+        self.iam.password_stats()
+    }
+
     /// Stops accepting, lets in-flight requests finish, and waits.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
@@ -248,7 +256,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
         }
     });
     tracing::info!(%addr, scheme, region = %default_region, data_dir = %cfg.data_dir.display(), "coffer S3 endpoint listening");
-    Ok(Running { addr, plain_addr, console_addr, root, root_generated, shutdown, task })
+    Ok(Running { addr, plain_addr, console_addr, root, root_generated, iam, shutdown, task })
 }
 
 /// Raises the soft open-file limit to the hard one and warns when even that

@@ -69,6 +69,11 @@ impl TestServer {
         self.dir
     }
 
+    /// The running server (for its counters).
+    pub fn running(&self) -> &coffer::Running {
+        self.running.as_ref().expect("the server is running")
+    }
+
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }
