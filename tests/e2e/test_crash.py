@@ -290,9 +290,9 @@ def test_sigkill_durability(tmp_path):
             retire_old_keys(client, rnd, settled, settled_sha, totals)
             totals["rounds"] = rnd + 1
             if (rnd + 1) % AUDIT_EVERY == 0:
-                server.stop()
+                assert server.stop() == 0, "SIGTERM should stop the server cleanly"
                 server.start()  # start-up recovery, then a clean stop
-                server.stop()
+                assert server.stop() == 0, "SIGTERM should stop the server cleanly"
                 problems = clean_audit(data_dir)
                 assert not problems, f"blob audit after round {rnd}:\n" + "\n".join(problems)
                 totals.add("clean_audits")
@@ -307,9 +307,9 @@ def test_sigkill_durability(tmp_path):
             sha, _, _ = read_sha(client, key)
             assert sha == settled_sha[key], f"{key!r} changed after later rounds"
             totals.add("earlier_rereads")
-        server.stop()
+        assert server.stop() == 0, "SIGTERM should stop the server cleanly"
         server.start()
-        server.stop()
+        assert server.stop() == 0, "SIGTERM should stop the server cleanly"
         problems = clean_audit(data_dir)
         assert not problems, "final blob audit:\n" + "\n".join(problems)
         totals.add("clean_audits")
