@@ -2,7 +2,8 @@
 
 The real soak (10 minutes at c=256, scripts/soak) is run by hand; this only
 checks that the script starts the binary, drives every op class without an
-error, reports each interval and its verdicts, and exits 0.
+error, reports each interval and its verdicts (RSS, fds, the blob dir audited
+against meta.db after a restart), and exits 0.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def test_soak_script_short_run(tmp_path):
     ops = {c: sum(r["ops"][c] for r in report["rows"]) for c in report["rows"][0]["ops"]}
     for cls in ("put", "get", "list", "delete", "mpu"):
         assert ops[cls] > 0, f"no {cls} in 20 s: {ops}"
-    assert all(r["rss_kib"] and r["fds"] for r in report["rows"]), report["rows"]
-    assert report["verdicts"]["rss"]["ok"] and report["verdicts"]["fds"]["ok"], report["verdicts"]
+    assert all(r["end"]["rss"] and r["end"]["fds"] for r in report["rows"]), report["rows"]
+    verdicts = report["verdicts"]
+    assert verdicts["rss"]["ok"] and verdicts["fds"]["ok"] and verdicts["blob_audit"]["ok"], verdicts
     assert "soak: passed" in proc.stdout
