@@ -171,7 +171,7 @@ mod tests {
         let p = |k, b: &str| parse_admin_body(k, b.as_bytes());
         assert_eq!(p(AdminBody::CreateProject, r#"{"name":"acme"}"#), Ok(AdminRequest::Project { name: "acme".into() }));
         assert_eq!(p(AdminBody::CreateProject, r#"{"name":"acme","x":1}"#).unwrap_err().code, "MalformedJson");
-        assert_eq!(p(AdminBody::PutPolicy, r#"{"preset":"ReadOnly"}"#), Ok(AdminRequest::Preset("ReadOnly".into())));
+        assert_eq!(p(AdminBody::PutPolicy, r#"{"preset":"read-only"}"#), Ok(AdminRequest::Preset("read-only".into())));
         assert_eq!(p(AdminBody::PutPolicy, r#"{"preset":"Nope"}"#).unwrap_err().code, "UnknownPreset");
         assert_eq!(p(AdminBody::PutPolicy, r#"{"document":{"a":1}}"#), Ok(AdminRequest::PolicyDocument(r#"{"a":1}"#.into())));
         assert_eq!(p(AdminBody::PutPolicy, r#"{"document":[1]}"#).unwrap_err().code, "MalformedPolicy");

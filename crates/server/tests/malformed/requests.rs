@@ -35,6 +35,20 @@ impl Rng {
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
+    /// One of `items`.
+    pub fn word(&mut self, items: &[&'static str]) -> &'static str {
+        items[self.below(items.len())]
+    }
+    /// `min..min + spread` random bytes.
+    pub fn some_bytes(&mut self, min: usize, spread: usize) -> Vec<u8> {
+        let n = min + self.below(spread);
+        self.bytes(n)
+    }
+    /// A token of `min..min + spread` characters.
+    pub fn some_token(&mut self, min: usize, spread: usize) -> String {
+        let n = min + self.below(spread);
+        self.token(n)
+    }
     pub fn bytes(&mut self, n: usize) -> Vec<u8> {
         (0..n).map(|_| self.next() as u8).collect()
     }
@@ -92,16 +106,16 @@ fn escape_path(r: &mut Rng) -> String {
     let mut p = String::new();
     for _ in 0..1 + r.below(5) {
         p.push('/');
-        p.push_str(r.pick(PIECES));
+        p.push_str(r.word(PIECES));
         if r.one_in(4) {
-            p.push_str(r.pick(PIECES));
+            p.push_str(r.word(PIECES));
         }
     }
     if r.one_in(20) {
         p = format!("/fuzzb/{}", "a".repeat(1 + r.below(3000)));
     }
     if r.one_in(30) {
-        p = r.token(1 + r.below(40)); // no leading slash at all
+        p = r.some_token(1, 40); // no leading slash at all
     }
     p
 }
@@ -109,11 +123,11 @@ fn escape_path(r: &mut Rng) -> String {
 fn query(r: &mut Rng) -> String {
     let mut q = Vec::new();
     for _ in 0..r.below(4) {
-        let k = if r.one_in(8) { r.token(1 + r.below(10)) } else { r.pick(SUBRESOURCES).to_string() };
+        let k = if r.one_in(8) { r.some_token(1, 10) } else { r.pick(SUBRESOURCES).to_string() };
         match r.below(4) {
             0 => q.push(k),
             1 => q.push(format!("{k}=")),
-            2 => q.push(format!("{k}={}", r.token(1 + r.below(20)))),
+            2 => q.push(format!("{k}={}", r.some_token(1, 20))),
             _ => q.push(format!("{k}={}", r.pick(VALUES))),
         }
     }
@@ -123,11 +137,11 @@ fn query(r: &mut Rng) -> String {
 /// One random header line (without CRLF); names never `connection`,
 /// `content-length` or `transfer-encoding`, which the generator sets itself.
 fn header(r: &mut Rng) -> String {
-    let name = if r.one_in(6) { r.token(1 + r.below(20)).replace(':', "-") } else { r.pick(HEADERS).to_string() };
+    let name = if r.one_in(6) { r.some_token(1, 20).replace(':', "-") } else { r.pick(HEADERS).to_string() };
     let value = match r.below(10) {
-        0 => r.token(r.below(100)),
+        0 => r.some_token(0, 100),
         1 => "v".repeat(4096 + r.below(70_000)),
-        2 => String::from_utf8_lossy(&r.bytes(1 + r.below(20))).replace(['\r', '\n'], " "),
+        2 => String::from_utf8_lossy(&r.some_bytes(1, 20)).replace(['\r', '\n'], " "),
         _ => r.pick(HEADER_VALUES).to_string(),
     };
     format!("{name}: {value}")
@@ -150,7 +164,7 @@ pub fn mutate(r: &mut Rng, doc: &[u8]) -> Vec<u8> {
                 d[i] ^= 1 << r.below(8);
             }
             1 => {
-                let b = r.bytes(1 + r.below(8));
+                let b = r.some_bytes(1, 8);
                 d.splice(at..at, b);
             }
             2 => {
@@ -197,11 +211,13 @@ pub struct Gen {
     host: String,
     /// A project root's key, for IAM calls.
     root: Key,
+    /// A multipart upload of `/fuzzb/mp` in progress (set by the test).
+    pub upload: String,
 }
 
 impl Gen {
     pub fn new(seed: u64, host: String, root: Key) -> Self {
-        Gen { rng: Rng(seed), host, root }
+        Gen { rng: Rng(seed), host, root, upload: String::new() }
     }
 
     /// Assembles a request: the request line, `headers`, a `content-length`
@@ -244,14 +260,14 @@ impl Gen {
     }
 
     pub fn request(&mut self) -> Req {
-        let kind = self.rng.below(12);
+        let kind = self.rng.below(13);
         let r = &mut self.rng;
         match kind {
             0 => {
                 let method = match r.below(3) {
                     0 => r.pick(&["GETT", "CONNECT", "TRACE", "PROPFIND", "get", "PATCH", "M-SEARCH", "BREW"]).to_string(),
-                    1 => r.token(1 + r.below(30)).replace(['/', ':'], "x"),
-                    _ => String::from_utf8_lossy(&r.bytes(1 + r.below(12))).replace(['\r', '\n', ' '], "_"),
+                    1 => r.some_token(1, 30).replace(['/', ':'], "x"),
+                    _ => String::from_utf8_lossy(&r.some_bytes(1, 12)).replace(['\r', '\n', ' '], "_"),
                 };
                 let path = escape_path(r);
                 let line = format!("{method} {path} HTTP/1.1");
@@ -281,7 +297,7 @@ impl Gen {
                 let path = r.pick(&["/fuzzb", "/fuzzb/obj", "/fuzzb/new", "/"]).to_string();
                 let n = if r.one_in(20) { 200 + r.below(200) } else { 1 + r.below(12) };
                 let headers: Vec<String> = (0..n).map(|_| header(r)).collect();
-                let body = if method == "PUT" || method == "POST" { r.bytes(r.below(64)) } else { Vec::new() };
+                let body = if method == "PUT" || method == "POST" { r.some_bytes(0, 64) } else { Vec::new() };
                 let bytes = if r.one_in(2) {
                     let extra: Vec<(String, String)> = headers
                         .iter()
@@ -294,12 +310,13 @@ impl Gen {
                 } else {
                     self.assemble(&format!("{method} {path} HTTP/1.1"), &headers, None, &body)
                 };
-                // A header such as `expect` or `x-amz-decoded-content-length`
-                // may leave the server waiting for more: half-close.
-                Req { bytes, incomplete: true, what: "random headers" }
+                // The body is complete: no header the generator picks
+                // (`expect`, `x-amz-decoded-content-length`, ...) may leave
+                // the server waiting for more.
+                Req { bytes, incomplete: false, what: "random headers" }
             }
             4 => {
-                let body = r.bytes(r.below(200));
+                let body = r.some_bytes(0, 200);
                 let (cl, incomplete) = match r.below(6) {
                     0 => ((body.len() + 1 + r.below(1000)).to_string(), true),
                     1 => (body.len().saturating_sub(1 + r.below(10)).to_string(), false),
@@ -317,6 +334,7 @@ impl Gen {
             7 | 8 => self.signed_document(),
             9 => self.post_form(),
             10 => self.iam(),
+            11 => self.multipart(),
             _ => self.admin(),
         }
     }
@@ -328,7 +346,7 @@ impl Gen {
             "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
             "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
         ]);
-        let data = r.bytes(r.below(100));
+        let data = r.some_bytes(0, 100);
         let mut body = format!("{:x};chunk-signature={}\r\n", data.len(), "0".repeat(64)).into_bytes();
         body.extend_from_slice(&data);
         body.extend_from_slice(b"\r\n0;chunk-signature=");
@@ -351,7 +369,45 @@ impl Gen {
             let cut = self.rng.below(body.len() + 1);
             bytes.truncate(bytes.len() - body.len() + cut);
         }
-        Req { bytes, incomplete: true, what: "aws-chunked garbage" }
+        Req { bytes, incomplete, what: "aws-chunked garbage" }
+    }
+
+    /// Part uploads (maybe copies), listings, completions and aborts of a
+    /// real upload, with random part numbers, headers and documents.
+    fn multipart(&mut self) -> Req {
+        let r = &mut self.rng;
+        let id = self.upload.clone();
+        let part = if r.one_in(2) { (1 + r.below(3)).to_string() } else { r.word(VALUES).to_owned() };
+        let (method, q, body, mut extra) = match r.below(6) {
+            0 | 1 => ("PUT", format!("partNumber={part}&uploadId={id}"), r.some_bytes(0, 300), Vec::new()),
+            2 => {
+                let source = r.word(&["/fuzzb/obj", "fuzzb/obj", "/fuzzb/mp", "/nob/x", "/fuzzb/obj?versionId=null", "%2Ffuzzb%2Fobj"]);
+                let mut h = vec![("x-amz-copy-source".to_owned(), source.to_owned())];
+                if r.one_in(2) {
+                    h.push(("x-amz-copy-source-range".to_owned(), r.word(HEADER_VALUES).to_owned()));
+                }
+                ("PUT", format!("partNumber={part}&uploadId={id}"), Vec::new(), h)
+            }
+            3 => {
+                let doc = format!(
+                    "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"{}\"</ETag></Part><Part><PartNumber>{part}</PartNumber><ETag>x</ETag></Part></CompleteMultipartUpload>",
+                    "0".repeat(32)
+                );
+                ("POST", format!("uploadId={id}"), mutate(r, doc.as_bytes()), Vec::new())
+            }
+            4 => ("GET", format!("uploadId={id}&max-parts={part}&part-number-marker={}", r.word(VALUES)), Vec::new(), Vec::new()),
+            _ if r.one_in(10) => ("DELETE", format!("uploadId={id}"), Vec::new(), Vec::new()),
+            _ => ("GET", format!("uploads&max-uploads={part}&key-marker={}", r.word(VALUES)), Vec::new(), Vec::new()),
+        };
+        if r.one_in(3) {
+            if let Some((k, v)) = header(r).split_once(": ") {
+                if !k.eq_ignore_ascii_case("host") && !k.eq_ignore_ascii_case("authorization") && k != "x-amz-content-sha256" {
+                    extra.push((k.to_owned(), v.to_owned()));
+                }
+            }
+        }
+        let path = if method == "GET" && q.starts_with("uploads") { "/fuzzb" } else { "/fuzzb/mp" };
+        Req { bytes: self.signed(method, path, &q, &extra, &body, None), incomplete: false, what: "multipart" }
     }
 
     fn broken_auth(&mut self) -> Req {
@@ -408,7 +464,7 @@ impl Gen {
         let r = &mut self.rng;
         let (method, path, q) = *r.pick(DOCS);
         let seed = r.pick(SEEDS).as_bytes();
-        let body = if r.one_in(10) { r.bytes(r.below(300)) } else { mutate(r, seed) };
+        let body = if r.one_in(10) { r.some_bytes(0, 300) } else { mutate(r, seed) };
         let mut extra = Vec::new();
         if r.one_in(2) {
             use base64::Engine as _;
@@ -453,7 +509,7 @@ impl Gen {
         ];
         let r = &mut self.rng;
         let seed = r.pick(SEEDS).as_bytes();
-        let body = if r.one_in(8) { r.bytes(r.below(200)) } else { mutate(r, seed) };
+        let body = if r.one_in(8) { r.some_bytes(0, 200) } else { mutate(r, seed) };
         let now = time::OffsetDateTime::now_utc();
         let amz = format!(
             "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
@@ -490,7 +546,7 @@ impl Gen {
         const CALLS: &[(&str, &str, &str)] = &[
             ("POST", "/projects", r#"{"name":"p1"}"#),
             ("POST", "/projects/fz/users", r#"{"name":"u1","path":"/a/"}"#),
-            ("PUT", "/projects/fz/users/u1/policy", r#"{"preset":"ReadOnly"}"#),
+            ("PUT", "/projects/fz/users/u1/policy", r#"{"preset":"read-only"}"#),
             (
                 "PUT",
                 "/projects/fz/users/u1/policy",
