@@ -41,7 +41,9 @@ fn plain(u: &mut Unstructured) -> ArbResult<String> {
 
 fn check_acl(body: &[u8], owner: &str) {
     match acl::parse(body, owner) {
-        Err(e) => assert!(matches!(e.code, C::MalformedACLError | C::NotImplemented), "acl::parse failed with {:?}", e.code),
+        Err(e) => {
+            assert!(matches!(e.code, C::MalformedACLError | C::NotImplemented), "acl::parse failed with {:?}", e.code)
+        }
         Ok(parsed) => {
             let again = acl::render(owner, parsed);
             assert_eq!(acl::parse(again.as_bytes(), owner).ok(), Some(parsed), "a parsed ACL does not round-trip");
@@ -52,7 +54,11 @@ fn check_acl(body: &[u8], owner: &str) {
 fn check_cors(body: &[u8]) -> Option<CorsConfiguration> {
     match CorsConfiguration::parse(body) {
         Err(e) => {
-            assert!(matches!(e.code, C::MalformedXML | C::InvalidRequest), "CorsConfiguration::parse failed with {:?}", e.code);
+            assert!(
+                matches!(e.code, C::MalformedXML | C::InvalidRequest),
+                "CorsConfiguration::parse failed with {:?}",
+                e.code
+            );
             None
         }
         Ok(cfg) => {
@@ -142,7 +148,11 @@ fuzz_target!(|data: &[u8]| {
                     CannedAcl::BucketOwnerRead | CannedAcl::BucketOwnerFullControl => CannedAcl::Private,
                     other => other,
                 };
-                assert_eq!(acl::parse(doc.as_bytes(), &owner).ok(), Some(want), "a rendered {canned:?} ACL does not parse back");
+                assert_eq!(
+                    acl::parse(doc.as_bytes(), &owner).ok(),
+                    Some(want),
+                    "a rendered {canned:?} ACL does not parse back"
+                );
             }
             check_acl(u.take_rest(), &owner);
         }

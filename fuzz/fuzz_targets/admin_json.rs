@@ -122,7 +122,10 @@ fn build(u: &mut Unstructured, kind: AdminBody) -> ArbResult<(Value, Option<Admi
         }
         AdminBody::PutQuota => {
             let (max_bytes, max_objects): (Option<u64>, Option<u64>) = (u.arbitrary()?, u.arbitrary()?);
-            (json!({ "max_bytes": max_bytes, "max_objects": max_objects }), Some(AdminRequest::Quota(Quota { max_bytes, max_objects })))
+            (
+                json!({ "max_bytes": max_bytes, "max_objects": max_objects }),
+                Some(AdminRequest::Quota(Quota { max_bytes, max_objects })),
+            )
         }
     })
 }
@@ -149,7 +152,9 @@ fn form(u: &mut Unstructured) -> ArbResult<()> {
     let pairs: Vec<(String, String)> = u.arbitrary()?;
     let encoded: Vec<String> = pairs
         .iter()
-        .map(|(k, v)| format!("{}={}", utf8_percent_encode(k, NON_ALPHANUMERIC), utf8_percent_encode(v, NON_ALPHANUMERIC)))
+        .map(|(k, v)| {
+            format!("{}={}", utf8_percent_encode(k, NON_ALPHANUMERIC), utf8_percent_encode(v, NON_ALPHANUMERIC))
+        })
         .collect();
     let body = encoded.join("&");
     let got = parse_iam_form(body.as_bytes()).expect("an encoded form did not parse");
@@ -168,9 +173,19 @@ fuzz_target!(|data: &[u8]| {
                 Ok(pairs) => {
                     let again: Vec<String> = pairs
                         .iter()
-                        .map(|(k, v)| format!("{}={}", utf8_percent_encode(k, NON_ALPHANUMERIC), utf8_percent_encode(v, NON_ALPHANUMERIC)))
+                        .map(|(k, v)| {
+                            format!(
+                                "{}={}",
+                                utf8_percent_encode(k, NON_ALPHANUMERIC),
+                                utf8_percent_encode(v, NON_ALPHANUMERIC)
+                            )
+                        })
                         .collect();
-                    assert_eq!(parse_iam_form(again.join("&").as_bytes()).ok(), Some(pairs), "a parsed form does not round-trip");
+                    assert_eq!(
+                        parse_iam_form(again.join("&").as_bytes()).ok(),
+                        Some(pairs),
+                        "a parsed form does not round-trip"
+                    );
                 }
                 Err(e) => assert_eq!(e.code, "InvalidInput", "an IAM form refused with {}", e.code),
             }

@@ -146,7 +146,11 @@ fn check(text: &str) {
             if let Ok(allow) = parse(&allowing, kind) {
                 for (a, o) in decisions(&allow).into_iter().zip(&original) {
                     assert_ne!(a, Decision::Deny, "an all-Allow policy denied");
-                    assert_eq!(a == Decision::Allow, *o != Decision::NotApplicable, "Allow does not mirror applicability");
+                    assert_eq!(
+                        a == Decision::Allow,
+                        *o != Decision::NotApplicable,
+                        "Allow does not mirror applicability"
+                    );
                 }
             }
         }
@@ -169,8 +173,14 @@ fn one_or_many(u: &mut Unstructured, pool: &[&str]) -> ArbResult<Value> {
 }
 
 fn statement(u: &mut Unstructured) -> ArbResult<Value> {
-    const PRINCIPALS: &[&str] =
-        &["*", "acme", "arn:aws:iam::acme:root", "arn:aws:iam::acme:user/alice", "arn:aws:iam::acme:user/team/bob", "other"];
+    const PRINCIPALS: &[&str] = &[
+        "*",
+        "acme",
+        "arn:aws:iam::acme:root",
+        "arn:aws:iam::acme:user/alice",
+        "arn:aws:iam::acme:user/team/bob",
+        "other",
+    ];
     const ACTION_POOL: &[&str] =
         &["s3:GetObject", "s3:Get*", "s3:*", "*", "s3:?utObject", "S3:LISTBUCKET", "iam:*", "s3:", "s3:*Object*"];
     const RESOURCE_POOL: &[&str] = &[
@@ -282,7 +292,8 @@ fn built(u: &mut Unstructured) -> ArbResult<String> {
     }
     let n = u.int_in_range(1..=3u8)?;
     let list = (0..n).map(|_| statement(u)).collect::<ArbResult<Vec<_>>>()?;
-    let statement = if n == 1 && u.arbitrary()? { list.into_iter().next().unwrap_or_default() } else { Value::Array(list) };
+    let statement =
+        if n == 1 && u.arbitrary()? { list.into_iter().next().unwrap_or_default() } else { Value::Array(list) };
     doc.insert("Statement".into(), statement);
     Ok(Value::Object(doc).to_string())
 }

@@ -108,11 +108,8 @@ fn cuts(u: &mut Unstructured) -> ArbResult<Vec<usize>> {
 
 fn raw_form(mut u: Unstructured) -> ArbResult<()> {
     let u = &mut u;
-    let content_type: String = if u.arbitrary()? {
-        format!("multipart/form-data; boundary={BOUNDARY}")
-    } else {
-        u.arbitrary()?
-    };
+    let content_type: String =
+        if u.arbitrary()? { format!("multipart/form-data; boundary={BOUNDARY}") } else { u.arbitrary()? };
     let Ok(boundary) = form::boundary(Some(&content_type)) else { return Ok(()) };
     let (a, b) = (cuts(u)?, cuts(u)?);
     let body = std::mem::replace(u, Unstructured::new(&[])).take_rest();
@@ -124,7 +121,8 @@ fn raw_form(mut u: Unstructured) -> ArbResult<()> {
 
 /// A field name the form encoding carries unchanged: no quote, backslash, CR or LF.
 fn name(u: &mut Unstructured) -> ArbResult<String> {
-    const NAMES: &[&str] = &["key", "Content-Type", "acl", "success_action_status", "x-amz-meta-a", "X-Ignore-me", "bucket"];
+    const NAMES: &[&str] =
+        &["key", "Content-Type", "acl", "success_action_status", "x-amz-meta-a", "X-Ignore-me", "bucket"];
     if u.arbitrary()? {
         return Ok(u.choose(NAMES)?.to_string());
     }
@@ -138,7 +136,9 @@ fn built_form(u: &mut Unstructured) -> ArbResult<()> {
     let mut fields = Vec::new();
     for _ in 0..n {
         let name = name(u)?;
-        if name.eq_ignore_ascii_case("file") || fields.iter().any(|(f, _): &(String, String)| f.eq_ignore_ascii_case(&name)) {
+        if name.eq_ignore_ascii_case("file")
+            || fields.iter().any(|(f, _): &(String, String)| f.eq_ignore_ascii_case(&name))
+        {
             continue;
         }
         let value: String = u.arbitrary()?;
@@ -158,7 +158,9 @@ fn built_form(u: &mut Unstructured) -> ArbResult<()> {
     }
     let mut body = Vec::new();
     for (n, v) in &fields {
-        body.extend_from_slice(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{n}\"\r\n\r\n").as_bytes());
+        body.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{n}\"\r\n\r\n").as_bytes(),
+        );
         body.extend_from_slice(v.as_bytes());
         body.extend_from_slice(b"\r\n");
     }
@@ -266,8 +268,15 @@ fn raw_policy(u: &mut Unstructured) -> ArbResult<()> {
 }
 
 fn signature(u: &mut Unstructured) -> ArbResult<()> {
-    const NAMES: &[&str] =
-        &["policy", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-signature", "AWSAccessKeyId", "signature"];
+    const NAMES: &[&str] = &[
+        "policy",
+        "x-amz-algorithm",
+        "x-amz-credential",
+        "x-amz-date",
+        "x-amz-signature",
+        "AWSAccessKeyId",
+        "signature",
+    ];
     let policy: String = u.arbitrary()?;
     let mut fields = vec![("policy".to_owned(), policy.clone())];
     let mode = u.int_in_range(0..=2u8)?;

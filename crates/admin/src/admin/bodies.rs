@@ -48,12 +48,13 @@ pub(crate) fn password(body: &[u8]) -> Result<Option<String>, ApiError> {
 /// returned parsed (milliseconds).
 pub(crate) fn new_key(body: &[u8]) -> Result<(NewKeyBody, Option<UnixMillis>), ApiError> {
     let body: NewKeyBody = if body.is_empty() { NewKeyBody::default() } else { json(body)? };
-    let expires = match &body.expires {
-        None => None,
-        Some(t) => Some(crate::timefmt::parse(t).ok_or_else(|| {
-            ApiError::new(Code::InvalidArgument, format!("expires {t:?} is not an RFC 3339 time"))
-        })?),
-    };
+    let expires =
+        match &body.expires {
+            None => None,
+            Some(t) => Some(crate::timefmt::parse(t).ok_or_else(|| {
+                ApiError::new(Code::InvalidArgument, format!("expires {t:?} is not an RFC 3339 time"))
+            })?),
+        };
     Ok((body, expires))
 }
 
@@ -169,11 +170,17 @@ mod tests {
     #[test]
     fn bodies_parse_as_the_handlers_read_them() {
         let p = |k, b: &str| parse_admin_body(k, b.as_bytes());
-        assert_eq!(p(AdminBody::CreateProject, r#"{"name":"acme"}"#), Ok(AdminRequest::Project { name: "acme".into() }));
+        assert_eq!(
+            p(AdminBody::CreateProject, r#"{"name":"acme"}"#),
+            Ok(AdminRequest::Project { name: "acme".into() })
+        );
         assert_eq!(p(AdminBody::CreateProject, r#"{"name":"acme","x":1}"#).unwrap_err().code, "MalformedJson");
         assert_eq!(p(AdminBody::PutPolicy, r#"{"preset":"read-only"}"#), Ok(AdminRequest::Preset("read-only".into())));
         assert_eq!(p(AdminBody::PutPolicy, r#"{"preset":"Nope"}"#).unwrap_err().code, "UnknownPreset");
-        assert_eq!(p(AdminBody::PutPolicy, r#"{"document":{"a":1}}"#), Ok(AdminRequest::PolicyDocument(r#"{"a":1}"#.into())));
+        assert_eq!(
+            p(AdminBody::PutPolicy, r#"{"document":{"a":1}}"#),
+            Ok(AdminRequest::PolicyDocument(r#"{"a":1}"#.into()))
+        );
         assert_eq!(p(AdminBody::PutPolicy, r#"{"document":[1]}"#).unwrap_err().code, "MalformedPolicy");
         assert_eq!(p(AdminBody::PutPolicy, "{}").unwrap_err().code, "InvalidArgument");
         assert_eq!(p(AdminBody::PutPassword, r#"{"password":null}"#), Ok(AdminRequest::Password(None)));
@@ -185,13 +192,19 @@ mod tests {
             Ok(AdminRequest::Key { user: None, region: None, expires: Some(1000) })
         );
         assert_eq!(p(AdminBody::CreateKey, r#"{"expires":"soon"}"#).unwrap_err().code, "InvalidArgument");
-        assert_eq!(p(AdminBody::UpdateKey, r#"{"status":"Inactive"}"#), Ok(AdminRequest::KeyStatus(KeyStatus::Inactive)));
+        assert_eq!(
+            p(AdminBody::UpdateKey, r#"{"status":"Inactive"}"#),
+            Ok(AdminRequest::KeyStatus(KeyStatus::Inactive))
+        );
         assert_eq!(p(AdminBody::UpdateKey, r#"{"status":"inactive"}"#).unwrap_err().status, 400);
         assert_eq!(
             p(AdminBody::PutQuota, r#"{"max_bytes":5}"#),
             Ok(AdminRequest::Quota(Quota { max_bytes: Some(5), max_objects: None }))
         );
-        assert_eq!(crate::parse_iam_form(b"A=x+y%21&B").unwrap(), vec![("A".into(), "x y!".into()), ("B".into(), String::new())]);
+        assert_eq!(
+            crate::parse_iam_form(b"A=x+y%21&B").unwrap(),
+            vec![("A".into(), "x y!".into()), ("B".into(), String::new())]
+        );
         assert_eq!(crate::parse_iam_form(b"A=%FF").unwrap_err().code, "InvalidInput");
     }
 }

@@ -59,49 +59,228 @@ impl Rng {
 }
 
 const SUBRESOURCES: &[&str] = &[
-    "acl", "cors", "policy", "policyStatus", "uploads", "uploadId", "partNumber", "versionId", "versions", "tagging",
-    "lifecycle", "website", "delete", "location", "list-type", "max-keys", "continuation-token", "start-after",
-    "prefix", "delimiter", "encoding-type", "marker", "versioning", "encryption", "object-lock", "retention",
-    "legal-hold", "notification", "replication", "logging", "requestPayment", "accelerate", "analytics", "ownershipControls",
-    "publicAccessBlock", "restore", "select", "select-type", "attributes", "torrent", "max-uploads", "upload-id-marker",
-    "key-marker", "part-number-marker", "max-parts", "response-content-type", "response-content-disposition",
-    "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
-    "AWSAccessKeyId", "Signature", "Expires", "x-id", "fetch-owner",
+    "acl",
+    "cors",
+    "policy",
+    "policyStatus",
+    "uploads",
+    "uploadId",
+    "partNumber",
+    "versionId",
+    "versions",
+    "tagging",
+    "lifecycle",
+    "website",
+    "delete",
+    "location",
+    "list-type",
+    "max-keys",
+    "continuation-token",
+    "start-after",
+    "prefix",
+    "delimiter",
+    "encoding-type",
+    "marker",
+    "versioning",
+    "encryption",
+    "object-lock",
+    "retention",
+    "legal-hold",
+    "notification",
+    "replication",
+    "logging",
+    "requestPayment",
+    "accelerate",
+    "analytics",
+    "ownershipControls",
+    "publicAccessBlock",
+    "restore",
+    "select",
+    "select-type",
+    "attributes",
+    "torrent",
+    "max-uploads",
+    "upload-id-marker",
+    "key-marker",
+    "part-number-marker",
+    "max-parts",
+    "response-content-type",
+    "response-content-disposition",
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Signature",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "AWSAccessKeyId",
+    "Signature",
+    "Expires",
+    "x-id",
+    "fetch-owner",
 ];
 
 const VALUES: &[&str] = &[
-    "", "0", "-1", "1", "10001", "99999999999999999999", "2", "url", "%", "%zz", "%00", "%FF%FE", "a%2Fb", "..", "../..",
-    "null", "true", "AWS4-HMAC-SHA256", "AKTESTROOT/20261206/us-east-1/s3/aws4_request", "20261206T000000Z",
-    "\u{7f}", "%E2%82", "x%20y+z", "obj", "fuzzb/obj", "/fuzzb/obj", "3600", "604801", "deadbeef",
+    "",
+    "0",
+    "-1",
+    "1",
+    "10001",
+    "99999999999999999999",
+    "2",
+    "url",
+    "%",
+    "%zz",
+    "%00",
+    "%FF%FE",
+    "a%2Fb",
+    "..",
+    "../..",
+    "null",
+    "true",
+    "AWS4-HMAC-SHA256",
+    "AKTESTROOT/20261206/us-east-1/s3/aws4_request",
+    "20261206T000000Z",
+    "\u{7f}",
+    "%E2%82",
+    "x%20y+z",
+    "obj",
+    "fuzzb/obj",
+    "/fuzzb/obj",
+    "3600",
+    "604801",
+    "deadbeef",
 ];
 
 const HEADERS: &[&str] = &[
-    "range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "x-amz-copy-source",
-    "x-amz-copy-source-range", "x-amz-copy-source-if-match", "content-md5", "x-amz-content-sha256", "x-amz-date",
-    "date", "x-amz-acl", "x-amz-grant-read", "x-amz-grant-full-control", "x-amz-storage-class",
-    "x-amz-server-side-encryption", "x-amz-tagging", "x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date",
-    "x-amz-checksum-crc32", "x-amz-checksum-sha256", "x-amz-checksum-algorithm", "x-amz-sdk-checksum-algorithm",
-    "x-amz-decoded-content-length", "content-encoding", "content-type", "expect", "origin",
-    "access-control-request-method", "access-control-request-headers", "host", "x-amz-meta-a", "x-amz-meta-",
-    "x-amz-bucket-object-lock-enabled", "x-amz-metadata-directive", "x-amz-expected-bucket-owner", "x-amz-trailer",
-    "x-amz-website-redirect-location", "x-amz-security-token", "authorization", "cache-control", "content-disposition",
-    "x-amz-mfa", "x-amz-request-payer", "x-amz-bypass-governance-retention", "x-amz-object-ownership", "cookie",
+    "range",
+    "if-match",
+    "if-none-match",
+    "if-modified-since",
+    "if-unmodified-since",
+    "x-amz-copy-source",
+    "x-amz-copy-source-range",
+    "x-amz-copy-source-if-match",
+    "content-md5",
+    "x-amz-content-sha256",
+    "x-amz-date",
+    "date",
+    "x-amz-acl",
+    "x-amz-grant-read",
+    "x-amz-grant-full-control",
+    "x-amz-storage-class",
+    "x-amz-server-side-encryption",
+    "x-amz-tagging",
+    "x-amz-object-lock-mode",
+    "x-amz-object-lock-retain-until-date",
+    "x-amz-checksum-crc32",
+    "x-amz-checksum-sha256",
+    "x-amz-checksum-algorithm",
+    "x-amz-sdk-checksum-algorithm",
+    "x-amz-decoded-content-length",
+    "content-encoding",
+    "content-type",
+    "expect",
+    "origin",
+    "access-control-request-method",
+    "access-control-request-headers",
+    "host",
+    "x-amz-meta-a",
+    "x-amz-meta-",
+    "x-amz-bucket-object-lock-enabled",
+    "x-amz-metadata-directive",
+    "x-amz-expected-bucket-owner",
+    "x-amz-trailer",
+    "x-amz-website-redirect-location",
+    "x-amz-security-token",
+    "authorization",
+    "cache-control",
+    "content-disposition",
+    "x-amz-mfa",
+    "x-amz-request-payer",
+    "x-amz-bypass-governance-retention",
+    "x-amz-object-ownership",
+    "cookie",
 ];
 
 const HEADER_VALUES: &[&str] = &[
-    "", "*", "bytes=0-", "bytes=-0", "bytes=5-1", "bytes=0-0,1-1", "bytes=99999999999999999999-", "bytes=",
-    "\"etag\"", "W/\"x\"", "Sun, 06 Dec 2026 08:00:00 GMT", "not a date", "/fuzzb/obj", "fuzzb/obj?versionId=x",
-    "/fuzzb/%ff", "/../../etc/passwd", "1B2M2Y8AsgTpgAmY7PhCfg==", "garbage==", "UNSIGNED-PAYLOAD",
-    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "public-read", "private", "bogus",
-    "GLACIER", "STANDARD", "AES256", "aws:kms", "a=b&c", "GOVERNANCE", "-1", "18446744073709551616", "100-continue",
-    "aws-chunked", "gzip, aws-chunked", "multipart/form-data; boundary=", "application/xml", "x-amz-checksum-crc32",
-    "http://evil.example", "PUT", "x-amz-date, content-type", "AAAAAA==", "true", "COPY", "REPLACE",
+    "",
+    "*",
+    "bytes=0-",
+    "bytes=-0",
+    "bytes=5-1",
+    "bytes=0-0,1-1",
+    "bytes=99999999999999999999-",
+    "bytes=",
+    "\"etag\"",
+    "W/\"x\"",
+    "Sun, 06 Dec 2026 08:00:00 GMT",
+    "not a date",
+    "/fuzzb/obj",
+    "fuzzb/obj?versionId=x",
+    "/fuzzb/%ff",
+    "/../../etc/passwd",
+    "1B2M2Y8AsgTpgAmY7PhCfg==",
+    "garbage==",
+    "UNSIGNED-PAYLOAD",
+    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+    "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+    "public-read",
+    "private",
+    "bogus",
+    "GLACIER",
+    "STANDARD",
+    "AES256",
+    "aws:kms",
+    "a=b&c",
+    "GOVERNANCE",
+    "-1",
+    "18446744073709551616",
+    "100-continue",
+    "aws-chunked",
+    "gzip, aws-chunked",
+    "multipart/form-data; boundary=",
+    "application/xml",
+    "x-amz-checksum-crc32",
+    "http://evil.example",
+    "PUT",
+    "x-amz-date, content-type",
+    "AAAAAA==",
+    "true",
+    "COPY",
+    "REPLACE",
 ];
 
 fn escape_path(r: &mut Rng) -> String {
     const PIECES: &[&str] = &[
-        "fuzzb", "obj", "..", ".", "%2e%2e", "%2E", "%2F", "%00", "%ff", "%", "%zz", "%e2%82%ac", "a b", "~", "_coffer",
-        "health", "admin", "v1", "//", "\\", "?", "#", "*", "é", "%25", "+", ";", "fuzzb-missing", "AKTESTROOT",
+        "fuzzb",
+        "obj",
+        "..",
+        ".",
+        "%2e%2e",
+        "%2E",
+        "%2F",
+        "%00",
+        "%ff",
+        "%",
+        "%zz",
+        "%e2%82%ac",
+        "a b",
+        "~",
+        "_coffer",
+        "health",
+        "admin",
+        "v1",
+        "//",
+        "\\",
+        "?",
+        "#",
+        "*",
+        "é",
+        "%25",
+        "+",
+        ";",
+        "fuzzb-missing",
+        "AKTESTROOT",
     ];
     let mut p = String::new();
     for _ in 0..1 + r.below(5) {
@@ -151,9 +330,41 @@ fn header(r: &mut Rng) -> String {
 /// XML/JSON fragments spliced in.
 pub fn mutate(r: &mut Rng, doc: &[u8]) -> Vec<u8> {
     const SPLICE: &[&str] = &[
-        "<", ">", "</", "<a>", "</a>", "<![CDATA[", "]]>", "&", "&amp;", "&#0;", "&#xFFFFFF;", "&bogus;", "<?xml",
-        "<!DOCTYPE a [<!ENTITY e \"x\">]>", "\"", "{", "}", "[", "]", ":", ",", "null", "1e999", "-0", "\\u0000",
-        "\\ud800", "%", "%zz", "&=", "=&", "\u{0}", "é", "<Key></Key>", "<Grant>", "xmlns=\"x\"",
+        "<",
+        ">",
+        "</",
+        "<a>",
+        "</a>",
+        "<![CDATA[",
+        "]]>",
+        "&",
+        "&amp;",
+        "&#0;",
+        "&#xFFFFFF;",
+        "&bogus;",
+        "<?xml",
+        "<!DOCTYPE a [<!ENTITY e \"x\">]>",
+        "\"",
+        "{",
+        "}",
+        "[",
+        "]",
+        ":",
+        ",",
+        "null",
+        "1e999",
+        "-0",
+        "\\u0000",
+        "\\ud800",
+        "%",
+        "%zz",
+        "&=",
+        "=&",
+        "\u{0}",
+        "é",
+        "<Key></Key>",
+        "<Grant>",
+        "xmlns=\"x\"",
     ];
     let mut d = doc.to_vec();
     for _ in 0..1 + r.below(4) {
@@ -242,7 +453,15 @@ impl Gen {
 
     /// A SigV4-signed request (for service `s3` with `sign_request`), extra
     /// headers signed too.
-    fn signed(&self, method: &str, path: &str, query: &str, extra: &[(String, String)], body: &[u8], payload: Option<&str>) -> Vec<u8> {
+    fn signed(
+        &self,
+        method: &str,
+        path: &str,
+        query: &str,
+        extra: &[(String, String)],
+        body: &[u8],
+        payload: Option<&str>,
+    ) -> Vec<u8> {
         let mut h = http::HeaderMap::new();
         h.insert("host", self.host.parse().expect("a host header"));
         for (k, v) in extra {
@@ -265,7 +484,9 @@ impl Gen {
         match kind {
             0 => {
                 let method = match r.below(3) {
-                    0 => r.pick(&["GETT", "CONNECT", "TRACE", "PROPFIND", "get", "PATCH", "M-SEARCH", "BREW"]).to_string(),
+                    0 => r
+                        .pick(&["GETT", "CONNECT", "TRACE", "PROPFIND", "get", "PATCH", "M-SEARCH", "BREW"])
+                        .to_string(),
                     1 => r.some_token(1, 30).replace(['/', ':'], "x"),
                     _ => String::from_utf8_lossy(&r.some_bytes(1, 12)).replace(['\r', '\n', ' '], "_"),
                 };
@@ -381,7 +602,14 @@ impl Gen {
         let (method, q, body, mut extra) = match r.below(6) {
             0 | 1 => ("PUT", format!("partNumber={part}&uploadId={id}"), r.some_bytes(0, 300), Vec::new()),
             2 => {
-                let source = r.word(&["/fuzzb/obj", "fuzzb/obj", "/fuzzb/mp", "/nob/x", "/fuzzb/obj?versionId=null", "%2Ffuzzb%2Fobj"]);
+                let source = r.word(&[
+                    "/fuzzb/obj",
+                    "fuzzb/obj",
+                    "/fuzzb/mp",
+                    "/nob/x",
+                    "/fuzzb/obj?versionId=null",
+                    "%2Ffuzzb%2Fobj",
+                ]);
                 let mut h = vec![("x-amz-copy-source".to_owned(), source.to_owned())];
                 if r.one_in(2) {
                     h.push(("x-amz-copy-source-range".to_owned(), r.word(HEADER_VALUES).to_owned()));
@@ -395,13 +623,21 @@ impl Gen {
                 );
                 ("POST", format!("uploadId={id}"), mutate(r, doc.as_bytes()), Vec::new())
             }
-            4 => ("GET", format!("uploadId={id}&max-parts={part}&part-number-marker={}", r.word(VALUES)), Vec::new(), Vec::new()),
+            4 => (
+                "GET",
+                format!("uploadId={id}&max-parts={part}&part-number-marker={}", r.word(VALUES)),
+                Vec::new(),
+                Vec::new(),
+            ),
             _ if r.one_in(10) => ("DELETE", format!("uploadId={id}"), Vec::new(), Vec::new()),
             _ => ("GET", format!("uploads&max-uploads={part}&key-marker={}", r.word(VALUES)), Vec::new(), Vec::new()),
         };
         if r.one_in(3) {
             if let Some((k, v)) = header(r).split_once(": ") {
-                if !k.eq_ignore_ascii_case("host") && !k.eq_ignore_ascii_case("authorization") && k != "x-amz-content-sha256" {
+                if !k.eq_ignore_ascii_case("host")
+                    && !k.eq_ignore_ascii_case("authorization")
+                    && k != "x-amz-content-sha256"
+                {
                     extra.push((k.to_owned(), v.to_owned()));
                 }
             }
@@ -429,7 +665,11 @@ impl Gen {
             let date = if r.one_in(2) { "x-amz-date: 20261206T000000Z".to_owned() } else { header(r) };
             (String::new(), vec![format!("authorization: {auth}"), date])
         };
-        let line = format!("{} {path}{}{q} HTTP/1.1", r.pick(&["GET", "PUT", "DELETE", "HEAD"]), if q.is_empty() { "" } else { "?" });
+        let line = format!(
+            "{} {path}{}{q} HTTP/1.1",
+            r.pick(&["GET", "PUT", "DELETE", "HEAD"]),
+            if q.is_empty() { "" } else { "?" }
+        );
         Req { bytes: self.assemble(&line, &headers, None, b""), incomplete: false, what: "broken authorization" }
     }
 
@@ -488,9 +728,19 @@ impl Gen {
             "0".repeat(64)
         );
         let body = mutate(r, form.as_bytes());
-        let ct = *r.pick(&["multipart/form-data; boundary=B0", "multipart/form-data", "multipart/form-data; boundary=\"B0\"", "text/plain", "multipart/form-data; boundary="]);
+        let ct = *r.pick(&[
+            "multipart/form-data; boundary=B0",
+            "multipart/form-data",
+            "multipart/form-data; boundary=\"B0\"",
+            "text/plain",
+            "multipart/form-data; boundary=",
+        ]);
         let line = "POST /fuzzb HTTP/1.1";
-        Req { bytes: self.assemble(line, &[format!("content-type: {ct}")], None, &body), incomplete: false, what: "POST form" }
+        Req {
+            bytes: self.assemble(line, &[format!("content-type: {ct}")], None, &body),
+            incomplete: false,
+            what: "POST form",
+        }
     }
 
     /// A mutated IAM query API call, signed for `iam` by the project root.
