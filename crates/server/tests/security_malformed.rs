@@ -4,7 +4,7 @@
 //! 501 `NotImplemented` and 503 `SlowDown`/busy), and none may hang: each is
 //! answered, or its connection closed, within a few seconds.
 //!
-//! The requests come from a seeded generator (`malformed/requests.rs`): garbage
+//! The requests come from a seeded generator (`malformed/requests.rs`, `malformed/rng.rs`): garbage
 //! methods, paths with %-escapes and `..`, random query sub-resources,
 //! random and oversized headers, wrong `Content-Length`, truncated and
 //! garbage `aws-chunked` bodies, broken SigV4 and SigV2 `Authorization`
@@ -20,6 +20,8 @@
 mod common;
 #[path = "malformed/requests.rs"]
 mod requests;
+#[path = "malformed/rng.rs"]
+mod rng;
 
 use common::admin::Key;
 use common::TestServer;
