@@ -38,6 +38,20 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+pub use admin::bodies::{parse_admin_body, AdminBody, AdminBodyError, AdminRequest};
+
+/// The parameters of an IAM query API body (`a=1&b=x+y%21`: `+` is a space,
+/// then percent-decoding), in body order, exactly as the IAM API reads them;
+/// a pure entry point for tests and fuzzing. The error carries the IAM
+/// error code (`InvalidInput` for text that is not UTF-8 once decoded).
+pub fn parse_iam_form(body: &[u8]) -> Result<Vec<(String, String)>, AdminBodyError> {
+    iam::form::Form::parse(body).map(|f| f.pairs().to_vec()).map_err(|e| AdminBodyError {
+        code: e.code.as_str(),
+        status: e.code.status(),
+        message: e.message,
+    })
+}
+
 /// The path prefix every admin API route lives under (versioned below it).
 pub const ADMIN_PREFIX: &str = "/_coffer/admin/";
 

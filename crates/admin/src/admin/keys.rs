@@ -5,22 +5,15 @@
 //! configuration, not through this API.
 
 use super::errors::{ApiError, Code};
-use super::json::{CreatedKeyJson, KeyJson, KeyPatch, NewKeyBody};
+use super::json::{CreatedKeyJson, KeyJson};
 use super::{Caller, Ctx, Reply};
 use coffer_iam::NewKey;
-use coffer_meta::{AccessKeyRecord, KeyStatus, OPERATOR_PROJECT};
+use coffer_meta::{AccessKeyRecord, OPERATOR_PROJECT};
 
 pub(crate) async fn create(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let project = ctx.param("project");
     ctx.caller.project(project)?;
-    let body: NewKeyBody = if ctx.req.body.is_empty() { NewKeyBody::default() } else { ctx.json()? };
-    let expires =
-        match &body.expires {
-            None => None,
-            Some(t) => Some(crate::timefmt::parse(t).ok_or_else(|| {
-                ApiError::new(Code::InvalidArgument, format!("expires {t:?} is not an RFC 3339 time"))
-            })?),
-        };
+    let (body, expires) = super::bodies::new_key(&ctx.req.body)?;
     let req = NewKey { project: project.to_owned(), user: body.user, region: body.region, expires };
     let created = ctx.svc.iam().create_key(&req).await?;
     let k = &created.record;
@@ -75,14 +68,7 @@ pub(crate) async fn get(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 
 /// Sets the status (`Active` or `Inactive`); effective from the next request.
 pub(crate) async fn update(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let patch: KeyPatch = ctx.json()?;
-    let status = match patch.status.as_str() {
-        "Active" => KeyStatus::Active,
-        "Inactive" => KeyStatus::Inactive,
-        other => {
-            return Err(ApiError::new(Code::InvalidArgument, format!("status {other:?} must be Active or Inactive")))
-        }
-    };
+    let status = super::bodies::key_status(&ctx.req.body)?;
     let k = visible_key(ctx).await?;
     not_operator_key(&k)?;
     ctx.svc.iam().set_key_status(&k.access_key, status).await?;

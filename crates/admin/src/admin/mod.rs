@@ -13,6 +13,7 @@
 //! Handlers are split by resource: [`projects`], [`users`], [`keys`],
 //! [`storage`] (quotas, buckets, usage).
 
+pub(crate) mod bodies;
 mod errors;
 mod json;
 mod keys;
@@ -95,8 +96,7 @@ impl Ctx<'_> {
 
     /// The body as `T`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        serde_json::from_slice(&self.req.body)
-            .map_err(|e| ApiError::new(Code::MalformedJson, format!("the request body is not the expected JSON: {e}")))
+        bodies::json(&self.req.body)
     }
 }
 

@@ -24,6 +24,11 @@ impl Form {
         Ok(Form { pairs })
     }
 
+    /// Every `(name, value)` pair, in body order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
     /// A parameter, if present (empty values count as present).
     pub fn get(&self, name: &str) -> Option<&str> {
         self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())

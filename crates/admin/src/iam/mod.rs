@@ -15,8 +15,8 @@
 
 mod access;
 mod actions;
-mod errors;
-mod form;
+pub(crate) mod errors;
+pub(crate) mod form;
 mod keys;
 mod policies;
 mod users;
