@@ -31,10 +31,30 @@ const WRITE_BATCH: usize = 256 << 10;
 /// Reads produce chunks of this size.
 const READ_CHUNK: usize = 512 << 10;
 
+/// The most free space blob writes leave on the filesystem (see
+/// [`FsBlobStore::reserve`]).
+const RESERVE_MAX: u64 = 256 << 20;
+
 /// Blobs as files under one root directory.
 #[derive(Clone, Debug)]
 pub struct FsBlobStore {
     root: Arc<PathBuf>,
+    reserve: u64,
+}
+
+/// Bytes an unprivileged writer may still use on the filesystem of `path`.
+fn available(path: &Path) -> std::io::Result<u64> {
+    let st = rustix::fs::statvfs(path)?;
+    Ok(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
+/// Refuses a write of `len` bytes that would leave less than `reserve` free.
+fn check_room(root: &Path, reserve: u64, len: u64) -> Result<(), BlobError> {
+    match available(root) {
+        Ok(free) if free < reserve.saturating_add(len) => Err(BlobError::NoSpace),
+        // A filesystem that cannot say how full it is: the write itself decides.
+        _ => Ok(()),
+    }
 }
 
 async fn blocking<T: Send + 'static>(
@@ -91,7 +111,25 @@ impl FsBlobStore {
             }
             Err(e) => return Err(e.into()),
         }
-        Ok(FsBlobStore { root: Arc::new(root) })
+        let reserve = match rustix::fs::statvfs(&root) {
+            Ok(st) => (st.f_blocks.saturating_mul(st.f_frsize) / 20).min(RESERVE_MAX),
+            Err(_) => 0,
+        };
+        Ok(FsBlobStore { root: Arc::new(root), reserve })
+    }
+
+    /// Free space that blob writes leave alone: 5 % of the filesystem, at
+    /// most 256 MiB. A blob write that would eat into it fails with
+    /// [`BlobError::NoSpace`], so the metadata store on the same disk keeps
+    /// room to record deletes (which free space) when blobs have filled it.
+    pub fn reserve(&self) -> u64 {
+        self.reserve
+    }
+
+    /// The same store with another reserve.
+    pub fn with_reserve(mut self, bytes: u64) -> Self {
+        self.reserve = bytes;
+        self
     }
 
     fn path(&self, id: &BlobId) -> PathBuf {
@@ -104,6 +142,8 @@ impl FsBlobStore {
 /// receiving and hashing the next batch: at most one write is in flight.
 struct FsWriter {
     id: BlobId,
+    root: Arc<PathBuf>,
+    reserve: u64,
     tmp: PathBuf,
     dest: PathBuf,
     /// The file, when no write is in flight.
@@ -132,8 +172,11 @@ impl FsWriter {
         }
         let mut file = self.settle().await?;
         let pieces = std::mem::take(&mut self.pieces);
+        let len = self.gathered as u64;
         self.gathered = 0;
+        let (root, reserve) = (self.root.clone(), self.reserve);
         self.in_flight = Some(tokio::task::spawn_blocking(move || {
+            check_room(&root, reserve, len)?;
             for p in &pieces {
                 file.write_all(p)?;
             }
@@ -193,9 +236,16 @@ impl BlobStore for FsBlobStore {
         let tmp = self.root.join("tmp").join(format!("{id}.tmp"));
         let dest = self.path(&id);
         let t = tmp.clone();
-        let file = blocking(move || Ok(create_file(&t)?)).await?;
+        let (root, reserve) = (self.root.clone(), self.reserve);
+        let file = blocking(move || {
+            check_room(&root, reserve, 0)?;
+            Ok(create_file(&t)?)
+        })
+        .await?;
         Ok(Box::new(FsWriter {
             id,
+            root: self.root.clone(),
+            reserve: self.reserve,
             tmp,
             dest,
             file: Some(file),
@@ -340,5 +390,40 @@ mod tests {
         for d in ["", "tmp", "v1", "v1/00", "v1/ff"] {
             assert_eq!(mode(&root.join(d)), 0o700, "directory {d:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn writes_leave_the_reserve_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        assert!(store.reserve() > 0 && store.reserve() <= RESERVE_MAX);
+        let free = available(dir.path()).unwrap();
+        // A reserve above the free space refuses even an empty blob.
+        let full = store.clone().with_reserve(free + (1 << 30));
+        assert!(matches!(full.create().await.err(), Some(BlobError::NoSpace)));
+        // A reserve just under it refuses the batch that would cross it, and
+        // leaves no temporary file behind.
+        let tight = store.clone().with_reserve(free.saturating_sub(WRITE_BATCH as u64 / 2));
+        let mut w = tight.create().await.unwrap();
+        let big = Bytes::from(vec![7u8; WRITE_BATCH]);
+        let mut refused = false;
+        for _ in 0..4 {
+            if w.write(big.clone()).await.is_err() {
+                refused = true;
+                break;
+            }
+        }
+        let refused = if refused {
+            drop(w);
+            true
+        } else {
+            matches!(w.commit().await, Err(BlobError::NoSpace))
+        };
+        assert!(refused, "a write crossing the reserve is refused");
+        assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+        // No reserve: the same write succeeds.
+        let mut w = store.with_reserve(0).create().await.unwrap();
+        w.write(big).await.unwrap();
+        w.commit().await.unwrap();
     }
 }

@@ -1,6 +1,8 @@
 //! A full disk: the data directory on a small tmpfs. Writes that do not fit
 //! get a clean 507 InsufficientStorage, nothing already stored is damaged,
-//! and writes succeed again once space returns.
+//! and writes succeed again once space returns: blob writes leave a reserve
+//! free (5 % of the filesystem, at most 256 MiB) so the deletes that free
+//! space can still be recorded in the metadata store on the same disk.
 //!
 //! Needs root (to mount tmpfs); without it the test says so and does nothing.
 
