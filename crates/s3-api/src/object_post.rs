@@ -59,9 +59,19 @@ pub(crate) async fn post(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Res
         }
     };
     ctx.key = Some(key.clone());
+    let headers = fields_as_headers(&fields);
+    // What the form asks for is what applies, so policy condition keys
+    // (`s3:x-amz-acl`, …) read the form's fields: the POST's own `x-amz-*`
+    // headers are signed by nothing and ignored.
+    let own: Vec<HeaderName> = ctx.headers.keys().filter(|n| n.as_str().starts_with("x-amz-")).cloned().collect();
+    for n in own {
+        ctx.headers.remove(n);
+    }
+    for (n, v) in headers.iter().filter(|(n, _)| n.as_str().starts_with("x-amz-")) {
+        ctx.headers.insert(n.clone(), v.clone());
+    }
     crate::authz::authorize(s, ctx).await?;
 
-    let headers = fields_as_headers(&fields);
     // The form's fields ask for what headers ask for on a PUT.
     coffer_s3_proto::unbuilt::refuse(Operation::PostObject, &headers)?;
     crate::authz::check_acl_headers(s, ctx, Operation::PostObject, &headers).await?;

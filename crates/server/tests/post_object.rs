@@ -285,3 +285,42 @@ async fn form_acl_needs_put_object_acl_and_tagging_is_refused() {
     let r = post(&s, "bkt", &form(&fields, "f.txt", b"data")).await;
     assert_eq!(r.status, 204, "{}", r.text());
 }
+
+/// Policy conditions on `s3:x-amz-acl` read the form's `acl` field, which is
+/// what is applied, not an `x-amz-acl` header of the POST (signed by nothing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn form_acl_conditions_read_the_form_not_the_posts_headers() {
+    let s = TestServer::start().await;
+    s.admin("POST", "/projects", Some(serde_json::json!({"name": "alpha"}))).await;
+    let root = s.new_key("alpha", None, None).await;
+    let writer = s
+        .new_user(
+            "alpha",
+            "writer",
+            serde_json::json!({"document": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": ["s3:PutObject", "s3:PutObjectAcl"], "Resource": "*",
+                 "Condition": {"StringEquals": {"s3:x-amz-acl": "private"}}}]}}),
+        )
+        .await;
+    assert_eq!(s.as_key(Some(&root), "PUT", "/bkt", "", b"").await.status, 200);
+    let send = |acl: &'static str| {
+        let p = policy(&[r#"{"bucket":"bkt"}"#, r#"{"key":"k"}"#, r#"["starts-with","$acl",""]"#]);
+        let mut fields = pairs(&[("key", "k"), ("acl", acl)]);
+        fields.extend(v4_fields_as(&p, &writer.ak, &writer.sk));
+        let body = form(&fields, "f.txt", b"data");
+        let head = format!(
+            "POST /bkt HTTP/1.1\r\nhost: {}\r\ncontent-type: multipart/form-data; boundary={BOUNDARY}\r\n\
+             x-amz-acl: private\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            s.addr,
+            body.len()
+        );
+        let mut req = head.into_bytes();
+        req.extend_from_slice(&body);
+        req
+    };
+    let r = s.raw(&send("public-read")).await;
+    assert_eq!((r.status, r.code().as_deref()), (403, Some("AccessDenied")), "{}", r.text());
+    assert_eq!(s.as_key(Some(&root), "GET", "/bkt/k", "", b"").await.status, 404, "nothing stored");
+    let r = s.raw(&send("private")).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+}

@@ -12,6 +12,12 @@ use futures::{StreamExt, TryStreamExt};
 /// The most bytes of field names and values accepted before the file.
 pub const MAX_FIELDS_BYTES: usize = 64 * 1024;
 
+/// The most raw bytes (preamble, boundaries, part headers, field values)
+/// pulled from the body before the file part is found. The parser buffers
+/// everything until it sees a boundary or the end of a part's headers, so
+/// without this a body that never gets there would be held in memory whole.
+pub const MAX_PRE_FILE_BYTES: u64 = 2 * MAX_FIELDS_BYTES as u64;
+
 /// The form fields that preceded the file, in order. Names keep their case
 /// as sent; lookups ignore it (S3 treats field names case-insensitively).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -93,24 +99,28 @@ where
     S: Stream<Item = Result<Bytes, E>> + Send + 'static,
     E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
 {
+    let guard = PreFile::default();
+    let body = guard.clone().wrap(body);
     let mut form = multer::Multipart::new(body, boundary);
     let mut fields = Vec::new();
     let mut budget = MAX_FIELDS_BYTES;
+    let too_large = || S3Error::new(C::MaxPostPreDataLengthExceededError);
+    let failed = |e: multer::Error| if guard.tripped() { too_large() } else { malformed(e) };
     loop {
-        let Some(mut field) = form.next_field().await.map_err(malformed)? else {
+        let Some(mut field) = form.next_field().await.map_err(failed)? else {
             return Err(S3Error::new(C::IncorrectNumberOfFilesInPostRequest));
         };
         let name = field.name().unwrap_or("").to_owned();
         if name.eq_ignore_ascii_case("file") {
+            guard.open();
             let filename = field.file_name().map(str::to_owned);
             let content_type = field.content_type().map(|m| m.to_string());
             let body = field.map_err(malformed).boxed();
             return Ok((FormFields(fields), FileField { filename, content_type, body }));
         }
-        let too_large = || S3Error::new(C::MaxPostPreDataLengthExceededError);
         budget = budget.checked_sub(name.len()).ok_or_else(too_large)?;
         let mut value = Vec::new();
-        while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+        while let Some(chunk) = field.chunk().await.map_err(failed)? {
             budget = budget.checked_sub(chunk.len()).ok_or_else(too_large)?;
             value.extend_from_slice(&chunk);
         }
@@ -118,5 +128,70 @@ where
             S3Error::with_message(C::InvalidArgument, format!("The form field {name} is not valid UTF-8."))
         })?;
         fields.push((name, value));
+    }
+}
+
+/// The most bytes handed to the multipart parser in one go. The parser
+/// (multer) drains its input until the input has nothing ready, so a client
+/// sending faster than the file is consumed would otherwise have its whole
+/// body buffered; after this many bytes the input says "not ready" once
+/// (and wakes itself), which hands control back to the parser.
+const BURST: u64 = 64 * 1024;
+
+/// The body as the multipart parser sees it: in bursts of at most [`BURST`]
+/// bytes, and failing once more than [`MAX_PRE_FILE_BYTES`] have passed
+/// before the file part, so memory before the file is bounded by that plus
+/// one burst.
+#[derive(Clone, Default)]
+struct PreFile(std::sync::Arc<PreFileState>);
+
+#[derive(Default)]
+struct PreFileState {
+    seen: std::sync::atomic::AtomicU64,
+    open: std::sync::atomic::AtomicBool,
+    tripped: std::sync::atomic::AtomicBool,
+}
+
+impl PreFile {
+    fn open(&self) {
+        self.0.open.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn tripped(&self) -> bool {
+        self.0.tripped.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn wrap<S, E>(self, body: S) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
+    {
+        use std::sync::atomic::Ordering::Relaxed;
+        use std::task::Poll;
+        let mut inner = Box::pin(body);
+        let mut burst = 0u64;
+        futures::stream::poll_fn(move |cx| {
+            if burst >= BURST {
+                burst = 0;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            let chunk = match inner.as_mut().poll_next(cx) {
+                Poll::Pending => {
+                    burst = 0;
+                    return Poll::Pending;
+                }
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(std::io::Error::other(e)))),
+                Poll::Ready(Some(Ok(chunk))) => chunk,
+            };
+            burst += chunk.len() as u64;
+            let st = &self.0;
+            if !st.open.load(Relaxed) && st.seen.fetch_add(chunk.len() as u64, Relaxed) > MAX_PRE_FILE_BYTES {
+                st.tripped.store(true, Relaxed);
+                return Poll::Ready(Some(Err(std::io::Error::other("form fields before the file too large"))));
+            }
+            Poll::Ready(Some(Ok(chunk)))
+        })
     }
 }

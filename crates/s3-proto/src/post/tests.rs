@@ -78,6 +78,49 @@ async fn form_errors() {
     assert_eq!(form::boundary(Some("multipart/form-data; boundary=abc")).unwrap(), "abc");
 }
 
+/// An endless body (no boundary ever, or part headers that never end) is cut
+/// off after a bounded number of bytes, not buffered whole.
+#[tokio::test]
+async fn endless_preamble_or_part_headers_are_cut_off() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    for start in ["", "--XyZ\r\nContent-Disposition: form-data; name=\"x\"\r\nA: "] {
+        let pulled = Arc::new(AtomicU64::new(0));
+        let p = pulled.clone();
+        let head = Bytes::from(start.as_bytes().to_vec());
+        let endless = stream::iter(std::iter::once(head).chain(std::iter::repeat(Bytes::from(vec![b'a'; 16 << 10]))))
+            .map(move |c| {
+                p.fetch_add(c.len() as u64, Ordering::Relaxed);
+                Ok::<_, std::io::Error>(c)
+            });
+        let err = form::read("XyZ".into(), endless).await.unwrap_err();
+        assert_eq!(err.code, C::MaxPostPreDataLengthExceededError, "start {start:?}");
+        let n = pulled.load(Ordering::Relaxed);
+        assert!(n <= form::MAX_PRE_FILE_BYTES + 2 * (16 << 10) + 100, "pulled {n} bytes");
+    }
+    // A file that arrives faster than it is read is not buffered whole: the
+    // first piece of an endless file comes after a bounded pull.
+    let pulled = Arc::new(AtomicU64::new(0));
+    let p = pulled.clone();
+    let head = Bytes::from_static(b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n");
+    let endless = stream::iter(std::iter::once(head).chain(std::iter::repeat(Bytes::from(vec![b'f'; 16 << 10])))).map(
+        move |c| {
+            p.fetch_add(c.len() as u64, Ordering::Relaxed);
+            Ok::<_, std::io::Error>(c)
+        },
+    );
+    let (_, mut file) = form::read("XyZ".into(), endless).await.unwrap();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(10), file.body.next()).await;
+    assert!(matches!(first, Ok(Some(Ok(_)))), "the file's first piece arrives");
+    let n = pulled.load(Ordering::Relaxed);
+    assert!(n <= 1 << 20, "pulled {n} bytes for the first piece");
+    // The file itself is not limited by it.
+    let big = "z".repeat(4 * form::MAX_PRE_FILE_BYTES as usize);
+    let raw = body(&[&format!("Content-Disposition: form-data; name=\"file\"\r\n\r\n{big}")], "XyZ");
+    let (_, data, _) = read_form(raw, 16 << 10).await.unwrap();
+    assert_eq!(data.len(), big.len());
+}
+
 #[tokio::test]
 async fn file_stream_errors_are_s3_errors() {
     let raw = body(&["Content-Disposition: form-data; name=\"file\"\r\n\r\nabc"], "XyZ");
