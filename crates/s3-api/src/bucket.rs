@@ -105,7 +105,8 @@ pub(crate) async fn create(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> R
             // and resets its ACL (to the one given, or private); elsewhere 409
             // BucketAlreadyOwnedByYou. Changing the ACL needs s3:PutBucketAcl
             // on the bucket: s3:CreateBucket alone must not publish a bucket.
-            if existing.region != "us-east-1" {
+            // A key of another region never reaches the bucket: 409 as well.
+            if existing.region != "us-east-1" || existing.region != ctx.region {
                 return Err(S3ErrorCode::BucketAlreadyOwnedByYou.into());
             }
             let wanted = acl.unwrap_or_default();

@@ -68,6 +68,12 @@ pub fn refuse(op: Operation, headers: &HeaderMap) -> Result<(), S3Error> {
     let value = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or("?").trim());
     for name in headers.keys() {
         let name = name.as_str();
+        // One value each: a second `x-amz-storage-class` (or lock, ACL, …)
+        // header must not slip past a check of the first.
+        if name.starts_with("x-amz-") && !name.starts_with("x-amz-meta-") && headers.get_all(name).iter().count() > 1 {
+            return Err(S3Error::with_message(C::InvalidArgument, format!("The header {name} is given more than once."))
+                .with_extra("ArgumentName", name));
+        }
         if SSE_C_PREFIXES.iter().any(|p| name.starts_with(p)) {
             return Err(not_built("Server-side encryption with customer keys", name));
         }
@@ -130,7 +136,7 @@ mod tests {
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
-            h.insert(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+            h.append(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
         }
         h
     }
@@ -171,6 +177,12 @@ mod tests {
         assert_eq!(code(PutObject, &[("x-amz-storage-class", "GLACIER")]), Some(C::NotImplemented));
         assert_eq!(code(CreateMultipartUpload, &[("x-amz-storage-class", "STANDARD_IA")]), Some(C::NotImplemented));
         assert_eq!(code(CopyObject, &[("x-amz-storage-class", "COLD")]), Some(C::InvalidStorageClass));
+        // A second value cannot hide behind an accepted first one.
+        let twice = [("x-amz-storage-class", "STANDARD"), ("x-amz-storage-class", "GLACIER")];
+        assert_eq!(code(PutObject, &twice), Some(C::InvalidArgument));
+        let acl = [("x-amz-acl", "private"), ("x-amz-acl", "public-read")];
+        assert_eq!(code(PutObject, &acl), Some(C::InvalidArgument));
+        assert_eq!(code(PutObject, &[("x-amz-meta-a", "1"), ("x-amz-meta-a", "2")]), None);
     }
 
     #[test]

@@ -133,6 +133,11 @@ async fn copy_source_in_another_region_is_refused() {
     // The operator's key is bound by the same rule.
     let r = put(&s, &Key::operator(), "/us-bkt/op-copy", &[("x-amz-copy-source", "/eu-bkt/secret")], b"").await;
     assert_eq!((r.status, r.code().as_deref()), (403, Some("AccessDenied")), "{}", r.text());
+    // Nor can a key of another region reset a bucket's ACL by re-creating it.
+    let h = [("x-amz-acl", "public-read")];
+    let r = s.request_as(Some(&eu), "eu-west-9", "PUT", "/us-bkt", "", &h, b"").await;
+    assert_eq!((r.status, r.code().as_deref()), (409, Some("BucketAlreadyOwnedByYou")), "{}", r.text());
+    assert_eq!(s.as_key(None, "GET", "/us-bkt", "", b"").await.status, 403, "still private");
     // Within the region, copies work.
     assert_eq!(put(&s, &us, "/us-bkt/a", &[], b"a").await.status, 200);
     assert_eq!(put(&s, &us, "/us-bkt/b", &[("x-amz-copy-source", "/us-bkt/a")], b"").await.status, 200);
