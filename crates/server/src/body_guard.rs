@@ -14,6 +14,13 @@
 //! server spends between two reads (a metadata lookup, a blob write, the
 //! wait for a `100-continue`) is never charged to the client.
 //!
+//! Pausing just under the idle time before every byte must not work either
+//! (a 64 KiB pre-authentication body would take weeks): the time charged to
+//! the client over the whole body may not exceed the idle time plus one
+//! second per [`MIN_RATE`] bytes received. A body that falls further behind
+//! fails the same way, with `TimedOut`, so every body arrives within a
+//! bounded time for its size.
+//!
 //! Size caps are each API's own (they differ per route and must answer in
 //! the API's error format): the IAM and admin APIs refuse bodies over
 //! `coffer_admin::MAX_BODY`, the console its forms over their limits, both
@@ -29,13 +36,22 @@ use std::time::Duration;
 /// A boxed error of any body.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// A request body that fails once its client pauses longer than `idle`.
+/// The slowest average a body may arrive at, in bytes per second of the
+/// client's time, beyond the first idle period.
+pub(crate) const MIN_RATE: u64 = 1024;
+
+/// A request body that fails once its client pauses longer than `idle`, or
+/// falls behind [`MIN_RATE`].
 pub(crate) struct IdleBody<B> {
     inner: Pin<Box<B>>,
     idle: Duration,
     sleep: Pin<Box<tokio::time::Sleep>>,
-    /// A read is pending: the clock is running since it started.
-    waiting: bool,
+    /// A read is pending since this instant: the clock is running.
+    waiting: Option<tokio::time::Instant>,
+    /// Time spent waiting for the client so far (finished waits).
+    charged: Duration,
+    /// Bytes received so far.
+    received: u64,
     done: bool,
 }
 
@@ -45,17 +61,26 @@ impl<B> IdleBody<B> {
             inner: Box::pin(inner),
             idle,
             sleep: Box::pin(tokio::time::sleep(idle)),
-            waiting: false,
+            waiting: None,
+            charged: Duration::ZERO,
+            received: 0,
             done: false,
         }
     }
+
+    /// How long the wait starting now may last: the idle time, or what is
+    /// left of the body's whole allowance if that is less.
+    fn allowance(&self) -> Duration {
+        let total = self.idle + Duration::from_secs_f64(self.received as f64 / MIN_RATE as f64);
+        total.saturating_sub(self.charged).min(self.idle)
+    }
 }
 
-/// The error of a body whose client went silent.
+/// The error of a body whose client went silent or fell behind.
 pub(crate) fn timed_out(idle: Duration) -> std::io::Error {
     std::io::Error::new(
         std::io::ErrorKind::TimedOut,
-        format!("the request body sent nothing for {} s", idle.as_secs_f64()),
+        format!("the request body sent nothing for {} s, or less than {MIN_RATE} bytes a second", idle.as_secs_f64()),
     )
 }
 
@@ -71,17 +96,25 @@ where
         if self.done {
             return Poll::Ready(None);
         }
-        if !self.waiting {
+        if self.waiting.is_none() {
             // A new wait for the client starts now.
-            let deadline = tokio::time::Instant::now() + self.idle;
+            let now = tokio::time::Instant::now();
+            let deadline = now + self.allowance();
             self.sleep.as_mut().reset(deadline);
-            self.waiting = true;
+            self.waiting = Some(now);
         }
         match self.inner.as_mut().poll_frame(cx) {
             Poll::Ready(item) => {
-                self.waiting = false;
+                if let Some(since) = self.waiting.take() {
+                    self.charged += since.elapsed();
+                }
                 match item {
-                    Some(Ok(frame)) => Poll::Ready(Some(Ok(frame))),
+                    Some(Ok(frame)) => {
+                        if let Some(data) = frame.data_ref() {
+                            self.received += data.len() as u64;
+                        }
+                        Poll::Ready(Some(Ok(frame)))
+                    }
                     Some(Err(e)) => {
                         self.done = true;
                         Poll::Ready(Some(Err(e.into())))
@@ -177,5 +210,59 @@ mod tests {
         // The handler is busy for longer than the idle time before it reads.
         tokio::time::sleep(Duration::from_secs(10)).await;
         assert_eq!(&b.frame().await.unwrap().unwrap().into_data().unwrap()[..], b"late");
+    }
+
+    /// A body that yields one byte each time it is polled after `gap`.
+    struct Trickle {
+        gap: Duration,
+        sleep: Pin<Box<tokio::time::Sleep>>,
+    }
+
+    impl Body for Trickle {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+            match self.sleep.as_mut().poll(cx) {
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(()) => {
+                    let next = tokio::time::Instant::now() + self.gap;
+                    self.sleep.as_mut().reset(next);
+                    Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"x")))))
+                }
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_trickle_just_inside_the_idle_time_is_cut_off_too() {
+        let idle = Duration::from_secs(5);
+        let gap = Duration::from_millis(4900);
+        let mut b = IdleBody::new(Trickle { gap, sleep: Box::pin(tokio::time::sleep(gap)) }, idle);
+        let started = tokio::time::Instant::now();
+        let mut bytes = 0;
+        let e = loop {
+            match b.frame().await.unwrap() {
+                Ok(_) => bytes += 1,
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(e.downcast_ref::<std::io::Error>().map(|e| e.kind()), Some(std::io::ErrorKind::TimedOut));
+        // One byte every 4.9 s is far below 1 KiB/s: the allowance (idle
+        // time plus a millisecond per byte) is spent after the first gap.
+        assert!(bytes <= 2, "{bytes} bytes accepted");
+        assert!(started.elapsed() <= idle + gap, "{:?}", started.elapsed());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_steady_body_above_the_minimum_rate_is_read_whole() {
+        // 1 byte every 0.5 ms (2 KB/s) for 20,000 bytes: 10 s, twice the idle time.
+        let gap = Duration::from_micros(500);
+        let mut b = IdleBody::new(Trickle { gap, sleep: Box::pin(tokio::time::sleep(gap)) }, Duration::from_secs(5));
+        for _ in 0..20_000 {
+            b.frame().await.unwrap().unwrap();
+        }
     }
 }

@@ -59,6 +59,53 @@ async fn stalled_admin_body_is_cut_off_after_the_idle_timeout() {
     assert!(took < Duration::from_secs(8), "answered by the idle timeout, after {took:?}");
 }
 
+/// Sends `head`, then `body` one byte every `gap`, until the server answers
+/// (or closes); returns the answer, the bytes sent and the time taken.
+async fn trickle(addr: SocketAddr, head: &str, body: &[u8], gap: Duration) -> (RawResponse, usize, Duration) {
+    let mut conn = TcpStream::connect(addr).await.unwrap();
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let mut sent = 0;
+    for b in body {
+        tokio::time::sleep(gap).await;
+        if conn.write_all(&[*b]).await.is_err() {
+            break;
+        }
+        sent += 1;
+        // Stop once the server has answered.
+        let mut probe = [0u8; 1];
+        if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(1), conn.peek(&mut probe)).await {
+            if n > 0 {
+                break;
+            }
+        }
+    }
+    let r = read_response(&mut conn).await;
+    (r, sent, started.elapsed())
+}
+
+/// A byte just inside the idle time, again and again, kept a
+/// pre-authentication body (IAM, admin, console sign-in) open for as long as
+/// its size times the idle time: bodies must keep a minimum average rate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trickled_pre_auth_bodies_are_cut_off() {
+    let s = server(|c| c.idle_timeout = Duration::from_secs(1)).await;
+    let gap = Duration::from_millis(800);
+    let iam = vec![b'a'; 100];
+    let cases = [
+        (s.addr, head("POST", "/", FORM, iam.len(), ""), "<Code>RequestTimeout</Code>"),
+        (s.addr, head("POST", "/_coffer/admin/v1/projects", "application/json", iam.len(), ""), "\"RequestTimeout\""),
+        (s.console_addr.unwrap(), head("POST", "/signin", FORM, iam.len(), ""), ""),
+    ];
+    for (addr, h, error) in cases {
+        let (r, sent, took) = trickle(addr, &h, &iam, gap).await;
+        assert_eq!(r.status, 408, "{h}: {}", r.text());
+        assert!(r.text().contains(error), "{h}: {}", r.text());
+        // Without the rate floor all 100 bytes would be read (80 s).
+        assert!(sent < 10 && took < Duration::from_secs(10), "{h}: {sent} bytes over {took:?}");
+    }
+}
+
 /// The console's sign-in form (read before anyone is authenticated).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stalled_console_signin_body_is_cut_off_after_the_idle_timeout() {
