@@ -18,6 +18,10 @@ pub(crate) const DIR_MODE: u32 = 0o700;
 /// The mode of every file under the data directory.
 pub(crate) const FILE_MODE: u32 = 0o600;
 
+/// The entries of the data directory the server makes, which are followed
+/// when they are symbolic links.
+pub(crate) const OWN_ENTRIES: &[&str] = &["blobs", "meta.db", "meta.db-wal", "meta.db-shm", "master.key"];
+
 /// Files and directories the process creates from now on get no group or
 /// other permissions.
 pub(crate) fn restrict_umask() {
@@ -30,13 +34,17 @@ pub(crate) fn create_dir(path: &Path) -> io::Result<()> {
 }
 
 /// Takes group and other permissions off the data directory and everything
-/// below it (symbolic links are left alone, never followed). Returns how many
-/// paths were changed. A path that cannot be changed is logged and skipped.
+/// below it. The data directory itself and the server's own entries in it
+/// ([`OWN_ENTRIES`]) may be symbolic links (a data directory or a blob store
+/// on another disk) and are followed; any other link is left alone, never
+/// followed. Returns how many paths were changed. A path that cannot be
+/// changed is logged and skipped.
 pub(crate) fn tighten(root: &Path) -> io::Result<usize> {
     let mut changed = 0;
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(path) = stack.pop() {
-        let meta = match std::fs::symlink_metadata(&path) {
+    let mut stack = vec![(std::fs::canonicalize(root)?, 0usize)];
+    while let Some((path, depth)) = stack.pop() {
+        let meta = if depth == 0 { std::fs::metadata(&path) } else { std::fs::symlink_metadata(&path) };
+        let meta = match meta {
             Ok(m) => m,
             // Removed while we walk (a temp file committed or dropped).
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
@@ -66,7 +74,12 @@ pub(crate) fn tighten(root: &Path) -> io::Result<usize> {
             match std::fs::read_dir(&path) {
                 Ok(entries) => {
                     for entry in entries {
-                        stack.push(entry?.path());
+                        let entry = entry?.path();
+                        let own = depth == 0
+                            && entry.file_name().and_then(|n| n.to_str()).is_some_and(|n| OWN_ENTRIES.contains(&n));
+                        // An own entry that is a link: walk its target as if it were here.
+                        let entry = if own { std::fs::canonicalize(&entry).unwrap_or(entry) } else { entry };
+                        stack.push((entry, depth + 1));
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -117,5 +130,31 @@ mod tests {
         assert_eq!(mode(&root.join("readonly")), 0o400, "never adds a permission to a file");
         assert_eq!(mode(&outside), 0o644, "a symbolic link is not followed");
         assert_eq!(tighten(&root).unwrap(), 0, "nothing left to change");
+    }
+
+    #[test]
+    fn a_linked_data_dir_and_blob_store_are_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        let disk2 = dir.path().join("disk2");
+        std::fs::create_dir_all(real.join("x")).unwrap();
+        std::fs::create_dir_all(disk2.join("v1")).unwrap();
+        std::fs::write(disk2.join("v1/blob"), b"b").unwrap();
+        std::fs::write(real.join("meta.db"), b"m").unwrap();
+        std::os::unix::fs::symlink(&disk2, real.join("blobs")).unwrap();
+        let root = dir.path().join("data");
+        std::os::unix::fs::symlink(&real, &root).unwrap();
+        for p in [&real, &disk2, &disk2.join("v1"), &real.join("x")] {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        for p in [disk2.join("v1/blob"), real.join("meta.db")] {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        assert_eq!(tighten(&root).unwrap(), 6);
+        for d in [&real, &disk2, &disk2.join("v1"), &real.join("x")] {
+            assert_eq!(mode(d), 0o700, "{}", d.display());
+        }
+        assert_eq!(mode(&disk2.join("v1/blob")), 0o600);
+        assert_eq!(mode(&real.join("meta.db")), 0o600);
     }
 }
