@@ -105,6 +105,8 @@ pub(crate) struct Inner {
     pub cfg: ConsoleConfig,
     /// Where object actions are counted for billing (none in handler tests).
     pub meter: Option<Arc<dyn TransferMeter>>,
+    /// Sign-ins whose password is being checked here (see `throttle::InFlight`).
+    pub signins: throttle::InFlight,
 }
 
 /// One request, as the handlers see it.
@@ -135,7 +137,7 @@ impl ConsoleService {
         if cfg.regions.is_empty() {
             cfg.regions.push(engine.config().region.clone());
         }
-        ConsoleService { inner: Arc::new(Inner { iam, engine, cfg, meter }) }
+        ConsoleService { inner: Arc::new(Inner { iam, engine, cfg, meter, signins: Default::default() }) }
     }
 
     /// Answers one request from `peer` (the client's address, for sign-in

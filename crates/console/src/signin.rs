@@ -98,6 +98,14 @@ pub(crate) async fn submit(inner: &Inner, cx: &Cx) -> Result<Response<Full<Bytes
         let resp = render(inner, cx, StatusCode::TOO_MANY_REQUESTS, operator, Some(msg));
         return Ok(retry_after(resp, r.wait.as_secs().max(1)));
     }
+    // One password check per (address, account) at a time: a burst of
+    // simultaneous guesses would all pass the throttle above before the
+    // first failure is recorded.
+    let Some(_checking) = inner.signins.enter(ip, &account) else {
+        let msg = "Another sign-in for this account from your address is being checked. Try again in a moment.";
+        let resp = render(inner, cx, StatusCode::TOO_MANY_REQUESTS, operator, Some(msg.into()));
+        return Ok(retry_after(resp, 1));
+    };
     let verified = if operator { verify_operator(inner, cx).await? } else { verify_user(inner, cx).await? };
     let (who, fp, generation_key) = match verified {
         Verified::Yes { who, fp, generation_key } => (who, fp, generation_key),

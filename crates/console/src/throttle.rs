@@ -13,7 +13,9 @@
 //! password is right or not. It is decided before any password is hashed;
 //! refused attempts are not failures (they do not extend the refusal). A
 //! successful sign-in clears nothing. Failures older than the window are
-//! forgotten whenever a new one is recorded.
+//! forgotten whenever a new one is recorded. While a pair's password is
+//! being checked, another attempt for the pair on the same gateway is
+//! refused ([`InFlight`]), so simultaneous guesses cannot overtake the count.
 
 use coffer_meta::{IdentityStore, MetaError};
 use coffer_types::UnixMillis;
@@ -97,6 +99,37 @@ pub(crate) async fn failed(
     store.record_signin_failure(&scopes, now, now - window_ms()).await
 }
 
+/// The (address, account) pairs whose password this gateway is checking.
+/// A second attempt for a pair while its first is being checked is refused
+/// (429, as the throttle refuses), so a burst of simultaneous guesses cannot
+/// all pass the check before the first failure is recorded: for each pair,
+/// one password check at a time per gateway, each one seeing the failures
+/// recorded before it.
+#[derive(Default)]
+pub(crate) struct InFlight(std::sync::Mutex<std::collections::HashSet<String>>);
+
+/// A pair's place in [`InFlight`], given up when dropped.
+pub(crate) struct InFlightGuard<'a> {
+    set: &'a InFlight,
+    key: String,
+}
+
+impl InFlight {
+    /// Takes the pair's place, or `None` if its password is being checked.
+    pub(crate) fn enter(&self, ip: IpAddr, account: &str) -> Option<InFlightGuard<'_>> {
+        let key = pair_scope(ip, account);
+        let fresh = self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(key.clone());
+        // (The lock is released: a guard's drop takes it.)
+        fresh.then(|| InFlightGuard { set: self, key })
+    }
+}
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        self.set.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.key);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,5 +152,17 @@ mod tests {
         assert_ne!(pair_scope(v4, "user:acme/alice"), pair_scope("10.0.0.2".parse().unwrap(), "user:acme/alice"));
         assert!(!pair_scope(v4, "user:acme/alice").contains("alice"));
         assert_eq!(pair_scope(v4, &"x".repeat(100_000)).len(), "pair:".len() + 32);
+    }
+
+    #[test]
+    fn one_password_check_per_pair_at_a_time() {
+        let set = InFlight::default();
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let first = set.enter(ip, "user:acme/alice").expect("free");
+        assert!(set.enter(ip, "user:ACME/alice").is_none(), "the same pair waits");
+        let other = set.enter(ip, "user:acme/bob");
+        assert!(other.is_some(), "another account is not held up");
+        drop(first);
+        assert!(set.enter(ip, "user:acme/alice").is_some(), "free again once the first is done");
     }
 }
