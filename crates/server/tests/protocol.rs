@@ -603,17 +603,20 @@ async fn stalled_body_times_out_and_stores_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_but_steady_body_is_not_cut() {
     let s = server_with_idle_timeout(1).await;
-    let head = s.signed_head("PUT", "/bkt/slow", &[("content-length", "6")], "UNSIGNED-PAYLOAD");
+    let body = pattern(6 * 1500, 3);
+    let len = body.len().to_string();
+    let head = s.signed_head("PUT", "/bkt/slow", &[("content-length", &len)], "UNSIGNED-PAYLOAD");
     let mut conn = tokio::net::TcpStream::connect(s.addr).await.unwrap();
     conn.write_all(format!("{head}connection: close\r\n\r\n").as_bytes()).await.unwrap();
-    // 6 bytes over ~2.4 s: longer than the idle limit in total, never idle for that long.
-    for b in b"steady" {
+    // 6 pieces over ~2.4 s (about 3.7 KB/s, above the 1 KiB/s floor): longer
+    // than the idle limit in total, never idle for that long.
+    for piece in body.chunks(1500) {
         tokio::time::sleep(Duration::from_millis(400)).await;
-        conn.write_all(&[*b]).await.unwrap();
+        conn.write_all(piece).await.unwrap();
     }
     let r = read_response(&mut conn).await;
     assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(s.signed("GET", "/bkt/slow", "", &[], b"").await.body, b"steady");
+    assert_eq!(s.signed("GET", "/bkt/slow", "", &[], b"").await.body, body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
