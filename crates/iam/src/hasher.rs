@@ -64,12 +64,7 @@ pub(crate) struct Hasher {
 impl Hasher {
     pub fn new(threads: usize) -> Self {
         let threads = threads.max(1);
-        Hasher {
-            slots: Arc::new(Semaphore::new(threads)),
-            threads,
-            sender: OnceLock::new(),
-            counters: Arc::default(),
-        }
+        Hasher { slots: Arc::new(Semaphore::new(threads)), threads, sender: OnceLock::new(), counters: Arc::default() }
     }
 
     pub fn stats(&self) -> PasswordStats {
@@ -93,9 +88,8 @@ impl Hasher {
                 let mut started = 0;
                 for i in 0..self.threads {
                     let rx = rx.clone();
-                    let spawned = std::thread::Builder::new()
-                        .name(format!("coffer-password-{i}"))
-                        .spawn(move || worker(&rx));
+                    let spawned =
+                        std::thread::Builder::new().name(format!("coffer-password-{i}")).spawn(move || worker(&rx));
                     match spawned {
                         Ok(_) => started += 1,
                         Err(e) => tracing::error!(error = %e, "cannot start a password worker thread"),

@@ -31,8 +31,8 @@ pub mod seal;
 mod users;
 
 pub use error::IamError;
-pub use keys::{CreatedKey, NewKey, ResolveError, Resolved};
 pub use hasher::{PasswordStats, SIGNIN_WAIT, THREADS as PASSWORD_THREADS};
+pub use keys::{CreatedKey, NewKey, ResolveError, Resolved};
 pub use passwords::{SigninError, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 pub use principal::{user_arn, Principal, UserPrincipal};
 pub use users::Permissions;

@@ -10,9 +10,9 @@
 //! password): same error, and always one verification, against
 //! [`DUMMY_HASH`] when there is no hash, within the same bound.
 
+use crate::hasher::Scratch;
 use crate::principal::UserPrincipal;
 use crate::{Iam, IamError};
-use crate::hasher::Scratch;
 use argon2::password_hash::{self, Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use coffer_meta::MetaError;
@@ -177,7 +177,12 @@ impl Iam {
     /// one Argon2id verification in every case. [`SigninError::Busy`] when no
     /// password slot freed up within [`crate::SIGNIN_WAIT`] (nothing was
     /// verified). Store failures are passed on.
-    pub async fn check_password(&self, project: &str, user: &str, password: &str) -> Result<UserPrincipal, SigninError> {
+    pub async fn check_password(
+        &self,
+        project: &str,
+        user: &str,
+        password: &str,
+    ) -> Result<UserPrincipal, SigninError> {
         let rec = match self.user(project, user).await {
             Ok(rec) => Some(rec),
             Err(IamError::NoSuchUser(_)) => None,

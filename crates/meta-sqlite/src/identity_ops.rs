@@ -317,8 +317,7 @@ pub fn delete_access_key(c: &Connection, access_key: &str) -> R<bool> {
 /// One failure row per scope, then old rows forgotten (one writer job, so
 /// one transaction).
 pub fn record_signin_failure(c: &Connection, scopes: &[String], at: UnixMillis, forget_before: UnixMillis) -> R<()> {
-    let mut insert =
-        c.prepare_cached("INSERT INTO signin_failures (scope, at) VALUES (?1, ?2)").map_err(sql_err)?;
+    let mut insert = c.prepare_cached("INSERT INTO signin_failures (scope, at) VALUES (?1, ?2)").map_err(sql_err)?;
     for scope in scopes {
         insert.execute(params![scope, at]).map_err(sql_err)?;
     }

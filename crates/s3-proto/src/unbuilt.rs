@@ -71,8 +71,11 @@ pub fn refuse(op: Operation, headers: &HeaderMap) -> Result<(), S3Error> {
         // One value each: a second `x-amz-storage-class` (or lock, ACL, …)
         // header must not slip past a check of the first.
         if name.starts_with("x-amz-") && !name.starts_with("x-amz-meta-") && headers.get_all(name).iter().count() > 1 {
-            return Err(S3Error::with_message(C::InvalidArgument, format!("The header {name} is given more than once."))
-                .with_extra("ArgumentName", name));
+            return Err(S3Error::with_message(
+                C::InvalidArgument,
+                format!("The header {name} is given more than once."),
+            )
+            .with_extra("ArgumentName", name));
         }
         if SSE_C_PREFIXES.iter().any(|p| name.starts_with(p)) {
             return Err(not_built("Server-side encryption with customer keys", name));

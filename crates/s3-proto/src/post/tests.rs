@@ -103,12 +103,11 @@ async fn endless_preamble_or_part_headers_are_cut_off() {
     let pulled = Arc::new(AtomicU64::new(0));
     let p = pulled.clone();
     let head = Bytes::from_static(b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n");
-    let endless = stream::iter(std::iter::once(head).chain(std::iter::repeat(Bytes::from(vec![b'f'; 16 << 10])))).map(
-        move |c| {
+    let endless =
+        stream::iter(std::iter::once(head).chain(std::iter::repeat(Bytes::from(vec![b'f'; 16 << 10])))).map(move |c| {
             p.fetch_add(c.len() as u64, Ordering::Relaxed);
             Ok::<_, std::io::Error>(c)
-        },
-    );
+        });
     let (_, mut file) = form::read("XyZ".into(), endless).await.unwrap();
     let first = tokio::time::timeout(std::time::Duration::from_secs(10), file.body.next()).await;
     assert!(matches!(first, Ok(Some(Ok(_)))), "the file's first piece arrives");
