@@ -324,6 +324,13 @@ async fn authentication_and_protocol_errors() {
     assert_eq!((r.status, r.code().as_str()), (403, "SignatureDoesNotMatch"));
     assert!(r.get("Message").is_some_and(|m| m.starts_with("Signature expired")), "{}", r.body);
 
+    // An x-amz-* header the signature does not cover (#11 item 1: signed means signed).
+    let mut req = sign_iam(&root, "iam.test", b"Action=ListUsers".to_vec(), OffsetDateTime::now_utc());
+    req.headers_mut().insert("x-amz-extra", "unsigned".parse().unwrap());
+    let r = h.send_iam(req).await;
+    assert_eq!((r.status, r.code().as_str()), (400, "IncompleteSignature"), "{}", r.body);
+    assert!(r.body.contains("headers present in the request which were not signed"), "{}", r.body);
+
     // Signed for another service.
     let mut req = sign_iam(&root, "iam.test", b"Action=ListUsers".to_vec(), OffsetDateTime::now_utc());
     let auth = req.headers()["authorization"].to_str().unwrap().replace("/iam/aws4_request", "/sts/aws4_request");

@@ -47,6 +47,15 @@ async fn version_ids_other_than_null_are_refused() {
     let r = s.signed("PUT", "/bkt/copy", "", &[("x-amz-copy-source", "/bkt/k?versionId=abc")], b"").await;
     assert_eq!((r.status, r.code().as_deref()), (400, Some("InvalidArgument")), "{}", r.text());
     assert_eq!(body_of(&s, "/bkt/copy").await.0, 404);
+    // The same for UploadPartCopy: the part is not written.
+    let r = s.signed("POST", "/bkt/mp", "uploads", &[], b"").await;
+    let text = r.text();
+    let id = &text[text.find("<UploadId>").unwrap() + 10..text.find("</UploadId>").unwrap()];
+    let part = format!("partNumber=1&uploadId={id}");
+    let r = s.signed("PUT", "/bkt/mp", &part, &[("x-amz-copy-source", "/bkt/k?versionId=abc")], b"").await;
+    assert_eq!((r.status, r.code().as_deref()), (400, Some("InvalidArgument")), "{}", r.text());
+    let parts = s.signed("GET", "/bkt/mp", &format!("uploadId={id}"), &[], b"").await.text();
+    assert!(!parts.contains("<Part>"), "no part stored: {parts}");
 
     // DeleteObjects: the key with a version is an error, the object stays.
     let doc = b"<Delete><Object><Key>k</Key><VersionId>abc</VersionId></Object></Delete>";
