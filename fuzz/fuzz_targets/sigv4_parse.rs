@@ -177,6 +177,13 @@ fn must_verify(result: Result<Option<Verification>, S3Error>, what: &str) -> Ver
     }
 }
 
+/// A request without a `host` header never verifies: `host` must be signed.
+fn must_refuse_hostless(result: &Result<Option<Verification>, S3Error>) {
+    if let Ok(Some(Ok(v))) = result {
+        panic!("a request without a host header verified as {}", v.access_key);
+    }
+}
+
 fn free_form(u: &mut Unstructured) -> ArbResult<()> {
     let method = method(u)?;
     let path: String = u.arbitrary()?;
@@ -253,6 +260,8 @@ fn header_signed(u: &mut Unstructured) -> ArbResult<()> {
     }
     let signed_at = now() + time::Duration::seconds(delta);
     sign_request(&method, &path, &query, &mut headers, &payload_hash, &ak, SECRET, REGION, signed_at);
+    // An arbitrary host may not be a header value; without one the request cannot verify.
+    let has_host = headers.contains_key("host");
 
     let tamper = u.int_in_range(0..=7u8)?;
     let mut method = method;
@@ -274,7 +283,9 @@ fn header_signed(u: &mut Unstructured) -> ArbResult<()> {
     let oracle = tamper == 0 || tamper > 5;
     let req = SignedRequest { method: &method, raw_path: &path, raw_query: &query, headers: &headers };
     let result = parse_and_verify(&req);
-    if oracle && valid_hash && !query_has_auth(&query) {
+    if !has_host {
+        must_refuse_hostless(&result);
+    } else if oracle && valid_hash && !query_has_auth(&query) {
         let verified = must_verify(result, "a request signed by sign_request");
         assert_eq!(verified.access_key, ak);
         match (payload_hash.as_str(), verified.payload) {
@@ -304,6 +315,7 @@ fn presigned(u: &mut Unstructured) -> ArbResult<()> {
     let mut full_query = presign_query(&method, &path, &query, &host, &ak, SECRET, REGION, signed_at, expires);
     let mut headers = HeaderMap::new();
     set(&mut headers, "host", host.as_bytes());
+    let has_host = headers.contains_key("host");
 
     let tamper = u.int_in_range(0..=5u8)?;
     match tamper {
@@ -322,7 +334,9 @@ fn presigned(u: &mut Unstructured) -> ArbResult<()> {
     let oracle = tamper == 0 || tamper > 3;
     let req = SignedRequest { method: &method, raw_path: &path, raw_query: &full_query, headers: &headers };
     let result = parse_and_verify(&req);
-    if oracle && !query_has_auth(&query) {
+    if !has_host {
+        must_refuse_hostless(&result);
+    } else if oracle && !query_has_auth(&query) {
         let verified = must_verify(result, "a presigned URL");
         assert_eq!(verified.access_key, ak);
         assert!(matches!(verified.payload, PayloadMode::Unsigned), "presigned payload is {:?}", verified.payload);
