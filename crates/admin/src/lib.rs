@@ -24,7 +24,7 @@
 
 mod admin;
 mod auth;
-mod body;
+use coffer_s3_proto::body;
 mod iam;
 mod timefmt;
 
@@ -149,7 +149,7 @@ impl ControlService {
         let (parts, body) = req.into_parts();
         let api = Self::claims(&parts).unwrap_or(Api::Admin);
         let id = request_id();
-        let body = body::read(body, &parts.headers, MAX_BODY).await;
+        let body = body::read_limited(body, &parts.headers, MAX_BODY).await;
         let method = parts.method.clone();
         let path = parts.uri.path().to_owned();
         let resp = match body {

@@ -125,7 +125,7 @@ where
         (&Method::PUT, ["buckets", b, "uploads", id]) => transfer::put_part(inner, &cx, v, b, id, up(body)).await,
         (&Method::DELETE, ["buckets", b, "uploads", id]) => transfer::abort(inner, &cx, v, b, id).await,
         (&Method::POST, ["buckets", b, "uploads", id, "complete"]) => {
-            match crate::body::read(body, &cx.headers, MAX_COMPLETE).await {
+            match crate::body::read_limited(body, &cx.headers, MAX_COMPLETE).await {
                 Ok(bytes) => transfer::complete(inner, &cx, v, b, id, &bytes).await,
                 Err(e @ crate::body::BodyError::TooLarge(_)) => {
                     tracing::debug!(error = %e, "part list refused");

@@ -26,7 +26,7 @@
 mod api;
 mod assets;
 mod authz;
-mod body;
+use coffer_s3_proto::body;
 mod buckets;
 mod chart;
 mod form;
@@ -199,7 +199,7 @@ impl ConsoleService {
                 _ => None,
             };
             if let Some(limit) = limit {
-                match body::read(body, &cx.headers, limit).await {
+                match body::read_limited(body, &cx.headers, limit).await {
                     Ok(b) => cx.form = form::Form::parse(&b),
                     Err(e) => return Self::unreadable_form(&e, &cx.nonce),
                 }

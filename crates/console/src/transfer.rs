@@ -49,7 +49,7 @@ fn engine_error(e: EngineError, nonce: &str) -> Response<ConsoleBody> {
         EngineError::NoSpace => {
             (StatusCode::INSUFFICIENT_STORAGE, "The server's disk is full; nothing was stored.".to_owned())
         }
-        EngineError::Body(e) if crate::body::is_timeout(e.as_ref()) => (
+        EngineError::Body(e) if crate::body::is_idle_timeout(e.as_ref()) => (
             StatusCode::REQUEST_TIMEOUT,
             "The upload stalled (nothing arrived for too long); nothing was stored.".to_owned(),
         ),

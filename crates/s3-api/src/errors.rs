@@ -56,7 +56,7 @@ pub(crate) fn from_engine(e: EngineError) -> S3Error {
         }
         EngineError::Body(inner) => match inner.downcast::<S3Error>() {
             Ok(s3) => *s3,
-            Err(other) if is_timeout(&*other) => S3Error::with_message(
+            Err(other) if coffer_s3_proto::body::is_idle_timeout(&*other) => S3Error::with_message(
                 C::RequestTimeout,
                 format!("Your socket connection to the server was not read from within the timeout period ({other})."),
             ),
@@ -67,10 +67,4 @@ pub(crate) fn from_engine(e: EngineError) -> S3Error {
         },
         e @ (EngineError::Meta(_) | EngineError::Blob(_)) => internal(&e),
     }
-}
-
-/// Whether a body error is the server's idle timer (an [`std::io::Error`]
-/// of kind `TimedOut`).
-fn is_timeout(e: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
-    e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::TimedOut)
 }

@@ -7,6 +7,7 @@
 //! - [`sigv2`]: AWS Signature Version 2 verification (header and presigned), signing for tests.
 //! - [`acl`]: canned ACLs as `AccessControlPolicy` documents, and back.
 //! - [`auth`]: which of the two a request carries, if any.
+//! - [`body`]: a small body read whole under a size cap, the server's idle timeout told apart.
 //! - [`chunked`]: the `aws-chunked` body decoder with per-chunk signature checks.
 //! - [`post`]: POST object forms: multipart fields, policy documents and their signatures.
 //!
@@ -15,6 +16,7 @@
 pub mod acl;
 pub mod actions;
 pub mod auth;
+pub mod body;
 pub mod chunked;
 pub mod cors;
 pub mod error;

@@ -141,7 +141,7 @@ impl From<&BodyError> for ApiError {
     fn from(e: &BodyError) -> Self {
         match e {
             BodyError::TooLarge(_) => ApiError::new(Code::RequestTooLarge, e.to_string()),
-            BodyError::TimedOut(_) => ApiError::new(Code::RequestTimeout, e.to_string()),
+            BodyError::TimedOut => ApiError::new(Code::RequestTimeout, e.to_string()),
             BodyError::Failed(_) => ApiError::new(Code::InvalidArgument, e.to_string()),
         }
     }

@@ -148,7 +148,7 @@ impl From<&BodyError> for ApiError {
     fn from(e: &BodyError) -> Self {
         match e {
             BodyError::TooLarge(_) => ApiError::new(Code::RequestEntityTooLarge, e.to_string()),
-            BodyError::TimedOut(_) => ApiError::new(Code::RequestTimeout, e.to_string()),
+            BodyError::TimedOut => ApiError::new(Code::RequestTimeout, e.to_string()),
             BodyError::Failed(_) => ApiError::new(Code::InvalidInput, e.to_string()),
         }
     }
