@@ -25,6 +25,12 @@ pub struct CopyInput {
     pub source_conditions: Conditions,
     /// The copy's canned ACL: never the source's (S3 copies no ACL).
     pub acl: Option<coffer_types::CannedAcl>,
+    /// `If-Match`/`If-None-Match`, evaluated against the destination in the
+    /// write's own transaction, as for PutObject.
+    pub condition: WriteCondition,
+    /// `x-amz-checksum-algorithm`: the copy's checksum; else the source's
+    /// algorithm, recomputed over the bytes.
+    pub checksum: Option<coffer_types::ChecksumAlgorithm>,
 }
 
 impl Engine {
@@ -46,8 +52,10 @@ impl Engine {
         }
         self.head_bucket(&input.dst_bucket).await?;
         let body = self.open_data(&src.data, 0, src.size).await?;
-        // The copy keeps the source's checksum algorithm (recomputed over the bytes).
-        let algorithm = src.meta.checksum.as_ref().and_then(|c| coffer_types::ChecksumAlgorithm::parse(&c.algorithm));
+        // The requested algorithm, else the source's (recomputed over the bytes).
+        let algorithm = input
+            .checksum
+            .or_else(|| src.meta.checksum.as_ref().and_then(|c| coffer_types::ChecksumAlgorithm::parse(&c.algorithm)));
         let check = BodyCheck {
             checksum: algorithm.map(|algorithm| crate::ChecksumCheck { algorithm, expected: None }),
             ..Default::default()
@@ -71,7 +79,7 @@ impl Engine {
             data: stored.data,
         };
         let data = rec.data.clone();
-        if let Err(e) = self.meta.put_object(&input.dst_bucket, rec, WriteCondition::None).await {
+        if let Err(e) = self.meta.put_object(&input.dst_bucket, rec, input.condition).await {
             self.discard(&data).await;
             return Err(e.into());
         }

@@ -285,6 +285,8 @@ async fn copy_object_rules() {
         directive: MetadataDirective::Copy,
         source_conditions: Conditions::default(),
         acl: None,
+        condition: WriteCondition::None,
+        checksum: None,
     };
     f.engine.copy_object(input.clone()).await.unwrap();
     assert_eq!(read(&f.engine, "bkt", "dst").await, data(4000, 9));
@@ -295,9 +297,36 @@ async fn copy_object_rules() {
         MetadataDirective::Replace(Box::new(ObjectMeta { content_type: Some("x/y".into()), ..Default::default() }));
     f.engine.copy_object(onto_self).await.unwrap();
     assert_eq!(read(&f.engine, "bkt", "src").await, data(4000, 9));
-    let mut cond = input;
+    let mut cond = input.clone();
     cond.source_conditions.if_match = Some("\"nope\"".into());
     assert!(matches!(f.engine.copy_object(cond).await, Err(EngineError::PreconditionFailed)));
+
+    // If-None-Match / If-Match on the destination hold for a copy as for a
+    // PUT: the existing destination is left alone and no blob is left over.
+    f.engine.put_object(put("bkt", "dst", b"keep me")).await.unwrap();
+    let blobs_before = f.blob_files();
+    for condition in [WriteCondition::IfAbsent, WriteCondition::IfETag("nope".into())] {
+        let c = CopyInput { condition, ..input.clone() };
+        assert!(matches!(f.engine.copy_object(c).await, Err(EngineError::PreconditionFailed)));
+    }
+    let absent = CopyInput { dst_key: "absent".into(), condition: WriteCondition::IfPresent, ..input.clone() };
+    assert!(f.engine.copy_object(absent).await.is_err(), "If-Match: * onto no object");
+    assert_eq!(read(&f.engine, "bkt", "dst").await, b"keep me");
+    assert_eq!(f.blob_files(), blobs_before);
+    let fresh = CopyInput { dst_key: "fresh".into(), condition: WriteCondition::IfAbsent, ..input.clone() };
+    f.engine.copy_object(fresh).await.unwrap();
+    assert_eq!(read(&f.engine, "bkt", "fresh").await, data(4000, 9));
+
+    // x-amz-checksum-algorithm picks the copy's checksum algorithm.
+    let crc = CopyInput { dst_key: "crc".into(), checksum: Some(coffer_types::ChecksumAlgorithm::Crc32c), ..input };
+    f.engine.copy_object(crc).await.unwrap();
+    let rec = f.engine.meta().get_object("bkt", "crc").await.unwrap().unwrap();
+    let want = coffer_types::checksum::to_base64(&coffer_types::checksum::checksum(
+        coffer_types::ChecksumAlgorithm::Crc32c,
+        &data(4000, 9),
+    ));
+    let got = rec.meta.checksum.unwrap();
+    assert_eq!((got.algorithm.as_str(), got.value.as_str()), ("CRC32C", want.as_str()));
 }
 
 #[tokio::test]
@@ -329,6 +358,8 @@ async fn canned_acls_of_buckets_and_objects() {
         directive: MetadataDirective::Copy,
         source_conditions: Conditions::default(),
         acl: None,
+        condition: WriteCondition::None,
+        checksum: None,
     };
     f.engine.copy_object(copy).await.unwrap();
     assert_eq!(f.engine.object_acl("bkt", "copy").await.unwrap(), CannedAcl::Private);

@@ -38,6 +38,8 @@ pub(crate) async fn delete_objects(
         } else if let Err(e) = coffer_s3_proto::unbuilt::version_id(o.version_id.as_deref()) {
             // Until versioning exists only the `null` version can be named.
             Err(e)
+        } else if o.is_conditional() {
+            Err(S3Error::with_message(C::NotImplemented, "Conditional deletes are not implemented by this server."))
         } else {
             // Each key is authorized on its own, as S3 does.
             match crate::authz::check_extra(

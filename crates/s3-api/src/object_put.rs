@@ -72,6 +72,14 @@ pub(crate) fn copy_source(ctx: &Ctx) -> Result<(String, String), S3Error> {
     Ok((b.to_owned(), k.to_owned()))
 }
 
+/// CopyObject's `x-amz-checksum-algorithm`: the algorithm of the copy's checksum.
+fn copy_checksum(ctx: &Ctx) -> Result<Option<coffer_types::ChecksumAlgorithm>, S3Error> {
+    let Some(a) = ctx.header("x-amz-checksum-algorithm") else { return Ok(None) };
+    coffer_types::ChecksumAlgorithm::parse(a.trim())
+        .map(Some)
+        .ok_or_else(|| S3Error::with_message(C::InvalidRequest, "Checksum algorithm provided is unsupported."))
+}
+
 pub(crate) async fn copy(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
     let (src_bucket, src_key) = copy_source(ctx)?;
     crate::authz::check_extra(s, ctx, Operation::GetObject, "s3:GetObject", &src_bucket, Some(&src_key)).await?;
@@ -88,6 +96,8 @@ pub(crate) async fn copy(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, 
         directive,
         source_conditions: conditions(ctx, "x-amz-copy-source-"),
         acl: crate::acl::requested(&ctx.headers)?.filter(|a| *a != coffer_types::CannedAcl::Private),
+        condition: write_condition(ctx)?,
+        checksum: copy_checksum(ctx)?,
     };
     let (etag, at) = s.engine.copy_object(input).await.map_err(from_engine)?;
     let doc = CopyObjectResult { xmlns: NS, last_modified: iso8601_millis(at), etag: etag.quoted() };

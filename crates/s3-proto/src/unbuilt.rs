@@ -53,6 +53,11 @@ const SSE_C_PREFIXES: &[&str] =
     &["x-amz-server-side-encryption-customer-", "x-amz-copy-source-server-side-encryption-customer-"];
 
 /// The operations that write an object's headers.
+/// DeleteObject's conditions (on the ETag, modification time and size): a
+/// delete that ignored them would remove what the client meant to keep.
+pub const CONDITIONAL_DELETE_HEADERS: &[&str] =
+    &["if-match", "x-amz-if-match-last-modified-time", "x-amz-if-match-size"];
+
 fn writes_object(op: Operation) -> bool {
     use Operation::*;
     matches!(op, PutObject | CopyObject | CreateMultipartUpload | PostObject)
@@ -91,6 +96,13 @@ pub fn refuse(op: Operation, headers: &HeaderMap) -> Result<(), S3Error> {
         if let Some(v) = value("x-amz-object-ownership") {
             if v != "BucketOwnerPreferred" {
                 return Err(not_built("Object ownership other than BucketOwnerPreferred", "x-amz-object-ownership"));
+            }
+        }
+    }
+    if op == Operation::DeleteObject {
+        for name in CONDITIONAL_DELETE_HEADERS {
+            if headers.contains_key(*name) {
+                return Err(not_built("Conditional deletes", name));
             }
         }
     }
@@ -172,6 +184,16 @@ mod tests {
         assert_eq!(code(CreateBucket, &[("x-amz-object-ownership", "BucketOwnerPreferred")]), None);
         assert_eq!(code(CreateBucket, &[("x-amz-object-ownership", "BucketOwnerEnforced")]), Some(C::NotImplemented));
         assert_eq!(code(CreateBucket, &[("x-amz-object-ownership", "ObjectWriter")]), Some(C::NotImplemented));
+    }
+
+    #[test]
+    fn conditional_deletes() {
+        assert_eq!(code(DeleteObject, &[("if-match", "\"abc\"")]), Some(C::NotImplemented));
+        assert_eq!(code(DeleteObject, &[("x-amz-if-match-size", "3")]), Some(C::NotImplemented));
+        let t = [("x-amz-if-match-last-modified-time", "Wed, 01 Jan 2025 00:00:00 GMT")];
+        assert_eq!(code(DeleteObject, &t), Some(C::NotImplemented));
+        assert_eq!(code(DeleteObject, &[]), None);
+        assert_eq!(code(GetObject, &[("if-match", "\"abc\"")]), None);
     }
 
     #[test]

@@ -54,6 +54,20 @@ pub struct DeleteObject {
     pub key: String,
     #[serde(rename = "VersionId", default)]
     pub version_id: Option<String>,
+    /// Conditional deletes (not built): read so that they are refused, not ignored.
+    #[serde(rename = "ETag", default)]
+    pub etag: Option<String>,
+    #[serde(rename = "LastModifiedTime", default)]
+    pub last_modified_time: Option<String>,
+    #[serde(rename = "Size", default)]
+    pub size: Option<String>,
+}
+
+impl DeleteObject {
+    /// Whether the entry carries a condition (`ETag`, `LastModifiedTime`, `Size`).
+    pub fn is_conditional(&self) -> bool {
+        self.etag.is_some() || self.last_modified_time.is_some() || self.size.is_some()
+    }
 }
 
 /// `CompleteMultipartUpload` body.

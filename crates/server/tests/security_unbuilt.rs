@@ -128,3 +128,48 @@ async fn unbuilt_features_are_refused_and_nothing_is_stored() {
     let r = s.signed("PUT", "/bkt/k", "tagging", &[], b"<Tagging><TagSet/></Tagging>").await;
     assert_eq!(r.status, 501, "PutObjectTagging");
 }
+
+/// CopyObject ignored `If-None-Match`/`If-Match` and `x-amz-checksum-algorithm`,
+/// and DeleteObject ignored its conditions: a copy used as "create if absent"
+/// replaced the existing object, a conditional delete removed an object the
+/// client meant to keep. The copy now holds its conditions as a PUT does; the
+/// conditional deletes are refused until they are built.
+#[tokio::test]
+async fn copy_and_delete_conditions_are_held_or_refused() {
+    let s = setup().await;
+    assert_eq!(s.signed("PUT", "/bkt/dst", "", &[], b"keep me").await.status, 200);
+    let etag = s.signed("HEAD", "/bkt/dst", "", &[], b"").await.header("etag").unwrap_or_default().to_owned();
+    for cond in [("if-none-match", "*"), ("if-match", "\"0123456789abcdef0123456789abcdef\"")] {
+        let r = s.signed("PUT", "/bkt/dst", "", &[("x-amz-copy-source", "/bkt/k"), cond], b"").await;
+        assert_eq!((r.status, r.code().as_deref()), (412, Some("PreconditionFailed")), "{cond:?}: {}", r.text());
+        assert_eq!(body_of(&s, "/bkt/dst").await, (200, "keep me".into()), "{cond:?} left dst alone");
+    }
+    let r = s.signed("PUT", "/bkt/dst", "", &[("x-amz-copy-source", "/bkt/k"), ("if-match", &etag)], b"").await;
+    assert_eq!(r.status, 200, "the right ETag: {}", r.text());
+    assert_eq!(body_of(&s, "/bkt/dst").await, (200, "current".into()));
+    let r = s.signed("PUT", "/bkt/new", "", &[("x-amz-copy-source", "/bkt/k"), ("if-none-match", "*")], b"").await;
+    assert_eq!(r.status, 200, "absent: {}", r.text());
+
+    // The copy's checksum is of the algorithm asked for.
+    let h = [("x-amz-copy-source", "/bkt/k"), ("x-amz-checksum-algorithm", "SHA256")];
+    assert_eq!(s.signed("PUT", "/bkt/sha", "", &h, b"").await.status, 200);
+    let r = s.signed("HEAD", "/bkt/sha", "", &[("x-amz-checksum-mode", "ENABLED")], b"").await;
+    assert!(r.header("x-amz-checksum-sha256").is_some(), "SHA256 stored: {:?}", r.headers);
+    let h = [("x-amz-copy-source", "/bkt/k"), ("x-amz-checksum-algorithm", "MD4")];
+    assert_eq!(s.signed("PUT", "/bkt/md4", "", &h, b"").await.status, 400);
+
+    // Conditional deletes: refused, the object stays.
+    for cond in [("if-match", etag.as_str()), ("x-amz-if-match-size", "7")] {
+        let r = s.signed("DELETE", "/bkt/new", "", &[cond], b"").await;
+        assert_eq!((r.status, r.code().as_deref()), (501, Some("NotImplemented")), "{cond:?}: {}", r.text());
+    }
+    let doc = b"<Delete><Object><Key>new</Key><ETag>\"x\"</ETag></Object></Delete>";
+    let crc = coffer_types::checksum::to_base64(&coffer_types::checksum::checksum(
+        coffer_types::ChecksumAlgorithm::Crc32,
+        doc,
+    ));
+    let r = s.signed("POST", "/bkt", "delete", &[("x-amz-checksum-crc32", &crc)], doc).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("<Code>NotImplemented</Code>"), "{}", r.text());
+    assert_eq!(body_of(&s, "/bkt/new").await, (200, "current".into()), "the object stays");
+}
