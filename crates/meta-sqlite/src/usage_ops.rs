@@ -23,7 +23,10 @@ pub fn add_usage(c: &Connection, deltas: &[UsageDelta]) -> R<()> {
                  req_get = req_get + excluded.req_get, req_put = req_put + excluded.req_put,
                  req_list = req_list + excluded.req_list, req_delete = req_delete + excluded.req_delete,
                  req_other = req_other + excluded.req_other,
-                 bytes_in = bytes_in + excluded.bytes_in, bytes_out = bytes_out + excluded.bytes_out",
+                 bytes_in = CASE WHEN bytes_in > 9223372036854775807 - excluded.bytes_in
+                     THEN 9223372036854775807 ELSE bytes_in + excluded.bytes_in END,
+                 bytes_out = CASE WHEN bytes_out > 9223372036854775807 - excluded.bytes_out
+                     THEN 9223372036854775807 ELSE bytes_out + excluded.bytes_out END",
         )
         .map_err(sql_err)?;
     for d in deltas {

@@ -41,7 +41,7 @@ macro_rules! meta_conformance_tests {
             conditional_writes, multipart_lifecycle, delete_bucket_rules, gc_queue_and_orphans,
             ping, concurrent_conditional_creates, bucket_configs, object_meta_update,
             bucket_project_roundtrip, stored_totals_follow_writes, quota_enforced, quota_under_concurrency,
-            usage_records, meter_storage_splits_hours,
+            usage_records, usage_saturates, meter_storage_splits_hours,
             projects_crud, users_crud, user_paths_and_ids_roundtrip, rename_user_moves_keys, user_password_hash,
             access_keys_crud, complete_refuses_replaced_part_blob, complete_races_put_part);
     };

@@ -139,11 +139,11 @@ pub struct RequestCounts {
 impl RequestCounts {
     /// Adds `other` into `self`.
     pub fn add(&mut self, other: &RequestCounts) {
-        self.get += other.get;
-        self.put += other.put;
-        self.list += other.list;
-        self.delete += other.delete;
-        self.other += other.other;
+        self.get = self.get.saturating_add(other.get);
+        self.put = self.put.saturating_add(other.put);
+        self.list = self.list.saturating_add(other.list);
+        self.delete = self.delete.saturating_add(other.delete);
+        self.other = self.other.saturating_add(other.other);
     }
 }
 

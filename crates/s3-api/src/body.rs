@@ -12,13 +12,15 @@ use coffer_types::checksum::{self, ChecksumAlgorithm};
 use futures::{StreamExt, TryStreamExt};
 use md5::Digest;
 use sha2::Sha256;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// The raw request body, not yet decoded or checked.
 pub(crate) struct RequestBody(Body);
 
 impl RequestBody {
-    /// The body of a request.
-    pub fn new<B>(b: B) -> Self
+    /// The body of a request; every data byte read is added to `received`.
+    pub fn new<B>(b: B, received: Arc<AtomicU64>) -> Self
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
@@ -27,6 +29,9 @@ impl RequestBody {
             http_body_util::BodyStream::new(b)
                 .map_err(Into::into)
                 .try_filter_map(|frame| async move { Ok(frame.into_data().ok()) })
+                .inspect_ok(move |data| {
+                    received.fetch_add(data.len() as u64, Ordering::Relaxed);
+                })
                 .boxed(),
         )
     }

@@ -41,6 +41,12 @@ pub(crate) struct Ctx {
     /// A read was allowed without reading the object: if the handler finds
     /// no such key, authorization still decides between 404 and 403.
     pub list_check_if_missing: bool,
+    /// Authentication and authorization passed: only such a request is
+    /// metered (a refused one is not the bucket owner's traffic).
+    pub authorized: bool,
+    /// Body bytes actually received, counted as they are read (metered as
+    /// bytes in; a length header is the client's claim, not a count).
+    pub body_bytes: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 pub(crate) fn request_id() -> String {
@@ -73,6 +79,8 @@ impl Ctx {
             auth_type: None,
             bucket_info: None,
             list_check_if_missing: false,
+            authorized: false,
+            body_bytes: Default::default(),
         }
     }
 

@@ -168,12 +168,16 @@ impl S3Service {
         resp
     }
 
-    /// Counts the request against its bucket's project.
+    /// Counts the request against its bucket's project: only one that was
+    /// authorized (a refused request, anonymous or another tenant's, is not
+    /// the owner's traffic), with the body bytes actually received.
     fn record_usage(&self, ctx: &Ctx, resp: &Response<ResBody>) {
         let (Some(op), Some(info)) = (ctx.op, ctx.bucket_info.as_ref()) else { return };
+        if !ctx.authorized || resp.status() == http::StatusCode::FORBIDDEN {
+            return;
+        }
         let len = |h: Option<&http::HeaderValue>| h.and_then(|v| v.to_str().ok()?.parse::<u64>().ok()).unwrap_or(0);
-        let bytes_in =
-            len(ctx.headers.get("x-amz-decoded-content-length").or(ctx.headers.get(http::header::CONTENT_LENGTH)));
+        let bytes_in = ctx.body_bytes.load(std::sync::atomic::Ordering::Relaxed);
         // Data served, not error documents.
         let served = ctx.method != http::Method::HEAD && resp.status().as_u16() < 300;
         let bytes_out = if served { len(resp.headers().get(http::header::CONTENT_LENGTH)) } else { 0 };
@@ -194,13 +198,14 @@ impl S3Service {
             // Browsers send preflights without credentials.
             return cors::preflight(self, ctx).await;
         }
-        let body = body::RequestBody::new(body);
+        let body = body::RequestBody::new(body, ctx.body_bytes.clone());
         if ctx.op == Some(Operation::PostObject) {
             // A form upload carries its signature in the form, not the headers.
             return object_post::post(self, ctx, body).await;
         }
         auth::authenticate(self, ctx).await?;
         authz::authorize(self, ctx).await?;
+        ctx.authorized = true;
         if let Some(op) = ctx.op {
             coffer_s3_proto::unbuilt::refuse(op, &ctx.headers)?;
         }

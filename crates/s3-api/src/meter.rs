@@ -67,9 +67,9 @@ impl Meter {
             RequestClass::Delete => &mut t.requests.delete,
             RequestClass::Other => &mut t.requests.other,
         };
-        *counter += 1;
-        t.bytes_in += bytes_in;
-        t.bytes_out += bytes_out;
+        *counter = counter.saturating_add(1);
+        t.bytes_in = t.bytes_in.saturating_add(bytes_in);
+        t.bytes_out = t.bytes_out.saturating_add(bytes_out);
     }
 
     /// Takes everything counted since the last drain.
@@ -93,8 +93,8 @@ impl Meter {
         for d in deltas {
             let t = map.entry((d.project, d.bucket, d.hour)).or_default();
             t.requests.add(&d.requests);
-            t.bytes_in += d.bytes_in;
-            t.bytes_out += d.bytes_out;
+            t.bytes_in = t.bytes_in.saturating_add(d.bytes_in);
+            t.bytes_out = t.bytes_out.saturating_add(d.bytes_out);
         }
     }
 }

@@ -75,6 +75,7 @@ pub(crate) async fn post(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Res
     // The form's fields ask for what headers ask for on a PUT.
     coffer_s3_proto::unbuilt::refuse(Operation::PostObject, &headers)?;
     crate::authz::check_acl_headers(s, ctx, Operation::PostObject, &headers).await?;
+    ctx.authorized = true;
     let meta = crate::headers::object_meta_from(&headers)?;
     let checksum = crate::body::given_checksum(&headers)?
         .map(|(algorithm, v)| ChecksumCheck { algorithm, expected: Some(ExpectedChecksum::Given(v)) });

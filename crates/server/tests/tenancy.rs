@@ -5,7 +5,7 @@
 mod common;
 
 use common::admin::Key;
-use common::TestServer;
+use common::{TestServer, REGION};
 use serde_json::json;
 use std::time::Duration;
 
@@ -258,11 +258,12 @@ async fn usage_records_requests_traffic_and_stored_bytes() {
         assert_eq!(s.as_key(Some(&alpha), "GET", "/u-bkt/a", "", b"").await.status, 200);
     }
     assert_eq!(s.as_key(Some(&alpha), "GET", "/u-bkt", "list-type=2", b"").await.status, 200);
+    // Refused: not the owner's traffic, not metered.
     assert_eq!(s.as_key(None, "GET", "/u-bkt/a", "", b"").await.status, 403);
     tokio::time::sleep(Duration::from_millis(700)).await;
     let u = s.admin("GET", "/projects/alpha/usage?bucket=u-bkt", None).await;
     let t = &u["totals"];
-    assert_eq!(t["requests"]["get"], 4, "{u}");
+    assert_eq!(t["requests"]["get"], 3, "{u}");
     assert_eq!(t["requests"]["put"], 1, "{u}");
     assert_eq!(t["requests"]["list"], 1, "{u}");
     assert_eq!(t["bytes_in"], 1000, "{u}");
@@ -271,6 +272,50 @@ async fn usage_records_requests_traffic_and_stored_bytes() {
     let hours = u["hours"].as_array().unwrap();
     assert_eq!(hours.last().unwrap()["bytes"], 1000, "{u}");
     assert_eq!(hours.last().unwrap()["objects"], 1, "{u}");
+}
+
+/// Metering charged the bucket's project for refused requests, with the
+/// byte count the client claimed in `x-amz-decoded-content-length` or
+/// `Content-Length`: an anonymous 403 could add 2^64 bytes to any project
+/// (and wrap the hour's sum), and a chunked upload counted 0. Only
+/// authorized requests are metered now, with the body bytes received.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn metering_counts_authorized_requests_and_the_bytes_received() {
+    let s =
+        TestServer::start_configured(tempfile::tempdir().unwrap(), |c| c.meter_interval = Duration::from_millis(200))
+            .await;
+    let (alpha, beta) = two_projects(&s).await;
+    assert_eq!(s.as_key(Some(&alpha), "PUT", "/m-bkt", "", b"").await.status, 200);
+    assert_eq!(s.as_key(Some(&alpha), "PUT", "/m-bkt/a", "", &[1u8; 1000]).await.status, 200);
+    let huge = [("x-amz-decoded-content-length", "18446744073709551615")];
+    for _ in 0..2 {
+        let r = s.request_as(None, REGION, "PUT", "/m-bkt/x", "", &huge, b"abc").await;
+        assert_eq!(r.status, 403, "anonymous");
+        let r = s.request_as(Some(&beta), REGION, "GET", "/m-bkt/a", "", &huge, b"").await;
+        assert_eq!(r.status, 403, "another project");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // Anonymous writes allowed by policy: an HTTP-chunked body of 5 bytes
+    // counts 5, whatever the headers claim.
+    let public_put = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
+        "Action": "s3:PutObject", "Resource": "arn:aws:s3:::m-bkt/*"}]});
+    let r = s.as_key(Some(&alpha), "PUT", "/m-bkt", "policy", public_put.to_string().as_bytes()).await;
+    assert_eq!(r.status, 204);
+    let chunked = format!(
+        "PUT /m-bkt/c HTTP/1.1\r\nhost: {}\r\ntransfer-encoding: chunked\r\n\
+         x-amz-decoded-content-length: 999999\r\nconnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        s.addr
+    );
+    assert_eq!(s.raw(chunked.as_bytes()).await.status, 200);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let u = s.admin("GET", "/projects/alpha/usage?bucket=m-bkt", None).await;
+    let t = &u["totals"];
+    assert_eq!(t["requests"]["get"], 0, "{u}");
+    assert_eq!(t["requests"]["put"], 2, "{u}");
+    // Every body received counts: the object bytes and the policy document.
+    assert_eq!(t["bytes_in"], 1005 + public_put.to_string().len(), "{u}");
+    assert_eq!(t["bytes_out"], 0, "{u}");
+    assert_eq!(s.as_key(Some(&alpha), "GET", "/m-bkt/c", "", b"").await.text(), "hello");
 }
 
 #[tokio::test]

@@ -53,6 +53,18 @@ pub async fn usage_records(s: Arc<dyn MetaStore>) {
     assert!(s.usage(&query("p", Some("b3"), 0, i64::MAX)).await.unwrap().is_empty());
 }
 
+/// Byte counts that would pass the largest stored value stop there: the
+/// hour stays readable (a sum past `i64::MAX` must not corrupt the record).
+pub async fn usage_saturates(s: Arc<dyn MetaStore>) {
+    let none = RequestCounts::default();
+    for _ in 0..2 {
+        s.add_usage(&[delta("p", "b", 3600, none, u64::MAX, u64::MAX / 2 + 1)]).await.unwrap();
+    }
+    let all = s.usage(&query("p", None, 0, i64::MAX)).await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!((all[0].bytes_in, all[0].bytes_out), (i64::MAX as u64, i64::MAX as u64));
+}
+
 const HOUR: UnixMillis = 3_600_000;
 
 pub async fn meter_storage_splits_hours(s: Arc<dyn MetaStore>) {
