@@ -21,6 +21,8 @@ pub enum TransferKind {
 pub trait TransferMeter: Send + Sync {
     /// One action on `bucket` of `project`, with the bytes received and sent.
     fn count(&self, project: &str, bucket: &str, kind: TransferKind, bytes_in: u64, bytes_out: u64);
+    /// Bytes received for an action already counted.
+    fn add_bytes_in(&self, project: &str, bucket: &str, bytes: u64);
 }
 
 impl Inner {
@@ -28,6 +30,13 @@ impl Inner {
     pub(crate) fn count(&self, project: &str, bucket: &str, kind: TransferKind, bytes_in: u64, bytes_out: u64) {
         if let Some(m) = &self.meter {
             m.count(project, bucket, kind, bytes_in, bytes_out);
+        }
+    }
+
+    /// Adds bytes received to an action already counted.
+    pub(crate) fn add_bytes_in(&self, project: &str, bucket: &str, bytes: u64) {
+        if let Some(m) = &self.meter {
+            m.add_bytes_in(project, bucket, bytes);
         }
     }
 }

@@ -88,8 +88,15 @@ pub(crate) struct Upload {
     pub len: Option<u64>,
 }
 
+/// An action allowed on one object: whom to bill, and what it names.
+struct Granted {
+    project: String,
+    bucket: String,
+    key: String,
+}
+
 /// Checks `action` on the object named by `?key=`, counts the request (of
-/// `kind`, with `bytes_in`) for billing, and returns the bucket name and key.
+/// `kind`, no bytes yet) for billing, and returns what it names.
 async fn authorize(
     inner: &Inner,
     cx: &Cx,
@@ -97,8 +104,7 @@ async fn authorize(
     name: &str,
     action: &str,
     kind: TransferKind,
-    bytes_in: u64,
-) -> Result<(String, String), Response<ConsoleBody>> {
+) -> Result<Granted, Response<ConsoleBody>> {
     let b = bucket(inner, v, name).await.map_err(|e| page_error(e, &cx.nonce))?;
     let key = key_param(cx).map_err(|e| page_error(e, &cx.nonce))?.to_owned();
     let authz = BucketAuthz::load(&inner.engine, v, cx, inner.cfg.secure_cookies, &b)
@@ -107,8 +113,27 @@ async fn authorize(
     if !authz.on_object(action, &key) {
         return Err(refused(action, &cx.nonce));
     }
-    inner.count(&b.project, &b.name, kind, bytes_in, 0);
-    Ok((b.name, key))
+    inner.count(&b.project, &b.name, kind, 0, 0);
+    Ok(Granted { project: b.project, bucket: b.name, key })
+}
+
+/// An upload's body that counts the bytes it yields: bytes in are billed as
+/// received, never as the `Content-Length` the client declared.
+fn counted(body: Body) -> (Body, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    let received = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let r = received.clone();
+    let body = body.inspect_ok(move |b| {
+        r.fetch_add(b.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    });
+    (Box::pin(body), received)
+}
+
+/// Bills the bytes an upload received (the request itself was counted when authorized).
+fn bill_received(inner: &Inner, g: &Granted, received: &std::sync::atomic::AtomicU64) {
+    let n = received.load(std::sync::atomic::Ordering::Relaxed);
+    if n > 0 {
+        inner.add_bytes_in(&g.project, &g.bucket, n);
+    }
 }
 
 fn content_type(cx: &Cx) -> Option<String> {
@@ -121,22 +146,24 @@ fn content_type(cx: &Cx) -> Option<String> {
 
 /// `PUT /api/buckets/{b}/object?key=`: one request, the whole file.
 pub(crate) async fn put(inner: &Inner, cx: &Cx, v: &Viewer, name: &str, up: Upload) -> Response<ConsoleBody> {
-    let (bucket, key) =
-        match authorize(inner, cx, v, name, "s3:PutObject", TransferKind::Put, up.len.unwrap_or(0)).await {
-            Ok(x) => x,
-            Err(r) => return r,
-        };
+    let g = match authorize(inner, cx, v, name, "s3:PutObject", TransferKind::Put).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
     let meta = ObjectMeta { content_type: content_type(cx), ..Default::default() };
+    let (body, received) = counted(up.body);
     let input = PutInput {
-        bucket,
-        key,
+        bucket: g.bucket.clone(),
+        key: g.key.clone(),
         len: up.len,
-        body: up.body,
+        body,
         check: BodyCheck::default(),
         meta,
         condition: WriteCondition::None,
     };
-    match inner.engine.put_object(input).await {
+    let result = inner.engine.put_object(input).await;
+    bill_received(inner, &g, &received);
+    match result {
         Ok((etag, _)) => json(StatusCode::OK, json!({ "etag": etag.as_str() }), &cx.nonce),
         Err(e) => engine_error(e, &cx.nonce),
     }
@@ -144,7 +171,7 @@ pub(crate) async fn put(inner: &Inner, cx: &Cx, v: &Viewer, name: &str, up: Uplo
 
 /// `POST /api/buckets/{b}/uploads?key=`: starts a multipart upload.
 pub(crate) async fn create_upload(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Response<ConsoleBody> {
-    let (bucket, key) = match authorize(inner, cx, v, name, "s3:PutObject", TransferKind::Put, 0).await {
+    let Granted { bucket, key, .. } = match authorize(inner, cx, v, name, "s3:PutObject", TransferKind::Put).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -165,16 +192,18 @@ pub(crate) async fn put_part(
     id: &str,
     up: Upload,
 ) -> Response<ConsoleBody> {
-    let (bucket, key) =
-        match authorize(inner, cx, v, name, "s3:PutObject", TransferKind::Put, up.len.unwrap_or(0)).await {
-            Ok(x) => x,
-            Err(r) => return r,
-        };
+    let g = match authorize(inner, cx, v, name, "s3:PutObject", TransferKind::Put).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
     let part = match cx.query.get("part").and_then(|p| p.parse::<u32>().ok()) {
         Some(p) if (1..=coffer_engine::MAX_PART_NUMBER).contains(&p) => p,
         _ => return error(StatusCode::BAD_REQUEST, "The part number must be 1 to 10000.", &cx.nonce),
     };
-    match inner.engine.upload_part(&bucket, &key, id, part, up.len, up.body, &BodyCheck::default()).await {
+    let (body, received) = counted(up.body);
+    let result = inner.engine.upload_part(&g.bucket, &g.key, id, part, up.len, body, &BodyCheck::default()).await;
+    bill_received(inner, &g, &received);
+    match result {
         Ok((etag, _)) => json(StatusCode::OK, json!({ "etag": etag.as_str() }), &cx.nonce),
         Err(e) => engine_error(e, &cx.nonce),
     }
@@ -201,7 +230,7 @@ pub(crate) async fn complete(
     id: &str,
     body: &[u8],
 ) -> Response<ConsoleBody> {
-    let (bucket, key) = match authorize(inner, cx, v, name, "s3:PutObject", TransferKind::Put, 0).await {
+    let Granted { bucket, key, .. } = match authorize(inner, cx, v, name, "s3:PutObject", TransferKind::Put).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -219,10 +248,11 @@ pub(crate) async fn complete(
 
 /// `DELETE /api/buckets/{b}/uploads/{id}?key=`: cancels an upload.
 pub(crate) async fn abort(inner: &Inner, cx: &Cx, v: &Viewer, name: &str, id: &str) -> Response<ConsoleBody> {
-    let (bucket, key) = match authorize(inner, cx, v, name, "s3:AbortMultipartUpload", TransferKind::Delete, 0).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let Granted { bucket, key, .. } =
+        match authorize(inner, cx, v, name, "s3:AbortMultipartUpload", TransferKind::Delete).await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
     match inner.engine.abort_upload(&bucket, &key, id).await {
         Ok(()) | Err(EngineError::NoSuchUpload) => json(StatusCode::OK, json!({ "aborted": true }), &cx.nonce),
         Err(e) => engine_error(e, &cx.nonce),

@@ -57,19 +57,32 @@ pub struct Meter {
 impl Meter {
     /// Counts one request.
     pub fn record(&self, project: &str, bucket: &str, class: RequestClass, bytes_in: u64, bytes_out: u64) {
+        self.with_hour(project, bucket, |t| {
+            let counter = match class {
+                RequestClass::Get => &mut t.requests.get,
+                RequestClass::Put => &mut t.requests.put,
+                RequestClass::List => &mut t.requests.list,
+                RequestClass::Delete => &mut t.requests.delete,
+                RequestClass::Other => &mut t.requests.other,
+            };
+            *counter = counter.saturating_add(1);
+            t.bytes_in = t.bytes_in.saturating_add(bytes_in);
+            t.bytes_out = t.bytes_out.saturating_add(bytes_out);
+        });
+    }
+
+    /// Adds bytes to a request already counted (a console upload's body, as received).
+    pub fn add_bytes(&self, project: &str, bucket: &str, bytes_in: u64, bytes_out: u64) {
+        self.with_hour(project, bucket, |t| {
+            t.bytes_in = t.bytes_in.saturating_add(bytes_in);
+            t.bytes_out = t.bytes_out.saturating_add(bytes_out);
+        });
+    }
+
+    fn with_hour(&self, project: &str, bucket: &str, f: impl FnOnce(&mut Traffic)) {
         let hour = coffer_types::now_millis().div_euclid(3_600_000) * 3600;
         let mut map = self.counters.lock().unwrap_or_else(|p| p.into_inner());
-        let t = map.entry((project.to_owned(), bucket.to_owned(), hour)).or_default();
-        let counter = match class {
-            RequestClass::Get => &mut t.requests.get,
-            RequestClass::Put => &mut t.requests.put,
-            RequestClass::List => &mut t.requests.list,
-            RequestClass::Delete => &mut t.requests.delete,
-            RequestClass::Other => &mut t.requests.other,
-        };
-        *counter = counter.saturating_add(1);
-        t.bytes_in = t.bytes_in.saturating_add(bytes_in);
-        t.bytes_out = t.bytes_out.saturating_add(bytes_out);
+        f(map.entry((project.to_owned(), bucket.to_owned(), hour)).or_default());
     }
 
     /// Takes everything counted since the last drain.

@@ -130,6 +130,10 @@ impl coffer_console::TransferMeter for ConsoleMeter {
         };
         self.0.meter().record(project, bucket, class, bytes_in, bytes_out);
     }
+
+    fn add_bytes_in(&self, project: &str, bucket: &str, bytes: u64) {
+        self.0.meter().add_bytes(project, bucket, bytes, 0);
+    }
 }
 
 /// Opens the stores, recovers, and starts serving.
