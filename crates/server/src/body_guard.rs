@@ -17,9 +17,9 @@
 //! Pausing just under the idle time before every byte must not work either
 //! (a 64 KiB pre-authentication body would take weeks): the time charged to
 //! the client over the whole body may not exceed the idle time plus one
-//! second per [`MIN_RATE`] bytes received. A body that falls further behind
-//! fails the same way, with `TimedOut`, so every body arrives within a
-//! bounded time for its size.
+//! second per [`MIN_RATE`] bytes received ([`Pace`]). A body that falls
+//! further behind fails the same way, with `TimedOut`, so every body arrives
+//! within a bounded time for its size.
 //!
 //! Size caps are each API's own (they differ per route and must answer in
 //! the API's error format): the IAM and admin APIs refuse bodies over
@@ -36,22 +36,15 @@ use std::time::Duration;
 /// A boxed error of any body.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The slowest average a body may arrive at, in bytes per second of the
-/// client's time, beyond the first idle period.
-pub(crate) const MIN_RATE: u64 = 1024;
+use crate::pace::{Pace, MIN_RATE};
 
 /// A request body that fails once its client pauses longer than `idle`, or
 /// falls behind [`MIN_RATE`].
 pub(crate) struct IdleBody<B> {
     inner: Pin<Box<B>>,
-    idle: Duration,
     sleep: Pin<Box<tokio::time::Sleep>>,
-    /// A read is pending since this instant: the clock is running.
-    waiting: Option<tokio::time::Instant>,
-    /// Time spent waiting for the client so far (finished waits).
-    charged: Duration,
-    /// Bytes received so far.
-    received: u64,
+    /// The clock runs while a read is pending.
+    pace: Pace,
     done: bool,
 }
 
@@ -59,20 +52,10 @@ impl<B> IdleBody<B> {
     pub(crate) fn new(inner: B, idle: Duration) -> Self {
         IdleBody {
             inner: Box::pin(inner),
-            idle,
             sleep: Box::pin(tokio::time::sleep(idle)),
-            waiting: None,
-            charged: Duration::ZERO,
-            received: 0,
+            pace: Pace::new(idle),
             done: false,
         }
-    }
-
-    /// How long the wait starting now may last: the idle time, or what is
-    /// left of the body's whole allowance if that is less.
-    fn allowance(&self) -> Duration {
-        let total = self.idle + Duration::from_secs_f64(self.received as f64 / MIN_RATE as f64);
-        total.saturating_sub(self.charged).min(self.idle)
     }
 }
 
@@ -96,25 +79,20 @@ where
         if self.done {
             return Poll::Ready(None);
         }
-        if self.waiting.is_none() {
+        if !self.pace.is_waiting() {
             // A new wait for the client starts now.
-            let now = tokio::time::Instant::now();
-            let deadline = now + self.allowance();
+            let deadline = self.pace.start_wait();
             self.sleep.as_mut().reset(deadline);
-            self.waiting = Some(now);
         }
         match self.inner.as_mut().poll_frame(cx) {
             Poll::Ready(item) => {
-                if let Some(since) = self.waiting.take() {
-                    self.charged += since.elapsed();
-                }
+                let received = match &item {
+                    Some(Ok(frame)) => frame.data_ref().map_or(0, |d| d.len() as u64),
+                    _ => 0,
+                };
+                self.pace.progressed(received);
                 match item {
-                    Some(Ok(frame)) => {
-                        if let Some(data) = frame.data_ref() {
-                            self.received += data.len() as u64;
-                        }
-                        Poll::Ready(Some(Ok(frame)))
-                    }
+                    Some(Ok(frame)) => Poll::Ready(Some(Ok(frame))),
                     Some(Err(e)) => {
                         self.done = true;
                         Poll::Ready(Some(Err(e.into())))
@@ -128,7 +106,7 @@ where
             Poll::Pending => match self.sleep.as_mut().poll(cx) {
                 Poll::Ready(()) => {
                     self.done = true;
-                    Poll::Ready(Some(Err(Box::new(timed_out(self.idle)))))
+                    Poll::Ready(Some(Err(Box::new(timed_out(self.pace.idle())))))
                 }
                 Poll::Pending => Poll::Pending,
             },

@@ -13,8 +13,10 @@ mod credentials;
 mod listener;
 pub mod master_key;
 mod metering;
+mod pace;
 mod private_files;
 pub mod tls;
+mod write_guard;
 
 pub use coffer_s3_api::RegionEndpoint;
 pub use credentials::{ensure_root_credential, RootCredential};

@@ -1,6 +1,6 @@
 //! The HTTP/1.1 accept loop: TCP_NODELAY, header-read timeout, keep-alive,
-//! graceful shutdown, a connection limit, and the idle timer on every
-//! request body ([`IdleBody`]). Generic over the [`Handler`] that answers
+//! graceful shutdown, a connection limit, the idle timer on every request
+//! body ([`IdleBody`]) and on every response write ([`WriteGuard`]). Generic over the [`Handler`] that answers
 //! requests: the S3/admin endpoint ([`crate::app::App`]) and the web console
 //! share it.
 //!
@@ -15,6 +15,7 @@
 
 use crate::body_guard::IdleBody;
 use crate::connlimit::{spare_slots, Backoff, LogLimit, SPARE_HEAD_TIMEOUT};
+use crate::write_guard::WriteGuard;
 use coffer_s3_api::ConnInfo;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -146,6 +147,7 @@ pub(crate) async fn serve<H: Handler>(
             },
         };
         let _ = stream.set_nodelay(true);
+        let stream = WriteGuard::new(stream, limits.idle);
         let (svc, stop, tls) = (svc.clone(), shutdown.clone(), tls.clone());
         let guard = tracker.enter();
         tokio::spawn(async move {
