@@ -73,10 +73,13 @@ async fn keys_show_their_secret_once_and_stop_working_when_deactivated() {
     assert_eq!(r.get("UserName").as_deref(), Some("alice"));
     assert_eq!(h.iam.key(&alice.ak).await.unwrap().region, "r1", "the default region");
 
-    // Sent to a region's host: the key works there.
+    // Sent to another region's host, the new key is still of the caller's
+    // key's region: a key works in its own region only, so it cannot mint
+    // one for another (a leaked r1 key must not reach r2 this way).
+    assert_eq!(h.iam.key(&root.ak).await.unwrap().region, "r1");
     let r = h.iam_at(&root, "s3.r2.test:9000", &[("Action", "CreateAccessKey"), ("UserName", "alice")]).await;
     let second = r.get("AccessKeyId").unwrap();
-    assert_eq!(h.iam.key(&second).await.unwrap().region, "r2");
+    assert_eq!(h.iam.key(&second).await.unwrap().region, "r1");
 
     let r = h.iam(&root, &[("Action", "ListAccessKeys"), ("UserName", "alice")]).await;
     assert_eq!(r.status, 200, "{}", r.body);

@@ -3,9 +3,12 @@
 //!
 //! As on AWS, `UserName` defaults to the caller, and a key named together
 //! with a user must belong to that user (else `NoSuchEntity`). A new key
-//! works in the region whose S3 hosts the IAM request was sent to, else in
-//! the deployment's default region. The secret appears in the answer to
-//! CreateAccessKey only.
+//! works in the region of the key that signed the call: a key works in its
+//! own region only, so it must not mint one for another region (a leaked
+//! key of region A would otherwise reach region B by sending CreateAccessKey
+//! to B's host). Only a caller whose key has no region gets the region
+//! whose S3 hosts the request was sent to, else the deployment's default.
+//! The secret appears in the answer to CreateAccessKey only.
 
 use super::errors::{ApiError, Code};
 use super::form::page;
@@ -18,12 +21,9 @@ use coffer_meta::{AccessKeyRecord, KeyStatus};
 pub(crate) async fn create(call: &Call<'_>) -> Result<String, ApiError> {
     let user = call.target_user();
     call.authorize_user(user).await?;
-    let req = NewKey {
-        project: call.project().to_owned(),
-        user: Some(user.to_owned()),
-        region: call.key_region(),
-        expires: None,
-    };
+    let own = call.svc.iam().key(&call.caller.access_key).await?.region;
+    let region = if own.is_empty() { call.key_region() } else { Some(own) };
+    let req = NewKey { project: call.project().to_owned(), user: Some(user.to_owned()), region, expires: None };
     let created = call.svc.iam().create_key(&req).await?;
     let k = &created.record;
     let mut x = Xml::new();
