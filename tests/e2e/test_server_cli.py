@@ -104,3 +104,27 @@ def test_second_server_on_same_port_fails_cleanly(own_server, tmp_path):
         capture_output=True, timeout=30)
     assert proc.returncode != 0
     assert server.alive()
+
+
+def test_second_server_on_same_data_dir_is_refused_and_harms_nothing(own_server, tmp_path):
+    """Two servers on one data directory: the second one's start-up recovery
+    took the first one's in-flight blobs and queued garbage for debris of a
+    crash, before it failed to bind. It must stop before touching anything."""
+    import subprocess
+
+    from coffer_e2e import coffer_bin, free_port
+
+    server = own_server().start()
+    s3 = boto3_client(server)
+    s3.create_bucket(Bucket="locked")
+    s3.put_object(Bucket="locked", Key="k", Body=b"kept")
+    proc = subprocess.run(
+        [str(coffer_bin()), "server", "--data-dir", str(server.data_dir),
+         "--listen", f"127.0.0.1:{free_port()}"],
+        env={"COFFER_ROOT_ACCESS_KEY": server.access_key,
+             "COFFER_ROOT_SECRET_KEY": server.secret_key, "PATH": "/usr/bin:/bin"},
+        capture_output=True, timeout=30)
+    assert proc.returncode != 0
+    assert b"another coffer server is using the data directory" in proc.stderr, proc.stderr
+    assert server.alive()
+    assert s3.get_object(Bucket="locked", Key="k")["Body"].read() == b"kept"

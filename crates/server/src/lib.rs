@@ -10,6 +10,7 @@ mod app;
 mod body_guard;
 mod connlimit;
 mod credentials;
+mod data_lock;
 mod listener;
 pub mod master_key;
 mod metering;
@@ -161,6 +162,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
     private_files::restrict_umask();
     private_files::create_dir(&cfg.data_dir)
         .with_context(|| format!("creating data dir {}", cfg.data_dir.display()))?;
+    let data_lock = data_lock::acquire(&cfg.data_dir)?;
     let tightened = private_files::tighten(&cfg.data_dir)
         .with_context(|| format!("making data dir {} private", cfg.data_dir.display()))?;
     if tightened > 0 {
@@ -257,6 +259,8 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
         }
     };
     let task = tokio::spawn(async move {
+        // The data directory stays locked while anything serves from it.
+        let _lock = data_lock;
         for t in tasks {
             let _ = t.await;
         }

@@ -20,7 +20,7 @@ pub(crate) const FILE_MODE: u32 = 0o600;
 
 /// The entries of the data directory the server makes, which are followed
 /// when they are symbolic links.
-pub(crate) const OWN_ENTRIES: &[&str] = &["blobs", "meta.db", "meta.db-wal", "meta.db-shm", "master.key"];
+pub(crate) const OWN_ENTRIES: &[&str] = &["blobs", "meta.db", "meta.db-wal", "meta.db-shm", "master.key", "LOCK"];
 
 /// Files and directories the process creates from now on get no group or
 /// other permissions.
