@@ -21,6 +21,7 @@ mod headers;
 mod health;
 mod list;
 mod meter;
+mod metered_body;
 mod multipart;
 mod object_delete;
 mod object_get;
@@ -157,7 +158,7 @@ impl S3Service {
         } else {
             tracing::debug!(request_id = %ctx.id, method = %ctx.method, path = %ctx.raw_path, op = ?ctx.op, status, micros, "s3 request");
         }
-        self.record_usage(&ctx, &resp);
+        let resp = self.record_usage(&ctx, resp);
         let mut resp = respond::with_request_id(resp, &ctx.id);
         if ctx.op != Some(Operation::CorsPreflight) {
             cors::decorate(self, &ctx, &mut resp).await;
@@ -170,18 +171,20 @@ impl S3Service {
 
     /// Counts the request against its bucket's project: only one that was
     /// authorized (a refused request, anonymous or another tenant's, is not
-    /// the owner's traffic), with the body bytes actually received.
-    fn record_usage(&self, ctx: &Ctx, resp: &Response<ResBody>) {
-        let (Some(op), Some(info)) = (ctx.op, ctx.bucket_info.as_ref()) else { return };
+    /// the owner's traffic), with the body bytes actually received; the
+    /// bytes out are counted as the response body yields them.
+    fn record_usage(&self, ctx: &Ctx, resp: Response<ResBody>) -> Response<ResBody> {
+        let (Some(op), Some(info)) = (ctx.op, ctx.bucket_info.as_ref()) else { return resp };
         if !ctx.authorized || resp.status() == http::StatusCode::FORBIDDEN {
-            return;
+            return resp;
         }
-        let len = |h: Option<&http::HeaderValue>| h.and_then(|v| v.to_str().ok()?.parse::<u64>().ok()).unwrap_or(0);
         let bytes_in = ctx.body_bytes.load(std::sync::atomic::Ordering::Relaxed);
+        self.meter.record(&info.project, &info.name, meter::RequestClass::of(op), bytes_in, 0);
         // Data served, not error documents.
-        let served = ctx.method != http::Method::HEAD && resp.status().as_u16() < 300;
-        let bytes_out = if served { len(resp.headers().get(http::header::CONTENT_LENGTH)) } else { 0 };
-        self.meter.record(&info.project, &info.name, meter::RequestClass::of(op), bytes_in, bytes_out);
+        if ctx.method == http::Method::HEAD || resp.status().as_u16() >= 300 {
+            return resp;
+        }
+        resp.map(|body| metered_body::MeteredBody::wrap(body, self.meter.clone(), &info.project, &info.name))
     }
 
     async fn dispatch<B>(&self, ctx: &mut Ctx, body: B) -> Result<Response<ResBody>, S3Error>

@@ -257,7 +257,8 @@ async fn usage_records_requests_traffic_and_stored_bytes() {
     for _ in 0..3 {
         assert_eq!(s.as_key(Some(&alpha), "GET", "/u-bkt/a", "", b"").await.status, 200);
     }
-    assert_eq!(s.as_key(Some(&alpha), "GET", "/u-bkt", "list-type=2", b"").await.status, 200);
+    let listing = s.as_key(Some(&alpha), "GET", "/u-bkt", "list-type=2", b"").await;
+    assert_eq!(listing.status, 200);
     // Refused: not the owner's traffic, not metered.
     assert_eq!(s.as_key(None, "GET", "/u-bkt/a", "", b"").await.status, 403);
     tokio::time::sleep(Duration::from_millis(700)).await;
@@ -267,7 +268,8 @@ async fn usage_records_requests_traffic_and_stored_bytes() {
     assert_eq!(t["requests"]["put"], 1, "{u}");
     assert_eq!(t["requests"]["list"], 1, "{u}");
     assert_eq!(t["bytes_in"], 1000, "{u}");
-    assert_eq!(t["bytes_out"], 3000, "{u}");
+    // Every body sent counts: the three objects and the listing.
+    assert_eq!(t["bytes_out"], 3000 + listing.body.len(), "{u}");
     assert!(t["byte_hours"].as_f64().unwrap() > 0.0, "{u}");
     let hours = u["hours"].as_array().unwrap();
     assert_eq!(hours.last().unwrap()["bytes"], 1000, "{u}");
@@ -316,6 +318,45 @@ async fn metering_counts_authorized_requests_and_the_bytes_received() {
     assert_eq!(t["bytes_in"], 1005 + public_put.to_string().len(), "{u}");
     assert_eq!(t["bytes_out"], 0, "{u}");
     assert_eq!(s.as_key(Some(&alpha), "GET", "/m-bkt/c", "", b"").await.text(), "hello");
+}
+
+/// Bytes out were the response's `Content-Length`, counted before a byte
+/// was sent: an anonymous reader of a public 16 MiB object who hung up after
+/// the headers charged its owner 16 MiB, again and again. Now the bytes the
+/// body yielded are counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn metering_bills_the_bytes_a_reader_got() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    const BIG: usize = 16 * 1024 * 1024;
+    let s =
+        TestServer::start_configured(tempfile::tempdir().unwrap(), |c| c.meter_interval = Duration::from_millis(200))
+            .await;
+    let (alpha, _) = two_projects(&s).await;
+    assert_eq!(s.as_key(Some(&alpha), "PUT", "/out-bkt", "", b"").await.status, 200);
+    assert_eq!(s.as_key(Some(&alpha), "PUT", "/out-bkt/big", "", &vec![7u8; BIG]).await.status, 200);
+    let public_get = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
+        "Action": "s3:GetObject", "Resource": "arn:aws:s3:::out-bkt/*"}]});
+    let r = s.as_key(Some(&alpha), "PUT", "/out-bkt", "policy", public_get.to_string().as_bytes()).await;
+    assert_eq!(r.status, 204);
+    for _ in 0..3 {
+        let mut c = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+        c.write_all(b"GET /out-bkt/big HTTP/1.1\r\nhost: localhost\r\n\r\n").await.unwrap();
+        let mut head = vec![0u8; 1024];
+        let n = c.read(&mut head).await.unwrap();
+        assert!(head[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&head[..n]));
+        drop(c);
+    }
+    // One whole read for comparison.
+    let r = s.as_key(None, "GET", "/out-bkt/big", "", b"").await;
+    assert_eq!((r.status, r.body.len()), (200, BIG));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let u = s.admin("GET", "/projects/alpha/usage?bucket=out-bkt", None).await;
+    let out = u["totals"]["bytes_out"].as_u64().unwrap();
+    assert_eq!(u["totals"]["requests"]["get"], 4, "{u}");
+    assert!(out >= BIG as u64, "the whole read is billed: {u}");
+    // What hyper had taken from the three abandoned bodies before the
+    // connections closed: a few buffers each, far from 3 × 16 MiB.
+    assert!(out < 2 * BIG as u64, "the abandoned reads billed {} bytes", out - BIG as u64);
 }
 
 #[tokio::test]
