@@ -16,33 +16,43 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// The raw request body, not yet decoded or checked.
-pub(crate) struct RequestBody(Body);
+pub(crate) struct RequestBody {
+    raw: Body,
+    /// Payload bytes handed on (aws-chunked framing and trailers not counted).
+    received: Arc<AtomicU64>,
+}
+
+/// `body`, adding every byte it yields to `received`.
+fn counted(body: Body, received: Arc<AtomicU64>) -> Body {
+    body.inspect_ok(move |data| {
+        received.fetch_add(data.len() as u64, Ordering::Relaxed);
+    })
+    .boxed()
+}
 
 impl RequestBody {
-    /// The body of a request; every data byte read is added to `received`.
+    /// The body of a request; every payload byte read through it is added
+    /// to `received` (the decoded bytes of an aws-chunked body).
     pub fn new<B>(b: B, received: Arc<AtomicU64>) -> Self
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        RequestBody(
-            http_body_util::BodyStream::new(b)
-                .map_err(Into::into)
-                .try_filter_map(|frame| async move { Ok(frame.into_data().ok()) })
-                .inspect_ok(move |data| {
-                    received.fetch_add(data.len() as u64, Ordering::Relaxed);
-                })
-                .boxed(),
-        )
+        let raw = http_body_util::BodyStream::new(b)
+            .map_err(Into::into)
+            .try_filter_map(|frame| async move { Ok(frame.into_data().ok()) })
+            .boxed();
+        RequestBody { raw, received }
     }
 
     /// The body as sent, with no decoding or checks (a POST form parses it).
     pub fn into_raw(self) -> Body {
-        self.0
+        counted(self.raw, self.received)
     }
 
     /// The decoded body, its declared length and the digests to verify.
     pub fn into_engine(self, ctx: &mut Ctx) -> Result<(Body, Option<u64>, BodyCheck), S3Error> {
+        let RequestBody { raw, received } = self;
         let md5 = match ctx.header("content-md5") {
             None => None,
             Some(v) => Some(
@@ -80,7 +90,7 @@ impl RequestBody {
         let (body, len) = match payload {
             PayloadMode::StreamingSigned(signer) => {
                 let len = decoded_length(ctx)?;
-                let decoded = chunked::decode(self.0, Some(signer), Some(len)).map_err(|e| Box::new(e) as BoxError);
+                let decoded = chunked::decode(raw, Some(signer), Some(len)).map_err(|e| Box::new(e) as BoxError);
                 (decoded.boxed(), Some(len))
             }
             mode @ (PayloadMode::StreamingUnsignedTrailer | PayloadMode::StreamingSignedTrailer(_)) => {
@@ -90,15 +100,15 @@ impl RequestBody {
                     _ => Framing::Unsigned,
                 };
                 let announced = chunked::parse_trailer_header(ctx.header("x-amz-trailer").unwrap_or(""));
-                let (decoded, slot) = chunked::decode_with_trailers(self.0, framing, Some(len), announced);
+                let (decoded, slot) = chunked::decode_with_trailers(raw, framing, Some(len), announced);
                 trailer = Some(slot);
                 (decoded.map_err(|e| Box::new(e) as BoxError).boxed(), Some(len))
             }
             PayloadMode::Sha256(h) => {
                 check.sha256 = Some(h);
-                (self.0, content_length(ctx)?)
+                (raw, content_length(ctx)?)
             }
-            PayloadMode::Unsigned => (self.0, content_length(ctx)?),
+            PayloadMode::Unsigned => (raw, content_length(ctx)?),
         };
         if let Some(algorithm) = algorithm {
             let expected = match (given, trailer) {
@@ -113,7 +123,7 @@ impl RequestBody {
             };
             check.checksum = Some(ChecksumCheck { algorithm, expected });
         }
-        Ok((body, len, check))
+        Ok((counted(body, received), len, check))
     }
 
     /// Reads a small document body (XML) of at most `limit` bytes, verified.
