@@ -29,9 +29,6 @@ impl Engine {
 
     /// Sets the current object's canned ACL, keeping its data and headers.
     pub async fn set_object_acl(&self, bucket: &str, key: &str, acl: CannedAcl) -> Result<(), EngineError> {
-        let o = self.meta.get_object(bucket, key).await?.ok_or(EngineError::NoSuchKey)?;
-        let mut meta = o.meta;
-        meta.acl = (acl != CannedAcl::Private).then_some(acl);
-        Ok(self.meta.set_object_meta(bucket, key, meta).await?)
+        Ok(self.meta.set_object_acl(bucket, key, (acl != CannedAcl::Private).then_some(acl)).await?)
     }
 }

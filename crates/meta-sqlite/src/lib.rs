@@ -29,7 +29,7 @@ mod writer;
 
 use async_trait::async_trait;
 use coffer_meta::*;
-use coffer_types::{BlobId, UnixMillis};
+use coffer_types::{BlobId, CannedAcl, UnixMillis};
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -129,9 +129,9 @@ impl MetaStore for SqliteMetaStore {
         let (b, k) = (bucket.to_owned(), key.to_owned());
         self.writer.run(move |c| ops::delete_object(c, &b, &k)).await
     }
-    async fn set_object_meta(&self, bucket: &str, key: &str, meta: ObjectMeta) -> Result<(), MetaError> {
+    async fn set_object_acl(&self, bucket: &str, key: &str, acl: Option<CannedAcl>) -> Result<(), MetaError> {
         let (b, k) = (bucket.to_owned(), key.to_owned());
-        self.writer.run(move |c| ops::set_object_meta(c, &b, &k, &meta)).await
+        self.writer.run(move |c| ops::set_object_acl(c, &b, &k, acl)).await
     }
     async fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<Vec<ObjectSummary>, MetaError> {
         let (b, q) = (bucket.to_owned(), query.clone());

@@ -7,7 +7,7 @@ use crate::quota::{self, bucket_state, Delta};
 use crate::sql_err;
 use bytes::Bytes;
 use coffer_meta::*;
-use coffer_types::{now_millis, BlobId, UnixMillis};
+use coffer_types::{now_millis, BlobId, CannedAcl, UnixMillis};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::collections::HashSet;
 
@@ -179,16 +179,22 @@ pub(crate) fn object_delta(size: u64, old: Option<&Current>) -> Delta {
     }
 }
 
-pub fn set_object_meta(c: &Connection, bucket: &str, key: &str, meta: &ObjectMeta) -> R<()> {
+/// Reads the object's headers and writes them back with the new ACL, in the
+/// writer's one transaction: nothing commits in between.
+pub fn set_object_acl(c: &Connection, bucket: &str, key: &str, acl: Option<CannedAcl>) -> R<()> {
     let bid = bucket_id(c, bucket)?;
-    let changed = c
-        .prepare_cached("UPDATE objects SET meta = ?3 WHERE bucket_id = ?1 AND key = ?2")
+    let stored: Option<String> = c
+        .prepare_cached("SELECT meta FROM objects WHERE bucket_id = ?1 AND key = ?2")
         .map_err(sql_err)?
-        .execute(params![bid, key.as_bytes(), meta_json(meta)?])
+        .query_row(params![bid, key.as_bytes()], |r| r.get(0))
+        .optional()
         .map_err(sql_err)?;
-    if changed == 0 {
-        return Err(MetaError::NoSuchKey);
-    }
+    let mut meta = parse_meta(&stored.ok_or(MetaError::NoSuchKey)?)?;
+    meta.acl = acl;
+    c.prepare_cached("UPDATE objects SET meta = ?3 WHERE bucket_id = ?1 AND key = ?2")
+        .map_err(sql_err)?
+        .execute(params![bid, key.as_bytes(), meta_json(&meta)?])
+        .map_err(sql_err)?;
     Ok(())
 }
 

@@ -39,7 +39,7 @@ macro_rules! meta_conformance_tests {
         $crate::meta_conformance_tests!(@cases $make,
             buckets, objects_roundtrip, overwrite_queues_old_blobs, listing_order_and_bounds,
             conditional_writes, multipart_lifecycle, delete_bucket_rules, gc_queue_and_orphans,
-            ping, concurrent_conditional_creates, bucket_configs, object_meta_update,
+            ping, concurrent_conditional_creates, bucket_configs, object_acl_update,
             bucket_project_roundtrip, stored_totals_follow_writes, quota_enforced, quota_under_concurrency,
             usage_records, usage_saturates, meter_storage_splits_hours,
             projects_crud, users_crud, user_paths_and_ids_roundtrip, rename_user_moves_keys, user_password_hash,
@@ -142,23 +142,43 @@ pub async fn objects_roundtrip(s: Arc<dyn MetaStore>) {
     ));
 }
 
-pub async fn object_meta_update(s: Arc<dyn MetaStore>) {
+pub async fn object_acl_update(s: Arc<dyn MetaStore>) {
+    use coffer_types::CannedAcl;
     s.create_bucket(bucket("b")).await.unwrap();
     let ids = blobs(2);
-    let seg = segmented("big", &ids);
+    let mut seg = segmented("big", &ids);
+    seg.meta.content_type = Some("image/png".into());
     s.put_object("b", seg.clone(), WriteCondition::None).await.unwrap();
-    let mut meta = seg.meta.clone();
-    meta.acl = Some(coffer_types::CannedAcl::PublicRead);
-    meta.content_type = Some("image/png".into());
-    s.set_object_meta("b", "big", meta.clone()).await.unwrap();
+    s.set_object_acl("b", "big", Some(CannedAcl::PublicRead)).await.unwrap();
     let got = s.get_object("b", "big").await.unwrap().unwrap();
-    assert_eq!(got.meta, meta);
+    let mut want = seg.meta.clone();
+    want.acl = Some(CannedAcl::PublicRead);
+    assert_eq!(got.meta, want);
     assert_eq!((got.etag, got.size, got.last_modified, got.data), (seg.etag, seg.size, seg.last_modified, seg.data));
     // The data stays referenced: nothing was queued for collection.
     assert!(s.gc_pending(i64::MAX, 100).await.unwrap().is_empty());
     assert_eq!(s.blobs_known(&ids).await.unwrap().len(), 2);
-    assert!(matches!(s.set_object_meta("b", "missing", meta.clone()).await, Err(MetaError::NoSuchKey)));
-    assert!(matches!(s.set_object_meta("nope", "big", meta).await, Err(MetaError::NoSuchBucket)));
+    s.set_object_acl("b", "big", None).await.unwrap();
+    assert_eq!(s.get_object("b", "big").await.unwrap().unwrap().meta, seg.meta, "back to private");
+
+    // An overwrite that commits between a caller's read and its ACL change
+    // keeps its own headers: the ACL write takes nothing from the old version
+    // (a stale copy of V1's headers on V2 served V2's bytes with V1's checksum).
+    let v1 = s.get_object("b", "big").await.unwrap().unwrap();
+    let mut v2 = inline("big", b"version two");
+    v2.meta.content_type = Some("text/plain".into());
+    v2.meta.checksum =
+        Some(StoredChecksum { algorithm: "CRC32".into(), value: "v2sum".into(), kind: "FULL_OBJECT".into() });
+    s.put_object("b", v2.clone(), WriteCondition::None).await.unwrap();
+    assert_ne!(v1.meta, v2.meta);
+    s.set_object_acl("b", "big", Some(CannedAcl::PublicRead)).await.unwrap();
+    let got = s.get_object("b", "big").await.unwrap().unwrap();
+    let mut want = v2.meta.clone();
+    want.acl = Some(CannedAcl::PublicRead);
+    assert_eq!((got.meta, got.etag), (want, v2.etag));
+
+    assert!(matches!(s.set_object_acl("b", "missing", None).await, Err(MetaError::NoSuchKey)));
+    assert!(matches!(s.set_object_acl("nope", "big", None).await, Err(MetaError::NoSuchBucket)));
 }
 
 pub async fn overwrite_queues_old_blobs(s: Arc<dyn MetaStore>) {

@@ -49,9 +49,17 @@ pub trait MetaStore: Send + Sync + 'static {
     /// (`QuotaExceeded` otherwise; a write that does not grow a total is never
     /// refused for it).
     async fn put_object(&self, bucket: &str, object: ObjectRecord, cond: WriteCondition) -> Result<(), MetaError>;
-    /// Replaces the stored headers of the current object (its ACL, say),
-    /// keeping its data, ETag and time; `NoSuchKey` if there is none.
-    async fn set_object_meta(&self, bucket: &str, key: &str, meta: ObjectMeta) -> Result<(), MetaError>;
+    /// Sets the current object's canned ACL (`None`: private), keeping its
+    /// data, ETag, time and every other header; `NoSuchKey` if there is none.
+    /// The change is made on the object as it is when the write commits, so
+    /// an overwrite that lands between a caller's read and this call keeps
+    /// its own headers (and checksum).
+    async fn set_object_acl(
+        &self,
+        bucket: &str,
+        key: &str,
+        acl: Option<coffer_types::CannedAcl>,
+    ) -> Result<(), MetaError>;
     /// Removes the object; `Ok(false)` when there was none.
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<bool, MetaError>;
     /// Objects in key order matching `query`, at most `query.limit`.
