@@ -186,7 +186,11 @@ pub(crate) async fn set_visibility(
             format!("Your policy does not allow changing this bucket's policy ({action})."),
         ));
     }
-    inner.engine.set_bucket_config(&b.name, POLICY_CONFIG, next).await.map_err(PageError::internal)?;
+    inner
+        .engine
+        .set_bucket_config(&b.name, Some(&b.stamp()), POLICY_CONFIG, next)
+        .await
+        .map_err(PageError::internal)?;
     tracing::info!(bucket = %b.name, public, "console switched public read");
     let to = crate::form::href(
         &format!("/buckets/{}", b.name),

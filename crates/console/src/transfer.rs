@@ -93,6 +93,8 @@ struct Granted {
     project: String,
     bucket: String,
     key: String,
+    /// The bucket as authorized (a write must not land in a namesake made since).
+    stamp: coffer_meta::BucketStamp,
 }
 
 /// Checks `action` on the object named by `?key=`, counts the request (of
@@ -114,7 +116,7 @@ async fn authorize(
         return Err(refused(action, &cx.nonce));
     }
     inner.count(&b.project, &b.name, kind, 0, 0);
-    Ok(Granted { project: b.project, bucket: b.name, key })
+    Ok(Granted { stamp: b.stamp(), project: b.project, bucket: b.name, key })
 }
 
 /// An upload's body that counts the bytes it yields: bytes in are billed as
@@ -160,6 +162,7 @@ pub(crate) async fn put(inner: &Inner, cx: &Cx, v: &Viewer, name: &str, up: Uplo
         check: BodyCheck::default(),
         meta,
         condition: WriteCondition::None,
+        stamp: Some(g.stamp.clone()),
     };
     let result = inner.engine.put_object(input).await;
     bill_received(inner, &g, &received);

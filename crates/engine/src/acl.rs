@@ -2,6 +2,7 @@
 //! (`acl`), an object's in its stored headers; absent means private.
 
 use crate::{Engine, EngineError};
+use coffer_meta::BucketStamp;
 use coffer_types::CannedAcl;
 
 /// The bucket configuration entry that holds a bucket's canned ACL.
@@ -16,9 +17,14 @@ impl Engine {
     }
 
     /// Sets the bucket's canned ACL; private is stored as no entry.
-    pub async fn set_bucket_acl(&self, bucket: &str, acl: CannedAcl) -> Result<(), EngineError> {
+    pub async fn set_bucket_acl(
+        &self,
+        bucket: &str,
+        stamp: Option<&BucketStamp>,
+        acl: CannedAcl,
+    ) -> Result<(), EngineError> {
         let value = (acl != CannedAcl::Private).then(|| acl.as_str().to_owned());
-        Ok(self.meta.set_bucket_config(bucket, BUCKET_ACL, value).await?)
+        Ok(self.meta.set_bucket_config_as(bucket, stamp, BUCKET_ACL, value).await?)
     }
 
     /// The current object's canned ACL (`NoSuchKey` if there is none).
@@ -28,7 +34,13 @@ impl Engine {
     }
 
     /// Sets the current object's canned ACL, keeping its data and headers.
-    pub async fn set_object_acl(&self, bucket: &str, key: &str, acl: CannedAcl) -> Result<(), EngineError> {
-        Ok(self.meta.set_object_acl(bucket, key, (acl != CannedAcl::Private).then_some(acl)).await?)
+    pub async fn set_object_acl(
+        &self,
+        bucket: &str,
+        stamp: Option<&BucketStamp>,
+        key: &str,
+        acl: CannedAcl,
+    ) -> Result<(), EngineError> {
+        Ok(self.meta.set_object_acl(bucket, stamp, key, (acl != CannedAcl::Private).then_some(acl)).await?)
     }
 }

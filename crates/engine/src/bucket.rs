@@ -14,6 +14,14 @@ pub struct BucketInfo {
     pub created: UnixMillis,
 }
 
+impl BucketInfo {
+    /// The stamp a write authorized against this bucket carries, so that it
+    /// cannot land in a bucket of the same name made since.
+    pub fn stamp(&self) -> coffer_meta::BucketStamp {
+        coffer_meta::BucketStamp { project: self.project.clone(), created: self.created }
+    }
+}
+
 impl From<BucketRecord> for BucketInfo {
     fn from(b: BucketRecord) -> Self {
         BucketInfo { name: b.name, region: b.region, project: b.project, created: b.created }
@@ -72,9 +80,16 @@ impl Engine {
         Ok(self.meta.get_bucket_config(bucket, name).await?)
     }
 
-    /// Sets or removes a named bucket configuration document.
-    pub async fn set_bucket_config(&self, bucket: &str, name: &str, value: Option<String>) -> Result<(), EngineError> {
-        Ok(self.meta.set_bucket_config(bucket, name, value).await?)
+    /// Sets or removes a named bucket configuration document (in the bucket
+    /// `stamp` describes, when given: `NoSuchBucket` if it is gone).
+    pub async fn set_bucket_config(
+        &self,
+        bucket: &str,
+        stamp: Option<&coffer_meta::BucketStamp>,
+        name: &str,
+        value: Option<String>,
+    ) -> Result<(), EngineError> {
+        Ok(self.meta.set_bucket_config_as(bucket, stamp, name, value).await?)
     }
 
     /// Whether the bucket holds any object (used by tests and the console).

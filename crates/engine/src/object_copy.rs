@@ -31,6 +31,8 @@ pub struct CopyInput {
     /// `x-amz-checksum-algorithm`: the copy's checksum; else the source's
     /// algorithm, recomputed over the bytes.
     pub checksum: Option<coffer_types::ChecksumAlgorithm>,
+    /// The destination bucket as authorized (see [`crate::PutInput::stamp`]).
+    pub dst_stamp: Option<coffer_meta::BucketStamp>,
 }
 
 impl Engine {
@@ -79,7 +81,8 @@ impl Engine {
             data: stored.data,
         };
         let data = rec.data.clone();
-        if let Err(e) = self.meta.put_object(&input.dst_bucket, rec, input.condition).await {
+        if let Err(e) = self.meta.put_object_as(&input.dst_bucket, input.dst_stamp.as_ref(), rec, input.condition).await
+        {
             self.discard(&data).await;
             return Err(e.into());
         }

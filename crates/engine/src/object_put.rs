@@ -14,6 +14,9 @@ pub struct PutInput {
     pub check: BodyCheck,
     pub meta: ObjectMeta,
     pub condition: WriteCondition,
+    /// The bucket as authorized: the write is refused (`NoSuchBucket`) if a
+    /// bucket of the same name was made since.
+    pub stamp: Option<coffer_meta::BucketStamp>,
 }
 
 pub(crate) fn check_key(key: &str) -> Result<(), EngineError> {
@@ -45,7 +48,7 @@ impl Engine {
             data: stored.data,
         };
         let data = rec.data.clone();
-        if let Err(e) = self.meta.put_object(&input.bucket, rec, input.condition).await {
+        if let Err(e) = self.meta.put_object_as(&input.bucket, input.stamp.as_ref(), rec, input.condition).await {
             self.discard(&data).await;
             return Err(e.into());
         }

@@ -51,6 +51,7 @@ fn put(bucket: &str, key: &str, data: &[u8]) -> PutInput {
         check: BodyCheck::default(),
         meta: ObjectMeta::default(),
         condition: WriteCondition::None,
+        stamp: None,
     }
 }
 
@@ -287,6 +288,7 @@ async fn copy_object_rules() {
         acl: None,
         condition: WriteCondition::None,
         checksum: None,
+        dst_stamp: None,
     };
     f.engine.copy_object(input.clone()).await.unwrap();
     assert_eq!(read(&f.engine, "bkt", "dst").await, data(4000, 9));
@@ -335,20 +337,23 @@ async fn canned_acls_of_buckets_and_objects() {
     let f = fixture();
     f.engine.create_bucket(NEW_BKT).await.unwrap();
     assert_eq!(f.engine.bucket_acl("bkt").await.unwrap(), CannedAcl::Private);
-    f.engine.set_bucket_acl("bkt", CannedAcl::PublicReadWrite).await.unwrap();
+    f.engine.set_bucket_acl("bkt", None, CannedAcl::PublicReadWrite).await.unwrap();
     assert_eq!(f.engine.bucket_acl("bkt").await.unwrap(), CannedAcl::PublicReadWrite);
-    f.engine.set_bucket_acl("bkt", CannedAcl::Private).await.unwrap();
+    f.engine.set_bucket_acl("bkt", None, CannedAcl::Private).await.unwrap();
     assert_eq!(f.engine.bucket_acl("bkt").await.unwrap(), CannedAcl::Private);
     assert!(matches!(f.engine.bucket_acl("nope").await, Err(EngineError::NoSuchBucket)));
 
     f.engine.put_object(put("bkt", "big", &data(200_000, 4))).await.unwrap();
     assert_eq!(f.engine.object_acl("bkt", "big").await.unwrap(), CannedAcl::Private);
-    f.engine.set_object_acl("bkt", "big", CannedAcl::PublicRead).await.unwrap();
+    f.engine.set_object_acl("bkt", None, "big", CannedAcl::PublicRead).await.unwrap();
     assert_eq!(f.engine.object_acl("bkt", "big").await.unwrap(), CannedAcl::PublicRead);
     // The data is untouched and still readable after the GC ran.
     f.engine.collect_garbage(std::time::Duration::ZERO).await.unwrap();
     assert_eq!(read(&f.engine, "bkt", "big").await, data(200_000, 4));
-    assert!(matches!(f.engine.set_object_acl("bkt", "none", CannedAcl::PublicRead).await, Err(EngineError::NoSuchKey)));
+    assert!(matches!(
+        f.engine.set_object_acl("bkt", None, "none", CannedAcl::PublicRead).await,
+        Err(EngineError::NoSuchKey)
+    ));
     // A copy takes the ACL its request names, never the source's.
     let copy = CopyInput {
         src_bucket: "bkt".into(),
@@ -360,6 +365,7 @@ async fn canned_acls_of_buckets_and_objects() {
         acl: None,
         condition: WriteCondition::None,
         checksum: None,
+        dst_stamp: None,
     };
     f.engine.copy_object(copy).await.unwrap();
     assert_eq!(f.engine.object_acl("bkt", "copy").await.unwrap(), CannedAcl::Private);

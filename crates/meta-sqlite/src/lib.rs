@@ -121,17 +121,29 @@ impl MetaStore for SqliteMetaStore {
         let (b, k) = (bucket.to_owned(), key.to_owned());
         self.readers.point(move |c| ops::get_object(c, &b, &k)).await
     }
-    async fn put_object(&self, bucket: &str, object: ObjectRecord, cond: WriteCondition) -> Result<(), MetaError> {
-        let b = bucket.to_owned();
-        self.writer.run(move |c| ops::put_object(c, &b, &object, &cond)).await
+    async fn put_object_as(
+        &self,
+        bucket: &str,
+        stamp: Option<&BucketStamp>,
+        object: ObjectRecord,
+        cond: WriteCondition,
+    ) -> Result<(), MetaError> {
+        let (b, stamp) = (bucket.to_owned(), stamp.cloned());
+        self.writer.run(move |c| ops::put_object(c, &b, stamp.as_ref(), &object, &cond)).await
     }
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<bool, MetaError> {
         let (b, k) = (bucket.to_owned(), key.to_owned());
         self.writer.run(move |c| ops::delete_object(c, &b, &k)).await
     }
-    async fn set_object_acl(&self, bucket: &str, key: &str, acl: Option<CannedAcl>) -> Result<(), MetaError> {
-        let (b, k) = (bucket.to_owned(), key.to_owned());
-        self.writer.run(move |c| ops::set_object_acl(c, &b, &k, acl)).await
+    async fn set_object_acl(
+        &self,
+        bucket: &str,
+        stamp: Option<&BucketStamp>,
+        key: &str,
+        acl: Option<CannedAcl>,
+    ) -> Result<(), MetaError> {
+        let (b, k, stamp) = (bucket.to_owned(), key.to_owned(), stamp.cloned());
+        self.writer.run(move |c| ops::set_object_acl(c, &b, stamp.as_ref(), &k, acl)).await
     }
     async fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<Vec<ObjectSummary>, MetaError> {
         let (b, q) = (bucket.to_owned(), query.clone());
@@ -188,9 +200,15 @@ impl MetaStore for SqliteMetaStore {
         let blobs = blobs.to_vec();
         self.readers.run(move |c| ops::blobs_known(c, &blobs)).await
     }
-    async fn set_bucket_config(&self, bucket: &str, name: &str, value: Option<String>) -> Result<(), MetaError> {
-        let (b, n) = (bucket.to_owned(), name.to_owned());
-        self.writer.run(move |c| ops::set_bucket_config(c, &b, &n, value.as_deref())).await
+    async fn set_bucket_config_as(
+        &self,
+        bucket: &str,
+        stamp: Option<&BucketStamp>,
+        name: &str,
+        value: Option<String>,
+    ) -> Result<(), MetaError> {
+        let (b, n, stamp) = (bucket.to_owned(), name.to_owned(), stamp.cloned());
+        self.writer.run(move |c| ops::set_bucket_config(c, &b, stamp.as_ref(), &n, value.as_deref())).await
     }
     async fn get_bucket_config(&self, bucket: &str, name: &str) -> Result<Option<String>, MetaError> {
         let (b, n) = (bucket.to_owned(), name.to_owned());

@@ -23,6 +23,22 @@ pub(crate) fn to_u64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
+/// The id of bucket `name`, which must be the bucket `stamp` describes
+/// when one is given (else `NoSuchBucket`: it was deleted and made again).
+pub(crate) fn stamped_bucket_id(c: &Connection, name: &str, stamp: Option<&BucketStamp>) -> R<i64> {
+    let Some(stamp) = stamp else { return bucket_id(c, name) };
+    let row: Option<(i64, String, i64)> = c
+        .prepare_cached("SELECT id, project, created FROM buckets WHERE name = ?1")
+        .map_err(sql_err)?
+        .query_row([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()
+        .map_err(sql_err)?;
+    match row {
+        Some((id, project, created)) if project == stamp.project && created == stamp.created => Ok(id),
+        _ => Err(MetaError::NoSuchBucket),
+    }
+}
+
 pub(crate) fn bucket_id(c: &Connection, name: &str) -> R<i64> {
     c.prepare_cached("SELECT id FROM buckets WHERE name = ?1")
         .map_err(sql_err)?
@@ -181,8 +197,14 @@ pub(crate) fn object_delta(size: u64, old: Option<&Current>) -> Delta {
 
 /// Reads the object's headers and writes them back with the new ACL, in the
 /// writer's one transaction: nothing commits in between.
-pub fn set_object_acl(c: &Connection, bucket: &str, key: &str, acl: Option<CannedAcl>) -> R<()> {
-    let bid = bucket_id(c, bucket)?;
+pub fn set_object_acl(
+    c: &Connection,
+    bucket: &str,
+    stamp: Option<&BucketStamp>,
+    key: &str,
+    acl: Option<CannedAcl>,
+) -> R<()> {
+    let bid = stamped_bucket_id(c, bucket, stamp)?;
     let stored: Option<String> = c
         .prepare_cached("SELECT meta FROM objects WHERE bucket_id = ?1 AND key = ?2")
         .map_err(sql_err)?
@@ -236,7 +258,14 @@ pub(crate) fn insert_object(c: &Connection, bid: i64, o: &ObjectRecord) -> R<()>
     Ok(())
 }
 
-pub fn put_object(c: &Connection, bucket: &str, o: &ObjectRecord, cond: &WriteCondition) -> R<()> {
+pub fn put_object(
+    c: &Connection,
+    bucket: &str,
+    stamp: Option<&BucketStamp>,
+    o: &ObjectRecord,
+    cond: &WriteCondition,
+) -> R<()> {
+    stamped_bucket_id(c, bucket, stamp)?;
     let b = bucket_state(c, bucket)?;
     let old = current_object(c, b.id, &o.key)?;
     check_condition(old.as_ref().map(|o| o.etag.as_str()), cond)?;
@@ -337,8 +366,14 @@ pub fn blobs_known(c: &Connection, blobs: &[BlobId]) -> R<HashSet<BlobId>> {
     Ok(out)
 }
 
-pub fn set_bucket_config(c: &Connection, bucket: &str, name: &str, value: Option<&str>) -> R<()> {
-    let bid = bucket_id(c, bucket)?;
+pub fn set_bucket_config(
+    c: &Connection,
+    bucket: &str,
+    stamp: Option<&BucketStamp>,
+    name: &str,
+    value: Option<&str>,
+) -> R<()> {
+    let bid = stamped_bucket_id(c, bucket, stamp)?;
     match value {
         Some(v) => c
             .prepare_cached("INSERT OR REPLACE INTO bucket_configs (bucket_id, name, value) VALUES (?1, ?2, ?3)")

@@ -39,7 +39,7 @@ macro_rules! meta_conformance_tests {
         $crate::meta_conformance_tests!(@cases $make,
             buckets, objects_roundtrip, overwrite_queues_old_blobs, listing_order_and_bounds,
             conditional_writes, multipart_lifecycle, delete_bucket_rules, gc_queue_and_orphans,
-            ping, concurrent_conditional_creates, bucket_configs, object_acl_update,
+            ping, concurrent_conditional_creates, bucket_configs, object_acl_update, stamped_writes_need_the_same_bucket,
             bucket_project_roundtrip, stored_totals_follow_writes, quota_enforced, quota_under_concurrency,
             usage_records, usage_saturates, meter_storage_splits_hours,
             projects_crud, users_crud, user_paths_and_ids_roundtrip, rename_user_moves_keys, user_password_hash,
@@ -149,7 +149,7 @@ pub async fn object_acl_update(s: Arc<dyn MetaStore>) {
     let mut seg = segmented("big", &ids);
     seg.meta.content_type = Some("image/png".into());
     s.put_object("b", seg.clone(), WriteCondition::None).await.unwrap();
-    s.set_object_acl("b", "big", Some(CannedAcl::PublicRead)).await.unwrap();
+    s.set_object_acl("b", None, "big", Some(CannedAcl::PublicRead)).await.unwrap();
     let got = s.get_object("b", "big").await.unwrap().unwrap();
     let mut want = seg.meta.clone();
     want.acl = Some(CannedAcl::PublicRead);
@@ -158,7 +158,7 @@ pub async fn object_acl_update(s: Arc<dyn MetaStore>) {
     // The data stays referenced: nothing was queued for collection.
     assert!(s.gc_pending(i64::MAX, 100).await.unwrap().is_empty());
     assert_eq!(s.blobs_known(&ids).await.unwrap().len(), 2);
-    s.set_object_acl("b", "big", None).await.unwrap();
+    s.set_object_acl("b", None, "big", None).await.unwrap();
     assert_eq!(s.get_object("b", "big").await.unwrap().unwrap().meta, seg.meta, "back to private");
 
     // An overwrite that commits between a caller's read and its ACL change
@@ -171,14 +171,58 @@ pub async fn object_acl_update(s: Arc<dyn MetaStore>) {
         Some(StoredChecksum { algorithm: "CRC32".into(), value: "v2sum".into(), kind: "FULL_OBJECT".into() });
     s.put_object("b", v2.clone(), WriteCondition::None).await.unwrap();
     assert_ne!(v1.meta, v2.meta);
-    s.set_object_acl("b", "big", Some(CannedAcl::PublicRead)).await.unwrap();
+    s.set_object_acl("b", None, "big", Some(CannedAcl::PublicRead)).await.unwrap();
     let got = s.get_object("b", "big").await.unwrap().unwrap();
     let mut want = v2.meta.clone();
     want.acl = Some(CannedAcl::PublicRead);
     assert_eq!((got.meta, got.etag), (want, v2.etag));
 
-    assert!(matches!(s.set_object_acl("b", "missing", None).await, Err(MetaError::NoSuchKey)));
-    assert!(matches!(s.set_object_acl("nope", "big", None).await, Err(MetaError::NoSuchBucket)));
+    assert!(matches!(s.set_object_acl("b", None, "missing", None).await, Err(MetaError::NoSuchKey)));
+    assert!(matches!(s.set_object_acl("nope", None, "big", None).await, Err(MetaError::NoSuchBucket)));
+}
+
+/// A write stamped with the bucket it was authorized against is refused
+/// once that bucket is gone, even when a bucket of the same name (another
+/// project's, or the same project's made again) stands in its place.
+pub async fn stamped_writes_need_the_same_bucket(s: Arc<dyn MetaStore>) {
+    use coffer_types::CannedAcl;
+    let old = BucketRecord { created: 10, ..bucket_in("b", "alpha") };
+    s.create_bucket(old.clone()).await.unwrap();
+    let stamp = old.stamp();
+    s.put_object_as("b", Some(&stamp), inline("k", b"first"), WriteCondition::None).await.unwrap();
+    s.set_bucket_config_as("b", Some(&stamp), "policy", Some("{}".into())).await.unwrap();
+    s.set_object_acl("b", Some(&stamp), "k", Some(CannedAcl::PublicRead)).await.unwrap();
+    assert!(s.delete_object("b", "k").await.unwrap());
+    s.delete_bucket("b").await.unwrap();
+
+    for new in [
+        BucketRecord { created: 20, ..bucket_in("b", "beta") },
+        BucketRecord { created: 30, ..bucket_in("b", "alpha") },
+    ] {
+        s.create_bucket(new.clone()).await.unwrap();
+        s.put_object("b", inline("k", b"theirs"), WriteCondition::None).await.unwrap();
+        let r = s.put_object_as("b", Some(&stamp), inline("k", b"stale"), WriteCondition::None).await;
+        assert!(matches!(r, Err(MetaError::NoSuchBucket)), "{r:?}");
+        let r = s.put_object_as("b", Some(&stamp), inline("other", b"stale"), WriteCondition::None).await;
+        assert!(matches!(r, Err(MetaError::NoSuchBucket)), "{r:?}");
+        let r = s.set_bucket_config_as("b", Some(&stamp), "policy", Some("{}".into())).await;
+        assert!(matches!(r, Err(MetaError::NoSuchBucket)), "{r:?}");
+        let r = s.set_object_acl("b", Some(&stamp), "k", Some(CannedAcl::PublicRead)).await;
+        assert!(matches!(r, Err(MetaError::NoSuchBucket)), "{r:?}");
+        // Nothing of the stale writes is there.
+        let got = s.get_object("b", "k").await.unwrap().unwrap();
+        assert_eq!((got.size, got.meta.acl), (6, None));
+        assert!(s.get_object("b", "other").await.unwrap().is_none());
+        assert_eq!(s.get_bucket_config("b", "policy").await.unwrap(), None);
+        // The new bucket's own stamp works.
+        s.put_object_as("b", Some(&new.stamp()), inline("k2", b"ok"), WriteCondition::None).await.unwrap();
+        for k in ["k", "k2"] {
+            s.delete_object("b", k).await.unwrap();
+        }
+        s.delete_bucket("b").await.unwrap();
+    }
+    let r = s.put_object_as("b", Some(&stamp), inline("k", b"stale"), WriteCondition::None).await;
+    assert!(matches!(r, Err(MetaError::NoSuchBucket)), "no bucket at all: {r:?}");
 }
 
 pub async fn overwrite_queues_old_blobs(s: Arc<dyn MetaStore>) {

@@ -48,15 +48,28 @@ pub trait MetaStore: Send + Sync + 'static {
     /// and the bucket's and its project's quotas allow the new totals
     /// (`QuotaExceeded` otherwise; a write that does not grow a total is never
     /// refused for it).
-    async fn put_object(&self, bucket: &str, object: ObjectRecord, cond: WriteCondition) -> Result<(), MetaError>;
+    async fn put_object(&self, bucket: &str, object: ObjectRecord, cond: WriteCondition) -> Result<(), MetaError> {
+        self.put_object_as(bucket, None, object, cond).await
+    }
+    /// [`MetaStore::put_object`], refused with `NoSuchBucket` (nothing
+    /// written) when `stamp` is given and the bucket is no longer that one.
+    async fn put_object_as(
+        &self,
+        bucket: &str,
+        stamp: Option<&BucketStamp>,
+        object: ObjectRecord,
+        cond: WriteCondition,
+    ) -> Result<(), MetaError>;
     /// Sets the current object's canned ACL (`None`: private), keeping its
     /// data, ETag, time and every other header; `NoSuchKey` if there is none.
     /// The change is made on the object as it is when the write commits, so
     /// an overwrite that lands between a caller's read and this call keeps
     /// its own headers (and checksum).
+    /// With `stamp`, refused with `NoSuchBucket` when the bucket is no longer that one.
     async fn set_object_acl(
         &self,
         bucket: &str,
+        stamp: Option<&BucketStamp>,
         key: &str,
         acl: Option<coffer_types::CannedAcl>,
     ) -> Result<(), MetaError>;
@@ -106,7 +119,18 @@ pub trait MetaStore: Send + Sync + 'static {
 
     /// Sets (`Some`) or removes (`None`) a named bucket configuration document
     /// (e.g. `cors`), stored as the text it was given.
-    async fn set_bucket_config(&self, bucket: &str, name: &str, value: Option<String>) -> Result<(), MetaError>;
+    async fn set_bucket_config(&self, bucket: &str, name: &str, value: Option<String>) -> Result<(), MetaError> {
+        self.set_bucket_config_as(bucket, None, name, value).await
+    }
+    /// [`MetaStore::set_bucket_config`], refused with `NoSuchBucket` when
+    /// `stamp` is given and the bucket is no longer that one.
+    async fn set_bucket_config_as(
+        &self,
+        bucket: &str,
+        stamp: Option<&BucketStamp>,
+        name: &str,
+        value: Option<String>,
+    ) -> Result<(), MetaError>;
     /// A named bucket configuration, if set. `NoSuchBucket` if the bucket is missing.
     async fn get_bucket_config(&self, bucket: &str, name: &str) -> Result<Option<String>, MetaError>;
 

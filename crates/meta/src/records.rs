@@ -16,6 +16,23 @@ pub struct BucketRecord {
     pub created: UnixMillis,
 }
 
+/// A bucket as it was when a request was authorized against it: a write
+/// that carries one is refused with `NoSuchBucket` if the bucket of that name
+/// is by then another one (deleted and created again, maybe by another
+/// project, while a slow body was still arriving).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BucketStamp {
+    pub project: String,
+    pub created: UnixMillis,
+}
+
+impl BucketRecord {
+    /// This bucket's stamp.
+    pub fn stamp(&self) -> BucketStamp {
+        BucketStamp { project: self.project.clone(), created: self.created }
+    }
+}
+
 /// The headers stored with an object and returned on GET/HEAD. Serialized as
 /// versioned JSON by stores; add fields with `#[serde(default)]` only.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

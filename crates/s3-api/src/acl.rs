@@ -49,7 +49,7 @@ pub(crate) async fn get_bucket(s: &S3Service, ctx: &Ctx) -> Result<Response<ResB
 
 pub(crate) async fn put_bucket(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Result<Response<ResBody>, S3Error> {
     let a = from_request(ctx, body).await?;
-    s.engine.set_bucket_acl(ctx.bucket(), a).await.map_err(from_engine)?;
+    s.engine.set_bucket_acl(ctx.bucket(), ctx.stamp().as_ref(), a).await.map_err(from_engine)?;
     Ok(respond::status(StatusCode::OK))
 }
 
@@ -60,6 +60,6 @@ pub(crate) async fn get_object(s: &S3Service, ctx: &Ctx) -> Result<Response<ResB
 
 pub(crate) async fn put_object(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Result<Response<ResBody>, S3Error> {
     let a = from_request(ctx, body).await?;
-    s.engine.set_object_acl(ctx.bucket(), ctx.key(), a).await.map_err(from_engine)?;
+    s.engine.set_object_acl(ctx.bucket(), ctx.stamp().as_ref(), ctx.key(), a).await.map_err(from_engine)?;
     Ok(respond::status(StatusCode::OK))
 }

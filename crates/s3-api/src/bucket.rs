@@ -93,7 +93,8 @@ pub(crate) async fn create(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> R
     match s.engine.create_bucket(new).await {
         Ok(()) => {
             if let Some(a) = acl {
-                s.engine.set_bucket_acl(ctx.bucket(), a).await.map_err(from_engine)?;
+                // Only this project could have deleted the bucket made just now.
+                s.engine.set_bucket_acl(ctx.bucket(), None, a).await.map_err(from_engine)?;
             }
         }
         Err(EngineError::BucketAlreadyExists) => {
@@ -113,7 +114,7 @@ pub(crate) async fn create(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> R
             if s.engine.bucket_acl(ctx.bucket()).await.map_err(from_engine)? != wanted {
                 crate::authz::check_extra(s, ctx, Operation::PutBucketAcl, "s3:PutBucketAcl", ctx.bucket(), None)
                     .await?;
-                s.engine.set_bucket_acl(ctx.bucket(), wanted).await.map_err(from_engine)?;
+                s.engine.set_bucket_acl(ctx.bucket(), Some(&existing.stamp()), wanted).await.map_err(from_engine)?;
             }
         }
         Err(e) => return Err(from_engine(e)),

@@ -84,6 +84,12 @@ impl Ctx {
         }
     }
 
+    /// The addressed bucket as authorized, which a write carries so that it
+    /// cannot land in a bucket of the same name made while its body arrived.
+    pub fn stamp(&self) -> Option<coffer_meta::BucketStamp> {
+        self.bucket_info.as_ref().map(coffer_engine::BucketInfo::stamp)
+    }
+
     /// Routes the request (fills `op`, `bucket`, `key`), virtual-hosted when
     /// the Host names a bucket under one of `domains`.
     pub fn route(&mut self, domains: &[String]) -> Result<(), S3Error> {

@@ -24,7 +24,10 @@ async fn rules(s: &S3Service, bucket: &str) -> Result<Option<CorsConfiguration>,
 pub(crate) async fn put(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Result<Response<ResBody>, S3Error> {
     let doc = body.read_small(ctx, 64 * 1024).await?;
     let cfg = CorsConfiguration::parse(&doc)?;
-    s.engine.set_bucket_config(ctx.bucket(), NAME, Some(cfg.render()?)).await.map_err(from_engine)?;
+    s.engine
+        .set_bucket_config(ctx.bucket(), ctx.stamp().as_ref(), NAME, Some(cfg.render()?))
+        .await
+        .map_err(from_engine)?;
     Ok(respond::status(StatusCode::OK))
 }
 
@@ -37,7 +40,7 @@ pub(crate) async fn get(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S
 
 pub(crate) async fn delete(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
     s.engine.head_bucket(ctx.bucket()).await.map_err(from_engine)?;
-    s.engine.set_bucket_config(ctx.bucket(), NAME, None).await.map_err(from_engine)?;
+    s.engine.set_bucket_config(ctx.bucket(), ctx.stamp().as_ref(), NAME, None).await.map_err(from_engine)?;
     Ok(respond::status(StatusCode::NO_CONTENT))
 }
 

@@ -87,6 +87,7 @@ pub(crate) async fn post(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Res
         check: BodyCheck { md5: None, sha256: None, checksum },
         meta,
         condition: WriteCondition::None,
+        stamp: ctx.stamp(),
     };
     let (etag, stored) = s.engine.put_object(input).await.map_err(from_engine)?;
     let location = object_url(ctx, &bucket, &key);

@@ -34,8 +34,16 @@ pub(crate) async fn put(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Resu
     let meta = object_meta(ctx)?;
     let condition = write_condition(ctx)?;
     let (body, len, check) = body.into_engine(ctx)?;
-    let input =
-        PutInput { bucket: ctx.bucket().to_owned(), key: ctx.key().to_owned(), len, body, check, meta, condition };
+    let input = PutInput {
+        bucket: ctx.bucket().to_owned(),
+        key: ctx.key().to_owned(),
+        len,
+        body,
+        check,
+        meta,
+        condition,
+        stamp: ctx.stamp(),
+    };
     let (etag, checksum) = s.engine.put_object(input).await.map_err(from_engine)?;
     let mut r = respond::status(StatusCode::OK);
     if let Ok(v) = HeaderValue::from_str(&etag.quoted()) {
@@ -98,6 +106,7 @@ pub(crate) async fn copy(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, 
         acl: crate::acl::requested(&ctx.headers)?.filter(|a| *a != coffer_types::CannedAcl::Private),
         condition: write_condition(ctx)?,
         checksum: copy_checksum(ctx)?,
+        dst_stamp: ctx.stamp(),
     };
     let (etag, at) = s.engine.copy_object(input).await.map_err(from_engine)?;
     let doc = CopyObjectResult { xmlns: NS, last_modified: iso8601_millis(at), etag: etag.quoted() };

@@ -23,7 +23,10 @@ pub(crate) async fn put(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Resu
         return Err(C::MalformedPolicy.into());
     }
     Policy::parse_bucket(text, ctx.bucket()).map_err(|e| S3Error::with_message(C::MalformedPolicy, e.to_string()))?;
-    s.engine.set_bucket_config(ctx.bucket(), POLICY_CONFIG, Some(text.to_owned())).await.map_err(from_engine)?;
+    s.engine
+        .set_bucket_config(ctx.bucket(), ctx.stamp().as_ref(), POLICY_CONFIG, Some(text.to_owned()))
+        .await
+        .map_err(from_engine)?;
     Ok(respond::status(StatusCode::NO_CONTENT))
 }
 
@@ -39,6 +42,6 @@ pub(crate) async fn get(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S
 }
 
 pub(crate) async fn delete(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
-    s.engine.set_bucket_config(ctx.bucket(), POLICY_CONFIG, None).await.map_err(from_engine)?;
+    s.engine.set_bucket_config(ctx.bucket(), ctx.stamp().as_ref(), POLICY_CONFIG, None).await.map_err(from_engine)?;
     Ok(respond::status(StatusCode::NO_CONTENT))
 }

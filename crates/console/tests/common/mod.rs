@@ -173,6 +173,7 @@ impl Fx {
             check: BodyCheck::default(),
             meta: ObjectMeta::default(),
             condition: WriteCondition::None,
+            stamp: None,
         };
         self.engine.put_object(input).await.unwrap();
     }

@@ -79,7 +79,7 @@ pub async fn stored_totals_follow_writes(s: Arc<dyn MetaStore>) {
     assert_eq!(totals("b").await, t(37, 2));
     assert!(s.put_object("b", sized("a", 1), WriteCondition::IfAbsent).await.is_err());
     assert_eq!(totals("b").await, t(37, 2), "a refused write changes nothing");
-    s.set_object_acl("b", "a", Some(coffer_types::CannedAcl::PublicRead)).await.unwrap();
+    s.set_object_acl("b", None, "a", Some(coffer_types::CannedAcl::PublicRead)).await.unwrap();
     assert_eq!(totals("b").await, t(37, 2));
     assert!(s.delete_object("b", "b").await.unwrap());
     assert!(!s.delete_object("b", "b").await.unwrap());
