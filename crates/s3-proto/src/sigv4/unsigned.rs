@@ -44,7 +44,9 @@ const ALWAYS_EXEMPT: &[&str] = &["x-amz-content-sha256"];
 const PRESIGNED_EXEMPT: &[&str] = &["x-amz-checksum-mode", "x-amz-user-agent"];
 
 /// The headers of `headers` that must be signed but are not in `signed`
-/// (lower-case, sorted), sorted; `host` is required even when absent.
+/// (lower-case, sorted), sorted. `host` is required, signed and present: a
+/// request without one (HTTP/1.0 allows it) would verify against a signature
+/// over an empty host, which covers no endpoint at all.
 pub(crate) fn unsigned_headers<'h>(headers: &'h HeaderMap, signed: &[String], presigned: bool) -> Vec<&'h str> {
     let is_signed = |name: &str| signed.binary_search_by(|s| s.as_str().cmp(name)).is_ok();
     let exempt = |name: &str| ALWAYS_EXEMPT.contains(&name) || (presigned && PRESIGNED_EXEMPT.contains(&name));
@@ -53,7 +55,7 @@ pub(crate) fn unsigned_headers<'h>(headers: &'h HeaderMap, signed: &[String], pr
         .map(http::HeaderName::as_str)
         .filter(|n| n.starts_with("x-amz-") && !exempt(n) && !is_signed(n))
         .collect();
-    if !is_signed("host") {
+    if !is_signed("host") || !headers.contains_key(http::header::HOST) {
         missing.push("host");
     }
     missing.sort_unstable();
@@ -104,6 +106,9 @@ mod tests {
         // `host` must be signed, present or not.
         assert_eq!(unsigned_headers(&headers(&["host"]), &signed(&["x-amz-date"]), false), ["host"]);
         assert_eq!(unsigned_headers(&HeaderMap::new(), &signed(&["range"]), true), ["host"]);
+        // Signed but absent: a signature over an empty host covers nothing.
+        assert_eq!(unsigned_headers(&HeaderMap::new(), &signed(&["host"]), true), ["host"]);
+        assert_eq!(unsigned_headers(&HeaderMap::new(), &signed(&["host", "x-amz-date"]), false), ["host"]);
         // A repeated header is named once.
         let h = headers(&["host", "x-amz-meta-a", "x-amz-meta-a"]);
         assert_eq!(unsigned_headers(&h, &signed(&["host"]), false), ["x-amz-meta-a"]);
