@@ -186,11 +186,20 @@ pub(crate) async fn set_visibility(
             format!("Your policy does not allow changing this bucket's policy ({action})."),
         ));
     }
-    inner
-        .engine
-        .set_bucket_config(&b.name, Some(&b.stamp()), POLICY_CONFIG, next)
-        .await
-        .map_err(PageError::internal)?;
+    // Written over the policy the switch was computed from: a policy changed
+    // meanwhile (through S3, say) is not overwritten with a stale copy.
+    match inner.engine.replace_bucket_config(&b.name, Some(&b.stamp()), POLICY_CONFIG, authz.policy_text(), next).await
+    {
+        Ok(()) => {}
+        Err(coffer_engine::EngineError::PreconditionFailed) => {
+            return Err(PageError::new(
+                StatusCode::CONFLICT,
+                "Bucket policy not changed",
+                "The bucket policy was changed meanwhile; reload the page and try again.",
+            ))
+        }
+        Err(e) => return Err(PageError::internal(e)),
+    }
     tracing::info!(bucket = %b.name, public, "console switched public read");
     let to = crate::form::href(
         &format!("/buckets/{}", b.name),

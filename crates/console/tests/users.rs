@@ -437,7 +437,7 @@ async fn user_controlled_text_is_escaped() {
     // An inline policy name set through the store (IAM restricts them; the store does not).
     let mut rec = fx.iam.user("acme", "pat").await.unwrap();
     rec.inline_policies.insert("<script>alert(2)</script>".into(), "{}".into());
-    fx.iam.store().set_user_policies(&rec).await.unwrap();
+    fx.iam.store().set_user_policies(&rec, None).await.unwrap();
     let page = fx.get("/users", Some(&cookie)).await;
     assert!(page.body.contains("alert(1)") && page.body.contains("alert(2)"), "{}", page.body);
     assert!(!page.body.contains("<script>alert"), "{}", page.body);

@@ -92,6 +92,19 @@ impl Engine {
         Ok(self.meta.set_bucket_config_as(bucket, stamp, name, value).await?)
     }
 
+    /// [`Engine::set_bucket_config`] over the value `current` that the caller
+    /// read (`None`: none was set); `PreconditionFailed` if it changed since.
+    pub async fn replace_bucket_config(
+        &self,
+        bucket: &str,
+        stamp: Option<&coffer_meta::BucketStamp>,
+        name: &str,
+        current: Option<&str>,
+        value: Option<String>,
+    ) -> Result<(), EngineError> {
+        Ok(self.meta.set_bucket_config_if(bucket, stamp, name, Some(current), value).await?)
+    }
+
     /// Whether the bucket holds any object (used by tests and the console).
     pub async fn bucket_is_empty(&self, name: &str) -> Result<bool, EngineError> {
         let q = ListQuery { limit: 1, ..Default::default() };

@@ -17,6 +17,9 @@ pub enum Permissions {
 /// The inline policy name `Permissions::Document` is stored under.
 pub const CUSTOM_POLICY: &str = "custom";
 
+/// How many times a policy edit re-reads after losing a race to another edit.
+const EDIT_ATTEMPTS: usize = 64;
+
 impl Iam {
     /// Creates an IAM user with no permissions, at the path `/`.
     pub async fn create_user(&self, project: &str, name: &str) -> Result<UserRecord, IamError> {
@@ -142,9 +145,37 @@ impl Iam {
     }
 
     async fn save(&self, user: &UserRecord) -> Result<(), IamError> {
-        match self.store.set_user_policies(user).await {
+        match self.store.set_user_policies(user, None).await {
             Err(MetaError::NotFound) => Err(IamError::NoSuchUser(user.name.clone())),
             r => Ok(r?),
+        }
+    }
+
+    /// Reads the user's policies, applies `edit`, and saves the result only
+    /// if no other edit committed in between (else reads again): two edits
+    /// at once never lose one (a detached policy coming back with an
+    /// unrelated PutUserPolicy).
+    async fn edit_policies(
+        &self,
+        project: &str,
+        name: &str,
+        edit: impl Fn(&mut UserRecord) -> Result<(), IamError>,
+    ) -> Result<(), IamError> {
+        let mut attempts = 0;
+        loop {
+            let before = self.non_root(project, name).await?;
+            let mut after = before.clone();
+            edit(&mut after)?;
+            match self.store.set_user_policies(&after, Some(&before)).await {
+                Err(MetaError::PreconditionFailed) if attempts < EDIT_ATTEMPTS => {
+                    attempts += 1;
+                    // Spread the racers out: a few milliseconds, more each time.
+                    let ms = rand::Rng::gen_range(&mut rand::thread_rng(), 1..=attempts.min(20) as u64);
+                    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                }
+                Err(MetaError::NotFound) => return Err(IamError::NoSuchUser(name.into())),
+                r => return Ok(r?),
+            }
         }
     }
 
@@ -152,9 +183,11 @@ impl Iam {
     pub async fn put_user_policy(&self, project: &str, name: &str, policy: &str, doc: &str) -> Result<(), IamError> {
         names::check_user(policy).map_err(|_| IamError::InvalidName(format!("policy name {policy:?}")))?;
         Policy::parse_identity(doc).map_err(|e| IamError::MalformedPolicy(e.to_string()))?;
-        let mut user = self.non_root(project, name).await?;
-        user.inline_policies.insert(policy.to_owned(), doc.to_owned());
-        self.save(&user).await
+        self.edit_policies(project, name, |user| {
+            user.inline_policies.insert(policy.to_owned(), doc.to_owned());
+            Ok(())
+        })
+        .await
     }
 
     /// An inline policy's document.
@@ -165,29 +198,31 @@ impl Iam {
 
     /// Removes an inline policy.
     pub async fn delete_user_policy(&self, project: &str, name: &str, policy: &str) -> Result<(), IamError> {
-        let mut user = self.non_root(project, name).await?;
-        if user.inline_policies.remove(policy).is_none() {
-            return Err(IamError::NoSuchPolicy(policy.into()));
-        }
-        self.save(&user).await
+        self.edit_policies(project, name, |user| match user.inline_policies.remove(policy) {
+            Some(_) => Ok(()),
+            None => Err(IamError::NoSuchPolicy(policy.into())),
+        })
+        .await
     }
 
     /// Attaches a preset (by name or ARN).
     pub async fn attach_preset(&self, project: &str, name: &str, preset: &str) -> Result<(), IamError> {
         let p = Preset::from_name(preset).ok_or_else(|| IamError::UnknownPreset(preset.into()))?;
-        let mut user = self.non_root(project, name).await?;
-        user.attached.insert(p.name().to_owned());
-        self.save(&user).await
+        self.edit_policies(project, name, |user| {
+            user.attached.insert(p.name().to_owned());
+            Ok(())
+        })
+        .await
     }
 
     /// Detaches a preset; `NoSuchPolicy` if it was not attached.
     pub async fn detach_preset(&self, project: &str, name: &str, preset: &str) -> Result<(), IamError> {
         let p = Preset::from_name(preset).ok_or_else(|| IamError::UnknownPreset(preset.into()))?;
-        let mut user = self.non_root(project, name).await?;
-        if !user.attached.remove(p.name()) {
-            return Err(IamError::NoSuchPolicy(p.arn().into()));
-        }
-        self.save(&user).await
+        self.edit_policies(project, name, |user| match user.attached.remove(p.name()) {
+            true => Ok(()),
+            false => Err(IamError::NoSuchPolicy(p.arn().into())),
+        })
+        .await
     }
 
     /// Replaces every policy of the user with one preset or one document.

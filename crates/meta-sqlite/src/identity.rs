@@ -34,9 +34,13 @@ impl IdentityStore for SqliteMetaStore {
         let p = project.to_owned();
         self.readers.run(move |c| ops::list_users(c, &p)).await
     }
-    async fn set_user_policies(&self, user: &UserRecord) -> Result<(), MetaError> {
-        let u = user.clone();
-        self.writer.run(move |c| ops::set_user_policies(c, &u)).await
+    async fn set_user_policies(
+        &self,
+        user: &UserRecord,
+        if_unchanged_from: Option<&UserRecord>,
+    ) -> Result<(), MetaError> {
+        let (u, before) = (user.clone(), if_unchanged_from.cloned());
+        self.writer.run(move |c| ops::set_user_policies(c, &u, before.as_ref())).await
     }
     async fn delete_user(&self, project: &str, name: &str) -> Result<(), MetaError> {
         let (p, n) = (project.to_owned(), name.to_owned());

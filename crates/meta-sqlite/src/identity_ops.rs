@@ -144,7 +144,14 @@ pub fn list_users(c: &Connection, project: &str) -> R<Vec<UserRecord>> {
     rows.map(|r| user_record(r.map_err(sql_err)?)).collect()
 }
 
-pub fn set_user_policies(c: &Connection, u: &UserRecord) -> R<()> {
+pub fn set_user_policies(c: &Connection, u: &UserRecord, before: Option<&UserRecord>) -> R<()> {
+    if let Some(before) = before {
+        // Read and compared in the writer's transaction: nothing commits in between.
+        let stored = get_user(c, &u.project, &u.name)?.ok_or(MetaError::NotFound)?;
+        if stored.inline_policies != before.inline_policies || stored.attached != before.attached {
+            return Err(MetaError::PreconditionFailed);
+        }
+    }
     let (inline, attached) = policies_json(u)?;
     let n = c
         .prepare_cached("UPDATE users SET inline_policies = ?3, attached = ?4 WHERE project = ?1 AND name = ?2")

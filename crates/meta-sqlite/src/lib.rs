@@ -200,15 +200,22 @@ impl MetaStore for SqliteMetaStore {
         let blobs = blobs.to_vec();
         self.readers.run(move |c| ops::blobs_known(c, &blobs)).await
     }
-    async fn set_bucket_config_as(
+    async fn set_bucket_config_if(
         &self,
         bucket: &str,
         stamp: Option<&BucketStamp>,
         name: &str,
+        if_current: Option<Option<&str>>,
         value: Option<String>,
     ) -> Result<(), MetaError> {
         let (b, n, stamp) = (bucket.to_owned(), name.to_owned(), stamp.cloned());
-        self.writer.run(move |c| ops::set_bucket_config(c, &b, stamp.as_ref(), &n, value.as_deref())).await
+        let current = if_current.map(|c| c.map(str::to_owned));
+        self.writer
+            .run(move |c| {
+                let cond = current.as_ref().map(Option::as_deref);
+                ops::set_bucket_config(c, &b, stamp.as_ref(), &n, cond, value.as_deref())
+            })
+            .await
     }
     async fn get_bucket_config(&self, bucket: &str, name: &str) -> Result<Option<String>, MetaError> {
         let (b, n) = (bucket.to_owned(), name.to_owned());

@@ -371,9 +371,21 @@ pub fn set_bucket_config(
     bucket: &str,
     stamp: Option<&BucketStamp>,
     name: &str,
+    if_current: Option<Option<&str>>,
     value: Option<&str>,
 ) -> R<()> {
     let bid = stamped_bucket_id(c, bucket, stamp)?;
+    if let Some(want) = if_current {
+        let stored: Option<String> = c
+            .prepare_cached("SELECT value FROM bucket_configs WHERE bucket_id = ?1 AND name = ?2")
+            .map_err(sql_err)?
+            .query_row(params![bid, name], |r| r.get(0))
+            .optional()
+            .map_err(sql_err)?;
+        if stored.as_deref() != want {
+            return Err(MetaError::PreconditionFailed);
+        }
+    }
     match value {
         Some(v) => c
             .prepare_cached("INSERT OR REPLACE INTO bucket_configs (bucket_id, name, value) VALUES (?1, ?2, ?3)")

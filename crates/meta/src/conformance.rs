@@ -39,7 +39,7 @@ macro_rules! meta_conformance_tests {
         $crate::meta_conformance_tests!(@cases $make,
             buckets, objects_roundtrip, overwrite_queues_old_blobs, listing_order_and_bounds,
             conditional_writes, multipart_lifecycle, delete_bucket_rules, gc_queue_and_orphans,
-            ping, concurrent_conditional_creates, bucket_configs, object_acl_update, stamped_writes_need_the_same_bucket,
+            ping, concurrent_conditional_creates, bucket_configs, object_acl_update, stamped_writes_need_the_same_bucket, bucket_config_compare_and_set,
             bucket_project_roundtrip, stored_totals_follow_writes, quota_enforced, quota_under_concurrency,
             usage_records, usage_saturates, meter_storage_splits_hours,
             projects_crud, users_crud, user_paths_and_ids_roundtrip, rename_user_moves_keys, user_password_hash,
@@ -223,6 +223,23 @@ pub async fn stamped_writes_need_the_same_bucket(s: Arc<dyn MetaStore>) {
     }
     let r = s.put_object_as("b", Some(&stamp), inline("k", b"stale"), WriteCondition::None).await;
     assert!(matches!(r, Err(MetaError::NoSuchBucket)), "no bucket at all: {r:?}");
+}
+
+/// A configuration written over the value it was computed from is refused
+/// once that value changed, and writes nothing.
+pub async fn bucket_config_compare_and_set(s: Arc<dyn MetaStore>) {
+    s.create_bucket(bucket("b")).await.unwrap();
+    s.set_bucket_config_if("b", None, "policy", Some(None), Some("v1".into())).await.unwrap();
+    let r = s.set_bucket_config_if("b", None, "policy", Some(None), Some("again".into())).await;
+    assert!(matches!(r, Err(MetaError::PreconditionFailed)), "it is set now: {r:?}");
+    s.set_bucket_config("b", "policy", Some("v2".into())).await.unwrap();
+    let r = s.set_bucket_config_if("b", None, "policy", Some(Some("v1")), Some("stale".into())).await;
+    assert!(matches!(r, Err(MetaError::PreconditionFailed)), "{r:?}");
+    assert_eq!(s.get_bucket_config("b", "policy").await.unwrap().as_deref(), Some("v2"));
+    s.set_bucket_config_if("b", None, "policy", Some(Some("v2")), None).await.unwrap();
+    assert_eq!(s.get_bucket_config("b", "policy").await.unwrap(), None);
+    let r = s.set_bucket_config_if("nope", None, "policy", Some(None), None).await;
+    assert!(matches!(r, Err(MetaError::NoSuchBucket)), "{r:?}");
 }
 
 pub async fn overwrite_queues_old_blobs(s: Arc<dyn MetaStore>) {

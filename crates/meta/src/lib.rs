@@ -130,6 +130,21 @@ pub trait MetaStore: Send + Sync + 'static {
         stamp: Option<&BucketStamp>,
         name: &str,
         value: Option<String>,
+    ) -> Result<(), MetaError> {
+        self.set_bucket_config_if(bucket, stamp, name, None, value).await
+    }
+    /// [`MetaStore::set_bucket_config_as`], and with `if_current` only if the
+    /// stored value is still `if_current`'s (`Some(None)`: none is set);
+    /// else `PreconditionFailed` and nothing written. An edit of a document
+    /// it read (the console's public switch on the bucket policy) must not
+    /// undo a change that committed in between.
+    async fn set_bucket_config_if(
+        &self,
+        bucket: &str,
+        stamp: Option<&BucketStamp>,
+        name: &str,
+        if_current: Option<Option<&str>>,
+        value: Option<String>,
     ) -> Result<(), MetaError>;
     /// A named bucket configuration, if set. `NoSuchBucket` if the bucket is missing.
     async fn get_bucket_config(&self, bucket: &str, name: &str) -> Result<Option<String>, MetaError>;
@@ -186,8 +201,16 @@ pub trait IdentityStore: Send + Sync + 'static {
     async fn get_user(&self, project: &str, name: &str) -> Result<Option<UserRecord>, MetaError>;
     /// The project's users ordered by name.
     async fn list_users(&self, project: &str) -> Result<Vec<UserRecord>, MetaError>;
-    /// Replaces the user's policies (inline and attached); `NotFound` if missing.
-    async fn set_user_policies(&self, user: &UserRecord) -> Result<(), MetaError>;
+    /// Replaces the user's policies (inline and attached); `NotFound` if
+    /// missing. With `if_unchanged_from`, only if the stored policies are
+    /// still that record's (else `PreconditionFailed`, nothing written): an
+    /// edit read, changed and saved must not undo one that committed in
+    /// between (a detached policy coming back).
+    async fn set_user_policies(
+        &self,
+        user: &UserRecord,
+        if_unchanged_from: Option<&UserRecord>,
+    ) -> Result<(), MetaError>;
     /// Deletes the user and its keys; `NotFound` if missing.
     async fn delete_user(&self, project: &str, name: &str) -> Result<(), MetaError>;
     /// Renames the user and/or moves it to another path (`None`: unchanged),

@@ -106,12 +106,31 @@ pub async fn users_crud(s: Arc<dyn Store>) {
     let mut sent = changed.clone();
     sent.root = true;
     sent.created = 99;
-    s.set_user_policies(&sent).await.unwrap();
+    s.set_user_policies(&sent, None).await.unwrap();
     assert_eq!(s.get_user("p", "alice").await.unwrap(), Some(changed));
     assert_eq!(s.get_user("q", "alice").await.unwrap(), Some(user("q", "alice")), "other projects untouched");
-    s.set_user_policies(&alice).await.unwrap();
+    s.set_user_policies(&alice, None).await.unwrap();
     assert_eq!(s.get_user("p", "alice").await.unwrap(), Some(alice.clone()));
-    assert!(matches!(s.set_user_policies(&user("p", "bob")).await, Err(MetaError::NotFound)));
+    assert!(matches!(s.set_user_policies(&user("p", "bob"), None).await, Err(MetaError::NotFound)));
+
+    // A conditional write applies only over the policies it read: an edit
+    // made from a stale read is refused and changes nothing.
+    let read = s.get_user("p", "alice").await.unwrap().unwrap();
+    let mut first = read.clone();
+    first.attached.insert("FullAccess".into());
+    s.set_user_policies(&first, Some(&read)).await.unwrap();
+    let mut stale = read.clone();
+    stale.inline_policies.insert("late".into(), "{}".into());
+    let r = s.set_user_policies(&stale, Some(&read)).await;
+    assert!(matches!(r, Err(MetaError::PreconditionFailed)), "{r:?}");
+    assert_eq!(s.get_user("p", "alice").await.unwrap(), Some(first.clone()), "the stale edit wrote nothing");
+    let mut next = first.clone();
+    next.attached.clear();
+    s.set_user_policies(&next, Some(&first)).await.unwrap();
+    assert_eq!(s.get_user("p", "alice").await.unwrap(), Some(next));
+    let r = s.set_user_policies(&user("p", "bob"), Some(&user("p", "bob"))).await;
+    assert!(matches!(r, Err(MetaError::NotFound)), "{r:?}");
+    s.set_user_policies(&alice, None).await.unwrap();
 
     // Deleting a user deletes its keys only.
     s.create_access_key(key("AK1", "p", "alice", 1)).await.unwrap();
@@ -145,7 +164,7 @@ pub async fn user_paths_and_ids_roundtrip(s: Arc<dyn Store>) {
     sent.path = "/elsewhere/".into();
     sent.id = "other".into();
     sent.attached.insert("ReadOnly".into());
-    s.set_user_policies(&sent).await.unwrap();
+    s.set_user_policies(&sent, None).await.unwrap();
     let got = s.get_user("p", "deep").await.unwrap().unwrap();
     assert_eq!((&got.path[..], &got.id[..]), ("/s3-tests/a/x/", "AIDAUNIQUE0000000001"));
     assert!(got.attached.contains("ReadOnly"));
@@ -231,7 +250,7 @@ pub async fn user_password_hash(s: Arc<dyn Store>) {
     let mut sent = alice.clone();
     sent.attached.insert("FullAccess".into());
     sent.password_hash = None;
-    s.set_user_policies(&sent).await.unwrap();
+    s.set_user_policies(&sent, None).await.unwrap();
     alice.attached.insert("FullAccess".into());
     assert_eq!(s.get_user("p", "alice").await.unwrap(), Some(alice.clone()));
     s.rename_user("p", "alice", Some("carol"), Some("/team/")).await.unwrap();
