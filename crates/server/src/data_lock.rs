@@ -5,6 +5,8 @@
 //! failed on "address in use"). The first thing a server does with its data
 //! directory is take an exclusive `flock` on `LOCK` in it, held for the
 //! life of the process; a second server stops there, touching nothing.
+//! Servers configured to share the directory take the lock shared: any
+//! number of them, but never beside one that owns it.
 
 use anyhow::Context as _;
 use std::fs::File;
@@ -18,8 +20,8 @@ pub(crate) const LOCK_FILE: &str = "LOCK";
 #[derive(Debug)]
 pub(crate) struct DataDirLock(#[allow(dead_code)] File);
 
-/// Takes the data directory's lock, or fails naming the directory.
-pub(crate) fn acquire(data_dir: &Path) -> anyhow::Result<DataDirLock> {
+/// Takes the data directory's lock (shared or exclusive), or fails naming the directory.
+pub(crate) fn acquire(data_dir: &Path, shared: bool) -> anyhow::Result<DataDirLock> {
     let path = data_dir.join(LOCK_FILE);
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -28,7 +30,12 @@ pub(crate) fn acquire(data_dir: &Path) -> anyhow::Result<DataDirLock> {
         .mode(crate::private_files::FILE_MODE)
         .open(&path)
         .with_context(|| format!("opening {}", path.display()))?;
-    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+    let op = if shared {
+        rustix::fs::FlockOperation::NonBlockingLockShared
+    } else {
+        rustix::fs::FlockOperation::NonBlockingLockExclusive
+    };
+    match rustix::fs::flock(&file, op) {
         Ok(()) => Ok(DataDirLock(file)),
         Err(rustix::io::Errno::WOULDBLOCK) => anyhow::bail!(
             "another coffer server is using the data directory {} (it holds {}); one directory serves one process",
@@ -46,10 +53,14 @@ mod tests {
     #[test]
     fn a_second_lock_on_one_directory_is_refused_until_the_first_is_dropped() {
         let dir = tempfile::tempdir().unwrap();
-        let first = acquire(dir.path()).unwrap();
-        let e = acquire(dir.path()).unwrap_err().to_string();
+        let first = acquire(dir.path(), false).unwrap();
+        let e = acquire(dir.path(), false).unwrap_err().to_string();
         assert!(e.contains("another coffer server is using the data directory"), "{e}");
+        assert!(acquire(dir.path(), true).is_err(), "nor shared beside an owner");
         drop(first);
-        acquire(dir.path()).unwrap();
+        let shared = [acquire(dir.path(), true).unwrap(), acquire(dir.path(), true).unwrap()];
+        assert!(acquire(dir.path(), false).is_err(), "no owner beside sharers");
+        drop(shared);
+        acquire(dir.path(), false).unwrap();
     }
 }

@@ -77,7 +77,18 @@ pub struct ServerConfig {
     /// proxy), for the console's share links; `None`: derived from the
     /// region hosts or the console's own host name and the S3 port.
     pub s3_public_url: Option<String>,
+    /// Several server processes on this one host share `data_dir` (a test
+    /// of gateways sharing state): each takes the directory's lock shared
+    /// instead of exclusive, and start-up recovery only reclaims debris
+    /// older than [`SHARED_RECLAIM_MIN_AGE`]. Off: one server owns the
+    /// directory and reclaims every orphan at start.
+    pub shared_data_dir: bool,
 }
+
+/// With a shared data directory, start-up recovery leaves younger
+/// unreferenced blobs and temp files alone: they may be another process's
+/// upload in flight.
+pub const SHARED_RECLAIM_MIN_AGE: Duration = Duration::from_secs(3600);
 
 /// Connections each S3 listener serves at once, by default.
 pub const MAX_CONNECTIONS: usize = 4096;
@@ -162,7 +173,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
     private_files::restrict_umask();
     private_files::create_dir(&cfg.data_dir)
         .with_context(|| format!("creating data dir {}", cfg.data_dir.display()))?;
-    let data_lock = data_lock::acquire(&cfg.data_dir)?;
+    let data_lock = data_lock::acquire(&cfg.data_dir, cfg.shared_data_dir)?;
     let tightened = private_files::tighten(&cfg.data_dir)
         .with_context(|| format!("making data dir {} private", cfg.data_dir.display()))?;
     if tightened > 0 {
@@ -188,9 +199,10 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
         tracing::info!(sealed, "secrets stored in the clear by an older version are now sealed");
     }
 
-    // Single node: nothing else writes, so every unreferenced blob and temp
-    // file is debris of an earlier crash.
-    let report = engine.reclaim_at_startup(Duration::ZERO).await.context("start-up recovery")?;
+    // Alone on the directory (its lock says so), every unreferenced blob and
+    // temp file is debris of an earlier crash; shared, only old ones are.
+    let min_age = if cfg.shared_data_dir { SHARED_RECLAIM_MIN_AGE } else { Duration::ZERO };
+    let report = engine.reclaim_at_startup(min_age).await.context("start-up recovery")?;
     tracing::info!(?report, "start-up recovery done");
 
     let (root, root_generated) = ensure_root_credential(&iam, &cfg.data_dir, cfg.root.clone()).await?;

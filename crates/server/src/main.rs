@@ -218,6 +218,7 @@ fn server(args: ServerArgs) -> anyhow::Result<()> {
         console_max_connections: args.console_max_connections,
         console_session_ttl: args.console_session_ttl,
         s3_public_url: args.s3_public_url,
+        shared_data_dir: false,
     };
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async move {

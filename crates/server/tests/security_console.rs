@@ -58,16 +58,27 @@ async fn sign_in(addr: SocketAddr, form: &str) -> (String, String) {
 
 /// A server with project `acme` whose root user has the console password [`PW`].
 async fn server() -> TestServer {
-    let srv = TestServer::start().await;
+    set_up(TestServer::start().await).await
+}
+
+async fn set_up(srv: TestServer) -> TestServer {
     srv.admin("POST", "/projects", Some(json!({"name": "acme"}))).await;
     srv.admin("PUT", "/projects/acme/users/root/password", Some(json!({"password": PW}))).await;
     srv
 }
 
-/// A second gateway on the same data directory (and so the same metadata).
-async fn second_gateway(first: &TestServer) -> TestServer {
-    let data = first.dir.path().join("data");
-    TestServer::start_configured(tempfile::tempdir().unwrap(), move |cfg| cfg.data_dir = data).await
+/// Two gateways on one data directory (and so the same metadata), which
+/// both take it shared.
+async fn two_gateways() -> (TestServer, TestServer) {
+    let a =
+        set_up(TestServer::start_configured(tempfile::tempdir().unwrap(), |c| c.shared_data_dir = true).await).await;
+    let data = a.dir.path().join("data");
+    let b = TestServer::start_configured(tempfile::tempdir().unwrap(), move |cfg| {
+        cfg.data_dir = data;
+        cfg.shared_data_dir = true;
+    })
+    .await;
+    (a, b)
 }
 
 /// This process's resident memory, in bytes.
@@ -111,8 +122,7 @@ async fn signin_flood_with_distinct_account_names_is_refused_per_address() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signin_throttle_holds_across_two_gateways() {
     let _serial = SERIAL.lock().await;
-    let a = server().await;
-    let b = second_gateway(&a).await;
+    let (a, b) = two_gateways().await;
     let (ca, cb) = (a.console_addr.unwrap(), b.console_addr.unwrap());
     for i in 0..coffer_console::MAX_FAILURES {
         let gw = if i % 2 == 0 { ca } else { cb };
@@ -235,8 +245,7 @@ async fn signin_flood_keeps_memory_bounded_and_s3_answering() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signed_out_user_cookie_is_refused_on_every_gateway() {
     let _serial = SERIAL.lock().await;
-    let a = server().await;
-    let b = second_gateway(&a).await;
+    let (a, b) = two_gateways().await;
     let (ca, cb) = (a.console_addr.unwrap(), b.console_addr.unwrap());
     let (cookie, csrf) = sign_in(ca, USER_FORM).await;
     let (other_cookie, _) = sign_in(cb, USER_FORM).await;

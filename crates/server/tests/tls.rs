@@ -33,6 +33,7 @@ fn config(dir: &std::path::Path, tls: Option<TlsFiles>) -> ServerConfig {
         console_max_connections: coffer::CONSOLE_MAX_CONNECTIONS,
         console_session_ttl: coffer::CONSOLE_SESSION_TTL,
         s3_public_url: None,
+        shared_data_dir: false,
     }
 }
 

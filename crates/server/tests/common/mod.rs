@@ -56,6 +56,7 @@ impl TestServer {
             console_max_connections: coffer::CONSOLE_MAX_CONNECTIONS,
             console_session_ttl: coffer::CONSOLE_SESSION_TTL,
             s3_public_url: None,
+            shared_data_dir: false,
         };
         tweak(&mut cfg);
         let running = coffer::start(cfg).await.unwrap();
