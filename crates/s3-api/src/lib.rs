@@ -179,12 +179,15 @@ impl S3Service {
             return resp;
         }
         let bytes_in = ctx.body_bytes.load(std::sync::atomic::Ordering::Relaxed);
-        self.meter.record(&info.project, &info.name, meter::RequestClass::of(op), bytes_in, 0);
-        // Data served, not error documents.
+        let class = meter::RequestClass::of(op);
+        // Data served, not error documents: counted with the bytes the body
+        // yields, when it is dropped.
         if ctx.method == http::Method::HEAD || resp.status().as_u16() >= 300 {
+            self.meter.record(&info.project, &info.name, class, bytes_in, 0);
             return resp;
         }
-        resp.map(|body| metered_body::MeteredBody::wrap(body, self.meter.clone(), &info.project, &info.name))
+        let (meter, bucket) = (self.meter.clone(), (info.project.as_str(), info.name.as_str()));
+        resp.map(|body| metered_body::MeteredBody::wrap(body, meter, bucket, class, bytes_in))
     }
 
     async fn dispatch<B>(&self, ctx: &mut Ctx, body: B) -> Result<Response<ResBody>, S3Error>

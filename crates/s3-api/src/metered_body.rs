@@ -1,10 +1,10 @@
 //! Bytes out are the bytes a response body actually yielded, not its
 //! `Content-Length`: a reader that closes after the headers (or is cut off
-//! by the server's write timer) is billed for what it got. The count is
-//! added to the bucket's traffic when the body is dropped: finished,
-//! failed or abandoned.
+//! by the server's write timer) is billed for what it got. The request is
+//! counted, with its bytes in and the bytes sent, when the body is dropped:
+//! finished, failed or abandoned (one meter update per request).
 
-use crate::meter::Meter;
+use crate::meter::{Meter, RequestClass};
 use crate::respond::ResBody;
 use bytes::Bytes;
 use coffer_engine::BoxError;
@@ -20,11 +20,21 @@ pub(crate) struct MeteredBody {
     meter: Arc<Meter>,
     project: String,
     bucket: String,
+    class: RequestClass,
+    bytes_in: u64,
 }
 
 impl MeteredBody {
-    pub(crate) fn wrap(inner: ResBody, meter: Arc<Meter>, project: &str, bucket: &str) -> ResBody {
-        ResBody::new(MeteredBody { inner, sent: 0, meter, project: project.to_owned(), bucket: bucket.to_owned() })
+    /// `inner`, counted as one request of `class` on `bucket` once dropped.
+    pub(crate) fn wrap(
+        inner: ResBody,
+        meter: Arc<Meter>,
+        (project, bucket): (&str, &str),
+        class: RequestClass,
+        bytes_in: u64,
+    ) -> ResBody {
+        let (project, bucket) = (project.to_owned(), bucket.to_owned());
+        ResBody::new(MeteredBody { inner, sent: 0, meter, project, bucket, class, bytes_in })
     }
 }
 
@@ -53,9 +63,7 @@ impl Body for MeteredBody {
 
 impl Drop for MeteredBody {
     fn drop(&mut self) {
-        if self.sent > 0 {
-            self.meter.add_bytes(&self.project, &self.bucket, 0, self.sent);
-        }
+        self.meter.record(&self.project, &self.bucket, self.class, self.bytes_in, self.sent);
     }
 }
 
@@ -69,24 +77,30 @@ mod tests {
         ResBody::new(http_body_util::StreamBody::new(futures::stream::iter(frames)))
     }
 
-    fn bytes_out(m: &Meter) -> u64 {
-        m.drain().iter().map(|d| d.bytes_out).sum()
+    /// (GET requests, bytes in, bytes out) drained from `m`.
+    fn drained(m: &Meter) -> (u64, u64, u64) {
+        m.drain().iter().fold((0, 0, 0), |(r, i, o), d| (r + d.requests.get, i + d.bytes_in, o + d.bytes_out))
+    }
+
+    fn wrap(pieces: &'static [&'static [u8]], meter: &Arc<Meter>) -> ResBody {
+        MeteredBody::wrap(body(pieces), meter.clone(), ("p", "b"), RequestClass::Get, 5)
     }
 
     #[tokio::test]
     async fn counts_what_was_yielded_when_dropped() {
         let meter = Arc::new(Meter::default());
-        let whole = MeteredBody::wrap(body(&[b"abc", b"defg"]), meter.clone(), "p", "b");
+        let whole = wrap(&[b"abc", b"defg"], &meter);
         assert_eq!(&whole.collect().await.unwrap().to_bytes()[..], b"abcdefg");
-        assert_eq!(bytes_out(&meter), 7);
+        assert_eq!(drained(&meter), (1, 5, 7));
 
         // A reader that goes away after the first piece is billed for it only.
-        let mut partial = MeteredBody::wrap(body(&[b"abc", b"defg"]), meter.clone(), "p", "b");
+        let mut partial = wrap(&[b"abc", b"defg"], &meter);
         partial.frame().await.unwrap().unwrap();
+        assert_eq!(drained(&meter), (0, 0, 0), "counted when dropped");
         drop(partial);
-        assert_eq!(bytes_out(&meter), 3);
+        assert_eq!(drained(&meter), (1, 5, 3));
 
-        drop(MeteredBody::wrap(body(&[b"never read"]), meter.clone(), "p", "b"));
-        assert!(meter.drain().is_empty(), "nothing sent, nothing counted");
+        drop(wrap(&[b"never read"], &meter));
+        assert_eq!(drained(&meter), (1, 5, 0), "the request, and nothing sent");
     }
 }
