@@ -265,8 +265,11 @@ pub fn put_object(
     o: &ObjectRecord,
     cond: &WriteCondition,
 ) -> R<()> {
-    stamped_bucket_id(c, bucket, stamp)?;
+    // One lookup: the bucket's totals and the identity the stamp must match.
     let b = bucket_state(c, bucket)?;
+    if stamp.is_some_and(|s| s.project != b.project || s.created != b.created) {
+        return Err(MetaError::NoSuchBucket);
+    }
     let old = current_object(c, b.id, &o.key)?;
     check_condition(old.as_ref().map(|o| o.etag.as_str()), cond)?;
     let d = object_delta(o.size, old.as_ref());

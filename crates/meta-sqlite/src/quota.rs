@@ -21,11 +21,12 @@ pub(crate) struct BucketState {
     pub project: String,
     pub bytes: i64,
     pub objects: i64,
+    pub created: i64,
 }
 
 /// The bucket's id, project and totals; `NoSuchBucket` if it is missing.
 pub(crate) fn bucket_state(c: &Connection, name: &str) -> R<BucketState> {
-    c.prepare_cached("SELECT id, project, bytes, objects FROM buckets WHERE name = ?1")
+    c.prepare_cached("SELECT id, project, bytes, objects, created FROM buckets WHERE name = ?1")
         .map_err(sql_err)?
         .query_row([name], |r| {
             Ok(BucketState {
@@ -34,6 +35,7 @@ pub(crate) fn bucket_state(c: &Connection, name: &str) -> R<BucketState> {
                 project: r.get(1)?,
                 bytes: r.get(2)?,
                 objects: r.get(3)?,
+                created: r.get(4)?,
             })
         })
         .optional()
