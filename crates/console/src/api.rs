@@ -32,7 +32,11 @@ fn cx_of(parts: http::request::Parts, peer: Option<SocketAddr>, nonce: String) -
 
 fn json_error(status: StatusCode, message: &str, nonce: &str) -> Response<ConsoleBody> {
     let body = Bytes::from(json!({ "error": message }).to_string());
-    boxed(web::body(status, "application/json", body, nonce))
+    let mut r = web::body(status, "application/json", body, nonce);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        r.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from_static(web::RETRY_AFTER_SECS));
+    }
+    boxed(r)
 }
 
 /// Whether `path` is `/buckets/{name}/download`.
@@ -52,7 +56,7 @@ pub(crate) async fn download(
     let viewer = match session::current(inner, &cx).await {
         Ok(Some(v)) => v,
         Ok(None) => return boxed(web::redirect("/signin", None, &cx.nonce)),
-        Err(e) => return boxed(web::internal(&e, &cx.nonce)),
+        Err(e) => return boxed(e.render(None, &cx.nonce)),
     };
     let name = cx.path.trim_start_matches('/').split('/').nth(1).unwrap_or("").to_owned();
     match transfer::download(inner, &cx, &viewer, &name).await {
@@ -99,8 +103,16 @@ where
                 &cx.nonce,
             )
         }
+        Err(e) if e.is_unavailable() => {
+            tracing::warn!(error = ?e.detail, "console session check: metadata store unavailable");
+            return json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The server cannot reach its database right now; nothing was stored. Try again in a moment.",
+                &cx.nonce,
+            );
+        }
         Err(e) => {
-            tracing::error!(error = %e, "console session check failed");
+            tracing::error!(error = ?e.detail, "console session check failed");
             return json_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "The server could not check your session.",

@@ -249,10 +249,10 @@ impl ConsoleService {
 }
 
 impl Inner {
-    async fn route(&self, cx: Cx, viewer: Result<Option<session::Viewer>, String>) -> Response<Full<Bytes>> {
+    async fn route(&self, cx: Cx, viewer: Result<Option<session::Viewer>, web::PageError>) -> Response<Full<Bytes>> {
         let viewer = match viewer {
             Ok(v) => v,
-            Err(e) => return web::internal(&e, &cx.nonce),
+            Err(e) => return e.render(None, &cx.nonce),
         };
         let state_changing = matches!(cx.method, Method::POST | Method::PUT | Method::DELETE | Method::PATCH);
         // Sign-in is the one state change made without a session.

@@ -15,6 +15,7 @@
 //! ([`coffer_meta::IdentityStore::end_sessions`]), and a cookie issued under
 //! an older generation no longer opens a session, on any gateway.
 
+use crate::web::PageError;
 use crate::{Cx, Inner};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
@@ -154,7 +155,7 @@ fn cookie_value(headers: &http::HeaderMap) -> Option<&str> {
 
 /// The request's session, validated against the store; `Ok(None)` when
 /// there is none or it no longer holds. `Err` only when the store fails.
-pub(crate) async fn current(inner: &Inner, cx: &Cx) -> Result<Option<Viewer>, String> {
+pub(crate) async fn current(inner: &Inner, cx: &Cx) -> Result<Option<Viewer>, PageError> {
     let Some(sealed) = cookie_value(&cx.headers) else { return Ok(None) };
     let now = now_millis();
     let Some(mut session) = Session::open(&inner.iam, sealed, now) else { return Ok(None) };
@@ -169,13 +170,13 @@ pub(crate) async fn current(inner: &Inner, cx: &Cx) -> Result<Option<Viewer>, St
             }
             Ok(_) | Err(ResolveError::Unknown | ResolveError::Inactive | ResolveError::Expired) => return Ok(None),
             Err(ResolveError::WrongRegion) => return Ok(None),
-            Err(ResolveError::Failed(e)) => return Err(format!("checking the operator key: {e}")),
+            Err(ResolveError::Failed(e)) => return Err(PageError::failed("checking the operator key", e)),
         },
         Who::User { project, user } => {
             let rec = match inner.iam.store().get_user(project, user).await {
                 Ok(Some(rec)) => rec,
                 Ok(None) => return Ok(None),
-                Err(e) => return Err(format!("loading user {project}/{user}: {e}")),
+                Err(e) => return Err(PageError::failed(&format!("loading user {project}/{user}"), e)),
             };
             match &rec.password_hash {
                 Some(h) if fingerprint(h) == session.fp => {}
@@ -190,7 +191,7 @@ pub(crate) async fn current(inner: &Inner, cx: &Cx) -> Result<Option<Viewer>, St
         .store()
         .session_generation(&generation_key)
         .await
-        .map_err(|e| format!("reading the session generation: {e}"))?;
+        .map_err(|e| PageError::failed("reading the session generation", e))?;
     if generation != session.generation {
         return Ok(None);
     }

@@ -87,7 +87,7 @@ pub(crate) async fn submit(inner: &Inner, cx: &Cx) -> Result<Response<Full<Bytes
     let store = inner.iam.store().as_ref();
     let refused = throttle::refused(store, ip, &account, now_millis())
         .await
-        .map_err(|e| PageError::internal(format!("reading the sign-in throttle: {e}")))?;
+        .map_err(|e| PageError::failed("reading the sign-in throttle", e))?;
     if let Some(r) = refused {
         let minutes = r.wait.as_secs().div_ceil(60).max(1);
         let whom = if r.whole_address { "from your address" } else { "for this account from your address" };
@@ -117,7 +117,7 @@ pub(crate) async fn submit(inner: &Inner, cx: &Cx) -> Result<Response<Full<Bytes
         Verified::No => {
             throttle::failed(store, ip, &account, now_millis())
                 .await
-                .map_err(|e| PageError::internal(format!("recording a failed sign-in: {e}")))?;
+                .map_err(|e| PageError::failed("recording a failed sign-in", e))?;
             let msg = if operator {
                 "Wrong access key or secret key, or the key is not the operator's."
             } else {
@@ -129,7 +129,7 @@ pub(crate) async fn submit(inner: &Inner, cx: &Cx) -> Result<Response<Full<Bytes
     let generation = store
         .session_generation(&generation_key)
         .await
-        .map_err(|e| PageError::internal(format!("reading the session generation: {e}")))?;
+        .map_err(|e| PageError::failed("reading the session generation", e))?;
     let region = match cx.form.get("region") {
         Some(r) if inner.cfg.regions.iter().any(|x| x == r) => r.to_owned(),
         _ => inner.cfg.regions[0].clone(),
@@ -169,7 +169,7 @@ async fn verify_operator(inner: &Inner, cx: &Cx) -> Result<Verified, PageError> 
             }),
             _ => Ok(Verified::No),
         },
-        Err(ResolveError::Failed(e)) => Err(PageError::internal(format!("resolving an operator key: {e}"))),
+        Err(ResolveError::Failed(e)) => Err(PageError::failed("resolving an operator key", e)),
         Err(_) => Ok(Verified::No),
     }
 }
@@ -181,15 +181,11 @@ async fn verify_user(inner: &Inner, cx: &Cx) -> Result<Verified, PageError> {
         Ok(up) => up,
         Err(SigninError::BadCredentials) => return Ok(Verified::No),
         Err(SigninError::Busy) => return Ok(Verified::Busy),
-        Err(SigninError::Failed(e)) => return Err(PageError::internal(format!("checking a console password: {e}"))),
+        Err(SigninError::Failed(e)) => return Err(PageError::failed("checking a console password", e)),
     };
     // The fingerprint of the stored hash: a password change ends the session.
-    let rec = inner
-        .iam
-        .store()
-        .get_user(&up.project, &up.user)
-        .await
-        .map_err(|e| PageError::internal(format!("loading user: {e}")))?;
+    let rec =
+        inner.iam.store().get_user(&up.project, &up.user).await.map_err(|e| PageError::failed("loading user", e))?;
     match rec {
         Some(rec) => match &rec.password_hash {
             Some(h) => Ok(Verified::Yes {
@@ -206,12 +202,7 @@ async fn verify_user(inner: &Inner, cx: &Cx) -> Result<Verified, PageError> {
 /// `POST /signout` (CSRF checked by the router): ends every session of the
 /// principal, on every gateway, then clears the cookie.
 pub(crate) async fn sign_out(inner: &Inner, cx: &Cx, v: &Viewer) -> Result<Response<Full<Bytes>>, PageError> {
-    inner
-        .iam
-        .store()
-        .end_sessions(&v.generation_key)
-        .await
-        .map_err(|e| PageError::internal(format!("ending the sessions: {e}")))?;
+    inner.iam.store().end_sessions(&v.generation_key).await.map_err(|e| PageError::failed("ending the sessions", e))?;
     tracing::info!(who = ?v.session.who, peer = ?cx.peer, "console sign-out");
     Ok(web::redirect("/signin", Some(clear_cookie(inner.cfg.secure_cookies)), &cx.nonce))
 }

@@ -30,7 +30,11 @@ fn json(status: StatusCode, value: serde_json::Value, nonce: &str) -> Response<C
 }
 
 fn error(status: StatusCode, message: &str, nonce: &str) -> Response<ConsoleBody> {
-    json(status, json!({ "error": message }), nonce)
+    let mut r = json(status, json!({ "error": message }), nonce);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        r.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from_static(web::RETRY_AFTER_SECS));
+    }
+    r
 }
 
 /// An engine failure as the uploader shows it.
@@ -48,6 +52,13 @@ fn engine_error(e: EngineError, nonce: &str) -> Response<ConsoleBody> {
         }
         EngineError::NoSpace => {
             (StatusCode::INSUFFICIENT_STORAGE, "The server's disk is full; nothing was stored.".to_owned())
+        }
+        EngineError::Unavailable(why) => {
+            tracing::warn!(error = %why, "console transfer: metadata store unavailable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The server cannot reach its database right now; nothing was stored. Try again in a moment.".to_owned(),
+            )
         }
         EngineError::Body(e) if crate::body::is_idle_timeout(e.as_ref()) => (
             StatusCode::REQUEST_TIMEOUT,
@@ -69,6 +80,14 @@ fn engine_error(e: EngineError, nonce: &str) -> Response<ConsoleBody> {
 }
 
 fn page_error(e: PageError, nonce: &str) -> Response<ConsoleBody> {
+    if e.is_unavailable() {
+        tracing::warn!(error = ?e.detail, "console transfer: metadata store unavailable");
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server cannot reach its database right now; try again.",
+            nonce,
+        );
+    }
     match e.detail {
         Some(d) => {
             tracing::error!(error = %d, "console transfer failed");

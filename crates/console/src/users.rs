@@ -338,7 +338,7 @@ async fn undo(inner: &Inner, project: &str, name: &str, cause: IamError) -> Page
     if let Err(e) = inner.iam.delete_user(project, name, true).await {
         tracing::error!(project, user = name, error = %e, "console could not remove a half-created user");
     }
-    PageError::internal(format!("creating user {project}/{name}: {cause}"))
+    PageError::failed(&format!("creating user {project}/{name}"), cause)
 }
 
 /// `POST /users`: a new IAM user with its permissions and, optionally, a console password.

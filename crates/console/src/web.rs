@@ -151,6 +151,44 @@ pub(crate) fn internal(detail: &str, nonce: &str) -> Response<Full<Bytes>> {
     )
 }
 
+/// The metadata store cannot answer now (unreachable or contended) and
+/// nothing was changed: 503 with `Retry-After`, logged as a warning.
+pub(crate) fn unavailable(detail: &str, nonce: &str) -> Response<Full<Bytes>> {
+    tracing::warn!(error = %detail, "console request: metadata store unavailable");
+    let mut r = error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Try again in a moment",
+        "The server cannot reach its database right now. Nothing was changed; try again in a moment.",
+        None,
+        nonce,
+    );
+    r.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+    r
+}
+
+/// Seconds a client is asked to wait before retrying a request the store
+/// could not serve.
+pub(crate) const RETRY_AFTER_SECS: &str = "1";
+
+/// Whether `e` is a failure of the metadata store that asks to be retried
+/// later ([`coffer_meta::MetaError::is_retryable`]), however it was wrapped
+/// on its way here (identity, key resolution, sign-in or engine errors).
+pub(crate) fn store_unavailable(e: &dyn std::any::Any) -> bool {
+    use coffer_iam::{IamError, ResolveError, SigninError};
+    let iam = |e: &IamError| matches!(e, IamError::Store(m) if m.is_retryable());
+    if let Some(m) = e.downcast_ref::<coffer_meta::MetaError>() {
+        m.is_retryable()
+    } else if let Some(e) = e.downcast_ref::<IamError>() {
+        iam(e)
+    } else if let Some(ResolveError::Failed(e)) = e.downcast_ref::<ResolveError>() {
+        iam(e)
+    } else if let Some(SigninError::Failed(e)) = e.downcast_ref::<SigninError>() {
+        iam(e)
+    } else {
+        matches!(e.downcast_ref::<coffer_engine::EngineError>(), Some(coffer_engine::EngineError::Unavailable(_)))
+    }
+}
+
 /// A page-level failure, rendered as an error page.
 #[derive(Debug)]
 pub(crate) struct PageError {
@@ -171,18 +209,35 @@ impl PageError {
         PageError::new(StatusCode::NOT_FOUND, "Page not found", "There is no console page at this address.")
     }
 
-    /// An internal failure (store or template), logged with `detail`.
-    pub fn internal(detail: impl std::fmt::Display) -> Self {
-        PageError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            heading: String::new(),
-            message: String::new(),
-            detail: Some(detail.to_string()),
+    /// An internal failure (store or template), logged with `detail`; a
+    /// store that asks to be retried later makes it a 503 instead.
+    pub fn internal<E: std::fmt::Display + 'static>(detail: E) -> Self {
+        let status = if store_unavailable(&detail) {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::INTERNAL_SERVER_ERROR
+        };
+        PageError { status, heading: String::new(), message: String::new(), detail: Some(detail.to_string()) }
+    }
+
+    /// [`PageError::internal`] for `e`, logged as `context: e`.
+    pub fn failed<E: std::fmt::Display + 'static>(context: &str, e: E) -> Self {
+        let mut p = PageError::internal(format!("{context}: {e}"));
+        if store_unavailable(&e) {
+            p.status = StatusCode::SERVICE_UNAVAILABLE;
         }
+        p
+    }
+
+    /// Whether the store asked to be retried later (503 with `Retry-After`).
+    pub fn is_unavailable(&self) -> bool {
+        self.detail.is_some() && self.status == StatusCode::SERVICE_UNAVAILABLE
     }
 
     pub fn render(self, nav: Option<Nav>, nonce: &str) -> Response<Full<Bytes>> {
+        let unavailable_now = self.is_unavailable();
         match self.detail {
+            Some(d) if unavailable_now => unavailable(&d, nonce),
             Some(d) => internal(&d, nonce),
             None => error_page(self.status, &self.heading, &self.message, nav, nonce),
         }
@@ -226,5 +281,34 @@ mod tests {
         assert_eq!(human_bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
         assert_eq!(human_time(0), "1970-01-01 00:00 UTC");
         assert_eq!(human_time(1_700_000_000_000), "2023-11-14 22:13 UTC");
+    }
+}
+
+#[cfg(test)]
+mod unavailable_tests {
+    use super::*;
+    use coffer_iam::{IamError, ResolveError};
+    use coffer_meta::MetaError;
+
+    #[test]
+    fn an_unavailable_store_is_503_with_retry_after_never_500() {
+        let down = || MetaError::Unavailable("connection refused".into());
+        for e in [
+            PageError::internal(down()),
+            PageError::internal(MetaError::Conflict),
+            PageError::internal(IamError::Store(down())),
+            PageError::failed("checking the operator key", ResolveError::Failed(IamError::Store(down()))),
+            PageError::internal(coffer_engine::EngineError::from(down())),
+        ] {
+            assert!(e.is_unavailable(), "{e:?}");
+            let r = e.render(None, "n");
+            assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(r.headers().get(http::header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("1"));
+        }
+        let other = PageError::internal(MetaError::Corrupt("x".into()));
+        assert!(!other.is_unavailable());
+        let r = other.render(None, "n");
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(r.headers().get(http::header::RETRY_AFTER).is_none());
     }
 }

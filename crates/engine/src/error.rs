@@ -59,6 +59,10 @@ pub enum EngineError {
     /// The write would pass this quota; nothing was stored.
     #[error("quota exceeded")]
     QuotaExceeded(coffer_meta::QuotaScope),
+    /// The metadata store cannot answer now (unreachable, or a transaction
+    /// kept losing to others); nothing was written. Answer "retry later".
+    #[error("metadata store unavailable: {0}")]
+    Unavailable(String),
     #[error("reading the request body: {0}")]
     Body(#[source] BoxError),
     #[error(transparent)]
@@ -78,6 +82,8 @@ impl From<MetaError> for EngineError {
             MetaError::PreconditionFailed => EngineError::PreconditionFailed,
             MetaError::NoSpace => EngineError::NoSpace,
             MetaError::QuotaExceeded(scope) => EngineError::QuotaExceeded(scope),
+            MetaError::Unavailable(why) => EngineError::Unavailable(why),
+            MetaError::Conflict => EngineError::Unavailable(MetaError::Conflict.to_string()),
             other => EngineError::Meta(other),
         }
     }

@@ -3,8 +3,13 @@
 //! blob's commit and its metadata commit.
 
 use crate::{Engine, EngineError};
-use coffer_types::now_millis;
+use coffer_types::{now_millis, UnixMillis};
 use std::time::{Duration, SystemTime};
+
+/// How long a collector's claim on a batch of queued blobs lasts: longer
+/// than deleting 500 blobs takes, short enough that a gateway that died
+/// holding a batch delays its collection only a little.
+pub const GC_CLAIM: Duration = Duration::from_secs(600);
 
 /// What a reclaim pass removed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -16,11 +21,25 @@ pub struct ReclaimReport {
 
 impl Engine {
     /// Deletes queued blobs older than the grace period. Returns how many.
+    /// Each batch is claimed first ([`coffer_meta::MetaStore::gc_claim`]),
+    /// so gateways collecting at once never delete the same blob twice; a
+    /// batch this pass fails to finish is handed out again after
+    /// [`GC_CLAIM`].
     pub async fn collect_garbage(&self, grace: Duration) -> Result<usize, EngineError> {
+        self.collect(grace, false).await
+    }
+
+    /// [`Engine::collect_garbage`]; with `take_over`, claims still running
+    /// are ignored (start-up on a single node: the only other collector was
+    /// this gateway's previous process, killed while holding a batch).
+    async fn collect(&self, grace: Duration, take_over: bool) -> Result<usize, EngineError> {
         let cutoff = now_millis() - grace.as_millis() as i64;
         let mut total = 0;
         loop {
-            let batch = self.meta.gc_pending(cutoff, 500).await?;
+            let now = now_millis();
+            let claim_until = now + GC_CLAIM.as_millis() as i64;
+            let live_claims_end = if take_over { UnixMillis::MAX } else { now };
+            let batch = self.meta.gc_claim(cutoff, 500, live_claims_end, claim_until).await?;
             if batch.is_empty() {
                 return Ok(total);
             }
@@ -38,7 +57,9 @@ impl Engine {
     pub async fn reclaim_at_startup(&self, min_age: Duration) -> Result<ReclaimReport, EngineError> {
         let before = SystemTime::now() - min_age;
         let mut report = ReclaimReport { temp_deleted: self.blobs.clean_temp(before).await?, ..Default::default() };
-        report.queued_deleted = self.collect_garbage(min_age).await?;
+        // A zero minimum age means a single node: claims left by a killed
+        // process of this gateway are taken over, so the queue empties now.
+        report.queued_deleted = self.collect(min_age, min_age.is_zero()).await?;
         let all = self.blobs.list(before).await?;
         for chunk in all.chunks(500) {
             let known = self.meta.blobs_known(chunk).await?;

@@ -140,6 +140,25 @@ async fn overwrite_and_delete_reclaim_blobs() {
     assert_eq!(f.blob_files(), 0);
 }
 
+/// A collector killed while holding a claimed batch: the GC loop leaves the
+/// batch to its claim, a single node's start-up recovery takes it over.
+#[tokio::test]
+async fn startup_takes_over_claims_of_a_killed_collector() {
+    let f = fixture();
+    f.engine.create_bucket(NEW_BKT).await.unwrap();
+    f.engine.put_object(put("bkt", "k", &data(5000, 1))).await.unwrap();
+    f.engine.delete_object("bkt", "k").await.unwrap();
+    let now = coffer_types::now_millis();
+    let claimed = f.engine.meta().gc_claim(i64::MAX, 10, now, now + 600_000).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(f.engine.collect_garbage(Duration::ZERO).await.unwrap(), 0, "the claim holds");
+    assert_eq!(f.blob_files(), 1);
+    let r = f.engine.reclaim_at_startup(Duration::ZERO).await.unwrap();
+    assert_eq!(r.queued_deleted, 1);
+    assert_eq!(f.blob_files(), 0);
+    assert!(f.engine.meta().gc_pending(i64::MAX, 10).await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn startup_reclaims_orphans_and_temp_files() {
     let f = fixture();

@@ -192,6 +192,15 @@ impl MetaStore for SqliteMetaStore {
     async fn gc_pending(&self, queued_before: UnixMillis, limit: usize) -> Result<Vec<BlobId>, MetaError> {
         self.readers.run(move |c| ops::gc_pending(c, queued_before, limit)).await
     }
+    async fn gc_claim(
+        &self,
+        queued_before: UnixMillis,
+        limit: usize,
+        now: UnixMillis,
+        claim_until: UnixMillis,
+    ) -> Result<Vec<BlobId>, MetaError> {
+        self.writer.run(move |c| ops::gc_claim(c, queued_before, limit, now, claim_until)).await
+    }
     async fn gc_forget(&self, blobs: &[BlobId]) -> Result<(), MetaError> {
         let blobs = blobs.to_vec();
         self.writer.run(move |c| ops::gc_forget(c, &blobs)).await

@@ -11,6 +11,7 @@ mod v4;
 mod v5;
 mod v6;
 mod v7;
+mod v8;
 
 /// One schema step.
 pub struct Migration {
@@ -119,10 +120,12 @@ DROP TABLE buckets;
     // v7: the console's shared state: failed sign-ins (throttle) and session
     // generations (sign-out). See `v7.rs`.
     Migration { version: 7, up: v7::UP, down: v7::DOWN },
+    // v8: claims on the garbage queue (one collector per blob). See `v8.rs`.
+    Migration { version: 8, up: v8::UP, down: v8::DOWN },
 ];
 
 /// The newest schema version.
-pub const LATEST: u32 = 7;
+pub const LATEST: u32 = 8;
 
 /// The schema version of `conn`.
 pub fn current(conn: &Connection) -> rusqlite::Result<u32> {

@@ -343,6 +343,35 @@ pub fn gc_pending(c: &Connection, before: UnixMillis, limit: usize) -> R<Vec<Blo
     Ok(out)
 }
 
+/// Hands out queued blobs no live claim holds and claims them until
+/// `claim_until` (one writer job: one `BEGIN IMMEDIATE` transaction, so
+/// handles on other processes wait for it).
+pub fn gc_claim(
+    c: &Connection,
+    before: UnixMillis,
+    limit: usize,
+    now: UnixMillis,
+    claim_until: UnixMillis,
+) -> R<Vec<BlobId>> {
+    let picked = {
+        let mut st = c
+            .prepare_cached(
+                "SELECT blob_id FROM gc_queue WHERE queued <= ?1 AND (claimed_until IS NULL OR claimed_until <= ?2)
+                 ORDER BY queued, blob_id LIMIT ?3",
+            )
+            .map_err(sql_err)?;
+        let rows = st.query_map(params![before, now, limit as i64], |r| r.get::<_, String>(0)).map_err(sql_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)?
+    };
+    let mut claim = c.prepare_cached("UPDATE gc_queue SET claimed_until = ?2 WHERE blob_id = ?1").map_err(sql_err)?;
+    let mut out = Vec::with_capacity(picked.len());
+    for b in picked {
+        claim.execute(params![b, claim_until]).map_err(sql_err)?;
+        out.push(blob_id(&b)?);
+    }
+    Ok(out)
+}
+
 pub fn gc_forget(c: &Connection, blobs: &[BlobId]) -> R<()> {
     let mut st = c.prepare_cached("DELETE FROM gc_queue WHERE blob_id = ?1").map_err(sql_err)?;
     for b in blobs {

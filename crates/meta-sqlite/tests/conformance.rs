@@ -1,7 +1,7 @@
 //! The shared MetaStore conformance suite against SQLite, plus SQLite-specific
 //! checks (durability across reopen, group commit under concurrency).
 
-use coffer_meta::{console_conformance_tests, meta_conformance_tests, Store};
+use coffer_meta::{console_conformance_tests, meta_conformance_tests, two_handle_conformance_tests, Store};
 use std::sync::Arc;
 
 async fn make() -> (Arc<dyn Store>, tempfile::TempDir) {
@@ -22,6 +22,7 @@ async fn make_pair() -> (Arc<dyn Store>, Arc<dyn Store>, tempfile::TempDir) {
 }
 
 console_conformance_tests!(make, make_pair);
+two_handle_conformance_tests!(make_pair);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn survives_reopen() {

@@ -2,8 +2,9 @@
 //! implementation must pass.
 //!
 //! An implementation's test file calls [`crate::meta_conformance_tests!`] with an
-//! async factory returning `(Arc<S>, guard)` for a concrete store `S` or
-//! `(Arc<dyn Store>, guard)`; the guard (a temp dir, a
+//! async factory returning `(Arc<dyn Store>, guard)`, or `Option` of that
+//! when the backend may be missing where the tests run (the factory says why
+//! and the test returns without checking anything); the guard (a temp dir, a
 //! schema) lives as long as the test. Each case becomes one named test. Cases
 //! that need only the metadata take `Arc<dyn MetaStore>` (the macro upcasts);
 //! identity cases take `Arc<dyn Store>`.
@@ -13,18 +14,21 @@
 //! keys in `identity.rs`; the console's sign-in throttle and session
 //! generations in `console.rs` (with their own macro,
 //! [`crate::console_conformance_tests!`], which also runs cases over two
-//! handles of one database).
+//! handles of one database); races between two handles of one database (two
+//! gateways) in `two_handles.rs` ([`crate::two_handle_conformance_tests!`]).
 
 mod console;
 mod identity;
 mod multipart_races;
 mod totals;
+mod two_handles;
 mod usage;
 
 pub use console::*;
 pub use identity::*;
 pub use multipart_races::*;
 pub use totals::*;
+pub use two_handles::*;
 pub use usage::*;
 
 use crate::*;
@@ -43,18 +47,52 @@ macro_rules! meta_conformance_tests {
             bucket_project_roundtrip, stored_totals_follow_writes, quota_enforced, quota_under_concurrency,
             usage_records, usage_saturates, meter_storage_splits_hours,
             projects_crud, users_crud, user_paths_and_ids_roundtrip, rename_user_moves_keys, user_password_hash,
-            access_keys_crud, complete_refuses_replaced_part_blob, complete_races_put_part);
+            access_keys_crud, complete_refuses_replaced_part_blob, complete_races_put_part, gc_claims);
     };
     (@cases $make:path, $($case:ident),*) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
-                let (store, _guard) = $make().await;
-                let store: ::std::sync::Arc<dyn $crate::Store> = store;
+                let Some((store, _guard)) = $crate::conformance::Made::made($make().await) else { return };
                 $crate::conformance::$case(store).await;
             }
         )*
     };
+}
+
+/// What a factory of the generated tests returns: a store (or two) with its
+/// guard, or `None` when the backend is not available where the tests run.
+pub trait Made {
+    type Out;
+    fn made(self) -> Option<Self::Out>;
+}
+
+impl<G> Made for (Arc<dyn Store>, G) {
+    type Out = Self;
+    fn made(self) -> Option<Self> {
+        Some(self)
+    }
+}
+
+impl<G> Made for Option<(Arc<dyn Store>, G)> {
+    type Out = (Arc<dyn Store>, G);
+    fn made(self) -> Option<Self::Out> {
+        self
+    }
+}
+
+impl<G> Made for (Arc<dyn Store>, Arc<dyn Store>, G) {
+    type Out = Self;
+    fn made(self) -> Option<Self> {
+        Some(self)
+    }
+}
+
+impl<G> Made for Option<(Arc<dyn Store>, Arc<dyn Store>, G)> {
+    type Out = (Arc<dyn Store>, Arc<dyn Store>, G);
+    fn made(self) -> Option<Self::Out> {
+        self
+    }
 }
 
 /// An operator bucket.
@@ -457,6 +495,33 @@ pub async fn gc_queue_and_orphans(s: Arc<dyn MetaStore>) {
     s.gc_forget(&b[..1]).await.unwrap();
     assert!(queued(&*s).await.is_empty());
     assert!(s.blobs_known(&b).await.unwrap().is_empty());
+}
+
+/// Claims hand each queued blob to one collector until the claim runs out;
+/// `gc_pending` still sees claimed blobs, `gc_forget` ends them.
+pub async fn gc_claims(s: Arc<dyn MetaStore>) {
+    s.create_bucket(bucket("b")).await.unwrap();
+    let b = blobs(3);
+    for (i, blob) in b.iter().enumerate() {
+        s.put_object("b", segmented(&format!("k{i}"), std::slice::from_ref(blob)), WriteCondition::None).await.unwrap();
+        s.delete_object("b", &format!("k{i}")).await.unwrap();
+    }
+    let mut first = s.gc_claim(i64::MAX, 2, 1000, 5000).await.unwrap();
+    assert_eq!(first.len(), 2);
+    let second = s.gc_claim(i64::MAX, 10, 2000, 6000).await.unwrap();
+    assert_eq!(second.len(), 1, "claimed blobs are not handed out again");
+    assert!(!first.contains(&second[0]));
+    assert!(s.gc_claim(i64::MAX, 10, 4999, 9000).await.unwrap().is_empty(), "every claim still holds");
+    assert_eq!(queued(&*s).await.len(), 3, "gc_pending ignores claims");
+    // The first collector died: its claim runs out at 5000.
+    let mut again = s.gc_claim(i64::MAX, 10, 5000, 9000).await.unwrap();
+    again.sort();
+    first.sort();
+    assert_eq!(again, first);
+    s.gc_forget(&again).await.unwrap();
+    assert!(s.gc_claim(i64::MAX, 10, 100_000, 200_000).await.unwrap() == second, "only the unforgotten blob");
+    // A cut-off before the queue time hands out nothing.
+    assert!(s.gc_claim(0, 10, 300_000, 400_000).await.unwrap().is_empty());
 }
 
 pub async fn ping(s: Arc<dyn MetaStore>) {

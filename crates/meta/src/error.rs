@@ -37,6 +37,16 @@ pub enum MetaError {
     /// The metadata device is full; nothing was written.
     #[error("no space left for metadata")]
     NoSpace,
+    /// The store cannot answer now (its database is unreachable, or a
+    /// transaction kept losing to others after a few quick retries); nothing
+    /// was written. The caller should answer "retry later" (S3 `503
+    /// SlowDown` with `Retry-After`), never an internal error.
+    #[error("metadata store unavailable, retry later: {0}")]
+    Unavailable(String),
+    /// The write collided with a concurrent one in a way the store could not
+    /// settle by itself; nothing was written and the caller may retry.
+    #[error("conflicting concurrent write, retry later")]
+    Conflict,
     #[error("stored record is corrupt: {0}")]
     Corrupt(String),
     #[error("metadata backend: {0}")]
@@ -44,6 +54,13 @@ pub enum MetaError {
 }
 
 impl MetaError {
+    /// Whether the caller should answer "retry later" (`Unavailable`,
+    /// `Conflict`): nothing was written, and the same request may succeed
+    /// once the store has recovered or the contention has passed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, MetaError::Unavailable(_) | MetaError::Conflict)
+    }
+
     /// Wraps a backend-specific error.
     pub fn backend(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         MetaError::Backend(Box::new(e))

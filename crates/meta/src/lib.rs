@@ -111,6 +111,19 @@ pub trait MetaStore: Send + Sync + 'static {
 
     /// Blobs queued for collection at or before `queued_before`, at most `limit`.
     async fn gc_pending(&self, queued_before: UnixMillis, limit: usize) -> Result<Vec<BlobId>, MetaError>;
+    /// Hands out up to `limit` blobs queued at or before `queued_before`
+    /// that no claim holds at `now`, and claims them until `claim_until`, in
+    /// one atomic step: collectors running at once (several gateways) are
+    /// never handed the same blob while its claim lasts. A claim that runs
+    /// out (its collector died before [`MetaStore::gc_forget`]) lets the blob
+    /// be handed out again. [`MetaStore::gc_pending`] ignores claims.
+    async fn gc_claim(
+        &self,
+        queued_before: UnixMillis,
+        limit: usize,
+        now: UnixMillis,
+        claim_until: UnixMillis,
+    ) -> Result<Vec<BlobId>, MetaError>;
     /// Forgets queued blobs once the blob store has deleted them.
     async fn gc_forget(&self, blobs: &[BlobId]) -> Result<(), MetaError>;
     /// Which of `blobs` the store still knows (referenced or queued). Blobs not

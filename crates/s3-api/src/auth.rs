@@ -94,7 +94,7 @@ fn auth_type(presigned: bool) -> &'static str {
 pub(crate) async fn resolve(svc: &S3Service, access_key: &str, region: &str) -> Result<Resolved, S3Error> {
     match svc.iam.resolve(access_key, Some(region), coffer_types::now_millis()).await {
         Ok(r) => Ok(r),
-        Err(ResolveError::Failed(e)) => Err(crate::errors::internal(&e)),
+        Err(ResolveError::Failed(e)) => Err(crate::errors::from_iam_failure(&e)),
         Err(e) => Err(S3Error::with_message(S3ErrorCode::InvalidAccessKeyId, e.to_string())
             .with_extra("AWSAccessKeyId", access_key)),
     }

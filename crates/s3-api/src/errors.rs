@@ -9,6 +9,26 @@ pub(crate) fn internal(e: &dyn std::fmt::Display) -> S3Error {
     S3Error::new(C::InternalError)
 }
 
+/// Seconds a client is asked to wait before retrying a request the metadata
+/// store could not serve.
+pub(crate) const RETRY_AFTER_SECS: &str = "1";
+
+/// `503 SlowDown` with `Retry-After`: the store is unavailable or contended
+/// and nothing was written; SDKs retry it with backoff. Logged as a warning.
+pub(crate) fn unavailable(e: &dyn std::fmt::Display) -> S3Error {
+    tracing::warn!(error = %e, "metadata store unavailable; answered SlowDown");
+    S3Error::new(C::SlowDown).with_header("retry-after", RETRY_AFTER_SECS)
+}
+
+/// An identity lookup that failed in the store: `SlowDown` when the store
+/// asks to retry, an internal error otherwise.
+pub(crate) fn from_iam_failure(e: &coffer_iam::IamError) -> S3Error {
+    match e {
+        coffer_iam::IamError::Store(m) if m.is_retryable() => unavailable(m),
+        other => internal(other),
+    }
+}
+
 pub(crate) fn from_engine(e: EngineError) -> S3Error {
     match e {
         EngineError::NoSuchBucket => C::NoSuchBucket.into(),
@@ -65,6 +85,32 @@ pub(crate) fn from_engine(e: EngineError) -> S3Error {
                 S3Error::new(C::IncompleteBody)
             }
         },
+        EngineError::Unavailable(why) => unavailable(&why),
         e @ (EngineError::Meta(_) | EngineError::Blob(_)) => internal(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use coffer_meta::MetaError;
+
+    fn retry_after(e: &S3Error) -> Option<&str> {
+        e.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("retry-after")).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn an_unavailable_store_is_slow_down_with_retry_after_never_500() {
+        for m in [MetaError::Unavailable("connection refused".into()), MetaError::Conflict] {
+            let e = from_engine(EngineError::from(m));
+            assert_eq!(e.code, C::SlowDown);
+            assert_eq!(e.code.status(), 503);
+            assert_eq!(retry_after(&e), Some("1"));
+        }
+        let e = from_iam_failure(&coffer_iam::IamError::Store(MetaError::Unavailable("down".into())));
+        assert_eq!((e.code, retry_after(&e)), (C::SlowDown, Some("1")));
+        // Other store failures stay internal errors, without Retry-After.
+        let e = from_iam_failure(&coffer_iam::IamError::Store(MetaError::Corrupt("x".into())));
+        assert_eq!((e.code, retry_after(&e)), (C::InternalError, None));
     }
 }

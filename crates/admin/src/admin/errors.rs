@@ -47,6 +47,7 @@ codes! {
     RequestTimeout = 408;
     RequestTimeTooSkewed = 403;
     RootUser = 400;
+    ServiceUnavailable = 503;
     SignatureDoesNotMatch = 403;
     TooManyKeys = 409;
     UnknownPreset = 400;
@@ -72,6 +73,13 @@ impl ApiError {
     /// `AccessDenied`.
     pub fn denied(message: impl Into<String>) -> Self {
         ApiError::new(Code::AccessDenied, message)
+    }
+
+    /// `ServiceUnavailable` (503, with `Retry-After`): the metadata store
+    /// is unavailable or contended and nothing was changed; retry later.
+    pub fn unavailable(detail: &dyn std::fmt::Display) -> Self {
+        tracing::warn!(error = %detail, "admin API: metadata store unavailable");
+        ApiError::new(Code::ServiceUnavailable, "The metadata store is unavailable; nothing was changed. Retry later.")
     }
 
     /// `InternalError`, logged; no detail leaves the server.
@@ -103,6 +111,7 @@ impl From<IamError> for ApiError {
             WeakPassword(_) => Code::WeakPassword,
             // Console sign-ins only; no admin route checks a password.
             BadCredentials => Code::AccessDenied,
+            Store(m) if m.is_retryable() => return ApiError::unavailable(m),
             Sealed(_) | Store(_) => return ApiError::internal(&e),
         };
         ApiError::new(code, e.to_string())
@@ -113,6 +122,7 @@ impl From<MetaError> for ApiError {
     fn from(e: MetaError) -> Self {
         match e {
             MetaError::NoSuchBucket => ApiError::new(Code::NoSuchBucket, "The specified bucket does not exist."),
+            e if e.is_retryable() => ApiError::unavailable(&e),
             e => ApiError::internal(&e),
         }
     }
@@ -144,5 +154,22 @@ impl From<&BodyError> for ApiError {
             BodyError::TimedOut => ApiError::new(Code::RequestTimeout, e.to_string()),
             BodyError::Failed(_) => ApiError::new(Code::InvalidArgument, e.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unavailable_store_is_503_never_500() {
+        for m in [MetaError::Unavailable("down".into()), MetaError::Conflict] {
+            assert_eq!(ApiError::from(m).code.status(), 503);
+        }
+        let e = ApiError::from(IamError::Store(MetaError::Unavailable("down".into())));
+        assert_eq!((e.code, e.code.status()), (Code::ServiceUnavailable, 503));
+        let e = ApiError::from(AuthError::Key(ResolveError::Failed(IamError::Store(MetaError::Conflict))));
+        assert_eq!(e.code, Code::ServiceUnavailable);
+        assert_eq!(ApiError::from(MetaError::Corrupt("x".into())).code, Code::InternalError);
     }
 }

@@ -197,7 +197,11 @@ fn error_response(e: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
         "error": { "code": e.code.as_str(), "message": e.message },
         "request_id": request_id,
     });
-    respond(e.code.status(), "application/json", body.to_string())
+    let mut resp = respond(e.code.status(), "application/json", body.to_string());
+    if e.code == Code::ServiceUnavailable {
+        resp.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+    }
+    resp
 }
 
 /// The answer to a body that could not be read.

@@ -36,6 +36,7 @@ codes! {
     RequestEntityTooLarge = 413;
     RequestTimeout = 408;
     ServiceFailure = 500;
+    ServiceUnavailable = 503;
     SignatureDoesNotMatch = 403;
     ValidationError = 400;
 }
@@ -113,6 +114,10 @@ impl From<IamError> for ApiError {
             TooManyKeys(n) => {
                 ApiError::new(Code::LimitExceeded, format!("Cannot exceed quota for AccessKeysPerUser: {n}"))
             }
+            Store(m) if m.is_retryable() => {
+                tracing::warn!(error = %m, "IAM API: metadata store unavailable");
+                ApiError::new(Code::ServiceUnavailable, "The service is unavailable. Please try again later.")
+            }
             Sealed(_) | Store(_) => {
                 tracing::error!(error = %msg, "IAM API: identity operation failed");
                 ApiError::new(Code::ServiceFailure, "The request processing has failed because of an unknown error.")
@@ -151,5 +156,22 @@ impl From<&BodyError> for ApiError {
             BodyError::TimedOut => ApiError::new(Code::RequestTimeout, e.to_string()),
             BodyError::Failed(_) => ApiError::new(Code::InvalidInput, e.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use coffer_meta::MetaError;
+
+    #[test]
+    fn an_unavailable_store_is_503_never_500() {
+        for m in [MetaError::Unavailable("down".into()), MetaError::Conflict] {
+            let e = ApiError::from(IamError::Store(m));
+            assert_eq!((e.code, e.code.status(), e.kind()), (Code::ServiceUnavailable, 503, "Receiver"));
+        }
+        let e = ApiError::from(AuthError::Key(ResolveError::Failed(IamError::Store(MetaError::Conflict))));
+        assert_eq!(e.code, Code::ServiceUnavailable);
+        assert_eq!(ApiError::from(IamError::Store(MetaError::Corrupt("x".into()))).code, Code::ServiceFailure);
     }
 }

@@ -81,7 +81,11 @@ async fn run(
 
 /// The `ErrorResponse` of `e`.
 fn error_response(e: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
-    respond(e.code.status(), "text/xml", xml::error(e, request_id))
+    let mut resp = respond(e.code.status(), "text/xml", xml::error(e, request_id));
+    if e.code == Code::ServiceUnavailable {
+        resp.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+    }
+    resp
 }
 
 /// The answer to a body that could not be read.

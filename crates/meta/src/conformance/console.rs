@@ -24,8 +24,7 @@ macro_rules! console_conformance_tests {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
-                let (store, _guard) = $make().await;
-                let store: ::std::sync::Arc<dyn $crate::Store> = store;
+                let Some((store, _guard)) = $crate::conformance::Made::made($make().await) else { return };
                 $crate::conformance::$case(store).await;
             }
         )*
@@ -34,8 +33,7 @@ macro_rules! console_conformance_tests {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
-                let (a, b, _guard) = $pair().await;
-                let (a, b): (::std::sync::Arc<dyn $crate::Store>, ::std::sync::Arc<dyn $crate::Store>) = (a, b);
+                let Some((a, b, _guard)) = $crate::conformance::Made::made($pair().await) else { return };
                 $crate::conformance::$case(a, b).await;
             }
         )*

@@ -1,0 +1,284 @@
+//! [`PgMetaStore`]: the [`MetaStore`] and [`IdentityStore`] on PostgreSQL,
+//! for many stateless gateways sharing one database.
+//!
+//! Semantics are those of `coffer-meta-sqlite` (the reference), checked by
+//! the same conformance suites, plus cases that run two store handles on one
+//! database at once. Start reading at [`PgMetaStore::connect`], then
+//! `retry.rs` (what is retried and when), `quota.rs` (the locking rules),
+//! `ops.rs`.
+//!
+//! - **Transactions.** Every write is one READ COMMITTED transaction. A write
+//!   that changes a bucket's contents first locks that bucket's row
+//!   (`SELECT … FOR UPDATE`), and, when it grows a total of a project with a
+//!   quota, then that quota's row: one fixed order, so no deadlock between
+//!   writers. Conditional writes, quota checks, completions and metering are
+//!   therefore atomic across gateways; single-statement upserts
+//!   (`INSERT … ON CONFLICT … DO UPDATE`) do the rest.
+//! - **Retries.** Serialization failures, deadlocks and lost connections are
+//!   retried a few times within about a second, then answered with
+//!   [`MetaError::Unavailable`] (S3: `503 SlowDown` with `Retry-After`). A
+//!   connection lost while committing is not replayed (its outcome is
+//!   unknown). See `retry.rs`.
+//! - **Keys** are `bytea`, compared bytewise; listings are range seeks on the
+//!   `(bucket_id, key)` index (`key >= $1 AND key < $2`, never `LIKE`). The
+//!   engine's delimiter listing jumps past each common prefix with a new
+//!   seek at the prefix's byte successor (a loose index scan), so the keys
+//!   under a folder are not read one by one.
+//! - **Schema** versions with up and down scripts ([`migrations`]), applied
+//!   under an advisory lock so gateways starting together migrate once. No DDL
+//!   happens anywhere else.
+//! - **Pool.** A bounded [`deadpool_postgres`] pool, its size a constructor
+//!   parameter, filled at start (warm). Connections that broke are dropped
+//!   when handed back.
+//! - **No server-side prepared statements are relied on.** Every statement
+//!   is sent with its parameter types (`query_typed`), which uses the
+//!   unnamed statement: parse, bind and execute go out in one round trip and
+//!   nothing named outlives it on the server connection. So the store works
+//!   unchanged behind a transaction-mode pooler (PgBouncer), where a named
+//!   statement prepared on one server connection is missing on the next, and
+//!   it costs one round trip per statement, the same as a cached statement.
+//! - **Known cost.** The stored totals live in the bucket's row, so writes to
+//!   one bucket commit one after another (each holds the row lock through its
+//!   commit's WAL flush): about 500 small PUTs/s on one bucket on a 2-core
+//!   test machine, 1,200/s spread over 16 buckets. Moving the totals off that
+//!   row (delta rows folded later, quota checks only under a quota) is the
+//!   next step for throughput.
+//! - **Migrations** take a session advisory lock: run them over a direct
+//!   connection (or a session-mode pooler), not a transaction-mode one.
+//! - **TLS** is not built yet: connect over a Unix socket or a trusted network.
+
+mod identity;
+mod identity_ops;
+pub mod migrations;
+mod ops;
+mod quota;
+mod retry;
+pub mod testing;
+mod upload_ops;
+mod usage_ops;
+
+use async_trait::async_trait;
+use coffer_meta::*;
+use coffer_types::{BlobId, UnixMillis};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use retry::{reading, writing};
+use std::collections::HashSet;
+use std::time::Duration;
+
+pub use tokio_postgres::Config;
+
+/// How long a caller waits for a free pooled connection before the try
+/// fails (and is retried, then answered `Unavailable`).
+const POOL_WAIT: Duration = Duration::from_millis(500);
+/// How long opening one connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The PostgreSQL-backed metadata store. Cheap to share (`Arc`); each
+/// handle has its own pool.
+pub struct PgMetaStore {
+    pool: Pool,
+}
+
+fn setup_error(what: &str, e: impl std::fmt::Display) -> MetaError {
+    MetaError::Unavailable(format!("{what}: {e}"))
+}
+
+impl PgMetaStore {
+    /// Connects to `url` (`postgres://user@host:port/db` or key=value
+    /// form), migrates the schema to the latest version, and fills a pool
+    /// of `pool_size` connections (at least 1).
+    pub async fn connect(url: &str, pool_size: usize) -> Result<Self, MetaError> {
+        let config: Config = url.parse().map_err(|e| setup_error("bad PostgreSQL URL", e))?;
+        Self::connect_config(config, pool_size).await
+    }
+
+    /// [`PgMetaStore::connect`] with a parsed configuration.
+    pub async fn connect_config(mut config: Config, pool_size: usize) -> Result<Self, MetaError> {
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("coffer");
+        }
+        let manager = Manager::from_config(
+            config,
+            tokio_postgres::NoTls,
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
+        let size = pool_size.max(1);
+        let pool = Pool::builder(manager)
+            .max_size(size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(POOL_WAIT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .recycle_timeout(Some(CONNECT_TIMEOUT))
+            .build()
+            .map_err(|e| setup_error("building the connection pool", e))?;
+        {
+            let mut conn = pool.get().await.map_err(|e| setup_error("connecting to PostgreSQL", e))?;
+            migrations::migrate(&mut conn, migrations::LATEST).await.map_err(|e| match e {
+                migrations::MigrateError::TooNew(_) => MetaError::Corrupt(e.to_string()),
+                other => setup_error("migrating", other),
+            })?;
+        }
+        // Warm: open every connection now rather than on the first requests.
+        let conns = futures_join(&pool, size).await?;
+        drop(conns);
+        Ok(PgMetaStore { pool })
+    }
+
+    /// (connections open, connections idle) of this handle's pool.
+    pub fn pool_status(&self) -> (usize, usize) {
+        let s = self.pool.status();
+        (s.size, s.available)
+    }
+}
+
+/// Takes `n` connections at once (so the pool opens them all).
+async fn futures_join(pool: &Pool, n: usize) -> Result<Vec<deadpool_postgres::Object>, MetaError> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let pool = pool.clone();
+        tasks.spawn(async move { pool.get().await });
+    }
+    let mut conns = Vec::with_capacity(n);
+    while let Some(r) = tasks.join_next().await {
+        let conn = r.map_err(|e| setup_error("warming the pool", e))?;
+        conns.push(conn.map_err(|e| setup_error("warming the pool", e))?);
+    }
+    Ok(conns)
+}
+
+#[async_trait]
+impl MetaStore for PgMetaStore {
+    async fn create_bucket(&self, bucket: BucketRecord) -> Result<(), MetaError> {
+        writing!(self, |tx| ops::create_bucket(tx, &bucket))
+    }
+    async fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>, MetaError> {
+        reading!(self, |c| ops::get_bucket(c, name))
+    }
+    async fn list_buckets(&self) -> Result<Vec<BucketRecord>, MetaError> {
+        reading!(self, |c| ops::list_buckets(c))
+    }
+    async fn delete_bucket(&self, name: &str) -> Result<(), MetaError> {
+        writing!(self, |tx| ops::delete_bucket(tx, name))
+    }
+    async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>, MetaError> {
+        reading!(self, |c| ops::get_object(c, bucket, key))
+    }
+    async fn put_object_as(
+        &self,
+        bucket: &str,
+        stamp: Option<&BucketStamp>,
+        object: ObjectRecord,
+        cond: WriteCondition,
+    ) -> Result<(), MetaError> {
+        writing!(self, |tx| ops::put_object(tx, bucket, stamp, &object, &cond))
+    }
+    async fn set_object_acl(
+        &self,
+        bucket: &str,
+        stamp: Option<&BucketStamp>,
+        key: &str,
+        acl: Option<coffer_types::CannedAcl>,
+    ) -> Result<(), MetaError> {
+        writing!(self, |tx| ops::set_object_acl(tx, bucket, stamp, key, acl))
+    }
+    async fn delete_object(&self, bucket: &str, key: &str) -> Result<bool, MetaError> {
+        writing!(self, |tx| ops::delete_object(tx, bucket, key))
+    }
+    async fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<Vec<ObjectSummary>, MetaError> {
+        reading!(self, |c| ops::list_objects(c, bucket, query))
+    }
+    async fn create_upload(&self, bucket: &str, upload: UploadRecord) -> Result<(), MetaError> {
+        writing!(self, |tx| upload_ops::create_upload(tx, bucket, &upload))
+    }
+    async fn get_upload(&self, bucket: &str, upload_id: &str) -> Result<Option<UploadRecord>, MetaError> {
+        reading!(self, |c| upload_ops::get_upload(c, bucket, upload_id))
+    }
+    async fn put_part(&self, bucket: &str, upload_id: &str, part: PartRecord) -> Result<(), MetaError> {
+        writing!(self, |tx| upload_ops::put_part(tx, bucket, upload_id, &part))
+    }
+    async fn list_parts(
+        &self,
+        bucket: &str,
+        upload_id: &str,
+        after: u32,
+        limit: usize,
+    ) -> Result<Vec<PartRecord>, MetaError> {
+        reading!(self, |c| upload_ops::list_parts(c, bucket, upload_id, after, limit))
+    }
+    async fn list_uploads(&self, bucket: &str, query: &UploadListQuery) -> Result<Vec<UploadRecord>, MetaError> {
+        reading!(self, |c| upload_ops::list_uploads(c, bucket, query))
+    }
+    async fn complete_upload(
+        &self,
+        bucket: &str,
+        upload_id: &str,
+        object: ObjectRecord,
+        cond: WriteCondition,
+    ) -> Result<(), MetaError> {
+        writing!(self, |tx| upload_ops::complete_upload(tx, bucket, upload_id, &object, &cond))
+    }
+    async fn abort_upload(&self, bucket: &str, upload_id: &str) -> Result<(), MetaError> {
+        writing!(self, |tx| upload_ops::abort_upload(tx, bucket, upload_id))
+    }
+    async fn gc_pending(&self, queued_before: UnixMillis, limit: usize) -> Result<Vec<BlobId>, MetaError> {
+        reading!(self, |c| ops::gc_pending(c, queued_before, limit))
+    }
+    async fn gc_claim(
+        &self,
+        queued_before: UnixMillis,
+        limit: usize,
+        now: UnixMillis,
+        claim_until: UnixMillis,
+    ) -> Result<Vec<BlobId>, MetaError> {
+        writing!(self, |tx| ops::gc_claim(tx, queued_before, limit, now, claim_until))
+    }
+    async fn gc_forget(&self, blobs: &[BlobId]) -> Result<(), MetaError> {
+        writing!(self, |tx| ops::gc_forget(tx, blobs))
+    }
+    async fn blobs_known(&self, blobs: &[BlobId]) -> Result<HashSet<BlobId>, MetaError> {
+        reading!(self, |c| ops::blobs_known(c, blobs))
+    }
+    async fn set_bucket_config_if(
+        &self,
+        bucket: &str,
+        stamp: Option<&BucketStamp>,
+        name: &str,
+        if_current: Option<Option<&str>>,
+        value: Option<String>,
+    ) -> Result<(), MetaError> {
+        writing!(self, |tx| ops::set_bucket_config(tx, bucket, stamp, name, if_current, value.as_deref()))
+    }
+    async fn get_bucket_config(&self, bucket: &str, name: &str) -> Result<Option<String>, MetaError> {
+        reading!(self, |c| ops::get_bucket_config(c, bucket, name))
+    }
+    async fn bucket_totals(&self, bucket: &str) -> Result<StoredTotals, MetaError> {
+        reading!(self, |c| quota::bucket_totals(c, bucket))
+    }
+    async fn project_totals(&self, project: &str) -> Result<StoredTotals, MetaError> {
+        reading!(self, |c| quota::project_totals(c, project))
+    }
+    async fn set_quota(&self, scope: &QuotaScope, quota: Quota) -> Result<(), MetaError> {
+        writing!(self, |tx| quota::set_quota(tx, scope, &quota))
+    }
+    async fn get_quota(&self, scope: &QuotaScope) -> Result<Quota, MetaError> {
+        reading!(self, |c| quota::get_quota(c, scope))
+    }
+    async fn add_usage(&self, deltas: &[UsageDelta]) -> Result<(), MetaError> {
+        writing!(self, |tx| usage_ops::add_usage(tx, deltas))
+    }
+    async fn meter_storage(&self, now: UnixMillis) -> Result<(), MetaError> {
+        writing!(self, |tx| usage_ops::meter_storage(tx, now))
+    }
+    async fn usage(&self, query: &UsageQuery) -> Result<Vec<UsageRecord>, MetaError> {
+        reading!(self, |c| usage_ops::usage(c, query))
+    }
+    async fn ping(&self) -> Result<(), MetaError> {
+        reading!(self, |c| async move {
+            c.query_typed("SELECT 1", &[]).await?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,105 @@
+//! Versioned schema migrations, each with an `up` and a `down` script, both
+//! tested (`migrations/tests.rs`, against a real server).
+//!
+//! The version lives in the one-row table `coffer_schema`. Gateways may start
+//! at once: [`migrate`] takes a session advisory lock (keyed by the schema
+//! it migrates) around reading the version and applying steps, so one
+//! gateway migrates and the others find the work done. Every step runs in its
+//! own transaction (PostgreSQL's DDL is transactional), so a crash leaves the
+//! schema at a version, never between two. Nothing else in the store issues
+//! DDL: no table is ever created or dropped per bucket or per request.
+//!
+//! Never edit a released migration: add a new one.
+
+use tokio_postgres::Client;
+
+#[cfg(test)]
+mod tests;
+mod v1;
+mod v2;
+
+/// One schema step.
+pub struct Migration {
+    pub version: u32,
+    pub up: &'static str,
+    pub down: &'static str,
+}
+
+/// Every migration in order.
+pub const MIGRATIONS: &[Migration] = &[
+    // v1: the whole schema of SQLite's v7 (tenancy, console state). See `v1.rs`.
+    Migration { version: 1, up: v1::UP, down: v1::DOWN },
+    // v2: claims on the garbage queue (one collector per blob). See `v2.rs`.
+    Migration { version: 2, up: v2::UP, down: v2::DOWN },
+];
+
+/// The newest schema version.
+pub const LATEST: u32 = 2;
+
+/// Why migrating failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error("database schema version {0} is newer than this coffer ({LATEST}); upgrade coffer")]
+    TooNew(u32),
+    #[error("migrating the schema: {0}")]
+    Db(#[from] tokio_postgres::Error),
+}
+
+const VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS coffer_schema (
+    only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
+    version INTEGER NOT NULL
+);
+INSERT INTO coffer_schema (version) VALUES (0) ON CONFLICT DO NOTHING;";
+
+/// The schema version of the database `client` reaches (0: none).
+pub async fn current(client: &Client) -> Result<u32, MigrateError> {
+    let exists: bool = client.query_typed_one("SELECT to_regclass('coffer_schema') IS NOT NULL", &[]).await?.get(0);
+    if !exists {
+        return Ok(0);
+    }
+    let v: i32 = client.query_typed_one("SELECT version FROM coffer_schema", &[]).await?.get(0);
+    Ok(u32::try_from(v).unwrap_or(0))
+}
+
+/// Moves the schema up or down to `target`, one migration per transaction,
+/// holding the migration lock throughout.
+pub async fn migrate(client: &mut Client, target: u32) -> Result<(), MigrateError> {
+    client.batch_execute("SELECT pg_advisory_lock(hashtext('coffer-migrate:' || current_schema()))").await?;
+    let result = steps(client, target).await;
+    let unlock =
+        client.batch_execute("SELECT pg_advisory_unlock(hashtext('coffer-migrate:' || current_schema()))").await;
+    result?;
+    unlock?;
+    Ok(())
+}
+
+async fn steps(client: &mut Client, target: u32) -> Result<(), MigrateError> {
+    let mut v = current(client).await?;
+    if v > LATEST {
+        return Err(MigrateError::TooNew(v));
+    }
+    let target = target.min(LATEST);
+    if v == 0 && target > 0 {
+        client.batch_execute(VERSION_TABLE).await?;
+    }
+    while v < target {
+        let m = &MIGRATIONS[v as usize];
+        let tx = client.transaction().await?;
+        tx.batch_execute(m.up).await?;
+        tx.batch_execute(&format!("UPDATE coffer_schema SET version = {}", m.version)).await?;
+        tx.commit().await?;
+        v = m.version;
+    }
+    while v > target {
+        let m = &MIGRATIONS[v as usize - 1];
+        let tx = client.transaction().await?;
+        tx.batch_execute(m.down).await?;
+        tx.batch_execute(&format!("UPDATE coffer_schema SET version = {}", m.version - 1)).await?;
+        tx.commit().await?;
+        v = m.version - 1;
+    }
+    if target == 0 {
+        client.batch_execute("DROP TABLE IF EXISTS coffer_schema").await?;
+    }
+    Ok(())
+}

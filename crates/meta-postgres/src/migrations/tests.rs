@@ -1,0 +1,135 @@
+//! Migration tests on a real server (skipped, saying so, without one; see
+//! `crate::testing`): every step up and down, schemas restored exactly,
+//! gateways migrating at once.
+
+use super::*;
+use crate::testing::TestSchema;
+
+async fn connect(schema: &TestSchema) -> Client {
+    let (client, conn) = schema.config().connect(tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    client
+}
+
+/// Every table, column (type, nullability, default, collation), index and
+/// constraint of the schema, in a stable order.
+async fn shape(c: &Client, schema: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let cols = c
+        .query(
+            "SELECT table_name, column_name, data_type, is_nullable, coalesce(column_default, ''),
+                    coalesce(collation_name, '')
+             FROM information_schema.columns WHERE table_schema = $1 ORDER BY table_name, ordinal_position",
+            &[&schema],
+        )
+        .await
+        .expect("columns");
+    for r in cols {
+        let v: Vec<String> = (0..6).map(|i| r.get::<_, String>(i)).collect();
+        out.push(format!("column {}", v.join(" ")));
+    }
+    let idx = c
+        .query("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname", &[&schema])
+        .await
+        .expect("indexes");
+    for r in idx {
+        out.push(format!("index {} {}", r.get::<_, String>(0), r.get::<_, String>(1)));
+    }
+    let cons = c
+        .query(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint
+             WHERE connamespace = $1::text::regnamespace ORDER BY 1, 2",
+            &[&schema],
+        )
+        .await
+        .expect("constraints");
+    for r in cons {
+        out.push(format!("constraint {} {} {}", r.get::<_, String>(0), r.get::<_, String>(1), r.get::<_, String>(2)));
+    }
+    out
+}
+
+#[tokio::test]
+async fn up_down_up() {
+    let Some(schema) = TestSchema::new("migrations::up_down_up").await else { return };
+    let mut c = connect(&schema).await;
+    assert_eq!(current(&c).await.unwrap(), 0);
+    let empty = shape(&c, schema.name()).await;
+    assert!(empty.is_empty());
+    migrate(&mut c, LATEST).await.unwrap();
+    assert_eq!(current(&c).await.unwrap(), LATEST);
+    let latest = shape(&c, schema.name()).await;
+    assert!(latest.iter().any(|l| l.starts_with("column objects key bytea")), "{latest:?}");
+    migrate(&mut c, 0).await.unwrap();
+    assert_eq!(current(&c).await.unwrap(), 0);
+    assert_eq!(shape(&c, schema.name()).await, empty, "rolling back everything leaves nothing");
+    migrate(&mut c, LATEST).await.unwrap();
+    assert_eq!(shape(&c, schema.name()).await, latest, "re-applied");
+}
+
+/// Each step down restores exactly the schema of the version below.
+#[tokio::test]
+async fn each_down_restores_the_previous_schema() {
+    let Some(schema) = TestSchema::new("migrations::each_down").await else { return };
+    let mut c = connect(&schema).await;
+    for v in 0..LATEST {
+        migrate(&mut c, v).await.unwrap();
+        let before = shape(&c, schema.name()).await;
+        migrate(&mut c, v + 1).await.unwrap();
+        let up = shape(&c, schema.name()).await;
+        assert_ne!(before, up, "v{} changes the schema", v + 1);
+        migrate(&mut c, v).await.unwrap();
+        assert_eq!(shape(&c, schema.name()).await, before, "down from v{} restores v{v}", v + 1);
+        migrate(&mut c, v + 1).await.unwrap();
+        assert_eq!(shape(&c, schema.name()).await, up, "v{} again after its down", v + 1);
+    }
+}
+
+#[test]
+fn versions_are_consecutive() {
+    for (i, m) in MIGRATIONS.iter().enumerate() {
+        assert_eq!(m.version as usize, i + 1);
+    }
+    assert_eq!(MIGRATIONS.len() as u32, LATEST);
+}
+
+#[tokio::test]
+async fn refuses_newer_schema() {
+    let Some(schema) = TestSchema::new("migrations::refuses_newer_schema").await else { return };
+    let mut c = connect(&schema).await;
+    migrate(&mut c, LATEST).await.unwrap();
+    c.batch_execute(&format!("UPDATE coffer_schema SET version = {}", LATEST + 1)).await.unwrap();
+    assert!(matches!(migrate(&mut c, LATEST).await, Err(MigrateError::TooNew(v)) if v == LATEST + 1));
+}
+
+/// Several gateways starting at once: the lock lets one migrate, the others
+/// find the schema current; nobody fails on a table that already exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_migrations_apply_once() {
+    let Some(schema) = TestSchema::new("migrations::concurrent").await else { return };
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let mut c = connect(&schema).await;
+        tasks.push(tokio::spawn(async move { migrate(&mut c, LATEST).await.map_err(|e| e.to_string()) }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let c = connect(&schema).await;
+    assert_eq!(current(&c).await.unwrap(), LATEST);
+}
+
+/// Data written at v1 is still there after v2 and after v2's down.
+#[tokio::test]
+async fn queued_blobs_survive_v2_both_ways() {
+    let Some(schema) = TestSchema::new("migrations::v2_data").await else { return };
+    let mut c = connect(&schema).await;
+    migrate(&mut c, 1).await.unwrap();
+    c.batch_execute("INSERT INTO gc_queue (blob_id, queued) VALUES ('x', 5)").await.unwrap();
+    migrate(&mut c, 2).await.unwrap();
+    let row = c.query_one("SELECT queued, claimed_until FROM gc_queue", &[]).await.unwrap();
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, Option<i64>>(1)), (5, None));
+    migrate(&mut c, 1).await.unwrap();
+    let n: i64 = c.query_one("SELECT count(*) FROM gc_queue", &[]).await.unwrap().get(0);
+    assert_eq!(n, 1);
+}

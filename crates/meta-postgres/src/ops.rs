@@ -1,0 +1,503 @@
+//! The SQL of each [`coffer_meta::MetaStore`] operation on buckets, objects,
+//! listings, the garbage queue and bucket configurations, as `async`
+//! functions on a connection or transaction, and the helpers the other
+//! `*_ops` modules share.
+//!
+//! Every statement is sent with `query_typed`/`execute_typed`: parameter
+//! types are given, so the driver uses the unnamed statement (parse, bind and
+//! execute in one round trip) and no named prepared statement is kept on a
+//! server connection (see the crate docs on poolers).
+
+use crate::quota::{self, lock_bucket, Delta};
+use crate::retry::Try;
+use bytes::Bytes;
+use coffer_meta::*;
+use coffer_types::{now_millis, BlobId, CannedAcl, UnixMillis};
+use std::collections::HashSet;
+use tokio_postgres::types::Type;
+use tokio_postgres::GenericClient;
+
+/// A count or size as PostgreSQL stores it (`bigint`), saturating.
+pub(crate) fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// A stored count or size; a negative value (never written) reads as 0.
+pub(crate) fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> MetaError {
+    MetaError::Corrupt(format!("{what}: {e}"))
+}
+
+pub(crate) fn key_text(bytes: Vec<u8>) -> Result<String, MetaError> {
+    String::from_utf8(bytes).map_err(|_| MetaError::Corrupt("stored key is not UTF-8".into()))
+}
+
+pub(crate) fn meta_json(m: &ObjectMeta) -> Result<String, MetaError> {
+    serde_json::to_string(m).map_err(|e| corrupt("object meta", e))
+}
+
+pub(crate) fn parse_meta(s: &str) -> Result<ObjectMeta, MetaError> {
+    serde_json::from_str(s).map_err(|e| corrupt("object meta", e))
+}
+
+pub(crate) fn blob_id(s: &str) -> Result<BlobId, MetaError> {
+    BlobId::parse(s).map_err(|_| MetaError::Corrupt(format!("bad blob id {s:?}")))
+}
+
+/// `NoSuchBucket` when `stamp` is given and the bucket now under the name
+/// is not the one it describes (deleted and made again since).
+pub(crate) fn check_stamp(stamp: Option<&BucketStamp>, project: &str, created: i64) -> Result<(), MetaError> {
+    match stamp {
+        Some(s) if s.project != project || s.created != created => Err(MetaError::NoSuchBucket),
+        _ => Ok(()),
+    }
+}
+
+/// The bucket's id, its row locked with `lock` (`FOR SHARE`, ...) and
+/// checked against `stamp`; `NoSuchBucket` if it is missing or another.
+async fn locked_bucket_id(c: &impl GenericClient, name: &str, stamp: Option<&BucketStamp>, lock: &str) -> Try<i64> {
+    let sql = format!("SELECT id, project, created FROM buckets WHERE name = $1 {lock}");
+    let row = c.query_typed_opt(&sql, &[(&name, Type::TEXT)]).await?;
+    let r = row.ok_or(MetaError::NoSuchBucket)?;
+    check_stamp(stamp, r.get(1), r.get(2))?;
+    Ok(r.get(0))
+}
+
+/// The bucket's id; `NoSuchBucket` if it is missing.
+pub(crate) async fn bucket_id(c: &impl GenericClient, name: &str) -> Try<i64> {
+    let row = c.query_typed_opt("SELECT id FROM buckets WHERE name = $1", &[(&name, Type::TEXT)]).await?;
+    Ok(row.ok_or(MetaError::NoSuchBucket)?.get(0))
+}
+
+/// Queues blobs for collection (a blob already queued keeps its time).
+pub(crate) async fn queue_blobs(c: &impl GenericClient, blobs: &[String]) -> Try<()> {
+    if blobs.is_empty() {
+        return Ok(());
+    }
+    c.execute_typed(
+        "INSERT INTO gc_queue (blob_id, queued) SELECT b, $2 FROM unnest($1::text[]) AS t(b) ON CONFLICT DO NOTHING",
+        &[(&blobs, Type::TEXT_ARRAY), (&now_millis(), Type::INT8)],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn create_bucket(c: &impl GenericClient, b: &BucketRecord) -> Try<()> {
+    let n = c
+        .execute_typed(
+            "INSERT INTO buckets (name, region, project, created) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
+            &[(&b.name, Type::TEXT), (&b.region, Type::TEXT), (&b.project, Type::TEXT), (&b.created, Type::INT8)],
+        )
+        .await?;
+    if n == 0 {
+        return Err(MetaError::BucketAlreadyExists.into());
+    }
+    Ok(())
+}
+
+fn bucket_row(r: &tokio_postgres::Row) -> BucketRecord {
+    BucketRecord { name: r.get(0), region: r.get(1), project: r.get(2), created: r.get(3) }
+}
+
+pub async fn get_bucket(c: &impl GenericClient, name: &str) -> Try<Option<BucketRecord>> {
+    let row = c
+        .query_typed_opt("SELECT name, region, project, created FROM buckets WHERE name = $1", &[(&name, Type::TEXT)])
+        .await?;
+    Ok(row.as_ref().map(bucket_row))
+}
+
+pub async fn list_buckets(c: &impl GenericClient) -> Try<Vec<BucketRecord>> {
+    let rows = c.query_typed("SELECT name, region, project, created FROM buckets ORDER BY name", &[]).await?;
+    Ok(rows.iter().map(bucket_row).collect())
+}
+
+/// Locks the bucket's row (writers of the bucket wait), refuses when objects
+/// remain, queues the parts of its uploads, and deletes it with its uploads,
+/// configurations and quota.
+pub async fn delete_bucket(c: &impl GenericClient, name: &str) -> Try<()> {
+    let row = c.query_typed_opt("SELECT id FROM buckets WHERE name = $1 FOR UPDATE", &[(&name, Type::TEXT)]).await?;
+    let id: i64 = row.ok_or(MetaError::NoSuchBucket)?.get(0);
+    let has_objects: bool = c
+        .query_typed_one("SELECT EXISTS (SELECT 1 FROM objects WHERE bucket_id = $1)", &[(&id, Type::INT8)])
+        .await?
+        .get(0);
+    if has_objects {
+        return Err(MetaError::BucketNotEmpty.into());
+    }
+    let parts: Vec<String> = c
+        .query_typed(
+            "SELECT p.blob_id FROM parts p JOIN uploads u ON p.upload_row = u.id WHERE u.bucket_id = $1",
+            &[(&id, Type::INT8)],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    queue_blobs(c, &parts).await?;
+    c.execute_typed("DELETE FROM uploads WHERE bucket_id = $1", &[(&id, Type::INT8)]).await?;
+    c.execute_typed("DELETE FROM buckets WHERE id = $1", &[(&id, Type::INT8)]).await?;
+    quota::drop_bucket_quota(c, name).await
+}
+
+pub async fn get_object(c: &impl GenericClient, bucket: &str, key: &str) -> Try<Option<ObjectRecord>> {
+    // One round trip: the bucket (NoSuchBucket when no row), the object if
+    // any, and its segments in order.
+    let row = c
+        .query_typed_opt(
+            "SELECT o.id, o.size, o.etag, o.last_modified, o.meta, o.inline_data,
+                    (SELECT array_agg(s.blob_id ORDER BY s.idx) FROM segments s WHERE s.object_id = o.id),
+                    (SELECT array_agg(s.size ORDER BY s.idx) FROM segments s WHERE s.object_id = o.id)
+             FROM buckets b LEFT JOIN objects o ON o.bucket_id = b.id AND o.key = $2
+             WHERE b.name = $1",
+            &[(&bucket, Type::TEXT), (&key.as_bytes(), Type::BYTEA)],
+        )
+        .await?;
+    let row = row.ok_or(MetaError::NoSuchBucket)?;
+    let Some(_id) = row.get::<_, Option<i64>>(0) else { return Ok(None) };
+    let inline: Option<Vec<u8>> = row.get(5);
+    let data = match inline {
+        Some(bytes) => ObjectData::Inline(Bytes::from(bytes)),
+        None => {
+            let blobs: Vec<String> = row.get::<_, Option<Vec<String>>>(6).unwrap_or_default();
+            let sizes: Vec<i64> = row.get::<_, Option<Vec<i64>>>(7).unwrap_or_default();
+            let segs = blobs
+                .iter()
+                .zip(sizes)
+                .map(|(b, size)| Ok(Segment { blob: blob_id(b)?, size: to_u64(size) }))
+                .collect::<Result<_, MetaError>>()?;
+            ObjectData::Segments(segs)
+        }
+    };
+    let meta: String = row.get(4);
+    Ok(Some(ObjectRecord {
+        key: key.to_owned(),
+        size: to_u64(row.get(1)),
+        etag: row.get(2),
+        last_modified: row.get(3),
+        meta: parse_meta(&meta)?,
+        data,
+    }))
+}
+
+/// The current object under (bucket, key): what a write replacing it needs.
+pub(crate) struct Current {
+    pub id: i64,
+    pub etag: String,
+    pub size: i64,
+}
+
+/// The current object; the caller holds the bucket's row lock, so it cannot
+/// change before the transaction ends.
+pub(crate) async fn current_object(c: &impl GenericClient, bid: i64, key: &str) -> Try<Option<Current>> {
+    let row = c
+        .query_typed_opt(
+            "SELECT id, etag, size FROM objects WHERE bucket_id = $1 AND key = $2",
+            &[(&bid, Type::INT8), (&key.as_bytes(), Type::BYTEA)],
+        )
+        .await?;
+    Ok(row.map(|r| Current { id: r.get(0), etag: r.get(1), size: r.get(2) }))
+}
+
+/// Removes an object row, queueing its blobs, in one statement.
+pub(crate) async fn drop_object(c: &impl GenericClient, old: &Current) -> Try<()> {
+    c.execute_typed(
+        "WITH gone AS (DELETE FROM objects WHERE id = $1 RETURNING id)
+         INSERT INTO gc_queue (blob_id, queued)
+             SELECT s.blob_id, $2 FROM segments s WHERE s.object_id = $1 AND EXISTS (SELECT 1 FROM gone)
+         ON CONFLICT DO NOTHING",
+        &[(&old.id, Type::INT8), (&now_millis(), Type::INT8)],
+    )
+    .await?;
+    Ok(())
+}
+
+/// How the totals change when an object of `size` replaces `old`.
+pub(crate) fn object_delta(size: u64, old: Option<&Current>) -> Delta {
+    match old {
+        None => Delta { bytes: to_i64(size), objects: 1 },
+        Some(o) => Delta { bytes: to_i64(size) - o.size, objects: 0 },
+    }
+}
+
+/// Sets the ACL inside the stored headers of the object as it is now. The
+/// bucket's row is locked `FOR SHARE` (writers of the bucket hold it `FOR
+/// UPDATE`), so no overwrite commits between the read and the write back:
+/// one that committed first keeps its own headers and gets the ACL.
+pub async fn set_object_acl(
+    c: &impl GenericClient,
+    bucket: &str,
+    stamp: Option<&BucketStamp>,
+    key: &str,
+    acl: Option<CannedAcl>,
+) -> Try<()> {
+    let bid = locked_bucket_id(c, bucket, stamp, "FOR SHARE").await?;
+    let row = c
+        .query_typed_opt(
+            "SELECT id, meta FROM objects WHERE bucket_id = $1 AND key = $2",
+            &[(&bid, Type::INT8), (&key.as_bytes(), Type::BYTEA)],
+        )
+        .await?;
+    let row = row.ok_or(MetaError::NoSuchKey)?;
+    let (id, meta): (i64, String) = (row.get(0), row.get(1));
+    let mut meta = parse_meta(&meta)?;
+    meta.acl = acl;
+    c.execute_typed(
+        "UPDATE objects SET meta = $2 WHERE id = $1",
+        &[(&id, Type::INT8), (&meta_json(&meta)?, Type::TEXT)],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(crate) fn check_condition(current: Option<&str>, cond: &WriteCondition) -> Result<(), MetaError> {
+    let ok = match (cond, current) {
+        (WriteCondition::IfPresent | WriteCondition::IfETag(_), None) => return Err(MetaError::NoSuchKey),
+        (WriteCondition::None, _) | (WriteCondition::IfPresent, Some(_)) => true,
+        (WriteCondition::IfAbsent, c) => c.is_none(),
+        (WriteCondition::IfETag(want), Some(c)) => c == want,
+        (WriteCondition::IfNotETag(unwanted), c) => c != Some(unwanted.as_str()),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(MetaError::PreconditionFailed)
+    }
+}
+
+/// Inserts the object row and its segments (one statement).
+pub(crate) async fn insert_object(c: &impl GenericClient, bid: i64, o: &ObjectRecord) -> Try<()> {
+    let (inline, blobs, sizes): (Option<&[u8]>, Vec<String>, Vec<i64>) = match &o.data {
+        ObjectData::Inline(b) => (Some(b.as_ref()), Vec::new(), Vec::new()),
+        ObjectData::Segments(segs) => (
+            None,
+            segs.iter().map(|s| s.blob.as_str().to_owned()).collect(),
+            segs.iter().map(|s| to_i64(s.size)).collect(),
+        ),
+    };
+    c.execute_typed(
+        "WITH obj AS (
+             INSERT INTO objects (bucket_id, key, size, etag, last_modified, meta, inline_data)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id)
+         INSERT INTO segments (object_id, idx, blob_id, size)
+             SELECT obj.id, (t.n - 1)::int, t.b, t.s FROM obj, unnest($8::text[], $9::int8[]) WITH ORDINALITY AS t(b, s, n)",
+        &[
+            (&bid, Type::INT8),
+            (&o.key.as_bytes(), Type::BYTEA),
+            (&to_i64(o.size), Type::INT8),
+            (&o.etag, Type::TEXT),
+            (&o.last_modified, Type::INT8),
+            (&meta_json(&o.meta)?, Type::TEXT),
+            (&inline, Type::BYTEA),
+            (&blobs, Type::TEXT_ARRAY),
+            (&sizes, Type::INT8_ARRAY),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn put_object(
+    c: &impl GenericClient,
+    bucket: &str,
+    stamp: Option<&BucketStamp>,
+    o: &ObjectRecord,
+    cond: &WriteCondition,
+) -> Try<()> {
+    let b = lock_bucket(c, bucket).await?;
+    check_stamp(stamp, &b.project, b.created)?;
+    let old = current_object(c, b.id, &o.key).await?;
+    check_condition(old.as_ref().map(|o| o.etag.as_str()), cond)?;
+    let d = object_delta(o.size, old.as_ref());
+    quota::check_quotas(c, &b, d).await?;
+    if let Some(old) = &old {
+        drop_object(c, old).await?;
+    }
+    insert_object(c, b.id, o).await?;
+    quota::apply(c, b.id, d).await
+}
+
+pub async fn delete_object(c: &impl GenericClient, bucket: &str, key: &str) -> Try<bool> {
+    let b = lock_bucket(c, bucket).await?;
+    let Some(old) = current_object(c, b.id, key).await? else { return Ok(false) };
+    drop_object(c, &old).await?;
+    quota::apply(c, b.id, Delta { bytes: -old.size, objects: -1 }).await?;
+    Ok(true)
+}
+
+/// The smallest byte string greater than every string starting with `prefix`,
+/// or `None` when there is none (empty or all-0xFF prefix).
+pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut v = prefix.to_vec();
+    while let Some(last) = v.pop() {
+        if last < 0xff {
+            v.push(last + 1);
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// A range seek on the `(bucket_id, key)` index: `key >= lower` (or `>`),
+/// `key < upper` (the prefix's end), in key order. Never `LIKE`.
+pub async fn list_objects(c: &impl GenericClient, bucket: &str, q: &ListQuery) -> Try<Vec<ObjectSummary>> {
+    let bid = bucket_id(c, bucket).await?;
+    let prefix = q.prefix.as_bytes();
+    let (lower, inclusive) = match &q.start {
+        ListStart::After(s) if s.as_slice() >= prefix => (s.clone(), false),
+        ListStart::AtOrAfter(s) if s.as_slice() > prefix => (s.clone(), true),
+        _ => (prefix.to_vec(), true),
+    };
+    let upper = prefix_end(prefix);
+    let sql = format!(
+        "SELECT key, size, etag, last_modified FROM objects
+         WHERE bucket_id = $1 AND key {} $2 {} ORDER BY key LIMIT $4",
+        if inclusive { ">=" } else { ">" },
+        if upper.is_some() { "AND key < $3" } else { "AND $3::bytea IS NULL" },
+    );
+    let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
+    let rows = c
+        .query_typed(&sql, &[(&bid, Type::INT8), (&lower, Type::BYTEA), (&upper, Type::BYTEA), (&limit, Type::INT8)])
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push(ObjectSummary {
+            key: key_text(r.get(0))?,
+            size: to_u64(r.get(1)),
+            etag: r.get(2),
+            last_modified: r.get(3),
+        });
+    }
+    Ok(out)
+}
+
+fn blob_list(rows: Vec<tokio_postgres::Row>) -> Try<Vec<BlobId>> {
+    Ok(rows.iter().map(|r| blob_id(r.get(0))).collect::<Result<_, _>>()?)
+}
+
+pub async fn gc_pending(c: &impl GenericClient, before: UnixMillis, limit: usize) -> Try<Vec<BlobId>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = c
+        .query_typed(
+            "SELECT blob_id FROM gc_queue WHERE queued <= $1 ORDER BY queued, blob_id LIMIT $2",
+            &[(&before, Type::INT8), (&limit, Type::INT8)],
+        )
+        .await?;
+    blob_list(rows)
+}
+
+/// Hands out queued blobs no live claim holds, claiming them until
+/// `claim_until`: rows are taken `FOR UPDATE SKIP LOCKED`, so two
+/// collectors never get the same blob.
+pub async fn gc_claim(
+    c: &impl GenericClient,
+    before: UnixMillis,
+    limit: usize,
+    now: UnixMillis,
+    claim_until: UnixMillis,
+) -> Try<Vec<BlobId>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = c
+        .query_typed(
+            "WITH picked AS (
+                 SELECT blob_id FROM gc_queue
+                 WHERE queued <= $1 AND (claimed_until IS NULL OR claimed_until <= $3)
+                 ORDER BY queued, blob_id LIMIT $2 FOR UPDATE SKIP LOCKED)
+             UPDATE gc_queue g SET claimed_until = $4 FROM picked WHERE g.blob_id = picked.blob_id
+             RETURNING g.blob_id",
+            &[(&before, Type::INT8), (&limit, Type::INT8), (&now, Type::INT8), (&claim_until, Type::INT8)],
+        )
+        .await?;
+    blob_list(rows)
+}
+
+pub async fn gc_forget(c: &impl GenericClient, blobs: &[BlobId]) -> Try<()> {
+    let ids: Vec<&str> = blobs.iter().map(BlobId::as_str).collect();
+    c.execute_typed("DELETE FROM gc_queue WHERE blob_id = ANY($1)", &[(&ids, Type::TEXT_ARRAY)]).await?;
+    Ok(())
+}
+
+pub async fn blobs_known(c: &impl GenericClient, blobs: &[BlobId]) -> Try<HashSet<BlobId>> {
+    let ids: Vec<&str> = blobs.iter().map(BlobId::as_str).collect();
+    let rows = c
+        .query_typed(
+            "SELECT b FROM unnest($1::text[]) AS t(b)
+             WHERE EXISTS (SELECT 1 FROM segments WHERE blob_id = t.b)
+                OR EXISTS (SELECT 1 FROM parts WHERE blob_id = t.b)
+                OR EXISTS (SELECT 1 FROM gc_queue WHERE blob_id = t.b)",
+            &[(&ids, Type::TEXT_ARRAY)],
+        )
+        .await?;
+    Ok(blob_list(rows)?.into_iter().collect())
+}
+
+/// Sets or removes a configuration document; with `if_current`, only if
+/// the stored one is still that (`Some(None)`: none). The bucket's row is
+/// locked `FOR NO KEY UPDATE`, so two conditional edits take turns (object
+/// writers, holding it `FOR UPDATE`, wait too, for this short transaction).
+pub async fn set_bucket_config(
+    c: &impl GenericClient,
+    bucket: &str,
+    stamp: Option<&BucketStamp>,
+    name: &str,
+    if_current: Option<Option<&str>>,
+    value: Option<&str>,
+) -> Try<()> {
+    let bid = locked_bucket_id(c, bucket, stamp, "FOR NO KEY UPDATE").await?;
+    if let Some(want) = if_current {
+        let stored = c
+            .query_typed_opt(
+                "SELECT value FROM bucket_configs WHERE bucket_id = $1 AND name = $2",
+                &[(&bid, Type::INT8), (&name, Type::TEXT)],
+            )
+            .await?
+            .map(|r| r.get::<_, String>(0));
+        if stored.as_deref() != want {
+            return Err(MetaError::PreconditionFailed.into());
+        }
+    }
+    match value {
+        Some(v) => {
+            c.execute_typed(
+                "INSERT INTO bucket_configs (bucket_id, name, value) VALUES ($1, $2, $3)
+                 ON CONFLICT (bucket_id, name) DO UPDATE SET value = excluded.value",
+                &[(&bid, Type::INT8), (&name, Type::TEXT), (&v, Type::TEXT)],
+            )
+            .await?
+        }
+        None => {
+            c.execute_typed(
+                "DELETE FROM bucket_configs WHERE bucket_id = $1 AND name = $2",
+                &[(&bid, Type::INT8), (&name, Type::TEXT)],
+            )
+            .await?
+        }
+    };
+    Ok(())
+}
+
+pub async fn get_bucket_config(c: &impl GenericClient, bucket: &str, name: &str) -> Try<Option<String>> {
+    let row = c
+        .query_typed_opt(
+            "SELECT b.id, c.value FROM buckets b LEFT JOIN bucket_configs c ON c.bucket_id = b.id AND c.name = $2
+             WHERE b.name = $1",
+            &[(&bucket, Type::TEXT), (&name, Type::TEXT)],
+        )
+        .await?;
+    Ok(row.ok_or(MetaError::NoSuchBucket)?.get(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_end;
+
+    #[test]
+    fn prefix_end_bytes() {
+        assert_eq!(prefix_end(b"a/"), Some(b"a0".to_vec()));
+        assert_eq!(prefix_end(&[b'a', 0xff]), Some(b"b".to_vec()));
+        assert_eq!(prefix_end(&[0xff, 0xff]), None);
+        assert_eq!(prefix_end(b""), None);
+    }
+}
