@@ -314,7 +314,9 @@ class CofferServer:
     def host_port(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self, ready_timeout: float = 60.0) -> "CofferServer":
+    def start(self, ready_timeout: float = 60.0, keep_port: bool = False) -> "CofferServer":
+        """Starts the server on a free port (with `keep_port`, on the port of
+        its last run: a gateway restarted behind its clients)."""
         binary = coffer_bin()
         if not binary.exists():
             pytest.fail(
@@ -325,7 +327,8 @@ class CofferServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         last_err = ""
         for _attempt in range(3):
-            self.port = free_port()
+            if not (keep_port and self.port):
+                self.port = free_port()
             env = dict(os.environ)
             env.update(
                 COFFER_ROOT_ACCESS_KEY=self.access_key,

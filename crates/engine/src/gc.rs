@@ -11,6 +11,11 @@ use std::time::{Duration, SystemTime};
 /// holding a batch delays its collection only a little.
 pub const GC_CLAIM: Duration = Duration::from_secs(600);
 
+/// The lease one gateway at a time holds while sweeping orphaned blobs.
+pub const SWEEP_LEASE: &str = "orphan-sweep";
+/// How long the sweep's lease lasts; renewed before every batch of 500.
+const SWEEP_LEASE_LEN: Duration = Duration::from_secs(300);
+
 /// What a reclaim pass removed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReclaimReport {
@@ -53,22 +58,76 @@ impl Engine {
 
     /// Start-up recovery: removes temporary files and orphaned blobs older than
     /// `min_age` (zero on a single node, where nothing else is writing), and
-    /// empties the garbage queue.
+    /// empties the garbage queue. With several gateways the orphan part is
+    /// [`Engine::sweep_orphans`]: skipped when another gateway holds its lease.
     pub async fn reclaim_at_startup(&self, min_age: Duration) -> Result<ReclaimReport, EngineError> {
         let before = SystemTime::now() - min_age;
         let mut report = ReclaimReport { temp_deleted: self.blobs.clean_temp(before).await?, ..Default::default() };
         // A zero minimum age means a single node: claims left by a killed
         // process of this gateway are taken over, so the queue empties now.
         report.queued_deleted = self.collect(min_age, min_age.is_zero()).await?;
+        report.orphans_deleted = self.sweep_orphans(min_age).await?.unwrap_or(0);
+        Ok(report)
+    }
+
+    /// Deletes blobs that no metadata knows and that are older than
+    /// `min_age` (debris of a crash or a lost connection between a blob's
+    /// commit and its metadata's), and temporary data of writers abandoned
+    /// before then. Runs under the [`SWEEP_LEASE`] lease, so
+    /// one gateway sweeps at a time; `None` when another holds it. Blobs
+    /// younger than `min_age` may be another gateway's write in flight and
+    /// are left alone.
+    pub async fn sweep_orphans(&self, min_age: Duration) -> Result<Option<usize>, EngineError> {
+        let lease_ms = SWEEP_LEASE_LEN.as_millis() as i64;
+        let now = now_millis();
+        if !self.meta.acquire_lease(SWEEP_LEASE, &self.node_id, now, now + lease_ms).await? {
+            return Ok(None);
+        }
+        let swept = self.sweep_holding_lease(min_age, lease_ms).await;
+        if let Err(e) = self.meta.release_lease(SWEEP_LEASE, &self.node_id).await {
+            tracing::warn!(error = %e, "releasing the orphan sweep's lease (it runs out by itself)");
+        }
+        swept.map(Some)
+    }
+
+    async fn sweep_holding_lease(&self, min_age: Duration, lease_ms: i64) -> Result<usize, EngineError> {
+        let before = SystemTime::now() - min_age;
+        // Writers abandoned by a killed gateway leave temporary data too.
+        let temp = self.blobs.clean_temp(before).await?;
+        if temp > 0 {
+            tracing::info!(temp, "abandoned temporary blob data deleted");
+        }
         let all = self.blobs.list(before).await?;
+        let mut deleted = 0;
         for chunk in all.chunks(500) {
+            // Renewed before each batch: a sweep that outlives its lease
+            // stops rather than run beside a second one.
+            let now = now_millis();
+            if !self.meta.acquire_lease(SWEEP_LEASE, &self.node_id, now, now + lease_ms).await? {
+                tracing::warn!("the orphan sweep lost its lease; stopping");
+                break;
+            }
             let known = self.meta.blobs_known(chunk).await?;
             for b in chunk.iter().filter(|b| !known.contains(b)) {
                 self.blobs.delete(b).await?;
-                report.orphans_deleted += 1;
+                deleted += 1;
             }
         }
-        Ok(report)
+        Ok(deleted)
+    }
+
+    /// Runs [`Engine::sweep_orphans`] with `min_age` every `every` until the
+    /// task is dropped (the first pass after `every`).
+    pub async fn orphan_sweep_loop(self, min_age: Duration, every: Duration) {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        loop {
+            tick.tick().await;
+            match self.sweep_orphans(min_age).await {
+                Ok(Some(0)) | Ok(None) => {}
+                Ok(Some(n)) => tracing::info!(blobs = n, "orphaned blobs deleted"),
+                Err(e) => tracing::warn!(error = %e, "orphan sweep failed"),
+            }
+        }
     }
 
     /// Runs [`Engine::collect_garbage`] every `every` until the task is dropped.

@@ -26,7 +26,7 @@ mod object_put;
 
 pub use bucket::{BucketInfo, NewBucket};
 pub use error::{BoxError, EngineError};
-pub use gc::ReclaimReport;
+pub use gc::{ReclaimReport, SWEEP_LEASE};
 pub use ingest::{Body, BodyCheck, ChecksumCheck, ExpectedChecksum};
 pub use list::{ListPage, ListParams};
 pub use multipart::{CompletedPart, PartsPage, UploadsPage, UploadsParams, MAX_PART_NUMBER};
@@ -74,12 +74,17 @@ pub struct Engine {
     meta: Arc<dyn MetaStore>,
     blobs: Arc<dyn BlobStore>,
     cfg: Arc<EngineConfig>,
+    /// This process as a lease holder.
+    node_id: Arc<str>,
 }
 
 impl Engine {
     /// Builds an engine over the given stores.
     pub fn new(meta: Arc<dyn MetaStore>, blobs: Arc<dyn BlobStore>, cfg: EngineConfig) -> Self {
-        Engine { meta, blobs, cfg: Arc::new(cfg) }
+        // Names this process as a lease holder: unique across gateways and
+        // restarts (a restarted gateway does not inherit its old leases).
+        let node_id = Arc::from(format!("pid{}-{}", std::process::id(), coffer_types::BlobId::random()).as_str());
+        Engine { meta, blobs, cfg: Arc::new(cfg), node_id }
     }
 
     /// The engine's configuration.

@@ -179,6 +179,28 @@ async fn startup_reclaims_orphans_and_temp_files() {
     assert_eq!(read(&f.engine, "bkt", "keep").await, data(5000, 1));
 }
 
+/// Two gateways on one database and blob store: one sweeps orphans at a
+/// time (the other finds the lease held and skips), and orphans younger than
+/// the minimum age (maybe another gateway's write in flight) are left.
+#[tokio::test]
+async fn orphan_sweep_runs_on_one_gateway_at_a_time_and_spares_young_blobs() {
+    let f = fixture();
+    let peer = Engine::new(f.engine.meta().clone(), f.engine.blobs.clone(), EngineConfig::default());
+    let mut w = f.engine.blobs.create().await.unwrap();
+    w.write(Bytes::from(data(3000, 3))).await.unwrap();
+    w.commit().await.unwrap();
+    assert_eq!(f.engine.sweep_orphans(Duration::from_secs(3600)).await.unwrap(), Some(0), "too young");
+    assert_eq!(f.blob_files(), 1);
+    let now = coffer_types::now_millis();
+    assert!(f.engine.meta().acquire_lease(SWEEP_LEASE, "another-gateway", now, now + 60_000).await.unwrap());
+    assert_eq!(peer.sweep_orphans(Duration::ZERO).await.unwrap(), None, "the lease is held elsewhere");
+    assert_eq!(f.blob_files(), 1);
+    f.engine.meta().release_lease(SWEEP_LEASE, "another-gateway").await.unwrap();
+    assert_eq!(peer.sweep_orphans(Duration::ZERO).await.unwrap(), Some(1));
+    assert_eq!(f.blob_files(), 0);
+    assert!(f.engine.sweep_orphans(Duration::ZERO).await.unwrap().is_some(), "the sweep gave its lease back");
+}
+
 #[tokio::test]
 async fn multipart_complete_references_part_blobs() {
     let f = fixture();

@@ -141,7 +141,7 @@ impl Iam {
         }
         let record = AccessKeyRecord {
             access_key: access_key.to_owned(),
-            sealed_secret: sealed,
+            sealed_secret: sealed.clone(),
             project: OPERATOR_PROJECT.to_owned(),
             user: "operator".into(),
             region: String::new(),
@@ -150,7 +150,11 @@ impl Iam {
             expires: None,
             last_used: None,
         };
-        Ok(self.store.create_access_key(record).await?)
+        match self.store.create_access_key(record).await {
+            // Another gateway starting at the same time made it first.
+            Err(MetaError::AlreadyExists) => Ok(self.store.set_access_key_secret(access_key, &sealed).await?),
+            other => Ok(other?),
+        }
     }
 
     /// The secret of an operator key, if that key exists and is the operator's.

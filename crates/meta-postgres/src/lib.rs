@@ -49,6 +49,7 @@
 
 mod identity;
 mod identity_ops;
+mod lease;
 pub mod migrations;
 mod ops;
 mod quota;
@@ -240,6 +241,18 @@ impl MetaStore for PgMetaStore {
     }
     async fn blobs_known(&self, blobs: &[BlobId]) -> Result<HashSet<BlobId>, MetaError> {
         reading!(self, |c| ops::blobs_known(c, blobs))
+    }
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: UnixMillis,
+        until: UnixMillis,
+    ) -> Result<bool, MetaError> {
+        writing!(self, |tx| lease::acquire_lease(tx, name, holder, now, until))
+    }
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), MetaError> {
+        writing!(self, |tx| lease::release_lease(tx, name, holder))
     }
     async fn set_bucket_config_if(
         &self,

@@ -19,6 +19,7 @@
 
 mod identity;
 mod identity_ops;
+mod lease;
 pub mod migrations;
 mod ops;
 mod pool;
@@ -208,6 +209,20 @@ impl MetaStore for SqliteMetaStore {
     async fn blobs_known(&self, blobs: &[BlobId]) -> Result<HashSet<BlobId>, MetaError> {
         let blobs = blobs.to_vec();
         self.readers.run(move |c| ops::blobs_known(c, &blobs)).await
+    }
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: UnixMillis,
+        until: UnixMillis,
+    ) -> Result<bool, MetaError> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        self.writer.run(move |c| lease::acquire_lease(c, &name, &holder, now, until)).await
+    }
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), MetaError> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        self.writer.run(move |c| lease::release_lease(c, &name, &holder)).await
     }
     async fn set_bucket_config_if(
         &self,

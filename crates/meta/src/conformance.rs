@@ -47,7 +47,7 @@ macro_rules! meta_conformance_tests {
             bucket_project_roundtrip, stored_totals_follow_writes, quota_enforced, quota_under_concurrency,
             usage_records, usage_saturates, meter_storage_splits_hours,
             projects_crud, users_crud, user_paths_and_ids_roundtrip, rename_user_moves_keys, user_password_hash,
-            access_keys_crud, complete_refuses_replaced_part_blob, complete_races_put_part, gc_claims);
+            access_keys_crud, complete_refuses_replaced_part_blob, complete_races_put_part, gc_claims, leases);
     };
     (@cases $make:path, $($case:ident),*) => {
         $(
@@ -522,6 +522,22 @@ pub async fn gc_claims(s: Arc<dyn MetaStore>) {
     assert!(s.gc_claim(i64::MAX, 10, 100_000, 200_000).await.unwrap() == second, "only the unforgotten blob");
     // A cut-off before the queue time hands out nothing.
     assert!(s.gc_claim(0, 10, 300_000, 400_000).await.unwrap().is_empty());
+}
+
+/// One holder at a time; renewal by the holder; a run-out or released
+/// lease passes to another; releasing someone else's lease does nothing.
+pub async fn leases(s: Arc<dyn MetaStore>) {
+    assert!(s.acquire_lease("sweep", "gw-a", 1_000, 5_000).await.unwrap(), "a free lease is taken");
+    assert!(!s.acquire_lease("sweep", "gw-b", 4_999, 9_000).await.unwrap(), "held until 5000");
+    assert!(s.acquire_lease("other", "gw-b", 4_999, 9_000).await.unwrap(), "names are independent");
+    assert!(s.acquire_lease("sweep", "gw-a", 4_000, 8_000).await.unwrap(), "the holder renews");
+    assert!(!s.acquire_lease("sweep", "gw-b", 7_999, 9_000).await.unwrap(), "the renewal holds");
+    s.release_lease("sweep", "gw-b").await.unwrap();
+    assert!(!s.acquire_lease("sweep", "gw-b", 7_999, 9_000).await.unwrap(), "only the holder releases");
+    assert!(s.acquire_lease("sweep", "gw-b", 8_000, 12_000).await.unwrap(), "a run-out lease passes on");
+    assert!(!s.acquire_lease("sweep", "gw-a", 8_001, 12_000).await.unwrap());
+    s.release_lease("sweep", "gw-b").await.unwrap();
+    assert!(s.acquire_lease("sweep", "gw-a", 8_002, 12_000).await.unwrap(), "a released lease is free");
 }
 
 pub async fn ping(s: Arc<dyn MetaStore>) {

@@ -130,6 +130,23 @@ pub trait MetaStore: Send + Sync + 'static {
     /// in the answer are orphans of a crash and may be deleted.
     async fn blobs_known(&self, blobs: &[BlobId]) -> Result<HashSet<BlobId>, MetaError>;
 
+    /// Takes the lease `name` for `holder` until `until` (Unix millis) if it
+    /// is free at `now`: never taken, released, run out, or `holder`'s own
+    /// (then it is renewed). Returns whether `holder` holds it now. Across
+    /// every handle of one database at most one holder has a lease in force:
+    /// a background job that every gateway runs (the orphan sweep) takes one
+    /// first, and a holder that died lets it run out. Holders' clocks must
+    /// agree to well within the lease's length.
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: UnixMillis,
+        until: UnixMillis,
+    ) -> Result<bool, MetaError>;
+    /// Gives the lease up if `holder` holds it (else nothing happens).
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), MetaError>;
+
     /// Sets (`Some`) or removes (`None`) a named bucket configuration document
     /// (e.g. `cors`), stored as the text it was given.
     async fn set_bucket_config(&self, bucket: &str, name: &str, value: Option<String>) -> Result<(), MetaError> {

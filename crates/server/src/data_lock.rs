@@ -22,6 +22,12 @@ pub(crate) struct DataDirLock(#[allow(dead_code)] File);
 
 /// Takes the data directory's lock (shared or exclusive), or fails naming the directory.
 pub(crate) fn acquire(data_dir: &Path, shared: bool) -> anyhow::Result<DataDirLock> {
+    acquire_dir(data_dir, shared, "data directory")
+}
+
+/// Takes the lock of `dir` (`what` names it in the error: "data directory",
+/// "blob directory").
+pub(crate) fn acquire_dir(data_dir: &Path, shared: bool, what: &str) -> anyhow::Result<DataDirLock> {
     let path = data_dir.join(LOCK_FILE);
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -38,7 +44,8 @@ pub(crate) fn acquire(data_dir: &Path, shared: bool) -> anyhow::Result<DataDirLo
     match rustix::fs::flock(&file, op) {
         Ok(()) => Ok(DataDirLock(file)),
         Err(rustix::io::Errno::WOULDBLOCK) => anyhow::bail!(
-            "another coffer server is using the data directory {} (it holds {}); one directory serves one process",
+            "another coffer server is using the {what} {} (it holds {}); a single node's directory serves one process, \
+             and gateways on PostgreSQL share a blob directory with each other only",
             data_dir.display(),
             path.display()
         ),

@@ -1,8 +1,9 @@
 //! The composition root: the only crate that names concrete stores. It opens
-//! the SQLite [`MetaStore`](coffer_meta::MetaStore) and the filesystem
-//! [`BlobStore`](coffer_blob::BlobStore) under the data directory, builds the
-//! engine and the S3 service, runs start-up recovery and the garbage
-//! collector, and serves HTTP.
+//! the [`MetaStore`](coffer_meta::MetaStore) (SQLite under the data directory
+//! by default, or PostgreSQL shared by many gateways) and the
+//! [`BlobStore`](coffer_blob::BlobStore) (a local or shared directory, or a
+//! RADOS pool), builds the engine and the S3 service, runs start-up recovery,
+//! the garbage collector and the orphan sweep, and serves HTTP.
 //!
 //! [`start`] is used both by `coffer server` and by in-process tests.
 
@@ -16,12 +17,14 @@ pub mod master_key;
 mod metering;
 mod pace;
 mod private_files;
+pub mod stores;
 pub mod tls;
 mod write_guard;
 
 pub use coffer_s3_api::RegionEndpoint;
 pub use credentials::{ensure_root_credential, RootCredential};
 pub use master_key::MasterKeySource;
+pub use stores::{BlobLocation, MetaLocation};
 
 use anyhow::Context as _;
 use coffer_engine::{Engine, EngineConfig};
@@ -33,8 +36,22 @@ use std::time::Duration;
 /// Everything `coffer server` is configured with.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
-    /// Where metadata (`meta.db`) and blobs (`blobs/`) live.
+    /// Where metadata (`meta.db`) and blobs (`blobs/`) live by default, with
+    /// the master key and the operator credential's marker.
     pub data_dir: PathBuf,
+    /// The metadata store; `None`: `sqlite://DATA_DIR/meta.db`.
+    pub meta: Option<MetaLocation>,
+    /// The blob store; `None`: `fs://DATA_DIR/blobs`.
+    pub blobs: Option<BlobLocation>,
+    /// Connections to PostgreSQL this gateway keeps open (its pool's size).
+    pub meta_pool_size: usize,
+    /// With several gateways (PostgreSQL metadata), an unreferenced blob
+    /// younger than this may be another gateway's write in flight: the
+    /// start-up recovery and the periodic orphan sweep leave it.
+    pub reclaim_min_age: Duration,
+    /// How often one gateway (whichever holds the lease) sweeps orphaned
+    /// blobs older than `reclaim_min_age`.
+    pub orphan_sweep_every: Duration,
     /// The S3 listener address.
     pub listen: SocketAddr,
     /// The default region (the only one when `regions` is empty).
@@ -80,15 +97,19 @@ pub struct ServerConfig {
     /// Several server processes on this one host share `data_dir` (a test
     /// of gateways sharing state): each takes the directory's lock shared
     /// instead of exclusive, and start-up recovery only reclaims debris
-    /// older than [`SHARED_RECLAIM_MIN_AGE`]. Off: one server owns the
-    /// directory and reclaims every orphan at start.
+    /// older than `reclaim_min_age`. Off: one server owns the directory and
+    /// reclaims every orphan at start.
     pub shared_data_dir: bool,
 }
 
-/// With a shared data directory, start-up recovery leaves younger
-/// unreferenced blobs and temp files alone: they may be another process's
-/// upload in flight.
-pub const SHARED_RECLAIM_MIN_AGE: Duration = Duration::from_secs(3600);
+/// With several gateways, start-up recovery and the orphan sweep leave
+/// younger unreferenced blobs and temp files alone by default: they may be
+/// another gateway's upload in flight.
+pub const RECLAIM_MIN_AGE: Duration = Duration::from_secs(3600);
+/// How often the orphan sweep runs, by default.
+pub const ORPHAN_SWEEP_EVERY: Duration = Duration::from_secs(3600);
+/// PostgreSQL connections each gateway keeps open, by default.
+pub const META_POOL_SIZE: usize = 32;
 
 /// Connections each S3 listener serves at once, by default.
 pub const MAX_CONNECTIONS: usize = 4096;
@@ -171,22 +192,46 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
     // -wal and -shm files included); what an older version left open is
     // closed before the stores open.
     private_files::restrict_umask();
-    private_files::create_dir(&cfg.data_dir)
-        .with_context(|| format!("creating data dir {}", cfg.data_dir.display()))?;
-    let data_lock = data_lock::acquire(&cfg.data_dir, cfg.shared_data_dir)?;
-    let tightened = private_files::tighten(&cfg.data_dir)
-        .with_context(|| format!("making data dir {} private", cfg.data_dir.display()))?;
-    if tightened > 0 {
-        tracing::info!(tightened, data_dir = %cfg.data_dir.display(), "data files readable by other users made private (directories 0700, files 0600)");
+    let meta_at = cfg.meta.clone().unwrap_or_else(|| MetaLocation::Sqlite(cfg.data_dir.join("meta.db")));
+    let blobs_at = cfg.blobs.clone().unwrap_or_else(|| BlobLocation::Fs(cfg.data_dir.join("blobs")));
+    let many_gateways = meta_at.is_shared();
+    if many_gateways && (cfg.master_key.is_none() || cfg.root.is_none()) {
+        anyhow::bail!(
+            "gateways on PostgreSQL share one master key and one operator credential: give every gateway the same \
+             --master-key-file (or COFFER_MASTER_KEY) and COFFER_ROOT_ACCESS_KEY / COFFER_ROOT_SECRET_KEY"
+        );
     }
+    // A single node owns its data directory; gateways on PostgreSQL keep
+    // nothing in theirs (their blob directory, if any, is locked shared).
+    let data_lock = if many_gateways {
+        None
+    } else {
+        private_files::create_dir(&cfg.data_dir)
+            .with_context(|| format!("creating data dir {}", cfg.data_dir.display()))?;
+        let lock = data_lock::acquire(&cfg.data_dir, cfg.shared_data_dir)?;
+        let tightened = private_files::tighten(&cfg.data_dir)
+            .with_context(|| format!("making data dir {} private", cfg.data_dir.display()))?;
+        if tightened > 0 {
+            tracing::info!(tightened, data_dir = %cfg.data_dir.display(), "data files readable by other users made private (directories 0700, files 0600)");
+        }
+        Some(lock)
+    };
     check_open_file_limit(&cfg);
-    let meta = coffer_meta_sqlite::SqliteMetaStore::open(cfg.data_dir.join("meta.db")).context("opening metadata")?;
-    let blobs = coffer_blob::FsBlobStore::open(cfg.data_dir.join("blobs")).context("opening blob store")?;
-    let meta = Arc::new(meta);
+    let opened = stores::open(&meta_at, &blobs_at, &cfg.data_dir, cfg.meta_pool_size, cfg.shared_data_dir).await?;
+    let meta = opened.meta;
+    let dir_locks = (data_lock, opened.locks);
+    tracing::info!(meta = %meta_at.display(), blobs = ?blobs_at, "stores open");
     let default_region = cfg.regions.first().map_or(cfg.region.clone(), |r| r.name.clone());
     let engine_cfg = EngineConfig { region: default_region.clone(), gc_grace: cfg.gc_grace, ..Default::default() };
-    let engine = Engine::new(meta.clone(), Arc::new(blobs), engine_cfg);
+    let engine = Engine::new(meta.clone(), opened.blobs, engine_cfg);
     let key_source = cfg.master_key.clone().unwrap_or_else(|| MasterKeySource::File(cfg.data_dir.join("master.key")));
+    if let (true, MasterKeySource::File(path)) = (many_gateways, &key_source) {
+        // Made here, it would be this gateway's alone: the others could not
+        // open the secrets it seals.
+        if !path.exists() {
+            anyhow::bail!("the master key file {} does not exist: gateways on PostgreSQL share one key, made once (see docs/deploy.md)", path.display());
+        }
+    }
     let (master, _created) = master_key::load(&key_source)?;
     let region_names: Vec<String> = if cfg.regions.is_empty() {
         vec![default_region.clone()]
@@ -201,12 +246,22 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
 
     // Alone on the directory (its lock says so), every unreferenced blob and
     // temp file is debris of an earlier crash; shared, only old ones are.
-    let min_age = if cfg.shared_data_dir { SHARED_RECLAIM_MIN_AGE } else { Duration::ZERO };
+    let alone = !many_gateways && !cfg.shared_data_dir;
+    let min_age = if alone { Duration::ZERO } else { cfg.reclaim_min_age };
     let report = engine.reclaim_at_startup(min_age).await.context("start-up recovery")?;
     tracing::info!(?report, "start-up recovery done");
 
-    let (root, root_generated) = ensure_root_credential(&iam, &cfg.data_dir, cfg.root.clone()).await?;
+    let (root, root_generated) = match (&cfg.root, many_gateways) {
+        (Some(given), true) => {
+            iam.put_operator_key(&given.access_key, &given.secret_key)
+                .await
+                .context("storing the operator credential")?;
+            (given.clone(), false)
+        }
+        _ => ensure_root_credential(&iam, &cfg.data_dir, cfg.root.clone()).await?,
+    };
     tokio::spawn(engine.clone().gc_loop(Duration::from_secs(5).min(cfg.gc_grace.max(Duration::from_secs(1)))));
+    tokio::spawn(engine.clone().orphan_sweep_loop(cfg.reclaim_min_age, cfg.orphan_sweep_every));
 
     let svc = coffer_s3_api::S3Service::new(
         engine.clone(),
@@ -271,13 +326,13 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
         }
     };
     let task = tokio::spawn(async move {
-        // The data directory stays locked while anything serves from it.
-        let _lock = data_lock;
+        // The directories stay locked while anything serves from them.
+        let _locks = dir_locks;
         for t in tasks {
             let _ = t.await;
         }
     });
-    tracing::info!(%addr, scheme, region = %default_region, data_dir = %cfg.data_dir.display(), "coffer S3 endpoint listening");
+    tracing::info!(%addr, scheme, region = %default_region, meta = %meta_at.display(), "coffer S3 endpoint listening");
     Ok(Running { addr, plain_addr, console_addr, root, root_generated, iam, shutdown, task })
 }
 

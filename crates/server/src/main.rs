@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use coffer::{MasterKeySource, RegionEndpoint, RootCredential, ServerConfig};
+use coffer::{BlobLocation, MasterKeySource, MetaLocation, RegionEndpoint, RootCredential, ServerConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -46,9 +46,31 @@ enum CertCommand {
 
 #[derive(clap::Args)]
 struct ServerArgs {
-    /// Directory for metadata and blobs.
+    /// Directory for metadata and blobs (by default), the master key and
+    /// the operator credential's marker.
     #[arg(long, env = "COFFER_DATA_DIR", default_value = "./coffer-data")]
     data_dir: PathBuf,
+    /// The metadata store: `sqlite://PATH` (default: DATA_DIR/meta.db) or
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=…]`, shared by
+    /// every gateway of a deployment.
+    #[arg(long, env = "COFFER_META", value_parser = MetaLocation::parse)]
+    meta: Option<MetaLocation>,
+    /// The blob store: `fs://DIR` (default: DATA_DIR/blobs; a shared
+    /// filesystem for several gateways) or `rados://POOL?conf=PATH&user=NAME`
+    /// (a build with the `rados` feature).
+    #[arg(long, env = "COFFER_BLOBS", value_parser = BlobLocation::parse)]
+    blobs: Option<BlobLocation>,
+    /// PostgreSQL connections this gateway keeps open.
+    #[arg(long, env = "COFFER_META_POOL_SIZE", default_value_t = coffer::META_POOL_SIZE, value_parser = parse_pool)]
+    meta_pool_size: usize,
+    /// Gateways on PostgreSQL: seconds an unreferenced blob must have
+    /// existed before the orphan sweep deletes it (younger ones may be
+    /// another gateway's upload in flight). Keep it above the longest upload.
+    #[arg(long, env = "COFFER_RECLAIM_MIN_AGE_SECS", default_value_t = coffer::RECLAIM_MIN_AGE.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    reclaim_min_age_secs: u64,
+    /// Seconds between orphan sweeps (one gateway at a time runs one).
+    #[arg(long, env = "COFFER_ORPHAN_SWEEP_SECS", default_value_t = coffer::ORPHAN_SWEEP_EVERY.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    orphan_sweep_secs: u64,
     /// Address of the S3 endpoint.
     #[arg(long, env = "COFFER_LISTEN", default_value = "127.0.0.1:9000")]
     listen: SocketAddr,
@@ -171,6 +193,14 @@ fn parse_ttl(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(secs))
 }
 
+/// A pool size: 1 to 1,000.
+fn parse_pool(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=1000).contains(&n) => Ok(n),
+        _ => Err(format!("{s:?} is not a number of connections from 1 to 1000")),
+    }
+}
+
 /// A connection limit: 1 to 1,000,000.
 fn parse_limit(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {
@@ -198,6 +228,11 @@ fn server(args: ServerArgs) -> anyhow::Result<()> {
     };
     let cfg = ServerConfig {
         data_dir: args.data_dir,
+        meta: args.meta,
+        blobs: args.blobs,
+        meta_pool_size: args.meta_pool_size,
+        reclaim_min_age: Duration::from_secs(args.reclaim_min_age_secs),
+        orphan_sweep_every: Duration::from_secs(args.orphan_sweep_secs),
         listen: args.listen,
         region: regions.first().map_or_else(|| "us-east-1".to_owned(), |r| r.name.clone()),
         regions,

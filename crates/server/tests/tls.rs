@@ -34,6 +34,11 @@ fn config(dir: &std::path::Path, tls: Option<TlsFiles>) -> ServerConfig {
         console_session_ttl: coffer::CONSOLE_SESSION_TTL,
         s3_public_url: None,
         shared_data_dir: false,
+        meta: None,
+        blobs: None,
+        meta_pool_size: coffer::META_POOL_SIZE,
+        reclaim_min_age: coffer::RECLAIM_MIN_AGE,
+        orphan_sweep_every: coffer::ORPHAN_SWEEP_EVERY,
     }
 }
 

@@ -19,7 +19,8 @@ macro_rules! two_handle_conformance_tests {
     ($pair:path) => {
         $crate::two_handle_conformance_tests!(@two $pair,
             two_handles_race_conditional_writes, two_handles_race_quota_bound_puts,
-            two_handles_race_completions, two_handles_meter_at_once, two_handles_collect_garbage_at_once);
+            two_handles_race_completions, two_handles_meter_at_once, two_handles_collect_garbage_at_once,
+            two_handles_race_for_a_lease);
     };
     (@two $pair:path, $($case:ident),*) => {
         $(
@@ -220,4 +221,17 @@ pub async fn two_handles_collect_garbage_at_once(a: Arc<dyn Store>, b: Arc<dyn S
     assert_eq!(all.len(), unique.len(), "a blob was handed to two collectors");
     assert_eq!(unique.len(), queued.len(), "every queued blob was handed out");
     assert!(a.gc_pending(i64::MAX, 1000).await.unwrap().is_empty());
+}
+
+/// Twenty holders on two handles race for one free lease, in eight rounds
+/// each starting when the last lease ran out: exactly one wins each round.
+pub async fn two_handles_race_for_a_lease(a: Arc<dyn Store>, b: Arc<dyn Store>) {
+    for round in 0..8i64 {
+        let now = round * 10_000;
+        let won = race(&a, &b, 20, move |s, i| async move {
+            s.acquire_lease("orphan-sweep", &format!("gw-{i}"), now, now + 10_000).await.unwrap()
+        })
+        .await;
+        assert_eq!(won.iter().filter(|w| **w).count(), 1, "round {round}: {won:?}");
+    }
 }
