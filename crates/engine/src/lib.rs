@@ -23,6 +23,7 @@ mod multipart;
 mod object_copy;
 mod object_get;
 mod object_put;
+mod read_deadline;
 
 pub use bucket::{BucketInfo, NewBucket};
 pub use error::{BoxError, EngineError};
@@ -33,6 +34,7 @@ pub use multipart::{CompletedPart, PartsPage, UploadsPage, UploadsParams, MAX_PA
 pub use object_copy::{CopyInput, MetadataDirective};
 pub use object_get::{Conditions, GetInput, GetOutput};
 pub use object_put::PutInput;
+pub use read_deadline::ReadTooLong;
 
 use coffer_blob::BlobStore;
 use coffer_meta::MetaStore;
@@ -54,6 +56,20 @@ pub struct EngineConfig {
     /// How long a blob dropped from metadata stays readable before deletion,
     /// so that reads that started before the drop can finish.
     pub gc_grace: Duration,
+    /// The longest a read of an object's blobs (a GET, a copy's source) may
+    /// take; past it the stream fails instead of reading on. Shorter than
+    /// `gc_grace`, so a blob an overwrite drops after the read began is
+    /// never deleted under it. `None`: unbounded (a grace too short to
+    /// bound reads with, as in tests).
+    pub max_read: Option<Duration>,
+}
+
+impl EngineConfig {
+    /// The read bound for a grace period: the grace less a minute's margin
+    /// for clocks and collectors, or none when the grace is under two minutes.
+    pub fn read_bound(gc_grace: Duration) -> Option<Duration> {
+        (gc_grace >= Duration::from_secs(120)).then(|| gc_grace - Duration::from_secs(60))
+    }
 }
 
 impl Default for EngineConfig {
@@ -63,7 +79,8 @@ impl Default for EngineConfig {
             inline_max: 64 * 1024,
             min_part_size: 5 * 1024 * 1024,
             max_put_size: 5 * 1024 * 1024 * 1024,
-            gc_grace: Duration::from_secs(300),
+            gc_grace: Duration::from_secs(3600),
+            max_read: None,
         }
     }
 }

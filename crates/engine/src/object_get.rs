@@ -111,7 +111,11 @@ impl Engine {
                         async move { blobs.read(&b, off, n).await }
                     })
                     .try_flatten();
-                Ok(first.chain(rest).map_err(|e| Box::new(e) as crate::BoxError).boxed())
+                let body = first.chain(rest).map_err(|e| Box::new(e) as crate::BoxError);
+                Ok(match self.cfg.max_read {
+                    Some(max) => crate::read_deadline::ReadDeadline::new(body.boxed(), max).boxed(),
+                    None => body.boxed(),
+                })
             }
         }
     }

@@ -222,7 +222,12 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
     let dir_locks = (data_lock, opened.locks);
     tracing::info!(meta = %meta_at.display(), blobs = ?blobs_at, "stores open");
     let default_region = cfg.regions.first().map_or(cfg.region.clone(), |r| r.name.clone());
-    let engine_cfg = EngineConfig { region: default_region.clone(), gc_grace: cfg.gc_grace, ..Default::default() };
+    let max_read = EngineConfig::read_bound(cfg.gc_grace);
+    if max_read.is_none() {
+        tracing::warn!(grace = ?cfg.gc_grace, "the garbage-collection grace is under two minutes: reads are not bounded by it, and a read still running when an overwrite's old blob is collected fails");
+    }
+    let engine_cfg =
+        EngineConfig { region: default_region.clone(), gc_grace: cfg.gc_grace, max_read, ..Default::default() };
     let engine = Engine::new(meta.clone(), opened.blobs, engine_cfg);
     let key_source = cfg.master_key.clone().unwrap_or_else(|| MasterKeySource::File(cfg.data_dir.join("master.key")));
     if let (true, MasterKeySource::File(path)) = (many_gateways, &key_source) {

@@ -129,8 +129,11 @@ struct ServerArgs {
     /// links), e.g. `https://s3.example.com` behind a reverse proxy.
     #[arg(long, env = "COFFER_S3_PUBLIC_URL")]
     s3_public_url: Option<String>,
-    /// Seconds a dropped blob stays readable before it is deleted.
-    #[arg(long, env = "COFFER_GC_GRACE_SECS", default_value_t = 300)]
+    /// Seconds a blob dropped by an overwrite or delete stays readable
+    /// before it is deleted. Reads (GETs, copies) are bounded by it: one
+    /// still running a minute before the grace ends is cut off. Under 120:
+    /// reads are not bounded and may lose their blobs (tests only).
+    #[arg(long, env = "COFFER_GC_GRACE_SECS", default_value_t = 3600)]
     gc_grace_secs: u64,
 }
 
