@@ -73,6 +73,12 @@ class Cluster:
                 "--orphan-sweep-secs", "2", "--meter-interval-secs", "1", "--meta-pool-size", "8"]
         self.gws = [CofferServer(data_dir=base / f"gw{i}", log_path=base / f"gw{i}.log", extra_args=list(args))
                     for i in range(3)]
+        # The third gateway reaches PostgreSQL over TCP with verified TLS.
+        tls_uri, ca = os.environ.get("COFFER_TEST_POSTGRES_TLS_URI"), os.environ.get("COFFER_TEST_POSTGRES_CA")
+        if tls_uri and ca:
+            third = self.gws[2].extra_args
+            third[third.index("--meta") + 1] = tls_uri
+            third += ["--meta-ca-file", ca]
 
     def start(self):
         for g in self.gws:

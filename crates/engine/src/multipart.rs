@@ -230,6 +230,30 @@ impl Engine {
             Err(EngineError::NoSuchUpload) => return self.completed_already(bucket, key, parts).await,
             Err(e) => return Err(e),
         };
+        match self.complete_listed(bucket, key, upload_id, upload, parts, condition, expected).await {
+            // A completion racing this one (on any gateway) ended the upload
+            // between our reads: its parts vanished or its row did. Answer
+            // as a retry of the winner would be answered.
+            Err(EngineError::InvalidPart(_) | EngineError::NoSuchUpload)
+                if matches!(self.upload(bucket, key, upload_id).await, Err(EngineError::NoSuchUpload)) =>
+            {
+                self.completed_already(bucket, key, parts).await
+            }
+            other => other,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn complete_listed(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        upload: UploadRecord,
+        parts: &[CompletedPart],
+        condition: WriteCondition,
+        expected: Option<(ChecksumAlgorithm, String)>,
+    ) -> Result<(ETag, Option<StoredChecksum>), EngineError> {
         if parts.is_empty() {
             return Err(EngineError::InvalidRequest("You must specify at least one part".into()));
         }

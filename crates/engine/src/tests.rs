@@ -594,3 +594,47 @@ async fn quota_refusals_store_nothing_and_leave_no_blob() {
     let totals = f.engine.meta().bucket_totals("bkt").await.unwrap();
     assert_eq!((totals.bytes, totals.objects), (2500, 1));
 }
+
+/// Completions of one upload racing (from several gateways): one makes the
+/// object; each other one either finds the upload gone and the object its
+/// parts make (a success, as a retry is) or NoSuchUpload. None answers
+/// InvalidPart because the winner took the parts from under it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_completions_answer_as_retries() {
+    let f = fixture();
+    f.engine.create_bucket(NEW_BKT).await.unwrap();
+    for round in 0..10 {
+        let key = format!("mp{round}");
+        let id = f.engine.create_upload("bkt", &key, ObjectMeta::default()).await.unwrap();
+        let mut done = Vec::new();
+        for (n, p) in [(1u32, data(150, 1)), (2, data(9, 2))] {
+            let etag = f
+                .engine
+                .upload_part("bkt", &key, &id, n, Some(p.len() as u64), body(p), &BodyCheck::default())
+                .await
+                .unwrap();
+            done.push(CompletedPart { part_number: n, etag: etag.0.quoted(), checksum: None });
+        }
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(6));
+        let tasks: Vec<_> = (0..6)
+            .map(|_| {
+                let (engine, key, id, done, barrier) =
+                    (f.engine.clone(), key.clone(), id.clone(), done.clone(), barrier.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    engine.complete_upload("bkt", &key, &id, &done, WriteCondition::None, None).await
+                })
+            })
+            .collect();
+        let mut ok = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => ok += 1,
+                Err(EngineError::NoSuchUpload) => {}
+                Err(e) => panic!("round {round}: a racing completion answered {e:?}"),
+            }
+        }
+        assert!(ok >= 1, "round {round}");
+        assert_eq!(read(&f.engine, "bkt", &key).await, [data(150, 1), data(9, 2)].concat());
+    }
+}

@@ -55,6 +55,7 @@ mod ops;
 mod quota;
 mod retry;
 pub mod testing;
+pub mod tls;
 mod upload_ops;
 mod usage_ops;
 
@@ -66,6 +67,7 @@ use retry::{reading, writing};
 use std::collections::HashSet;
 use std::time::Duration;
 
+pub use tls::{PgTls, TlsSetupError};
 pub use tokio_postgres::Config;
 
 /// How long a caller waits for a free pooled connection before the try
@@ -80,32 +82,53 @@ pub struct PgMetaStore {
     pool: Pool,
 }
 
-fn setup_error(what: &str, e: impl std::fmt::Display) -> MetaError {
-    MetaError::Unavailable(format!("{what}: {e}"))
+/// A failure while connecting, with every cause in its chain (a pool's
+/// "error performing TLS handshake" says why only in its source).
+fn setup_error(what: &str, e: impl std::error::Error) -> MetaError {
+    let mut text = format!("{what}: {e}");
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    MetaError::Unavailable(text)
 }
 
 impl PgMetaStore {
     /// Connects to `url` (`postgres://user@host:port/db` or key=value
     /// form), migrates the schema to the latest version, and fills a pool
     /// of `pool_size` connections (at least 1).
+    /// With `sslmode=require`, TLS verified against the system's roots.
     pub async fn connect(url: &str, pool_size: usize) -> Result<Self, MetaError> {
+        Self::connect_with(url, pool_size, &PgTls::default()).await
+    }
+
+    /// [`PgMetaStore::connect`], with `sslmode=require` verifying against `tls`'s roots.
+    pub async fn connect_with(url: &str, pool_size: usize, tls: &PgTls) -> Result<Self, MetaError> {
         let config: Config = url.parse().map_err(|e| setup_error("bad PostgreSQL URL", e))?;
-        Self::connect_config(config, pool_size).await
+        Self::connect_config_with(config, pool_size, tls).await
     }
 
     /// [`PgMetaStore::connect`] with a parsed configuration.
-    pub async fn connect_config(mut config: Config, pool_size: usize) -> Result<Self, MetaError> {
+    pub async fn connect_config(config: Config, pool_size: usize) -> Result<Self, MetaError> {
+        Self::connect_config_with(config, pool_size, &PgTls::default()).await
+    }
+
+    /// [`PgMetaStore::connect_with`] with a parsed configuration.
+    pub async fn connect_config_with(mut config: Config, pool_size: usize, tls: &PgTls) -> Result<Self, MetaError> {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         if config.get_application_name().is_none() {
             config.application_name("coffer");
         }
-        let manager = Manager::from_config(
-            config,
-            tokio_postgres::NoTls,
-            ManagerConfig { recycling_method: RecyclingMethod::Fast },
-        );
+        let manager_config = ManagerConfig { recycling_method: RecyclingMethod::Fast };
+        let manager = if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
+            let connector = tls.connector().map_err(|e| MetaError::Backend(Box::new(e)))?;
+            Manager::from_config(config, connector, manager_config)
+        } else {
+            Manager::from_config(config, tokio_postgres::NoTls, manager_config)
+        };
         let size = pool_size.max(1);
         let pool = Pool::builder(manager)
             .max_size(size)

@@ -45,6 +45,9 @@ pub struct ServerConfig {
     pub blobs: Option<BlobLocation>,
     /// Connections to PostgreSQL this gateway keeps open (its pool's size).
     pub meta_pool_size: usize,
+    /// CA certificates (PEM) PostgreSQL's certificate must chain to when the
+    /// connection string says `sslmode=require`; `None`: the system's roots.
+    pub meta_ca_file: Option<PathBuf>,
     /// With several gateways (PostgreSQL metadata), an unreferenced blob
     /// younger than this may be another gateway's write in flight: the
     /// start-up recovery and the periodic orphan sweep leave it.
@@ -217,7 +220,9 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
         Some(lock)
     };
     check_open_file_limit(&cfg);
-    let opened = stores::open(&meta_at, &blobs_at, &cfg.data_dir, cfg.meta_pool_size, cfg.shared_data_dir).await?;
+    let pg_tls = coffer_meta_postgres::PgTls { ca_file: cfg.meta_ca_file.clone() };
+    let opened =
+        stores::open(&meta_at, &blobs_at, &cfg.data_dir, (cfg.meta_pool_size, &pg_tls), cfg.shared_data_dir).await?;
     let meta = opened.meta;
     let dir_locks = (data_lock, opened.locks);
     tracing::info!(meta = %meta_at.display(), blobs = ?blobs_at, "stores open");

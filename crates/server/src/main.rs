@@ -60,6 +60,11 @@ struct ServerArgs {
     /// (a build with the `rados` feature).
     #[arg(long, env = "COFFER_BLOBS", value_parser = BlobLocation::parse)]
     blobs: Option<BlobLocation>,
+    /// CA certificates (PEM) that PostgreSQL's certificate must chain to
+    /// with `sslmode=require` (always verified, name included); default:
+    /// the system's roots.
+    #[arg(long, env = "COFFER_META_CA_FILE")]
+    meta_ca_file: Option<PathBuf>,
     /// PostgreSQL connections this gateway keeps open.
     #[arg(long, env = "COFFER_META_POOL_SIZE", default_value_t = coffer::META_POOL_SIZE, value_parser = parse_pool)]
     meta_pool_size: usize,
@@ -234,6 +239,7 @@ fn server(args: ServerArgs) -> anyhow::Result<()> {
         meta: args.meta,
         blobs: args.blobs,
         meta_pool_size: args.meta_pool_size,
+        meta_ca_file: args.meta_ca_file,
         reclaim_min_age: Duration::from_secs(args.reclaim_min_age_secs),
         orphan_sweep_every: Duration::from_secs(args.orphan_sweep_secs),
         listen: args.listen,

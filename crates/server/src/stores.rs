@@ -120,7 +120,7 @@ pub(crate) async fn open(
     meta: &MetaLocation,
     blobs: &BlobLocation,
     data_dir: &Path,
-    pool_size: usize,
+    (pool_size, pg_tls): (usize, &coffer_meta_postgres::PgTls),
     shared_data_dir: bool,
 ) -> anyhow::Result<Opened> {
     let mut locks = Vec::new();
@@ -129,7 +129,7 @@ pub(crate) async fn open(
             Arc::new(coffer_meta_sqlite::SqliteMetaStore::open(path).context("opening the SQLite metadata")?)
         }
         MetaLocation::Postgres(url) => Arc::new(
-            coffer_meta_postgres::PgMetaStore::connect(url, pool_size)
+            coffer_meta_postgres::PgMetaStore::connect_with(url, pool_size, pg_tls)
                 .await
                 .with_context(|| format!("opening the PostgreSQL metadata at {}", redact(url)))?,
         ),

@@ -37,6 +37,7 @@ fn config(dir: &std::path::Path, tls: Option<TlsFiles>) -> ServerConfig {
         meta: None,
         blobs: None,
         meta_pool_size: coffer::META_POOL_SIZE,
+        meta_ca_file: None,
         reclaim_min_age: coffer::RECLAIM_MIN_AGE,
         orphan_sweep_every: coffer::ORPHAN_SWEEP_EVERY,
     }

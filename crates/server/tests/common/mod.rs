@@ -60,6 +60,7 @@ impl TestServer {
             meta: None,
             blobs: None,
             meta_pool_size: coffer::META_POOL_SIZE,
+            meta_ca_file: None,
             reclaim_min_age: coffer::RECLAIM_MIN_AGE,
             orphan_sweep_every: coffer::ORPHAN_SWEEP_EVERY,
         };
