@@ -33,6 +33,7 @@ mod value;
 mod verify;
 
 pub use source::Budget;
+pub use tokio_postgres::Config as PgConfig;
 pub use verify::Report;
 
 use std::path::PathBuf;
