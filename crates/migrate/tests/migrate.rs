@@ -198,3 +198,23 @@ async fn an_unknown_source_schema_is_refused() {
     let e = migrate(&Options::new(_dir.path().join("missing.db"), nowhere), |_, _| {}).await.unwrap_err();
     assert!(matches!(e, MigrateError::OpenSource { .. }), "{e}");
 }
+
+/// What a crash leaves (`meta.db` with its `-wal` and `-shm`, the WAL not
+/// checkpointed) is read whole by the read-only connection.
+#[tokio::test]
+async fn a_crash_image_with_its_wal_is_read_whole() {
+    let Some(schema) = TestSchema::new("a_crash_image_with_its_wal_is_read_whole").await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteMetaStore::open(dir.path().join("meta.db")).unwrap();
+    fill(&store).await;
+    let before = snapshot(&store).await;
+    let image = tempfile::tempdir().unwrap();
+    for f in ["meta.db", "meta.db-wal", "meta.db-shm"] {
+        std::fs::copy(dir.path().join(f), image.path().join(f)).unwrap();
+    }
+    drop(store);
+    let wal = std::fs::metadata(image.path().join("meta.db-wal")).unwrap().len();
+    assert!(wal > 0, "the image has a WAL to read");
+    migrate(&small_pages(image.path().join("meta.db"), &schema), |_, _| {}).await.unwrap();
+    assert_same(&snapshot(&schema.store(1).await).await, &before);
+}
