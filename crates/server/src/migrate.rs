@@ -110,6 +110,27 @@ mod tests {
         assert!(sqlite_path(&args(Some("sqlite://"), None)).is_err());
     }
 
+    #[derive(clap::Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        args: MigrateArgs,
+    }
+
+    fn parse(argv: &[&str]) -> Result<MigrateArgs, clap::Error> {
+        use clap::Parser as _;
+        Cmd::try_parse_from(std::iter::once("migrate").chain(argv.iter().copied())).map(|c| c.args)
+    }
+
+    #[test]
+    fn arguments() {
+        let a = parse(&["--data-dir", "/d", "--to", "postgres://h/db"]).unwrap();
+        assert_eq!((a.data_dir.as_deref(), a.to.as_str()), (Some(Path::new("/d")), "postgres://h/db"));
+        let a = parse(&["--from", "sqlite:///d/meta.db", "--to", "postgres://h/db"]).unwrap();
+        assert_eq!(a.from.as_deref(), Some("sqlite:///d/meta.db"));
+        assert!(parse(&["--from", "sqlite:///d/meta.db", "--data-dir", "/d", "--to", "x=y"]).is_err(), "one source");
+        assert!(parse(&["--to", "postgres://h/db"]).is_err(), "a source is needed");
+    }
+
     #[test]
     fn targets() {
         assert!(postgres_config("postgres://coffer@db.example/coffer").is_ok());
