@@ -96,6 +96,9 @@ async fn every_record_reads_back_the_same_from_postgres() {
 
     // The claim on one queued blob came along: only the other two are handed out.
     assert_eq!(pg.gc_claim(i64::MAX, 10, T0 + 600, T0 + 1200).await.unwrap().len(), 2);
+    // The stopped server's lease came along: in force until it runs out.
+    assert!(!pg.acquire_lease("orphan-sweep", "gateway", T0 + 1, T0 + 2).await.unwrap());
+    assert!(pg.acquire_lease("orphan-sweep", "gateway", T0 + 60_001, T0 + 120_000).await.unwrap());
     // New rows get fresh ids (the identity sequences moved past the copied ones).
     let b = BucketRecord { name: "after".into(), region: "us-east-1".into(), project: "acme".into(), created: T0 };
     pg.create_bucket(b).await.unwrap();
@@ -185,10 +188,10 @@ async fn an_unknown_source_schema_is_refused() {
     let (_dir, path, _) = filled_sqlite().await;
     let nowhere: tokio_postgres::Config = "host=/nonexistent dbname=none".parse().unwrap();
     let raw = rusqlite::Connection::open(&path).unwrap();
-    raw.pragma_update(None, "user_version", 7).unwrap();
-    let e = migrate(&Options::new(&path, nowhere.clone()), |_, _| {}).await.unwrap_err();
-    assert!(matches!(e, MigrateError::SourceVersion { found: 7, expected: 8 }), "{e}");
     raw.pragma_update(None, "user_version", 8).unwrap();
+    let e = migrate(&Options::new(&path, nowhere.clone()), |_, _| {}).await.unwrap_err();
+    assert!(matches!(e, MigrateError::SourceVersion { found: 8, expected: 9 }), "{e}");
+    raw.pragma_update(None, "user_version", 9).unwrap();
     raw.execute_batch("ALTER TABLE objects ADD COLUMN surprise TEXT").unwrap();
     let e = migrate(&Options::new(&path, nowhere.clone()), |_, _| {}).await.unwrap_err();
     assert!(matches!(e, MigrateError::Schema(_)) && e.to_string().contains("surprise"), "{e}");

@@ -1,7 +1,7 @@
 //! `coffer migrate` end to end, on the built binary and a real PostgreSQL
 //! server (`scripts/with-postgres`): data written through S3 to a server on
 //! SQLite, the server stopped, the binary run; then read through the
-//! PostgreSQL store, and (once `coffer server --meta` exists) served again
+//! PostgreSQL store, and served again by `coffer server --meta`
 //! from PostgreSQL with the old blob directory and the old keys.
 
 mod common;
@@ -9,7 +9,7 @@ mod common;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use coffer_meta::{IdentityStore, ListQuery, MetaStore};
-use coffer_meta_postgres::testing::{TestDatabase, URL_VAR};
+use coffer_meta_postgres::testing::TestDatabase;
 use common::admin::Key;
 use common::{pattern, TestServer};
 use serde_json::json;
@@ -74,10 +74,12 @@ async fn write_data(s: &TestServer) -> Key {
     root
 }
 
-/// The test server's connection string for `db`.
+/// A `postgresql://` URL of `db` (what `--meta` takes), from the one
+/// `scripts/with-postgres` exports for its `postgres` database.
 fn url_of(db: &TestDatabase) -> String {
-    let server = std::env::var(URL_VAR).unwrap();
-    format!("{server} dbname={}", db.config().get_dbname().unwrap())
+    let server = std::env::var("COFFER_TEST_POSTGRES_URI").expect("run under scripts/with-postgres");
+    let (base, _) = server.rsplit_once('/').unwrap();
+    format!("{base}/{}", db.config().get_dbname().unwrap())
 }
 
 fn migrate_cmd(data_dir: &Path, url: &str) -> Output {
@@ -157,7 +159,6 @@ impl Drop for Child {
 }
 
 #[tokio::test]
-#[ignore = "needs --meta"]
 async fn a_migrated_deployment_serves_every_object_and_key_from_postgres() {
     let Some(db) = TestDatabase::new("a_migrated_deployment_serves").await else { return };
     let url = url_of(&db);

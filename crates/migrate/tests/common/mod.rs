@@ -191,6 +191,7 @@ pub async fn fill<S: MetaStore + IdentityStore>(s: &S) {
     s.end_sessions(PRINCIPALS[0]).await.unwrap();
     s.end_sessions(PRINCIPALS[0]).await.unwrap();
     s.end_sessions(PRINCIPALS[1]).await.unwrap();
+    assert!(s.acquire_lease("orphan-sweep", "old-server", T0, T0 + 60_000).await.unwrap());
 }
 
 /// Everything a store holds, as the traits answer.
