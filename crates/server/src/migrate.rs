@@ -83,7 +83,9 @@ fn next_steps(data_dir: &Path) -> String {
     format!(
         "Blobs were not copied. Serve them from where they are, with the same master key (it seals the access \
          keys' secrets):\n  coffer server --meta <the PostgreSQL URL> --blobs fs://{} --master-key-file {}\n\
-         (or COFFER_MASTER_KEY, if the old server was given the key that way). {} is no longer written to.",
+         (or COFFER_MASTER_KEY, if the old server was given the key that way), and the operator's credential in \
+         COFFER_ROOT_ACCESS_KEY/COFFER_ROOT_SECRET_KEY (a gateway on PostgreSQL never makes one). {} is no \
+         longer written to.",
         blobs.display(),
         key.display(),
         data_dir.join("meta.db").display()
