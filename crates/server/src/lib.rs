@@ -15,6 +15,7 @@ mod data_lock;
 mod listener;
 pub mod master_key;
 mod metering;
+pub mod migrate;
 mod pace;
 mod private_files;
 pub mod stores;

@@ -24,6 +24,9 @@ enum Command {
     /// TLS certificates.
     #[command(subcommand)]
     Cert(CertCommand),
+    /// Copy a data directory's metadata (SQLite) into an empty PostgreSQL
+    /// database; blobs stay where they are (docs/migrate.md).
+    Migrate(coffer::migrate::MigrateArgs),
     /// Client commands: manage projects, users, keys, quotas and usage
     /// through the admin API (COFFER_ENDPOINT, COFFER_ACCESS_KEY, COFFER_SECRET_KEY).
     #[command(flatten)]
@@ -154,6 +157,7 @@ fn main() -> anyhow::Result<()> {
         .init();
     match cli.command {
         Command::Server(args) => server(*args),
+        Command::Migrate(args) => coffer::migrate::run(args),
         Command::Client(cmd) => {
             let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             if let Err(e) = rt.block_on(coffer_cli::run(&cli.conn, cmd)) {
