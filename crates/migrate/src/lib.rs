@@ -54,6 +54,8 @@ pub enum MigrateError {
     Schema(String),
     #[error("connecting to PostgreSQL: {}", pg_message(.0))]
     Connect(tokio_postgres::Error),
+    #[error("PostgreSQL TLS: {0}")]
+    Tls(#[from] coffer_meta_postgres::TlsSetupError),
     #[error("migrating the PostgreSQL schema: {0}")]
     TargetSchema(#[from] coffer_meta_postgres::migrations::MigrateError),
     #[error("writing PostgreSQL: {}", pg_message(.0))]
@@ -89,6 +91,8 @@ pub struct Options {
     pub postgres: tokio_postgres::Config,
     /// How many rows and bytes a page may hold.
     pub budget: Budget,
+    /// The roots PostgreSQL's certificate must chain to (`sslmode=require`).
+    pub tls: coffer_meta_postgres::PgTls,
 }
 
 /// Pages of 5,000 rows or 8 MiB, whichever fills first (an object row holds
@@ -98,7 +102,7 @@ pub const DEFAULT_BUDGET: Budget = Budget { rows: 5_000, bytes: 8 << 20 };
 impl Options {
     /// Options with the default page budget.
     pub fn new(sqlite: impl Into<PathBuf>, postgres: tokio_postgres::Config) -> Options {
-        Options { sqlite: sqlite.into(), postgres, budget: DEFAULT_BUDGET }
+        Options { sqlite: sqlite.into(), postgres, budget: DEFAULT_BUDGET, tls: Default::default() }
     }
 }
 
@@ -106,7 +110,7 @@ impl Options {
 /// page with the table's name and the rows copied into it so far.
 pub async fn migrate(opts: &Options, mut progress: impl FnMut(&str, u64)) -> Result<Report, MigrateError> {
     let source = source::Source::open(&opts.sqlite)?;
-    let mut client = target::connect(&opts.postgres).await?;
+    let mut client = target::connect(&opts.postgres, &opts.tls).await?;
     let tx = client.transaction().await?;
     target::check_schema(&tx).await?;
     target::lock_and_check_empty(&tx).await?;

@@ -13,16 +13,26 @@ use tokio_postgres::{Client, Config, NoTls, Transaction};
 
 /// Connects and moves the schema to the current version (the store's own
 /// migration, under its advisory lock), then checks it is the one known.
-pub async fn connect(config: &Config) -> Result<Client, MigrateError> {
+pub async fn connect(config: &Config, tls: &coffer_meta_postgres::PgTls) -> Result<Client, MigrateError> {
     let mut config = config.clone();
     if config.get_application_name().is_none() {
         config.application_name("coffer-migrate");
     }
-    let (mut client, conn) = config.connect(NoTls).await.map_err(MigrateError::Connect)?;
-    tokio::spawn(async move {
-        // The connection's end is reported by the next statement sent.
-        let _ = conn.await;
-    });
+    // With sslmode=require: encrypted and verified, as the server's pool is.
+    let mut client = if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
+        let (client, conn) = config.connect(tls.connector()?).await.map_err(MigrateError::Connect)?;
+        tokio::spawn(async move {
+            // The connection's end is reported by the next statement sent.
+            let _ = conn.await;
+        });
+        client
+    } else {
+        let (client, conn) = config.connect(NoTls).await.map_err(MigrateError::Connect)?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        client
+    };
     coffer_meta_postgres::migrations::migrate(&mut client, POSTGRES_VERSION).await?;
     let version = coffer_meta_postgres::migrations::current(&client).await?;
     if version != POSTGRES_VERSION {

@@ -27,7 +27,12 @@ async fn filled_sqlite() -> (tempfile::TempDir, PathBuf, Snapshot) {
 /// Pages of two rows (and at most 4 KiB): every table is read over many
 /// pages, composite keys included.
 fn small_pages(path: PathBuf, schema: &TestSchema) -> Options {
-    Options { sqlite: path, postgres: schema.config(), budget: Budget { rows: 2, bytes: 4096 } }
+    Options {
+        sqlite: path,
+        postgres: schema.config(),
+        budget: Budget { rows: 2, bytes: 4096 },
+        tls: Default::default(),
+    }
 }
 
 /// Rows per table in the schema, straight from PostgreSQL.

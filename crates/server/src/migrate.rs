@@ -24,6 +24,10 @@ pub struct MigrateArgs {
     /// created or brought up to date first.
     #[arg(long, env = "COFFER_META")]
     pub to: String,
+    /// CA certificates (PEM) PostgreSQL's certificate must chain to with
+    /// `sslmode=require`; default: the system's roots.
+    #[arg(long, env = "COFFER_META_CA_FILE")]
+    pub meta_ca_file: Option<PathBuf>,
 }
 
 /// The SQLite file named by `--from` or `--data-dir`.
@@ -61,7 +65,8 @@ pub fn run(args: MigrateArgs) -> anyhow::Result<()> {
     };
     let _lock = crate::data_lock::acquire(&data_dir, false)?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")?;
-    let opts = coffer_migrate::Options::new(&sqlite, postgres);
+    let mut opts = coffer_migrate::Options::new(&sqlite, postgres);
+    opts.tls = coffer_meta_postgres::PgTls { ca_file: args.meta_ca_file.clone() };
     eprintln!("migrating {} to PostgreSQL", sqlite.display());
     let mut shown = std::collections::HashMap::<String, u64>::new();
     let report = rt.block_on(coffer_migrate::migrate(&opts, |table, rows| {
@@ -97,7 +102,7 @@ mod tests {
     use super::*;
 
     fn args(from: Option<&str>, dir: Option<&str>) -> MigrateArgs {
-        MigrateArgs { from: from.map(Into::into), data_dir: dir.map(Into::into), to: String::new() }
+        MigrateArgs { from: from.map(Into::into), data_dir: dir.map(Into::into), to: String::new(), meta_ca_file: None }
     }
 
     #[test]
