@@ -42,11 +42,14 @@ impl Errno {
     pub(crate) fn into_blob(self, what: &str) -> BlobError {
         match self.0 {
             libc::ENOSPC | libc::EDQUOT => BlobError::NoSpace,
-            libc::ETIMEDOUT | libc::ENOTCONN | libc::ECONNREFUSED | libc::ECONNRESET | libc::ESHUTDOWN
-            | libc::EHOSTUNREACH | libc::ENETUNREACH | libc::EAGAIN => BlobError::Unavailable(format!(
-                "{what}: {}",
-                std::io::Error::from_raw_os_error(self.0)
-            )),
+            libc::ETIMEDOUT
+            | libc::ENOTCONN
+            | libc::ECONNREFUSED
+            | libc::ECONNRESET
+            | libc::ESHUTDOWN
+            | libc::EHOSTUNREACH
+            | libc::ENETUNREACH
+            | libc::EAGAIN => BlobError::Unavailable(format!("{what}: {}", std::io::Error::from_raw_os_error(self.0))),
             n => BlobError::Io(std::io::Error::from_raw_os_error(n)),
         }
     }
@@ -128,8 +131,11 @@ unsafe extern "C" fn on_complete(c: rados_completion_t, arg: *mut c_void) {
         // for this submission only, and has completed.
         unsafe { rados_release_write_op(state.write_op) };
     }
+    // time_t is i64 here, narrower on some targets.
+    #[allow(clippy::unnecessary_cast)]
+    let mtime = state.mtime as i64;
     if let Some(tx) = state.tx.take() {
-        let out = Outcome { ret, buf: std::mem::take(&mut state.buf), size: state.size, mtime: state.mtime as i64 };
+        let out = Outcome { ret, buf: std::mem::take(&mut state.buf), size: state.size, mtime };
         // The waiter may be gone (a dropped future): nothing to do then.
         let _ = tx.send(out);
     }
@@ -283,14 +289,7 @@ impl Pool {
     }
 
     fn blank() -> OpState {
-        OpState {
-            tx: None,
-            buf: Vec::new(),
-            size: 0,
-            mtime: 0,
-            write_op: std::ptr::null_mut(),
-            _data: Vec::new(),
-        }
+        OpState { tx: None, buf: Vec::new(), size: 0, mtime: 0, write_op: std::ptr::null_mut(), _data: Vec::new() }
     }
 
     /// Reads up to `len` bytes of `name` from `off`; fewer at the object's end.
@@ -387,7 +386,13 @@ impl Pool {
     }
 
     /// [`Pool::start_write`], waited for.
-    pub(crate) async fn write(&self, name: &str, guard: Guard, data: Vec<Bytes>, off: Option<u64>) -> Result<(), Errno> {
+    pub(crate) async fn write(
+        &self,
+        name: &str,
+        guard: Guard,
+        data: Vec<Bytes>,
+        off: Option<u64>,
+    ) -> Result<(), Errno> {
         self.start_write(name, guard, data, off).done().await
     }
 

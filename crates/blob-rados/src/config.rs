@@ -61,7 +61,9 @@ pub enum RadosConfigError {
     NoPool,
     #[error("the RADOS blob store URL has a path after the pool ({0:?}); the pool is the only part before '?'")]
     Path(String),
-    #[error("unknown RADOS blob store parameter {0:?} (known: conf, user, keyring, namespace, stripe_mib, timeout_secs)")]
+    #[error(
+        "unknown RADOS blob store parameter {0:?} (known: conf, user, keyring, namespace, stripe_mib, timeout_secs)"
+    )]
     UnknownParameter(String),
     #[error("RADOS blob store parameter {0:?} given twice")]
     Repeated(String),
@@ -84,13 +86,17 @@ impl Default for RadosConfig {
 }
 
 fn decode(s: &str, name: &str) -> Result<String, RadosConfigError> {
-    percent_encoding::percent_decode_str(s).decode_utf8().map(|c| c.into_owned()).map_err(|_| {
-        RadosConfigError::BadValue { name: name.into(), why: "not UTF-8 once percent-decoded".into() }
-    })
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|_| RadosConfigError::BadValue { name: name.into(), why: "not UTF-8 once percent-decoded".into() })
 }
 
 fn number(name: &str, value: &str, min: u64, max: u64) -> Result<u64, RadosConfigError> {
-    let bad = || RadosConfigError::BadValue { name: name.into(), why: format!("{value:?} is not a number from {min} to {max}") };
+    let bad = || RadosConfigError::BadValue {
+        name: name.into(),
+        why: format!("{value:?} is not a number from {min} to {max}"),
+    };
     let n: u64 = value.parse().map_err(|_| bad())?;
     if (min..=max).contains(&n) {
         Ok(n)
@@ -211,10 +217,7 @@ mod tests {
         assert_eq!(err("rados://p?user=a&user=b"), E::Repeated("user".into()));
         for bad in ["stripe_mib=0", "stripe_mib=65", "stripe_mib=four", "timeout_secs=0", "timeout_secs=-1"] {
             let name = bad.split('=').next().unwrap();
-            assert!(
-                matches!(err(&format!("rados://p?{bad}")), E::BadValue { name: n, .. } if n == name),
-                "{bad}"
-            );
+            assert!(matches!(err(&format!("rados://p?{bad}")), E::BadValue { name: n, .. } if n == name), "{bad}");
         }
         assert!(matches!(err("rados://p?user=client.admin"), E::BadValue { .. }));
         assert!(matches!(err("rados://p?conf="), E::BadValue { .. }));

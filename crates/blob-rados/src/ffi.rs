@@ -19,8 +19,7 @@ pub type rados_callback_t = Option<unsafe extern "C" fn(cb: rados_completion_t, 
 pub const LIBRADOS_CREATE_EXCLUSIVE: c_int = 1;
 
 extern "C" {
-    pub fn rados_create2(cluster: *mut rados_t, clustername: *const c_char, name: *const c_char, flags: u64)
-        -> c_int;
+    pub fn rados_create2(cluster: *mut rados_t, clustername: *const c_char, name: *const c_char, flags: u64) -> c_int;
     pub fn rados_conf_read_file(cluster: rados_t, path: *const c_char) -> c_int;
     pub fn rados_conf_set(cluster: rados_t, option: *const c_char, value: *const c_char) -> c_int;
     pub fn rados_connect(cluster: rados_t) -> c_int;

@@ -46,7 +46,9 @@ impl Head {
         match words.as_slice() {
             [MAGIC, version, len, stripe] => {
                 if *version != VERSION.to_string() {
-                    return Err(BlobError::Format(format!("RADOS blob head version {version} (this build reads {VERSION})")));
+                    return Err(BlobError::Format(format!(
+                        "RADOS blob head version {version} (this build reads {VERSION})"
+                    )));
                 }
                 let len: u64 = len.parse().map_err(|_| bad())?;
                 let stripe: u64 = stripe.parse().map_err(|_| bad())?;
@@ -106,7 +108,9 @@ mod tests {
         assert_eq!(h.encode(), "coffer-rados-blob 1 20971520 4194304\n");
         assert_eq!(Head::decode(h.encode().as_bytes()).unwrap(), h);
         assert!(h.encode().len() <= HEAD_MAX);
-        assert!(matches!(Head::decode(b"coffer-rados-blob 2 1 1\n"), Err(BlobError::Format(m)) if m.contains("version 2")));
+        assert!(
+            matches!(Head::decode(b"coffer-rados-blob 2 1 1\n"), Err(BlobError::Format(m)) if m.contains("version 2"))
+        );
         for bad in [&b""[..], b"coffer-rados-blob 1 5", b"coffer-rados-blob 1 5 0", b"other 1 5 5", b"\xff"] {
             assert!(matches!(Head::decode(bad), Err(BlobError::Format(_))), "{bad:?}");
         }
@@ -124,7 +128,13 @@ mod tests {
         assert_eq!(parse_name(&head_name(&id)), Some(Name::Head(id.clone())));
         assert_eq!(parse_name(&stripe_name(&id, 0)), Some(Name::Stripe(id.clone(), 0)));
         assert_eq!(parse_name(&stripe_name(&id, 12)), Some(Name::Stripe(id.clone(), 12)));
-        for other in ["with-ceph-probe", "0123456789abcdef0123456789abcdef.", "0123456789abcdef0123456789abcdef.01", "0123456789abcdef0123456789abcdef.x", "0123.1"] {
+        for other in [
+            "with-ceph-probe",
+            "0123456789abcdef0123456789abcdef.",
+            "0123456789abcdef0123456789abcdef.01",
+            "0123456789abcdef0123456789abcdef.x",
+            "0123.1",
+        ] {
             assert_eq!(parse_name(other), None, "{other}");
         }
     }
