@@ -78,10 +78,33 @@ unsafe impl Sync for Pool {}
 
 impl Drop for Pool {
     fn drop(&mut self) {
-        // SAFETY: both handles are valid (made in `connect`) and used by no
-        // one else now that the last reference is gone. Flushing first lets
-        // the operations still in flight (a dropped writer's removes)
-        // finish; their callbacks own everything they touch.
+        // Flushing waits for the operations still in flight (a dropped
+        // writer's removes; their callbacks own everything they touch), and
+        // shutting down waits for librados' threads: up to the operation
+        // timeout on a slow cluster. So it is done on a thread of its own,
+        // never on the runtime thread that dropped the last handle.
+        let handles = Handles { cluster: self.cluster, io: self.io };
+        let spawned = std::thread::Builder::new().name("rados-shutdown".into()).spawn(move || handles.close());
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "no thread to close the RADOS connection on; it is left open");
+        }
+    }
+}
+
+/// A pool's raw handles on their way to being closed.
+struct Handles {
+    cluster: rados_t,
+    io: rados_ioctx_t,
+}
+
+// SAFETY: librados handles may be used from any thread; these are moved to
+// the closing thread and used by nothing else.
+unsafe impl Send for Handles {}
+
+impl Handles {
+    fn close(self) {
+        // SAFETY: both handles are valid (made in `Pool::connect`) and used
+        // by no one else: the `Pool` that owned them is gone.
         unsafe {
             rados_aio_flush(self.io);
             rados_ioctx_destroy(self.io);
