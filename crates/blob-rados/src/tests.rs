@@ -183,6 +183,48 @@ async fn an_abandoned_writers_stripes_are_removed_by_clean_temp() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_crashed_deletes_and_cleaners_leave_is_found_through_stripe_0() {
+    let Some(s) = store(64 << 10).await else { return };
+    let later = SystemTime::now() + Duration::from_secs(3600);
+    let put = |n: usize| {
+        let s = s.clone();
+        async move {
+            let mut w = s.start().await.unwrap();
+            w.write(Bytes::from(pattern(n, 6))).await.unwrap();
+            Box::new(w).commit().await.unwrap()
+        }
+    };
+    // A delete that crashed after removing the head and the last stripes.
+    let half_deleted = put(5 * (64 << 10)).await;
+    s.pool.remove(&head_name(&half_deleted)).await.unwrap();
+    for n in [4, 3] {
+        s.pool.remove(&stripe_name(&half_deleted, n)).await.unwrap();
+    }
+    assert!(matches!(s.read(&half_deleted, 0, 1).await, Err(BlobError::NotFound(_))));
+    s.delete(&half_deleted).await.unwrap();
+    // A cleaner that crashed after claiming a blob (tombstone) and removing
+    // some stripes.
+    let half_cleaned = put(3 * (64 << 10)).await;
+    s.pool.remove(&head_name(&half_cleaned)).await.unwrap();
+    s.pool.write(&head_name(&half_cleaned), Guard::CreateExclusive, Vec::new(), Some(0)).await.unwrap();
+    s.pool.remove(&stripe_name(&half_cleaned, 2)).await.unwrap();
+    // A committed blob beside them is untouched.
+    let kept = put(100).await;
+
+    assert_eq!(s.clean_temp(later).await.unwrap(), 1, "the half-deleted blob is reclaimed");
+    assert!(stripe_sizes(&s, &half_deleted).await.is_empty());
+    assert!(stripe_sizes(&s, &half_cleaned).await.is_empty(), "the claimed blob's removal is finished");
+    // Tombstones go on the next pass; the committed blob stays.
+    s.clean_temp(later).await.unwrap();
+    for id in [&half_deleted, &half_cleaned] {
+        assert!(!exists(&s, &head_name(id)).await, "tombstone removed");
+    }
+    assert_eq!(read_all(&s, &kept, 0, 100).await, pattern(100, 6));
+    let page = s.list(later, None, 10).await.unwrap();
+    assert_eq!((page.ids, page.next.is_none()), (vec![kept], true));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_writer_removes_its_stripes() {
     let Some(s) = store(1 << 20).await else { return };
     let mut w = s.start().await.unwrap();
