@@ -12,7 +12,8 @@
 //! the writer is [`writer::RadosWriter`].
 //!
 //! Memory: a writer holds at most two write batches (1 MiB each), a reader
-//! one read chunk (1 MiB), whatever the blob's size.
+//! two read chunks (1 MiB each, the second read ahead), whatever the blob's
+//! size.
 
 mod aio;
 mod config;
@@ -38,6 +39,15 @@ use std::time::{Duration, SystemTime};
 
 /// Reads are made of chunks of at most this size (never across a stripe).
 const READ_CHUNK: u64 = 1 << 20;
+/// Chunks of one read in flight at once.
+const READ_AHEAD: usize = 2;
+
+/// Where the read chunk starting at `pos` ends: a chunk, the stripe's end or
+/// the range's end, whichever comes first.
+fn chunk_end(pos: u64, end: u64, stripe: u64) -> u64 {
+    let stripe_end = (pos / stripe + 1).saturating_mul(stripe);
+    pos.saturating_add(READ_CHUNK).min(stripe_end).min(end)
+}
 /// Object operations run at once by a listing or a clean-up pass.
 const PARALLEL: usize = 16;
 /// A listing page looks at no more than this many objects per id asked for
@@ -227,28 +237,35 @@ impl BlobStore for RadosBlobStore {
             ));
             return Ok(Box::pin(futures::stream::once(async move { Err(e) })));
         };
+        // The chunks, each inside one stripe; two are read at once, so the
+        // next is on its way while the caller sends this one.
+        let chunks = std::iter::successors(Some(offset), move |pos| {
+            let next = chunk_end(*pos, end, head.stripe);
+            (next < end).then_some(next)
+        })
+        .filter(move |pos| *pos < end)
+        .map(move |pos| (pos, chunk_end(pos, end, head.stripe)));
         let (pool, id) = (self.pool.clone(), id.clone());
-        let stream = futures::stream::try_unfold(offset, move |pos| {
-            let (pool, id) = (pool.clone(), id.clone());
-            async move {
-                if pos >= end {
-                    return Ok(None);
+        let stream = futures::stream::iter(chunks)
+            .map(move |(pos, stop)| {
+                let (pool, id) = (pool.clone(), id.clone());
+                async move {
+                    let (n, within) = (pos / head.stripe, pos % head.stripe);
+                    let want = (stop - pos) as usize;
+                    let chunk = pool.read(&stripe_name(&id, n), within, want).await.map_err(|e| match e.0 {
+                        ENOENT => BlobError::Io(std::io::Error::other(format!("blob {id}: stripe {n} is missing"))),
+                        _ => e.into_blob("reading a blob"),
+                    })?;
+                    if chunk.len() < want {
+                        return Err(BlobError::Io(std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            "blob shorter than recorded",
+                        )));
+                    }
+                    Ok(Bytes::from(chunk))
                 }
-                let (n, within) = (pos / head.stripe, pos % head.stripe);
-                let want = READ_CHUNK.min(end - pos).min(head.stripe - within) as usize;
-                let chunk = pool.read(&stripe_name(&id, n), within, want).await.map_err(|e| match e.0 {
-                    ENOENT => BlobError::Io(std::io::Error::other(format!("blob {id}: stripe {n} is missing"))),
-                    _ => e.into_blob("reading a blob"),
-                })?;
-                if chunk.len() < want {
-                    return Err(BlobError::Io(std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
-                        "blob shorter than recorded",
-                    )));
-                }
-                Ok(Some((Bytes::from(chunk), pos + want as u64)))
-            }
-        });
+            })
+            .buffered(READ_AHEAD);
         Ok(Box::pin(stream))
     }
 
