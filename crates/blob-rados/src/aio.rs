@@ -81,12 +81,17 @@ impl Drop for Pool {
         // Flushing waits for the operations still in flight (a dropped
         // writer's removes; their callbacks own everything they touch), and
         // shutting down waits for librados' threads: up to the operation
-        // timeout on a slow cluster. So it is done on a thread of its own,
-        // never on the runtime thread that dropped the last handle.
+        // timeout on a slow cluster. On a multi-threaded runtime's worker the
+        // runtime is told first (its other tasks move to another thread).
+        // Not on a thread of its own: a process that exits while librados is
+        // still shutting down crashes in librados' static destructors.
         let handles = Handles { cluster: self.cluster, io: self.io };
-        let spawned = std::thread::Builder::new().name("rados-shutdown".into()).spawn(move || handles.close());
-        if let Err(e) = spawned {
-            tracing::warn!(error = %e, "no thread to close the RADOS connection on; it is left open");
+        let on_worker = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if on_worker {
+            tokio::task::block_in_place(|| handles.close());
+        } else {
+            handles.close();
         }
     }
 }
@@ -96,10 +101,6 @@ struct Handles {
     cluster: rados_t,
     io: rados_ioctx_t,
 }
-
-// SAFETY: librados handles may be used from any thread; these are moved to
-// the closing thread and used by nothing else.
-unsafe impl Send for Handles {}
 
 impl Handles {
     fn close(self) {

@@ -268,6 +268,73 @@ async fn heads_of_another_format_version_are_refused() {
     assert_eq!(page.ids, vec![id], "the head is listed (its version is checked when read)");
 }
 
+/// Resumes a stopped process when dropped (even when the test fails).
+struct Resume(i32);
+
+impl Drop for Resume {
+    fn drop(&mut self) {
+        // SAFETY: sends a signal to a process id; no memory is involved.
+        unsafe { libc::kill(self.0, libc::SIGCONT) };
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_stalled_osd_is_unavailable_after_the_timeout_and_blocks_no_runtime_thread() {
+    let Some(quick) = store(1 << 20).await else { return };
+    let Some(osd) = std::env::var("COFFER_TEST_CEPH_OSD_PID").ok().and_then(|p| p.parse::<i32>().ok()) else {
+        eprintln!("SKIPPED: COFFER_TEST_CEPH_OSD_PID is not set (run under scripts/with-ceph)");
+        return;
+    };
+    // A store on the same namespace with a 2 s operation timeout.
+    let cfg = RadosConfig {
+        pool: std::env::var("COFFER_TEST_CEPH_POOL").unwrap_or_default(),
+        conf: std::env::var("COFFER_TEST_CEPH_CONF").unwrap_or_default().into(),
+        timeout: Duration::from_secs(2),
+        ..RadosConfig::default()
+    };
+    let s = RadosBlobStore::connect(&cfg).await.unwrap();
+    let mut w = s.start().await.unwrap();
+    w.write(Bytes::from_static(b"stall")).await.unwrap();
+    let id = Box::new(w).commit().await.unwrap();
+    drop(quick);
+
+    // On this one-thread runtime, a ticker stops if anything blocks it.
+    let ticks = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let ticker = tokio::spawn({
+        let ticks = ticks.clone();
+        async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    });
+    // SAFETY: sends a signal to the test cluster's OSD; no memory is involved.
+    assert_eq!(unsafe { libc::kill(osd, libc::SIGSTOP) }, 0, "stop the OSD");
+    let resume = Resume(osd);
+    // kill() returns before every thread of the OSD has stopped.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    let read = s.read(&id, 0, 5).await;
+    let elapsed = started.elapsed();
+    let mut w = s.create().await;
+    drop(resume);
+    ticker.abort();
+    assert!(
+        matches!(read, Err(BlobError::Unavailable(_))),
+        "{:?} after {elapsed:?}",
+        read.as_ref().err().map(ToString::to_string).ok_or("Ok")
+    );
+    assert!(matches!(w, Err(BlobError::Unavailable(_))), "{:?}", w.as_ref().err());
+    assert!(elapsed >= Duration::from_secs(1) && elapsed < Duration::from_secs(10), "{elapsed:?}");
+    let ticked = ticks.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(ticked >= 40, "the runtime thread was blocked: {ticked} ticks in two timeouts");
+    // Once the OSD runs again, so does the store.
+    w = s.create().await;
+    assert!(w.is_ok(), "{:?}", w.err());
+    assert_eq!(read_all(&s, &id, 0, 5).await, b"stall");
+}
+
 /// A configuration file for a cluster that is not there.
 fn nowhere(dir: &std::path::Path) -> RadosConfig {
     let conf = dir.join("ceph.conf");
