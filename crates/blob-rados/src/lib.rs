@@ -11,6 +11,10 @@
 //! Start reading at [`RadosBlobStore::connect`] and [`RadosConfig::from_url`];
 //! the writer is [`writer::RadosWriter`].
 //!
+//! Pools: tested on replicated pools. Stripes are written in 1 MiB pieces at
+//! offsets inside each stripe object, so an erasure-coded pool needs
+//! `allow_ec_overwrites` (BlueStore); without it those writes fail.
+//!
 //! Memory: a writer holds at most two write batches (1 MiB each), a reader
 //! two read chunks (1 MiB each, the second read ahead), whatever the blob's
 //! size.
