@@ -12,7 +12,7 @@
 //! directories with mode 0700 and its files with mode 0600, whatever the
 //! process umask.
 
-use crate::{BlobError, BlobStore, BlobStream, BlobWriter};
+use crate::{BlobError, BlobPage, BlobStore, BlobStream, BlobWriter, ListCursor};
 use async_trait::async_trait;
 use bytes::Bytes;
 use coffer_types::BlobId;
@@ -135,6 +135,50 @@ impl FsBlobStore {
     fn path(&self, id: &BlobId) -> PathBuf {
         self.root.join("v1").join(&id.as_str()[..2]).join(id.as_str())
     }
+}
+
+/// A listing's position in a file store: the last id it has looked at.
+/// Blobs are listed in id order, so a cursor stays valid whatever is
+/// created or deleted meanwhile.
+struct FsCursor(BlobId);
+
+/// The next at most `limit` committed blobs after `after` (in id order)
+/// modified before `before`.
+fn list_page(root: &Path, before: SystemTime, after: Option<BlobId>, limit: usize) -> Result<BlobPage, BlobError> {
+    let first_dir = match &after {
+        // Ids are checked hex, so the first two characters are a directory.
+        Some(a) => u8::from_str_radix(&a.as_str()[..2], 16).unwrap_or(0),
+        None => 0,
+    };
+    let mut ids = Vec::new();
+    for d in first_dir..=255u8 {
+        let mut names: Vec<BlobId> = Vec::new();
+        for entry in fs::read_dir(root.join(format!("{d:02x}")))? {
+            let entry = entry?;
+            if let Some(id) = entry.file_name().to_str().and_then(|n| BlobId::parse(n).ok()) {
+                if after.as_ref().is_none_or(|a| &id > a) {
+                    names.push(id);
+                }
+            }
+        }
+        names.sort();
+        for id in names {
+            if ids.len() == limit {
+                let last = ids.last().cloned().unwrap_or_else(|| id.clone());
+                return Ok(BlobPage { ids, next: Some(ListCursor::new(FsCursor(last))) });
+            }
+            let modified = match fs::metadata(root.join(&id.as_str()[..2]).join(id.as_str())) {
+                Ok(m) => m.modified()?,
+                // Deleted since the directory was read.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e.into()),
+            };
+            if modified < before {
+                ids.push(id);
+            }
+        }
+    }
+    Ok(BlobPage { ids, next: None })
 }
 
 /// A blob being written. Incoming pieces are gathered (without copying) up
@@ -302,24 +346,13 @@ impl BlobStore for FsBlobStore {
         .await
     }
 
-    async fn list(&self, before: SystemTime) -> Result<Vec<BlobId>, BlobError> {
+    async fn list(&self, before: SystemTime, from: Option<&ListCursor>, limit: usize) -> Result<BlobPage, BlobError> {
+        let after = match from {
+            Some(c) => Some(c.position::<FsCursor>()?.0.clone()),
+            None => None,
+        };
         let root = self.root.join("v1");
-        blocking(move || {
-            let mut out = Vec::new();
-            for dir in fs::read_dir(&root)? {
-                for entry in fs::read_dir(dir?.path())? {
-                    let entry = entry?;
-                    let Some(id) = entry.file_name().to_str().and_then(|n| BlobId::parse(n).ok()) else {
-                        continue;
-                    };
-                    if entry.metadata()?.modified()? < before {
-                        out.push(id);
-                    }
-                }
-            }
-            Ok(out)
-        })
-        .await
+        blocking(move || list_page(&root, before, after, limit.max(1))).await
     }
 
     async fn clean_temp(&self, before: SystemTime) -> Result<usize, BlobError> {

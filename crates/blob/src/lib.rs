@@ -6,8 +6,14 @@
 //! without committing discards the temporary data. Blob names never derive from
 //! user input.
 //!
-//! [`FsBlobStore`] keeps blobs as files on a local or shared filesystem.
-//! [`conformance`] is the suite every implementation runs.
+//! [`FsBlobStore`] keeps blobs as files on a local or shared filesystem;
+//! `coffer-blob-rados` keeps them in a Ceph RADOS pool. [`conformance`] is
+//! the suite every implementation runs.
+//!
+//! Listing is paged ([`BlobStore::list`], [`BlobPage`], [`ListCursor`]):
+//! a store may hold more blobs than fit in memory, and not every store can
+//! list in id order (RADOS lists in hash order), so a page ends at an opaque
+//! cursor that only the store which made it reads.
 
 pub mod conformance;
 mod fs;
@@ -18,6 +24,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use coffer_types::BlobId;
 use futures::stream::BoxStream;
+use std::any::Any;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// A stream of a blob's bytes.
@@ -35,6 +43,49 @@ pub enum BlobError {
     Io(#[source] std::io::Error),
     #[error("unsupported blob store format: {0}")]
     Format(String),
+    /// The store cannot answer now (a lost cluster connection, an operation
+    /// that timed out); nothing was made visible. Retry later.
+    #[error("blob store unavailable: {0}")]
+    Unavailable(String),
+    /// A [`ListCursor`] that this store did not make.
+    #[error("a listing cursor from another blob store")]
+    ForeignCursor,
+}
+
+/// Where a paged listing ([`BlobStore::list`]) resumes. Opaque: the store
+/// that made it puts its own position inside (a file store the last id, a
+/// RADOS store a librados cursor), and only that store, in the same process,
+/// reads it back. Cloning is cheap.
+#[derive(Clone)]
+pub struct ListCursor(Arc<dyn Any + Send + Sync>);
+
+impl ListCursor {
+    /// Wraps a store's own position.
+    pub fn new<T: Any + Send + Sync>(position: T) -> Self {
+        ListCursor(Arc::new(position))
+    }
+
+    /// The store's position, if this cursor holds a `T`; otherwise
+    /// [`BlobError::ForeignCursor`].
+    pub fn position<T: Any + Send + Sync>(&self) -> Result<Arc<T>, BlobError> {
+        self.0.clone().downcast::<T>().map_err(|_| BlobError::ForeignCursor)
+    }
+}
+
+impl std::fmt::Debug for ListCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ListCursor(..)")
+    }
+}
+
+/// One page of a listing.
+#[derive(Debug, Default)]
+pub struct BlobPage {
+    /// Committed blobs last modified before the cut-off: at most the limit
+    /// asked for, possibly fewer (even none) before the end.
+    pub ids: Vec<BlobId>,
+    /// Where the next page starts; `None` when the listing is complete.
+    pub next: Option<ListCursor>,
 }
 
 impl From<std::io::Error> for BlobError {
@@ -57,8 +108,19 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn read(&self, id: &BlobId, offset: u64, len: u64) -> Result<BlobStream, BlobError>;
     /// Deletes a blob; deleting a missing blob succeeds.
     async fn delete(&self, id: &BlobId) -> Result<(), BlobError>;
-    /// Committed blobs last modified before `before` (for the orphan scan).
-    async fn list(&self, before: SystemTime) -> Result<Vec<BlobId>, BlobError>;
+    /// One page of the committed blobs last modified before `before` (for
+    /// the orphan scan), starting at `from` (`None`: the beginning).
+    ///
+    /// Starting from `None` and following each page's `next` until it is
+    /// `None` yields every blob that was committed before the listing began,
+    /// was not deleted during it and was last modified before `before`,
+    /// exactly once; a blob committed or deleted during the listing appears
+    /// at most once, and not at all if it was deleted before the page that
+    /// would hold it was asked for. A page holds at most `limit` ids (a `limit` of 0 counts
+    /// as 1) and may hold fewer, even none, while `next` is `Some`: only a
+    /// `None` ends the listing. The order is the store's own. Deleting blobs
+    /// already listed, between pages, is allowed.
+    async fn list(&self, before: SystemTime, from: Option<&ListCursor>, limit: usize) -> Result<BlobPage, BlobError>;
     /// Removes temporary data of writers abandoned before `before` (crashes);
     /// returns how many were removed.
     async fn clean_temp(&self, before: SystemTime) -> Result<usize, BlobError>;

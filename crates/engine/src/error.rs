@@ -60,8 +60,10 @@ pub enum EngineError {
     #[error("quota exceeded")]
     QuotaExceeded(coffer_meta::QuotaScope),
     /// The metadata store cannot answer now (unreachable, or a transaction
-    /// kept losing to others); nothing was written. Answer "retry later".
-    #[error("metadata store unavailable: {0}")]
+    /// kept losing to others), or the blob store cannot (a lost cluster
+    /// connection, a timed-out operation); nothing was written. Answer
+    /// "retry later".
+    #[error("store unavailable: {0}")]
     Unavailable(String),
     #[error("reading the request body: {0}")]
     Body(#[source] BoxError),
@@ -93,7 +95,21 @@ impl From<BlobError> for EngineError {
     fn from(e: BlobError) -> Self {
         match e {
             BlobError::NoSpace => EngineError::NoSpace,
+            BlobError::Unavailable(why) => EngineError::Unavailable(why),
             other => EngineError::Blob(other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unavailable_blob_store_asks_to_retry() {
+        let e = EngineError::from(BlobError::Unavailable("osd op timed out".into()));
+        assert!(matches!(e, EngineError::Unavailable(ref why) if why == "osd op timed out"), "{e:?}");
+        assert!(matches!(EngineError::from(BlobError::NoSpace), EngineError::NoSpace));
+        assert!(matches!(EngineError::from(BlobError::Format("x".into())), EngineError::Blob(_)));
     }
 }

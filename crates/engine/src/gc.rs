@@ -97,20 +97,27 @@ impl Engine {
         if temp > 0 {
             tracing::info!(temp, "abandoned temporary blob data deleted");
         }
-        let all = self.blobs.list(before).await?;
         let mut deleted = 0;
-        for chunk in all.chunks(500) {
-            // Renewed before each batch: a sweep that outlives its lease
+        let mut from = None;
+        loop {
+            // Renewed before each page: a sweep that outlives its lease
             // stops rather than run beside a second one.
             let now = now_millis();
             if !self.meta.acquire_lease(SWEEP_LEASE, &self.node_id, now, now + lease_ms).await? {
                 tracing::warn!("the orphan sweep lost its lease; stopping");
                 break;
             }
-            let known = self.meta.blobs_known(chunk).await?;
-            for b in chunk.iter().filter(|b| !known.contains(b)) {
-                self.blobs.delete(b).await?;
-                deleted += 1;
+            let page = self.blobs.list(before, from.as_ref(), 500).await?;
+            if !page.ids.is_empty() {
+                let known = self.meta.blobs_known(&page.ids).await?;
+                for b in page.ids.iter().filter(|b| !known.contains(b)) {
+                    self.blobs.delete(b).await?;
+                    deleted += 1;
+                }
+            }
+            match page.next {
+                Some(next) => from = Some(next),
+                None => break,
             }
         }
         Ok(deleted)

@@ -16,7 +16,7 @@ pub(crate) const RETRY_AFTER_SECS: &str = "1";
 /// `503 SlowDown` with `Retry-After`: the store is unavailable or contended
 /// and nothing was written; SDKs retry it with backoff. Logged as a warning.
 pub(crate) fn unavailable(e: &dyn std::fmt::Display) -> S3Error {
-    tracing::warn!(error = %e, "metadata store unavailable; answered SlowDown");
+    tracing::warn!(error = %e, "store unavailable; answered SlowDown");
     S3Error::new(C::SlowDown).with_header("retry-after", RETRY_AFTER_SECS)
 }
 
