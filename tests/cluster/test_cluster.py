@@ -46,6 +46,11 @@ from coffer_e2e import (  # noqa: E402
 PG_URI = os.environ.get("COFFER_TEST_POSTGRES_URI")
 PG_URL = os.environ.get("COFFER_TEST_POSTGRES_URL")
 PG_CTL = os.environ.get("COFFER_TEST_POSTGRES_CTL")
+# COFFER_CLUSTER_BLOBS=rados (inside scripts/with-ceph): blobs in the test
+# cluster's RADOS pool instead of a shared directory.
+RADOS = os.environ.get("COFFER_CLUSTER_BLOBS") == "rados"
+CEPH_CONF = os.environ.get("COFFER_TEST_CEPH_CONF")
+CEPH_POOL = os.environ.get("COFFER_TEST_CEPH_POOL")
 
 pytestmark = pytest.mark.skipif(
     not PG_URI, reason="needs a PostgreSQL: run through scripts/cluster-test (scripts/with-postgres)")
@@ -68,7 +73,12 @@ class Cluster:
         key = base / "master.key"
         key.write_text(__import__("base64").b64encode(os.urandom(32)).decode())
         key.chmod(0o600)
-        args = ["--meta", PG_URI, "--blobs", f"fs://{self.blobs}", "--master-key-file", str(key),
+        if RADOS:
+            assert CEPH_CONF and CEPH_POOL, "COFFER_CLUSTER_BLOBS=rados runs inside scripts/with-ceph"
+            blobs = f"rados://{CEPH_POOL}?conf={CEPH_CONF}&timeout_secs=10"
+        else:
+            blobs = f"fs://{self.blobs}"
+        args = ["--meta", PG_URI, "--blobs", blobs, "--master-key-file", str(key),
                 "--gc-grace-secs", str(GC_GRACE_SECS), "--reclaim-min-age-secs", str(RECLAIM_SECS),
                 "--orphan-sweep-secs", "2", "--meter-interval-secs", "1", "--meta-pool-size", "8"]
         self.gws = [CofferServer(data_dir=base / f"gw{i}", log_path=base / f"gw{i}.log", extra_args=list(args))
@@ -216,11 +226,24 @@ def referenced_blobs() -> set[str]:
     return set(psql("SELECT blob_id FROM segments UNION SELECT blob_id FROM parts UNION SELECT blob_id FROM gc_queue"))
 
 
+def rados_names() -> list[str]:
+    out = subprocess.run(["rados", "-c", CEPH_CONF, "-p", CEPH_POOL, "ls"], check=True, capture_output=True, text=True)
+    return out.stdout.split()
+
+
 def blob_files(root: Path) -> set[str]:
+    """Committed blobs: files under v1/, or RADOS head objects (`<id>`)."""
+    if RADOS:
+        return {n for n in rados_names() if "." not in n}
     return {p.name for p in (root / "v1").glob("*/*") if p.is_file()}
 
 
 def temp_files(root: Path) -> list[str]:
+    """Data of unfinished writes: files in tmp/, or RADOS stripes (`<id>.<n>`) of no head."""
+    if RADOS:
+        names = rados_names()
+        heads = {n for n in names if "." not in n}
+        return sorted({n.split(".")[0] for n in names if "." in n} - heads)
     return [p.name for p in (root / "tmp").iterdir()]
 
 
@@ -326,7 +349,7 @@ def test_traffic_through_a_killed_gateway_and_a_database_restart(cluster, tmp_pa
         assert time.monotonic() < deadline, (
             f"orphans {len(files - refs)}, missing {len(refs - files)}, temp {len(tmp)}, queued {pending}")
         time.sleep(1)
-    print(f"cluster: {len(files)} blob files, each referenced; no temp data left")
+    print(f"cluster: {len(files)} blobs ({'RADOS' if RADOS else 'files'}), each referenced; no temp data left")
 
 
 def test_other_tools_through_other_gateways(cluster, tmp_path):

@@ -151,6 +151,14 @@ pub(crate) async fn open(
     Ok(Opened { meta: meta_store, blobs: blob_store, locks })
 }
 
+#[cfg(feature = "rados")]
+async fn open_rados(url: &str) -> anyhow::Result<Arc<dyn BlobStore>> {
+    let cfg = coffer_blob_rados::RadosConfig::from_url(url)?;
+    let store = coffer_blob_rados::RadosBlobStore::connect(&cfg).await.context("connecting to RADOS")?;
+    Ok(Arc::new(store))
+}
+
+#[cfg(not(feature = "rados"))]
 async fn open_rados(_url: &str) -> anyhow::Result<Arc<dyn BlobStore>> {
     anyhow::bail!("this coffer was built without RADOS support: build it with `--features rados` (needs librados)")
 }
