@@ -17,6 +17,7 @@ use tokio_postgres::Client;
 mod tests;
 mod v1;
 mod v2;
+mod v3;
 
 /// One schema step.
 pub struct Migration {
@@ -31,10 +32,12 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, up: v1::UP, down: v1::DOWN },
     // v2: claims on the garbage queue (one collector per blob). See `v2.rs`.
     Migration { version: 2, up: v2::UP, down: v2::DOWN },
+    // v3: buckets indexed by (project, name) for paged per-project listings. See `v3.rs`.
+    Migration { version: 3, up: v3::UP, down: v3::DOWN },
 ];
 
 /// The newest schema version.
-pub const LATEST: u32 = 2;
+pub const LATEST: u32 = 3;
 
 /// Why migrating failed.
 #[derive(Debug, thiserror::Error)]

@@ -12,6 +12,7 @@ mod v5;
 mod v6;
 mod v7;
 mod v8;
+mod v9;
 
 /// One schema step.
 pub struct Migration {
@@ -122,10 +123,12 @@ DROP TABLE buckets;
     Migration { version: 7, up: v7::UP, down: v7::DOWN },
     // v8: claims on the garbage queue (one collector per blob). See `v8.rs`.
     Migration { version: 8, up: v8::UP, down: v8::DOWN },
+    // v9: buckets indexed by (project, name) for paged per-project listings. See `v9.rs`.
+    Migration { version: 9, up: v9::UP, down: v9::DOWN },
 ];
 
 /// The newest schema version.
-pub const LATEST: u32 = 8;
+pub const LATEST: u32 = 9;
 
 /// The schema version of `conn`.
 pub fn current(conn: &Connection) -> rusqlite::Result<u32> {
