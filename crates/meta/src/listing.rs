@@ -199,7 +199,8 @@ impl ListScan {
                     last_skipped = true;
                 }
                 None => {
-                    last = Some(row.key.into_bytes());
+                    last = Some(row.key.as_bytes().to_vec());
+                    self.out.push(ListEntry::Object(row));
                 }
             }
         }
