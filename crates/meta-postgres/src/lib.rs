@@ -148,7 +148,9 @@ impl PgMetaStore {
         let size = self.pool.status().max_size;
         let conns = futures_join(&self.pool, size).await?;
         for c in &conns {
-            c.batch_execute("SELECT pg_stat_force_next_flush()").await.map_err(|e| setup_error("flushing statistics", e))?;
+            c.batch_execute("SELECT pg_stat_force_next_flush()")
+                .await
+                .map_err(|e| setup_error("flushing statistics", e))?;
         }
         Ok(())
     }

@@ -393,7 +393,10 @@ async fn range_read(c: &impl GenericClient, bid: i64, r: &RangeRead) -> Try<Vec<
     );
     let limit = i64::try_from(r.limit).unwrap_or(i64::MAX);
     let rows = c
-        .query_typed(&sql, &[(&bid, Type::INT8), (&r.lower, Type::BYTEA), (&r.upper, Type::BYTEA), (&limit, Type::INT8)])
+        .query_typed(
+            &sql,
+            &[(&bid, Type::INT8), (&r.lower, Type::BYTEA), (&r.upper, Type::BYTEA), (&limit, Type::INT8)],
+        )
         .await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {

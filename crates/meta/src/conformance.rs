@@ -160,8 +160,13 @@ pub async fn buckets(s: Arc<dyn MetaStore>) {
     s.create_bucket(bucket("b1")).await.unwrap();
     assert!(matches!(s.create_bucket(bucket("b1")).await, Err(MetaError::BucketAlreadyExists)));
     assert_eq!(s.get_bucket("b1").await.unwrap(), Some(bucket("b1")));
-    let names: Vec<_> =
-        s.list_buckets(&BucketQuery { limit: 10, ..Default::default() }).await.unwrap().into_iter().map(|b| b.name).collect();
+    let names: Vec<_> = s
+        .list_buckets(&BucketQuery { limit: 10, ..Default::default() })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.name)
+        .collect();
     assert_eq!(names, ["b1", "b2"]);
     s.delete_bucket("b1").await.unwrap();
     assert!(matches!(s.delete_bucket("b1").await, Err(MetaError::NoSuchBucket)));
@@ -335,7 +340,8 @@ pub async fn listing_order_and_bounds(s: Arc<dyn MetaStore>) {
     assert_eq!(list("", ListStart::AtOrAfter(b"a0".to_vec()), 1).await, ["a0"]);
     assert_eq!(list("", ListStart::AtOrAfter(vec![b'a', b'/', 0xff]), 1).await, ["a0"]);
     assert_eq!(list("zz", ListStart::Unbounded, 10).await, Vec::<String>::new());
-    let listed = s.list_objects("b", &ListQuery { prefix: "z".into(), ..Default::default() }.with_limit(5)).await.unwrap();
+    let listed =
+        s.list_objects("b", &ListQuery { prefix: "z".into(), ..Default::default() }.with_limit(5)).await.unwrap();
     let summary = listed[0].clone().into_object().unwrap();
     assert_eq!((summary.size, summary.etag.as_str(), summary.last_modified), (1, "etag-z", 1000));
 }

@@ -270,7 +270,9 @@ mod tests {
     }
 
     fn rows(keys: &[&str]) -> Vec<ObjectSummary> {
-        keys.iter().map(|k| ObjectSummary { key: (*k).into(), size: 0, etag: String::new(), last_modified: 0 }).collect()
+        keys.iter()
+            .map(|k| ObjectSummary { key: (*k).into(), size: 0, etag: String::new(), last_modified: 0 })
+            .collect()
     }
 
     #[test]
@@ -291,7 +293,8 @@ mod tests {
 
     #[test]
     fn batches_restart_at_one_after_a_common_prefix() {
-        let q = ListQuery { prefix: String::new(), delimiter: Some("/".into()), start: ListStart::Unbounded, limit: 100 };
+        let q =
+            ListQuery { prefix: String::new(), delimiter: Some("/".into()), start: ListStart::Unbounded, limit: 100 };
         let mut s = ListScan::new(&q);
         assert_eq!(s.next_read().unwrap().limit, 1);
         s.feed(rows(&["a"]));

@@ -74,7 +74,8 @@ pub(crate) async fn list_buckets(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         },
     };
     let meta = ctx.svc.meta();
-    let mut q = BucketQuery { project, after: ctx.query("after")?, limit: limit.unwrap_or(MAX_LIMIT), ..Default::default() };
+    let mut q =
+        BucketQuery { project, after: ctx.query("after")?, limit: limit.unwrap_or(MAX_LIMIT), ..Default::default() };
     let mut listed = Vec::new();
     loop {
         let page = meta.list_buckets(&q).await?;

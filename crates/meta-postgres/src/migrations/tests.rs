@@ -150,10 +150,7 @@ async fn v3_lists_a_projects_buckets_by_index_both_ways() {
     .unwrap();
     migrate(&mut c, 3).await.unwrap();
     let plan: Vec<String> = c
-        .query(
-            "EXPLAIN SELECT name FROM buckets WHERE project = 'p7' AND name > 'b17' ORDER BY name LIMIT 10",
-            &[],
-        )
+        .query("EXPLAIN SELECT name FROM buckets WHERE project = 'p7' AND name > 'b17' ORDER BY name LIMIT 10", &[])
         .await
         .unwrap()
         .iter()

@@ -132,7 +132,21 @@ pub async fn delimiter_listings(s: Arc<dyn MetaStore>) {
         s.put_object("b", inline(k, b"x"), WriteCondition::None).await.unwrap();
     }
     s.put_object("other", inline("a/zz/1", b"x"), WriteCondition::None).await.unwrap();
-    let prefixes = ["", "a", "a/", "a/b/", "photos-", "photos--", "z\u{7f}", "k\u{7ff}", "\u{ffff}", "\u{10ffff}", "é", "x", "nope"];
+    let prefixes = [
+        "",
+        "a",
+        "a/",
+        "a/b/",
+        "photos-",
+        "photos--",
+        "z\u{7f}",
+        "k\u{7ff}",
+        "\u{ffff}",
+        "\u{10ffff}",
+        "é",
+        "x",
+        "nope",
+    ];
     let delims = [None, Some(""), Some("/"), Some("--"), Some("é"), Some("\u{10ffff}"), Some("/b/")];
     for prefix in prefixes {
         for delim in delims {
@@ -186,18 +200,32 @@ pub async fn delimiter_listings(s: Arc<dyn MetaStore>) {
     let nested = entries(s.list_objects("b", &q("a/", Some("/"), ListStart::Unbounded, 1000)).await.unwrap());
     assert_eq!(
         nested,
-        [(false, "a/".into()), (true, "a//".into()), (false, "a/b".into()), (true, "a/b/".into()), (false, "a/c".into())]
+        [
+            (false, "a/".into()),
+            (true, "a//".into()),
+            (false, "a/b".into()),
+            (true, "a/b/".into()),
+            (false, "a/c".into())
+        ]
     );
     let long = entries(s.list_objects("b", &q("photos-", Some("--"), ListStart::Unbounded, 1000)).await.unwrap());
     assert_eq!(
         long,
-        [(false, "photos-".into()), (true, "photos---".into()), (true, "photos--2024--".into()), (false, "photos--x".into())]
+        [
+            (false, "photos-".into()),
+            (true, "photos---".into()),
+            (true, "photos--2024--".into()),
+            (false, "photos--x".into())
+        ]
     );
     let long = entries(s.list_objects("b", &q("photos--", Some("--"), ListStart::Unbounded, 1000)).await.unwrap());
     assert_eq!(long, [(false, "photos---z".into()), (true, "photos--2024--".into()), (false, "photos--x".into())]);
     let multi = entries(s.list_objects("b", &q("x", Some("é"), ListStart::Unbounded, 1000)).await.unwrap());
     assert_eq!(multi, [(true, "xé".into())]);
-    assert!(matches!(s.list_objects("nope", &q("", Some("/"), ListStart::Unbounded, 5)).await, Err(MetaError::NoSuchBucket)));
+    assert!(matches!(
+        s.list_objects("nope", &q("", Some("/"), ListStart::Unbounded, 5)).await,
+        Err(MetaError::NoSuchBucket)
+    ));
     assert!(s.list_objects("b", &q("", Some("/"), ListStart::Unbounded, 0)).await.unwrap().is_empty());
 }
 
@@ -217,7 +245,8 @@ pub async fn bucket_pages(s: Arc<dyn MetaStore>) {
     assert_eq!(names(BucketQuery::project("p", 100)).await, ["b1", "b10", "b2", "b3"]);
     assert_eq!(names(BucketQuery::project("", 100)).await, ["c0"]);
     assert_eq!(names(BucketQuery::project("none", 100)).await, Vec::<String>::new());
-    let p = |after: Option<&str>, limit| BucketQuery { after: after.map(Into::into), ..BucketQuery::project("p", limit) };
+    let p =
+        |after: Option<&str>, limit| BucketQuery { after: after.map(Into::into), ..BucketQuery::project("p", limit) };
     assert_eq!(names(p(Some("b1"), 2)).await, ["b10", "b2"]);
     assert_eq!(names(p(Some("b3"), 2)).await, Vec::<String>::new());
     assert_eq!(names(p(Some("a"), 1)).await, ["b1"]);
@@ -320,10 +349,14 @@ pub async fn delimiter_listing_cost(s: Arc<dyn Store>, h: Arc<dyn ListingHarness
     assert!(listed.iter().all(|e| matches!(e, ListEntry::CommonPrefix(_))));
     assert!(rows <= 1100, "a page of 1,000 folders read {rows} rows in {queries} queries");
     assert!(queries <= 1100, "{queries} queries");
+    eprintln!(
+        "a delimiter page of 1,000 folders x 100 keys: {queries} range reads, {rows} rows, index entries {index:?}"
+    );
     if let Some(index) = index {
         // The server's own count of index entries read (each seek that
-        // ends a range may look at one entry beyond it).
-        assert!(index <= 2200, "PostgreSQL read {index} index entries for a page of 1,000 folders");
+        // ends a range may look at one entry beyond it). At least one per
+        // folder, or the statistics were not flushed.
+        assert!((1000..=2200).contains(&index), "PostgreSQL read {index} index entries for a page of 1,000 folders");
     }
     // Half a page from a marker inside a folder.
     let start = ListStart::After(b"d0499/k050".to_vec());
