@@ -491,3 +491,35 @@ async fn routing_authentication_and_the_openapi_document() {
     assert!(String::from_utf8_lossy(&body).contains("XAmzContentSHA256Mismatch"));
     assert!(h.iam.project("sneaky").await.is_err());
 }
+
+/// `GET /buckets` pages by name with `?after=` and `?limit=`, per project or
+/// for every project; without a limit it answers every bucket.
+#[tokio::test]
+async fn buckets_are_listed_in_pages() {
+    let h = Harness::new().await;
+    h.project("acme").await;
+    h.project("beta").await;
+    for (name, project) in [("a-3", "acme"), ("a-1", "acme"), ("b-1", "beta"), ("a-2", "acme")] {
+        bucket(&h, name, project).await;
+    }
+    let op = Some(&h.operator);
+    let names = |r: &serde_json::Value| -> Vec<String> {
+        r.as_array().unwrap().iter().map(|b| b["name"].as_str().unwrap().to_owned()).collect()
+    };
+    let r = h.admin(op, "GET", "/buckets", None).await;
+    assert_eq!(names(&r.body), ["a-1", "a-2", "a-3", "b-1"]);
+    let r = h.admin(op, "GET", "/buckets?limit=2", None).await;
+    assert_eq!(names(&r.body), ["a-1", "a-2"]);
+    let r = h.admin(op, "GET", "/buckets?limit=2&after=a-2", None).await;
+    assert_eq!(names(&r.body), ["a-3", "b-1"]);
+    let r = h.admin(op, "GET", "/buckets?project=acme&after=a-1&limit=1", None).await;
+    assert_eq!(names(&r.body), ["a-2"]);
+    let r = h.admin(op, "GET", "/buckets?project=beta", None).await;
+    assert_eq!(names(&r.body), ["b-1"]);
+    for bad in ["0", "1001", "x"] {
+        let r = h.admin(op, "GET", &format!("/buckets?limit={bad}"), None).await;
+        assert_eq!((r.status, r.code()), (400, "InvalidArgument"), "limit={bad}");
+    }
+    let r = h.admin(op, "GET", "/projects/acme", None).await;
+    assert_eq!(r.body["stored"]["buckets"], 3);
+}

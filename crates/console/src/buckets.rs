@@ -70,7 +70,9 @@ async fn render_list(
     let secure = inner.cfg.secure_cookies;
     let mut rows = Vec::new();
     let denied = if allowed_unbound(v, cx, secure, "s3:ListAllMyBuckets", "*") {
-        let buckets = inner.engine.list_buckets().await.map_err(engine_err)?;
+        // The operator sees every bucket, a project user its project's (read
+        // by the store's (project, name) index).
+        let buckets = inner.engine.all_buckets(v.principal.project()).await.map_err(engine_err)?;
         for b in buckets.into_iter().filter(|b| visible(v, b)) {
             let totals = inner.engine.meta().bucket_totals(&b.name).await;
             let totals = match totals {

@@ -314,10 +314,7 @@ pub(crate) async fn detail(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Re
     let meta = inner.engine.meta();
     let mut buckets = Vec::new();
     let mut rows = Vec::new();
-    for b in inner.engine.list_buckets().await.map_err(PageError::internal)? {
-        if b.project != p.name {
-            continue;
-        }
+    for b in inner.engine.all_buckets(Some(&p.name)).await.map_err(PageError::internal)? {
         let (totals, quota) =
             match (meta.bucket_totals(&b.name).await, meta.get_quota(&QuotaScope::Bucket(b.name.clone())).await) {
                 (Ok(t), Ok(q)) => (t, q),

@@ -164,7 +164,7 @@ pub(crate) async fn page(inner: &Inner, cx: &Cx, v: &Viewer) -> Result<Response<
     let project = v.principal.project().unwrap_or(OPERATOR_PROJECT);
     let secure = inner.cfg.secure_cookies;
     let mut buckets = Vec::new();
-    for b in inner.engine.list_buckets().await.map_err(PageError::internal)? {
+    for b in inner.engine.all_buckets(Some(project)).await.map_err(PageError::internal)? {
         if !visible(v, &b) || b.project != project {
             continue;
         }

@@ -1,8 +1,11 @@
 //! Bucket use cases.
 
 use crate::{Engine, EngineError};
-use coffer_meta::{BucketRecord, ListQuery};
+use coffer_meta::{BucketQuery, BucketRecord, ListQuery};
 use coffer_types::{now_millis, BucketName, UnixMillis};
+
+/// Buckets read per page by [`Engine::all_buckets`].
+const BUCKET_PAGE: usize = 1000;
 
 /// What callers learn about a bucket.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,9 +68,26 @@ impl Engine {
         self.meta.get_bucket(name).await?.map(Into::into).ok_or(EngineError::NoSuchBucket)
     }
 
-    /// Every bucket, by name.
-    pub async fn list_buckets(&self) -> Result<Vec<BucketInfo>, EngineError> {
-        Ok(self.meta.list_buckets().await?.into_iter().map(Into::into).collect())
+    /// One page of buckets by name, as `query` asks (one project's, or
+    /// with no project every project's).
+    pub async fn list_buckets(&self, query: &BucketQuery) -> Result<Vec<BucketInfo>, EngineError> {
+        Ok(self.meta.list_buckets(query).await?.into_iter().map(Into::into).collect())
+    }
+
+    /// Every bucket of `project` (`None`: of every project) by name, read
+    /// a page at a time.
+    pub async fn all_buckets(&self, project: Option<&str>) -> Result<Vec<BucketInfo>, EngineError> {
+        let mut q = BucketQuery { project: project.map(str::to_owned), limit: BUCKET_PAGE, ..Default::default() };
+        let mut out: Vec<BucketInfo> = Vec::new();
+        loop {
+            let page = self.list_buckets(&q).await?;
+            let full = page.len() == BUCKET_PAGE;
+            out.extend(page);
+            match out.last() {
+                Some(last) if full => q.after = Some(last.name.clone()),
+                _ => return Ok(out),
+            }
+        }
     }
 
     /// Deletes an empty bucket.

@@ -17,11 +17,16 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
+    fixture_with_meta().0
+}
+
+/// A fixture and its metadata store (to read what listings cost).
+fn fixture_with_meta() -> (Fixture, std::sync::Arc<SqliteMetaStore>) {
     let dir = tempfile::tempdir().unwrap();
-    let meta = SqliteMetaStore::open(dir.path().join("meta.db")).unwrap();
+    let meta = std::sync::Arc::new(SqliteMetaStore::open(dir.path().join("meta.db")).unwrap());
     let blobs = FsBlobStore::open(dir.path().join("blobs")).unwrap();
     let cfg = EngineConfig { inline_max: 1024, min_part_size: 100, ..Default::default() };
-    Fixture { engine: Engine::new(std::sync::Arc::new(meta), std::sync::Arc::new(blobs), cfg), dir }
+    (Fixture { engine: Engine::new(meta.clone(), std::sync::Arc::new(blobs), cfg), dir }, meta)
 }
 
 impl Fixture {
@@ -485,7 +490,7 @@ async fn listing_matches_model() {
 /// listings are complete and ordered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listing_100k_keys() {
-    let f = fixture();
+    let (f, meta) = fixture_with_meta();
     f.engine.create_bucket(NEW_BKT).await.unwrap();
     let n = 100_000usize;
     let mut tasks = Vec::new();
@@ -514,9 +519,27 @@ async fn listing_100k_keys() {
     assert_eq!(all.len(), n);
     assert!(all.windows(2).all(|w| w[0].as_bytes() < w[1].as_bytes()));
     let p = ListParams { delimiter: Some("/".into()), max_keys: 1000, ..Default::default() };
+    let (_, rows_before) = meta.list_reads();
     let page = f.engine.list_objects("bkt", &p).await.unwrap();
     assert_eq!(page.common_prefixes.len(), 100);
     assert!(page.objects.is_empty() && !page.is_truncated);
+    // One row per folder, not the 100k keys below them.
+    let rows = meta.list_reads().1 - rows_before;
+    assert!(rows <= 101, "the delimiter page over 100 folders of 1,000 keys read {rows} rows");
+    // Pages of 10 folders: NextMarker is the folder, each folder comes once.
+    let mut folders = Vec::new();
+    let mut after = None;
+    loop {
+        let p = ListParams { delimiter: Some("/".into()), max_keys: 10, after: after.clone(), ..Default::default() };
+        let page = f.engine.list_objects("bkt", &p).await.unwrap();
+        folders.extend(page.common_prefixes.iter().cloned());
+        if !page.is_truncated {
+            break;
+        }
+        after = page.last;
+        assert!(after.as_deref().is_some_and(|a| a.ends_with('/')));
+    }
+    assert_eq!(folders, (0..100).map(|i| format!("d{i:02}/")).collect::<Vec<_>>());
     let p = ListParams { prefix: "d42/".into(), max_keys: 1000, ..Default::default() };
     let page = f.engine.list_objects("bkt", &p).await.unwrap();
     assert_eq!(page.objects.len(), 1000);

@@ -20,10 +20,11 @@
 //!   connection lost while committing is not replayed (its outcome is
 //!   unknown). See `retry.rs`.
 //! - **Keys** are `bytea`, compared bytewise; listings are range seeks on the
-//!   `(bucket_id, key)` index (`key >= $1 AND key < $2`, never `LIKE`). The
-//!   engine's delimiter listing jumps past each common prefix with a new
-//!   seek at the prefix's byte successor (a loose index scan), so the keys
-//!   under a folder are not read one by one.
+//!   `(bucket_id, key)` index (`key >= $1 AND key < $2`, never `LIKE`). A
+//!   delimiter listing jumps past each common prefix with a new seek at the
+//!   prefix's byte successor (a loose index scan, `coffer_meta::listing`),
+//!   all on one REPEATABLE READ snapshot, so the keys under a folder are not
+//!   read one by one.
 //! - **Schema** versions with up and down scripts ([`migrations`]), applied
 //!   under an advisory lock so gateways starting together migrate once. No DDL
 //!   happens anywhere else.
@@ -63,7 +64,7 @@ use async_trait::async_trait;
 use coffer_meta::*;
 use coffer_types::{BlobId, UnixMillis};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use retry::{reading, writing};
+use retry::{reading, snapshot, writing};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -80,6 +81,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// handle has its own pool.
 pub struct PgMetaStore {
     pool: Pool,
+    list_reads: std::sync::Arc<listing::ListReads>,
 }
 
 /// A failure while connecting, with every cause in its chain (a pool's
@@ -148,13 +150,33 @@ impl PgMetaStore {
         // Warm: open every connection now rather than on the first requests.
         let conns = futures_join(&pool, size).await?;
         drop(conns);
-        Ok(PgMetaStore { pool })
+        Ok(PgMetaStore { pool, list_reads: Default::default() })
     }
 
     /// (connections open, connections idle) of this handle's pool.
     pub fn pool_status(&self) -> (usize, usize) {
         let s = self.pool.status();
         (s.size, s.available)
+    }
+
+    /// (range reads, rows read) by this handle's object listings: what a
+    /// listing costs, for the cost tests.
+    pub fn list_reads(&self) -> (u64, u64) {
+        self.list_reads.get()
+    }
+
+    /// Makes every connection of the pool report its statistics
+    /// (`pg_stat_force_next_flush`), so that `pg_stat_user_indexes` shows
+    /// what this handle has read so far (test hook of the cost tests).
+    pub async fn flush_statistics(&self) -> Result<(), MetaError> {
+        let size = self.pool.status().max_size;
+        let conns = futures_join(&self.pool, size).await?;
+        for c in &conns {
+            c.batch_execute("SELECT pg_stat_force_next_flush()")
+                .await
+                .map_err(|e| setup_error("flushing statistics", e))?;
+        }
+        Ok(())
     }
 }
 
@@ -181,8 +203,8 @@ impl MetaStore for PgMetaStore {
     async fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>, MetaError> {
         reading!(self, |c| ops::get_bucket(c, name))
     }
-    async fn list_buckets(&self) -> Result<Vec<BucketRecord>, MetaError> {
-        reading!(self, |c| ops::list_buckets(c))
+    async fn list_buckets(&self, query: &BucketQuery) -> Result<Vec<BucketRecord>, MetaError> {
+        reading!(self, |c| ops::list_buckets(c, query))
     }
     async fn delete_bucket(&self, name: &str) -> Result<(), MetaError> {
         writing!(self, |tx| ops::delete_bucket(tx, name))
@@ -211,8 +233,14 @@ impl MetaStore for PgMetaStore {
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<bool, MetaError> {
         writing!(self, |tx| ops::delete_object(tx, bucket, key))
     }
-    async fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<Vec<ObjectSummary>, MetaError> {
-        reading!(self, |c| ops::list_objects(c, bucket, query))
+    async fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<Vec<ListEntry>, MetaError> {
+        let reads = &*self.list_reads;
+        if query.delimiter.as_deref().is_some_and(|d| !d.is_empty()) {
+            // Several range reads: one snapshot.
+            snapshot!(self, |c| ops::list_objects(c, reads, bucket, query))
+        } else {
+            reading!(self, |c| ops::list_objects(c, reads, bucket, query))
+        }
     }
     async fn create_upload(&self, bucket: &str, upload: UploadRecord) -> Result<(), MetaError> {
         writing!(self, |tx| upload_ops::create_upload(tx, bucket, &upload))

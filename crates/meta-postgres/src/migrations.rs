@@ -18,6 +18,7 @@ mod tests;
 mod v1;
 mod v2;
 mod v3;
+mod v4;
 
 /// One schema step.
 pub struct Migration {
@@ -34,10 +35,12 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, up: v2::UP, down: v2::DOWN },
     // v3: named leases (one gateway at a time runs a background job). See `v3.rs`.
     Migration { version: 3, up: v3::UP, down: v3::DOWN },
+    // v4: buckets indexed by (project, name) for paged per-project listings. See `v4.rs`.
+    Migration { version: 4, up: v4::UP, down: v4::DOWN },
 ];
 
 /// The newest schema version.
-pub const LATEST: u32 = 3;
+pub const LATEST: u32 = 4;
 
 /// Why migrating failed.
 #[derive(Debug, thiserror::Error)]

@@ -11,6 +11,7 @@
 use crate::quota::{self, lock_bucket, Delta};
 use crate::retry::Try;
 use bytes::Bytes;
+use coffer_meta::listing::{ListReads, ListScan, RangeRead};
 use coffer_meta::*;
 use coffer_types::{now_millis, BlobId, CannedAcl, UnixMillis};
 use std::collections::HashSet;
@@ -109,8 +110,32 @@ pub async fn get_bucket(c: &impl GenericClient, name: &str) -> Try<Option<Bucket
     Ok(row.as_ref().map(bucket_row))
 }
 
-pub async fn list_buckets(c: &impl GenericClient) -> Try<Vec<BucketRecord>> {
-    let rows = c.query_typed("SELECT name, region, project, created FROM buckets ORDER BY name", &[]).await?;
+/// A page of buckets by name: with a project, a seek on the
+/// `(project, name)` index; without, on the unique index of names.
+pub async fn list_buckets(c: &impl GenericClient, q: &BucketQuery) -> Try<Vec<BucketRecord>> {
+    let prefix = q.prefix.as_str();
+    if !prefix.is_ascii() {
+        return Ok(Vec::new()); // bucket names are ASCII
+    }
+    let (lower, inclusive) = match q.after.as_deref() {
+        Some(a) if a >= prefix => (a, false),
+        _ => (prefix, true),
+    };
+    // The successor of an ASCII prefix is ASCII (0x7f at most).
+    let upper = prefix_end(prefix.as_bytes()).and_then(|e| String::from_utf8(e).ok());
+    let sql = format!(
+        "SELECT name, region, project, created FROM buckets WHERE {} AND name {} $2 {} ORDER BY name LIMIT $4",
+        if q.project.is_some() { "project = $1" } else { "$1::text IS NULL" },
+        if inclusive { ">=" } else { ">" },
+        if upper.is_some() { "AND name < $3" } else { "AND $3::text IS NULL" },
+    );
+    let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
+    let rows = c
+        .query_typed(
+            &sql,
+            &[(&q.project, Type::TEXT), (&lower, Type::TEXT), (&upper, Type::TEXT), (&limit, Type::INT8)],
+        )
+        .await?;
     Ok(rows.iter().map(bucket_row).collect())
 }
 
@@ -340,26 +365,38 @@ pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
-/// A range seek on the `(bucket_id, key)` index: `key >= lower` (or `>`),
-/// `key < upper` (the prefix's end), in key order. Never `LIKE`.
-pub async fn list_objects(c: &impl GenericClient, bucket: &str, q: &ListQuery) -> Try<Vec<ObjectSummary>> {
+/// A listing on one snapshot: the range reads [`ListScan`] asks for, each
+/// a seek on the `(bucket_id, key)` index (`key >= $2` or `> $2`,
+/// `key < $3`, `LIMIT`), never `LIKE`.
+pub async fn list_objects(
+    c: &impl GenericClient,
+    reads: &ListReads,
+    bucket: &str,
+    q: &ListQuery,
+) -> Try<Vec<ListEntry>> {
     let bid = bucket_id(c, bucket).await?;
-    let prefix = q.prefix.as_bytes();
-    let (lower, inclusive) = match &q.start {
-        ListStart::After(s) if s.as_slice() >= prefix => (s.clone(), false),
-        ListStart::AtOrAfter(s) if s.as_slice() > prefix => (s.clone(), true),
-        _ => (prefix.to_vec(), true),
-    };
-    let upper = prefix_end(prefix);
+    let mut scan = ListScan::new(q);
+    while let Some(r) = scan.next_read() {
+        let rows = range_read(c, bid, &r).await?;
+        reads.record(rows.len());
+        scan.feed(rows);
+    }
+    Ok(scan.finish())
+}
+
+async fn range_read(c: &impl GenericClient, bid: i64, r: &RangeRead) -> Try<Vec<ObjectSummary>> {
     let sql = format!(
         "SELECT key, size, etag, last_modified FROM objects
          WHERE bucket_id = $1 AND key {} $2 {} ORDER BY key LIMIT $4",
-        if inclusive { ">=" } else { ">" },
-        if upper.is_some() { "AND key < $3" } else { "AND $3::bytea IS NULL" },
+        if r.inclusive { ">=" } else { ">" },
+        if r.upper.is_some() { "AND key < $3" } else { "AND $3::bytea IS NULL" },
     );
-    let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
+    let limit = i64::try_from(r.limit).unwrap_or(i64::MAX);
     let rows = c
-        .query_typed(&sql, &[(&bid, Type::INT8), (&lower, Type::BYTEA), (&upper, Type::BYTEA), (&limit, Type::INT8)])
+        .query_typed(
+            &sql,
+            &[(&bid, Type::INT8), (&r.lower, Type::BYTEA), (&r.upper, Type::BYTEA), (&limit, Type::INT8)],
+        )
         .await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {

@@ -38,6 +38,7 @@ use std::path::Path;
 pub struct SqliteMetaStore {
     writer: writer::Writer,
     readers: pool::Readers,
+    list_reads: std::sync::Arc<listing::ListReads>,
 }
 
 /// How many read connections the pool keeps.
@@ -89,7 +90,11 @@ impl SqliteMetaStore {
             r.execute_batch("PRAGMA query_only=ON;").map_err(sql_err)?;
             readers.push(r);
         }
-        Ok(SqliteMetaStore { writer: writer::Writer::start(conn), readers: pool::Readers::new(readers) })
+        Ok(SqliteMetaStore {
+            writer: writer::Writer::start(conn),
+            readers: pool::Readers::new(readers),
+            list_reads: Default::default(),
+        })
     }
 }
 
@@ -99,6 +104,12 @@ impl SqliteMetaStore {
     pub fn write_stats(&self) -> (u64, u64) {
         use std::sync::atomic::Ordering::Relaxed;
         (self.writer.stats.jobs.load(Relaxed), self.writer.stats.commits.load(Relaxed))
+    }
+
+    /// (range reads, rows read) by object listings since open: what a
+    /// listing costs, for the cost tests.
+    pub fn list_reads(&self) -> (u64, u64) {
+        self.list_reads.get()
     }
 }
 
@@ -111,8 +122,9 @@ impl MetaStore for SqliteMetaStore {
         let name = name.to_owned();
         self.readers.point(move |c| ops::get_bucket(c, &name)).await
     }
-    async fn list_buckets(&self) -> Result<Vec<BucketRecord>, MetaError> {
-        self.readers.run(ops::list_buckets).await
+    async fn list_buckets(&self, query: &BucketQuery) -> Result<Vec<BucketRecord>, MetaError> {
+        let q = query.clone();
+        self.readers.run(move |c| ops::list_buckets(c, &q)).await
     }
     async fn delete_bucket(&self, name: &str) -> Result<(), MetaError> {
         let name = name.to_owned();
@@ -146,9 +158,9 @@ impl MetaStore for SqliteMetaStore {
         let (b, k, stamp) = (bucket.to_owned(), key.to_owned(), stamp.cloned());
         self.writer.run(move |c| ops::set_object_acl(c, &b, stamp.as_ref(), &k, acl)).await
     }
-    async fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<Vec<ObjectSummary>, MetaError> {
-        let (b, q) = (bucket.to_owned(), query.clone());
-        self.readers.run(move |c| ops::list_objects(c, &b, &q)).await
+    async fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<Vec<ListEntry>, MetaError> {
+        let (b, q, reads) = (bucket.to_owned(), query.clone(), self.list_reads.clone());
+        self.readers.run(move |c| ops::list_objects(c, &reads, &b, &q)).await
     }
     async fn create_upload(&self, bucket: &str, upload: UploadRecord) -> Result<(), MetaError> {
         let b = bucket.to_owned();

@@ -7,6 +7,7 @@ use rusqlite::Connection;
 
 #[cfg(test)]
 mod tests;
+mod v10;
 mod v4;
 mod v5;
 mod v6;
@@ -125,10 +126,12 @@ DROP TABLE buckets;
     Migration { version: 8, up: v8::UP, down: v8::DOWN },
     // v9: named leases (one process at a time runs a background job). See `v9.rs`.
     Migration { version: 9, up: v9::UP, down: v9::DOWN },
+    // v10: buckets indexed by (project, name) for paged per-project listings. See `v10.rs`.
+    Migration { version: 10, up: v10::UP, down: v10::DOWN },
 ];
 
 /// The newest schema version.
-pub const LATEST: u32 = 9;
+pub const LATEST: u32 = 10;
 
 /// The schema version of `conn`.
 pub fn current(conn: &Connection) -> rusqlite::Result<u32> {

@@ -6,6 +6,7 @@
 use crate::quota::{self, bucket_state, Delta};
 use crate::sql_err;
 use bytes::Bytes;
+use coffer_meta::listing::{ListReads, ListScan, RangeRead};
 use coffer_meta::*;
 use coffer_types::{now_millis, BlobId, CannedAcl, UnixMillis};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -96,10 +97,28 @@ pub fn get_bucket(c: &Connection, name: &str) -> R<Option<BucketRecord>> {
         .map_err(sql_err)
 }
 
-pub fn list_buckets(c: &Connection) -> R<Vec<BucketRecord>> {
-    let mut st =
-        c.prepare_cached("SELECT name, region, project, created FROM buckets ORDER BY name").map_err(sql_err)?;
-    let rows = st.query_map([], bucket_row).map_err(sql_err)?;
+/// A page of buckets by name: with a project, a seek on the
+/// `(project, name)` index; without, on the unique index of names.
+pub fn list_buckets(c: &Connection, q: &BucketQuery) -> R<Vec<BucketRecord>> {
+    let prefix = q.prefix.as_str();
+    if !prefix.is_ascii() {
+        return Ok(Vec::new()); // bucket names are ASCII
+    }
+    let (lower, inclusive) = match q.after.as_deref() {
+        Some(a) if a >= prefix => (a, false),
+        _ => (prefix, true),
+    };
+    // The successor of an ASCII prefix is ASCII (0x7f at most).
+    let upper = prefix_end(prefix.as_bytes()).and_then(|e| String::from_utf8(e).ok());
+    let sql = format!(
+        "SELECT name, region, project, created FROM buckets WHERE {} AND name {} ?2 {} ORDER BY name LIMIT ?4",
+        if q.project.is_some() { "project = ?1" } else { "?1 IS NULL" },
+        if inclusive { ">=" } else { ">" },
+        if upper.is_some() { "AND name < ?3" } else { "AND ?3 IS NULL" },
+    );
+    let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
+    let mut st = c.prepare_cached(&sql).map_err(sql_err)?;
+    let rows = st.query_map(params![q.project, lower, upper, limit], bucket_row).map_err(sql_err)?;
     rows.collect::<Result<_, _>>().map_err(sql_err)
 }
 
@@ -302,28 +321,36 @@ pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
-pub fn list_objects(c: &Connection, bucket: &str, q: &ListQuery) -> R<Vec<ObjectSummary>> {
-    let bid = bucket_id(c, bucket)?;
-    // The lower bound is the larger of the prefix (inclusive) and the start.
-    let prefix = q.prefix.as_bytes();
-    let (lower, inclusive) = match &q.start {
-        ListStart::After(s) if s.as_slice() >= prefix => (s.clone(), false),
-        ListStart::AtOrAfter(s) if s.as_slice() > prefix => (s.clone(), true),
-        _ => (prefix.to_vec(), true),
-    };
-    let upper = prefix_end(prefix);
+/// A listing on one read snapshot: the range reads [`ListScan`] asks for,
+/// each a seek on the `(bucket_id, key)` index (`key >= ?` or `> ?`,
+/// `key < ?`, `LIMIT`), never `LIKE`.
+pub fn list_objects(c: &Connection, reads: &ListReads, bucket: &str, q: &ListQuery) -> R<Vec<ListEntry>> {
+    let tx = c.unchecked_transaction().map_err(sql_err)?;
+    let bid = bucket_id(&tx, bucket)?;
+    let mut scan = ListScan::new(q);
+    while let Some(r) = scan.next_read() {
+        let rows = range_read(&tx, bid, &r)?;
+        reads.record(rows.len());
+        scan.feed(rows);
+    }
+    tx.finish().map_err(sql_err)?;
+    Ok(scan.finish())
+}
+
+fn range_read(c: &Connection, bid: i64, r: &RangeRead) -> R<Vec<ObjectSummary>> {
     let sql = format!(
         "SELECT key, size, etag, last_modified FROM objects WHERE bucket_id = ?1 AND key {} ?2 {} ORDER BY key LIMIT ?4",
-        if inclusive { ">=" } else { ">" },
-        if upper.is_some() { "AND key < ?3" } else { "AND ?3 IS NULL" },
+        if r.inclusive { ">=" } else { ">" },
+        if r.upper.is_some() { "AND key < ?3" } else { "AND ?3 IS NULL" },
     );
     let mut st = c.prepare_cached(&sql).map_err(sql_err)?;
+    let limit = i64::try_from(r.limit).unwrap_or(i64::MAX);
     let rows = st
-        .query_map(params![bid, lower, upper, q.limit as i64], |r| {
+        .query_map(params![bid, r.lower, r.upper, limit], |r| {
             Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
         })
         .map_err(sql_err)?;
-    let mut out = Vec::with_capacity(q.limit.min(1000));
+    let mut out = Vec::with_capacity(r.limit.min(1000));
     for row in rows {
         let (key, size, etag, last_modified) = row.map_err(sql_err)?;
         out.push(ObjectSummary { key: key_text(key)?, size: size as u64, etag, last_modified });

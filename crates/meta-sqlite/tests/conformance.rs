@@ -1,7 +1,10 @@
 //! The shared MetaStore conformance suite against SQLite, plus SQLite-specific
 //! checks (durability across reopen, group commit under concurrency).
 
-use coffer_meta::{console_conformance_tests, meta_conformance_tests, two_handle_conformance_tests, Store};
+use coffer_meta::conformance::ListingHarness;
+use coffer_meta::{
+    console_conformance_tests, listing_scale_tests, meta_conformance_tests, two_handle_conformance_tests, Store,
+};
 use std::sync::Arc;
 
 async fn make() -> (Arc<dyn Store>, tempfile::TempDir) {
@@ -23,6 +26,50 @@ async fn make_pair() -> (Arc<dyn Store>, Arc<dyn Store>, tempfile::TempDir) {
 
 console_conformance_tests!(make, make_pair);
 two_handle_conformance_tests!(make_pair);
+
+/// The listing cases at scale: rows inserted over a connection of their own,
+/// rows read counted by the store.
+struct Harness {
+    store: Arc<coffer_meta_sqlite::SqliteMetaStore>,
+    path: std::path::PathBuf,
+}
+
+#[async_trait::async_trait]
+impl ListingHarness for Harness {
+    async fn bulk_insert(&self, bucket: &str, keys: &[String]) {
+        let mut c = rusqlite::Connection::open(&self.path).unwrap();
+        c.busy_timeout(std::time::Duration::from_secs(30)).unwrap();
+        let meta = serde_json::to_string(&coffer_meta::ObjectMeta::default()).unwrap();
+        let tx = c.transaction().unwrap();
+        {
+            let mut st = tx
+                .prepare(
+                    "INSERT INTO objects (bucket_id, key, size, etag, last_modified, meta, inline_data)
+                     SELECT id, ?2, 1, 'e', 1000, ?3, x'78' FROM buckets WHERE name = ?1",
+                )
+                .unwrap();
+            for k in keys {
+                assert_eq!(st.execute(rusqlite::params![bucket, k.as_bytes(), meta]).unwrap(), 1);
+            }
+        }
+        tx.commit().unwrap();
+    }
+    fn list_reads(&self) -> (u64, u64) {
+        self.store.list_reads()
+    }
+    async fn index_rows_read(&self) -> Option<u64> {
+        None
+    }
+}
+
+async fn make_scale() -> Option<(Arc<dyn Store>, Arc<dyn ListingHarness>, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("meta.db");
+    let store = Arc::new(coffer_meta_sqlite::SqliteMetaStore::open(&path).unwrap());
+    Some((store.clone(), Arc::new(Harness { store, path }), dir))
+}
+
+listing_scale_tests!(make_scale);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn survives_reopen() {

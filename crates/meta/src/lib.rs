@@ -9,7 +9,8 @@
 //!
 //! Contract highlights (checked by [`conformance`], which every implementation runs):
 //! - Each mutating call is atomic and durable when it returns `Ok`.
-//! - Keys are compared bytewise (UTF-8 bytes, `memcmp` order).
+//! - Keys are compared bytewise (UTF-8 bytes, `memcmp` order). Delimiter
+//!   listings are loose index scans ([`listing`]).
 //! - Mutations that drop a blob reference (overwrite, delete, abort, complete with
 //!   unused parts, re-uploaded part) enqueue the blob on the garbage queue in the
 //!   same transaction; the caller never deletes blobs directly.
@@ -18,10 +19,12 @@
 
 pub mod conformance;
 mod error;
+pub mod listing;
 pub mod records;
 pub mod tenancy;
 
 pub use error::MetaError;
+pub use listing::ListEntry;
 pub use records::*;
 pub use tenancy::*;
 
@@ -36,8 +39,9 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn create_bucket(&self, bucket: BucketRecord) -> Result<(), MetaError>;
     /// The bucket's record, if it exists.
     async fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>, MetaError>;
-    /// Every bucket, ordered by name.
-    async fn list_buckets(&self) -> Result<Vec<BucketRecord>, MetaError>;
+    /// Buckets ordered by name, as `query` asks: one project's (a seek on
+    /// the `(project, name)` index) or every project's, one page at a time.
+    async fn list_buckets(&self, query: &BucketQuery) -> Result<Vec<BucketRecord>, MetaError>;
     /// Deletes an empty bucket (`BucketNotEmpty` otherwise); its in-progress
     /// multipart uploads are aborted and their parts queued for collection.
     async fn delete_bucket(&self, name: &str) -> Result<(), MetaError>;
@@ -75,8 +79,13 @@ pub trait MetaStore: Send + Sync + 'static {
     ) -> Result<(), MetaError>;
     /// Removes the object; `Ok(false)` when there was none.
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<bool, MetaError>;
-    /// Objects in key order matching `query`, at most `query.limit`.
-    async fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<Vec<ObjectSummary>, MetaError>;
+    /// The entries of `query` (objects, and with a delimiter common
+    /// prefixes) in key order, at most `query.limit`, read on one snapshot.
+    /// With a delimiter, the keys under a common prefix are not read: the
+    /// store seeks past them ([`listing::ListScan`]), so the rows read grow
+    /// with the entries returned, not with the keys below them.
+    /// `NoSuchBucket` if the bucket is missing.
+    async fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<Vec<ListEntry>, MetaError>;
 
     /// Registers a new multipart upload in `bucket`.
     async fn create_upload(&self, bucket: &str, upload: UploadRecord) -> Result<(), MetaError>;

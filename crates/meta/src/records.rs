@@ -135,12 +135,34 @@ pub enum ListStart {
     AtOrAfter(Vec<u8>),
 }
 
-/// An object listing query: keys with `prefix`, from `start`, at most `limit`.
+/// An object listing query: the entries under `prefix` (objects, and with a
+/// `delimiter` the common prefixes that stand for the keys under them; see
+/// [`crate::listing`]) past `start`, in key order, at most `limit`. An empty
+/// delimiter is none.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ListQuery {
     pub prefix: String,
+    pub delimiter: Option<String>,
     pub start: ListStart,
     pub limit: usize,
+}
+
+/// A bucket listing query: buckets ordered by name, of one project (`None`:
+/// of every project, the operator's view), whose name starts with `prefix`,
+/// after the name `after`, at most `limit`.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct BucketQuery {
+    pub project: Option<String>,
+    pub prefix: String,
+    pub after: Option<String>,
+    pub limit: usize,
+}
+
+impl BucketQuery {
+    /// The first `limit` buckets of `project`.
+    pub fn project(project: &str, limit: usize) -> Self {
+        BucketQuery { project: Some(project.to_owned()), limit, ..Default::default() }
+    }
 }
 
 /// A condition a write must meet, checked atomically with it.

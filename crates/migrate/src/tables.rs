@@ -1,5 +1,5 @@
-//! What is copied: every table of SQLite schema v9 and the PostgreSQL table
-//! (schema v3) it goes to, column by column, with the value's type on the
+//! What is copied: every table of SQLite schema v10 and the PostgreSQL table
+//! (schema v4) it goes to, column by column, with the value's type on the
 //! way. The two schemas are the same but for three spellings: SQLite's
 //! `access_keys.user` is `user_name` (`user` is reserved in PostgreSQL),
 //! `users.root` is an INTEGER there and a BOOLEAN here, and ids are
@@ -11,9 +11,9 @@
 //! the copy instead of being dropped.
 
 /// The SQLite schema version this copier knows.
-pub const SQLITE_VERSION: u32 = 9;
+pub const SQLITE_VERSION: u32 = 10;
 /// The PostgreSQL schema version this copier writes.
-pub const POSTGRES_VERSION: u32 = 3;
+pub const POSTGRES_VERSION: u32 = 4;
 
 // A new migration on either side must be looked at here first.
 const _: () = assert!(coffer_meta_sqlite::migrations::LATEST == SQLITE_VERSION);

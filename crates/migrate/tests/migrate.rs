@@ -119,7 +119,7 @@ async fn every_record_reads_back_the_same_from_postgres() {
     let u = UploadRecord { upload_id: "upload-2".into(), key: "k".into(), initiated: T0, meta: ObjectMeta::default() };
     pg.create_upload("after", u).await.unwrap();
     pg.record_signin_failure(&["addr:x".into()], T0, 0).await.unwrap();
-    assert_eq!(pg.list_buckets().await.unwrap().len(), 4);
+    assert_eq!(pg.list_buckets(&BucketQuery { limit: 1000, ..Default::default() }).await.unwrap().len(), 4);
 }
 
 #[tokio::test]
@@ -150,7 +150,7 @@ async fn a_target_with_data_is_refused_and_left_alone() {
     store.create_access_key(key).await.unwrap();
     let e = migrate(&small_pages(path, &other), |_, _| {}).await.unwrap_err();
     assert!(matches!(e, MigrateError::TargetNotEmpty("access_keys")), "{e}");
-    assert!(store.list_buckets().await.unwrap().is_empty());
+    assert!(store.list_buckets(&BucketQuery { limit: 1000, ..Default::default() }).await.unwrap().is_empty());
     assert_eq!(store.list_access_keys(OPERATOR_PROJECT, None).await.unwrap().len(), 1);
 }
 
@@ -193,10 +193,10 @@ async fn an_unknown_source_schema_is_refused() {
     let (_dir, path, _) = filled_sqlite().await;
     let nowhere: tokio_postgres::Config = "host=/nonexistent dbname=none".parse().unwrap();
     let raw = rusqlite::Connection::open(&path).unwrap();
-    raw.pragma_update(None, "user_version", 8).unwrap();
-    let e = migrate(&Options::new(&path, nowhere.clone()), |_, _| {}).await.unwrap_err();
-    assert!(matches!(e, MigrateError::SourceVersion { found: 8, expected: 9 }), "{e}");
     raw.pragma_update(None, "user_version", 9).unwrap();
+    let e = migrate(&Options::new(&path, nowhere.clone()), |_, _| {}).await.unwrap_err();
+    assert!(matches!(e, MigrateError::SourceVersion { found: 9, expected: 10 }), "{e}");
+    raw.pragma_update(None, "user_version", 10).unwrap();
     raw.execute_batch("ALTER TABLE objects ADD COLUMN surprise TEXT").unwrap();
     let e = migrate(&Options::new(&path, nowhere.clone()), |_, _| {}).await.unwrap_err();
     assert!(matches!(e, MigrateError::Schema(_)) && e.to_string().contains("surprise"), "{e}");

@@ -36,6 +36,9 @@ fn acting_project(ctx: &Ctx) -> &str {
     ctx.principal.project().unwrap_or(coffer_meta::OPERATOR_PROJECT)
 }
 
+/// Buckets read per store query when ListBuckets has no `max-buckets`.
+const PAGE: usize = 1000;
+
 pub(crate) async fn list_buckets(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
     // Optional pagination: max-buckets, continuation-token (the last name
     // returned, base64url), prefix.
@@ -45,17 +48,25 @@ pub(crate) async fn list_buckets(s: &S3Service, ctx: &Ctx) -> Result<Response<Re
         None => None,
         Some(t) => Some(crate::list::token_decode(t)?),
     };
-    let mut buckets: Vec<_> = s
-        .engine
-        .list_buckets()
-        .await
-        .map_err(from_engine)?
-        .into_iter()
-        // The operator sees every bucket; a project user its project's.
-        .filter(|b| ctx.principal.project().is_none_or(|p| b.project == p))
-        .filter(|b| prefix.as_deref().is_none_or(|p| b.name.starts_with(p)))
-        .filter(|b| after.as_deref().is_none_or(|a| b.name.as_str() > a))
-        .collect();
+    // The operator sees every bucket; a project user its project's: a seek
+    // on the store's (project, name) index, one page at a time.
+    let mut q = coffer_meta::BucketQuery {
+        project: ctx.principal.project().map(str::to_owned),
+        prefix: prefix.clone().unwrap_or_default(),
+        after,
+        limit: max.map_or(PAGE, |m| m + 1),
+    };
+    let mut buckets = Vec::new();
+    loop {
+        let page = s.engine.list_buckets(&q).await.map_err(from_engine)?;
+        let full = page.len() == q.limit;
+        buckets.extend(page);
+        match buckets.last() {
+            // Without max-buckets, every bucket is answered.
+            Some(last) if full && max.is_none() => q.after = Some(last.name.clone()),
+            _ => break,
+        }
+    }
     let truncated = max.is_some_and(|m| buckets.len() > m);
     if let Some(m) = max {
         buckets.truncate(m);

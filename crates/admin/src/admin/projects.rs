@@ -46,7 +46,7 @@ pub(crate) async fn get(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let meta = ctx.svc.meta();
     let quota = meta.get_quota(&QuotaScope::Project(p.name.clone())).await?;
     let totals = meta.project_totals(&p.name).await?;
-    let buckets = meta.list_buckets().await?.iter().filter(|b| b.project == p.name).count() as u64;
+    let buckets = count_buckets(&**meta, &p.name).await?;
     Reply::ok(&ProjectDetailJson {
         name: p.name.clone(),
         created: crate::timefmt::rfc3339(p.created),
@@ -60,4 +60,20 @@ pub(crate) async fn delete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     ctx.caller.operator_only()?;
     ctx.svc.iam().delete_project(ctx.param("project")).await?;
     Reply::no_content()
+}
+
+/// How many buckets `project` owns, counted a page at a time on the store's
+/// (project, name) index.
+async fn count_buckets(meta: &dyn coffer_meta::MetaStore, project: &str) -> Result<u64, ApiError> {
+    const PAGE: usize = 1000;
+    let mut q = coffer_meta::BucketQuery::project(project, PAGE);
+    let mut n = 0u64;
+    loop {
+        let page = meta.list_buckets(&q).await?;
+        n += page.len() as u64;
+        match page.last() {
+            Some(last) if page.len() == PAGE => q.after = Some(last.name.clone()),
+            _ => return Ok(n),
+        }
+    }
 }

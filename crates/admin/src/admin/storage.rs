@@ -5,7 +5,7 @@ use super::errors::{ApiError, Code};
 use super::json::{BucketJson, QuotaJson, UsageHourJson, UsageJson, UsageTotalsJson};
 use super::{Caller, Ctx, Reply};
 use crate::timefmt;
-use coffer_meta::{MetaError, QuotaScope, RequestCounts, UsageQuery};
+use coffer_meta::{BucketQuery, MetaError, QuotaScope, RequestCounts, UsageQuery};
 
 pub(crate) async fn get_project_quota(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let project = ctx.param("project");
@@ -46,7 +46,13 @@ pub(crate) async fn put_bucket_quota(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     Reply::ok(&QuotaJson::from(ctx.svc.meta().get_quota(&scope).await?))
 }
 
-/// Buckets with what they store (`?project=` filters); a project root sees its own only.
+/// Most buckets one `?limit=` page may ask for.
+const MAX_LIMIT: usize = 1000;
+
+/// Buckets with what they store, by name (`?project=` filters, a seek on
+/// the store's (project, name) index); a project root sees its own only.
+/// `?after=` (a name) and `?limit=` (1 to 1000) give one page; without a
+/// limit every bucket is answered, read a page at a time.
 pub(crate) async fn list_buckets(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let mut project = ctx.query("project")?;
     if let Caller::Root(own) = &ctx.caller {
@@ -55,12 +61,33 @@ pub(crate) async fn list_buckets(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             None => project = Some(own.clone()),
         }
     }
+    let limit = match ctx.query("limit")? {
+        None => None,
+        Some(l) => match l.parse::<usize>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Some(n),
+            _ => {
+                return Err(ApiError::new(
+                    Code::InvalidArgument,
+                    format!("limit must be a whole number from 1 to {MAX_LIMIT}"),
+                ))
+            }
+        },
+    };
     let meta = ctx.svc.meta();
-    let mut out = Vec::new();
-    for b in meta.list_buckets().await? {
-        if project.as_ref().is_some_and(|p| p != &b.project) {
-            continue;
+    let mut q =
+        BucketQuery { project, after: ctx.query("after")?, limit: limit.unwrap_or(MAX_LIMIT), ..Default::default() };
+    let mut listed = Vec::new();
+    loop {
+        let page = meta.list_buckets(&q).await?;
+        let full = page.len() == q.limit;
+        listed.extend(page);
+        match listed.last() {
+            Some(last) if full && limit.is_none() => q.after = Some(last.name.clone()),
+            _ => break,
         }
+    }
+    let mut out = Vec::new();
+    for b in listed {
         let totals = match meta.bucket_totals(&b.name).await {
             Ok(t) => t,
             // Deleted since it was listed.

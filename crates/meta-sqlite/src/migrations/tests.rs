@@ -314,3 +314,31 @@ fn v6_data_survives_v7_and_its_downgrade() {
     migrate(&mut c, 7).unwrap();
     assert_eq!(count(&c, "SELECT count(*) FROM signin_failures"), 0, "failures were not kept");
 }
+
+fn plan(c: &Connection, sql: &str) -> String {
+    let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    let rows: Vec<String> = st.query_map([], |r| r.get(3)).unwrap().map(|r| r.unwrap()).collect();
+    rows.join("; ")
+}
+
+#[test]
+fn v10_lists_a_projects_buckets_by_index_and_its_down_keeps_them() {
+    let mut c = v4_with_data();
+    migrate(&mut c, 9).unwrap();
+    c.execute_batch(
+        "INSERT INTO buckets (name, region, project, created) VALUES ('b2', 'r', 'p', 1), ('b1', 'r', 'p', 1), ('c', 'r', 'q', 1);",
+    )
+    .unwrap();
+    let buckets = |c: &Connection| count(c, "SELECT count(*) FROM buckets");
+    let before = buckets(&c);
+    migrate(&mut c, 10).unwrap();
+    assert_eq!(buckets(&c), before);
+    let page = "SELECT name FROM buckets WHERE project = 'p' AND name > 'b1' ORDER BY name LIMIT 10";
+    let p = plan(&c, page);
+    assert!(p.contains("INDEX buckets_by_project_name (project=? AND name>?)"), "{p}");
+    assert!(!p.contains("TEMP B-TREE"), "no sort: {p}");
+    migrate(&mut c, 9).unwrap();
+    assert_eq!(buckets(&c), before, "the down keeps every bucket");
+    assert!(plan(&c, "SELECT name FROM buckets WHERE project = 'p'").contains("buckets_by_project"));
+    migrate(&mut c, 10).unwrap();
+}

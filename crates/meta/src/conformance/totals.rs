@@ -50,7 +50,13 @@ pub async fn bucket_project_roundtrip(s: Arc<dyn MetaStore>) {
     s.create_bucket(bucket("ops")).await.unwrap();
     assert_eq!(s.get_bucket("owned").await.unwrap(), Some(bucket_in("owned", "acme")));
     assert_eq!(s.get_bucket("ops").await.unwrap().unwrap().project, OPERATOR_PROJECT);
-    let listed: Vec<_> = s.list_buckets().await.unwrap().into_iter().map(|b| (b.name, b.project)).collect();
+    let listed: Vec<_> = s
+        .list_buckets(&BucketQuery { limit: 100, ..Default::default() })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.name, b.project))
+        .collect();
     assert_eq!(listed, [("ops".to_string(), "".to_string()), ("owned".to_string(), "acme".to_string())]);
     // A name is global: another project cannot take it.
     assert!(matches!(s.create_bucket(bucket_in("owned", "other")).await, Err(MetaError::BucketAlreadyExists)));
