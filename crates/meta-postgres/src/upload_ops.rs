@@ -5,7 +5,7 @@
 
 use crate::ops::{
     bucket_id, check_condition, corrupt, current_object, drop_object, insert_object, key_text, meta_json, object_delta,
-    parse_meta, prefix_end, queue_blobs, to_i64, to_u64,
+    parse_meta, queue_blobs, to_i64, to_u64,
 };
 use crate::quota::{self, lock_bucket, Delta};
 use crate::retry::Try;
@@ -139,7 +139,7 @@ pub async fn list_parts(
 pub async fn list_uploads(c: &impl GenericClient, bucket: &str, q: &UploadListQuery) -> Try<Vec<UploadRecord>> {
     let bid = bucket_id(c, bucket).await?;
     let prefix = q.prefix.as_bytes();
-    let upper = prefix_end(prefix);
+    let upper = coffer_meta::listing::prefix_end(prefix);
     // Position after (key_marker, upload_id_marker): a later key, or the same
     // key with a later upload id. A key marker alone skips the whole key.
     let (mk, mu) = match (&q.key_marker, &q.upload_id_marker) {

@@ -100,16 +100,7 @@ pub fn get_bucket(c: &Connection, name: &str) -> R<Option<BucketRecord>> {
 /// A page of buckets by name: with a project, a seek on the
 /// `(project, name)` index; without, on the unique index of names.
 pub fn list_buckets(c: &Connection, q: &BucketQuery) -> R<Vec<BucketRecord>> {
-    let prefix = q.prefix.as_str();
-    if !prefix.is_ascii() {
-        return Ok(Vec::new()); // bucket names are ASCII
-    }
-    let (lower, inclusive) = match q.after.as_deref() {
-        Some(a) if a >= prefix => (a, false),
-        _ => (prefix, true),
-    };
-    // The successor of an ASCII prefix is ASCII (0x7f at most).
-    let upper = prefix_end(prefix.as_bytes()).and_then(|e| String::from_utf8(e).ok());
+    let Some(NameRange { lower, inclusive, upper }) = q.name_range() else { return Ok(Vec::new()) };
     let sql = format!(
         "SELECT name, region, project, created FROM buckets WHERE {} AND name {} ?2 {} ORDER BY name LIMIT ?4",
         if q.project.is_some() { "project = ?1" } else { "?1 IS NULL" },
@@ -308,19 +299,6 @@ pub fn delete_object(c: &Connection, bucket: &str, key: &str) -> R<bool> {
     Ok(true)
 }
 
-/// The smallest byte string greater than every string starting with `prefix`,
-/// or `None` when there is none (empty or all-0xFF prefix).
-pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut v = prefix.to_vec();
-    while let Some(last) = v.pop() {
-        if last < 0xff {
-            v.push(last + 1);
-            return Some(v);
-        }
-    }
-    None
-}
-
 /// A listing on one read snapshot: the range reads [`ListScan`] asks for,
 /// each a seek on the `(bucket_id, key)` index (`key >= ?` or `> ?`,
 /// `key < ?`, `LIMIT`), never `LIKE`.
@@ -466,17 +444,4 @@ pub fn get_bucket_config(c: &Connection, bucket: &str, name: &str) -> R<Option<S
         .query_row(params![bid, name], |r| r.get(0))
         .optional()
         .map_err(sql_err)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::prefix_end;
-
-    #[test]
-    fn prefix_end_bytes() {
-        assert_eq!(prefix_end(b"a/"), Some(b"a0".to_vec()));
-        assert_eq!(prefix_end(&[b'a', 0xff]), Some(b"b".to_vec()));
-        assert_eq!(prefix_end(&[0xff, 0xff]), None);
-        assert_eq!(prefix_end(b""), None);
-    }
 }

@@ -3,7 +3,7 @@
 
 use crate::ops::{
     blob_id, bucket_id, check_condition, current_object, drop_object, insert_object, key_text, meta_json, object_delta,
-    parse_meta, prefix_end, queue_gc, to_i64, R,
+    parse_meta, queue_gc, to_i64, R,
 };
 use crate::quota::{self, bucket_state, Delta};
 use crate::sql_err;
@@ -111,7 +111,7 @@ fn checksum_json(c: Option<&StoredChecksum>) -> R<Option<String>> {
 pub fn list_uploads(c: &Connection, bucket: &str, q: &UploadListQuery) -> R<Vec<UploadRecord>> {
     let bid = bucket_id(c, bucket)?;
     let prefix = q.prefix.as_bytes();
-    let upper = prefix_end(prefix);
+    let upper = coffer_meta::listing::prefix_end(prefix);
     // Position after (key_marker, upload_id_marker): a later key, or the same
     // key with a later upload id. A key marker alone skips the whole key.
     let (mk, mu) = match (&q.key_marker, &q.upload_id_marker) {

@@ -163,6 +163,31 @@ impl BucketQuery {
     pub fn project(project: &str, limit: usize) -> Self {
         BucketQuery { project: Some(project.to_owned()), limit, ..Default::default() }
     }
+
+    /// The range of names the page reads, for a store's index seek; `None`
+    /// when no bucket can match (bucket names are ASCII, the prefix is not).
+    pub fn name_range(&self) -> Option<NameRange<'_>> {
+        let prefix = self.prefix.as_str();
+        if !prefix.is_ascii() {
+            return None;
+        }
+        let (lower, inclusive) = match self.after.as_deref() {
+            Some(a) if a >= prefix => (a, false),
+            _ => (prefix, true),
+        };
+        // The successor of an ASCII prefix is ASCII (0x7f at most).
+        let upper = crate::listing::prefix_end(prefix.as_bytes()).and_then(|e| String::from_utf8(e).ok());
+        Some(NameRange { lower, inclusive, upper })
+    }
+}
+
+/// Names from `lower` (itself included when `inclusive`) up to, not
+/// including, `upper` (no bound when `None`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NameRange<'a> {
+    pub lower: &'a str,
+    pub inclusive: bool,
+    pub upper: Option<String>,
 }
 
 /// A condition a write must meet, checked atomically with it.
