@@ -219,7 +219,10 @@ impl MetaStore for PgMetaStore {
         object: ObjectRecord,
         cond: WriteCondition,
     ) -> Result<(), MetaError> {
-        writing!(self, |tx| ops::put_object(tx, bucket, stamp, &object, &cond))
+        match writing!(self, |tx| ops::put_object_fast(tx, bucket, stamp, &object, &cond))? {
+            ops::Fast::Done(()) => Ok(()),
+            ops::Fast::Bounded => writing!(self, |tx| ops::put_object(tx, bucket, stamp, &object, &cond)),
+        }
     }
     async fn set_object_acl(
         &self,
