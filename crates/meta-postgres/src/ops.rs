@@ -673,7 +673,8 @@ pub async fn blobs_known(c: &impl GenericClient, blobs: &[BlobId]) -> Try<HashSe
 /// Sets or removes a configuration document; with `if_current`, only if
 /// the stored one is still that (`Some(None)`: none). The bucket's row is
 /// locked `FOR NO KEY UPDATE`, so two conditional edits take turns (object
-/// writers, holding it `FOR UPDATE`, wait too, for this short transaction).
+/// writers holding it `FOR KEY SHARE` do not wait; serialising writers,
+/// holding it `FOR UPDATE`, do).
 pub async fn set_bucket_config(
     c: &impl GenericClient,
     bucket: &str,
