@@ -9,13 +9,13 @@
 //! server connection (see the crate docs on poolers).
 
 use crate::quota::{self, lock_bucket, Delta};
-use crate::retry::Try;
+use crate::retry::{PipeTx, Stage, Try};
 use bytes::Bytes;
 use coffer_meta::listing::{ListReads, ListScan, RangeRead};
 use coffer_meta::*;
 use coffer_types::{now_millis, BlobId, CannedAcl, UnixMillis};
 use std::collections::HashSet;
-use tokio_postgres::types::Type;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::GenericClient;
 
 /// A count or size as PostgreSQL stores it (`bigint`), saturating.
@@ -285,10 +285,15 @@ pub async fn set_object_acl(
 
 /// How often a write looks again for an object row that was replaced while
 /// it waited for it, before giving up (`Unavailable`, retried by the client).
-const RACE_TRIES: usize = 20;
+pub(crate) const RACE_TRIES: usize = 20;
+
+/// What a write answers when it lost [`RACE_TRIES`] races in a row.
+pub(crate) fn raced_error() -> MetaError {
+    MetaError::Unavailable("the object kept changing under this write; retry".into())
+}
 
 fn raced() -> crate::retry::Fail {
-    MetaError::Unavailable("the object kept changing under this write; retry".into()).into()
+    raced_error().into()
 }
 
 /// Locks a bucket's row `FOR KEY SHARE`: an unbounded writer's lock (see
@@ -392,13 +397,16 @@ pub(crate) async fn insert_object(c: &impl GenericClient, bid: i64, o: &ObjectRe
     Ok(())
 }
 
-/// How an unbounded write ended: done, or refused because a quota bounds
-/// the bucket (the caller then runs the serialising version in a new
-/// transaction; this one wrote nothing).
+/// How one try of an unbounded write ended.
 #[derive(Debug)]
 pub(crate) enum Fast<T> {
     Done(T),
+    /// A quota bounds the bucket: the caller runs the serialising version
+    /// (this try wrote nothing).
     Bounded,
+    /// The row it saw was replaced by a writer it waited for, or another
+    /// writer created the key first: nothing was written; try again.
+    Raced,
 }
 
 /// The statement of an unbounded write that replaces or creates an object:
@@ -428,70 +436,70 @@ fn replace_sql() -> String {
     )
 }
 
-/// PUT (and copy) without the bucket's row lock, for a bucket no quota
-/// bounds; statements: BEGIN, then the bucket lock (`FOR KEY SHARE`) and
-/// [`lock_object`] pipelined, then [`replace_sql`], then COMMIT. A key with
-/// no row that another writer creates meanwhile makes the insert find the
-/// conflict: it looks again (now seeing, and locking, that row), so of
-/// racing `If-None-Match: *` writers exactly one wins.
+/// One try of a PUT (or copy) without the bucket's row lock, for a bucket
+/// no quota bounds. Two round trips: `BEGIN`, the bucket lock (`FOR KEY
+/// SHARE`) and [`lock_object`] pipelined; then [`replace_sql`] and `COMMIT`
+/// pipelined. A key with no row that another writer creates meanwhile
+/// makes the insert find the conflict ([`Fast::Raced`]): the next try sees,
+/// and locks, that row, so of racing `If-None-Match: *` writers exactly one
+/// wins.
 pub(crate) async fn put_object_fast(
-    c: &impl GenericClient,
+    pool: &deadpool_postgres::Pool,
     bucket: &str,
     stamp: Option<&BucketStamp>,
     o: &ObjectRecord,
     cond: &WriteCondition,
+    stage: &mut Stage,
 ) -> Try<Fast<()>> {
     let sql = replace_sql();
-    for _ in 0..RACE_TRIES {
-        let (b, found) = tokio::join!(
-            lock_bucket_shared(c, bucket),
-            lock_object(c, bucket, &o.key, "o.id, o.etag, o.size"),
-        );
-        let b = b?.ok_or(MetaError::NoSuchBucket)?;
-        check_stamp(stamp, b.get(1), b.get(2))?;
-        let bid: i64 = b.get(0);
-        let (found, bounded) = found?;
-        if bounded {
-            return Ok(Fast::Bounded);
-        }
-        let old = match found {
-            Locked::Row(r) => Some(Current {
-                id: r.get(LOCKED_COLS),
-                etag: r.get(LOCKED_COLS + 1),
-                size: r.get(LOCKED_COLS + 2),
-            }),
-            Locked::None => None,
-            Locked::Replaced => continue,
-        };
-        check_condition(old.as_ref().map(|o| o.etag.as_str()), cond)?;
-        let d = object_delta(o.size, old.as_ref());
-        let (inline, blobs, sizes) = object_data(o);
-        let inserted: i64 = c
-            .query_typed_one(
-                &sql,
-                &[
-                    (&bid, Type::INT8),
-                    (&o.key.as_bytes(), Type::BYTEA),
-                    (&to_i64(o.size), Type::INT8),
-                    (&o.etag, Type::TEXT),
-                    (&o.last_modified, Type::INT8),
-                    (&meta_json(&o.meta)?, Type::TEXT),
-                    (&inline, Type::BYTEA),
-                    (&blobs, Type::TEXT_ARRAY),
-                    (&sizes, Type::INT8_ARRAY),
-                    (&old.as_ref().map(|o| o.id), Type::INT8),
-                    (&now_millis(), Type::INT8),
-                    (&d.bytes, Type::INT8),
-                    (&d.objects, Type::INT8),
-                ],
-            )
-            .await?
-            .get(0);
-        if inserted == 1 {
-            return Ok(Fast::Done(()));
-        }
+    let tx = PipeTx::new(pool.get().await?);
+    let c = tx.client();
+    let (begin, b, found) = tokio::join!(
+        c.batch_execute("BEGIN"),
+        lock_bucket_shared(c, bucket),
+        lock_object(c, bucket, &o.key, "o.id, o.etag, o.size"),
+    );
+    begin?;
+    let b = b?.ok_or(MetaError::NoSuchBucket)?;
+    check_stamp(stamp, b.get(1), b.get(2))?;
+    let bid: i64 = b.get(0);
+    let (found, bounded) = found?;
+    if bounded {
+        return Ok(Fast::Bounded);
     }
-    Err(raced())
+    let old = match found {
+        Locked::Row(r) => {
+            Some(Current { id: r.get(LOCKED_COLS), etag: r.get(LOCKED_COLS + 1), size: r.get(LOCKED_COLS + 2) })
+        }
+        Locked::None => None,
+        Locked::Replaced => return Ok(Fast::Raced),
+    };
+    check_condition(old.as_ref().map(|o| o.etag.as_str()), cond)?;
+    let d = object_delta(o.size, old.as_ref());
+    let (inline, blobs, sizes) = object_data(o);
+    let (key, size, meta, old_id, now) =
+        (o.key.as_bytes(), to_i64(o.size), meta_json(&o.meta)?, old.as_ref().map(|o| o.id), now_millis());
+    let params: [(&(dyn ToSql + Sync), Type); 13] = [
+        (&bid, Type::INT8),
+        (&key, Type::BYTEA),
+        (&size, Type::INT8),
+        (&o.etag, Type::TEXT),
+        (&o.last_modified, Type::INT8),
+        (&meta, Type::TEXT),
+        (&inline, Type::BYTEA),
+        (&blobs, Type::TEXT_ARRAY),
+        (&sizes, Type::INT8_ARRAY),
+        (&old_id, Type::INT8),
+        (&now, Type::INT8),
+        (&d.bytes, Type::INT8),
+        (&d.objects, Type::INT8),
+    ];
+    *stage = Stage::Commit;
+    let (w, commit) = tokio::join!(c.query_typed_one(&sql, &params), c.batch_execute("COMMIT"));
+    tx.sent_commit();
+    let inserted: i64 = w?.get(0);
+    commit?;
+    Ok(if inserted == 1 { Fast::Done(()) } else { Fast::Raced })
 }
 
 /// PUT under a quota: the serialising path (see `quota.rs`).
@@ -515,13 +523,19 @@ pub async fn put_object(
     quota::apply(c, b.id, d).await
 }
 
-/// Deletes an object without the bucket's row lock (a delete never grows a
-/// total, so no quota is checked): BEGIN, the bucket lock (`FOR KEY
-/// SHARE`) and one statement that deletes the row, queues its blobs and
-/// subtracts it from this connection's totals shard, pipelined, COMMIT.
-pub async fn delete_object(c: &impl GenericClient, bucket: &str, key: &str) -> Try<bool> {
+/// One try of a delete, without the bucket's row lock (a delete never
+/// grows a total, so no quota is checked): `BEGIN`, one statement that locks
+/// the bucket's row `FOR KEY SHARE`, deletes the object's row, queues its
+/// blobs and subtracts it from this connection's totals shard, and `COMMIT`,
+/// all in one round trip.
+pub(crate) async fn delete_object_fast(
+    pool: &deadpool_postgres::Pool,
+    bucket: &str,
+    key: &str,
+    stage: &mut Stage,
+) -> Try<Fast<bool>> {
     let sql = format!(
-        "WITH bid AS MATERIALIZED (SELECT id FROM buckets WHERE name = $1),
+        "WITH bid AS MATERIALIZED (SELECT id FROM buckets WHERE name = $1 FOR KEY SHARE),
               seen AS MATERIALIZED (SELECT o.id FROM objects o, bid WHERE o.bucket_id = bid.id AND o.key = $2),
               gone AS (DELETE FROM objects o USING bid WHERE o.bucket_id = bid.id AND o.key = $2
                        RETURNING o.id, o.size, o.bucket_id),
@@ -531,25 +545,28 @@ pub async fn delete_object(c: &impl GenericClient, bucket: &str, key: &str) -> T
                   SELECT gone.bucket_id, {shard}, -gone.size, -1 FROM gone
                   ON CONFLICT (bucket_id, shard) DO UPDATE
                   SET bytes = bucket_totals.bytes + excluded.bytes, objects = bucket_totals.objects + excluded.objects)
-         SELECT EXISTS (SELECT 1 FROM seen), (SELECT count(*) FROM gone)",
+         SELECT EXISTS (SELECT 1 FROM bid), EXISTS (SELECT 1 FROM seen), (SELECT count(*) FROM gone)",
         shard = quota::SHARD_OF_CONNECTION
     );
     let (key, now) = (key.as_bytes(), now_millis());
-    let params: [(&(dyn tokio_postgres::types::ToSql + Sync), Type); 3] =
-        [(&bucket, Type::TEXT), (&key, Type::BYTEA), (&now, Type::INT8)];
-    for _ in 0..RACE_TRIES {
-        let (b, r) = tokio::join!(lock_bucket_shared(c, bucket), c.query_typed_one(&sql, &params));
-        b?.ok_or(MetaError::NoSuchBucket)?;
-        let r = r?;
-        let (seen, deleted): (bool, i64) = (r.get(0), r.get(1));
-        match (seen, deleted) {
-            (_, 1) => return Ok(true),
-            (false, _) => return Ok(false),
-            // The row it saw was replaced by a writer it waited for.
-            (true, _) => continue,
-        }
-    }
-    Err(raced())
+    let params: [(&(dyn ToSql + Sync), Type); 3] = [(&bucket, Type::TEXT), (&key, Type::BYTEA), (&now, Type::INT8)];
+    let tx = PipeTx::new(pool.get().await?);
+    let c = tx.client();
+    *stage = Stage::Commit;
+    let (begin, r, commit) =
+        tokio::join!(c.batch_execute("BEGIN"), c.query_typed_one(&sql, &params), c.batch_execute("COMMIT"));
+    tx.sent_commit();
+    begin?;
+    let r = r?;
+    commit?;
+    let (exists, seen, deleted): (bool, bool, i64) = (r.get(0), r.get(1), r.get(2));
+    Ok(match (exists, seen, deleted) {
+        (false, _, _) => return Err(MetaError::NoSuchBucket.into()),
+        (_, _, 1) => Fast::Done(true),
+        (_, false, _) => Fast::Done(false),
+        // The row it saw was replaced by a writer it waited for.
+        (_, true, _) => Fast::Raced,
+    })
 }
 
 /// The smallest byte string greater than every string starting with `prefix`,
