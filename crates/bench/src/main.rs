@@ -188,15 +188,8 @@ fn main() -> anyhow::Result<()> {
     };
 
     eprintln!("[srv] starting {} ...", args.coffer_bin.display());
-    let mut server = Server::start(
-        &args.coffer_bin,
-        &data_dir,
-        &log_path,
-        &args.region,
-        ACCESS_KEY,
-        SECRET_KEY,
-        &args.server_args,
-    )?;
+    let mut server =
+        Server::start(&args.coffer_bin, &data_dir, &log_path, &args.region, ACCESS_KEY, SECRET_KEY, &args.server_args)?;
     eprintln!("[srv] pid {} ready on {}", server.pid, server.addr);
     let sampler = RssSampler::start(server.pid, Duration::from_millis(10));
 

@@ -260,10 +260,7 @@ pub async fn set_object_acl(
     acl: Option<CannedAcl>,
 ) -> Try<()> {
     for _ in 0..RACE_TRIES {
-        let (b, o) = tokio::join!(
-            lock_bucket_shared(c, bucket),
-            lock_object(c, bucket, key, "o.id, o.meta"),
-        );
+        let (b, o) = tokio::join!(lock_bucket_shared(c, bucket), lock_object(c, bucket, key, "o.id, o.meta"),);
         let b = b?.ok_or(MetaError::NoSuchBucket)?;
         check_stamp(stamp, b.get(1), b.get(2))?;
         let (id, meta): (i64, String) = match o?.0 {
@@ -301,8 +298,11 @@ fn raced() -> crate::retry::Fail {
 /// setting a quota, serialising writers), not with other writers.
 /// Returns (id, project, created), or `None` when there is no such bucket.
 pub(crate) async fn lock_bucket_shared(c: &impl GenericClient, bucket: &str) -> Try<Option<tokio_postgres::Row>> {
-    Ok(c.query_typed_opt("SELECT id, project, created FROM buckets WHERE name = $1 FOR KEY SHARE", &[(&bucket, Type::TEXT)])
-        .await?)
+    Ok(c.query_typed_opt(
+        "SELECT id, project, created FROM buckets WHERE name = $1 FOR KEY SHARE",
+        &[(&bucket, Type::TEXT)],
+    )
+    .await?)
 }
 
 /// What [`lock_object`] found.

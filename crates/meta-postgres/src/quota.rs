@@ -63,7 +63,8 @@ fn quota_of(max_bytes: Option<i64>, max_objects: Option<i64>, present: bool) -> 
 pub(crate) const SHARD_OF_CONNECTION: &str = "(pg_backend_pid() % 64)";
 
 /// A bucket's totals (row plus shards) as SQL over a bucket row `b`.
-const TOTALS_OF_B: &str = "b.bytes + coalesce((SELECT sum(t.bytes) FROM bucket_totals t WHERE t.bucket_id = b.id), 0)::int8,
+const TOTALS_OF_B: &str =
+    "b.bytes + coalesce((SELECT sum(t.bytes) FROM bucket_totals t WHERE t.bucket_id = b.id), 0)::int8,
      b.objects + coalesce((SELECT sum(t.objects) FROM bucket_totals t WHERE t.bucket_id = b.id), 0)::int8";
 
 /// Locks the bucket's row `FOR UPDATE` until the transaction ends, then

@@ -364,7 +364,6 @@ macro_rules! pipelined {
 
 pub(crate) use {pipelined, reading, snapshot, writing};
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -69,10 +69,9 @@ pub async fn two_handles_unbounded_writers_keep_exact_totals(a: Arc<dyn Store>, 
 /// bucket (then on their project): every write that starts after
 /// `set_quota` returned is refused, and totals stay exact.
 pub async fn two_handles_quota_set_while_writers_run(a: Arc<dyn Store>, b: Arc<dyn Store>) {
-    for (bucket, project, scope) in [
-        ("qa", "pqa", QuotaScope::Bucket("qa".into())),
-        ("qb", "pqb", QuotaScope::Project("pqb".into())),
-    ] {
+    for (bucket, project, scope) in
+        [("qa", "pqa", QuotaScope::Bucket("qa".into())), ("qb", "pqb", QuotaScope::Project("pqb".into()))]
+    {
         a.create_bucket(bucket_in(bucket, project)).await.unwrap();
         let set = Arc::new(AtomicBool::new(false));
         let done = Arc::new(AtomicUsize::new(0));
