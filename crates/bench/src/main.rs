@@ -67,6 +67,12 @@ struct Args {
     /// Where the JSON report is written.
     #[arg(long, default_value = "target/bench/latest.json")]
     json_out: PathBuf,
+    /// One more argument for `coffer server` (repeatable), e.g.
+    /// `--server-arg=--meta --server-arg=postgres://user@host/db`. The
+    /// server inherits the benchmark's environment (COFFER_* variables pass
+    /// through), except the root key pair, which the benchmark sets.
+    #[arg(long = "server-arg", allow_hyphen_values = true)]
+    server_args: Vec<String>,
     /// Parent of the run's scratch directory (data dir, server log); the
     /// filesystem that is measured. Default: the system temp dir.
     #[arg(long)]
@@ -182,7 +188,8 @@ fn main() -> anyhow::Result<()> {
     };
 
     eprintln!("[srv] starting {} ...", args.coffer_bin.display());
-    let mut server = Server::start(&args.coffer_bin, &data_dir, &log_path, &args.region, ACCESS_KEY, SECRET_KEY)?;
+    let mut server =
+        Server::start(&args.coffer_bin, &data_dir, &log_path, &args.region, ACCESS_KEY, SECRET_KEY, &args.server_args)?;
     eprintln!("[srv] pid {} ready on {}", server.pid, server.addr);
     let sampler = RssSampler::start(server.pid, Duration::from_millis(10));
 

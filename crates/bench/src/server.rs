@@ -31,6 +31,8 @@ pub fn free_port() -> anyhow::Result<u16> {
 
 impl Server {
     /// Starts the server and waits until `/_coffer/health/ready` answers 200.
+    /// `extra` is appended to the server's arguments (e.g. `--meta
+    /// postgres://…`); the server inherits this process's environment.
     pub fn start(
         bin: &Path,
         data_dir: &Path,
@@ -38,6 +40,7 @@ impl Server {
         region: &str,
         access: &str,
         secret: &str,
+        extra: &[String],
     ) -> anyhow::Result<Server> {
         if !bin.is_file() {
             bail!("coffer binary not found at {} (build it with cargo build --release -p coffer)", bin.display());
@@ -56,6 +59,7 @@ impl Server {
             .arg(region)
             .arg("--console-listen")
             .arg(console.to_string())
+            .args(extra)
             .env("COFFER_ROOT_ACCESS_KEY", access)
             .env("COFFER_ROOT_SECRET_KEY", secret)
             .stdin(Stdio::null())

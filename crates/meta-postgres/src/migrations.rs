@@ -19,6 +19,7 @@ mod v1;
 mod v2;
 mod v3;
 mod v4;
+mod v5;
 
 /// One schema step.
 pub struct Migration {
@@ -37,10 +38,12 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, up: v3::UP, down: v3::DOWN },
     // v4: buckets indexed by (project, name) for paged per-project listings. See `v4.rs`.
     Migration { version: 4, up: v4::UP, down: v4::DOWN },
+    // v5: stored totals in counter shards (`bucket_totals`). See `v5.rs`.
+    Migration { version: 5, up: v5::UP, down: v5::DOWN },
 ];
 
 /// The newest schema version.
-pub const LATEST: u32 = 4;
+pub const LATEST: u32 = 5;
 
 /// Why migrating failed.
 #[derive(Debug, thiserror::Error)]

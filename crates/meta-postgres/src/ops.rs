@@ -9,13 +9,13 @@
 //! server connection (see the crate docs on poolers).
 
 use crate::quota::{self, lock_bucket, Delta};
-use crate::retry::Try;
+use crate::retry::{PipeTx, Stage, Try};
 use bytes::Bytes;
 use coffer_meta::listing::{ListReads, ListScan, RangeRead};
 use coffer_meta::*;
 use coffer_types::{now_millis, BlobId, CannedAcl, UnixMillis};
 use std::collections::HashSet;
-use tokio_postgres::types::Type;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::GenericClient;
 
 /// A count or size as PostgreSQL stores it (`bigint`), saturating.
@@ -205,8 +205,8 @@ pub(crate) struct Current {
     pub size: i64,
 }
 
-/// The current object; the caller holds the bucket's row lock, so it cannot
-/// change before the transaction ends.
+/// The current object; the caller holds the bucket's row lock `FOR UPDATE`
+/// (serialising path), so it cannot change before the transaction ends.
 pub(crate) async fn current_object(c: &impl GenericClient, bid: i64, key: &str) -> Try<Option<Current>> {
     let row = c
         .query_typed_opt(
@@ -239,9 +239,10 @@ pub(crate) fn object_delta(size: u64, old: Option<&Current>) -> Delta {
 }
 
 /// Sets the ACL inside the stored headers of the object as it is now. The
-/// bucket's row is locked `FOR SHARE` (writers of the bucket hold it `FOR
-/// UPDATE`), so no overwrite commits between the read and the write back:
-/// one that committed first keeps its own headers and gets the ACL.
+/// bucket's row is locked `FOR KEY SHARE` (it cannot be deleted meanwhile)
+/// and the object's row `FOR UPDATE` ([`lock_object`]), so no overwrite
+/// commits between the read and the write back: one that committed first
+/// keeps its own headers and gets the ACL.
 pub async fn set_object_acl(
     c: &impl GenericClient,
     bucket: &str,
@@ -249,23 +250,90 @@ pub async fn set_object_acl(
     key: &str,
     acl: Option<CannedAcl>,
 ) -> Try<()> {
-    let bid = locked_bucket_id(c, bucket, stamp, "FOR SHARE").await?;
-    let row = c
-        .query_typed_opt(
-            "SELECT id, meta FROM objects WHERE bucket_id = $1 AND key = $2",
-            &[(&bid, Type::INT8), (&key.as_bytes(), Type::BYTEA)],
+    for _ in 0..RACE_TRIES {
+        let (b, o) = tokio::join!(lock_bucket_shared(c, bucket), lock_object(c, bucket, key, "o.id, o.meta"),);
+        let b = b?.ok_or(MetaError::NoSuchBucket)?;
+        check_stamp(stamp, b.get(1), b.get(2))?;
+        let (id, meta): (i64, String) = match o?.0 {
+            Locked::Row(r) => (r.get(LOCKED_COLS), r.get(LOCKED_COLS + 1)),
+            Locked::None => return Err(MetaError::NoSuchKey.into()),
+            Locked::Replaced => continue,
+        };
+        let mut meta = parse_meta(&meta)?;
+        meta.acl = acl;
+        c.execute_typed(
+            "UPDATE objects SET meta = $2 WHERE id = $1",
+            &[(&id, Type::INT8), (&meta_json(&meta)?, Type::TEXT)],
         )
         .await?;
-    let row = row.ok_or(MetaError::NoSuchKey)?;
-    let (id, meta): (i64, String) = (row.get(0), row.get(1));
-    let mut meta = parse_meta(&meta)?;
-    meta.acl = acl;
-    c.execute_typed(
-        "UPDATE objects SET meta = $2 WHERE id = $1",
-        &[(&id, Type::INT8), (&meta_json(&meta)?, Type::TEXT)],
+        return Ok(());
+    }
+    Err(raced())
+}
+
+/// How often a write looks again for an object row that was replaced while
+/// it waited for it, before giving up (`Unavailable`, retried by the client).
+pub(crate) const RACE_TRIES: usize = 20;
+
+/// What a write answers when it lost [`RACE_TRIES`] races in a row.
+pub(crate) fn raced_error() -> MetaError {
+    MetaError::Unavailable("the object kept changing under this write; retry".into())
+}
+
+fn raced() -> crate::retry::Fail {
+    raced_error().into()
+}
+
+/// Locks a bucket's row `FOR KEY SHARE`: an unbounded writer's lock (see
+/// `quota.rs`). It conflicts only with `FOR UPDATE` (deleting the bucket,
+/// setting a quota, serialising writers), not with other writers.
+/// Returns (id, project, created), or `None` when there is no such bucket.
+pub(crate) async fn lock_bucket_shared(c: &impl GenericClient, bucket: &str) -> Try<Option<tokio_postgres::Row>> {
+    Ok(c.query_typed_opt(
+        "SELECT id, project, created FROM buckets WHERE name = $1 FOR KEY SHARE",
+        &[(&bucket, Type::TEXT)],
     )
-    .await?;
-    Ok(())
+    .await?)
+}
+
+/// What [`lock_object`] found.
+pub(crate) enum Locked {
+    /// The object's row, locked `FOR UPDATE`: the caller's columns start at
+    /// [`LOCKED_COLS`].
+    Row(tokio_postgres::Row),
+    /// No object under the key (as of the statement's start).
+    None,
+    /// The row the statement saw was deleted (replaced) by a writer it
+    /// waited for: look again with a new statement.
+    Replaced,
+}
+
+/// Where the caller's columns start in a [`Locked::Row`].
+pub(crate) const LOCKED_COLS: usize = 3;
+
+/// Locks the object row under (bucket, key) `FOR UPDATE` and tells whether
+/// a quota (of the bucket or of its project) bounds the bucket, in one
+/// statement; `cols` are expressions over the object row `o`. Sent after
+/// the bucket lock on the same connection (pipelined), it starts once that
+/// lock is held, so a quota set before then is seen.
+pub(crate) async fn lock_object(c: &impl GenericClient, bucket: &str, key: &str, cols: &str) -> Try<(Locked, bool)> {
+    let sql = format!(
+        "WITH bid AS MATERIALIZED (SELECT id, name, project FROM buckets WHERE name = $1),
+              seen AS MATERIALIZED (SELECT o.id FROM objects o, bid WHERE o.bucket_id = bid.id AND o.key = $2),
+              o AS MATERIALIZED (SELECT o.* FROM objects o, bid WHERE o.bucket_id = bid.id AND o.key = $2 FOR UPDATE OF o)
+         SELECT EXISTS (SELECT 1 FROM quotas q, bid WHERE q.scope_kind = 'bucket' AND q.scope_name = bid.name)
+                OR EXISTS (SELECT 1 FROM quotas q, bid WHERE q.scope_kind = 'project' AND q.scope_name = bid.project),
+                EXISTS (SELECT 1 FROM seen), o.id IS NOT NULL, {cols}
+         FROM (SELECT 1) one LEFT JOIN o ON true"
+    );
+    let r = c.query_typed_one(&sql, &[(&bucket, Type::TEXT), (&key.as_bytes(), Type::BYTEA)]).await?;
+    let (bounded, seen, locked): (bool, bool, bool) = (r.get(0), r.get(1), r.get(2));
+    let found = match (seen, locked) {
+        (_, true) => Locked::Row(r),
+        (false, false) => Locked::None,
+        (true, false) => Locked::Replaced,
+    };
+    Ok((found, bounded))
 }
 
 pub(crate) fn check_condition(current: Option<&str>, cond: &WriteCondition) -> Result<(), MetaError> {
@@ -283,16 +351,21 @@ pub(crate) fn check_condition(current: Option<&str>, cond: &WriteCondition) -> R
     }
 }
 
-/// Inserts the object row and its segments (one statement).
-pub(crate) async fn insert_object(c: &impl GenericClient, bid: i64, o: &ObjectRecord) -> Try<()> {
-    let (inline, blobs, sizes): (Option<&[u8]>, Vec<String>, Vec<i64>) = match &o.data {
+/// An object's inline bytes, or its segments' blobs and sizes.
+fn object_data(o: &ObjectRecord) -> (Option<&[u8]>, Vec<String>, Vec<i64>) {
+    match &o.data {
         ObjectData::Inline(b) => (Some(b.as_ref()), Vec::new(), Vec::new()),
         ObjectData::Segments(segs) => (
             None,
             segs.iter().map(|s| s.blob.as_str().to_owned()).collect(),
             segs.iter().map(|s| to_i64(s.size)).collect(),
         ),
-    };
+    }
+}
+
+/// Inserts the object row and its segments (one statement).
+pub(crate) async fn insert_object(c: &impl GenericClient, bid: i64, o: &ObjectRecord) -> Try<()> {
+    let (inline, blobs, sizes) = object_data(o);
     c.execute_typed(
         "WITH obj AS (
              INSERT INTO objects (bucket_id, key, size, etag, last_modified, meta, inline_data)
@@ -315,6 +388,112 @@ pub(crate) async fn insert_object(c: &impl GenericClient, bid: i64, o: &ObjectRe
     Ok(())
 }
 
+/// How one try of an unbounded write ended.
+#[derive(Debug)]
+pub(crate) enum Fast<T> {
+    Done(T),
+    /// A quota bounds the bucket: the caller runs the serialising version
+    /// (this try wrote nothing).
+    Bounded,
+    /// The row it saw was replaced by a writer it waited for, or another
+    /// writer created the key first: nothing was written; try again.
+    Raced,
+}
+
+/// The statement of an unbounded write that replaces or creates an object:
+/// drops the old row (`$10`, may be NULL) queueing its blobs, inserts the
+/// new row and its segments unless another writer created the key since
+/// this one looked (`ON CONFLICT DO NOTHING`: the unique index settles who
+/// created it), and adds the delta (`$12`, `$13`) to this connection's
+/// totals shard. Returns how many rows it inserted (0: lost the race).
+/// The insert reads `gone` to its end first, so the old row is deleted
+/// before the new one is checked against the index.
+fn replace_sql() -> String {
+    format!(
+        "WITH gone AS (DELETE FROM objects WHERE id = $10 RETURNING id),
+              queued AS (INSERT INTO gc_queue (blob_id, queued)
+                  SELECT s.blob_id, $11 FROM segments s JOIN gone ON s.object_id = gone.id ON CONFLICT DO NOTHING),
+              obj AS (INSERT INTO objects (bucket_id, key, size, etag, last_modified, meta, inline_data)
+                  SELECT $1, $2, $3, $4, $5, $6, $7 FROM (SELECT count(*) FROM gone) g
+                  ON CONFLICT (bucket_id, key) DO NOTHING RETURNING id),
+              seg AS (INSERT INTO segments (object_id, idx, blob_id, size)
+                  SELECT obj.id, (t.n - 1)::int, t.b, t.s FROM obj, unnest($8::text[], $9::int8[]) WITH ORDINALITY AS t(b, s, n)),
+              tot AS (INSERT INTO bucket_totals (bucket_id, shard, bytes, objects)
+                  SELECT $1, {shard}, $12, $13 FROM obj WHERE $12 <> 0 OR $13 <> 0
+                  ON CONFLICT (bucket_id, shard) DO UPDATE
+                  SET bytes = bucket_totals.bytes + excluded.bytes, objects = bucket_totals.objects + excluded.objects)
+         SELECT count(*) FROM obj",
+        shard = quota::SHARD_OF_CONNECTION
+    )
+}
+
+/// One try of a PUT (or copy) without the bucket's row lock, for a bucket
+/// no quota bounds. Two round trips: `BEGIN`, the bucket lock (`FOR KEY
+/// SHARE`) and [`lock_object`] pipelined; then [`replace_sql`] and `COMMIT`
+/// pipelined. A key with no row that another writer creates meanwhile
+/// makes the insert find the conflict ([`Fast::Raced`]): the next try sees,
+/// and locks, that row, so of racing `If-None-Match: *` writers exactly one
+/// wins.
+pub(crate) async fn put_object_fast(
+    pool: &deadpool_postgres::Pool,
+    bucket: &str,
+    stamp: Option<&BucketStamp>,
+    o: &ObjectRecord,
+    cond: &WriteCondition,
+    stage: &mut Stage,
+) -> Try<Fast<()>> {
+    let sql = replace_sql();
+    let tx = PipeTx::new(pool.get().await?);
+    let c = tx.client();
+    let (begin, b, found) = tokio::join!(
+        c.batch_execute("BEGIN"),
+        lock_bucket_shared(c, bucket),
+        lock_object(c, bucket, &o.key, "o.id, o.etag, o.size"),
+    );
+    begin?;
+    let b = b?.ok_or(MetaError::NoSuchBucket)?;
+    check_stamp(stamp, b.get(1), b.get(2))?;
+    let bid: i64 = b.get(0);
+    let (found, bounded) = found?;
+    if bounded {
+        return Ok(Fast::Bounded);
+    }
+    let old = match found {
+        Locked::Row(r) => {
+            Some(Current { id: r.get(LOCKED_COLS), etag: r.get(LOCKED_COLS + 1), size: r.get(LOCKED_COLS + 2) })
+        }
+        Locked::None => None,
+        Locked::Replaced => return Ok(Fast::Raced),
+    };
+    check_condition(old.as_ref().map(|o| o.etag.as_str()), cond)?;
+    let d = object_delta(o.size, old.as_ref());
+    let (inline, blobs, sizes) = object_data(o);
+    let (key, size, meta, old_id, now) =
+        (o.key.as_bytes(), to_i64(o.size), meta_json(&o.meta)?, old.as_ref().map(|o| o.id), now_millis());
+    let params: [(&(dyn ToSql + Sync), Type); 13] = [
+        (&bid, Type::INT8),
+        (&key, Type::BYTEA),
+        (&size, Type::INT8),
+        (&o.etag, Type::TEXT),
+        (&o.last_modified, Type::INT8),
+        (&meta, Type::TEXT),
+        (&inline, Type::BYTEA),
+        (&blobs, Type::TEXT_ARRAY),
+        (&sizes, Type::INT8_ARRAY),
+        (&old_id, Type::INT8),
+        (&now, Type::INT8),
+        (&d.bytes, Type::INT8),
+        (&d.objects, Type::INT8),
+    ];
+    *stage = Stage::Commit;
+    let (w, commit) = tokio::join!(c.query_typed_one(&sql, &params), c.batch_execute("COMMIT"));
+    tx.sent_commit();
+    let inserted: i64 = w?.get(0);
+    commit?;
+    Ok(if inserted == 1 { Fast::Done(()) } else { Fast::Raced })
+}
+
+/// PUT under a quota: the serialising path (see `quota.rs`).
 pub async fn put_object(
     c: &impl GenericClient,
     bucket: &str,
@@ -335,12 +514,50 @@ pub async fn put_object(
     quota::apply(c, b.id, d).await
 }
 
-pub async fn delete_object(c: &impl GenericClient, bucket: &str, key: &str) -> Try<bool> {
-    let b = lock_bucket(c, bucket).await?;
-    let Some(old) = current_object(c, b.id, key).await? else { return Ok(false) };
-    drop_object(c, &old).await?;
-    quota::apply(c, b.id, Delta { bytes: -old.size, objects: -1 }).await?;
-    Ok(true)
+/// One try of a delete, without the bucket's row lock (a delete never
+/// grows a total, so no quota is checked): `BEGIN`, one statement that locks
+/// the bucket's row `FOR KEY SHARE`, deletes the object's row, queues its
+/// blobs and subtracts it from this connection's totals shard, and `COMMIT`,
+/// all in one round trip.
+pub(crate) async fn delete_object_fast(
+    pool: &deadpool_postgres::Pool,
+    bucket: &str,
+    key: &str,
+    stage: &mut Stage,
+) -> Try<Fast<bool>> {
+    let sql = format!(
+        "WITH bid AS MATERIALIZED (SELECT id FROM buckets WHERE name = $1 FOR KEY SHARE),
+              seen AS MATERIALIZED (SELECT o.id FROM objects o, bid WHERE o.bucket_id = bid.id AND o.key = $2),
+              gone AS (DELETE FROM objects o USING bid WHERE o.bucket_id = bid.id AND o.key = $2
+                       RETURNING o.id, o.size, o.bucket_id),
+              queued AS (INSERT INTO gc_queue (blob_id, queued)
+                  SELECT s.blob_id, $3 FROM segments s JOIN gone ON s.object_id = gone.id ON CONFLICT DO NOTHING),
+              tot AS (INSERT INTO bucket_totals (bucket_id, shard, bytes, objects)
+                  SELECT gone.bucket_id, {shard}, -gone.size, -1 FROM gone
+                  ON CONFLICT (bucket_id, shard) DO UPDATE
+                  SET bytes = bucket_totals.bytes + excluded.bytes, objects = bucket_totals.objects + excluded.objects)
+         SELECT EXISTS (SELECT 1 FROM bid), EXISTS (SELECT 1 FROM seen), (SELECT count(*) FROM gone)",
+        shard = quota::SHARD_OF_CONNECTION
+    );
+    let (key, now) = (key.as_bytes(), now_millis());
+    let params: [(&(dyn ToSql + Sync), Type); 3] = [(&bucket, Type::TEXT), (&key, Type::BYTEA), (&now, Type::INT8)];
+    let tx = PipeTx::new(pool.get().await?);
+    let c = tx.client();
+    *stage = Stage::Commit;
+    let (begin, r, commit) =
+        tokio::join!(c.batch_execute("BEGIN"), c.query_typed_one(&sql, &params), c.batch_execute("COMMIT"));
+    tx.sent_commit();
+    begin?;
+    let r = r?;
+    commit?;
+    let (exists, seen, deleted): (bool, bool, i64) = (r.get(0), r.get(1), r.get(2));
+    Ok(match (exists, seen, deleted) {
+        (false, _, _) => return Err(MetaError::NoSuchBucket.into()),
+        (_, _, 1) => Fast::Done(true),
+        (_, false, _) => Fast::Done(false),
+        // The row it saw was replaced by a writer it waited for.
+        (_, true, _) => Fast::Raced,
+    })
 }
 
 /// A listing on one snapshot: the range reads [`ListScan`] asks for, each
@@ -451,7 +668,8 @@ pub async fn blobs_known(c: &impl GenericClient, blobs: &[BlobId]) -> Try<HashSe
 /// Sets or removes a configuration document; with `if_current`, only if
 /// the stored one is still that (`Some(None)`: none). The bucket's row is
 /// locked `FOR NO KEY UPDATE`, so two conditional edits take turns (object
-/// writers, holding it `FOR UPDATE`, wait too, for this short transaction).
+/// writers holding it `FOR KEY SHARE` do not wait; serialising writers,
+/// holding it `FOR UPDATE`, do).
 pub async fn set_bucket_config(
     c: &impl GenericClient,
     bucket: &str,

@@ -1,17 +1,39 @@
-//! Stored totals, quotas, and the lock every write that changes them takes.
+//! Stored totals, quotas, and the locks writes take on a bucket's row.
 //!
-//! Each bucket row keeps `bytes` (objects plus parts of uploads in progress)
-//! and `objects`. A write that changes them first locks the bucket's row
-//! ([`lock_bucket`], `SELECT … FOR UPDATE`): writers of one bucket take turns
-//! (READ COMMITTED: each later statement sees what the previous holder
-//! committed), so a conditional write, a quota check and a completion each
-//! see a state nobody else can change before they commit.
+//! A bucket's stored totals (`bytes`: objects plus parts of uploads in
+//! progress; `objects`) are its row's `bytes`/`objects` plus the sum of its
+//! counter shards in `bucket_totals` (at most 64 rows per bucket;
+//! schema v5). Two kinds of writers:
+//!
+//! - **Unbounded** (no quota of the bucket or of its project): PUT, delete,
+//!   copy. They lock the bucket's row `FOR KEY SHARE` only (so they do not
+//!   wait for one another; a bucket being deleted, which locks it `FOR
+//!   UPDATE`, waits for them and they for it, so a stamp checked under that
+//!   lock stays true until commit), lock the object row they replace (`FOR
+//!   UPDATE`; a key with no row is settled by its unique index, see
+//!   `ops::put_object_fast`), and add their delta to the shard of their
+//!   connection ([`SHARD_OF_CONNECTION`]: the pool's connections have
+//!   consecutive backend pids, so they rarely share a shard row).
+//! - **Serialising** (a write under a quota, and every multipart write):
+//!   [`lock_bucket`] locks the row `FOR UPDATE`, which waits for every
+//!   unbounded writer of the bucket to commit and keeps new ones out, then
+//!   reads the totals in a later statement (READ COMMITTED: it sees what
+//!   they committed), checks, and adds its delta to the row itself. Writers
+//!   of one such bucket take turns, so a quota check, a conditional write and
+//!   a completion each see a state nobody else can change before they commit.
+//!
+//! Whether a write is bounded is read after its bucket lock is held
+//! (`ops::put_object_fast`'s second statement). [`set_quota`] locks the rows
+//! of the buckets it bounds `FOR UPDATE` before writing the quota, so it
+//! waits for the unbounded writers in flight, and every write that starts
+//! after it returned sees the quota and serialises.
 //!
 //! A project quota spans buckets: a write that would grow a total of a
 //! project with a quota also locks that quota's row, after its bucket's row
-//! (the one fixed order: bucket, then project quota; no transaction ever
-//! locks two buckets), and only then sums the project's buckets, so racing
-//! writers in different buckets of one project take turns too.
+//! (the one fixed order: bucket rows, then quota row; [`set_quota`] of a
+//! project locks its buckets in id order), and only then sums the project's
+//! buckets, so racing writers in different buckets of one project take
+//! turns too.
 
 use crate::ops::{bucket_id, to_i64, to_u64};
 use crate::retry::Try;
@@ -36,26 +58,44 @@ fn quota_of(max_bytes: Option<i64>, max_objects: Option<i64>, present: bool) -> 
     present.then(|| Quota { max_bytes: max_bytes.map(to_u64), max_objects: max_objects.map(to_u64) })
 }
 
-/// Locks the bucket's row until the transaction ends and reads its totals
-/// and quota; `NoSuchBucket` if it is missing (or was deleted while waiting).
+/// The shard an unbounded writer adds to, as SQL: one per server connection,
+/// so a bucket has at most 64 shard rows.
+pub(crate) const SHARD_OF_CONNECTION: &str = "(pg_backend_pid() % 64)";
+
+/// A bucket's totals (row plus shards) as SQL over a bucket row `b`.
+const TOTALS_OF_B: &str =
+    "b.bytes + coalesce((SELECT sum(t.bytes) FROM bucket_totals t WHERE t.bucket_id = b.id), 0)::int8,
+     b.objects + coalesce((SELECT sum(t.objects) FROM bucket_totals t WHERE t.bucket_id = b.id), 0)::int8";
+
+/// Locks the bucket's row `FOR UPDATE` until the transaction ends, then
+/// reads its totals and quota; `NoSuchBucket` if it is missing (or was
+/// deleted while waiting). The two statements go out pipelined (one round
+/// trip); the second starts once the first holds the lock, so it sees what
+/// the unbounded writers it waited for committed.
 pub(crate) async fn lock_bucket(c: &impl GenericClient, name: &str) -> Try<BucketState> {
-    let row = c
-        .query_typed_opt(
-            "SELECT b.id, b.project, b.bytes, b.objects, q.scope_name IS NOT NULL, q.max_bytes, q.max_objects, b.created
-             FROM buckets b LEFT JOIN quotas q ON q.scope_kind = 'bucket' AND q.scope_name = b.name
-             WHERE b.name = $1 FOR UPDATE OF b",
-            &[(&name, Type::TEXT)],
-        )
-        .await?;
-    let r = row.ok_or(MetaError::NoSuchBucket)?;
+    let totals = format!(
+        "SELECT b.id, b.project, b.created, {TOTALS_OF_B}, q.scope_name IS NOT NULL, q.max_bytes, q.max_objects
+         FROM buckets b LEFT JOIN quotas q ON q.scope_kind = 'bucket' AND q.scope_name = b.name
+         WHERE b.name = $1"
+    );
+    let params: [(&(dyn tokio_postgres::types::ToSql + Sync), Type); 1] = [(&name, Type::TEXT)];
+    let (locked, row) = tokio::join!(
+        c.query_typed_opt("SELECT id FROM buckets WHERE name = $1 FOR UPDATE", &params),
+        c.query_typed_opt(&totals, &params),
+    );
+    let id: i64 = locked?.ok_or(MetaError::NoSuchBucket)?.get(0);
+    let r = row?.ok_or(MetaError::NoSuchBucket)?;
+    if r.get::<_, i64>(0) != id {
+        return Err(MetaError::NoSuchBucket.into());
+    }
     Ok(BucketState {
-        id: r.get(0),
+        id,
         name: name.to_owned(),
         project: r.get(1),
-        created: r.get(7),
-        bytes: r.get(2),
-        objects: r.get(3),
-        quota: quota_of(r.get(5), r.get(6), r.get(4)),
+        created: r.get(2),
+        bytes: r.get(3),
+        objects: r.get(4),
+        quota: quota_of(r.get(6), r.get(7), r.get(5)),
     })
 }
 
@@ -104,7 +144,8 @@ fn exceeds(q: &Quota, bytes: i64, objects: i64, d: Delta) -> bool {
     over(bytes, d.bytes, q.max_bytes) || over(objects, d.objects, q.max_objects)
 }
 
-/// Adds `d` to the bucket's stored totals.
+/// Adds `d` to the stored totals in the bucket's row (the caller holds it
+/// `FOR UPDATE`: [`lock_bucket`]).
 pub(crate) async fn apply(c: &impl GenericClient, bucket_id: i64, d: Delta) -> Try<()> {
     if d == Delta::default() {
         return Ok(());
@@ -120,7 +161,12 @@ pub(crate) async fn apply(c: &impl GenericClient, bucket_id: i64, d: Delta) -> T
 async fn project_sums(c: &impl GenericClient, project: &str) -> Try<(i64, i64)> {
     let r = c
         .query_typed_one(
-            "SELECT coalesce(sum(bytes), 0)::int8, coalesce(sum(objects), 0)::int8 FROM buckets WHERE project = $1",
+            "SELECT coalesce((SELECT sum(bytes) FROM buckets WHERE project = $1), 0)::int8
+                    + coalesce((SELECT sum(t.bytes) FROM bucket_totals t JOIN buckets b ON b.id = t.bucket_id
+                                WHERE b.project = $1), 0)::int8,
+                    coalesce((SELECT sum(objects) FROM buckets WHERE project = $1), 0)::int8
+                    + coalesce((SELECT sum(t.objects) FROM bucket_totals t JOIN buckets b ON b.id = t.bucket_id
+                                WHERE b.project = $1), 0)::int8",
             &[(&project, Type::TEXT)],
         )
         .await?;
@@ -132,7 +178,8 @@ fn totals(bytes: i64, objects: i64) -> StoredTotals {
 }
 
 pub async fn bucket_totals(c: &impl GenericClient, bucket: &str) -> Try<StoredTotals> {
-    let row = c.query_typed_opt("SELECT bytes, objects FROM buckets WHERE name = $1", &[(&bucket, Type::TEXT)]).await?;
+    let sql = format!("SELECT {TOTALS_OF_B} FROM buckets b WHERE b.name = $1");
+    let row = c.query_typed_opt(&sql, &[(&bucket, Type::TEXT)]).await?;
     let r = row.ok_or(MetaError::NoSuchBucket)?;
     Ok(totals(r.get(0), r.get(1)))
 }
@@ -153,8 +200,20 @@ async fn scope_key<'a>(c: &impl GenericClient, scope: &'a QuotaScope) -> Try<(&'
     })
 }
 
+/// Sets or removes a quota. First locks the rows of the buckets it bounds
+/// `FOR UPDATE` (in id order), which waits for the unbounded writers in
+/// flight there: once this commits, every new write to them sees the quota
+/// and takes the serialising path (see the module docs).
 pub async fn set_quota(c: &impl GenericClient, scope: &QuotaScope, q: &Quota) -> Try<()> {
     let (kind, name) = scope_key(c, scope).await?;
+    let lock = match scope {
+        QuotaScope::Project(_) => "SELECT id FROM buckets WHERE project = $1 ORDER BY id FOR UPDATE",
+        QuotaScope::Bucket(_) => "SELECT id FROM buckets WHERE name = $1 FOR UPDATE",
+    };
+    let locked = c.query_typed(lock, &[(&name, Type::TEXT)]).await?;
+    if matches!(scope, QuotaScope::Bucket(_)) && locked.is_empty() {
+        return Err(MetaError::NoSuchBucket.into());
+    }
     if q.max_bytes.is_none() && q.max_objects.is_none() {
         c.execute_typed(
             "DELETE FROM quotas WHERE scope_kind = $1 AND scope_name = $2",

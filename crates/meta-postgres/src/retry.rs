@@ -297,7 +297,72 @@ macro_rules! writing {
     }};
 }
 
-pub(crate) use {reading, snapshot, writing};
+/// A transaction whose `BEGIN` goes out pipelined with its first
+/// statements and whose `COMMIT` goes out with its last one, saving the two
+/// round trips a [`tokio_postgres::Transaction`] spends on them. Until
+/// [`PipeTx::sent_commit`], dropping it (an error, or the caller's future
+/// cancelled) sends `ROLLBACK` from a spawned task before the connection
+/// goes back to the pool, so no pooled connection is ever left inside a
+/// transaction.
+pub(crate) struct PipeTx {
+    conn: Option<deadpool_postgres::Object>,
+}
+
+impl PipeTx {
+    pub(crate) fn new(conn: deadpool_postgres::Object) -> Self {
+        PipeTx { conn: Some(conn) }
+    }
+
+    pub(crate) fn client(&self) -> &tokio_postgres::Client {
+        self.conn.as_ref().expect("connection held until dropped")
+    }
+
+    /// The transaction ended on the server (its `COMMIT` was answered, or
+    /// failed with the connection): hand the connection back as it is.
+    pub(crate) fn sent_commit(mut self) {
+        self.conn.take();
+    }
+}
+
+impl Drop for PipeTx {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            tokio::spawn(async move {
+                if let Err(e) = conn.batch_execute("ROLLBACK").await {
+                    tracing::debug!(error = %e, "rolling back a pipelined transaction");
+                }
+            });
+        }
+    }
+}
+
+/// Runs a pipelined write with retries: `$body` is an async expression
+/// using `$stage: &mut Stage` (set to [`Stage::Commit`] before the round
+/// trip that carries `COMMIT`), yielding `Try<T>`.
+macro_rules! pipelined {
+    (|$stage:ident| $body:expr) => {{
+        let mut backoff = $crate::retry::Backoff::new();
+        loop {
+            let mut stage = $crate::retry::Stage::Work;
+            let attempt: $crate::retry::Try<_> = {
+                let $stage = &mut stage;
+                $body.await
+            };
+            match attempt {
+                Ok(v) => break Ok(v),
+                Err(f) => {
+                    let k = $crate::retry::kind(&f);
+                    tracing::debug!(kind = ?k, ?stage, failure = ?f, "metadata transaction failed");
+                    if !($crate::retry::should_retry(k, stage) && backoff.again().await) {
+                        break Err($crate::retry::give_up(f, stage));
+                    }
+                }
+            }
+        }
+    }};
+}
+
+pub(crate) use {pipelined, reading, snapshot, writing};
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,9 @@
 //! The SQL of multipart uploads: uploads, parts, completion and abort. Parts
 //! count in their bucket's stored bytes until the upload ends. Writes lock
-//! the bucket's row first (`quota::lock_bucket`), so a part, a completion
-//! and an abort of one upload never interleave.
+//! the bucket's row `FOR UPDATE` first (`quota::lock_bucket`, the
+//! serialising path, whether or not a quota applies), so a part, a
+//! completion and an abort of one upload never interleave, and no unbounded
+//! PUT or delete of the bucket runs meanwhile.
 
 use crate::ops::{
     bucket_id, check_condition, corrupt, current_object, drop_object, insert_object, key_text, meta_json, object_delta,

@@ -97,9 +97,11 @@ pub async fn meter_storage(c: &impl GenericClient, now: UnixMillis) -> Try<()> {
         .query_typed(
             "UPDATE buckets b SET metered_until = $1
              FROM (SELECT id, coalesce(metered_until, created) AS since FROM buckets
-                   WHERE coalesce(metered_until, created) < $1 ORDER BY id FOR UPDATE) old
+                   WHERE coalesce(metered_until, created) < $1 ORDER BY id FOR NO KEY UPDATE) old
              WHERE b.id = old.id
-             RETURNING b.name, b.project, old.since, b.bytes, b.objects",
+             RETURNING b.name, b.project, old.since,
+                 b.bytes + coalesce((SELECT sum(t.bytes) FROM bucket_totals t WHERE t.bucket_id = b.id), 0)::int8,
+                 b.objects + coalesce((SELECT sum(t.objects) FROM bucket_totals t WHERE t.bucket_id = b.id), 0)::int8",
             &[(&now, Type::INT8)],
         )
         .await?;

@@ -26,6 +26,7 @@ mod listing;
 mod multipart_races;
 mod totals;
 mod two_handles;
+mod unbounded_races;
 mod usage;
 
 pub use console::*;
@@ -34,6 +35,7 @@ pub use listing::*;
 pub use multipart_races::*;
 pub use totals::*;
 pub use two_handles::*;
+pub use unbounded_races::*;
 pub use usage::*;
 
 use crate::*;

@@ -3,7 +3,7 @@
 //! empty.
 
 use crate::source::quote;
-use crate::tables::{Kind, Table, POSTGRES_VERSION, TABLES};
+use crate::tables::{Kind, Table, POSTGRES_ONLY, POSTGRES_VERSION, TABLES};
 use crate::value::Value;
 use crate::MigrateError;
 use std::collections::{BTreeMap, BTreeSet};
@@ -81,7 +81,10 @@ pub async fn check_schema(tx: &Transaction<'_>) -> Result<(), MigrateError> {
         .await?;
     let mut found: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
     for r in rows {
-        found.entry(r.get(0)).or_default().insert((r.get(1), r.get(2)));
+        let table: String = r.get(0);
+        if !POSTGRES_ONLY.contains(&table.as_str()) {
+            found.entry(table).or_default().insert((r.get(1), r.get(2)));
+        }
     }
     let want: BTreeMap<String, BTreeSet<(String, String)>> = TABLES
         .iter()

@@ -164,3 +164,32 @@ async fn v4_lists_a_projects_buckets_by_index_both_ways() {
     assert_eq!(n, 5000);
     migrate(&mut c, 4).await.unwrap();
 }
+
+/// v5's down folds the counter shards back into the bucket rows: no stored
+/// total is lost either way.
+#[tokio::test]
+async fn totals_survive_v5_both_ways() {
+    let Some(schema) = TestSchema::new("migrations::v5_data").await else { return };
+    let mut c = connect(&schema).await;
+    migrate(&mut c, 4).await.unwrap();
+    c.batch_execute(
+        "INSERT INTO buckets (name, region, project, created, bytes, objects) VALUES
+             ('a', 'r', 'p', 1, 100, 2), ('b', 'r', 'p', 1, 7, 1)",
+    )
+    .await
+    .unwrap();
+    migrate(&mut c, 5).await.unwrap();
+    c.batch_execute(
+        "INSERT INTO bucket_totals (bucket_id, shard, bytes, objects)
+             SELECT id, s, 10 * s, s FROM buckets, generate_series(1, 3) AS s WHERE name = 'a'",
+    )
+    .await
+    .unwrap();
+    migrate(&mut c, 4).await.unwrap();
+    let rows = c.query("SELECT name, bytes, objects FROM buckets ORDER BY name", &[]).await.unwrap();
+    let got: Vec<(String, i64, i64)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    assert_eq!(got, vec![("a".to_owned(), 160, 8), ("b".to_owned(), 7, 1)]);
+    migrate(&mut c, 5).await.unwrap();
+    let n: i64 = c.query_one("SELECT count(*) FROM bucket_totals", &[]).await.unwrap().get(0);
+    assert_eq!(n, 0, "totals start folded");
+}

@@ -20,7 +20,9 @@ macro_rules! two_handle_conformance_tests {
         $crate::two_handle_conformance_tests!(@two $pair,
             two_handles_race_conditional_writes, two_handles_race_quota_bound_puts,
             two_handles_race_completions, two_handles_meter_at_once, two_handles_collect_garbage_at_once,
-            two_handles_race_for_a_lease);
+            two_handles_race_for_a_lease, two_handles_unbounded_writers_keep_exact_totals,
+            two_handles_quota_set_while_writers_run, two_handles_conditional_creates_in_rounds,
+            two_handles_bucket_deleted_under_writers);
     };
     (@two $pair:path, $($case:ident),*) => {
         $(
@@ -35,7 +37,7 @@ macro_rules! two_handle_conformance_tests {
 
 /// Runs `n` calls of `f(handle, i)` at once, alternating handles; returns
 /// their results in order.
-async fn race<T, F, Fut>(a: &Arc<dyn Store>, b: &Arc<dyn Store>, n: usize, f: F) -> Vec<T>
+pub(super) async fn race<T, F, Fut>(a: &Arc<dyn Store>, b: &Arc<dyn Store>, n: usize, f: F) -> Vec<T>
 where
     T: Send + 'static,
     F: Fn(Arc<dyn Store>, usize) -> Fut,
