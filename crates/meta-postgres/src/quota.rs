@@ -114,7 +114,7 @@ pub(crate) async fn check_quotas(c: &impl GenericClient, b: &BucketState, d: Del
         return Ok(());
     }
     if let Some(q) = &b.quota {
-        if exceeds(q, b.bytes, b.objects, d) {
+        if q.exceeded_by(b.bytes, b.objects, d.bytes, d.objects) {
             return Err(MetaError::QuotaExceeded(QuotaScope::Bucket(b.name.clone())).into());
         }
     }
@@ -130,18 +130,11 @@ pub(crate) async fn check_quotas(c: &impl GenericClient, b: &BucketState, d: Del
             max_objects: r.get::<_, Option<i64>>(1).map(to_u64),
         };
         let (bytes, objects) = project_sums(c, &b.project).await?;
-        if exceeds(&q, bytes, objects, d) {
+        if q.exceeded_by(bytes, objects, d.bytes, d.objects) {
             return Err(MetaError::QuotaExceeded(QuotaScope::Project(b.project.clone())).into());
         }
     }
     Ok(())
-}
-
-fn exceeds(q: &Quota, bytes: i64, objects: i64, d: Delta) -> bool {
-    let over = |now: i64, delta: i64, max: Option<u64>| {
-        delta > 0 && max.is_some_and(|m| i128::from(now) + i128::from(delta) > i128::from(m))
-    };
-    over(bytes, d.bytes, q.max_bytes) || over(objects, d.objects, q.max_objects)
 }
 
 /// Adds `d` to the stored totals in the bucket's row (the caller holds it
@@ -251,21 +244,4 @@ pub(crate) async fn drop_bucket_quota(c: &impl GenericClient, bucket: &str) -> T
     c.execute_typed("DELETE FROM quotas WHERE scope_kind = 'bucket' AND scope_name = $1", &[(&bucket, Type::TEXT)])
         .await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exceeds_only_when_growing_past_a_limit() {
-        let q = Quota { max_bytes: Some(100), max_objects: Some(2) };
-        let d = |bytes, objects| Delta { bytes, objects };
-        assert!(!exceeds(&q, 90, 1, d(10, 1)), "reaching the limit is allowed");
-        assert!(exceeds(&q, 90, 1, d(11, 0)));
-        assert!(exceeds(&q, 0, 2, d(0, 1)));
-        assert!(!exceeds(&q, 500, 9, d(-1, 0)), "shrinking is never refused");
-        let huge = Quota { max_bytes: Some(u64::MAX), max_objects: None };
-        assert!(!exceeds(&huge, i64::MAX, 0, d(i64::MAX, 0)), "no overflow");
-    }
 }

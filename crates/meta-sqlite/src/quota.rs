@@ -58,24 +58,17 @@ pub(crate) fn check_quotas(c: &Connection, b: &BucketState, d: Delta) -> R<()> {
         return Ok(());
     }
     if let Some(q) = quota_row(c, "bucket", &b.name)? {
-        if exceeds(&q, b.bytes, b.objects, d) {
+        if q.exceeded_by(b.bytes, b.objects, d.bytes, d.objects) {
             return Err(MetaError::QuotaExceeded(QuotaScope::Bucket(b.name.clone())));
         }
     }
     if let Some(q) = quota_row(c, "project", &b.project)? {
         let t = project_sums(c, &b.project)?;
-        if exceeds(&q, t.0, t.1, d) {
+        if q.exceeded_by(t.0, t.1, d.bytes, d.objects) {
             return Err(MetaError::QuotaExceeded(QuotaScope::Project(b.project.clone())));
         }
     }
     Ok(())
-}
-
-fn exceeds(q: &Quota, bytes: i64, objects: i64, d: Delta) -> bool {
-    let over = |now: i64, delta: i64, max: Option<u64>| {
-        delta > 0 && max.is_some_and(|m| i128::from(now) + i128::from(delta) > i128::from(m))
-    };
-    over(bytes, d.bytes, q.max_bytes) || over(objects, d.objects, q.max_objects)
 }
 
 /// Adds `d` to the bucket's stored totals.
@@ -162,23 +155,4 @@ pub(crate) fn drop_bucket_quota(c: &Connection, bucket: &str) -> R<()> {
         .execute([bucket])
         .map_err(sql_err)?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exceeds_only_when_growing_past_a_limit() {
-        let q = Quota { max_bytes: Some(100), max_objects: Some(2) };
-        let d = |bytes, objects| Delta { bytes, objects };
-        assert!(!exceeds(&q, 90, 1, d(10, 1)), "reaching the limit is allowed");
-        assert!(exceeds(&q, 90, 1, d(11, 0)));
-        assert!(exceeds(&q, 0, 2, d(0, 1)));
-        assert!(!exceeds(&q, 500, 9, d(-1, 0)), "shrinking is never refused");
-        assert!(!exceeds(&q, 500, 1, d(0, 1)), "bytes over but not growing; objects within");
-        assert!(!exceeds(&Quota::default(), i64::MAX, i64::MAX, d(i64::MAX, 1)));
-        let huge = Quota { max_bytes: Some(u64::MAX), max_objects: None };
-        assert!(!exceeds(&huge, i64::MAX, 0, d(i64::MAX, 0)), "no overflow");
-    }
 }

@@ -113,6 +113,19 @@ pub struct Quota {
     pub max_objects: Option<u64>,
 }
 
+impl Quota {
+    /// Whether adding `add_bytes`/`add_objects` to totals of `bytes`/`objects`
+    /// passes a limit. Only a total that grows is checked, so shrinking
+    /// writes always pass; reaching a limit exactly is allowed. Every store
+    /// decides with this, in the write's own transaction.
+    pub fn exceeded_by(&self, bytes: i64, objects: i64, add_bytes: i64, add_objects: i64) -> bool {
+        let over = |now: i64, delta: i64, max: Option<u64>| {
+            delta > 0 && max.is_some_and(|m| i128::from(now) + i128::from(delta) > i128::from(m))
+        };
+        over(bytes, add_bytes, self.max_bytes) || over(objects, add_objects, self.max_objects)
+    }
+}
+
 /// What a bucket holds now. `bytes` counts objects and the parts of
 /// multipart uploads in progress; `objects` counts objects only.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -194,4 +207,22 @@ pub struct SigninFailures {
     pub count: u64,
     /// When the oldest of them was recorded (`None` when there is none).
     pub oldest: Option<UnixMillis>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quota_is_exceeded_only_by_growing_past_a_limit() {
+        let q = Quota { max_bytes: Some(100), max_objects: Some(2) };
+        assert!(!q.exceeded_by(90, 1, 10, 1), "reaching the limit is allowed");
+        assert!(q.exceeded_by(90, 1, 11, 0));
+        assert!(q.exceeded_by(0, 2, 0, 1));
+        assert!(!q.exceeded_by(500, 9, -1, 0), "shrinking is never refused");
+        assert!(!q.exceeded_by(500, 1, 0, 1), "bytes over but not growing; objects within");
+        assert!(!Quota::default().exceeded_by(i64::MAX, i64::MAX, i64::MAX, 1));
+        let huge = Quota { max_bytes: Some(u64::MAX), max_objects: None };
+        assert!(!huge.exceeded_by(i64::MAX, 0, i64::MAX, 0), "no overflow");
+    }
 }
