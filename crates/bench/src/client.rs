@@ -57,10 +57,11 @@ impl Body for SliceBody {
     }
 }
 
-/// Where and as whom to connect.
+/// Where and as whom to connect: one gateway, or several that a new
+/// connection picks from in turn.
 pub struct Endpoint {
-    pub addr: SocketAddr,
-    pub host: HeaderValue,
+    pub gateways: Vec<(SocketAddr, HeaderValue)>,
+    pub next: std::sync::atomic::AtomicUsize,
     pub access_key: String,
     pub secret_key: String,
     pub region: String,
@@ -70,6 +71,8 @@ pub struct Endpoint {
 /// One keep-alive connection, opened lazily.
 pub struct Conn {
     ep: Arc<Endpoint>,
+    /// The gateway of this connection (an index into `ep.gateways`).
+    gateway: usize,
     sender: Option<SendRequest<SliceBody>>,
 }
 
@@ -99,7 +102,9 @@ impl std::fmt::Display for Failure {
 
 impl Conn {
     pub fn new(ep: Arc<Endpoint>) -> Self {
-        Conn { ep, sender: None }
+        let n = ep.gateways.len().max(1);
+        let gateway = ep.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % n;
+        Conn { ep, gateway, sender: None }
     }
 
     pub fn timeout(&self) -> Duration {
@@ -118,9 +123,10 @@ impl Conn {
             }
         }
         if self.sender.is_none() {
-            let tcp = tokio::net::TcpStream::connect(self.ep.addr)
+            let addr = self.ep.gateways[self.gateway].0;
+            let tcp = tokio::net::TcpStream::connect(addr)
                 .await
-                .map_err(|e| Failure::transport(format!("connect {}: {e}", self.ep.addr)))?;
+                .map_err(|e| Failure::transport(format!("connect {addr}: {e}")))?;
             let _ = tcp.set_nodelay(true);
             let (sender, conn) = hyper::client::conn::http1::handshake::<_, SliceBody>(TokioIo::new(tcp))
                 .await
@@ -144,7 +150,7 @@ impl Conn {
         body: Bytes,
     ) -> Result<Response<Incoming>, Failure> {
         let mut headers = HeaderMap::new();
-        headers.insert(HOST, self.ep.host.clone());
+        headers.insert(HOST, self.ep.gateways[self.gateway].1.clone());
         let has_body = method == Method::PUT || method == Method::POST || !body.is_empty();
         if has_body {
             headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len() as u64));

@@ -37,6 +37,7 @@
 
 mod client;
 mod console;
+mod gateways;
 mod phases;
 mod principal;
 mod reference;
@@ -73,6 +74,20 @@ struct Args {
     /// through), except the root key pair, which the benchmark sets.
     #[arg(long = "server-arg", allow_hyphen_values = true)]
     server_args: Vec<String>,
+    /// The metadata store of the gateways (`coffer server --meta`):
+    /// `sqlite://PATH` or `postgres://…`. Default: SQLite in the data dir.
+    /// On PostgreSQL the gateways get a master key file of the run.
+    #[arg(long)]
+    meta: Option<String>,
+    /// The blob store (`coffer server --blobs`): `fs://DIR` or
+    /// `rados://POOL?…`. Default: the data dir; with several gateways, a
+    /// directory they share in the scratch dir.
+    #[arg(long)]
+    blobs: Option<String>,
+    /// How many gateways to start on the same stores (more than one needs
+    /// `--meta postgres://…`). The client's connections go to them in turn.
+    #[arg(long, default_value_t = 1)]
+    gateways: usize,
     /// Parent of the run's scratch directory (data dir, server log); the
     /// filesystem that is measured. Default: the system temp dir.
     #[arg(long)]
@@ -187,10 +202,23 @@ fn main() -> anyhow::Result<()> {
         (Some(dd), Some(ip))
     };
 
-    eprintln!("[srv] starting {} ...", args.coffer_bin.display());
-    let mut server =
-        Server::start(&args.coffer_bin, &data_dir, &log_path, &args.region, ACCESS_KEY, SECRET_KEY, &args.server_args)?;
-    eprintln!("[srv] pid {} ready on {}", server.pid, server.addr);
+    let stores = gateways::Stores { meta: args.meta.as_deref(), blobs: args.blobs.as_deref(), gateways: args.gateways };
+    eprintln!("[srv] starting {} ({}) ...", args.coffer_bin.display(), stores.describe());
+    let mut others = gateways::start(
+        &args.coffer_bin,
+        &stores,
+        &scratch,
+        &data_dir,
+        &log_path,
+        &args.region,
+        ACCESS_KEY,
+        SECRET_KEY,
+        &args.server_args,
+    )?;
+    let mut server = others.remove(0);
+    for s in std::iter::once(&server).chain(&others) {
+        eprintln!("[srv] pid {} ready on {}", s.pid, s.addr);
+    }
     let sampler = RssSampler::start(server.pid, Duration::from_millis(10));
 
     let (access_key, secret_key) = if args.as_iam_user {
@@ -200,9 +228,13 @@ fn main() -> anyhow::Result<()> {
     } else {
         (ACCESS_KEY.into(), SECRET_KEY.into())
     };
+    let gateway_addrs = std::iter::once(&server)
+        .chain(&others)
+        .map(|s| Ok((s.addr, http::HeaderValue::from_str(&s.addr.to_string())?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let ep = Arc::new(Endpoint {
-        addr: server.addr,
-        host: http::HeaderValue::from_str(&server.addr.to_string())?,
+        gateways: gateway_addrs,
+        next: Default::default(),
         access_key,
         secret_key,
         region: args.region.clone(),
@@ -222,6 +254,7 @@ fn main() -> anyhow::Result<()> {
         pool,
         sampler: &sampler,
         server: &mut server,
+        others: &mut others,
         clk: server::clk_tck(),
         results: Vec::new(),
     };
@@ -230,7 +263,10 @@ fn main() -> anyhow::Result<()> {
     drop(bench);
     drop(rt);
     drop(sampler);
-    let server_stop = server.stop(Duration::from_secs(30));
+    let mut server_stop = server.stop(Duration::from_secs(30));
+    for (i, s) in others.iter_mut().enumerate() {
+        server_stop.push_str(&format!("; gateway {}: {}", i + 2, s.stop(Duration::from_secs(30))));
+    }
     if fatal.is_some() {
         eprintln!("[srv] last lines of the server log:\n{}", server.log_tail(30));
     }
@@ -251,6 +287,7 @@ fn main() -> anyhow::Result<()> {
         cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease").ok().map(|s| s.trim().to_owned()),
         coffer_bin: args.coffer_bin.display().to_string(),
+        deployment: stores.describe(),
         data_dir: data_dir.display().to_string(),
         server_log: log_path.display().to_string(),
         server_log_filter: std::env::var("COFFER_LOG").unwrap_or_else(|_| "info (server default)".into()),
@@ -320,6 +357,8 @@ struct Bench<'a> {
     pool: Arc<Pool>,
     sampler: &'a RssSampler,
     server: &'a mut Server,
+    /// The gateways after the first (`--gateways`).
+    others: &'a mut Vec<Server>,
     clk: f64,
     results: Vec<PhaseResult>,
 }
@@ -538,15 +577,18 @@ impl Bench<'_> {
         F: Future<Output = Measured>,
     {
         eprintln!("[run] {name}: {description} ...");
-        let pid = self.server.pid.to_string();
+        let pids: Vec<String> =
+            std::iter::once(&*self.server).chain(self.others.iter()).map(|s| s.pid.to_string()).collect();
+        let clk = self.clk;
+        let srv_cpu = || pids.iter().map(|p| server::cpu_seconds(p, clk).unwrap_or(0.0)).sum::<f64>();
         let hwm_reset = self.sampler.reset();
-        let srv0 = server::cpu_seconds(&pid, self.clk).unwrap_or(0.0);
+        let srv0 = srv_cpu();
         let cli0 = server::cpu_seconds("self", self.clk).unwrap_or(0.0);
         let all0 = server::machine_busy_seconds(self.clk).unwrap_or(0.0);
         let t0 = Instant::now();
         let mut m = work.await;
         let elapsed = t0.elapsed().as_secs_f64();
-        let srv1 = server::cpu_seconds(&pid, self.clk).unwrap_or(srv0);
+        let srv1 = srv_cpu().max(srv0);
         let cli1 = server::cpu_seconds("self", self.clk).unwrap_or(cli0);
         let all1 = server::machine_busy_seconds(self.clk).unwrap_or(all0);
         let mem = self.sampler.peak(hwm_reset);
@@ -584,6 +626,11 @@ impl Bench<'_> {
         self.results.push(r);
         if let Some(status) = self.server.exited() {
             anyhow::bail!("the server exited during {name}: {status}");
+        }
+        for (i, s) in self.others.iter_mut().enumerate() {
+            if let Some(status) = s.exited() {
+                anyhow::bail!("gateway {} exited during {name}: {status}", i + 2);
+            }
         }
         Ok(self.results.last().expect("just pushed"))
     }

@@ -86,6 +86,8 @@ pub struct Report {
     pub cpus: usize,
     pub kernel: Option<String>,
     pub coffer_bin: String,
+    /// The gateways and their stores, e.g. `3 gateways, postgres metadata, fs blobs`.
+    pub deployment: String,
     pub data_dir: String,
     pub server_log: String,
     pub server_log_filter: String,
@@ -122,6 +124,7 @@ pub fn render(r: &Report) -> String {
         r.kernel.as_deref().unwrap_or("?")
     ));
     line(format!("server: {}  data dir {}  log filter {}", r.coffer_bin, r.data_dir, r.server_log_filter));
+    line(format!("deployment: {} (srv CPU sums every gateway; peak RSS is the first gateway's)", r.deployment));
     line(String::new());
     line(format!(
         "{:<18} {:>4} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8} {:>5} {:>9} {:>7} {:>7} {:>7}",

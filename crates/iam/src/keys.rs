@@ -3,10 +3,12 @@
 
 use crate::names;
 use crate::principal::{Principal, UserPrincipal};
+use crate::resolved::Found;
 use crate::seal::MasterKey;
 use crate::{Iam, IamError, MAX_KEYS_PER_USER};
 use coffer_meta::{AccessKeyRecord, KeyStatus, MetaError, OPERATOR_PROJECT};
 use coffer_types::UnixMillis;
+use std::sync::Arc;
 
 /// A key to create.
 #[derive(Clone, Debug, Default)]
@@ -116,7 +118,9 @@ impl Iam {
 
     /// Activates or deactivates a key; effective from the next request.
     pub async fn set_key_status(&self, access_key: &str, status: KeyStatus) -> Result<(), IamError> {
-        match self.store.set_access_key_status(access_key, status).await {
+        let r = self.store.set_access_key_status(access_key, status).await;
+        self.identities_changed();
+        match r {
             Err(MetaError::NotFound) => Err(IamError::NoSuchKey(access_key.into())),
             r => Ok(r?),
         }
@@ -124,7 +128,9 @@ impl Iam {
 
     /// Deletes a key; effective from the next request.
     pub async fn delete_key(&self, access_key: &str) -> Result<(), IamError> {
-        if self.store.delete_access_key(access_key).await? {
+        let deleted = self.store.delete_access_key(access_key).await;
+        self.identities_changed();
+        if deleted? {
             self.touched.lock().unwrap_or_else(|p| p.into_inner()).remove(access_key);
             Ok(())
         } else {
@@ -136,8 +142,9 @@ impl Iam {
     pub async fn put_operator_key(&self, access_key: &str, secret: &str) -> Result<(), IamError> {
         let sealed = self.master.seal(access_key, secret)?;
         if self.store.get_access_key(access_key).await?.is_some() {
-            self.store.set_access_key_secret(access_key, &sealed).await?;
-            return Ok(());
+            let r = self.store.set_access_key_secret(access_key, &sealed).await;
+            self.identities_changed();
+            return Ok(r?);
         }
         let record = AccessKeyRecord {
             access_key: access_key.to_owned(),
@@ -152,7 +159,11 @@ impl Iam {
         };
         match self.store.create_access_key(record).await {
             // Another gateway starting at the same time made it first.
-            Err(MetaError::AlreadyExists) => Ok(self.store.set_access_key_secret(access_key, &sealed).await?),
+            Err(MetaError::AlreadyExists) => {
+                let r = self.store.set_access_key_secret(access_key, &sealed).await;
+                self.identities_changed();
+                Ok(r?)
+            }
             other => Ok(other?),
         }
     }
@@ -172,7 +183,10 @@ impl Iam {
         for k in self.store.list_access_keys(OPERATOR_PROJECT, None).await? {
             if MasterKey::is_plain(&k.sealed_secret) {
                 let secret = self.master.open(&k.access_key, &k.sealed_secret)?;
-                self.store.set_access_key_secret(&k.access_key, &self.master.seal(&k.access_key, &secret)?).await?;
+                let r =
+                    self.store.set_access_key_secret(&k.access_key, &self.master.seal(&k.access_key, &secret)?).await;
+                self.identities_changed();
+                r?;
                 n += 1;
             }
         }
@@ -181,14 +195,20 @@ impl Iam {
 
     /// The secret and principal of a request's access key, for a request
     /// through `region`'s endpoint (`None`: a global API, IAM or admin) at
-    /// `now`. Reads the store every time.
+    /// `now`. Reads the store unless this process resolved the key within
+    /// [`crate::RESOLVE_TTL`]; the status, expiry and region are checked
+    /// every time.
     pub async fn resolve(
         &self,
         access_key: &str,
         region: Option<&str>,
         now: UnixMillis,
     ) -> Result<Resolved, ResolveError> {
-        let key = self.store.get_access_key(access_key).await.map_err(IamError::from)?.ok_or(ResolveError::Unknown)?;
+        let found = match self.resolved.get(access_key) {
+            Some(f) => f,
+            None => self.resolve_from_store(access_key).await?,
+        };
+        let key = &found.key;
         if key.status == KeyStatus::Inactive {
             return Err(ResolveError::Inactive);
         }
@@ -198,6 +218,13 @@ impl Iam {
         if region.is_some_and(|r| !key.region.is_empty() && key.region != r) {
             return Err(ResolveError::WrongRegion);
         }
+        Ok(Resolved { secret: found.secret.clone(), principal: found.principal.clone(), last_used: key.last_used })
+    }
+
+    async fn resolve_from_store(&self, access_key: &str) -> Result<Arc<Found>, ResolveError> {
+        let generation = self.resolved.generation();
+        let read_at = std::time::Instant::now();
+        let key = self.store.get_access_key(access_key).await.map_err(IamError::from)?.ok_or(ResolveError::Unknown)?;
         let secret = self.master.open(access_key, &key.sealed_secret).map_err(IamError::from)?;
         let principal = if key.project == OPERATOR_PROJECT {
             Principal::Operator { access_key: key.access_key.clone() }
@@ -219,7 +246,14 @@ impl Iam {
                 access_key: key.access_key.clone(),
             })
         };
-        Ok(Resolved { secret, principal, last_used: key.last_used })
+        let found = Arc::new(Found { key, secret, principal });
+        self.resolved.put(generation, read_at, found.clone());
+        Ok(found)
+    }
+
+    /// Forgets every key this process resolved: an identity changed.
+    pub(crate) fn identities_changed(&self) {
+        self.resolved.changed();
     }
 
     /// Records a use of a key whose signature checked out (so a bare key id

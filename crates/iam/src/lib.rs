@@ -7,8 +7,10 @@
 //!   Their secrets are sealed under the master key ([`seal`]); a secret is
 //!   handed out once, at creation.
 //! - **Resolution** ([`Iam::resolve`]) turns the access key of a request into
-//!   its secret and [`Principal`], reading the store every time: a deleted or
-//!   deactivated key fails at its next request.
+//!   its secret and [`Principal`]. A process keeps what it resolved for at
+//!   most [`RESOLVE_TTL`] ([`resolved`]), and forgets all of it when an
+//!   identity changes through it: a key deleted or deactivated here fails at
+//!   its next request, one changed through another gateway within the TTL.
 //! - **Console passwords** ([`Iam::set_password`], [`Iam::check_password`])
 //!   are stored as Argon2id hashes on the user record, never in clear, and
 //!   hashed on a few threads of their own, a bounded number at a time.
@@ -27,6 +29,7 @@ pub mod names;
 mod passwords;
 mod principal;
 mod projects;
+mod resolved;
 pub mod seal;
 mod users;
 
@@ -35,6 +38,7 @@ pub use hasher::{PasswordStats, SIGNIN_WAIT, THREADS as PASSWORD_THREADS};
 pub use keys::{CreatedKey, NewKey, ResolveError, Resolved};
 pub use passwords::{SigninError, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 pub use principal::{user_arn, Principal, UserPrincipal};
+pub use resolved::RESOLVE_TTL;
 pub use users::Permissions;
 
 use coffer_meta::IdentityStore;
@@ -58,6 +62,8 @@ pub struct Iam {
     hasher: Arc<hasher::Hasher>,
     /// How long a sign-in waits for a password slot.
     signin_wait: std::time::Duration,
+    /// Keys resolved lately ([`resolved`]).
+    resolved: Arc<resolved::ResolveCache>,
 }
 
 impl Iam {
@@ -71,7 +77,16 @@ impl Iam {
             touched: Default::default(),
             hasher: Arc::new(hasher::Hasher::new(hasher::THREADS)),
             signin_wait: hasher::SIGNIN_WAIT,
+            resolved: Arc::new(resolved::ResolveCache::new(RESOLVE_TTL)),
         }
+    }
+
+    /// The same service keeping resolved keys for `ttl` instead of
+    /// [`RESOLVE_TTL`] (zero: read the store on every request). Clones made
+    /// before keep the old cache.
+    pub fn with_resolve_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.resolved = Arc::new(resolved::ResolveCache::new(ttl));
+        self
     }
 
     /// The same service with `threads` password threads (at least one) and

@@ -41,7 +41,9 @@ impl Iam {
 
     /// Deletes a project with its users and keys; refused while it owns buckets.
     pub async fn delete_project(&self, name: &str) -> Result<(), IamError> {
-        match self.store.delete_project(name).await {
+        let deleted = self.store.delete_project(name).await;
+        self.identities_changed();
+        match deleted {
             Err(MetaError::NotFound) => Err(IamError::NoSuchProject(name.into())),
             Err(MetaError::NotEmpty) => Err(IamError::ProjectNotEmpty(name.into())),
             r => Ok(r?),

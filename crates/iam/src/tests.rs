@@ -460,3 +460,53 @@ async fn concurrent_policy_edits_are_all_kept() {
     assert_eq!(bob.inline_policies.len(), 24, "every PutUserPolicy kept: {:?}", bob.inline_policies.keys());
     assert!(bob.attached.is_empty(), "the detach held: {:?}", bob.attached);
 }
+
+#[tokio::test]
+async fn resolved_keys_are_kept_for_the_ttl_and_dropped_on_local_changes() {
+    let (iam, store, _d) = iam().await;
+    let iam = iam.with_resolve_ttl(std::time::Duration::from_secs(3600));
+    iam.create_project("acme").await.unwrap();
+    iam.create_user("acme", "alice").await.unwrap();
+    let k = iam
+        .create_key(&NewKey { project: "acme".into(), user: Some("alice".into()), ..Default::default() })
+        .await
+        .unwrap();
+    let ak = k.record.access_key.clone();
+    let now = coffer_types::now_millis();
+    iam.resolve(&ak, Some("r1"), now).await.unwrap();
+    // A change behind this service's back (another gateway's) is not seen
+    // while the resolution is kept...
+    store.set_access_key_status(&ak, KeyStatus::Inactive).await.unwrap();
+    iam.resolve(&ak, Some("r1"), now).await.expect("kept for the TTL");
+    // ...but the checks still run on the kept record every time.
+    assert!(matches!(iam.resolve(&ak, Some("r2"), now).await, Err(ResolveError::WrongRegion)));
+    // Any identity change through this service forgets it at once.
+    iam.attach_preset("acme", "alice", "read-only").await.unwrap();
+    assert!(matches!(iam.resolve(&ak, Some("r1"), now).await, Err(ResolveError::Inactive)));
+    iam.set_key_status(&ak, KeyStatus::Active).await.unwrap();
+    let r = iam.resolve(&ak, Some("r1"), now).await.unwrap();
+    let Principal::User(u) = &r.principal else { panic!("a user") };
+    assert_eq!(u.policies.len(), 1, "the policy attached above is seen");
+    iam.delete_key(&ak).await.unwrap();
+    assert!(matches!(iam.resolve(&ak, Some("r1"), now).await, Err(ResolveError::Unknown)));
+}
+
+#[tokio::test]
+async fn resolved_keys_expire_after_the_ttl() {
+    let (iam, store, _d) = iam().await;
+    let iam = iam.with_resolve_ttl(std::time::Duration::from_millis(100));
+    iam.create_project("acme").await.unwrap();
+    let k = iam.create_key(&NewKey { project: "acme".into(), ..Default::default() }).await.unwrap();
+    let ak = k.record.access_key.clone();
+    let now = coffer_types::now_millis();
+    iam.resolve(&ak, Some("r1"), now).await.unwrap();
+    assert!(store.delete_access_key(&ak).await.unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    assert!(matches!(iam.resolve(&ak, Some("r1"), now).await, Err(ResolveError::Unknown)));
+    // With no TTL every request reads the store.
+    let iam = iam.with_resolve_ttl(std::time::Duration::ZERO);
+    let k = iam.create_key(&NewKey { project: "acme".into(), ..Default::default() }).await.unwrap();
+    iam.resolve(&k.record.access_key, Some("r1"), now).await.unwrap();
+    assert!(store.delete_access_key(&k.record.access_key).await.unwrap());
+    assert!(matches!(iam.resolve(&k.record.access_key, Some("r1"), now).await, Err(ResolveError::Unknown)));
+}

@@ -83,7 +83,9 @@ impl Iam {
         if let Some(n) = new_name {
             self.name_free(project, n, Some(&user.name)).await?;
         }
-        match self.store.rename_user(project, &user.name, new_name, new_path).await {
+        let renamed = self.store.rename_user(project, &user.name, new_name, new_path).await;
+        self.identities_changed();
+        match renamed {
             Err(MetaError::NotFound) => return Err(IamError::NoSuchUser(name.into())),
             Err(MetaError::AlreadyExists) => return Err(IamError::UserExists(new_name.unwrap_or(name).into())),
             r => r?,
@@ -128,7 +130,9 @@ impl Iam {
                 return Err(IamError::DeleteConflict("Cannot delete entity, must delete policies first.".into()));
             }
         }
-        match self.store.delete_user(project, &user.name).await {
+        let deleted = self.store.delete_user(project, &user.name).await;
+        self.identities_changed();
+        match deleted {
             Err(MetaError::NotFound) => Err(IamError::NoSuchUser(name.into())),
             r => Ok(r?),
         }
@@ -145,7 +149,9 @@ impl Iam {
     }
 
     async fn save(&self, user: &UserRecord) -> Result<(), IamError> {
-        match self.store.set_user_policies(user, None).await {
+        let saved = self.store.set_user_policies(user, None).await;
+        self.identities_changed();
+        match saved {
             Err(MetaError::NotFound) => Err(IamError::NoSuchUser(user.name.clone())),
             r => Ok(r?),
         }
@@ -166,7 +172,9 @@ impl Iam {
             let before = self.non_root(project, name).await?;
             let mut after = before.clone();
             edit(&mut after)?;
-            match self.store.set_user_policies(&after, Some(&before)).await {
+            let saved = self.store.set_user_policies(&after, Some(&before)).await;
+            self.identities_changed();
+            match saved {
                 Err(MetaError::PreconditionFailed) if attempts < EDIT_ATTEMPTS => {
                     attempts += 1;
                     // Spread the racers out: a few milliseconds, more each time.

@@ -9,10 +9,11 @@
 
 use crate::ops::corrupt;
 use crate::retry::Try;
+use crate::stmt::Db;
 use coffer_meta::*;
 use coffer_types::UnixMillis;
 use tokio_postgres::types::Type;
-use tokio_postgres::{GenericClient, Row};
+use tokio_postgres::Row;
 
 /// `NotFound` when a write changed no row.
 fn found(changed: u64) -> Try<()> {
@@ -23,7 +24,7 @@ fn found(changed: u64) -> Try<()> {
     }
 }
 
-async fn locked(c: &impl GenericClient, sql: &str, a: &str, b: Option<&str>) -> Try<bool> {
+async fn locked(c: &impl Db, sql: &str, a: &str, b: Option<&str>) -> Try<bool> {
     let rows = match b {
         None => c.query_typed(sql, &[(&a, Type::TEXT)]).await?,
         Some(b) => c.query_typed(sql, &[(&a, Type::TEXT), (&b, Type::TEXT)]).await?,
@@ -31,7 +32,7 @@ async fn locked(c: &impl GenericClient, sql: &str, a: &str, b: Option<&str>) -> 
     Ok(!rows.is_empty())
 }
 
-pub async fn create_project(c: &impl GenericClient, p: &ProjectRecord) -> Try<()> {
+pub async fn create_project(c: &impl Db, p: &ProjectRecord) -> Try<()> {
     let n = c
         .execute_typed(
             "INSERT INTO projects (name, created) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
@@ -48,17 +49,17 @@ fn project_row(r: &Row) -> ProjectRecord {
     ProjectRecord { name: r.get(0), created: r.get(1) }
 }
 
-pub async fn get_project(c: &impl GenericClient, name: &str) -> Try<Option<ProjectRecord>> {
+pub async fn get_project(c: &impl Db, name: &str) -> Try<Option<ProjectRecord>> {
     let row = c.query_typed_opt("SELECT name, created FROM projects WHERE name = $1", &[(&name, Type::TEXT)]).await?;
     Ok(row.as_ref().map(project_row))
 }
 
-pub async fn list_projects(c: &impl GenericClient) -> Try<Vec<ProjectRecord>> {
+pub async fn list_projects(c: &impl Db) -> Try<Vec<ProjectRecord>> {
     let rows = c.query_typed("SELECT name, created FROM projects ORDER BY name", &[]).await?;
     Ok(rows.iter().map(project_row).collect())
 }
 
-pub async fn delete_project(c: &impl GenericClient, name: &str) -> Try<()> {
+pub async fn delete_project(c: &impl Db, name: &str) -> Try<()> {
     if !locked(c, "SELECT 1 FROM projects WHERE name = $1 FOR UPDATE", name, None).await? {
         return Err(MetaError::NotFound.into());
     }
@@ -82,7 +83,7 @@ fn policies_json(u: &UserRecord) -> Result<(String, String), MetaError> {
     Ok((inline, attached))
 }
 
-pub async fn create_user(c: &impl GenericClient, u: &UserRecord) -> Try<()> {
+pub async fn create_user(c: &impl Db, u: &UserRecord) -> Try<()> {
     if !locked(c, "SELECT 1 FROM projects WHERE name = $1 FOR SHARE", &u.project, None).await? {
         return Err(MetaError::NotFound.into());
     }
@@ -128,13 +129,13 @@ fn user_record(r: &Row) -> Result<UserRecord, MetaError> {
     })
 }
 
-pub async fn get_user(c: &impl GenericClient, project: &str, name: &str) -> Try<Option<UserRecord>> {
+pub async fn get_user(c: &impl Db, project: &str, name: &str) -> Try<Option<UserRecord>> {
     let sql = format!("{USER_COLUMNS} WHERE project = $1 AND name = $2");
     let row = c.query_typed_opt(&sql, &[(&project, Type::TEXT), (&name, Type::TEXT)]).await?;
     Ok(row.as_ref().map(user_record).transpose()?)
 }
 
-pub async fn list_users(c: &impl GenericClient, project: &str) -> Try<Vec<UserRecord>> {
+pub async fn list_users(c: &impl Db, project: &str) -> Try<Vec<UserRecord>> {
     let sql = format!("{USER_COLUMNS} WHERE project = $1 ORDER BY name");
     let rows = c.query_typed(&sql, &[(&project, Type::TEXT)]).await?;
     Ok(rows.iter().map(user_record).collect::<Result<_, _>>()?)
@@ -142,7 +143,7 @@ pub async fn list_users(c: &impl GenericClient, project: &str) -> Try<Vec<UserRe
 
 /// Replaces the user's policies; with `before`, only if the stored ones are
 /// still `before`'s: the row is locked (`FOR UPDATE`) while they are compared.
-pub async fn set_user_policies(c: &impl GenericClient, u: &UserRecord, before: Option<&UserRecord>) -> Try<()> {
+pub async fn set_user_policies(c: &impl Db, u: &UserRecord, before: Option<&UserRecord>) -> Try<()> {
     if let Some(before) = before {
         let sql = format!("{USER_COLUMNS} WHERE project = $1 AND name = $2 FOR UPDATE");
         let row = c.query_typed_opt(&sql, &[(&u.project, Type::TEXT), (&u.name, Type::TEXT)]).await?;
@@ -161,7 +162,7 @@ pub async fn set_user_policies(c: &impl GenericClient, u: &UserRecord, before: O
     found(n)
 }
 
-pub async fn set_user_password(c: &impl GenericClient, project: &str, name: &str, hash: Option<&str>) -> Try<()> {
+pub async fn set_user_password(c: &impl Db, project: &str, name: &str, hash: Option<&str>) -> Try<()> {
     let n = c
         .execute_typed(
             "UPDATE users SET password_hash = $3 WHERE project = $1 AND name = $2",
@@ -171,7 +172,7 @@ pub async fn set_user_password(c: &impl GenericClient, project: &str, name: &str
     found(n)
 }
 
-pub async fn delete_user(c: &impl GenericClient, project: &str, name: &str) -> Try<()> {
+pub async fn delete_user(c: &impl Db, project: &str, name: &str) -> Try<()> {
     let n = c
         .execute_typed(
             "DELETE FROM users WHERE project = $1 AND name = $2",
@@ -190,7 +191,7 @@ pub async fn delete_user(c: &impl GenericClient, project: &str, name: &str) -> T
 /// Renames and/or moves a user; a new name is written to its keys too, in
 /// the same transaction. The user's row is locked first.
 pub async fn rename_user(
-    c: &impl GenericClient,
+    c: &impl Db,
     project: &str,
     name: &str,
     new_name: Option<&str>,
@@ -227,7 +228,7 @@ pub async fn rename_user(
     Ok(())
 }
 
-pub async fn create_access_key(c: &impl GenericClient, k: &AccessKeyRecord) -> Try<()> {
+pub async fn create_access_key(c: &impl Db, k: &AccessKeyRecord) -> Try<()> {
     if k.project != OPERATOR_PROJECT {
         let sql = "SELECT 1 FROM users WHERE project = $1 AND name = $2 FOR SHARE";
         if !locked(c, sql, &k.project, Some(&k.user)).await? {
@@ -279,13 +280,13 @@ fn key_record(r: &Row) -> Result<AccessKeyRecord, MetaError> {
     })
 }
 
-pub async fn get_access_key(c: &impl GenericClient, access_key: &str) -> Try<Option<AccessKeyRecord>> {
+pub async fn get_access_key(c: &impl Db, access_key: &str) -> Try<Option<AccessKeyRecord>> {
     let sql = format!("{KEY_COLUMNS} WHERE access_key = $1");
     let row = c.query_typed_opt(&sql, &[(&access_key, Type::TEXT)]).await?;
     Ok(row.as_ref().map(key_record).transpose()?)
 }
 
-pub async fn list_access_keys(c: &impl GenericClient, project: &str, user: Option<&str>) -> Try<Vec<AccessKeyRecord>> {
+pub async fn list_access_keys(c: &impl Db, project: &str, user: Option<&str>) -> Try<Vec<AccessKeyRecord>> {
     let sql = format!(
         "{KEY_COLUMNS} WHERE project = $1 AND ($2::text IS NULL OR user_name = $2) ORDER BY user_name, created, access_key"
     );
@@ -293,7 +294,7 @@ pub async fn list_access_keys(c: &impl GenericClient, project: &str, user: Optio
     Ok(rows.iter().map(key_record).collect::<Result<_, _>>()?)
 }
 
-pub async fn set_access_key_status(c: &impl GenericClient, access_key: &str, status: KeyStatus) -> Try<()> {
+pub async fn set_access_key_status(c: &impl Db, access_key: &str, status: KeyStatus) -> Try<()> {
     let n = c
         .execute_typed(
             "UPDATE access_keys SET status = $2 WHERE access_key = $1",
@@ -303,7 +304,7 @@ pub async fn set_access_key_status(c: &impl GenericClient, access_key: &str, sta
     found(n)
 }
 
-pub async fn set_access_key_secret(c: &impl GenericClient, access_key: &str, sealed: &str) -> Try<()> {
+pub async fn set_access_key_secret(c: &impl Db, access_key: &str, sealed: &str) -> Try<()> {
     let n = c
         .execute_typed(
             "UPDATE access_keys SET sealed_secret = $2 WHERE access_key = $1",
@@ -313,7 +314,7 @@ pub async fn set_access_key_secret(c: &impl GenericClient, access_key: &str, sea
     found(n)
 }
 
-pub async fn touch_access_key(c: &impl GenericClient, access_key: &str, when: UnixMillis) -> Try<()> {
+pub async fn touch_access_key(c: &impl Db, access_key: &str, when: UnixMillis) -> Try<()> {
     c.execute_typed(
         "UPDATE access_keys SET last_used = $2 WHERE access_key = $1 AND (last_used IS NULL OR last_used < $2)",
         &[(&access_key, Type::TEXT), (&when, Type::INT8)],
@@ -322,14 +323,14 @@ pub async fn touch_access_key(c: &impl GenericClient, access_key: &str, when: Un
     Ok(())
 }
 
-pub async fn delete_access_key(c: &impl GenericClient, access_key: &str) -> Try<bool> {
+pub async fn delete_access_key(c: &impl Db, access_key: &str) -> Try<bool> {
     let n = c.execute_typed("DELETE FROM access_keys WHERE access_key = $1", &[(&access_key, Type::TEXT)]).await?;
     Ok(n > 0)
 }
 
 /// One failure row per scope, then old rows forgotten, in one transaction.
 pub async fn record_signin_failure(
-    c: &impl GenericClient,
+    c: &impl Db,
     scopes: &[String],
     at: UnixMillis,
     forget_before: UnixMillis,
@@ -347,7 +348,7 @@ pub async fn record_signin_failure(
 
 /// Count and oldest time of a scope's failures since `since` (a range of
 /// the `(scope, at)` index).
-pub async fn signin_failures(c: &impl GenericClient, scope: &str, since: UnixMillis) -> Try<SigninFailures> {
+pub async fn signin_failures(c: &impl Db, scope: &str, since: UnixMillis) -> Try<SigninFailures> {
     let r = c
         .query_typed_one(
             "SELECT count(*), min(at) FROM signin_failures WHERE scope = $1 AND at >= $2",
@@ -358,14 +359,14 @@ pub async fn signin_failures(c: &impl GenericClient, scope: &str, since: UnixMil
     Ok(SigninFailures { count: count.max(0) as u64, oldest: r.get(1) })
 }
 
-pub async fn session_generation(c: &impl GenericClient, principal: &str) -> Try<u64> {
+pub async fn session_generation(c: &impl Db, principal: &str) -> Try<u64> {
     let row = c
         .query_typed_opt("SELECT generation FROM console_sessions WHERE principal = $1", &[(&principal, Type::TEXT)])
         .await?;
     Ok(row.map_or(0, |r| r.get::<_, i64>(0)).max(0) as u64)
 }
 
-pub async fn end_sessions(c: &impl GenericClient, principal: &str) -> Try<u64> {
+pub async fn end_sessions(c: &impl Db, principal: &str) -> Try<u64> {
     let r = c
         .query_typed_one(
             "INSERT INTO console_sessions (principal, generation) VALUES ($1, 1)

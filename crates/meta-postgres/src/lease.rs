@@ -1,17 +1,12 @@
 //! Named leases (one gateway at a time runs a background job).
 
 use crate::retry::Try;
+use crate::stmt::Db;
 use coffer_types::UnixMillis;
-use tokio_postgres::{types::Type, GenericClient};
+use tokio_postgres::types::Type;
 
 /// Takes or renews a lease in one statement; whether `holder` holds it.
-pub async fn acquire_lease(
-    c: &impl GenericClient,
-    name: &str,
-    holder: &str,
-    now: UnixMillis,
-    until: UnixMillis,
-) -> Try<bool> {
+pub async fn acquire_lease(c: &impl Db, name: &str, holder: &str, now: UnixMillis, until: UnixMillis) -> Try<bool> {
     let n = c
         .execute_typed(
             "INSERT INTO leases (name, holder, until) VALUES ($1, $2, $4)
@@ -23,7 +18,7 @@ pub async fn acquire_lease(
     Ok(n == 1)
 }
 
-pub async fn release_lease(c: &impl GenericClient, name: &str, holder: &str) -> Try<()> {
+pub async fn release_lease(c: &impl Db, name: &str, holder: &str) -> Try<()> {
     c.execute_typed(
         "DELETE FROM leases WHERE name = $1 AND holder = $2",
         &[(&name, Type::TEXT), (&holder, Type::TEXT)],

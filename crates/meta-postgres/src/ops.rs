@@ -3,20 +3,19 @@
 //! functions on a connection or transaction, and the helpers the other
 //! `*_ops` modules share.
 //!
-//! Every statement is sent with `query_typed`/`execute_typed`: parameter
-//! types are given, so the driver uses the unnamed statement (parse, bind and
-//! execute in one round trip) and no named prepared statement is kept on a
-//! server connection (see the crate docs on poolers).
+//! Every statement is sent with `query_typed`/`execute_typed` of
+//! [`crate::stmt::Db`]: parameter types are given, and the statement is
+//! prepared once per connection and reused from its cache.
 
 use crate::quota::{self, lock_bucket, Delta};
 use crate::retry::{PipeTx, Stage, Try};
+use crate::stmt::Db;
 use bytes::Bytes;
 use coffer_meta::listing::{ListReads, ListScan, RangeRead};
 use coffer_meta::*;
 use coffer_types::{now_millis, BlobId, CannedAcl, UnixMillis};
 use std::collections::HashSet;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::GenericClient;
 
 /// A count or size as PostgreSQL stores it (`bigint`), saturating.
 pub(crate) fn to_i64(v: u64) -> i64 {
@@ -59,7 +58,7 @@ pub(crate) fn check_stamp(stamp: Option<&BucketStamp>, project: &str, created: i
 
 /// The bucket's id, its row locked with `lock` (`FOR SHARE`, ...) and
 /// checked against `stamp`; `NoSuchBucket` if it is missing or another.
-async fn locked_bucket_id(c: &impl GenericClient, name: &str, stamp: Option<&BucketStamp>, lock: &str) -> Try<i64> {
+async fn locked_bucket_id(c: &impl Db, name: &str, stamp: Option<&BucketStamp>, lock: &str) -> Try<i64> {
     let sql = format!("SELECT id, project, created FROM buckets WHERE name = $1 {lock}");
     let row = c.query_typed_opt(&sql, &[(&name, Type::TEXT)]).await?;
     let r = row.ok_or(MetaError::NoSuchBucket)?;
@@ -68,13 +67,13 @@ async fn locked_bucket_id(c: &impl GenericClient, name: &str, stamp: Option<&Buc
 }
 
 /// The bucket's id; `NoSuchBucket` if it is missing.
-pub(crate) async fn bucket_id(c: &impl GenericClient, name: &str) -> Try<i64> {
+pub(crate) async fn bucket_id(c: &impl Db, name: &str) -> Try<i64> {
     let row = c.query_typed_opt("SELECT id FROM buckets WHERE name = $1", &[(&name, Type::TEXT)]).await?;
     Ok(row.ok_or(MetaError::NoSuchBucket)?.get(0))
 }
 
 /// Queues blobs for collection (a blob already queued keeps its time).
-pub(crate) async fn queue_blobs(c: &impl GenericClient, blobs: &[String]) -> Try<()> {
+pub(crate) async fn queue_blobs(c: &impl Db, blobs: &[String]) -> Try<()> {
     if blobs.is_empty() {
         return Ok(());
     }
@@ -86,7 +85,7 @@ pub(crate) async fn queue_blobs(c: &impl GenericClient, blobs: &[String]) -> Try
     Ok(())
 }
 
-pub async fn create_bucket(c: &impl GenericClient, b: &BucketRecord) -> Try<()> {
+pub async fn create_bucket(c: &impl Db, b: &BucketRecord) -> Try<()> {
     let n = c
         .execute_typed(
             "INSERT INTO buckets (name, region, project, created) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
@@ -103,7 +102,7 @@ fn bucket_row(r: &tokio_postgres::Row) -> BucketRecord {
     BucketRecord { name: r.get(0), region: r.get(1), project: r.get(2), created: r.get(3) }
 }
 
-pub async fn get_bucket(c: &impl GenericClient, name: &str) -> Try<Option<BucketRecord>> {
+pub async fn get_bucket(c: &impl Db, name: &str) -> Try<Option<BucketRecord>> {
     let row = c
         .query_typed_opt("SELECT name, region, project, created FROM buckets WHERE name = $1", &[(&name, Type::TEXT)])
         .await?;
@@ -112,7 +111,7 @@ pub async fn get_bucket(c: &impl GenericClient, name: &str) -> Try<Option<Bucket
 
 /// A page of buckets by name: with a project, a seek on the
 /// `(project, name)` index; without, on the unique index of names.
-pub async fn list_buckets(c: &impl GenericClient, q: &BucketQuery) -> Try<Vec<BucketRecord>> {
+pub async fn list_buckets(c: &impl Db, q: &BucketQuery) -> Try<Vec<BucketRecord>> {
     let Some(NameRange { lower, inclusive, upper }) = q.name_range() else { return Ok(Vec::new()) };
     let sql = format!(
         "SELECT name, region, project, created FROM buckets WHERE {} AND name {} $2 {} ORDER BY name LIMIT $4",
@@ -133,7 +132,7 @@ pub async fn list_buckets(c: &impl GenericClient, q: &BucketQuery) -> Try<Vec<Bu
 /// Locks the bucket's row (writers of the bucket wait), refuses when objects
 /// remain, queues the parts of its uploads, and deletes it with its uploads,
 /// configurations and quota.
-pub async fn delete_bucket(c: &impl GenericClient, name: &str) -> Try<()> {
+pub async fn delete_bucket(c: &impl Db, name: &str) -> Try<()> {
     let row = c.query_typed_opt("SELECT id FROM buckets WHERE name = $1 FOR UPDATE", &[(&name, Type::TEXT)]).await?;
     let id: i64 = row.ok_or(MetaError::NoSuchBucket)?.get(0);
     let has_objects: bool = c
@@ -158,7 +157,7 @@ pub async fn delete_bucket(c: &impl GenericClient, name: &str) -> Try<()> {
     quota::drop_bucket_quota(c, name).await
 }
 
-pub async fn get_object(c: &impl GenericClient, bucket: &str, key: &str) -> Try<Option<ObjectRecord>> {
+pub async fn get_object(c: &impl Db, bucket: &str, key: &str) -> Try<Option<ObjectRecord>> {
     // One round trip: the bucket (NoSuchBucket when no row), the object if
     // any, and its segments in order.
     let row = c
@@ -207,7 +206,7 @@ pub(crate) struct Current {
 
 /// The current object; the caller holds the bucket's row lock `FOR UPDATE`
 /// (serialising path), so it cannot change before the transaction ends.
-pub(crate) async fn current_object(c: &impl GenericClient, bid: i64, key: &str) -> Try<Option<Current>> {
+pub(crate) async fn current_object(c: &impl Db, bid: i64, key: &str) -> Try<Option<Current>> {
     let row = c
         .query_typed_opt(
             "SELECT id, etag, size FROM objects WHERE bucket_id = $1 AND key = $2",
@@ -218,7 +217,7 @@ pub(crate) async fn current_object(c: &impl GenericClient, bid: i64, key: &str) 
 }
 
 /// Removes an object row, queueing its blobs, in one statement.
-pub(crate) async fn drop_object(c: &impl GenericClient, old: &Current) -> Try<()> {
+pub(crate) async fn drop_object(c: &impl Db, old: &Current) -> Try<()> {
     c.execute_typed(
         "WITH gone AS (DELETE FROM objects WHERE id = $1 RETURNING id)
          INSERT INTO gc_queue (blob_id, queued)
@@ -244,7 +243,7 @@ pub(crate) fn object_delta(size: u64, old: Option<&Current>) -> Delta {
 /// commits between the read and the write back: one that committed first
 /// keeps its own headers and gets the ACL.
 pub async fn set_object_acl(
-    c: &impl GenericClient,
+    c: &impl Db,
     bucket: &str,
     stamp: Option<&BucketStamp>,
     key: &str,
@@ -288,7 +287,7 @@ fn raced() -> crate::retry::Fail {
 /// `quota.rs`). It conflicts only with `FOR UPDATE` (deleting the bucket,
 /// setting a quota, serialising writers), not with other writers.
 /// Returns (id, project, created), or `None` when there is no such bucket.
-pub(crate) async fn lock_bucket_shared(c: &impl GenericClient, bucket: &str) -> Try<Option<tokio_postgres::Row>> {
+pub(crate) async fn lock_bucket_shared(c: &impl Db, bucket: &str) -> Try<Option<tokio_postgres::Row>> {
     Ok(c.query_typed_opt(
         "SELECT id, project, created FROM buckets WHERE name = $1 FOR KEY SHARE",
         &[(&bucket, Type::TEXT)],
@@ -316,7 +315,7 @@ pub(crate) const LOCKED_COLS: usize = 3;
 /// statement; `cols` are expressions over the object row `o`. Sent after
 /// the bucket lock on the same connection (pipelined), it starts once that
 /// lock is held, so a quota set before then is seen.
-pub(crate) async fn lock_object(c: &impl GenericClient, bucket: &str, key: &str, cols: &str) -> Try<(Locked, bool)> {
+pub(crate) async fn lock_object(c: &impl Db, bucket: &str, key: &str, cols: &str) -> Try<(Locked, bool)> {
     let sql = format!(
         "WITH bid AS MATERIALIZED (SELECT id, name, project FROM buckets WHERE name = $1),
               seen AS MATERIALIZED (SELECT o.id FROM objects o, bid WHERE o.bucket_id = bid.id AND o.key = $2),
@@ -364,7 +363,7 @@ fn object_data(o: &ObjectRecord) -> (Option<&[u8]>, Vec<String>, Vec<i64>) {
 }
 
 /// Inserts the object row and its segments (one statement).
-pub(crate) async fn insert_object(c: &impl GenericClient, bid: i64, o: &ObjectRecord) -> Try<()> {
+pub(crate) async fn insert_object(c: &impl Db, bid: i64, o: &ObjectRecord) -> Try<()> {
     let (inline, blobs, sizes) = object_data(o);
     c.execute_typed(
         "WITH obj AS (
@@ -495,7 +494,7 @@ pub(crate) async fn put_object_fast(
 
 /// PUT under a quota: the serialising path (see `quota.rs`).
 pub async fn put_object(
-    c: &impl GenericClient,
+    c: &impl Db,
     bucket: &str,
     stamp: Option<&BucketStamp>,
     o: &ObjectRecord,
@@ -563,12 +562,7 @@ pub(crate) async fn delete_object_fast(
 /// A listing on one snapshot: the range reads [`ListScan`] asks for, each
 /// a seek on the `(bucket_id, key)` index (`key >= $2` or `> $2`,
 /// `key < $3`, `LIMIT`), never `LIKE`.
-pub async fn list_objects(
-    c: &impl GenericClient,
-    reads: &ListReads,
-    bucket: &str,
-    q: &ListQuery,
-) -> Try<Vec<ListEntry>> {
+pub async fn list_objects(c: &impl Db, reads: &ListReads, bucket: &str, q: &ListQuery) -> Try<Vec<ListEntry>> {
     let bid = bucket_id(c, bucket).await?;
     let mut scan = ListScan::new(q);
     while let Some(r) = scan.next_read() {
@@ -579,7 +573,7 @@ pub async fn list_objects(
     Ok(scan.finish())
 }
 
-async fn range_read(c: &impl GenericClient, bid: i64, r: &RangeRead) -> Try<Vec<ObjectSummary>> {
+async fn range_read(c: &impl Db, bid: i64, r: &RangeRead) -> Try<Vec<ObjectSummary>> {
     let sql = format!(
         "SELECT key, size, etag, last_modified FROM objects
          WHERE bucket_id = $1 AND key {} $2 {} ORDER BY key LIMIT $4",
@@ -609,7 +603,7 @@ fn blob_list(rows: Vec<tokio_postgres::Row>) -> Try<Vec<BlobId>> {
     Ok(rows.iter().map(|r| blob_id(r.get(0))).collect::<Result<_, _>>()?)
 }
 
-pub async fn gc_pending(c: &impl GenericClient, before: UnixMillis, limit: usize) -> Try<Vec<BlobId>> {
+pub async fn gc_pending(c: &impl Db, before: UnixMillis, limit: usize) -> Try<Vec<BlobId>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = c
         .query_typed(
@@ -624,7 +618,7 @@ pub async fn gc_pending(c: &impl GenericClient, before: UnixMillis, limit: usize
 /// `claim_until`: rows are taken `FOR UPDATE SKIP LOCKED`, so two
 /// collectors never get the same blob.
 pub async fn gc_claim(
-    c: &impl GenericClient,
+    c: &impl Db,
     before: UnixMillis,
     limit: usize,
     now: UnixMillis,
@@ -645,13 +639,13 @@ pub async fn gc_claim(
     blob_list(rows)
 }
 
-pub async fn gc_forget(c: &impl GenericClient, blobs: &[BlobId]) -> Try<()> {
+pub async fn gc_forget(c: &impl Db, blobs: &[BlobId]) -> Try<()> {
     let ids: Vec<&str> = blobs.iter().map(BlobId::as_str).collect();
     c.execute_typed("DELETE FROM gc_queue WHERE blob_id = ANY($1)", &[(&ids, Type::TEXT_ARRAY)]).await?;
     Ok(())
 }
 
-pub async fn blobs_known(c: &impl GenericClient, blobs: &[BlobId]) -> Try<HashSet<BlobId>> {
+pub async fn blobs_known(c: &impl Db, blobs: &[BlobId]) -> Try<HashSet<BlobId>> {
     let ids: Vec<&str> = blobs.iter().map(BlobId::as_str).collect();
     let rows = c
         .query_typed(
@@ -671,7 +665,7 @@ pub async fn blobs_known(c: &impl GenericClient, blobs: &[BlobId]) -> Try<HashSe
 /// writers holding it `FOR KEY SHARE` do not wait; serialising writers,
 /// holding it `FOR UPDATE`, do).
 pub async fn set_bucket_config(
-    c: &impl GenericClient,
+    c: &impl Db,
     bucket: &str,
     stamp: Option<&BucketStamp>,
     name: &str,
@@ -711,7 +705,7 @@ pub async fn set_bucket_config(
     Ok(())
 }
 
-pub async fn get_bucket_config(c: &impl GenericClient, bucket: &str, name: &str) -> Try<Option<String>> {
+pub async fn get_bucket_config(c: &impl Db, bucket: &str, name: &str) -> Try<Option<String>> {
     let row = c
         .query_typed_opt(
             "SELECT b.id, c.value FROM buckets b LEFT JOIN bucket_configs c ON c.bucket_id = b.id AND c.name = $2

@@ -37,9 +37,9 @@
 
 use crate::ops::{bucket_id, to_i64, to_u64};
 use crate::retry::Try;
+use crate::stmt::Db;
 use coffer_meta::*;
 use tokio_postgres::types::Type;
-use tokio_postgres::GenericClient;
 
 /// What a write checks and changes: the bucket's row, locked.
 pub(crate) struct BucketState {
@@ -72,7 +72,7 @@ const TOTALS_OF_B: &str =
 /// deleted while waiting). The two statements go out pipelined (one round
 /// trip); the second starts once the first holds the lock, so it sees what
 /// the unbounded writers it waited for committed.
-pub(crate) async fn lock_bucket(c: &impl GenericClient, name: &str) -> Try<BucketState> {
+pub(crate) async fn lock_bucket(c: &impl Db, name: &str) -> Try<BucketState> {
     let totals = format!(
         "SELECT b.id, b.project, b.created, {TOTALS_OF_B}, q.scope_name IS NOT NULL, q.max_bytes, q.max_objects
          FROM buckets b LEFT JOIN quotas q ON q.scope_kind = 'bucket' AND q.scope_name = b.name
@@ -109,7 +109,7 @@ pub(crate) struct Delta {
 /// Refuses `d` when it grows a total past a limit of the bucket's quota
 /// (checked first) or of its project's. Totals `d` does not grow are never
 /// checked, so shrinking writes always pass (and take no project lock).
-pub(crate) async fn check_quotas(c: &impl GenericClient, b: &BucketState, d: Delta) -> Try<()> {
+pub(crate) async fn check_quotas(c: &impl Db, b: &BucketState, d: Delta) -> Try<()> {
     if d.bytes <= 0 && d.objects <= 0 {
         return Ok(());
     }
@@ -139,7 +139,7 @@ pub(crate) async fn check_quotas(c: &impl GenericClient, b: &BucketState, d: Del
 
 /// Adds `d` to the stored totals in the bucket's row (the caller holds it
 /// `FOR UPDATE`: [`lock_bucket`]).
-pub(crate) async fn apply(c: &impl GenericClient, bucket_id: i64, d: Delta) -> Try<()> {
+pub(crate) async fn apply(c: &impl Db, bucket_id: i64, d: Delta) -> Try<()> {
     if d == Delta::default() {
         return Ok(());
     }
@@ -151,7 +151,7 @@ pub(crate) async fn apply(c: &impl GenericClient, bucket_id: i64, d: Delta) -> T
     Ok(())
 }
 
-async fn project_sums(c: &impl GenericClient, project: &str) -> Try<(i64, i64)> {
+async fn project_sums(c: &impl Db, project: &str) -> Try<(i64, i64)> {
     let r = c
         .query_typed_one(
             "SELECT coalesce((SELECT sum(bytes) FROM buckets WHERE project = $1), 0)::int8
@@ -170,20 +170,20 @@ fn totals(bytes: i64, objects: i64) -> StoredTotals {
     StoredTotals { bytes: to_u64(bytes), objects: to_u64(objects) }
 }
 
-pub async fn bucket_totals(c: &impl GenericClient, bucket: &str) -> Try<StoredTotals> {
+pub async fn bucket_totals(c: &impl Db, bucket: &str) -> Try<StoredTotals> {
     let sql = format!("SELECT {TOTALS_OF_B} FROM buckets b WHERE b.name = $1");
     let row = c.query_typed_opt(&sql, &[(&bucket, Type::TEXT)]).await?;
     let r = row.ok_or(MetaError::NoSuchBucket)?;
     Ok(totals(r.get(0), r.get(1)))
 }
 
-pub async fn project_totals(c: &impl GenericClient, project: &str) -> Try<StoredTotals> {
+pub async fn project_totals(c: &impl Db, project: &str) -> Try<StoredTotals> {
     let (bytes, objects) = project_sums(c, project).await?;
     Ok(totals(bytes, objects))
 }
 
 /// The `quotas` key of a scope; a bucket scope's bucket must exist.
-async fn scope_key<'a>(c: &impl GenericClient, scope: &'a QuotaScope) -> Try<(&'static str, &'a str)> {
+async fn scope_key<'a>(c: &impl Db, scope: &'a QuotaScope) -> Try<(&'static str, &'a str)> {
     Ok(match scope {
         QuotaScope::Project(p) => ("project", p.as_str()),
         QuotaScope::Bucket(b) => {
@@ -197,7 +197,7 @@ async fn scope_key<'a>(c: &impl GenericClient, scope: &'a QuotaScope) -> Try<(&'
 /// `FOR UPDATE` (in id order), which waits for the unbounded writers in
 /// flight there: once this commits, every new write to them sees the quota
 /// and takes the serialising path (see the module docs).
-pub async fn set_quota(c: &impl GenericClient, scope: &QuotaScope, q: &Quota) -> Try<()> {
+pub async fn set_quota(c: &impl Db, scope: &QuotaScope, q: &Quota) -> Try<()> {
     let (kind, name) = scope_key(c, scope).await?;
     let lock = match scope {
         QuotaScope::Project(_) => "SELECT id FROM buckets WHERE project = $1 ORDER BY id FOR UPDATE",
@@ -225,7 +225,7 @@ pub async fn set_quota(c: &impl GenericClient, scope: &QuotaScope, q: &Quota) ->
     Ok(())
 }
 
-pub async fn get_quota(c: &impl GenericClient, scope: &QuotaScope) -> Try<Quota> {
+pub async fn get_quota(c: &impl Db, scope: &QuotaScope) -> Try<Quota> {
     let (kind, name) = scope_key(c, scope).await?;
     let row = c
         .query_typed_opt(
@@ -240,7 +240,7 @@ pub async fn get_quota(c: &impl GenericClient, scope: &QuotaScope) -> Try<Quota>
 }
 
 /// Forgets a bucket's quota (the bucket is being deleted).
-pub(crate) async fn drop_bucket_quota(c: &impl GenericClient, bucket: &str) -> Try<()> {
+pub(crate) async fn drop_bucket_quota(c: &impl Db, bucket: &str) -> Try<()> {
     c.execute_typed("DELETE FROM quotas WHERE scope_kind = 'bucket' AND scope_name = $1", &[(&bucket, Type::TEXT)])
         .await?;
     Ok(())

@@ -72,9 +72,10 @@ pub(crate) enum Kind {
 }
 
 /// SQLSTATE codes after which the transaction is known to be rolled back
-/// and a new try may win.
+/// and a new try may win (a statement the connection lost ran nothing, and
+/// [`crate::stmt`] has emptied the connection's cache).
 fn rolled_back(code: &str) -> bool {
-    matches!(code, "40001" | "40P01")
+    matches!(code, "40001" | "40P01" | crate::stmt::STATEMENT_GONE)
 }
 
 /// SQLSTATE codes of a server that cannot serve now (shutting down,
@@ -198,14 +199,14 @@ pub(crate) fn give_up(f: Fail, stage: Stage) -> MetaError {
 }
 
 /// Runs a read (no transaction) with retries: `$body` is an async
-/// expression using `$c: &tokio_postgres::Client`, yielding `Try<T>`.
+/// expression using `$c: &deadpool_postgres::ClientWrapper`, yielding `Try<T>`.
 macro_rules! reading {
     ($store:expr, |$c:ident| $body:expr) => {{
         let mut backoff = $crate::retry::Backoff::new();
         loop {
             let attempt: $crate::retry::Try<_> = async {
                 let conn = $store.pool.get().await?;
-                let $c: &tokio_postgres::Client = &conn;
+                let $c: &deadpool_postgres::ClientWrapper = &conn;
                 $body.await
             }
             .await;
@@ -225,7 +226,7 @@ macro_rules! reading {
 
 /// Runs a read of several statements on one snapshot (a REPEATABLE READ,
 /// READ ONLY transaction) with retries: `$body` is an async expression using
-/// `$c: &tokio_postgres::Transaction`, yielding `Try<T>`. Nothing is written,
+/// `$c: &deadpool_postgres::Transaction`, yielding `Try<T>`. Nothing is written,
 /// so a failed `COMMIT` is retried like any other read.
 macro_rules! snapshot {
     ($store:expr, |$c:ident| $body:expr) => {{
@@ -233,15 +234,14 @@ macro_rules! snapshot {
         loop {
             let attempt: $crate::retry::Try<_> = async {
                 let mut conn = $store.pool.get().await?;
-                let client: &mut tokio_postgres::Client = &mut conn;
-                let tx = client
+                let tx = conn
                     .build_transaction()
                     .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
                     .read_only(true)
                     .start()
                     .await?;
                 let out = {
-                    let $c: &tokio_postgres::Transaction<'_> = &tx;
+                    let $c: &deadpool_postgres::Transaction<'_> = &tx;
                     $body.await?
                 };
                 tx.commit().await?;
@@ -263,7 +263,7 @@ macro_rules! snapshot {
 }
 
 /// Runs a write in one READ COMMITTED transaction with retries: `$body` is
-/// an async expression using `$tx: &tokio_postgres::Transaction`, yielding
+/// an async expression using `$tx: &deadpool_postgres::Transaction`, yielding
 /// `Try<T>`; the transaction commits only if it is `Ok`.
 macro_rules! writing {
     ($store:expr, |$tx:ident| $body:expr) => {{
@@ -272,10 +272,9 @@ macro_rules! writing {
             let mut stage = $crate::retry::Stage::Work;
             let attempt: $crate::retry::Try<_> = async {
                 let mut conn = $store.pool.get().await?;
-                let client: &mut tokio_postgres::Client = &mut conn;
-                let tx = client.transaction().await?;
+                let tx = conn.transaction().await?;
                 let out = {
-                    let $tx: &tokio_postgres::Transaction<'_> = &tx;
+                    let $tx: &deadpool_postgres::Transaction<'_> = &tx;
                     $body.await?
                 };
                 stage = $crate::retry::Stage::Commit;
@@ -313,7 +312,7 @@ impl PipeTx {
         PipeTx { conn: Some(conn) }
     }
 
-    pub(crate) fn client(&self) -> &tokio_postgres::Client {
+    pub(crate) fn client(&self) -> &deadpool_postgres::ClientWrapper {
         self.conn.as_ref().expect("connection held until dropped")
     }
 

@@ -11,12 +11,12 @@ use crate::ops::{
 };
 use crate::quota::{self, lock_bucket, Delta};
 use crate::retry::Try;
+use crate::stmt::Db;
 use coffer_meta::*;
 use std::collections::HashSet;
 use tokio_postgres::types::Type;
-use tokio_postgres::GenericClient;
 
-pub async fn create_upload(c: &impl GenericClient, bucket: &str, u: &UploadRecord) -> Try<()> {
+pub async fn create_upload(c: &impl Db, bucket: &str, u: &UploadRecord) -> Try<()> {
     // Shares the bucket's row lock: a bucket being deleted finishes first
     // (and this then finds no bucket) or waits for this upload to commit.
     let row = c.query_typed_opt("SELECT id FROM buckets WHERE name = $1 FOR SHARE", &[(&bucket, Type::TEXT)]).await?;
@@ -36,7 +36,7 @@ pub async fn create_upload(c: &impl GenericClient, bucket: &str, u: &UploadRecor
 }
 
 /// The upload's row id and record; `NoSuchUpload` if it is not in the bucket.
-async fn find_upload(c: &impl GenericClient, bid: i64, upload_id: &str) -> Try<(i64, UploadRecord)> {
+async fn find_upload(c: &impl Db, bid: i64, upload_id: &str) -> Try<(i64, UploadRecord)> {
     let row = c
         .query_typed_opt(
             "SELECT id, key, initiated, meta FROM uploads WHERE upload_id = $1 AND bucket_id = $2",
@@ -54,7 +54,7 @@ async fn find_upload(c: &impl GenericClient, bid: i64, upload_id: &str) -> Try<(
     Ok((r.get(0), upload))
 }
 
-pub async fn get_upload(c: &impl GenericClient, bucket: &str, upload_id: &str) -> Try<Option<UploadRecord>> {
+pub async fn get_upload(c: &impl Db, bucket: &str, upload_id: &str) -> Try<Option<UploadRecord>> {
     let bid = bucket_id(c, bucket).await?;
     match find_upload(c, bid, upload_id).await {
         Ok((_, u)) => Ok(Some(u)),
@@ -67,7 +67,7 @@ fn checksum_json(c: Option<&StoredChecksum>) -> Result<Option<String>, MetaError
     c.map(|c| serde_json::to_string(c).map_err(|e| corrupt("part checksum", e))).transpose()
 }
 
-pub async fn put_part(c: &impl GenericClient, bucket: &str, upload_id: &str, p: &PartRecord) -> Try<()> {
+pub async fn put_part(c: &impl Db, bucket: &str, upload_id: &str, p: &PartRecord) -> Try<()> {
     let b = lock_bucket(c, bucket).await?;
     let (row, _) = find_upload(c, b.id, upload_id).await?;
     let part_number = i32::try_from(p.part_number).map_err(|_| corrupt("part number", p.part_number))?;
@@ -102,13 +102,7 @@ pub async fn put_part(c: &impl GenericClient, bucket: &str, upload_id: &str, p: 
     quota::apply(c, b.id, d).await
 }
 
-pub async fn list_parts(
-    c: &impl GenericClient,
-    bucket: &str,
-    upload_id: &str,
-    after: u32,
-    limit: usize,
-) -> Try<Vec<PartRecord>> {
+pub async fn list_parts(c: &impl Db, bucket: &str, upload_id: &str, after: u32, limit: usize) -> Try<Vec<PartRecord>> {
     let bid = bucket_id(c, bucket).await?;
     let (row, _) = find_upload(c, bid, upload_id).await?;
     let after = i64::from(after);
@@ -138,7 +132,7 @@ pub async fn list_parts(
     Ok(out)
 }
 
-pub async fn list_uploads(c: &impl GenericClient, bucket: &str, q: &UploadListQuery) -> Try<Vec<UploadRecord>> {
+pub async fn list_uploads(c: &impl Db, bucket: &str, q: &UploadListQuery) -> Try<Vec<UploadRecord>> {
     let bid = bucket_id(c, bucket).await?;
     let prefix = q.prefix.as_bytes();
     let upper = coffer_meta::listing::prefix_end(prefix);
@@ -179,7 +173,7 @@ pub async fn list_uploads(c: &impl GenericClient, bucket: &str, q: &UploadListQu
 }
 
 pub async fn complete_upload(
-    c: &impl GenericClient,
+    c: &impl Db,
     bucket: &str,
     upload_id: &str,
     o: &ObjectRecord,
@@ -221,7 +215,7 @@ pub async fn complete_upload(
     quota::apply(c, b.id, d).await
 }
 
-pub async fn abort_upload(c: &impl GenericClient, bucket: &str, upload_id: &str) -> Try<()> {
+pub async fn abort_upload(c: &impl Db, bucket: &str, upload_id: &str) -> Try<()> {
     let b = lock_bucket(c, bucket).await?;
     let (row, _) = find_upload(c, b.id, upload_id).await?;
     let parts = c.query_typed("SELECT blob_id, size FROM parts WHERE upload_row = $1", &[(&row, Type::INT8)]).await?;

@@ -10,10 +10,10 @@
 
 use crate::ops::{to_i64, to_u64};
 use crate::retry::Try;
+use crate::stmt::Db;
 use coffer_meta::*;
 use coffer_types::UnixMillis;
 use tokio_postgres::types::Type;
-use tokio_postgres::GenericClient;
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -22,7 +22,7 @@ fn hour_of(ms: UnixMillis) -> i64 {
     ms.div_euclid(HOUR_MS) * 3600
 }
 
-pub async fn add_usage(c: &impl GenericClient, deltas: &[UsageDelta]) -> Try<()> {
+pub async fn add_usage(c: &impl Db, deltas: &[UsageDelta]) -> Try<()> {
     if deltas.is_empty() {
         return Ok(());
     }
@@ -89,7 +89,7 @@ fn hour_stretches(from: UnixMillis, now: UnixMillis) -> impl Iterator<Item = (i6
     })
 }
 
-pub async fn meter_storage(c: &impl GenericClient, now: UnixMillis) -> Try<()> {
+pub async fn meter_storage(c: &impl Db, now: UnixMillis) -> Try<()> {
     // Claim every bucket not yet metered up to `now`, moving its mark, and
     // learn where its stretch starts: a racing gateway's claim waits on the
     // row lock, then finds the mark at `now` and skips the bucket.
@@ -146,7 +146,7 @@ pub async fn meter_storage(c: &impl GenericClient, now: UnixMillis) -> Try<()> {
     Ok(())
 }
 
-pub async fn usage(c: &impl GenericClient, q: &UsageQuery) -> Try<Vec<UsageRecord>> {
+pub async fn usage(c: &impl Db, q: &UsageQuery) -> Try<Vec<UsageRecord>> {
     let rows = c
         .query_typed(
             "SELECT project, bucket, hour, byte_hours, bytes, objects, req_get, req_put, req_list, req_delete, req_other,
