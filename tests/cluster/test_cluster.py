@@ -36,6 +36,7 @@ from coffer_e2e import (  # noqa: E402
     aws_cli,
     boto3_client,
     create_project,
+    create_user,
     error_code,
     http_request,
     require_tool,
@@ -425,6 +426,33 @@ def test_a_bucket_policy_set_on_one_gateway_holds_on_another_within_a_second(clu
     closed = until_refused(lambda: http_request(url)[0] == 403)
     print(f"\npolicy set on A: anonymous read allowed on B after {opened:.3f} s, refused {closed:.3f} s after removal")
     assert opened <= 1.0 and closed <= 1.0, (opened, closed)
+
+
+def test_a_user_policy_changed_on_one_gateway_holds_on_the_others_within_a_second(cluster):
+    """Gateways keep resolved keys (with their user's policies) for 500 ms."""
+    a, b, c = cluster.gws
+    root = create_project(a, "userpol")
+    bucket = unique_bucket("userpol")
+    boto3_client(a, access_key=root.access_key, secret_key=root.secret_key).create_bucket(Bucket=bucket)
+    user = create_user(a, root.project, "writer", preset="read-only")
+    clients = [boto3_client(g, access_key=user.access_key, secret_key=user.secret_key) for g in (b, c)]
+
+    def put_allowed(s3) -> bool:
+        try:
+            s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+            return True
+        except Exception as e:
+            assert error_code(e) == "AccessDenied", e
+            return False
+
+    for s3 in clients:
+        assert not put_allowed(s3)  # refused, and the key is resolved (cached) on B and C
+    admin(a, "PUT", f"/projects/{root.project}/users/writer/policy", {"preset": "full-access"})
+    granted = [until_refused(lambda s3=s3: put_allowed(s3)) for s3 in clients]
+    admin(a, "PUT", f"/projects/{root.project}/users/writer/policy", {"preset": "read-only"})
+    revoked = [until_refused(lambda s3=s3: not put_allowed(s3)) for s3 in clients]
+    print(f"\nuser policy changed on A: PUT allowed on B, C after {granted} s, refused again after {revoked} s")
+    assert all(w <= 1.0 for w in granted + revoked), (granted, revoked)
 
 
 def test_twenty_puts_racing_across_gateways_never_pass_a_five_object_quota(cluster):
