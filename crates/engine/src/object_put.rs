@@ -33,8 +33,13 @@ impl Engine {
         if input.len.is_some_and(|l| l > self.cfg.max_put_size) {
             return Err(EngineError::EntityTooLarge(self.cfg.max_put_size));
         }
-        // Fail fast before reading the body when the bucket is missing.
-        self.head_bucket(&input.bucket).await?;
+        // Fail fast before reading a large body when the bucket is missing. A
+        // body small enough to be stored inline costs less to read than the
+        // look-up (a database round trip on PostgreSQL), and the metadata
+        // write answers `NoSuchBucket` all the same.
+        if input.len.is_none_or(|l| l > self.cfg.inline_max) {
+            self.head_bucket(&input.bucket).await?;
+        }
         let stored = self.ingest(input.body, input.len, &input.check, true).await?;
         let etag = ETag::from_md5(&stored.md5);
         let mut meta = input.meta;

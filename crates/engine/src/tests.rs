@@ -661,3 +661,14 @@ async fn racing_completions_answer_as_retries() {
         assert_eq!(read(&f.engine, "bkt", &key).await, [data(150, 1), data(9, 2)].concat());
     }
 }
+
+#[tokio::test]
+async fn puts_into_a_missing_bucket_store_nothing() {
+    let f = fixture();
+    // Inline-sized (no look-up before the body) and blob-sized (looked up first).
+    for size in [10, 5000] {
+        let r = f.engine.put_object(put("nope", "k", &vec![7u8; size])).await;
+        assert!(matches!(r, Err(EngineError::NoSuchBucket)), "{size} B: {r:?}");
+    }
+    assert_eq!(f.blob_files(), 0);
+}
