@@ -28,8 +28,9 @@
 //!   `(bucket_id, key)` index (`key >= $1 AND key < $2`, never `LIKE`). A
 //!   delimiter listing jumps past each common prefix with a new seek at the
 //!   prefix's byte successor (a loose index scan, `coffer_meta::listing`),
-//!   all on one REPEATABLE READ snapshot, so the keys under a folder are not
-//!   read one by one.
+//!   so the keys under a folder are not read one by one; PostgreSQL walks it
+//!   in one recursive statement, so a page is one round trip however many
+//!   folders it holds (`list_ops.rs`).
 //! - **Schema** versions with up and down scripts ([`migrations`]), applied
 //!   under an advisory lock so gateways starting together migrate once. No DDL
 //!   happens anywhere else.
@@ -62,6 +63,7 @@
 mod identity;
 mod identity_ops;
 mod lease;
+mod list_ops;
 pub mod migrations;
 mod ops;
 mod quota;
@@ -76,7 +78,7 @@ use async_trait::async_trait;
 use coffer_meta::*;
 use coffer_types::{BlobId, UnixMillis};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use retry::{pipelined, reading, snapshot, writing};
+use retry::{pipelined, reading, writing};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -297,12 +299,7 @@ impl MetaStore for PgMetaStore {
     }
     async fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<Vec<ListEntry>, MetaError> {
         let reads = &*self.list_reads;
-        if query.delimiter.as_deref().is_some_and(|d| !d.is_empty()) {
-            // Several range reads: one snapshot.
-            snapshot!(self, |c| ops::list_objects(c, reads, bucket, query))
-        } else {
-            reading!(self, |c| ops::list_objects(c, reads, bucket, query))
-        }
+        reading!(self, |c| list_ops::list_objects(c, reads, bucket, query))
     }
     async fn create_upload(&self, bucket: &str, upload: UploadRecord) -> Result<(), MetaError> {
         writing!(self, |tx| upload_ops::create_upload(tx, bucket, &upload))

@@ -20,6 +20,7 @@ mod v2;
 mod v3;
 mod v4;
 mod v5;
+mod v6;
 
 /// One schema step.
 pub struct Migration {
@@ -40,10 +41,12 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 4, up: v4::UP, down: v4::DOWN },
     // v5: stored totals in counter shards (`bucket_totals`). See `v5.rs`.
     Migration { version: 5, up: v5::UP, down: v5::DOWN },
+    // v6: the unique (bucket_id, key) index carries what listings show. See `v6.rs`.
+    Migration { version: 6, up: v6::UP, down: v6::DOWN },
 ];
 
 /// The newest schema version.
-pub const LATEST: u32 = 5;
+pub const LATEST: u32 = 6;
 
 /// Why migrating failed.
 #[derive(Debug, thiserror::Error)]

@@ -11,7 +11,6 @@ use crate::quota::{self, lock_bucket, Delta};
 use crate::retry::{PipeTx, Stage, Try};
 use crate::stmt::Db;
 use bytes::Bytes;
-use coffer_meta::listing::{ListReads, ListScan, RangeRead};
 use coffer_meta::*;
 use coffer_types::{now_millis, BlobId, CannedAcl, UnixMillis};
 use std::collections::HashSet;
@@ -557,46 +556,6 @@ pub(crate) async fn delete_object_fast(
         // The row it saw was replaced by a writer it waited for.
         (_, true, _) => Fast::Raced,
     })
-}
-
-/// A listing on one snapshot: the range reads [`ListScan`] asks for, each
-/// a seek on the `(bucket_id, key)` index (`key >= $2` or `> $2`,
-/// `key < $3`, `LIMIT`), never `LIKE`.
-pub async fn list_objects(c: &impl Db, reads: &ListReads, bucket: &str, q: &ListQuery) -> Try<Vec<ListEntry>> {
-    let bid = bucket_id(c, bucket).await?;
-    let mut scan = ListScan::new(q);
-    while let Some(r) = scan.next_read() {
-        let rows = range_read(c, bid, &r).await?;
-        reads.record(rows.len());
-        scan.feed(rows);
-    }
-    Ok(scan.finish())
-}
-
-async fn range_read(c: &impl Db, bid: i64, r: &RangeRead) -> Try<Vec<ObjectSummary>> {
-    let sql = format!(
-        "SELECT key, size, etag, last_modified FROM objects
-         WHERE bucket_id = $1 AND key {} $2 {} ORDER BY key LIMIT $4",
-        if r.inclusive { ">=" } else { ">" },
-        if r.upper.is_some() { "AND key < $3" } else { "AND $3::bytea IS NULL" },
-    );
-    let limit = i64::try_from(r.limit).unwrap_or(i64::MAX);
-    let rows = c
-        .query_typed(
-            &sql,
-            &[(&bid, Type::INT8), (&r.lower, Type::BYTEA), (&r.upper, Type::BYTEA), (&limit, Type::INT8)],
-        )
-        .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        out.push(ObjectSummary {
-            key: key_text(r.get(0))?,
-            size: to_u64(r.get(1)),
-            etag: r.get(2),
-            last_modified: r.get(3),
-        });
-    }
-    Ok(out)
 }
 
 fn blob_list(rows: Vec<tokio_postgres::Row>) -> Try<Vec<BlobId>> {

@@ -224,44 +224,6 @@ macro_rules! reading {
     }};
 }
 
-/// Runs a read of several statements on one snapshot (a REPEATABLE READ,
-/// READ ONLY transaction) with retries: `$body` is an async expression using
-/// `$c: &deadpool_postgres::Transaction`, yielding `Try<T>`. Nothing is written,
-/// so a failed `COMMIT` is retried like any other read.
-macro_rules! snapshot {
-    ($store:expr, |$c:ident| $body:expr) => {{
-        let mut backoff = $crate::retry::Backoff::new();
-        loop {
-            let attempt: $crate::retry::Try<_> = async {
-                let mut conn = $store.pool.get().await?;
-                let tx = conn
-                    .build_transaction()
-                    .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-                    .read_only(true)
-                    .start()
-                    .await?;
-                let out = {
-                    let $c: &deadpool_postgres::Transaction<'_> = &tx;
-                    $body.await?
-                };
-                tx.commit().await?;
-                Ok(out)
-            }
-            .await;
-            match attempt {
-                Ok(v) => break Ok(v),
-                Err(f) => {
-                    let k = $crate::retry::kind(&f);
-                    tracing::debug!(kind = ?k, failure = ?f, "metadata snapshot read failed");
-                    if !($crate::retry::should_retry(k, $crate::retry::Stage::Work) && backoff.again().await) {
-                        break Err($crate::retry::give_up(f, $crate::retry::Stage::Work));
-                    }
-                }
-            }
-        }
-    }};
-}
-
 /// Runs a write in one READ COMMITTED transaction with retries: `$body` is
 /// an async expression using `$tx: &deadpool_postgres::Transaction`, yielding
 /// `Try<T>`; the transaction commits only if it is `Ok`.
@@ -361,7 +323,7 @@ macro_rules! pipelined {
     }};
 }
 
-pub(crate) use {pipelined, reading, snapshot, writing};
+pub(crate) use {pipelined, reading, writing};
 
 #[cfg(test)]
 mod tests {

@@ -67,7 +67,7 @@ impl ListingHarness for Harness {
             .client
             .query_one(
                 "SELECT idx_tup_read FROM pg_stat_user_indexes
-                 WHERE schemaname = current_schema() AND indexrelname = 'objects_bucket_id_key_key'",
+                 WHERE schemaname = current_schema() AND indexrelname = 'objects_listing'",
                 &[],
             )
             .await

@@ -219,6 +219,17 @@ impl ListScan {
         }
     }
 
+    /// Takes the rows of a store that walked the rest of the listing in one
+    /// query (PostgreSQL's recursive walk): from the first
+    /// [`ListScan::next_read`]'s bounds, in key order, one row per entry
+    /// (the first key under each common prefix, then a seek past it), up to
+    /// that read's entries left or to the end of the range. The listing is
+    /// then complete.
+    pub fn feed_walk(&mut self, rows: Vec<ObjectSummary>) {
+        self.feed(rows);
+        self.done = true;
+    }
+
     /// The entries listed, in order, at most the query's limit.
     pub fn finish(self) -> Vec<ListEntry> {
         self.out
@@ -289,6 +300,19 @@ mod tests {
         assert_eq!(read(q(ListStart::AtOrAfter(b"p/a/".to_vec()))), (b"p/a/".to_vec(), true));
         assert_eq!(read(q(ListStart::AtOrAfter(b"p/a/x".to_vec()))), (b"p/a0".to_vec(), true));
         assert_eq!(read(q(ListStart::After(b"o".to_vec()))), (b"p/".to_vec(), true));
+    }
+
+    #[test]
+    fn a_walk_completes_the_listing() {
+        let q =
+            ListQuery { prefix: String::new(), delimiter: Some("/".into()), start: ListStart::Unbounded, limit: 10 };
+        let mut s = ListScan::new(&q);
+        s.next_read().unwrap();
+        // One row per entry, fewer than asked for by the page: the end.
+        s.feed_walk(rows(&["a", "b/1", "c"]));
+        assert!(s.next_read().is_none());
+        let keys: Vec<_> = s.finish().iter().map(|e| e.key().to_owned()).collect();
+        assert_eq!(keys, ["a", "b/", "c"]);
     }
 
     #[test]

@@ -193,3 +193,44 @@ async fn totals_survive_v5_both_ways() {
     let n: i64 = c.query_one("SELECT count(*) FROM bucket_totals", &[]).await.unwrap().get(0);
     assert_eq!(n, 0, "totals start folded");
 }
+
+/// v6: a listing's range read is an index-only scan of the unique index,
+/// which still refuses a second row under a key; objects survive v6 both
+/// ways, and the down's index is unique too.
+#[tokio::test]
+async fn v6_lists_from_the_index_alone_both_ways() {
+    let Some(schema) = TestSchema::new("migrations::v6").await else { return };
+    let mut c = connect(&schema).await;
+    migrate(&mut c, 5).await.unwrap();
+    c.batch_execute(
+        "INSERT INTO buckets (name, region, project, created) VALUES ('b', 'r', 'p', 1);
+         INSERT INTO objects (bucket_id, key, size, etag, last_modified, meta)
+         SELECT b.id, convert_to('k' || lpad(i::text, 5, '0'), 'UTF8'), i, 'e' || i, i, '{}'
+         FROM buckets b, generate_series(1, 5000) i;",
+    )
+    .await
+    .unwrap();
+    migrate(&mut c, 6).await.unwrap();
+    c.batch_execute("VACUUM ANALYZE objects").await.unwrap();
+    let plan: Vec<String> = c
+        .query(
+            "EXPLAIN SELECT key, size, etag, last_modified FROM objects
+             WHERE bucket_id = 1 AND key >= '\\x6b3031'::bytea AND key < '\\x6b3032'::bytea ORDER BY key LIMIT 1001",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .collect();
+    let plan = plan.join("\n");
+    assert!(plan.contains("Index Only Scan using objects_listing"), "{plan}");
+    let duplicate = "INSERT INTO objects (bucket_id, key, size, etag, last_modified, meta)
+                     VALUES (1, convert_to('k00007', 'UTF8'), 1, 'x', 1, '{}')";
+    assert!(c.batch_execute(duplicate).await.is_err(), "v6 keeps keys unique");
+    migrate(&mut c, 5).await.unwrap();
+    assert!(c.batch_execute(duplicate).await.is_err(), "v5 keeps keys unique");
+    let row = c.query_one("SELECT count(*), sum(size)::int8 FROM objects", &[]).await.unwrap();
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (5000, 5000 * 5001 / 2));
+    migrate(&mut c, 6).await.unwrap();
+}
