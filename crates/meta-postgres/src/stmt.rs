@@ -4,10 +4,11 @@
 //! benchmark: when every statement went out unnamed (`query_typed`), about
 //! half of the server's CPU was parsing, analysing and planning the same few
 //! statements again and again. Each connection now prepares a statement the
-//! first time it runs it (one extra round trip, once) and keeps it in the
-//! pool connection's [`StatementCache`]; later runs send only Bind and
-//! Execute, and the server reuses the plan. Pipelining is unchanged: a
-//! cached statement is looked up without a round trip.
+//! first time it runs it (that run goes out unnamed, the preparation beside
+//! it) and keeps it in the pool connection's [`StatementCache`]; later runs
+//! send only Bind and Execute, and the server reuses the plan. Pipelining is
+//! unchanged: a statement sends everything in its first poll, cached or not
+//! (see `run!`).
 //!
 //! Every statement text in this crate is a constant or is built from
 //! constants, so the cache per connection is bounded by the code.
@@ -22,14 +23,43 @@
 
 use deadpool_postgres::{ClientWrapper, StatementCache, Transaction};
 use std::future::Future;
+use std::task::Poll;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, Error, Row, Statement};
+use tokio_postgres::{Client, Error, Row};
 
 /// One parameter with its declared type.
 pub(crate) type Param<'a> = (&'a (dyn ToSql + Sync), Type);
 
 /// SQLSTATE of a named statement the server does not know.
 pub(crate) const STATEMENT_GONE: &str = "26000";
+
+/// Runs `$sql` with the cached statement when the connection has it, else
+/// unnamed (`$unnamed`) while the statement is prepared beside it for next
+/// time. Either way everything the statement sends goes out in the first
+/// poll, so statements pipelined with `tokio::join!` reach the server in
+/// the order written (the quota path relies on it: its totals are read
+/// after the bucket's lock is taken). Waiting for a preparation before
+/// executing would let a later statement overtake this one.
+macro_rules! run {
+    ($self:ident, $sql:ident, $params:ident, $named:ident, $unnamed:ident) => {{
+        let (c, cache) = $self.parts();
+        let types: Vec<Type> = $params.iter().map(|(_, t)| t.clone()).collect();
+        let mut prep = std::pin::pin!(cache.prepare_typed(c, $sql, &types));
+        let first = std::future::poll_fn(|cx| Poll::Ready(prep.as_mut().poll(cx))).await;
+        let r = match first {
+            Poll::Ready(Ok(st)) => c.$named(&st, &values($params)).await,
+            Poll::Ready(Err(e)) => Err(e),
+            Poll::Pending => {
+                let (prepared, r) = tokio::join!(prep, c.$unnamed($sql, $params));
+                if let Err(e) = prepared {
+                    tracing::debug!(error = %e, "preparing a statement for reuse failed");
+                }
+                r
+            }
+        };
+        forget_if_gone($self, r)
+    }};
+}
 
 /// A connection (or a transaction on one) with its statement cache. The
 /// methods mirror `tokio_postgres::GenericClient`'s typed ones.
@@ -42,10 +72,7 @@ pub(crate) trait Db: Sync {
         sql: &'a str,
         params: &'a [Param<'a>],
     ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send + 'a {
-        async move {
-            let (c, st) = self.prepared(sql, params).await?;
-            forget_if_gone(self, c.query(&st, &values(params)).await)
-        }
+        async move { run!(self, sql, params, query, query_typed) }
     }
 
     fn query_typed_opt<'a>(
@@ -53,10 +80,7 @@ pub(crate) trait Db: Sync {
         sql: &'a str,
         params: &'a [Param<'a>],
     ) -> impl Future<Output = Result<Option<Row>, Error>> + Send + 'a {
-        async move {
-            let (c, st) = self.prepared(sql, params).await?;
-            forget_if_gone(self, c.query_opt(&st, &values(params)).await)
-        }
+        async move { run!(self, sql, params, query_opt, query_typed_opt) }
     }
 
     fn query_typed_one<'a>(
@@ -64,10 +88,7 @@ pub(crate) trait Db: Sync {
         sql: &'a str,
         params: &'a [Param<'a>],
     ) -> impl Future<Output = Result<Row, Error>> + Send + 'a {
-        async move {
-            let (c, st) = self.prepared(sql, params).await?;
-            forget_if_gone(self, c.query_one(&st, &values(params)).await)
-        }
+        async move { run!(self, sql, params, query_one, query_typed_one) }
     }
 
     fn execute_typed<'a>(
@@ -75,30 +96,12 @@ pub(crate) trait Db: Sync {
         sql: &'a str,
         params: &'a [Param<'a>],
     ) -> impl Future<Output = Result<u64, Error>> + Send + 'a {
-        async move {
-            let (c, st) = self.prepared(sql, params).await?;
-            forget_if_gone(self, c.execute(&st, &values(params)).await)
-        }
+        async move { run!(self, sql, params, execute, execute_typed) }
     }
 
     /// Simple-protocol statements (`BEGIN`, `COMMIT`, ...): nothing cached.
     fn batch_execute<'a>(&'a self, sql: &'a str) -> impl Future<Output = Result<(), Error>> + Send + 'a {
         self.parts().0.batch_execute(sql)
-    }
-
-    /// The statement for `sql` with the parameters' types, from the cache or
-    /// prepared now.
-    fn prepared<'a>(
-        &'a self,
-        sql: &'a str,
-        params: &'a [Param<'a>],
-    ) -> impl Future<Output = Result<(&'a Client, Statement), Error>> + Send + 'a {
-        async move {
-            let (c, cache) = self.parts();
-            let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
-            let st = forget_if_gone(self, cache.prepare_typed(c, sql, &types).await)?;
-            Ok((c, st))
-        }
     }
 }
 
