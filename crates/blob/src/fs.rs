@@ -7,11 +7,15 @@
 //!
 //! Commit = write all data, `fsync` the file, rename into `v1/`, `fsync` the
 //! directory. All paths are built from [`BlobId`]s, which are checked hex.
+//! Writes run on the blocking pool beside the request ([`crate::pipe`]), and
+//! a large blob's data is sent to the disk as it is written
+//! ([`start_writeback`]), so the commit's `fsync` waits for little.
 //!
 //! Blobs are private to the server's user: the store creates its
 //! directories with mode 0700 and its files with mode 0600, whatever the
 //! process umask.
 
+use crate::pipe::{Pipe, PipeError, Sink};
 use crate::{BlobError, BlobPage, BlobStore, BlobStream, BlobWriter, ListCursor};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -24,10 +28,16 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 const FORMAT: &str = "coffer-blobs 1";
-/// Writes are gathered to this size before each blocking write call: large
-/// enough to amortise the thread hop, small enough that many concurrent
-/// uploads keep memory low (64 uploads hold at most 64 × 256 KiB here).
-const WRITE_BATCH: usize = 256 << 10;
+/// A write job starts once this much is queued and writes at most this much
+/// per call (and per free-space check).
+const WRITE_STEP: usize = 256 << 10;
+/// The most bytes waiting to be written per blob, besides the step being
+/// written: a writer holds at most about 1.3 MiB (the newest bytes, which
+/// the engine's hashing holds too).
+const WRITE_QUEUE: usize = 1 << 20;
+/// A blob's written data is sent to the disk in steps of this size while
+/// it is written ([`start_writeback`]); a smaller blob waits for its commit.
+const WRITEBACK_STEP: u64 = 4 << 20;
 /// Reads produce chunks of this size.
 const READ_CHUNK: usize = 512 << 10;
 
@@ -181,57 +191,67 @@ fn list_page(root: &Path, before: SystemTime, after: Option<BlobId>, limit: usiz
     Ok(BlobPage { ids, next: None })
 }
 
-/// A blob being written. Incoming pieces are gathered (without copying) up
-/// to [`WRITE_BATCH`], then written by a blocking task while the caller keeps
-/// receiving and hashing the next batch: at most one write is in flight.
+/// A blob being written: the pieces go through a [`Pipe`] into a
+/// [`FileSink`], which a blocking job writes while the caller keeps
+/// receiving and hashing the next ones.
 struct FsWriter {
     id: BlobId,
-    root: Arc<PathBuf>,
-    reserve: u64,
     tmp: PathBuf,
     dest: PathBuf,
-    /// The file, when no write is in flight.
-    file: Option<File>,
-    /// The write in flight, which hands the file back.
-    in_flight: Option<tokio::task::JoinHandle<Result<File, BlobError>>>,
-    pieces: Vec<Bytes>,
-    gathered: usize,
+    /// `None` once a step failed.
+    pipe: Option<Pipe<FileSink>>,
     committed: bool,
 }
 
-impl FsWriter {
-    /// Waits for the write in flight (if any) and takes the file back.
-    async fn settle(&mut self) -> Result<File, BlobError> {
-        if let Some(h) = self.in_flight.take() {
-            let file = h.await.map_err(|e| BlobError::Io(std::io::Error::other(e)))??;
-            self.file = Some(file);
-        }
-        self.file.take().ok_or_else(closed)
-    }
+/// The file of a blob being written, written by the pipe's jobs.
+struct FileSink {
+    file: File,
+    root: Arc<PathBuf>,
+    reserve: u64,
+    /// Bytes written.
+    written: u64,
+    /// Bytes before this offset were handed to the disk ([`start_writeback`]).
+    sent: u64,
+}
 
-    /// Starts writing the gathered pieces.
-    async fn flush(&mut self) -> Result<(), BlobError> {
-        if self.pieces.is_empty() {
-            return Ok(());
+impl Sink for FileSink {
+    type Error = BlobError;
+
+    fn consume(&mut self, pieces: &[Bytes]) -> Result<(), BlobError> {
+        let len: u64 = pieces.iter().map(|p| p.len() as u64).sum();
+        check_room(&self.root, self.reserve, len)?;
+        for p in pieces {
+            self.file.write_all(p)?;
         }
-        let mut file = self.settle().await?;
-        let pieces = std::mem::take(&mut self.pieces);
-        let len = self.gathered as u64;
-        self.gathered = 0;
-        let (root, reserve) = (self.root.clone(), self.reserve);
-        self.in_flight = Some(tokio::task::spawn_blocking(move || {
-            check_room(&root, reserve, len)?;
-            for p in &pieces {
-                file.write_all(p)?;
-            }
-            Ok(file)
-        }));
+        self.written += len;
+        if self.written - self.sent >= WRITEBACK_STEP {
+            start_writeback(&self.file, self.sent, self.written - self.sent);
+            self.sent = self.written;
+        }
         Ok(())
     }
 }
 
-fn closed() -> BlobError {
-    BlobError::Io(std::io::Error::other("blob writer already failed"))
+/// Asks the kernel to start writing `len` bytes at `offset` to the disk now,
+/// without waiting for it. Otherwise a blob's data stays in the page cache
+/// until the commit's fsync (the kernel's own writeback starts late, at
+/// gigabytes of dirty data): the disk idles while the body arrives, then the
+/// upload waits for all of it at once. `POSIX_FADV_DONTNEED` starts the
+/// writeback of the range's dirty pages (on Linux, as `sync_file_range`'s
+/// `SYNC_FILE_RANGE_WRITE` does, which rustix does not offer) and drops only
+/// pages that are already clean, which freshly written ones are not. A
+/// hint: an error changes nothing, the commit's fsync still writes it all.
+fn start_writeback(file: &File, offset: u64, len: u64) {
+    if let Some(len) = std::num::NonZeroU64::new(len) {
+        let _ = rustix::fs::fadvise(file, offset, Some(len), rustix::fs::Advice::DontNeed);
+    }
+}
+
+fn pipe_error(e: PipeError<BlobError>) -> BlobError {
+    match e {
+        PipeError::Sink(e) => e,
+        PipeError::Lost => BlobError::Io(std::io::Error::other("blob writer already failed")),
+    }
 }
 
 impl Drop for FsWriter {
@@ -248,21 +268,24 @@ impl Drop for FsWriter {
 #[async_trait]
 impl BlobWriter for FsWriter {
     async fn write(&mut self, data: Bytes) -> Result<(), BlobError> {
-        self.gathered += data.len();
-        self.pieces.push(data);
-        if self.gathered >= WRITE_BATCH {
-            self.flush().await?;
+        let pipe = self.pipe.as_mut().ok_or_else(|| pipe_error(PipeError::Lost))?;
+        if let Err(e) = pipe.push(data).await {
+            self.pipe = None;
+            return Err(pipe_error(e));
         }
         Ok(())
     }
 
     async fn commit(mut self: Box<Self>) -> Result<BlobId, BlobError> {
-        self.flush().await?;
-        let file = self.settle().await?;
+        let pipe = self.pipe.take().ok_or_else(|| pipe_error(PipeError::Lost))?;
+        let (mut sink, rest) = pipe.finish().await.map_err(pipe_error)?;
         let (tmp, dest) = (self.tmp.clone(), self.dest.clone());
         blocking(move || {
-            file.sync_data()?;
-            drop(file);
+            if !rest.is_empty() {
+                sink.consume(&rest)?;
+            }
+            sink.file.sync_data()?;
+            drop(sink);
             fs::rename(&tmp, &dest)?;
             sync_dir(dest.parent().unwrap_or(Path::new(".")))?;
             Ok(())
@@ -286,18 +309,8 @@ impl BlobStore for FsBlobStore {
             Ok(create_file(&t)?)
         })
         .await?;
-        Ok(Box::new(FsWriter {
-            id,
-            root: self.root.clone(),
-            reserve: self.reserve,
-            tmp,
-            dest,
-            file: Some(file),
-            in_flight: None,
-            pieces: Vec::new(),
-            gathered: 0,
-            committed: false,
-        }))
+        let sink = FileSink { file, root: self.root.clone(), reserve: self.reserve, written: 0, sent: 0 };
+        Ok(Box::new(FsWriter { id, tmp, dest, pipe: Some(Pipe::new(sink, WRITE_STEP, WRITE_QUEUE)), committed: false }))
     }
 
     async fn read(&self, id: &BlobId, offset: u64, len: u64) -> Result<BlobStream, BlobError> {
@@ -436,9 +449,9 @@ mod tests {
         assert!(matches!(full.create().await.err(), Some(BlobError::NoSpace)));
         // A reserve just under it refuses the batch that would cross it, and
         // leaves no temporary file behind.
-        let tight = store.clone().with_reserve(free.saturating_sub(WRITE_BATCH as u64 / 2));
+        let tight = store.clone().with_reserve(free.saturating_sub(WRITE_STEP as u64 / 2));
         let mut w = tight.create().await.unwrap();
-        let big = Bytes::from(vec![7u8; WRITE_BATCH]);
+        let big = Bytes::from(vec![7u8; WRITE_STEP]);
         let mut refused = false;
         for _ in 0..4 {
             if w.write(big.clone()).await.is_err() {

@@ -8,7 +8,9 @@
 //!
 //! [`FsBlobStore`] keeps blobs as files on a local or shared filesystem;
 //! `coffer-blob-rados` keeps them in a Ceph RADOS pool. [`conformance`] is
-//! the suite every implementation runs.
+//! the suite every implementation runs. [`pipe`] does blocking work over a
+//! body's pieces beside the task receiving them: the file store's writes,
+//! and the engine's hashing.
 //!
 //! Listing is paged ([`BlobStore::list`], [`BlobPage`], [`ListCursor`]):
 //! a store may hold more blobs than fit in memory, and not every store can
@@ -17,6 +19,7 @@
 
 pub mod conformance;
 mod fs;
+pub mod pipe;
 
 pub use fs::FsBlobStore;
 

@@ -67,6 +67,10 @@ pub enum EngineError {
     Unavailable(String),
     #[error("reading the request body: {0}")]
     Body(#[source] BoxError),
+    /// A job of the engine itself failed (it panicked, or the runtime is
+    /// shutting down); nothing was stored.
+    #[error("internal failure: {0}")]
+    Internal(String),
     #[error(transparent)]
     Meta(MetaError),
     #[error(transparent)]

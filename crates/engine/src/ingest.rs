@@ -1,15 +1,16 @@
 //! Taking in a request body: counting, hashing and checking it while it
 //! streams into an inline buffer or a blob, and storing nothing unless every
-//! check passes.
+//! check passes. The hashing runs beside the request ([`HashPipeline`]), as
+//! does the blob writer's I/O, so a large body costs the slowest of
+//! receiving, hashing and writing, not their sum.
 
+use crate::hashing::{Digests, HashPipeline};
 use crate::{BoxError, Engine, EngineError};
 use bytes::{Bytes, BytesMut};
 use coffer_meta::{ObjectData, Segment, StoredChecksum};
-use coffer_types::checksum::{self, ChecksumAlgorithm, Checksummer};
+use coffer_types::checksum::{self, ChecksumAlgorithm};
 use futures::stream::BoxStream;
 use futures::StreamExt;
-use md5::{Digest, Md5};
-use sha2::Sha256;
 
 /// A request body as a stream of byte chunks.
 pub type Body = BoxStream<'static, Result<Bytes, BoxError>>;
@@ -78,10 +79,9 @@ impl Engine {
             Some(expected) => EngineError::IncompleteBody { expected, got },
             None => EngineError::EntityTooLarge(limit),
         };
-        let mut md5 = Md5::new();
-        let mut sha = check.sha256.map(|_| Sha256::new());
         let algorithm = check.checksum.as_ref().map(|c| c.algorithm).unwrap_or(ChecksumAlgorithm::Crc64Nvme);
-        let mut summer = Checksummer::new(algorithm);
+        // Hashed beside the request: the loop below only receives and hands on.
+        let mut hashes = HashPipeline::new(Digests::new(algorithm, check.sha256.is_some()));
         let mut got: u64 = 0;
         let may_inline = allow_inline && len.is_none_or(|l| l <= self.cfg.inline_max);
         let mut buf = BytesMut::new();
@@ -92,11 +92,6 @@ impl Engine {
             if got > limit {
                 return Err(too_much(got));
             }
-            md5.update(&chunk);
-            summer.update(&chunk);
-            if let Some(s) = sha.as_mut() {
-                s.update(&chunk);
-            }
             if writer.is_none() && got > self.cfg.inline_max {
                 // Outgrew the inline limit (unknown length): spill to a blob.
                 let mut w = self.blobs.create().await?;
@@ -104,26 +99,27 @@ impl Engine {
                 writer = Some(w);
             }
             match writer.as_mut() {
-                Some(w) => w.write(chunk).await?,
+                Some(w) => w.write(chunk.clone()).await?,
                 None => buf.extend_from_slice(&chunk),
             }
+            hashes.push(chunk).await?;
         }
         if let Some(expected) = len {
             if got != expected {
                 return Err(EngineError::IncompleteBody { expected, got });
             }
         }
-        let md5: [u8; 16] = md5.finalize().into();
+        // Every check below passes before the blob is committed; an early
+        // return drops the writer, which discards what it wrote.
+        let sums = hashes.finish().await?;
+        let md5 = sums.md5;
         if check.md5.is_some_and(|want| want != md5) {
             return Err(EngineError::BadDigest);
         }
-        if let (Some(want), Some(s)) = (check.sha256, sha) {
-            let have: [u8; 32] = s.finalize().into();
-            if have != want {
-                return Err(EngineError::Sha256Mismatch);
-            }
+        if check.sha256.is_some() && check.sha256 != sums.sha256 {
+            return Err(EngineError::Sha256Mismatch);
         }
-        let value = summer.finalize();
+        let value = sums.checksum;
         if let Some(expected) = check.checksum.as_ref().and_then(|c| c.expected.as_ref()) {
             let want = match expected {
                 ExpectedChecksum::Given(v) => Some(v.clone()),

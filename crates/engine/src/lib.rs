@@ -17,6 +17,7 @@ mod acl;
 mod bucket;
 mod error;
 mod gc;
+mod hashing;
 mod ingest;
 mod list;
 mod multipart;

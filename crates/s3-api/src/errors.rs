@@ -86,7 +86,7 @@ pub(crate) fn from_engine(e: EngineError) -> S3Error {
             }
         },
         EngineError::Unavailable(why) => unavailable(&why),
-        e @ (EngineError::Meta(_) | EngineError::Blob(_)) => internal(&e),
+        e @ (EngineError::Meta(_) | EngineError::Blob(_) | EngineError::Internal(_)) => internal(&e),
     }
 }
 
