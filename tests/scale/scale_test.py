@@ -63,7 +63,9 @@ def table(rows: list[dict]) -> str:
     out = [f"{'scenario':<58} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'target':>7}  result"]
     for r in rows:
         target = f"{r['target_ms']:.0f}" if r["target_ms"] is not None else "-"
-        verdict = "ok" if r["ok"] else ("WRONG ANSWER" if r["errors"] or not r["n"] else "MISSED")
+        verdict = "ok" if r["ok"] else "WRONG ANSWER" if not r["right"] else "MISSED"
+        if r["right"] and not r["met"] and r["ok"]:
+            verdict = "ok (over target, not enforced)"
         out.append(f"{r['name']:<58} {r['n']:>4} {r.get('p50_ms', 0):>8.2f} {r.get('p95_ms', 0):>8.2f} "
                    f"{r.get('max_ms', 0):>8.2f} {target:>7}  {verdict}")
     return "\n".join(out)
@@ -71,8 +73,10 @@ def table(rows: list[dict]) -> str:
 
 def main() -> int:
     a = args()
-    if a.objects % a.folders or a.objects < a.folders:
-        sys.exit("--objects must be a positive multiple of --folders")
+    if a.folders < 2100:
+        sys.exit("--folders must be at least 2,100 (a delimiter page from the middle covers 1,000 folders)")
+    if a.objects % a.folders or a.objects < max(a.folders, 20_000):
+        sys.exit("--objects must be a multiple of --folders and at least 20,000 (10,000 keys are paged through)")
     lay = Layout(a.folders, a.objects // a.folders)
     op = S3Http(a.endpoint, a.access_key, a.secret_key)
     op.admin("POST", "/projects", {"name": "scale"})
@@ -103,7 +107,7 @@ def main() -> int:
     rows = [s.summary() for s in scenarios]
     if a.no_targets:
         for r in rows:
-            r["ok"] = not r["errors"] and r["n"] > 0
+            r["ok"] = r["right"]
     loads = f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after (1 min, {os.cpu_count()} CPUs)"
     print(f"scale-test: {sum(r['n'] for r in rows):,} timed requests in {took:.1f} s; {loads}\n", file=sys.stderr)
     print(table(rows))
