@@ -42,7 +42,29 @@ def args() -> argparse.Namespace:
     p.add_argument("--json", default="scale-test.json")
     p.add_argument("--no-targets", action="store_true", help="report latencies, fail only on wrong answers")
     p.add_argument("--hold-lock", help="hold this lock file (flock) while timing")
+    p.add_argument("--quiet-wait", type=float, default=0,
+                   help="before timing, wait up to this many seconds for the CPUs to be 85%% idle")
     return p.parse_args()
+
+
+def cpu_idle(seconds: float = 3.0) -> float:
+    """The share of CPU time idle over the next `seconds` (/proc/stat)."""
+    def sample():
+        v = [int(x) for x in open("/proc/stat").readline().split()[1:9]]
+        return v[3] + v[4], sum(v)
+    i0, t0 = sample()
+    time.sleep(seconds)
+    i1, t1 = sample()
+    return (i1 - i0) / max(1, t1 - t0)
+
+
+def wait_quiet(limit: float) -> float:
+    """Waits (at most `limit` s) until the machine is 85 % idle; the idle share seen last."""
+    deadline = time.monotonic() + limit
+    idle = cpu_idle()
+    while idle < 0.85 and time.monotonic() < deadline:
+        idle = cpu_idle()
+    return idle
 
 
 @contextlib.contextmanager
@@ -95,6 +117,7 @@ def main() -> int:
 
     run = measure.Runner(s3, bucket, lay, random.Random(a.seed))
     with held(a.hold_lock):
+        idle = wait_quiet(a.quiet_wait) if a.quiet_wait else None
         load_before = os.getloadavg()
         # Warm-up (not counted): the connection, the server's and PostgreSQL's first plans.
         run.pages(2, 2)
@@ -109,6 +132,8 @@ def main() -> int:
         for r in rows:
             r["ok"] = r["right"]
     loads = f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after (1 min, {os.cpu_count()} CPUs)"
+    if idle is not None:
+        loads += f"; CPUs {idle:.0%} idle just before"
     print(f"scale-test: {sum(r['n'] for r in rows):,} timed requests in {took:.1f} s; {loads}\n", file=sys.stderr)
     print(table(rows))
     failed = [r["name"] for r in rows if not r["ok"]]
@@ -117,6 +142,7 @@ def main() -> int:
     report = {"objects": lay.objects + SEEDS, "loaded": lay.objects, "folders": lay.folders,
               "per_folder": lay.per_folder, "load_seconds": round(load_s, 1), "vacuum_seconds": round(vacuum_s, 1),
               "totals": totals, "postgres": load.settings(a.pg_url), "load_average": [load_before[0], load_after[0]],
+              "idle_before": idle,
               "cpus": os.cpu_count(), "targets_enforced": not a.no_targets, "scenarios": rows, "failed": failed}
     with open(a.json, "w") as f:
         json.dump(report, f, indent=2)
