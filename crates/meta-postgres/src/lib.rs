@@ -66,6 +66,7 @@ mod lease;
 mod list_ops;
 pub mod migrations;
 mod ops;
+mod put_one;
 mod quota;
 mod retry;
 mod stmt;
@@ -269,7 +270,12 @@ impl MetaStore for PgMetaStore {
         cond: WriteCondition,
     ) -> Result<(), MetaError> {
         for _ in 0..ops::RACE_TRIES {
-            match pipelined!(|stage| ops::put_object_fast(&self.pool, bucket, stamp, &object, &cond, stage))? {
+            let fast = if cond == WriteCondition::None {
+                pipelined!(|stage| put_one::put_object_one(&self.pool, bucket, stamp, &object, stage))?
+            } else {
+                pipelined!(|stage| ops::put_object_fast(&self.pool, bucket, stamp, &object, &cond, stage))?
+            };
+            match fast {
                 ops::Fast::Done(()) => return Ok(()),
                 ops::Fast::Bounded => {
                     return writing!(self, |tx| ops::put_object(tx, bucket, stamp, &object, &cond));

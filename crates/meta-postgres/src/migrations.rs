@@ -21,6 +21,7 @@ mod v3;
 mod v4;
 mod v5;
 mod v6;
+mod v7;
 
 /// One schema step.
 pub struct Migration {
@@ -43,10 +44,12 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 5, up: v5::UP, down: v5::DOWN },
     // v6: the unique (bucket_id, key) index carries what listings show. See `v6.rs`.
     Migration { version: 6, up: v6::UP, down: v6::DOWN },
+    // v7: inline objects of up to a page stay in their rows, uncompressed. See `v7.rs`.
+    Migration { version: 7, up: v7::UP, down: v7::DOWN },
 ];
 
 /// The newest schema version.
-pub const LATEST: u32 = 6;
+pub const LATEST: u32 = 7;
 
 /// Why migrating failed.
 #[derive(Debug, thiserror::Error)]

@@ -350,7 +350,7 @@ pub(crate) fn check_condition(current: Option<&str>, cond: &WriteCondition) -> R
 }
 
 /// An object's inline bytes, or its segments' blobs and sizes.
-fn object_data(o: &ObjectRecord) -> (Option<&[u8]>, Vec<String>, Vec<i64>) {
+pub(crate) fn object_data(o: &ObjectRecord) -> (Option<&[u8]>, Vec<String>, Vec<i64>) {
     match &o.data {
         ObjectData::Inline(b) => (Some(b.as_ref()), Vec::new(), Vec::new()),
         ObjectData::Segments(segs) => (
@@ -513,10 +513,10 @@ pub async fn put_object(
 }
 
 /// One try of a delete, without the bucket's row lock (a delete never
-/// grows a total, so no quota is checked): `BEGIN`, one statement that locks
-/// the bucket's row `FOR KEY SHARE`, deletes the object's row, queues its
-/// blobs and subtracts it from this connection's totals shard, and `COMMIT`,
-/// all in one round trip.
+/// grows a total, so no quota is checked): one statement, in its own
+/// implicit transaction, that locks the bucket's row `FOR KEY SHARE`,
+/// deletes the object's row, queues its blobs and subtracts it from this
+/// connection's totals shard.
 pub(crate) async fn delete_object_fast(
     pool: &deadpool_postgres::Pool,
     bucket: &str,
@@ -539,15 +539,10 @@ pub(crate) async fn delete_object_fast(
     );
     let (key, now) = (key.as_bytes(), now_millis());
     let params: [(&(dyn ToSql + Sync), Type); 3] = [(&bucket, Type::TEXT), (&key, Type::BYTEA), (&now, Type::INT8)];
-    let tx = PipeTx::new(pool.get().await?);
-    let c = tx.client();
+    let c = pool.get().await?;
+    // One statement, its own transaction: sending it is committing it.
     *stage = Stage::Commit;
-    let (begin, r, commit) =
-        tokio::join!(c.batch_execute("BEGIN"), c.query_typed_one(&sql, &params), c.batch_execute("COMMIT"));
-    tx.sent_commit();
-    begin?;
-    let r = r?;
-    commit?;
+    let r = c.query_typed_one(&sql, &params).await?;
     let (exists, seen, deleted): (bool, bool, i64) = (r.get(0), r.get(1), r.get(2));
     Ok(match (exists, seen, deleted) {
         (false, _, _) => return Err(MetaError::NoSuchBucket.into()),

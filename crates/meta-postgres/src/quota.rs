@@ -23,10 +23,12 @@
 //!   a completion each see a state nobody else can change before they commit.
 //!
 //! Whether a write is bounded is read after its bucket lock is held
-//! (`ops::put_object_fast`'s second statement). [`set_quota`] locks the rows
-//! of the buckets it bounds `FOR UPDATE` before writing the quota, so it
-//! waits for the unbounded writers in flight, and every write that starts
-//! after it returned sees the quota and serialises.
+//! (`ops::put_object_fast`'s second statement), or in the same statement
+//! with a check that the locked row is the snapshot's (`put_one.rs`).
+//! [`set_quota`] locks the rows of the buckets it bounds `FOR UPDATE` and
+//! rewrites them before writing the quota, so it waits for the unbounded
+//! writers in flight, and every write that starts after it returned (or
+//! waited for it) sees the quota and serialises.
 //!
 //! A project quota spans buckets: a write that would grow a total of a
 //! project with a quota also locks that quota's row, after its bucket's row
@@ -207,6 +209,11 @@ pub async fn set_quota(c: &impl Db, scope: &QuotaScope, q: &Quota) -> Try<()> {
     if matches!(scope, QuotaScope::Bucket(_)) && locked.is_empty() {
         return Err(MetaError::NoSuchBucket.into());
     }
+    // A new row version for each: a one-statement PUT that waited for the
+    // lock above sees its locked row differ from its snapshot's and tries
+    // again, with a snapshot that has the quota (`put_one.rs`).
+    let ids: Vec<i64> = locked.iter().map(|r| r.get(0)).collect();
+    c.execute_typed("UPDATE buckets SET created = created WHERE id = ANY($1)", &[(&ids, Type::INT8_ARRAY)]).await?;
     if q.max_bytes.is_none() && q.max_objects.is_none() {
         c.execute_typed(
             "DELETE FROM quotas WHERE scope_kind = $1 AND scope_name = $2",

@@ -1,5 +1,5 @@
 //! What is copied: every table of SQLite schema v10 and the PostgreSQL table
-//! (schema v6) it goes to, column by column, with the value's type on the
+//! (schema v7) it goes to, column by column, with the value's type on the
 //! way. The two schemas are the same but for three spellings: SQLite's
 //! `access_keys.user` is `user_name` (`user` is reserved in PostgreSQL),
 //! `users.root` is an INTEGER there and a BOOLEAN here, and ids are
@@ -13,7 +13,7 @@
 /// The SQLite schema version this copier knows.
 pub const SQLITE_VERSION: u32 = 10;
 /// The PostgreSQL schema version this copier writes.
-pub const POSTGRES_VERSION: u32 = 6;
+pub const POSTGRES_VERSION: u32 = 7;
 
 /// PostgreSQL tables with no SQLite counterpart, left empty by the copy:
 /// `bucket_totals` (v5) holds counter shards added to the totals in the

@@ -46,6 +46,21 @@ async fn shape(c: &Client, schema: &str) -> Vec<String> {
     for r in cons {
         out.push(format!("constraint {} {} {}", r.get::<_, String>(0), r.get::<_, String>(1), r.get::<_, String>(2)));
     }
+    // How columns are stored and tables' options (v7 sets both).
+    let storage = c
+        .query(
+            "SELECT c.relname::text, a.attname::text, a.attstorage::text, coalesce(array_to_string(c.reloptions, ','), '')
+             FROM pg_attribute a JOIN pg_class c ON a.attrelid = c.oid
+             WHERE c.relnamespace = $1::text::regnamespace AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
+             ORDER BY 1, 2",
+            &[&schema],
+        )
+        .await
+        .expect("storage");
+    for r in storage {
+        let v: Vec<String> = (0..4).map(|i| r.get::<_, String>(i)).collect();
+        out.push(format!("storage {}", v.join(" ")));
+    }
     out
 }
 
