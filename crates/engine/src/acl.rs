@@ -11,7 +11,7 @@ const BUCKET_ACL: &str = "acl";
 impl Engine {
     /// The bucket's canned ACL (`NoSuchBucket` if it does not exist).
     pub async fn bucket_acl(&self, bucket: &str) -> Result<CannedAcl, EngineError> {
-        let stored = self.meta.get_bucket_config(bucket, BUCKET_ACL).await?;
+        let stored = self.bucket_config(bucket, BUCKET_ACL).await?;
         // An unknown stored name cannot come from this code; read it as private.
         Ok(stored.as_deref().and_then(CannedAcl::parse).unwrap_or_default())
     }
@@ -24,7 +24,7 @@ impl Engine {
         acl: CannedAcl,
     ) -> Result<(), EngineError> {
         let value = (acl != CannedAcl::Private).then(|| acl.as_str().to_owned());
-        Ok(self.meta.set_bucket_config_as(bucket, stamp, BUCKET_ACL, value).await?)
+        self.set_bucket_config(bucket, stamp, BUCKET_ACL, value).await
     }
 
     /// The current object's canned ACL (`NoSuchKey` if there is none).
@@ -41,6 +41,7 @@ impl Engine {
         key: &str,
         acl: CannedAcl,
     ) -> Result<(), EngineError> {
-        Ok(self.meta.set_object_acl(bucket, stamp, key, (acl != CannedAcl::Private).then_some(acl)).await?)
+        let r = self.meta.set_object_acl(bucket, stamp, key, (acl != CannedAcl::Private).then_some(acl)).await;
+        self.stamped(bucket, stamp, r).await
     }
 }

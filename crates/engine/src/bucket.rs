@@ -1,8 +1,9 @@
 //! Bucket use cases.
 
 use crate::{Engine, EngineError};
-use coffer_meta::{BucketQuery, BucketRecord, ListQuery};
+use coffer_meta::{BucketQuery, BucketRecord, BucketStamp, ListQuery, MetaError};
 use coffer_types::{now_millis, BucketName, UnixMillis};
+use std::time::Instant;
 
 /// Buckets read per page by [`Engine::all_buckets`].
 const BUCKET_PAGE: usize = 1000;
@@ -60,12 +61,52 @@ impl Engine {
             project: new.project.to_owned(),
             created: now_millis(),
         };
-        Ok(self.meta.create_bucket(rec).await?)
+        let r = self.meta.create_bucket(rec).await;
+        self.buckets.forget(name.as_str());
+        Ok(r?)
     }
 
-    /// The bucket, or `NoSuchBucket`.
+    /// The bucket, or `NoSuchBucket`; read at most [`crate::BUCKET_CACHE_TTL`]
+    /// ago (`bucket_cache.rs`).
     pub async fn head_bucket(&self, name: &str) -> Result<BucketInfo, EngineError> {
-        self.meta.get_bucket(name).await?.map(Into::into).ok_or(EngineError::NoSuchBucket)
+        if let Some(info) = self.buckets.info(name) {
+            return Ok(info);
+        }
+        let (gen, read_at) = (self.buckets.generation(), Instant::now());
+        let info: BucketInfo = self.meta.get_bucket(name).await?.map(Into::into).ok_or(EngineError::NoSuchBucket)?;
+        self.buckets.put_info(gen, read_at, info.clone());
+        Ok(info)
+    }
+
+    /// What a write stamped with `stamp` answers when the store found no
+    /// such bucket. This process forgets what it kept of the bucket. If its
+    /// project made the name again since the request was authorized (from a
+    /// view of the old bucket, perhaps kept here), the client is told to
+    /// retry: the retry is authorized against the new bucket. Otherwise the
+    /// bucket is gone.
+    pub(crate) async fn stale_stamp(&self, bucket: &str, stamp: Option<&BucketStamp>) -> EngineError {
+        self.buckets.forget(bucket);
+        let Some(stamp) = stamp else { return EngineError::NoSuchBucket };
+        match self.meta.get_bucket(bucket).await {
+            Ok(Some(b)) if b.project == stamp.project && b.created != stamp.created => EngineError::Unavailable(
+                "the bucket was deleted and made again since this request was authorized; retry".into(),
+            ),
+            _ => EngineError::NoSuchBucket,
+        }
+    }
+
+    /// A stamped write's result, with [`Engine::stale_stamp`]'s answer for
+    /// `NoSuchBucket`.
+    pub(crate) async fn stamped<T>(
+        &self,
+        bucket: &str,
+        stamp: Option<&BucketStamp>,
+        r: Result<T, MetaError>,
+    ) -> Result<T, EngineError> {
+        match r {
+            Err(MetaError::NoSuchBucket) => Err(self.stale_stamp(bucket, stamp).await),
+            other => Ok(other?),
+        }
     }
 
     /// One page of buckets by name, as `query` asks (one project's, or
@@ -92,12 +133,21 @@ impl Engine {
 
     /// Deletes an empty bucket.
     pub async fn delete_bucket(&self, name: &str) -> Result<(), EngineError> {
-        Ok(self.meta.delete_bucket(name).await?)
+        let r = self.meta.delete_bucket(name).await;
+        self.buckets.forget(name);
+        Ok(r?)
     }
 
-    /// A named bucket configuration document (e.g. `cors`), if set.
+    /// A named bucket configuration document (e.g. `cors`), if set; read
+    /// at most [`crate::BUCKET_CACHE_TTL`] ago.
     pub async fn bucket_config(&self, bucket: &str, name: &str) -> Result<Option<String>, EngineError> {
-        Ok(self.meta.get_bucket_config(bucket, name).await?)
+        if let Some(v) = self.buckets.config(bucket, name) {
+            return Ok(v);
+        }
+        let gen = self.buckets.generation();
+        let v = self.meta.get_bucket_config(bucket, name).await?;
+        self.buckets.put_config(gen, bucket, name, v.clone());
+        Ok(v)
     }
 
     /// Sets or removes a named bucket configuration document (in the bucket
@@ -109,7 +159,9 @@ impl Engine {
         name: &str,
         value: Option<String>,
     ) -> Result<(), EngineError> {
-        Ok(self.meta.set_bucket_config_as(bucket, stamp, name, value).await?)
+        let r = self.meta.set_bucket_config_as(bucket, stamp, name, value).await;
+        self.buckets.forget(bucket);
+        self.stamped(bucket, stamp, r).await
     }
 
     /// [`Engine::set_bucket_config`] over the value `current` that the caller
@@ -122,7 +174,9 @@ impl Engine {
         current: Option<&str>,
         value: Option<String>,
     ) -> Result<(), EngineError> {
-        Ok(self.meta.set_bucket_config_if(bucket, stamp, name, Some(current), value).await?)
+        let r = self.meta.set_bucket_config_if(bucket, stamp, name, Some(current), value).await;
+        self.buckets.forget(bucket);
+        self.stamped(bucket, stamp, r).await
     }
 
     /// Whether the bucket holds any object (used by tests and the console).

@@ -15,6 +15,7 @@
 
 mod acl;
 mod bucket;
+mod bucket_cache;
 mod error;
 mod gc;
 mod hashing;
@@ -27,6 +28,7 @@ mod object_put;
 mod read_deadline;
 
 pub use bucket::{BucketInfo, NewBucket};
+pub use bucket_cache::BUCKET_CACHE_TTL;
 pub use error::{BoxError, EngineError};
 pub use gc::{ReclaimReport, SWEEP_LEASE};
 pub use ingest::{Body, BodyCheck, ChecksumCheck, ExpectedChecksum};
@@ -94,6 +96,8 @@ pub struct Engine {
     cfg: Arc<EngineConfig>,
     /// This process as a lease holder.
     node_id: Arc<str>,
+    /// Buckets as last read, for at most half a second (`bucket_cache.rs`).
+    buckets: Arc<bucket_cache::BucketCache>,
 }
 
 impl Engine {
@@ -102,7 +106,16 @@ impl Engine {
         // Names this process as a lease holder: unique across gateways and
         // restarts (a restarted gateway does not inherit its old leases).
         let node_id = Arc::from(format!("pid{}-{}", std::process::id(), coffer_types::BlobId::random()).as_str());
-        Engine { meta, blobs, cfg: Arc::new(cfg), node_id }
+        let buckets = Arc::new(bucket_cache::BucketCache::new(BUCKET_CACHE_TTL));
+        Engine { meta, blobs, cfg: Arc::new(cfg), node_id, buckets }
+    }
+
+    /// The same engine keeping buckets for `ttl` instead of
+    /// [`BUCKET_CACHE_TTL`] (zero: not at all), e.g. for tests that change
+    /// buckets behind its back.
+    pub fn with_bucket_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.buckets = Arc::new(bucket_cache::BucketCache::new(ttl));
+        self
     }
 
     /// The engine's configuration.

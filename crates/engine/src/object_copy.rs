@@ -81,10 +81,10 @@ impl Engine {
             data: stored.data,
         };
         let data = rec.data.clone();
-        if let Err(e) = self.meta.put_object_as(&input.dst_bucket, input.dst_stamp.as_ref(), rec, input.condition).await
-        {
+        let r = self.meta.put_object_as(&input.dst_bucket, input.dst_stamp.as_ref(), rec, input.condition).await;
+        if let Err(e) = self.stamped(&input.dst_bucket, input.dst_stamp.as_ref(), r).await {
             self.discard(&data).await;
-            return Err(e.into());
+            return Err(e);
         }
         Ok((etag, now))
     }

@@ -53,9 +53,10 @@ impl Engine {
             data: stored.data,
         };
         let data = rec.data.clone();
-        if let Err(e) = self.meta.put_object_as(&input.bucket, input.stamp.as_ref(), rec, input.condition).await {
+        let r = self.meta.put_object_as(&input.bucket, input.stamp.as_ref(), rec, input.condition).await;
+        if let Err(e) = self.stamped(&input.bucket, input.stamp.as_ref(), r).await {
             self.discard(&data).await;
-            return Err(e.into());
+            return Err(e);
         }
         Ok((etag, stored.checksum))
     }

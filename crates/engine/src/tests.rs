@@ -9,6 +9,7 @@ use futures::{StreamExt, TryStreamExt};
 use md5::{Digest, Md5};
 use std::time::Duration;
 
+mod bucket_views;
 mod large_bodies;
 
 const NEW_BKT: NewBucket = NewBucket { name: "bkt", location: None, region: "us-east-1", project: "p" };

@@ -22,6 +22,7 @@ mod v4;
 mod v5;
 mod v6;
 mod v7;
+mod v8;
 
 /// One schema step.
 pub struct Migration {
@@ -46,10 +47,12 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 6, up: v6::UP, down: v6::DOWN },
     // v7: inline objects of up to a page stay in their rows, uncompressed. See `v7.rs`.
     Migration { version: 7, up: v7::UP, down: v7::DOWN },
+    // v8: deleted buckets' names held for their last owner a while. See `v8.rs`.
+    Migration { version: 8, up: v8::UP, down: v8::DOWN },
 ];
 
 /// The newest schema version.
-pub const LATEST: u32 = 7;
+pub const LATEST: u32 = 8;
 
 /// Why migrating failed.
 #[derive(Debug, thiserror::Error)]

@@ -94,7 +94,30 @@ pub async fn create_bucket(c: &impl Db, b: &BucketRecord) -> Try<()> {
     if n == 0 {
         return Err(MetaError::BucketAlreadyExists.into());
     }
+    // After the insert, which waited for a delete of the name in flight: in
+    // READ COMMITTED this statement sees the tombstone that delete wrote.
+    let held: bool = c
+        .query_typed_one(
+            &format!(
+                "SELECT EXISTS (SELECT 1 FROM bucket_tombstones
+                 WHERE name = $1 AND deleted_at > {DB_NOW_MS} - $2 AND (project <> $3 OR region <> $4))"
+            ),
+            &[(&b.name, Type::TEXT), (&name_hold_ms(), Type::INT8), (&b.project, Type::TEXT), (&b.region, Type::TEXT)],
+        )
+        .await?
+        .get(0);
+    if held {
+        return Err(MetaError::Conflict.into());
+    }
     Ok(())
+}
+
+/// The database's clock in Unix milliseconds (the same for every gateway).
+const DB_NOW_MS: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+
+/// [`BUCKET_NAME_HOLD`] in milliseconds.
+fn name_hold_ms() -> i64 {
+    i64::try_from(BUCKET_NAME_HOLD.as_millis()).unwrap_or(i64::MAX)
 }
 
 fn bucket_row(r: &tokio_postgres::Row) -> BucketRecord {
@@ -151,6 +174,21 @@ pub async fn delete_bucket(c: &impl Db, name: &str) -> Try<()> {
         .map(|r| r.get(0))
         .collect();
     queue_blobs(c, &parts).await?;
+    c.execute_typed(
+        &format!(
+            "INSERT INTO bucket_tombstones (name, project, region, deleted_at)
+             SELECT name, project, region, {DB_NOW_MS} FROM buckets WHERE id = $1
+             ON CONFLICT (name) DO UPDATE SET project = excluded.project, region = excluded.region,
+                 deleted_at = excluded.deleted_at"
+        ),
+        &[(&id, Type::INT8)],
+    )
+    .await?;
+    c.execute_typed(
+        &format!("DELETE FROM bucket_tombstones WHERE deleted_at <= {DB_NOW_MS} - $1"),
+        &[(&name_hold_ms(), Type::INT8)],
+    )
+    .await?;
     c.execute_typed("DELETE FROM uploads WHERE bucket_id = $1", &[(&id, Type::INT8)]).await?;
     c.execute_typed("DELETE FROM buckets WHERE id = $1", &[(&id, Type::INT8)]).await?;
     quota::drop_bucket_quota(c, name).await

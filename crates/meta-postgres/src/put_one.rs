@@ -33,8 +33,9 @@
 //! - with blobs, it finds them already stored (in the current object's
 //!   segments, or queued for collection because a later write replaced
 //!   them) and answers `Done` without writing. Blob ids are random and
-//!   new for every PUT, so only an earlier run of this one can have stored
-//!   them. Without this check, the second run would replace the first one's
+//!   new for every PUT (the engine writes every object's bytes to new
+//!   blobs; a copy writes them again), so only an earlier run of this one
+//!   can have stored them. Without this check, the second run would replace the first one's
 //!   row and queue the blobs that the new row names: the object would lose
 //!   its data after the grace period;
 //! - inline, it writes the same row again (totals unchanged) or, if another

@@ -8,6 +8,7 @@ use rusqlite::Connection;
 #[cfg(test)]
 mod tests;
 mod v10;
+mod v11;
 mod v4;
 mod v5;
 mod v6;
@@ -128,10 +129,12 @@ DROP TABLE buckets;
     Migration { version: 9, up: v9::UP, down: v9::DOWN },
     // v10: buckets indexed by (project, name) for paged per-project listings. See `v10.rs`.
     Migration { version: 10, up: v10::UP, down: v10::DOWN },
+    // v11: deleted buckets' names held for their last owner a while. See `v11.rs`.
+    Migration { version: 11, up: v11::UP, down: v11::DOWN },
 ];
 
 /// The newest schema version.
-pub const LATEST: u32 = 10;
+pub const LATEST: u32 = 11;
 
 /// The schema version of `conn`.
 pub fn current(conn: &Connection) -> rusqlite::Result<u32> {

@@ -71,7 +71,23 @@ pub(crate) fn queue_gc(c: &Connection, sql_select_blob_ids: &str, id: i64) -> R<
     Ok(())
 }
 
+/// [`BUCKET_NAME_HOLD`] in milliseconds.
+pub(crate) fn name_hold_ms() -> i64 {
+    i64::try_from(BUCKET_NAME_HOLD.as_millis()).unwrap_or(i64::MAX)
+}
+
 pub fn create_bucket(c: &Connection, b: &BucketRecord) -> R<()> {
+    let held: bool = c
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM bucket_tombstones
+             WHERE name = ?1 AND deleted_at > ?2 AND (project <> ?3 OR region <> ?4))",
+        )
+        .map_err(sql_err)?
+        .query_row(params![b.name, now_millis() - name_hold_ms(), b.project, b.region], |r| r.get(0))
+        .map_err(sql_err)?;
+    if held {
+        return Err(MetaError::Conflict);
+    }
     let n = c
         .prepare_cached(
             "INSERT INTO buckets (name, region, project, created) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO NOTHING",
@@ -124,6 +140,20 @@ pub fn delete_bucket(c: &Connection, name: &str) -> R<()> {
         return Err(MetaError::BucketNotEmpty);
     }
     queue_gc(c, "SELECT p.blob_id, ?2 FROM parts p JOIN uploads u ON p.upload_row = u.id WHERE u.bucket_id = ?1", id)?;
+    let now = now_millis();
+    c.prepare_cached("DELETE FROM bucket_tombstones WHERE deleted_at <= ?1")
+        .map_err(sql_err)?
+        .execute([now - name_hold_ms()])
+        .map_err(sql_err)?;
+    c.prepare_cached(
+        "INSERT INTO bucket_tombstones (name, project, region, deleted_at)
+         SELECT name, project, region, ?2 FROM buckets WHERE id = ?1
+         ON CONFLICT (name) DO UPDATE SET project = excluded.project, region = excluded.region,
+             deleted_at = excluded.deleted_at",
+    )
+    .map_err(sql_err)?
+    .execute(params![id, now])
+    .map_err(sql_err)?;
     c.prepare_cached("DELETE FROM uploads WHERE bucket_id = ?1").map_err(sql_err)?.execute([id]).map_err(sql_err)?;
     c.prepare_cached("DELETE FROM buckets WHERE id = ?1").map_err(sql_err)?.execute([id]).map_err(sql_err)?;
     quota::drop_bucket_quota(c, name)

@@ -50,7 +50,7 @@ macro_rules! meta_conformance_tests {
         $crate::meta_conformance_tests!(@cases $make,
             buckets, objects_roundtrip, overwrite_queues_old_blobs, listing_order_and_bounds,
             conditional_writes, multipart_lifecycle, delete_bucket_rules, gc_queue_and_orphans,
-            ping, concurrent_conditional_creates, bucket_configs, object_acl_update, stamped_writes_need_the_same_bucket, bucket_config_compare_and_set,
+            ping, concurrent_conditional_creates, bucket_configs, object_acl_update, stamped_writes_need_the_same_bucket, deleted_bucket_names_are_held, bucket_config_compare_and_set,
             bucket_project_roundtrip, stored_totals_follow_writes, quota_enforced, quota_under_concurrency,
             usage_records, usage_saturates, meter_storage_splits_hours,
             projects_crud, users_crud, user_paths_and_ids_roundtrip, rename_user_moves_keys, user_password_hash,
@@ -248,9 +248,13 @@ pub async fn stamped_writes_need_the_same_bucket(s: Arc<dyn MetaStore>) {
     s.delete_bucket("b").await.unwrap();
 
     for new in [
-        BucketRecord { created: 20, ..bucket_in("b", "beta") },
         BucketRecord { created: 30, ..bucket_in("b", "alpha") },
+        BucketRecord { created: 20, ..bucket_in("b", "beta") },
     ] {
+        if new.project != "alpha" {
+            // Another project may take the name once the hold is over.
+            tokio::time::sleep(BUCKET_NAME_HOLD + std::time::Duration::from_millis(100)).await;
+        }
         s.create_bucket(new.clone()).await.unwrap();
         s.put_object("b", inline("k", b"theirs"), WriteCondition::None).await.unwrap();
         let r = s.put_object_as("b", Some(&stamp), inline("k", b"stale"), WriteCondition::None).await;
@@ -275,6 +279,37 @@ pub async fn stamped_writes_need_the_same_bucket(s: Arc<dyn MetaStore>) {
     }
     let r = s.put_object_as("b", Some(&stamp), inline("k", b"stale"), WriteCondition::None).await;
     assert!(matches!(r, Err(MetaError::NoSuchBucket)), "no bucket at all: {r:?}");
+}
+
+/// A deleted bucket's name is held for its project and region for
+/// [`BUCKET_NAME_HOLD`]: others are refused (`Conflict`, nothing made)
+/// until then, its owner may make it again at once, and after the hold
+/// anyone may.
+pub async fn deleted_bucket_names_are_held(s: Arc<dyn MetaStore>) {
+    let hold = BUCKET_NAME_HOLD;
+    let started = std::time::Instant::now();
+    s.create_bucket(bucket_in("h", "p1")).await.unwrap();
+    s.delete_bucket("h").await.unwrap();
+    let other_project = bucket_in("h", "p2");
+    let other_region = BucketRecord { region: "eu-west-1".into(), ..bucket_in("h", "p1") };
+    for b in [&other_project, &other_region] {
+        let r = s.create_bucket(b.clone()).await;
+        assert!(matches!(r, Err(MetaError::Conflict)), "{b:?}: {r:?}");
+        assert!(r.unwrap_err().is_retryable());
+        assert_eq!(s.get_bucket("h").await.unwrap(), None, "a refused create made nothing");
+    }
+    // Its owner, in its region, at once (and the hold starts again).
+    s.create_bucket(BucketRecord { created: 2, ..bucket_in("h", "p1") }).await.unwrap();
+    s.delete_bucket("h").await.unwrap();
+    let deleted = std::time::Instant::now();
+    // Another name is not held.
+    s.create_bucket(bucket_in("other", "p2")).await.unwrap();
+    assert!(started.elapsed() < hold, "the test ran too slowly to check the hold");
+    let r = s.create_bucket(other_project.clone()).await;
+    assert!(matches!(r, Err(MetaError::Conflict)), "{r:?}");
+    tokio::time::sleep((hold + std::time::Duration::from_millis(100)).saturating_sub(deleted.elapsed())).await;
+    s.create_bucket(other_project.clone()).await.unwrap();
+    assert_eq!(s.get_bucket("h").await.unwrap(), Some(other_project));
 }
 
 /// A configuration written over the value it was computed from is refused

@@ -32,10 +32,22 @@ use async_trait::async_trait;
 use coffer_types::{BlobId, UnixMillis};
 use std::collections::HashSet;
 
+/// How long a deleted bucket's name stays held for its last owner: a
+/// bucket of that name made by another project, or in another region,
+/// within this time is refused (`Conflict`, retry later; S3 too holds a
+/// deleted name a while before it can be used again). A gateway keeps what
+/// it read of a bucket for far less than this (the engine's bucket cache,
+/// half a second), so no gateway ever authorizes a request against the
+/// owner of a deleted bucket once its name belongs to someone else. Measured
+/// by the store's own clock (PostgreSQL's, or the one SQLite process's).
+pub const BUCKET_NAME_HOLD: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Durable metadata, shared by every gateway of a deployment.
 #[async_trait]
 pub trait MetaStore: Send + Sync + 'static {
-    /// Creates a bucket. `BucketAlreadyExists` if the name is taken.
+    /// Creates a bucket. `BucketAlreadyExists` if the name is taken;
+    /// `Conflict` (retry later) if a bucket of that name of another project
+    /// or region was deleted less than [`BUCKET_NAME_HOLD`] ago.
     async fn create_bucket(&self, bucket: BucketRecord) -> Result<(), MetaError>;
     /// The bucket's record, if it exists.
     async fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>, MetaError>;
@@ -44,6 +56,8 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn list_buckets(&self, query: &BucketQuery) -> Result<Vec<BucketRecord>, MetaError>;
     /// Deletes an empty bucket (`BucketNotEmpty` otherwise); its in-progress
     /// multipart uploads are aborted and their parts queued for collection.
+    /// The name stays held for its project and region for
+    /// [`BUCKET_NAME_HOLD`] (see [`MetaStore::create_bucket`]).
     async fn delete_bucket(&self, name: &str) -> Result<(), MetaError>;
 
     /// The current object under `key`, inline data included.

@@ -1,5 +1,5 @@
-//! What is copied: every table of SQLite schema v10 and the PostgreSQL table
-//! (schema v7) it goes to, column by column, with the value's type on the
+//! What is copied: every table of SQLite schema v11 and the PostgreSQL table
+//! (schema v8) it goes to, column by column, with the value's type on the
 //! way. The two schemas are the same but for three spellings: SQLite's
 //! `access_keys.user` is `user_name` (`user` is reserved in PostgreSQL),
 //! `users.root` is an INTEGER there and a BOOLEAN here, and ids are
@@ -11,9 +11,9 @@
 //! the copy instead of being dropped.
 
 /// The SQLite schema version this copier knows.
-pub const SQLITE_VERSION: u32 = 10;
+pub const SQLITE_VERSION: u32 = 11;
 /// The PostgreSQL schema version this copier writes.
-pub const POSTGRES_VERSION: u32 = 7;
+pub const POSTGRES_VERSION: u32 = 8;
 
 /// PostgreSQL tables with no SQLite counterpart, left empty by the copy:
 /// `bucket_totals` (v5) holds counter shards added to the totals in the
@@ -217,6 +217,14 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "console_sessions",
         columns: &[col("principal", Text), col("generation", Int8)],
+        key_len: 1,
+        identity: None,
+    },
+    // A held name comes along too; its time is SQLite's clock, close
+    // enough to the database's for a hold of seconds.
+    Table {
+        name: "bucket_tombstones",
+        columns: &[col("name", Text), col("project", Text), col("region", Text), col("deleted_at", Int8)],
         key_len: 1,
         identity: None,
     },

@@ -195,7 +195,9 @@ pub async fn two_handles_bucket_deleted_under_writers(a: Arc<dyn Store>, b: Arc<
                 Err(e) => panic!("{e:?}"),
             }
         }
-        let mut again = bucket_in("d", "pd2");
+        // Made again by its project at once (another would wait out the
+        // name's hold): a new bucket all the same, with a stamp of its own.
+        let mut again = bucket_in("d", "pd");
         again.created = 2;
         b.create_bucket(again).await.unwrap();
         gone.store(true, Ordering::SeqCst);
