@@ -195,31 +195,33 @@ pub async fn delete_bucket(c: &impl Db, name: &str) -> Try<()> {
 }
 
 pub async fn get_object(c: &impl Db, bucket: &str, key: &str) -> Try<Option<ObjectRecord>> {
-    // One round trip: the bucket (NoSuchBucket when no row), the object if
-    // any, and its segments in order.
-    let row = c
-        .query_typed_opt(
-            "SELECT o.id, o.size, o.etag, o.last_modified, o.meta, o.inline_data,
-                    (SELECT array_agg(s.blob_id ORDER BY s.idx) FROM segments s WHERE s.object_id = o.id),
-                    (SELECT array_agg(s.size ORDER BY s.idx) FROM segments s WHERE s.object_id = o.id)
+    // One round trip: no row when there is no bucket; one row with no
+    // object when there is no object; else a row per segment in order (one
+    // row for an inline object). Joins, not aggregate subqueries: measured
+    // under the 4 KiB GET benchmark, starting the executor for two
+    // `array_agg` subplans cost PostgreSQL more than running the query.
+    let rows = c
+        .query_typed(
+            "SELECT o.id, o.size, o.etag, o.last_modified, o.meta, o.inline_data, s.blob_id, s.size
              FROM buckets b LEFT JOIN objects o ON o.bucket_id = b.id AND o.key = $2
-             WHERE b.name = $1",
+                  LEFT JOIN segments s ON s.object_id = o.id AND o.inline_data IS NULL
+             WHERE b.name = $1 ORDER BY s.idx",
             &[(&bucket, Type::TEXT), (&key.as_bytes(), Type::BYTEA)],
         )
         .await?;
-    let row = row.ok_or(MetaError::NoSuchBucket)?;
+    let row = rows.first().ok_or(MetaError::NoSuchBucket)?;
     let Some(_id) = row.get::<_, Option<i64>>(0) else { return Ok(None) };
     let inline: Option<Vec<u8>> = row.get(5);
     let data = match inline {
         Some(bytes) => ObjectData::Inline(Bytes::from(bytes)),
         None => {
-            let blobs: Vec<String> = row.get::<_, Option<Vec<String>>>(6).unwrap_or_default();
-            let sizes: Vec<i64> = row.get::<_, Option<Vec<i64>>>(7).unwrap_or_default();
-            let segs = blobs
-                .iter()
-                .zip(sizes)
-                .map(|(b, size)| Ok(Segment { blob: blob_id(b)?, size: to_u64(size) }))
-                .collect::<Result<_, MetaError>>()?;
+            let mut segs = Vec::with_capacity(rows.len());
+            for r in &rows {
+                // An object with no segments (empty) has one row of NULLs.
+                if let (Some(b), Some(size)) = (r.get::<_, Option<&str>>(6), r.get::<_, Option<i64>>(7)) {
+                    segs.push(Segment { blob: blob_id(b)?, size: to_u64(size) });
+                }
+            }
             ObjectData::Segments(segs)
         }
     };
