@@ -136,8 +136,13 @@ async fn every_operation_class_for_every_principal() {
     let mut failures = Vec::new();
     for (who, key) in &principals {
         for (op, method, path, query, body) in ops() {
-            // create-bucket targets the name alpha already owns for beta, a fresh name otherwise.
-            let path = if op == "create-bucket" && *who == "beta-root" { format!("/{B}") } else { path };
+            // create-bucket targets the name alpha already owns for beta, a fresh name otherwise:
+            // one per principal, since a deleted bucket's name is held a while for its project.
+            let path = match op {
+                "create-bucket" if *who == "beta-root" => format!("/{B}"),
+                "create-bucket" => format!("{path}-{}", who.replace(['_', ' '], "-")),
+                _ => path,
+            };
             let r = s.as_key(key.as_ref(), method, &path, query, body).await;
             let want = expected(who, op);
             let got = (r.status, r.code().unwrap_or_default());

@@ -80,8 +80,12 @@ async fn a_slow_write_never_lands_in_a_bucket_made_again_by_another_project() {
     .to_string();
     let policy = start_slow(&s, &alpha, "PUT", "/reused", "policy", &[], grant_alpha.as_bytes()).await;
 
-    // Meanwhile alpha's bucket goes, and beta takes the name.
+    // Meanwhile alpha's bucket goes, and beta takes the name once it is no
+    // longer held for alpha (a gateway's view of alpha's bucket may last).
     assert_eq!(s.as_key(Some(&alpha), "DELETE", "/reused", "", b"").await.status, 204);
+    let r = s.as_key(Some(&beta), "PUT", "/reused", "", b"").await;
+    assert_eq!((r.status, r.code().as_deref()), (503, Some("SlowDown")), "{}", r.text());
+    tokio::time::sleep(coffer_meta::BUCKET_NAME_HOLD + Duration::from_millis(100)).await;
     assert_eq!(s.as_key(Some(&beta), "PUT", "/reused", "", b"").await.status, 200);
     assert_eq!(s.as_key(Some(&beta), "PUT", "/reused/own", "", b"beta's data").await.status, 200);
 
