@@ -30,11 +30,12 @@ def _hmac(key: bytes, msg: str) -> bytes:
 
 
 class Signer:
-    def __init__(self, access_key: str, secret_key: str, region: str = "us-east-1"):
+    def __init__(self, access_key: str, secret_key: str, region: str = "us-east-1",
+                 now: dt.datetime | None = None):
         self.access_key = access_key
         self.secret_key = secret_key
         self.region = region
-        self.now = dt.datetime.now(dt.timezone.utc)
+        self.now = now or dt.datetime.now(dt.timezone.utc)
         self.amz_date = self.now.strftime("%Y%m%dT%H%M%SZ")
         self.date = self.now.strftime("%Y%m%d")
         self.scope = f"{self.date}/{region}/s3/aws4_request"
@@ -200,10 +201,10 @@ def test_signed_get_with_query_and_skewed_clock(coffer, s3, raw_bucket):
                              query={"list-type": "2", "prefix": "a/", "delimiter": "/"})
     assert status == 200 and b"<Prefix>a/</Prefix>" in body, body
 
-    # A request dated 20 minutes ago is outside the 15-minute window.
-    signer = Signer(coffer.access_key, coffer.secret_key)
-    signer.now -= dt.timedelta(minutes=20)
-    signer.amz_date = signer.now.strftime("%Y%m%dT%H%M%SZ")
+    # A request dated 20 minutes ago is outside the 15-minute window (its
+    # credential scope dated that day too, also just after midnight).
+    signer = Signer(coffer.access_key, coffer.secret_key,
+                    now=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=20))
     headers = {"Host": coffer.host_port}
     signer.sign("GET", f"/{raw_bucket}", {}, headers, EMPTY_SHA256)
     status, _, body = send(coffer, "GET", f"/{raw_bucket}", None, headers)
