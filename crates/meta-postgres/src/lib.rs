@@ -67,7 +67,6 @@ mod list_ops;
 pub mod migrations;
 mod ops;
 mod put_batch;
-mod put_one;
 mod quota;
 mod retry;
 mod stmt;
@@ -304,7 +303,12 @@ impl MetaStore for PgMetaStore {
         }
         for _ in 0..ops::RACE_TRIES {
             let fast = if cond == WriteCondition::None {
-                pipelined!(|stage| put_one::put_object_one(&self.pool, bucket, stamp, &object, stage))?
+                match put_batch::put_alone(&self.pool, bucket, stamp, &object).await? {
+                    put_batch::Verdict::Done => ops::Fast::Done(()),
+                    put_batch::Verdict::NoBucket => return Err(MetaError::NoSuchBucket),
+                    put_batch::Verdict::Bounded => ops::Fast::Bounded,
+                    put_batch::Verdict::Again => ops::Fast::Raced,
+                }
             } else {
                 pipelined!(|stage| ops::put_object_fast(&self.pool, bucket, stamp, &object, &cond, stage))?
             };

@@ -24,7 +24,7 @@
 //!
 //! Whether a write is bounded is read after its bucket lock is held
 //! (`ops::put_object_fast`'s second statement), or in the same statement
-//! with a check that the locked row is the snapshot's (`put_one.rs`).
+//! with a check that the locked row is the snapshot's (`put_batch.rs`).
 //! [`set_quota`] locks the rows of the buckets it bounds `FOR UPDATE` and
 //! rewrites them before writing the quota, so it waits for the unbounded
 //! writers in flight, and every write that starts after it returned (or
@@ -211,7 +211,7 @@ pub async fn set_quota(c: &impl Db, scope: &QuotaScope, q: &Quota) -> Try<()> {
     }
     // A new row version for each: a one-statement PUT that waited for the
     // lock above sees its locked row differ from its snapshot's and tries
-    // again, with a snapshot that has the quota (`put_one.rs`).
+    // again, with a snapshot that has the quota (`put_batch.rs`).
     let ids: Vec<i64> = locked.iter().map(|r| r.get(0)).collect();
     c.execute_typed("UPDATE buckets SET created = created WHERE id = ANY($1)", &[(&ids, Type::INT8_ARRAY)]).await?;
     if q.max_bytes.is_none() && q.max_objects.is_none() {

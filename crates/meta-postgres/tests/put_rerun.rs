@@ -1,4 +1,4 @@
-//! The one-statement PUT (`put_one.rs`): a second run of the same PUT (its
+//! The one-statement PUT (`put_batch.rs`): a second run of the same PUT (its
 //! first reply lost with the connection) changes nothing, and a quota set
 //! while a PUT waits for the bucket's lock is seen by that PUT.
 
@@ -44,7 +44,7 @@ async fn queued(store: &PgMetaStore) -> HashSet<BlobId> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_put_run_again_changes_nothing() {
-    let Some(db) = TestDatabase::new("put_one::run_again").await else { return };
+    let Some(db) = TestDatabase::new("put_rerun::run_again").await else { return };
     let store = PgMetaStore::connect_config(db.config(), 2).await.unwrap();
     store
         .create_bucket(BucketRecord { name: "b".into(), region: "r".into(), project: "p".into(), created: 1 })
@@ -75,7 +75,7 @@ async fn the_same_put_run_again_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quota_set_while_a_put_waits_for_the_bucket_is_seen() {
-    let Some(db) = TestDatabase::new("put_one::quota_while_waiting").await else { return };
+    let Some(db) = TestDatabase::new("put_rerun::quota_while_waiting").await else { return };
     let store = PgMetaStore::connect_config(db.config(), 2).await.unwrap();
     store
         .create_bucket(BucketRecord { name: "b".into(), region: "r".into(), project: "p".into(), created: 1 })
