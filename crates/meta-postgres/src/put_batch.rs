@@ -214,53 +214,42 @@ pub(crate) async fn put_alone(
 }
 
 /// The rows as arrays, in the batch's order (`n` = 1, 2, ...); segments
-/// flattened with the number of their row.
-struct Arrays {
-    buckets: Vec<String>,
-    keys: Vec<Vec<u8>>,
+/// flattened with the number of their row. Borrowed from the rows: an
+/// inline object's bytes are not copied on their way to the statement.
+#[derive(Default)]
+struct Arrays<'a> {
+    buckets: Vec<&'a str>,
+    keys: Vec<&'a [u8]>,
     sizes: Vec<i64>,
-    etags: Vec<String>,
+    etags: Vec<&'a str>,
     modified: Vec<i64>,
     metas: Vec<String>,
-    inline: Vec<Option<Vec<u8>>>,
-    stamp_projects: Vec<Option<String>>,
+    inline: Vec<Option<&'a [u8]>>,
+    stamp_projects: Vec<Option<&'a str>>,
     stamp_created: Vec<Option<i64>>,
-    seg_blobs: Vec<String>,
+    seg_blobs: Vec<&'a str>,
     seg_sizes: Vec<i64>,
     seg_rows: Vec<i32>,
 }
 
-fn arrays(batch: &[Row]) -> Try<Arrays> {
-    let mut a = Arrays {
-        buckets: Vec::new(),
-        keys: Vec::new(),
-        sizes: Vec::new(),
-        etags: Vec::new(),
-        modified: Vec::new(),
-        metas: Vec::new(),
-        inline: Vec::new(),
-        stamp_projects: Vec::new(),
-        stamp_created: Vec::new(),
-        seg_blobs: Vec::new(),
-        seg_sizes: Vec::new(),
-        seg_rows: Vec::new(),
-    };
+fn arrays(batch: &[Row]) -> Try<Arrays<'_>> {
+    let mut a = Arrays::default();
     for (i, j) in batch.iter().enumerate() {
         let o = &j.object;
-        a.buckets.push(j.bucket.clone());
-        a.keys.push(o.key.as_bytes().to_vec());
+        a.buckets.push(&j.bucket);
+        a.keys.push(o.key.as_bytes());
         a.sizes.push(to_i64(o.size));
-        a.etags.push(o.etag.clone());
+        a.etags.push(&o.etag);
         a.modified.push(o.last_modified);
         a.metas.push(meta_json(&o.meta)?);
-        a.stamp_projects.push(j.stamp.as_ref().map(|s| s.project.clone()));
+        a.stamp_projects.push(j.stamp.as_ref().map(|s| s.project.as_str()));
         a.stamp_created.push(j.stamp.as_ref().map(|s| s.created));
         match &o.data {
-            ObjectData::Inline(b) => a.inline.push(Some(b.to_vec())),
+            ObjectData::Inline(b) => a.inline.push(Some(b)),
             ObjectData::Segments(segs) => {
                 a.inline.push(None);
                 for s in segs {
-                    a.seg_blobs.push(s.blob.as_str().to_owned());
+                    a.seg_blobs.push(s.blob.as_str());
                     a.seg_sizes.push(to_i64(s.size));
                     a.seg_rows.push(i32::try_from(i + 1).unwrap_or(i32::MAX));
                 }
@@ -270,7 +259,13 @@ fn arrays(batch: &[Row]) -> Try<Arrays> {
     Ok(a)
 }
 
-fn batch_sql() -> String {
+/// The batch's statement, built once (it is sent with every batch).
+fn batch_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(build_batch_sql)
+}
+
+fn build_batch_sql() -> String {
     format!(
         "WITH r AS MATERIALIZED (SELECT * FROM unnest($1::text[], $2::bytea[], $3::int8[], $4::text[], $5::int8[],
                   $6::text[], $7::bytea[], $8::text[], $9::int8[])
@@ -347,7 +342,7 @@ async fn run(pool: &deadpool_postgres::Pool, batch: &[Row], stage: &mut Stage) -
     ];
     // Its own commit, yet safe to run again ("Tried again" above).
     *stage = Stage::Work;
-    let rows = c.query_typed(&batch_sql(), &params).await?;
+    let rows = c.query_typed(batch_sql(), &params).await?;
     let mut out = Vec::with_capacity(batch.len());
     for r in &rows {
         let (verdict, inserted): (&str, bool) = (r.get(1), r.get(2));
