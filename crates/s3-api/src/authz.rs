@@ -14,6 +14,7 @@ use coffer_engine::{BucketInfo, EngineError};
 use coffer_iam::authz::{decide, Access};
 use coffer_iam::Principal;
 use coffer_policy::{Context, Policy};
+use coffer_s3_proto::ops::{AclGrant, Trait};
 use coffer_s3_proto::router::Operation;
 use coffer_s3_proto::{S3Error, S3ErrorCode as C};
 use coffer_types::CannedAcl;
@@ -79,11 +80,10 @@ pub(crate) async fn check_acl_headers(
     op: Operation,
     headers: &http::HeaderMap,
 ) -> Result<(), S3Error> {
-    use Operation::*;
-    if !matches!(op, PutObject | CopyObject | CreateMultipartUpload | PostObject) || !acl_requested(headers) {
+    if !op.is(Trait::WritesObject) || !acl_requested(headers) {
         return Ok(());
     }
-    check_extra(svc, ctx, PutObjectAcl, "s3:PutObjectAcl", ctx.bucket(), Some(ctx.key())).await
+    check_extra(svc, ctx, Operation::PutObjectAcl, ctx.bucket(), Some(ctx.key())).await
 }
 
 /// For a read allowed without looking at the object: the handler found no
@@ -114,8 +114,8 @@ async fn may_list(svc: &S3Service, ctx: &Ctx, info: &BucketInfo) -> Result<bool,
 }
 
 /// Checks one more access of the request: the source of a copy, a key of a
-/// multi-object delete, the ACL an object write asks for. `op` says which
-/// canned-ACL grant applies (`GetObject`: the source of a copy).
+/// multi-object delete, the ACL an object write asks for: what `op` needs
+/// (its action and canned-ACL grant; `GetObject`: the source of a copy).
 ///
 /// A copy source must be in the request's region, for everyone: a key
 /// works in its own region only, and unlike AWS, Coffer's regions are
@@ -124,10 +124,10 @@ pub(crate) async fn check_extra(
     svc: &S3Service,
     ctx: &Ctx,
     op: Operation,
-    action: &str,
     bucket: &str,
     key: Option<&str>,
 ) -> Result<(), S3Error> {
+    let action = op.permission().map_or("", |p| p.action);
     let copy_source = op == Operation::GetObject;
     if matches!(ctx.principal, Principal::Operator { .. }) && !copy_source {
         return Ok(());
@@ -254,26 +254,14 @@ pub(crate) async fn bucket_policy(svc: &S3Service, bucket: &str) -> Result<Optio
     }
 }
 
-/// What a canned ACL grants the principal for an operation: READ on a
-/// bucket lists it, WRITE on a bucket writes and deletes its objects, READ
-/// on an object reads it. `authenticated-read` grants signed principals.
+/// What a canned ACL grants the principal for an operation (its
+/// [`AclGrant`]); `authenticated-read` grants signed principals.
 fn acl_grants(op: Operation, principal: &Principal, acl: CannedAcl) -> bool {
-    use Operation::*;
     let signed = !matches!(principal, Principal::Anonymous);
-    let read = acl.public_read() || (signed && acl == CannedAcl::AuthenticatedRead);
-    match op {
-        ListObjects | ListObjectsV2 | ListObjectVersions | HeadBucket | ListMultipartUploads => read,
-        GetObject | HeadObject => read,
-        PutObject
-        | PostObject
-        | DeleteObject
-        | DeleteObjects
-        | CreateMultipartUpload
-        | UploadPart
-        | CompleteMultipartUpload
-        | AbortMultipartUpload
-        | ListParts => acl.public_write(),
-        _ => false,
+    match op.acl_grant() {
+        AclGrant::Read => acl.public_read() || (signed && acl == CannedAcl::AuthenticatedRead),
+        AclGrant::Write => acl.public_write(),
+        AclGrant::None => false,
     }
 }
 
@@ -284,7 +272,7 @@ fn condition_context(ctx: &Ctx) -> Context {
         c.insert("s3:authType", auth_type);
         c.insert("s3:signatureversion", version);
     }
-    if matches!(ctx.op, Some(Operation::ListObjects | Operation::ListObjectsV2 | Operation::ListObjectVersions)) {
+    if ctx.op.is_some_and(|op| op.is(Trait::Lists)) {
         for (param, key) in [("prefix", "s3:prefix"), ("delimiter", "s3:delimiter"), ("max-keys", "s3:max-keys")] {
             if let Some(v) = ctx.query.get(param) {
                 c.insert(key, v);

@@ -123,8 +123,7 @@ pub(crate) async fn create(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> R
             }
             let wanted = acl.unwrap_or_default();
             if s.engine.bucket_acl(ctx.bucket()).await.map_err(from_engine)? != wanted {
-                crate::authz::check_extra(s, ctx, Operation::PutBucketAcl, "s3:PutBucketAcl", ctx.bucket(), None)
-                    .await?;
+                crate::authz::check_extra(s, ctx, Operation::PutBucketAcl, ctx.bucket(), None).await?;
                 s.engine.set_bucket_acl(ctx.bucket(), Some(&existing.stamp()), wanted).await.map_err(from_engine)?;
             }
         }
@@ -162,14 +161,17 @@ pub(crate) async fn location(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBod
 }
 
 /// GET of a bucket configuration the bucket does not have (see `s3-proto/probes.rs`).
-/// The policy status is computed: public when the bucket policy grants to
-/// everyone without pinning the requester (`Policy::is_public`); a bucket
-/// without a policy is not public.
-pub(crate) async fn probe(s: &S3Service, ctx: &Ctx, sub: &str) -> Result<Response<ResBody>, S3Error> {
+pub(crate) async fn probe(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
     s.engine.head_bucket(ctx.bucket()).await.map_err(from_engine)?;
-    if sub == "policyStatus" {
-        let public = crate::authz::bucket_policy(s, ctx.bucket()).await?.is_some_and(|p| p.is_public());
-        return Ok(respond::xml(coffer_s3_proto::probes::policy_status(public)));
-    }
+    let sub = ctx.op.and_then(Operation::probed).unwrap_or_default();
     Ok(respond::xml(coffer_s3_proto::probes::bucket_probe(sub)?))
+}
+
+/// GetBucketPolicyStatus: public when the bucket policy grants to everyone
+/// without pinning the requester (`Policy::is_public`); a bucket without a
+/// policy is not public.
+pub(crate) async fn policy_status(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
+    s.engine.head_bucket(ctx.bucket()).await.map_err(from_engine)?;
+    let public = crate::authz::bucket_policy(s, ctx.bucket()).await?.is_some_and(|p| p.is_public());
+    Ok(respond::xml(coffer_s3_proto::probes::policy_status(public)))
 }

@@ -179,7 +179,7 @@ impl S3Service {
             return resp;
         }
         let bytes_in = ctx.body_bytes.load(std::sync::atomic::Ordering::Relaxed);
-        let class = meter::RequestClass::of(op);
+        let class = op.class();
         // Data served, not error documents: counted with the bytes the body
         // yields, when it is dropped.
         if ctx.method == http::Method::HEAD || resp.status().as_u16() >= 300 {
@@ -233,7 +233,24 @@ impl S3Service {
             GetBucketPolicy => policy::get(self, ctx).await,
             PutBucketPolicy => policy::put(self, ctx, body).await,
             DeleteBucketPolicy => policy::delete(self, ctx).await,
-            GetBucketConfig(sub) => bucket::probe(self, ctx, sub).await,
+            GetBucketPolicyStatus => bucket::policy_status(self, ctx).await,
+            GetBucketAccelerateConfiguration
+            | ListBucketAnalyticsConfigurations
+            | GetBucketEncryption
+            | ListBucketIntelligentTieringConfigurations
+            | ListBucketInventoryConfigurations
+            | GetBucketLifecycleConfiguration
+            | GetBucketLogging
+            | ListBucketMetricsConfigurations
+            | GetBucketNotificationConfiguration
+            | GetObjectLockConfiguration
+            | GetBucketOwnershipControls
+            | GetPublicAccessBlock
+            | GetBucketReplication
+            | GetBucketRequestPayment
+            | GetBucketTagging
+            | GetBucketVersioning
+            | GetBucketWebsite => bucket::probe(self, ctx).await,
             GetObjectAcl => acl::get_object(self, ctx).await,
             PutObjectAcl => acl::put_object(self, ctx, body).await,
             GetBucketAcl => acl::get_bucket(self, ctx).await,

@@ -6,40 +6,11 @@
 //! Requests to no bucket (ListBuckets) or to a missing one are not metered.
 
 use coffer_meta::{RequestCounts, UsageDelta};
-use coffer_s3_proto::router::Operation;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// The billing class of a request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RequestClass {
-    Get,
-    Put,
-    List,
-    Delete,
-    Other,
-}
-
-impl RequestClass {
-    pub fn of(op: Operation) -> Self {
-        use Operation::*;
-        match op {
-            GetObject | HeadObject => RequestClass::Get,
-            PutObject
-            | PostObject
-            | CopyObject
-            | CreateMultipartUpload
-            | UploadPart
-            | UploadPartCopy
-            | CompleteMultipartUpload => RequestClass::Put,
-            ListObjects | ListObjectsV2 | ListObjectVersions | ListMultipartUploads | ListParts | ListBuckets => {
-                RequestClass::List
-            }
-            DeleteObject | DeleteObjects | AbortMultipartUpload | DeleteBucket => RequestClass::Delete,
-            _ => RequestClass::Other,
-        }
-    }
-}
+/// The billing class of a request, declared with each operation.
+pub use coffer_s3_proto::ops::Class as RequestClass;
 
 #[derive(Default)]
 struct Traffic {
@@ -115,14 +86,15 @@ impl Meter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use coffer_s3_proto::router::Operation;
 
     #[test]
     fn counts_by_class_and_drains_once() {
         let m = Meter::default();
-        m.record("p", "b", RequestClass::of(Operation::PutObject), 100, 0);
-        m.record("p", "b", RequestClass::of(Operation::GetObject), 0, 40);
-        m.record("p", "b", RequestClass::of(Operation::GetObject), 0, 2);
-        m.record("p", "c", RequestClass::of(Operation::ListObjectsV2), 0, 0);
+        m.record("p", "b", Operation::PutObject.class(), 100, 0);
+        m.record("p", "b", Operation::GetObject.class(), 0, 40);
+        m.record("p", "b", Operation::GetObject.class(), 0, 2);
+        m.record("p", "c", Operation::ListObjectsV2.class(), 0, 0);
         let mut d = m.drain();
         d.sort_by(|a, b| a.bucket.cmp(&b.bucket));
         assert_eq!(d.len(), 2);

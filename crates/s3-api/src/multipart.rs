@@ -92,7 +92,7 @@ pub(crate) async fn upload_part(s: &S3Service, ctx: &mut Ctx, body: RequestBody)
 pub(crate) async fn upload_part_copy(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
     let n = part_number(ctx)?;
     let (src_bucket, src_key) = copy_source(ctx)?;
-    crate::authz::check_extra(s, ctx, Operation::GetObject, "s3:GetObject", &src_bucket, Some(&src_key)).await?;
+    crate::authz::check_extra(s, ctx, Operation::GetObject, &src_bucket, Some(&src_key)).await?;
     let range = match ctx.header("x-amz-copy-source-range") {
         None => None,
         Some(r) => Some(ByteRange::parse(r).map_err(|_| {

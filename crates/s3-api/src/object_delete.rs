@@ -42,16 +42,7 @@ pub(crate) async fn delete_objects(
             Err(S3Error::with_message(C::NotImplemented, "Conditional deletes are not implemented by this server."))
         } else {
             // Each key is authorized on its own, as S3 does.
-            match crate::authz::check_extra(
-                s,
-                ctx,
-                Operation::DeleteObjects,
-                "s3:DeleteObject",
-                ctx.bucket(),
-                Some(&o.key),
-            )
-            .await
-            {
+            match crate::authz::check_extra(s, ctx, Operation::DeleteObjects, ctx.bucket(), Some(&o.key)).await {
                 Ok(()) => s.engine.delete_object(ctx.bucket(), &o.key).await.map_err(from_engine),
                 Err(e) => Err(e),
             }

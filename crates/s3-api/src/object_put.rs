@@ -90,7 +90,7 @@ fn copy_checksum(ctx: &Ctx) -> Result<Option<coffer_types::ChecksumAlgorithm>, S
 
 pub(crate) async fn copy(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
     let (src_bucket, src_key) = copy_source(ctx)?;
-    crate::authz::check_extra(s, ctx, Operation::GetObject, "s3:GetObject", &src_bucket, Some(&src_key)).await?;
+    crate::authz::check_extra(s, ctx, Operation::GetObject, &src_bucket, Some(&src_key)).await?;
     let directive = match ctx.header("x-amz-metadata-directive").map(str::to_ascii_uppercase).as_deref() {
         None | Some("COPY") => MetadataDirective::Copy,
         Some("REPLACE") => MetadataDirective::Replace(Box::new(object_meta(ctx)?)),

@@ -1,5 +1,6 @@
 //! The S3 wire protocol, independent of storage and of the HTTP server.
 //!
+//! - [`ops`]: every operation declared once: request line, IAM action, billing class.
 //! - [`router`]: a request line (method, host, path, query) to a typed [`router::Operation`].
 //! - [`xml`]: request documents parsed and response documents rendered with quick-xml.
 //! - [`error`]: [`error::S3Error`], every failure as S3 XML with code, status and request id.
@@ -14,12 +15,12 @@
 //! Architecture invariant: nothing here names a store, a database or hyper.
 
 pub mod acl;
-pub mod actions;
 pub mod auth;
 pub mod body;
 pub mod chunked;
 pub mod cors;
 pub mod error;
+pub mod ops;
 pub mod post;
 pub mod probes;
 pub mod router;

@@ -2,36 +2,9 @@
 //! CLI, Cyberduck, S3 Browser, rclone, MinIO clients) send while discovering a
 //! bucket, for buckets that have no such configuration: an empty or default
 //! document, or the specific `NoSuch…` error. Never 405 or 501 for these.
+//! The operations answered here have the `Probe` trait in [`crate::ops`].
 
 use crate::error::{S3Error, S3ErrorCode as C};
-
-/// Bucket sub-resources answered here (GET).
-const PROBES: &[&str] = &[
-    "accelerate",
-    "analytics",
-    "cors",
-    "encryption",
-    "intelligent-tiering",
-    "inventory",
-    "lifecycle",
-    "logging",
-    "metrics",
-    "notification",
-    "object-lock",
-    "ownershipControls",
-    "policyStatus",
-    "publicAccessBlock",
-    "replication",
-    "requestPayment",
-    "tagging",
-    "versioning",
-    "website",
-];
-
-/// Whether a GET of this bucket sub-resource is a probe answered here.
-pub fn is_bucket_probe(sub: &str) -> bool {
-    PROBES.contains(&sub)
-}
 
 fn doc(body: &str) -> String {
     format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{body}")
@@ -62,7 +35,6 @@ pub fn bucket_probe(sub: &str) -> Result<String, S3Error> {
         "inventory" => Ok(doc(&format!("<ListInventoryConfigurationsResult {NS}><IsTruncated>false</IsTruncated></ListInventoryConfigurationsResult>"))),
         "metrics" => Ok(doc(&format!("<ListMetricsConfigurationsResult {NS}><IsTruncated>false</IsTruncated></ListMetricsConfigurationsResult>"))),
         "intelligent-tiering" => Ok(doc(&format!("<ListBucketIntelligentTieringConfigurationsOutput {NS}><IsTruncated>false</IsTruncated></ListBucketIntelligentTieringConfigurationsOutput>"))),
-        "cors" => missing(C::NoSuchCORSConfiguration, "CORS configuration"),
         "lifecycle" => missing(C::NoSuchLifecycleConfiguration, "lifecycle configuration"),
         "tagging" => missing(C::NoSuchTagSet, "TagSet"),
         "website" => missing(C::NoSuchWebsiteConfiguration, "website configuration"),
@@ -80,7 +52,8 @@ mod tests {
 
     #[test]
     fn every_probe_has_a_defined_answer() {
-        for p in PROBES {
+        let probes = crate::ops::OPERATIONS.iter().filter_map(|s| s.op.probed());
+        for p in probes {
             match bucket_probe(p) {
                 Ok(x) => assert!(x.starts_with("<?xml") && x.contains("xmlns="), "{p}: {x}"),
                 Err(e) => assert_eq!(e.status(), 404, "{p}: {e}"),
@@ -91,7 +64,7 @@ mod tests {
 
     #[test]
     fn missing_configurations_have_their_codes() {
-        assert_eq!(bucket_probe("cors").unwrap_err().code, C::NoSuchCORSConfiguration);
+        assert_eq!(bucket_probe("lifecycle").unwrap_err().code, C::NoSuchLifecycleConfiguration);
         assert_eq!(bucket_probe("encryption").unwrap_err().code, C::ServerSideEncryptionConfigurationNotFoundError);
     }
 }

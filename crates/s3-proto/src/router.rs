@@ -3,58 +3,18 @@
 //! Path-style addressing: `/{bucket}/{key...}`. The key is everything after
 //! the bucket's slash, percent-decoded once (`/b/a%2Fb` and `/b/a/b` name the
 //! same key). Virtual-hosted style: `Host: {bucket}.{domain}[:port]` for a
-//! configured domain, and the whole path is the key ([`bucket_from_host`]). Sub-resources in the query string select the operation; query
-//! parameters that are not sub-resources (`x-id`, `response-*`, ...) never do.
+//! configured domain, and the whole path is the key ([`bucket_from_host`]).
+//!
+//! The operation comes from the table in [`crate::ops`]: the method, the
+//! target (service, bucket, object), the sub-resources in the query and
+//! `x-amz-copy-source`. Query parameters that are not sub-resources (`x-id`,
+//! `response-*`, `versionId`, ...) never change it.
 
 use crate::error::{S3Error, S3ErrorCode};
+use crate::ops::Target;
 use percent_encoding::percent_decode_str;
 
-/// Every operation the router can name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Operation {
-    ListBuckets,
-    CreateBucket,
-    DeleteBucket,
-    HeadBucket,
-    GetBucketLocation,
-    ListObjects,
-    ListObjectsV2,
-    ListMultipartUploads,
-    DeleteObjects,
-    PutObject,
-    GetBucketAcl,
-    PutBucketAcl,
-    PutObjectAcl,
-    /// A browser form upload (`multipart/form-data`) to the bucket URL.
-    PostObject,
-    CopyObject,
-    GetObject,
-    HeadObject,
-    DeleteObject,
-    CreateMultipartUpload,
-    UploadPart,
-    UploadPartCopy,
-    CompleteMultipartUpload,
-    AbortMultipartUpload,
-    ListParts,
-    GetObjectTagging,
-    ListObjectVersions,
-    /// `OPTIONS`: a CORS preflight (unauthenticated).
-    CorsPreflight,
-    /// GET of a bucket sub-resource that SDKs and GUI clients probe (its name):
-    /// answered with the empty or default configuration, or its NoSuch… error.
-    GetBucketConfig(&'static str),
-    /// GetObjectAcl.
-    GetObjectAcl,
-    PutBucketCors,
-    GetBucketCors,
-    DeleteBucketCors,
-    GetBucketPolicy,
-    PutBucketPolicy,
-    DeleteBucketPolicy,
-    /// A recognised S3 operation Coffer does not implement yet (its name).
-    NotImplemented(&'static str),
-}
+pub use crate::ops::Operation;
 
 /// The routed request: what to do, to which bucket and key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,44 +52,6 @@ impl Query {
     pub fn has(&self, name: &str) -> bool {
         self.0.iter().any(|(k, _)| k == name)
     }
-}
-
-/// Sub-resources Coffer recognises but does not implement yet, by the name
-/// of the bucket-level and object-level operations they select.
-const UNIMPLEMENTED_SUBRESOURCES: &[&str] = &[
-    "accelerate",
-    "acl",
-    "analytics",
-    "attributes",
-    "cors",
-    "encryption",
-    "intelligent-tiering",
-    "inventory",
-    "legal-hold",
-    "lifecycle",
-    "logging",
-    "metrics",
-    "notification",
-    "object-lock",
-    "ownershipControls",
-    "policy",
-    "policyStatus",
-    "publicAccessBlock",
-    "renameObject",
-    "replication",
-    "requestPayment",
-    "restore",
-    "retention",
-    "select",
-    "session",
-    "tagging",
-    "torrent",
-    "versioning",
-    "website",
-];
-
-fn unimplemented_subresource(q: &Query) -> Option<&'static str> {
-    UNIMPLEMENTED_SUBRESOURCES.iter().copied().find(|s| q.has(s))
 }
 
 /// Splits a raw path into (bucket, key), both percent-decoded.
@@ -206,77 +128,24 @@ pub fn route_in(
     if method == "OPTIONS" && bucket.is_some() {
         return Ok(Route { op: CorsPreflight, bucket, key });
     }
-    let op = match (&bucket, &key) {
-        (None, _) => match method {
-            "GET" => ListBuckets,
-            _ => return Err(S3Error::new(S3ErrorCode::MethodNotAllowed)),
-        },
-        (Some(_), None) => bucket_op(method, query)?,
-        (Some(_), Some(_)) => object_op(method, query, copy_source)?,
+    let target = match (&bucket, &key) {
+        (None, _) => Target::Service,
+        (Some(_), None) => Target::Bucket,
+        (Some(_), Some(_)) => Target::Object,
     };
+    let op = select(method, target, query, copy_source)?;
     Ok(Route { op, bucket, key })
 }
 
-fn bucket_op(method: &str, q: &Query) -> Result<Operation, S3Error> {
-    use Operation::*;
-    let sub = unimplemented_subresource(q);
-    Ok(match method {
-        "GET" if q.has("location") => GetBucketLocation,
-        "GET" if q.has("uploads") => ListMultipartUploads,
-        "GET" if q.has("versions") => ListObjectVersions,
-        "GET" if q.has("cors") => GetBucketCors,
-        "GET" if q.has("acl") => GetBucketAcl,
-        "PUT" if q.has("acl") => PutBucketAcl,
-        "PUT" if q.has("cors") => PutBucketCors,
-        "DELETE" if q.has("cors") => DeleteBucketCors,
-        "GET" if q.has("policy") => GetBucketPolicy,
-        "PUT" if q.has("policy") => PutBucketPolicy,
-        "DELETE" if q.has("policy") => DeleteBucketPolicy,
-        "GET" => match sub {
-            Some(s) if crate::probes::is_bucket_probe(s) => GetBucketConfig(s),
-            Some(s) => NotImplemented(s),
-            None if q.get("list-type") == Some("2") => ListObjectsV2,
-            None => ListObjects,
-        },
-        "HEAD" => HeadBucket,
-        "PUT" => sub.map(NotImplemented).unwrap_or(CreateBucket),
-        "DELETE" => sub.map(NotImplemented).unwrap_or(DeleteBucket),
-        "POST" if q.has("delete") => DeleteObjects,
-        "POST" => sub.map(NotImplemented).unwrap_or(PostObject),
-        _ => return Err(S3Error::new(S3ErrorCode::MethodNotAllowed)),
-    })
-}
-
-fn object_op(method: &str, q: &Query, copy_source: bool) -> Result<Operation, S3Error> {
-    use Operation::*;
-    let sub = unimplemented_subresource(q);
-    let upload = q.has("uploadId");
-    Ok(match method {
-        "PUT" if upload && q.has("partNumber") => {
-            if copy_source {
-                UploadPartCopy
-            } else {
-                UploadPart
-            }
-        }
-        "PUT" if q.has("acl") && !upload => PutObjectAcl,
-        "PUT" => match sub {
-            Some(s) => NotImplemented(s),
-            None if copy_source => CopyObject,
-            None => PutObject,
-        },
-        "GET" if upload => ListParts,
-        "GET" if q.has("tagging") => GetObjectTagging,
-        "GET" if q.has("acl") => GetObjectAcl,
-        "GET" => sub.map(NotImplemented).unwrap_or(GetObject),
-        "HEAD" => HeadObject,
-        "DELETE" if upload => AbortMultipartUpload,
-        "DELETE" => sub.map(NotImplemented).unwrap_or(DeleteObject),
-        "POST" if q.has("uploads") => CreateMultipartUpload,
-        "POST" if upload => CompleteMultipartUpload,
-        "POST" => NotImplemented(sub.unwrap_or("PostObject")),
-        _ => return Err(S3Error::new(S3ErrorCode::MethodNotAllowed)),
-    })
+fn select(method: &str, target: Target, q: &Query, copy_source: bool) -> Result<Operation, S3Error> {
+    if !matches!(method, "GET" | "HEAD" | "PUT" | "POST" | "DELETE") {
+        return Err(S3Error::new(S3ErrorCode::MethodNotAllowed));
+    }
+    match crate::ops::select(method, target, &|name| q.get(name), copy_source) {
+        Ok(op) => Ok(op),
+        Err(Some(sub)) if target != Target::Service => Ok(Operation::NotImplemented(sub)),
+        Err(_) => Err(S3Error::new(S3ErrorCode::MethodNotAllowed)),
+    }
 }
 
 #[cfg(test)]
@@ -321,7 +190,7 @@ mod tests {
             ("GET", "/bkt?acl", false, GetBucketAcl, Some("bkt"), None),
             ("PUT", "/bkt?acl", false, PutBucketAcl, Some("bkt"), None),
             ("PUT", "/bkt/k?acl", false, PutObjectAcl, Some("bkt"), Some("k")),
-            ("GET", "/bkt?versioning", false, GetBucketConfig("versioning"), Some("bkt"), None),
+            ("GET", "/bkt?versioning", false, GetBucketVersioning, Some("bkt"), None),
             ("GET", "/bkt?select", false, NotImplemented("select"), Some("bkt"), None),
             ("GET", "/bkt/k?acl", false, GetObjectAcl, Some("bkt"), Some("k")),
             ("PUT", "/bkt?cors", false, PutBucketCors, Some("bkt"), None),
@@ -383,7 +252,7 @@ mod tests {
     fn every_routed_sub_resource_is_signed_by_sigv2() {
         // Every sub-resource the router knows, every one SigV2 signs, and the
         // other query parameters of the S3 API.
-        let mut names: Vec<&str> = UNIMPLEMENTED_SUBRESOURCES.to_vec();
+        let mut names: Vec<&str> = crate::ops::SUB_RESOURCES.to_vec();
         names.extend(crate::sigv2::SUB_RESOURCES);
         names.extend([
             "list-type",

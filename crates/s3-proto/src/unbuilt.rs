@@ -59,8 +59,7 @@ pub const CONDITIONAL_DELETE_HEADERS: &[&str] =
     &["if-match", "x-amz-if-match-last-modified-time", "x-amz-if-match-size"];
 
 fn writes_object(op: Operation) -> bool {
-    use Operation::*;
-    matches!(op, PutObject | CopyObject | CreateMultipartUpload | PostObject)
+    op.is(crate::ops::Trait::WritesObject)
 }
 
 fn not_built(what: &str, header: &str) -> S3Error {
