@@ -8,9 +8,6 @@ use coffer_iam::authz::{decide, Access};
 use coffer_iam::Principal;
 use coffer_policy::{Context, Policy};
 
-/// The bucket configuration entry holding the bucket policy (as in s3-api).
-pub(crate) const POLICY_CONFIG: &str = "policy";
-
 /// The condition keys the console knows for a request.
 fn context(v: &Viewer, cx: &Cx, secure: bool) -> Context {
     coffer_iam::authz::global_context(&v.principal, cx.peer, secure)
@@ -58,7 +55,7 @@ impl<'a> BucketAuthz<'a> {
         secure: bool,
         bucket: &'a BucketInfo,
     ) -> Result<BucketAuthz<'a>, EngineError> {
-        let text = engine.bucket_config(&bucket.name, POLICY_CONFIG).await?;
+        let text = engine.bucket_config(&bucket.name, coffer_engine::BucketConfigKind::Policy).await?;
         let policy = text.as_deref().and_then(|t| parse_policy(t, &bucket.name));
         Ok(BucketAuthz { v, bucket, text, policy, context: context(v, cx, secure) })
     }

@@ -74,11 +74,11 @@ async fn render_list(
         // by the store's (project, name) index).
         let buckets = inner.engine.all_buckets(v.principal.project()).await.map_err(engine_err)?;
         for b in buckets.into_iter().filter(|b| visible(v, b)) {
-            let totals = inner.engine.meta().bucket_totals(&b.name).await;
+            let totals = inner.engine.bucket_totals(&b.name).await;
             let totals = match totals {
                 Ok(t) => t,
                 // Deleted between the two reads.
-                Err(coffer_meta::MetaError::NoSuchBucket) => continue,
+                Err(coffer_engine::EngineError::NoSuchBucket) => continue,
                 Err(e) => return Err(PageError::internal(e)),
             };
             rows.push(Row {
@@ -183,7 +183,7 @@ async fn render_delete(
     status: StatusCode,
     error: Option<String>,
 ) -> Result<Response<Full<Bytes>>, PageError> {
-    let totals = inner.engine.meta().bucket_totals(&b.name).await.unwrap_or_default();
+    let totals = inner.engine.bucket_totals(&b.name).await.unwrap_or_default();
     let t = DeletePage {
         chrome: chrome(inner, cx, v, "Delete bucket"),
         csrf: v.session.csrf.clone(),

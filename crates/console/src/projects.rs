@@ -12,8 +12,9 @@ use crate::web::{self, chrome, human_bytes, human_time, Chrome, PageError};
 use crate::{chart, Cx, Inner};
 use askama::Template;
 use bytes::Bytes;
+use coffer_engine::EngineError;
 use coffer_iam::{IamError, Principal};
-use coffer_meta::{MetaError, Quota, QuotaScope, UsageQuery};
+use coffer_meta::{Quota, QuotaScope, UsageQuery};
 use http::{Response, StatusCode};
 use http_body_util::Full;
 
@@ -184,15 +185,15 @@ async fn render_list(
     create: (&str, Option<String>),
     mut failed: Failed,
 ) -> Result<Response<Full<Bytes>>, PageError> {
-    let meta = inner.engine.meta();
+    let engine = &inner.engine;
     let w = Period::Month.window(coffer_types::now_millis().div_euclid(1000));
     let mut rows = Vec::new();
     for p in inner.iam.list_projects().await.map_err(iam_err)? {
-        let totals = meta.project_totals(&p.name).await.map_err(PageError::internal)?;
-        let quota = meta.get_quota(&QuotaScope::Project(p.name.clone())).await.map_err(PageError::internal)?;
+        let totals = engine.project_totals(&p.name).await.map_err(PageError::internal)?;
+        let quota = engine.quota(&QuotaScope::Project(p.name.clone())).await.map_err(PageError::internal)?;
         let q = UsageQuery { project: p.name.clone(), bucket: None, from: w.from, to: w.to };
         let (mut requests, mut bytes_in, mut bytes_out) = (0u64, 0u64, 0u64);
-        for r in meta.usage(&q).await.map_err(PageError::internal)? {
+        for r in engine.usage(&q).await.map_err(PageError::internal)? {
             let c = r.requests;
             requests = requests.saturating_add(c.get + c.put + c.list + c.delete + c.other);
             bytes_in = bytes_in.saturating_add(r.bytes_in);
@@ -301,7 +302,7 @@ pub(crate) async fn set_quota(
         return render_list(inner, cx, v, StatusCode::BAD_REQUEST, None, ("", None), Some((p.name, form))).await;
     }
     let quota = Quota { max_bytes, max_objects };
-    inner.engine.meta().set_quota(&QuotaScope::Project(p.name.clone()), quota).await.map_err(PageError::internal)?;
+    inner.engine.set_quota(&QuotaScope::Project(p.name.clone()), quota).await.map_err(PageError::internal)?;
     tracing::info!(project = %p.name, ?quota, "console set project quota");
     Ok(web::redirect(&format!("/projects?quota={}", p.name), None, &cx.nonce))
 }
@@ -311,15 +312,15 @@ pub(crate) async fn detail(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Re
     only_operator(v)?;
     let period = usage::period(cx)?;
     let p = find(inner, name).await?;
-    let meta = inner.engine.meta();
+    let engine = &inner.engine;
     let mut buckets = Vec::new();
     let mut rows = Vec::new();
     for b in inner.engine.all_buckets(Some(&p.name)).await.map_err(PageError::internal)? {
         let (totals, quota) =
-            match (meta.bucket_totals(&b.name).await, meta.get_quota(&QuotaScope::Bucket(b.name.clone())).await) {
+            match (engine.bucket_totals(&b.name).await, engine.quota(&QuotaScope::Bucket(b.name.clone())).await) {
                 (Ok(t), Ok(q)) => (t, q),
                 // Deleted between the reads.
-                (Err(MetaError::NoSuchBucket), _) | (_, Err(MetaError::NoSuchBucket)) => continue,
+                (Err(EngineError::NoSuchBucket), _) | (_, Err(EngineError::NoSuchBucket)) => continue,
                 (Err(e), _) | (_, Err(e)) => return Err(PageError::internal(e)),
             };
         rows.push(BucketRow {
@@ -331,8 +332,8 @@ pub(crate) async fn detail(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Re
         });
         buckets.push(b);
     }
-    let totals = meta.project_totals(&p.name).await.map_err(PageError::internal)?;
-    let quota = meta.get_quota(&QuotaScope::Project(p.name.clone())).await.map_err(PageError::internal)?;
+    let totals = engine.project_totals(&p.name).await.map_err(PageError::internal)?;
+    let quota = engine.quota(&QuotaScope::Project(p.name.clone())).await.map_err(PageError::internal)?;
     let usage = usage::view(inner, &p.name, &buckets, true, period, format!("/projects/{}", p.name)).await?;
     let t = ProjectPage {
         chrome: chrome(inner, cx, v, &format!("Project {}", p.name)),

@@ -3,7 +3,7 @@
 //! one statement of the bucket policy (Sid [`PUBLIC_SID`]), leaving every
 //! other statement as it was.
 
-use crate::authz::{BucketAuthz, POLICY_CONFIG};
+use crate::authz::BucketAuthz;
 use crate::session::Viewer;
 use crate::web::{human_bytes, PageError};
 use crate::{Cx, Inner};
@@ -20,9 +20,6 @@ use serde_json::{json, Value};
 
 /// The Sid of the statement the public switch manages.
 pub(crate) const PUBLIC_SID: &str = "CofferConsolePublicRead";
-/// The bucket configuration entry holding the CORS rules (as in s3-api).
-const CORS_CONFIG: &str = "cors";
-
 pub(crate) struct CorsRow {
     pub origins: String,
     pub methods: String,
@@ -85,7 +82,9 @@ pub(crate) async fn load(inner: &Inner, authz: &BucketAuthz<'_>, b: &BucketInfo)
     let acl = engine.bucket_acl(&b.name).await.map_err(PageError::internal)?;
     let (public, public_why) = anonymous_read(b, authz.policy(), acl);
     let (mut cors, mut cors_error) = (Vec::new(), None);
-    if let Some(xml) = engine.bucket_config(&b.name, CORS_CONFIG).await.map_err(PageError::internal)? {
+    if let Some(xml) =
+        engine.bucket_config(&b.name, coffer_engine::BucketConfigKind::Cors).await.map_err(PageError::internal)?
+    {
         match coffer_s3_proto::cors::CorsConfiguration::parse(xml.as_bytes()) {
             Ok(c) => {
                 cors = c
@@ -101,10 +100,9 @@ pub(crate) async fn load(inner: &Inner, authz: &BucketAuthz<'_>, b: &BucketInfo)
             Err(_) => cors_error = Some("The stored CORS configuration could not be read.".into()),
         }
     }
-    let meta = engine.meta();
-    let totals = meta.bucket_totals(&b.name).await.unwrap_or_default();
-    let quota = meta.get_quota(&QuotaScope::Bucket(b.name.clone())).await.map_err(PageError::internal)?;
-    let pquota = meta.get_quota(&QuotaScope::Project(b.project.clone())).await.map_err(PageError::internal)?;
+    let totals = engine.bucket_totals(&b.name).await.unwrap_or_default();
+    let quota = engine.quota(&QuotaScope::Bucket(b.name.clone())).await.map_err(PageError::internal)?;
+    let pquota = engine.quota(&QuotaScope::Project(b.project.clone())).await.map_err(PageError::internal)?;
     Ok(Settings {
         public,
         public_why,
@@ -188,7 +186,16 @@ pub(crate) async fn set_visibility(
     }
     // Written over the policy the switch was computed from: a policy changed
     // meanwhile (through S3, say) is not overwritten with a stale copy.
-    match inner.engine.replace_bucket_config(&b.name, Some(&b.stamp()), POLICY_CONFIG, authz.policy_text(), next).await
+    match inner
+        .engine
+        .replace_bucket_config(
+            &b.name,
+            Some(&b.stamp()),
+            coffer_engine::BucketConfigKind::Policy,
+            authz.policy_text(),
+            next,
+        )
+        .await
     {
         Ok(()) => {}
         Err(coffer_engine::EngineError::PreconditionFailed) => {

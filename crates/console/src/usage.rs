@@ -117,7 +117,7 @@ pub(crate) async fn view(
 ) -> Result<UsageView, PageError> {
     let w = period.window(coffer_types::now_millis().div_euclid(1000));
     let q = UsageQuery { project: project.to_owned(), bucket: None, from: w.from, to: w.to };
-    let records = inner.engine.meta().usage(&q).await.map_err(PageError::internal)?;
+    let records = inner.engine.usage(&q).await.map_err(PageError::internal)?;
     let mut total = Hours::new(&w);
     let mut per_bucket: BTreeMap<&str, Hours> = buckets.iter().map(|b| (b.name.as_str(), Hours::new(&w))).collect();
     for r in &records {

@@ -5,7 +5,7 @@
 mod common;
 
 use coffer_iam::Permissions;
-use coffer_meta::{Quota, QuotaScope, RequestCounts, UsageDelta};
+use coffer_meta::{MetaStore, Quota, QuotaScope, RequestCounts, UsageDelta};
 use common::*;
 use http::{Method, StatusCode};
 
@@ -21,11 +21,11 @@ async fn traffic(fx: &Fx, project: &str, bucket: &str, get: u64, bytes_in: u64, 
         bytes_in,
         bytes_out,
     };
-    fx.engine.meta().add_usage(&[delta]).await.unwrap();
+    fx.meta.add_usage(&[delta]).await.unwrap();
 }
 
 async fn meter(fx: &Fx) {
-    fx.engine.meta().meter_storage(coffer_types::now_millis()).await.unwrap();
+    fx.meta.meter_storage(coffer_types::now_millis()).await.unwrap();
 }
 
 /// The `aria-label` of every chart on the page.
@@ -144,7 +144,7 @@ async fn project_pages_are_the_operators_alone() {
     let r = fx.send_from(PEER, Method::DELETE, "/projects", Some(&cookie), None, &[("x-csrf-token", &csrf)]).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "not even a 405");
     assert!(fx.iam.project("mine").await.is_err());
-    assert_eq!(fx.engine.meta().get_quota(&QuotaScope::Project("acme".into())).await.unwrap(), Quota::default());
+    assert_eq!(fx.meta.get_quota(&QuotaScope::Project("acme".into())).await.unwrap(), Quota::default());
     // The operator gets a 405 for a wrong method.
     let (cookie, csrf) = fx.operator_session().await;
     let r = fx.send_from(PEER, Method::DELETE, "/projects", Some(&cookie), None, &[("x-csrf-token", &csrf)]).await;
@@ -175,7 +175,7 @@ async fn the_operator_lists_projects_and_sets_quotas() {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(r.header("location"), "/projects?quota=acme");
-    let q = fx.engine.meta().get_quota(&QuotaScope::Project("acme".into())).await.unwrap();
+    let q = fx.meta.get_quota(&QuotaScope::Project("acme".into())).await.unwrap();
     assert_eq!(q, Quota { max_bytes: Some(3 << 29), max_objects: Some(1000) });
     let r = fx.get("/projects?quota=acme", Some(&cookie)).await;
     assert!(r.body.contains("Quota of project acme saved.") && r.body.contains("1.5 GiB, 1000 objects"), "{}", r.body);
@@ -189,7 +189,7 @@ async fn the_operator_lists_projects_and_sets_quotas() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(fx.engine.meta().get_quota(&QuotaScope::Project("acme".into())).await.unwrap(), Quota::default());
+    assert_eq!(fx.meta.get_quota(&QuotaScope::Project("acme".into())).await.unwrap(), Quota::default());
 
     // One project: its buckets and the usage charts.
     let r = fx.get("/projects/acme", Some(&cookie)).await;
@@ -228,7 +228,7 @@ async fn invalid_quotas_are_refused_inline() {
         assert!(r.body.contains("aria-invalid=\"true\"") && r.body.contains("<details class=\"quota\" open>"));
         assert!(r.body.contains(&format!("value=\"{}\"", bytes)), "the input is kept");
     }
-    assert_eq!(fx.engine.meta().get_quota(&QuotaScope::Project("acme".into())).await.unwrap(), Quota::default());
+    assert_eq!(fx.meta.get_quota(&QuotaScope::Project("acme".into())).await.unwrap(), Quota::default());
     // A project that does not exist.
     let r = fx.post("/projects/nope/quota", Some(&cookie), &[("csrf", &csrf), ("max_objects", "1")]).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
@@ -262,7 +262,7 @@ async fn project_forms_need_the_csrf_token() {
     assert!(r.body.contains("security token"));
     let r = fx.post("/projects/acme/quota", Some(&cookie), &[("max_objects", "5"), ("csrf", "forged")]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert_eq!(fx.engine.meta().get_quota(&QuotaScope::Project("acme".into())).await.unwrap(), Quota::default());
+    assert_eq!(fx.meta.get_quota(&QuotaScope::Project("acme".into())).await.unwrap(), Quota::default());
     let r = fx.post("/projects", Some(&cookie), &[("name", "sneaky")]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(fx.iam.project("sneaky").await.is_err());

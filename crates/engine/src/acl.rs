@@ -3,15 +3,12 @@
 
 use crate::{Engine, EngineError};
 use coffer_meta::BucketStamp;
-use coffer_types::CannedAcl;
-
-/// The bucket configuration entry that holds a bucket's canned ACL.
-const BUCKET_ACL: &str = "acl";
+use coffer_types::{BucketConfigKind, CannedAcl};
 
 impl Engine {
     /// The bucket's canned ACL (`NoSuchBucket` if it does not exist).
     pub async fn bucket_acl(&self, bucket: &str) -> Result<CannedAcl, EngineError> {
-        let stored = self.bucket_config(bucket, BUCKET_ACL).await?;
+        let stored = self.bucket_config(bucket, BucketConfigKind::Acl).await?;
         // An unknown stored name cannot come from this code; read it as private.
         Ok(stored.as_deref().and_then(CannedAcl::parse).unwrap_or_default())
     }
@@ -24,7 +21,7 @@ impl Engine {
         acl: CannedAcl,
     ) -> Result<(), EngineError> {
         let value = (acl != CannedAcl::Private).then(|| acl.as_str().to_owned());
-        self.set_bucket_config(bucket, stamp, BUCKET_ACL, value).await
+        self.set_bucket_config(bucket, stamp, BucketConfigKind::Acl, value).await
     }
 
     /// The current object's canned ACL (`NoSuchKey` if there is none).

@@ -2,7 +2,7 @@
 
 use crate::{Engine, EngineError};
 use coffer_meta::{BucketQuery, BucketRecord, BucketStamp, ListQuery, MetaError};
-use coffer_types::{now_millis, BucketName, UnixMillis};
+use coffer_types::{now_millis, BucketConfigKind, BucketName, UnixMillis};
 use std::time::Instant;
 
 /// Buckets read per page by [`Engine::all_buckets`].
@@ -138,9 +138,10 @@ impl Engine {
         Ok(r?)
     }
 
-    /// A named bucket configuration document (e.g. `cors`), if set; read
-    /// at most [`crate::BUCKET_CACHE_TTL`] ago.
-    pub async fn bucket_config(&self, bucket: &str, name: &str) -> Result<Option<String>, EngineError> {
+    /// The bucket's configuration document of `kind`, if set; read at most
+    /// [`crate::BUCKET_CACHE_TTL`] ago.
+    pub async fn bucket_config(&self, bucket: &str, kind: BucketConfigKind) -> Result<Option<String>, EngineError> {
+        let name = kind.name();
         if let Some(v) = self.buckets.config(bucket, name) {
             return Ok(v);
         }
@@ -150,16 +151,16 @@ impl Engine {
         Ok(v)
     }
 
-    /// Sets or removes a named bucket configuration document (in the bucket
-    /// `stamp` describes, when given: `NoSuchBucket` if it is gone).
+    /// Sets or removes the bucket's configuration document of `kind` (in the
+    /// bucket `stamp` describes, when given: `NoSuchBucket` if it is gone).
     pub async fn set_bucket_config(
         &self,
         bucket: &str,
         stamp: Option<&coffer_meta::BucketStamp>,
-        name: &str,
+        kind: BucketConfigKind,
         value: Option<String>,
     ) -> Result<(), EngineError> {
-        let r = self.meta.set_bucket_config_as(bucket, stamp, name, value).await;
+        let r = self.meta.set_bucket_config_as(bucket, stamp, kind.name(), value).await;
         self.buckets.forget(bucket);
         self.stamped(bucket, stamp, r).await
     }
@@ -170,11 +171,11 @@ impl Engine {
         &self,
         bucket: &str,
         stamp: Option<&coffer_meta::BucketStamp>,
-        name: &str,
+        kind: BucketConfigKind,
         current: Option<&str>,
         value: Option<String>,
     ) -> Result<(), EngineError> {
-        let r = self.meta.set_bucket_config_if(bucket, stamp, name, Some(current), value).await;
+        let r = self.meta.set_bucket_config_if(bucket, stamp, kind.name(), Some(current), value).await;
         self.buckets.forget(bucket);
         self.stamped(bucket, stamp, r).await
     }

@@ -13,6 +13,7 @@
 //!
 //! Start reading at [`Engine`], then `object_put.rs` and `object_get.rs`.
 
+mod accounting;
 mod acl;
 mod bucket;
 mod bucket_cache;
@@ -29,6 +30,7 @@ mod read_deadline;
 
 pub use bucket::{BucketInfo, NewBucket};
 pub use bucket_cache::BUCKET_CACHE_TTL;
+pub use coffer_types::BucketConfigKind;
 pub use error::{BoxError, EngineError};
 pub use gc::{ReclaimReport, SWEEP_LEASE};
 pub use ingest::{Body, BodyCheck, ChecksumCheck, ExpectedChecksum};
@@ -123,8 +125,9 @@ impl Engine {
         &self.cfg
     }
 
-    /// The metadata store (for credential lookups and health checks).
-    pub fn meta(&self) -> &Arc<dyn MetaStore> {
+    /// The metadata store (the engine's own tests reach past it).
+    #[cfg(test)]
+    pub(crate) fn meta(&self) -> &Arc<dyn MetaStore> {
         &self.meta
     }
 }

@@ -10,7 +10,7 @@
 use crate::context::Ctx;
 use crate::errors::from_engine;
 use crate::S3Service;
-use coffer_engine::{BucketInfo, EngineError};
+use coffer_engine::{BucketConfigKind, BucketInfo, EngineError};
 use coffer_iam::authz::{decide, Access};
 use coffer_iam::Principal;
 use coffer_policy::{Context, Policy};
@@ -18,9 +18,6 @@ use coffer_s3_proto::ops::{AclGrant, Trait};
 use coffer_s3_proto::router::Operation;
 use coffer_s3_proto::{S3Error, S3ErrorCode as C};
 use coffer_types::CannedAcl;
-
-/// The bucket configuration entry that holds the bucket policy.
-pub(crate) const POLICY_CONFIG: &str = "policy";
 
 /// Checks the routed operation; fills `ctx.bucket_info`.
 pub(crate) async fn authorize(svc: &S3Service, ctx: &mut Ctx) -> Result<(), S3Error> {
@@ -242,7 +239,7 @@ async fn bucket_acl(svc: &S3Service, info: &BucketInfo) -> Result<CannedAcl, S3E
 
 /// The bucket's policy; a stored policy that no longer parses grants nothing.
 pub(crate) async fn bucket_policy(svc: &S3Service, bucket: &str) -> Result<Option<Policy>, S3Error> {
-    let Some(text) = svc.engine.bucket_config(bucket, POLICY_CONFIG).await.map_err(from_engine)? else {
+    let Some(text) = svc.engine.bucket_config(bucket, BucketConfigKind::Policy).await.map_err(from_engine)? else {
         return Ok(None);
     };
     match Policy::parse_bucket(&text, bucket) {

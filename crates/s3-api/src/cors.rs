@@ -6,11 +6,12 @@ use crate::context::Ctx;
 use crate::errors::from_engine;
 use crate::respond::{self, ResBody};
 use crate::S3Service;
+use coffer_engine::BucketConfigKind;
 use coffer_s3_proto::cors::CorsConfiguration;
 use coffer_s3_proto::{S3Error, S3ErrorCode as C};
 use http::{HeaderValue, Response, StatusCode};
 
-const NAME: &str = "cors";
+const NAME: BucketConfigKind = BucketConfigKind::Cors;
 
 async fn rules(s: &S3Service, bucket: &str) -> Result<Option<CorsConfiguration>, S3Error> {
     match s.engine.bucket_config(bucket, NAME).await.map_err(from_engine)? {

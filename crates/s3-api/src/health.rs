@@ -15,7 +15,7 @@ pub(crate) async fn answer<B>(svc: &S3Service, req: &Request<B>) -> Option<Respo
     let path = req.uri().path();
     let (status, text) = match path {
         "/_coffer/health/live" => (StatusCode::OK, "live\n"),
-        "/_coffer/health/ready" => match svc.engine.meta().ping().await {
+        "/_coffer/health/ready" => match svc.engine.ping().await {
             Ok(()) => (StatusCode::OK, "ready\n"),
             Err(e) => {
                 tracing::warn!(error = %e, "readiness check failed");

@@ -2,12 +2,12 @@
 //! (`MalformedPolicy` with the reason) and stored as the text given, as a
 //! bucket configuration entry; authorization reads it on every request.
 
-use crate::authz::POLICY_CONFIG;
 use crate::body::RequestBody;
 use crate::context::Ctx;
 use crate::errors::from_engine;
 use crate::respond::{self, ResBody};
 use crate::S3Service;
+use coffer_engine::BucketConfigKind::Policy as POLICY;
 use coffer_policy::Policy;
 use coffer_s3_proto::{S3Error, S3ErrorCode as C};
 use http::{HeaderValue, Response, StatusCode};
@@ -24,14 +24,14 @@ pub(crate) async fn put(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Resu
     }
     Policy::parse_bucket(text, ctx.bucket()).map_err(|e| S3Error::with_message(C::MalformedPolicy, e.to_string()))?;
     s.engine
-        .set_bucket_config(ctx.bucket(), ctx.stamp().as_ref(), POLICY_CONFIG, Some(text.to_owned()))
+        .set_bucket_config(ctx.bucket(), ctx.stamp().as_ref(), POLICY, Some(text.to_owned()))
         .await
         .map_err(from_engine)?;
     Ok(respond::status(StatusCode::NO_CONTENT))
 }
 
 pub(crate) async fn get(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
-    match s.engine.bucket_config(ctx.bucket(), POLICY_CONFIG).await.map_err(from_engine)? {
+    match s.engine.bucket_config(ctx.bucket(), POLICY).await.map_err(from_engine)? {
         None => Err(S3Error::new(C::NoSuchBucketPolicy).with_extra("BucketName", ctx.bucket())),
         Some(text) => {
             let mut r = Response::new(respond::full(text));
@@ -42,6 +42,6 @@ pub(crate) async fn get(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S
 }
 
 pub(crate) async fn delete(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
-    s.engine.set_bucket_config(ctx.bucket(), ctx.stamp().as_ref(), POLICY_CONFIG, None).await.map_err(from_engine)?;
+    s.engine.set_bucket_config(ctx.bucket(), ctx.stamp().as_ref(), POLICY, None).await.map_err(from_engine)?;
     Ok(respond::status(StatusCode::NO_CONTENT))
 }

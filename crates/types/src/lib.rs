@@ -8,6 +8,7 @@
 mod acl;
 mod bucket;
 pub mod checksum;
+mod config;
 mod etag;
 mod ids;
 mod key;
@@ -16,6 +17,7 @@ mod range;
 pub use acl::CannedAcl;
 pub use bucket::{BucketName, InvalidBucketName};
 pub use checksum::{ChecksumAlgorithm, Checksummer};
+pub use config::BucketConfigKind;
 pub use etag::ETag;
 pub use ids::{BlobId, InvalidBlobId, UploadId};
 pub use key::{InvalidObjectKey, ObjectKey, MAX_KEY_LEN};

@@ -31,6 +31,8 @@ pub struct Fx {
     pub svc: ConsoleService,
     pub iam: Iam,
     pub engine: Engine,
+    /// The store under the engine, for setting up usage records.
+    pub meta: Arc<SqliteMetaStore>,
     pub _dir: tempfile::TempDir,
 }
 
@@ -39,7 +41,7 @@ pub async fn fixture_with(secure: bool) -> Fx {
     let meta = Arc::new(SqliteMetaStore::open(dir.path().join("meta.db")).unwrap());
     let blobs = Arc::new(FsBlobStore::open(dir.path().join("blobs")).unwrap());
     let engine = Engine::new(meta.clone(), blobs, EngineConfig { region: REGION.into(), ..Default::default() });
-    let iam = Iam::new(meta, MasterKey::from_bytes(&[9u8; 32]), vec![REGION.into()]);
+    let iam = Iam::new(meta.clone(), MasterKey::from_bytes(&[9u8; 32]), vec![REGION.into()]);
     iam.put_operator_key(OP_AK, OP_SK).await.unwrap();
     for (p, pw) in [("acme", ROOT_PW), ("other", OTHER_PW)] {
         iam.create_project(p).await.unwrap();
@@ -52,7 +54,7 @@ pub async fn fixture_with(secure: bool) -> Fx {
         s3: coffer_console::S3Links { scheme: "http".into(), port: 9000, ..Default::default() },
     };
     let svc = ConsoleService::new(iam.clone(), engine.clone(), cfg);
-    Fx { svc, iam, engine, _dir: dir }
+    Fx { svc, iam, engine, meta, _dir: dir }
 }
 
 pub async fn fixture() -> Fx {

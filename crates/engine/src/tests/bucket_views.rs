@@ -22,13 +22,13 @@ async fn another_gateways_change_holds_within_the_ttl_and_ones_own_at_once() {
     let (a, b, _dir) = two_gateways(ttl);
     a.create_bucket(NEW_BKT).await.unwrap();
     assert_eq!(b.head_bucket("bkt").await.unwrap().project, "p");
-    assert_eq!(b.bucket_config("bkt", "policy").await.unwrap(), None);
+    assert_eq!(b.bucket_config("bkt", coffer_types::BucketConfigKind::Policy).await.unwrap(), None);
 
     // A policy set through A: A sees it at once, B within the TTL.
-    a.set_bucket_config("bkt", None, "policy", Some("v1".into())).await.unwrap();
-    assert_eq!(a.bucket_config("bkt", "policy").await.unwrap().as_deref(), Some("v1"));
+    a.set_bucket_config("bkt", None, coffer_types::BucketConfigKind::Policy, Some("v1".into())).await.unwrap();
+    assert_eq!(a.bucket_config("bkt", coffer_types::BucketConfigKind::Policy).await.unwrap().as_deref(), Some("v1"));
     let changed = std::time::Instant::now();
-    while b.bucket_config("bkt", "policy").await.unwrap().is_none() {
+    while b.bucket_config("bkt", coffer_types::BucketConfigKind::Policy).await.unwrap().is_none() {
         assert!(changed.elapsed() < ttl + Duration::from_millis(200), "B still has the old policy");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }

@@ -1,0 +1,42 @@
+//! The kinds of configuration a bucket carries beside its record. The
+//! metadata store keeps one document per (bucket, kind) under the kind's
+//! name; what a document holds is the kind's business:
+//!
+//! | kind | document | parsed by |
+//! |---|---|---|
+//! | `Acl` | a canned ACL's name (absent: private) | [`crate::CannedAcl::parse`] |
+//! | `Policy` | the bucket policy's JSON, as the owner sent it | `coffer-policy` |
+//! | `Cors` | the CORS configuration's XML, as the owner sent it | `coffer-s3-proto::cors` |
+
+/// A kind of bucket configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BucketConfigKind {
+    Acl,
+    Policy,
+    Cors,
+}
+
+impl BucketConfigKind {
+    /// Every kind.
+    pub const ALL: &'static [BucketConfigKind] = &[Self::Acl, Self::Policy, Self::Cors];
+
+    /// The name the metadata store keeps it under (stored: never renamed).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Acl => "acl",
+            Self::Policy => "policy",
+            Self::Cors => "cors",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_distinct_and_stable() {
+        let names: Vec<_> = BucketConfigKind::ALL.iter().map(|k| k.name()).collect();
+        assert_eq!(names, ["acl", "policy", "cors"]);
+    }
+}
