@@ -27,6 +27,7 @@ mod object_copy;
 mod object_get;
 mod object_put;
 mod read_deadline;
+mod tagging;
 
 pub use bucket::{BucketInfo, NewBucket};
 pub use bucket_cache::BUCKET_CACHE_TTL;

@@ -25,6 +25,9 @@ pub struct CopyInput {
     pub source_conditions: Conditions,
     /// The copy's canned ACL: never the source's (S3 copies no ACL).
     pub acl: Option<coffer_types::CannedAcl>,
+    /// `x-amz-tagging-directive: REPLACE`: the copy's tags (`None`: the
+    /// source's, S3's `COPY`, whatever the metadata directive).
+    pub tags: Option<coffer_types::TagSet>,
     /// `If-Match`/`If-None-Match`, evaluated against the destination in the
     /// write's own transaction, as for PutObject.
     pub condition: WriteCondition,
@@ -67,6 +70,7 @@ impl Engine {
             MetadataDirective::Copy => src.meta.clone(),
             MetadataDirective::Replace(m) => *m,
         };
+        meta.tags = input.tags.unwrap_or_else(|| src.meta.tags.clone());
         meta.checksum = Some(stored.checksum.clone());
         meta.acl = input.acl;
         // The copy's ETag is its MD5 (a multipart source becomes single-part).

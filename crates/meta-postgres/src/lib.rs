@@ -322,14 +322,14 @@ impl MetaStore for PgMetaStore {
         }
         Err(ops::raced_error())
     }
-    async fn set_object_acl(
+    async fn edit_object_meta(
         &self,
         bucket: &str,
         stamp: Option<&BucketStamp>,
         key: &str,
-        acl: Option<coffer_types::CannedAcl>,
+        edit: MetaEdit,
     ) -> Result<(), MetaError> {
-        writing!(self, |tx| ops::set_object_acl(tx, bucket, stamp, key, acl))
+        writing!(self, |tx| ops::edit_object_meta(tx, bucket, stamp, key, &edit))
     }
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<bool, MetaError> {
         for _ in 0..ops::RACE_TRIES {

@@ -12,7 +12,7 @@ use crate::retry::{PipeTx, Stage, Try};
 use crate::stmt::Db;
 use bytes::Bytes;
 use coffer_meta::*;
-use coffer_types::{now_millis, BlobId, CannedAcl, UnixMillis};
+use coffer_types::{now_millis, BlobId, UnixMillis};
 use std::collections::HashSet;
 use tokio_postgres::types::{ToSql, Type};
 
@@ -281,12 +281,12 @@ pub(crate) fn object_delta(size: u64, old: Option<&Current>) -> Delta {
 /// and the object's row `FOR UPDATE` ([`lock_object`]), so no overwrite
 /// commits between the read and the write back: one that committed first
 /// keeps its own headers and gets the ACL.
-pub async fn set_object_acl(
+pub async fn edit_object_meta(
     c: &impl Db,
     bucket: &str,
     stamp: Option<&BucketStamp>,
     key: &str,
-    acl: Option<CannedAcl>,
+    edit: &MetaEdit,
 ) -> Try<()> {
     for _ in 0..RACE_TRIES {
         let (b, o) = tokio::join!(lock_bucket_shared(c, bucket), lock_object(c, bucket, key, "o.id, o.meta"),);
@@ -298,7 +298,7 @@ pub async fn set_object_acl(
             Locked::Replaced => continue,
         };
         let mut meta = parse_meta(&meta)?;
-        meta.acl = acl;
+        edit.apply(&mut meta);
         c.execute_typed(
             "UPDATE objects SET meta = $2 WHERE id = $1",
             &[(&id, Type::INT8), (&meta_json(&meta)?, Type::TEXT)],

@@ -30,7 +30,7 @@ mod writer;
 
 use async_trait::async_trait;
 use coffer_meta::*;
-use coffer_types::{BlobId, CannedAcl, UnixMillis};
+use coffer_types::{BlobId, UnixMillis};
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -148,15 +148,15 @@ impl MetaStore for SqliteMetaStore {
         let (b, k) = (bucket.to_owned(), key.to_owned());
         self.writer.run(move |c| ops::delete_object(c, &b, &k)).await
     }
-    async fn set_object_acl(
+    async fn edit_object_meta(
         &self,
         bucket: &str,
         stamp: Option<&BucketStamp>,
         key: &str,
-        acl: Option<CannedAcl>,
+        edit: MetaEdit,
     ) -> Result<(), MetaError> {
         let (b, k, stamp) = (bucket.to_owned(), key.to_owned(), stamp.cloned());
-        self.writer.run(move |c| ops::set_object_acl(c, &b, stamp.as_ref(), &k, acl)).await
+        self.writer.run(move |c| ops::edit_object_meta(c, &b, stamp.as_ref(), &k, &edit)).await
     }
     async fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<Vec<ListEntry>, MetaError> {
         let (b, q, reads) = (bucket.to_owned(), query.clone(), self.list_reads.clone());

@@ -8,7 +8,7 @@ use crate::sql_err;
 use bytes::Bytes;
 use coffer_meta::listing::{ListReads, ListScan, RangeRead};
 use coffer_meta::*;
-use coffer_types::{now_millis, BlobId, CannedAcl, UnixMillis};
+use coffer_types::{now_millis, BlobId, UnixMillis};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::collections::HashSet;
 
@@ -235,14 +235,14 @@ pub(crate) fn object_delta(size: u64, old: Option<&Current>) -> Delta {
     }
 }
 
-/// Reads the object's headers and writes them back with the new ACL, in the
+/// Reads the object's headers and writes them back changed, in the
 /// writer's one transaction: nothing commits in between.
-pub fn set_object_acl(
+pub fn edit_object_meta(
     c: &Connection,
     bucket: &str,
     stamp: Option<&BucketStamp>,
     key: &str,
-    acl: Option<CannedAcl>,
+    edit: &MetaEdit,
 ) -> R<()> {
     let bid = stamped_bucket_id(c, bucket, stamp)?;
     let stored: Option<String> = c
@@ -252,7 +252,7 @@ pub fn set_object_acl(
         .optional()
         .map_err(sql_err)?;
     let mut meta = parse_meta(&stored.ok_or(MetaError::NoSuchKey)?)?;
-    meta.acl = acl;
+    edit.apply(&mut meta);
     c.prepare_cached("UPDATE objects SET meta = ?3 WHERE bucket_id = ?1 AND key = ?2")
         .map_err(sql_err)?
         .execute(params![bid, key.as_bytes(), meta_json(&meta)?])

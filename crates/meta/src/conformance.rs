@@ -9,7 +9,7 @@
 //! that need only the metadata take `Arc<dyn MetaStore>` (the macro upcasts);
 //! identity cases take `Arc<dyn Store>`.
 //!
-//! Objects, buckets and multipart are here; bucket ownership, stored totals
+//! Objects, buckets and multipart are here; tags in `object_meta.rs`; bucket ownership, stored totals
 //! and quotas in `totals.rs`; hourly usage in `usage.rs`; projects, users and
 //! keys in `identity.rs`; the console's sign-in throttle and session
 //! generations in `console.rs` (with their own macro,
@@ -24,6 +24,7 @@ mod console;
 mod identity;
 mod listing;
 mod multipart_races;
+mod object_meta;
 mod totals;
 mod two_handles;
 mod unbounded_races;
@@ -33,6 +34,7 @@ pub use console::*;
 pub use identity::*;
 pub use listing::*;
 pub use multipart_races::*;
+pub use object_meta::*;
 pub use totals::*;
 pub use two_handles::*;
 pub use unbounded_races::*;
@@ -50,7 +52,7 @@ macro_rules! meta_conformance_tests {
         $crate::meta_conformance_tests!(@cases $make,
             buckets, objects_roundtrip, overwrite_queues_old_blobs, listing_order_and_bounds,
             conditional_writes, multipart_lifecycle, delete_bucket_rules, gc_queue_and_orphans,
-            ping, concurrent_conditional_creates, bucket_configs, object_acl_update, stamped_writes_need_the_same_bucket, deleted_bucket_names_are_held, bucket_config_compare_and_set,
+            ping, concurrent_conditional_creates, bucket_configs, object_acl_update, object_tags_update, stamped_writes_need_the_same_bucket, deleted_bucket_names_are_held, bucket_config_compare_and_set,
             bucket_project_roundtrip, stored_totals_follow_writes, quota_enforced, quota_under_concurrency,
             usage_records, usage_saturates, meter_storage_splits_hours,
             projects_crud, users_crud, user_paths_and_ids_roundtrip, rename_user_moves_keys, user_password_hash,

@@ -78,19 +78,29 @@ pub trait MetaStore: Send + Sync + 'static {
         object: ObjectRecord,
         cond: WriteCondition,
     ) -> Result<(), MetaError>;
-    /// Sets the current object's canned ACL (`None`: private), keeping its
-    /// data, ETag, time and every other header; `NoSuchKey` if there is none.
-    /// The change is made on the object as it is when the write commits, so
-    /// an overwrite that lands between a caller's read and this call keeps
-    /// its own headers (and checksum).
+    /// Changes the current object's headers as `edit` says (its ACL, its
+    /// tags), keeping its data, ETag, time and every other header;
+    /// `NoSuchKey` if there is none. The change is made on the object as it
+    /// is when the write commits, so an overwrite that lands between a
+    /// caller's read and this call keeps its own headers (and checksum).
     /// With `stamp`, refused with `NoSuchBucket` when the bucket is no longer that one.
+    async fn edit_object_meta(
+        &self,
+        bucket: &str,
+        stamp: Option<&BucketStamp>,
+        key: &str,
+        edit: MetaEdit,
+    ) -> Result<(), MetaError>;
+    /// Sets the current object's canned ACL (`None`: private); see [`MetaStore::edit_object_meta`].
     async fn set_object_acl(
         &self,
         bucket: &str,
         stamp: Option<&BucketStamp>,
         key: &str,
         acl: Option<coffer_types::CannedAcl>,
-    ) -> Result<(), MetaError>;
+    ) -> Result<(), MetaError> {
+        self.edit_object_meta(bucket, stamp, key, MetaEdit::Acl(acl)).await
+    }
     /// Removes the object; `Ok(false)` when there was none.
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<bool, MetaError>;
     /// The entries of `query` (objects, and with a delimiter common

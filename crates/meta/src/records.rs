@@ -60,6 +60,29 @@ pub struct ObjectMeta {
     /// The object's canned ACL; `None` is private.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acl: Option<coffer_types::CannedAcl>,
+    /// The object's tags.
+    #[serde(default, skip_serializing_if = "coffer_types::TagSet::is_empty")]
+    pub tags: coffer_types::TagSet,
+}
+
+/// A change to an object's headers that keeps its data
+/// ([`crate::MetaStore::edit_object_meta`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MetaEdit {
+    /// Sets the canned ACL (`None`: private).
+    Acl(Option<coffer_types::CannedAcl>),
+    /// Replaces the tags (empty: none).
+    Tags(coffer_types::TagSet),
+}
+
+impl MetaEdit {
+    /// Applies the change.
+    pub fn apply(&self, meta: &mut ObjectMeta) {
+        match self {
+            MetaEdit::Acl(acl) => meta.acl = *acl,
+            MetaEdit::Tags(tags) => meta.tags = tags.clone(),
+        }
+    }
 }
 
 /// A checksum kept with an object: algorithm (`CRC32`, ..., S3 spelling),

@@ -124,6 +124,13 @@ impl Policy {
         self.statements.len()
     }
 
+    /// Whether a condition of some statement reads a key starting with
+    /// `prefix` (case ignored), e.g. `s3:ExistingObjectTag/`: the caller then
+    /// owes the context those keys, which can cost a read.
+    pub fn reads_condition_key(&self, prefix: &str) -> bool {
+        self.statements.iter().any(|s| s.condition.reads_key_prefix(prefix))
+    }
+
     /// Whether a bucket policy makes its bucket public, as S3's policy status
     /// says it: some statement allows everyone (`Principal: "*"`) without a
     /// condition pinning the requester to fixed sources or accounts

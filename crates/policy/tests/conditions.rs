@@ -296,3 +296,22 @@ fn deny_unless_secure_transport() {
     assert_eq!(decide(&[("aws:SecureTransport", "false")]), Decision::Deny);
     assert_eq!(decide(&[]), Decision::Allow);
 }
+
+/// `Policy::reads_condition_key`: whether a caller must look up keys that cost a read.
+#[test]
+fn which_condition_keys_a_policy_reads() {
+    let p = coffer_policy::Policy::parse_bucket(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject",
+        "Resource":"arn:aws:s3:::b/*","Condition":{"StringEquals":{"S3:ExistingObjectTag/security":"public"}}}]}"#,
+        "b",
+    )
+    .unwrap();
+    assert!(p.reads_condition_key("s3:ExistingObjectTag/"));
+    assert!(!p.reads_condition_key("s3:RequestObjectTag/"));
+    let plain = coffer_policy::Policy::parse_bucket(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#,
+        "b",
+    )
+    .unwrap();
+    assert!(!plain.reads_condition_key("s3:ExistingObjectTag/"));
+}

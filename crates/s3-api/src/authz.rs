@@ -50,13 +50,42 @@ pub(crate) async fn authorize(svc: &S3Service, ctx: &mut Ctx) -> Result<(), S3Er
     if op == Operation::DeleteObjects {
         return Ok(());
     }
+    if op.is(Trait::WritesObject) && tags_requested(op, &ctx.headers) {
+        // An invalid header is the handler's InvalidTag; here it sets no key.
+        ctx.request_tags = crate::tagging::requested(&ctx.headers).ok();
+    }
+    if op.is(Trait::AuthorizedAfterBody) {
+        // The handler calls `recheck` with what the body asks for.
+        return Ok(());
+    }
     let key = perm.on_object.then(|| ctx.key().to_owned());
     ctx.list_check_if_missing = check(svc, ctx, op, perm.action, &info, key.as_deref()).await?;
-    // A form's ACL is a form field, checked by the POST handler.
+    // A form's ACL and tags are form fields, checked by the POST handler.
     if op != Operation::PostObject {
-        check_acl_headers(svc, ctx, op, &ctx.headers).await?;
+        check_write_headers(svc, ctx, op, &ctx.headers).await?;
     }
     Ok(())
+}
+
+/// Checks an operation authorized after its body (`AuthorizedAfterBody`:
+/// PutObjectTagging's tags give the `s3:RequestObjectTag/…` keys), once the
+/// handler has read it and set what it asks for in `ctx`.
+pub(crate) async fn check_after_body(svc: &S3Service, ctx: &Ctx) -> Result<(), S3Error> {
+    let (Some(op), Some(info)) = (ctx.op, ctx.bucket_info.as_ref()) else { return Ok(()) };
+    let Some(perm) = op.permission() else { return Ok(()) };
+    if matches!(ctx.principal, Principal::Operator { .. }) {
+        return Ok(());
+    }
+    let key = perm.on_object.then(|| ctx.key());
+    check(svc, ctx, op, perm.action, info, key).await.map(|_| ())
+}
+
+/// Whether a write's headers ask for tags: `x-amz-tagging` with a value,
+/// and for a copy only with `x-amz-tagging-directive: REPLACE`.
+fn tags_requested(op: Operation, headers: &http::HeaderMap) -> bool {
+    let given = headers.get("x-amz-tagging").is_some_and(|v| !v.as_bytes().trim_ascii().is_empty());
+    let replace = headers.get("x-amz-tagging-directive").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"REPLACE"));
+    given && (op != Operation::CopyObject || replace)
 }
 
 /// Whether headers ask for an ACL that grants more than the owner's own
@@ -70,17 +99,23 @@ pub(crate) fn acl_requested(headers: &http::HeaderMap) -> bool {
 /// CreateMultipartUpload, POST) needs `s3:PutObjectAcl` on the object as
 /// well as the write's own action, as on S3: otherwise a user allowed only to
 /// write could publish what it writes, or (copying an object onto itself)
-/// publish a private object.
-pub(crate) async fn check_acl_headers(
+/// publish a private object. Tags given with it need `s3:PutObjectTagging`.
+pub(crate) async fn check_write_headers(
     svc: &S3Service,
     ctx: &Ctx,
     op: Operation,
     headers: &http::HeaderMap,
 ) -> Result<(), S3Error> {
-    if !op.is(Trait::WritesObject) || !acl_requested(headers) {
+    if !op.is(Trait::WritesObject) {
         return Ok(());
     }
-    check_extra(svc, ctx, Operation::PutObjectAcl, ctx.bucket(), Some(ctx.key())).await
+    if acl_requested(headers) {
+        check_extra(svc, ctx, Operation::PutObjectAcl, ctx.bucket(), Some(ctx.key())).await?;
+    }
+    if tags_requested(op, headers) {
+        check_extra(svc, ctx, Operation::PutObjectTagging, ctx.bucket(), Some(ctx.key())).await?;
+    }
+    Ok(())
 }
 
 /// For a read allowed without looking at the object: the handler found no
@@ -195,7 +230,10 @@ async fn check(
     key: Option<&str>,
 ) -> Result<bool, S3Error> {
     let policy = bucket_policy(svc, &info.name).await?;
-    let context = condition_context(ctx);
+    let mut context = condition_context(ctx);
+    if let Some(key) = key {
+        existing_tags(svc, ctx, policy.as_ref(), &info.name, key, &mut context).await?;
+    }
     let resource = match key {
         Some(k) => format!("arn:aws:s3:::{}/{k}", info.name),
         None => format!("arn:aws:s3:::{}", info.name),
@@ -262,6 +300,35 @@ fn acl_grants(op: Operation, principal: &Principal, acl: CannedAcl) -> bool {
     }
 }
 
+/// `s3:ExistingObjectTag/<key>`: the addressed object's tags, read only
+/// when a policy that applies has a condition on them (a missing object has none).
+async fn existing_tags(
+    svc: &S3Service,
+    ctx: &Ctx,
+    bucket_policy: Option<&Policy>,
+    bucket: &str,
+    key: &str,
+    context: &mut Context,
+) -> Result<(), S3Error> {
+    const PREFIX: &str = "s3:ExistingObjectTag/";
+    let identity = match &ctx.principal {
+        Principal::User(u) => u.policies.iter().any(|p| p.reads_condition_key(PREFIX)),
+        _ => false,
+    };
+    if !identity && !bucket_policy.is_some_and(|p| p.reads_condition_key(PREFIX)) {
+        return Ok(());
+    }
+    let tags = match svc.engine.object_tags(bucket, key).await {
+        Ok(tags) => tags,
+        Err(EngineError::NoSuchKey) => return Ok(()),
+        Err(e) => return Err(from_engine(e)),
+    };
+    for (k, v) in tags.iter() {
+        context.insert(&format!("{PREFIX}{k}"), v);
+    }
+    Ok(())
+}
+
 /// The condition keys of a request, as AWS names them.
 fn condition_context(ctx: &Ctx) -> Context {
     let mut c = coffer_iam::authz::global_context(&ctx.principal, ctx.peer, ctx.secure);
@@ -274,6 +341,12 @@ fn condition_context(ctx: &Ctx) -> Context {
             if let Some(v) = ctx.query.get(param) {
                 c.insert(key, v);
             }
+        }
+    }
+    if let Some(tags) = &ctx.request_tags {
+        for (k, v) in tags.iter() {
+            c.insert(&format!("s3:RequestObjectTag/{k}"), v);
+            c.insert("s3:RequestObjectTagKeys", k);
         }
     }
     for (header, key) in [

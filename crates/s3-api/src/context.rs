@@ -36,6 +36,10 @@ pub(crate) struct Ctx {
     /// How the request was authenticated, as the `s3:authType` and
     /// `s3:signatureversion` condition keys name it.
     pub auth_type: Option<(&'static str, &'static str)>,
+    /// The tags the request asks to set (`x-amz-tagging` on a write, the
+    /// document of PutObjectTagging once read): the `s3:RequestObjectTag/…`
+    /// and `s3:RequestObjectTagKeys` condition keys.
+    pub request_tags: Option<coffer_types::TagSet>,
     /// The addressed bucket, once authorization has looked it up.
     pub bucket_info: Option<coffer_engine::BucketInfo>,
     /// A read was allowed without reading the object: if the handler finds
@@ -77,6 +81,7 @@ impl Ctx {
             region: String::new(),
             principal: Principal::Anonymous,
             auth_type: None,
+            request_tags: None,
             bucket_info: None,
             list_check_if_missing: false,
             authorized: false,

@@ -29,6 +29,7 @@ pub(crate) fn object_meta_from(headers: &HeaderMap) -> Result<ObjectMeta, S3Erro
         user: Default::default(),
         checksum: None,
         acl: crate::acl::requested(headers)?.filter(|a| *a != coffer_types::CannedAcl::Private),
+        tags: crate::tagging::requested(headers)?,
     };
     // aws-chunked is a transfer detail; a list like "gzip,aws-chunked" keeps the rest.
     // Kept verbatim unless aws-chunked has to be removed from the list.
@@ -80,6 +81,9 @@ pub(crate) fn write_object_headers(h: &mut HeaderMap, o: &ObjectRecord, ctx: &Ct
     }
     put(h, "last-modified", Some(&http_date(o.last_modified)));
     h.insert("accept-ranges", HeaderValue::from_static("bytes"));
+    if !m.tags.is_empty() {
+        h.insert("x-amz-tagging-count", HeaderValue::from(m.tags.len()));
+    }
     for (k, v) in &m.user {
         if let (Ok(n), Ok(v)) = (HeaderName::try_from(format!("x-amz-meta-{k}")), HeaderValue::from_str(v)) {
             h.insert(n, v);

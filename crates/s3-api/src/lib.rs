@@ -30,6 +30,7 @@ mod object_put;
 mod policy;
 mod regions;
 mod respond;
+mod tagging;
 
 pub use health::is_health_probe;
 pub use meter::{Meter, RequestClass};
@@ -248,7 +249,6 @@ impl S3Service {
             | GetPublicAccessBlock
             | GetBucketReplication
             | GetBucketRequestPayment
-            | GetBucketTagging
             | GetBucketVersioning
             | GetBucketWebsite => bucket::probe(self, ctx).await,
             GetObjectAcl => acl::get_object(self, ctx).await,
@@ -261,7 +261,12 @@ impl S3Service {
             PostObject => object_post::post(self, ctx, body).await,
             CopyObject => object_put::copy(self, ctx).await,
             GetObject | HeadObject => object_get::get(self, ctx).await,
-            GetObjectTagging => object_get::tagging(self, ctx).await,
+            GetObjectTagging => tagging::get_object(self, ctx).await,
+            PutObjectTagging => tagging::put_object(self, ctx, body).await,
+            DeleteObjectTagging => tagging::delete_object(self, ctx).await,
+            GetBucketTagging => tagging::get_bucket(self, ctx).await,
+            PutBucketTagging => tagging::put_bucket(self, ctx, body).await,
+            DeleteBucketTagging => tagging::delete_bucket(self, ctx).await,
             DeleteObject => object_delete::delete(self, ctx).await,
             CreateMultipartUpload => multipart::create(self, ctx).await,
             UploadPart => multipart::upload_part(self, ctx, body).await,

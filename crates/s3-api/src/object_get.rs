@@ -66,13 +66,3 @@ pub(crate) async fn get(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S
     }
     Ok(r)
 }
-
-/// GetObjectTagging: Coffer stores no tags yet, so an existing object has an
-/// empty tag set (the aws CLI asks for it before multipart copies).
-pub(crate) async fn tagging(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
-    let input =
-        GetInput { bucket: ctx.bucket().to_owned(), key: ctx.key().to_owned(), head: true, ..Default::default() };
-    s.engine.get_object(input).await.map_err(from_engine)?;
-    let doc = coffer_s3_proto::xml::Tagging { xmlns: coffer_s3_proto::xml::NS, tag_set: Default::default() };
-    Ok(respond::xml(coffer_s3_proto::xml::render(&doc)?))
-}

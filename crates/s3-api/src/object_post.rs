@@ -59,7 +59,14 @@ pub(crate) async fn post(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Res
         }
     };
     ctx.key = Some(key.clone());
-    let headers = fields_as_headers(&fields);
+    let mut headers = fields_as_headers(&fields);
+    // The form's `tagging` field is a Tagging document; it asks for what
+    // `x-amz-tagging` asks for on a PUT (and is checked as that).
+    if let Some(doc) = fields.get("tagging") {
+        let tags = coffer_s3_proto::tagging::parse(doc.as_bytes(), coffer_types::tags::MAX_OBJECT_TAGS)?;
+        let v = HeaderValue::from_str(&tags.to_query()).map_err(|_| S3Error::new(C::InvalidTag))?;
+        headers.insert("x-amz-tagging", v);
+    }
     // What the form asks for is what applies, so policy condition keys
     // (`s3:x-amz-acl`, …) read the form's fields: the POST's own `x-amz-*`
     // headers are signed by nothing and ignored.
@@ -74,7 +81,7 @@ pub(crate) async fn post(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Res
 
     // The form's fields ask for what headers ask for on a PUT.
     coffer_s3_proto::unbuilt::refuse(Operation::PostObject, &headers)?;
-    crate::authz::check_acl_headers(s, ctx, Operation::PostObject, &headers).await?;
+    crate::authz::check_write_headers(s, ctx, Operation::PostObject, &headers).await?;
     ctx.authorized = true;
     let meta = crate::headers::object_meta_from(&headers)?;
     let checksum = crate::body::given_checksum(&headers)?

@@ -26,6 +26,7 @@ pub mod probes;
 pub mod router;
 pub mod sigv2;
 pub mod sigv4;
+pub mod tagging;
 pub mod time_fmt;
 pub mod unbuilt;
 pub mod xml;

@@ -59,6 +59,9 @@ pub enum Trait {
     Probe,
     /// Its condition keys include `s3:prefix`, `s3:delimiter`, `s3:max-keys`.
     Lists,
+    /// Authorized by its handler once the (small) body is read: some of its
+    /// condition keys come from the body (PutObjectTagging's tags).
+    AuthorizedAfterBody,
 }
 
 /// What a policy must allow for an operation.
@@ -210,6 +213,9 @@ operations! {
     PutBucketPolicy = PUT Bucket ["policy"] => bucket("s3:PutBucketPolicy"), Other, None;
     DeleteBucketPolicy = DELETE Bucket ["policy"] => bucket("s3:DeleteBucketPolicy"), Other, None;
     GetBucketPolicyStatus = GET Bucket ["policyStatus"] => bucket("s3:GetBucketPolicyStatus"), Other, None;
+    GetBucketTagging = GET Bucket ["tagging"] => bucket("s3:GetBucketTagging"), Other, None;
+    PutBucketTagging = PUT Bucket ["tagging"] => bucket("s3:PutBucketTagging"), Other, None;
+    DeleteBucketTagging = DELETE Bucket ["tagging"] => bucket("s3:PutBucketTagging"), Other, None;
 
     GetBucketAccelerateConfiguration = GET Bucket ["accelerate"]
         => bucket("s3:GetAccelerateConfiguration"), Other, None, Probe;
@@ -238,7 +244,6 @@ operations! {
         => bucket("s3:GetReplicationConfiguration"), Other, None, Probe;
     GetBucketRequestPayment = GET Bucket ["requestPayment"]
         => bucket("s3:GetBucketRequestPayment"), Other, None, Probe;
-    GetBucketTagging = GET Bucket ["tagging"] => bucket("s3:GetBucketTagging"), Other, None, Probe;
     GetBucketVersioning = GET Bucket ["versioning"] => bucket("s3:GetBucketVersioning"), Other, None, Probe;
     GetBucketWebsite = GET Bucket ["website"] => bucket("s3:GetBucketWebsite"), Other, None, Probe;
 
@@ -251,6 +256,8 @@ operations! {
     GetObjectAcl = GET Object ["acl"] => object("s3:GetObjectAcl"), Other, None;
     PutObjectAcl = PUT Object ["acl"] => object("s3:PutObjectAcl"), Other, None;
     GetObjectTagging = GET Object ["tagging"] => object("s3:GetObjectTagging"), Other, None;
+    PutObjectTagging = PUT Object ["tagging"] => object("s3:PutObjectTagging"), Other, None, AuthorizedAfterBody;
+    DeleteObjectTagging = DELETE Object ["tagging"] => object("s3:DeleteObjectTagging"), Other, None;
 
     CreateMultipartUpload = POST Object ["uploads"] => object("s3:PutObject"), Put, Write, WritesObject;
     UploadPart = PUT Object ["partNumber", "uploadId"] copy = false => object("s3:PutObject"), Put, Write;

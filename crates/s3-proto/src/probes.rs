@@ -36,7 +36,6 @@ pub fn bucket_probe(sub: &str) -> Result<String, S3Error> {
         "metrics" => Ok(doc(&format!("<ListMetricsConfigurationsResult {NS}><IsTruncated>false</IsTruncated></ListMetricsConfigurationsResult>"))),
         "intelligent-tiering" => Ok(doc(&format!("<ListBucketIntelligentTieringConfigurationsOutput {NS}><IsTruncated>false</IsTruncated></ListBucketIntelligentTieringConfigurationsOutput>"))),
         "lifecycle" => missing(C::NoSuchLifecycleConfiguration, "lifecycle configuration"),
-        "tagging" => missing(C::NoSuchTagSet, "TagSet"),
         "website" => missing(C::NoSuchWebsiteConfiguration, "website configuration"),
         "encryption" => missing(C::ServerSideEncryptionConfigurationNotFoundError, "server side encryption configuration"),
         "object-lock" => missing(C::ObjectLockConfigurationNotFoundError, "Object Lock configuration"),

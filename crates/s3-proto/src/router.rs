@@ -200,7 +200,7 @@ mod tests {
             ("OPTIONS", "/bkt/k", false, CorsPreflight, Some("bkt"), Some("k")),
             ("PUT", "/bkt?versioning", false, NotImplemented("versioning"), Some("bkt"), None),
             ("GET", "/bkt/k?tagging", false, GetObjectTagging, Some("bkt"), Some("k")),
-            ("PUT", "/bkt/k?tagging", false, NotImplemented("tagging"), Some("bkt"), Some("k")),
+            ("PUT", "/bkt/k?tagging", false, PutObjectTagging, Some("bkt"), Some("k")),
             ("GET", "/bkt/..%2F..%2Fetc%2Fpasswd", false, GetObject, Some("bkt"), Some("../../etc/passwd")),
             ("GET", "/bkt/a+b", false, GetObject, Some("bkt"), Some("a+b")),
             ("GET", "/bkt/%E2%82%AC", false, GetObject, Some("bkt"), Some("€")),

@@ -38,7 +38,6 @@ const UNBUILT_WRITE_HEADERS: &[(&str, &str)] = &[
     ("x-amz-object-lock-mode", "Object Lock"),
     ("x-amz-object-lock-retain-until-date", "Object Lock"),
     ("x-amz-object-lock-legal-hold", "Object Lock"),
-    ("x-amz-tagging", "Object tagging"),
     ("x-amz-website-redirect-location", "Website redirects"),
     ("x-amz-server-side-encryption", "Server-side encryption"),
     ("x-amz-server-side-encryption-aws-kms-key-id", "Server-side encryption"),

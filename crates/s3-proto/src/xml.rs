@@ -534,32 +534,6 @@ pub struct DeleteError {
     pub message: String,
 }
 
-/// GetObjectTagging's answer.
-#[derive(Serialize, Debug)]
-#[serde(rename = "Tagging")]
-pub struct Tagging {
-    #[serde(rename = "@xmlns")]
-    pub xmlns: &'static str,
-    #[serde(rename = "TagSet")]
-    pub tag_set: TagSet,
-}
-
-/// A set of tags.
-#[derive(Serialize, Debug, Default)]
-pub struct TagSet {
-    #[serde(rename = "Tag")]
-    pub tags: Vec<Tag>,
-}
-
-/// One tag.
-#[derive(Serialize, Debug)]
-pub struct Tag {
-    #[serde(rename = "Key")]
-    pub key: String,
-    #[serde(rename = "Value")]
-    pub value: String,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

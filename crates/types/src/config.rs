@@ -7,6 +7,7 @@
 //! | `Acl` | a canned ACL's name (absent: private) | [`crate::CannedAcl::parse`] |
 //! | `Policy` | the bucket policy's JSON, as the owner sent it | `coffer-policy` |
 //! | `Cors` | the CORS configuration's XML, as the owner sent it | `coffer-s3-proto::cors` |
+//! | `Tagging` | the bucket's tags, as `x-amz-tagging` encodes them | [`crate::TagSet::parse_header`] (up to 50 tags) |
 
 /// A kind of bucket configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -14,11 +15,12 @@ pub enum BucketConfigKind {
     Acl,
     Policy,
     Cors,
+    Tagging,
 }
 
 impl BucketConfigKind {
     /// Every kind.
-    pub const ALL: &'static [BucketConfigKind] = &[Self::Acl, Self::Policy, Self::Cors];
+    pub const ALL: &'static [BucketConfigKind] = &[Self::Acl, Self::Policy, Self::Cors, Self::Tagging];
 
     /// The name the metadata store keeps it under (stored: never renamed).
     pub const fn name(self) -> &'static str {
@@ -26,6 +28,7 @@ impl BucketConfigKind {
             Self::Acl => "acl",
             Self::Policy => "policy",
             Self::Cors => "cors",
+            Self::Tagging => "tagging",
         }
     }
 }
@@ -37,6 +40,6 @@ mod tests {
     #[test]
     fn names_are_distinct_and_stable() {
         let names: Vec<_> = BucketConfigKind::ALL.iter().map(|k| k.name()).collect();
-        assert_eq!(names, ["acl", "policy", "cors"]);
+        assert_eq!(names, ["acl", "policy", "cors", "tagging"]);
     }
 }

@@ -13,6 +13,7 @@ mod etag;
 mod ids;
 mod key;
 mod range;
+pub mod tags;
 
 pub use acl::CannedAcl;
 pub use bucket::{BucketName, InvalidBucketName};
@@ -22,6 +23,7 @@ pub use etag::ETag;
 pub use ids::{BlobId, InvalidBlobId, UploadId};
 pub use key::{InvalidObjectKey, ObjectKey, MAX_KEY_LEN};
 pub use range::{ByteRange, RangeError, ResolvedRange};
+pub use tags::{TagError, TagSet};
 
 /// Milliseconds since the Unix epoch, UTC. Metadata timestamps are stored in this unit.
 pub type UnixMillis = i64;

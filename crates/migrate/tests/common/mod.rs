@@ -30,6 +30,7 @@ fn full_meta() -> ObjectMeta {
         user: BTreeMap::from([("colour".into(), "blau".into()), ("x".into(), "".into())]),
         checksum: Some(checksum("CRC64NVME", "AAAAAAAAAAA=", "FULL_OBJECT")),
         acl: Some(CannedAcl::PublicRead),
+        tags: coffer_types::TagSet::parse_header("project=blue%20sky&é=").unwrap(),
     }
 }
 

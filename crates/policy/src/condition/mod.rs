@@ -41,6 +41,13 @@ struct KeyTest {
 pub(crate) type ConditionError = (String, String);
 
 impl Condition {
+    /// Whether some test reads a key that starts with `prefix` (case ignored).
+    pub(crate) fn reads_key_prefix(&self, prefix: &str) -> bool {
+        self.tests.iter().any(|t| {
+            t.key.len() >= prefix.len() && t.key.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+        })
+    }
+
     /// Parses the element's JSON value; `variables` enables policy variables in string and ARN values.
     pub(crate) fn parse(value: &Value, variables: bool) -> Result<Condition, ConditionError> {
         let Value::Object(ops) = value else {

@@ -50,6 +50,8 @@ const DOCUMENTED: &[(&str, &str, bool, Operation, &str)] = {
         ("GET", "/bkt?replication", false, GetBucketReplication, "s3:GetReplicationConfiguration"),
         ("GET", "/bkt?requestPayment", false, GetBucketRequestPayment, "s3:GetBucketRequestPayment"),
         ("GET", "/bkt?tagging", false, GetBucketTagging, "s3:GetBucketTagging"),
+        ("PUT", "/bkt?tagging", false, PutBucketTagging, "s3:PutBucketTagging"),
+        ("DELETE", "/bkt?tagging", false, DeleteBucketTagging, "s3:PutBucketTagging"),
         ("GET", "/bkt?versioning", false, GetBucketVersioning, "s3:GetBucketVersioning"),
         ("GET", "/bkt?website", false, GetBucketWebsite, "s3:GetBucketWebsite"),
         ("PUT", "/bkt/k", false, PutObject, "s3:PutObject"),
@@ -59,7 +61,9 @@ const DOCUMENTED: &[(&str, &str, bool, Operation, &str)] = {
         ("DELETE", "/bkt/k?versionId=null", false, DeleteObject, "s3:DeleteObject"),
         ("GET", "/bkt/k?acl", false, GetObjectAcl, "s3:GetObjectAcl"),
         ("PUT", "/bkt/k?acl", false, PutObjectAcl, "s3:PutObjectAcl"),
-        ("GET", "/bkt/k?tagging", false, GetObjectTagging, "s3:GetObjectTagging"),
+        ("GET", "/bkt/k?tagging&versionId=null", false, GetObjectTagging, "s3:GetObjectTagging"),
+        ("PUT", "/bkt/k?tagging", false, PutObjectTagging, "s3:PutObjectTagging"),
+        ("DELETE", "/bkt/k?tagging", false, DeleteObjectTagging, "s3:DeleteObjectTagging"),
         ("POST", "/bkt/k?uploads", false, CreateMultipartUpload, "s3:PutObject"),
         ("PUT", "/bkt/k?partNumber=2&uploadId=u", false, UploadPart, "s3:PutObject"),
         ("PUT", "/bkt/k?partNumber=2&uploadId=u", true, UploadPartCopy, "s3:PutObject"),
@@ -136,6 +140,9 @@ fn traits_classes_and_grants() {
     let writes: Vec<_> = OPERATIONS.iter().filter(|s| s.traits.contains(&Trait::WritesObject)).map(|s| s.op).collect();
     assert_eq!(writes, [PostObject, PutObject, CopyObject, CreateMultipartUpload]);
     assert_eq!(GetBucketVersioning.probed(), Some("versioning"));
+    let after: Vec<_> =
+        OPERATIONS.iter().filter(|s| s.traits.contains(&Trait::AuthorizedAfterBody)).map(|s| s.op).collect();
+    assert_eq!(after, [PutObjectTagging]);
     assert_eq!(GetBucketPolicy.probed(), None);
     for spec in OPERATIONS.iter().filter(|s| s.traits.contains(&Trait::Probe)) {
         match crate::probes::bucket_probe(spec.select[0]) {
