@@ -245,10 +245,10 @@ async fn truncated_form_stores_nothing() {
 }
 
 /// Issue #11, item 2: a form's `acl` field needs `s3:PutObjectAcl` like the
-/// `x-amz-acl` header does; item 11: a `tagging` field is refused, not
-/// dropped. Both stored the object on main.
+/// `x-amz-acl` header does; a `tagging` field (a Tagging document) needs
+/// `s3:PutObjectTagging` like `x-amz-tagging` does, and is stored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn form_acl_needs_put_object_acl_and_tagging_is_refused() {
+async fn form_acl_and_tagging_need_their_own_permissions() {
     let s = TestServer::start().await;
     s.admin("POST", "/projects", Some(serde_json::json!({"name": "alpha"}))).await;
     let root = s.new_key("alpha", None, None).await;
@@ -273,9 +273,24 @@ async fn form_acl_needs_put_object_acl_and_tagging_is_refused() {
         ("key", "k"),
         ("tagging", "<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>"),
     ]);
+    let tagged = fields.clone();
     fields.extend(v4_fields_as(&p, &writer.ak, &writer.sk));
     let r = post(&s, "bkt", &form(&fields, "f.txt", b"data")).await;
-    assert_eq!((r.status, r.code().as_deref()), (501, Some("NotImplemented")), "{}", r.text());
+    assert_eq!((r.status, r.code().as_deref()), (403, Some("AccessDenied")), "{}", r.text());
+    assert_eq!(s.as_key(Some(&root), "GET", "/bkt/k", "", b"").await.status, 404, "nothing stored");
+    // The project's root may tag: the tags are the object's.
+    let mut fields = tagged.clone();
+    fields.extend(v4_fields_as(&p, &root.ak, &root.sk));
+    assert_eq!(post(&s, "bkt", &form(&fields, "f.txt", b"data")).await.status, 204);
+    let tags = s.as_key(Some(&root), "GET", "/bkt/k", "tagging", b"").await.text();
+    assert!(tags.contains("<Tag><Key>a</Key><Value>b</Value></Tag>"), "{tags}");
+    assert_eq!(s.as_key(Some(&root), "DELETE", "/bkt/k", "", b"").await.status, 204);
+    // A malformed tag set is refused before anything is stored.
+    let mut fields =
+        pairs(&[("key", "k"), ("tagging", "<Tagging><TagSet><Tag><Key>aws:x</Key></Tag></TagSet></Tagging>")]);
+    fields.extend(v4_fields_as(&p, &root.ak, &root.sk));
+    let r = post(&s, "bkt", &form(&fields, "f.txt", b"data")).await;
+    assert_eq!((r.status, r.code().as_deref()), (400, Some("InvalidTag")), "{}", r.text());
     assert_eq!(s.as_key(Some(&root), "GET", "/bkt/k", "", b"").await.status, 404, "nothing stored");
 
     // Without the ACL the writer's form goes through.

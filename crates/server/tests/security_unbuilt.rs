@@ -102,7 +102,8 @@ async fn unbuilt_features_are_refused_and_nothing_is_stored() {
         let r = s.signed("PUT", &path, "", &[(name, value)], b"data").await;
         assert_eq!((r.status, r.code().as_deref()), (*status, Some(*code)), "PUT {name}: {}", r.text());
         assert_eq!(body_of(&s, &path).await.0, 404, "PUT {name} stored nothing");
-        let copy = [(*name, *value), ("x-amz-copy-source", "/bkt/k")];
+        // A copy reads `x-amz-tagging` only with `x-amz-tagging-directive: REPLACE`.
+        let copy = [(*name, *value), ("x-amz-copy-source", "/bkt/k"), ("x-amz-tagging-directive", "REPLACE")];
         let r = s.signed("PUT", &path, "", &copy, b"").await;
         assert_eq!(r.status, *status, "copy {name}: {}", r.text());
         let r = s.signed("POST", &path, "uploads", &[(name, value)], b"").await;
