@@ -176,6 +176,15 @@ pub(crate) async fn set_visibility(
     let next = switched(authz.policy_text(), &b.name, public).map_err(|e| {
         PageError::new(StatusCode::CONFLICT, "Bucket policy not changed", format!("The switch could not apply: {e}."))
     })?;
+    // Block Public Access (the bucket's or its project's) refuses a public policy.
+    if public && inner.engine.effective_public_access_block(&b).await.map_err(PageError::internal)?.block_public_policy
+    {
+        return Err(PageError::new(
+            StatusCode::FORBIDDEN,
+            "Public access is blocked",
+            "Block Public Access (BlockPublicPolicy) is on for this bucket or its project: it cannot be made public.",
+        ));
+    }
     let action = if next.is_some() { "s3:PutBucketPolicy" } else { "s3:DeleteBucketPolicy" };
     if !authz.on_bucket(action) {
         return Err(PageError::new(

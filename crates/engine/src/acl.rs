@@ -20,6 +20,7 @@ impl Engine {
         stamp: Option<&BucketStamp>,
         acl: CannedAcl,
     ) -> Result<(), EngineError> {
+        self.allow_acl(bucket, Some(acl)).await?;
         let value = (acl != CannedAcl::Private).then(|| acl.as_str().to_owned());
         self.set_bucket_config(bucket, stamp, BucketConfigKind::Acl, value).await
     }
@@ -38,6 +39,7 @@ impl Engine {
         key: &str,
         acl: CannedAcl,
     ) -> Result<(), EngineError> {
+        self.allow_acl(bucket, Some(acl)).await?;
         let r = self.meta.set_object_acl(bucket, stamp, key, (acl != CannedAcl::Private).then_some(acl)).await;
         self.stamped(bucket, stamp, r).await
     }

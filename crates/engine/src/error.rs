@@ -47,6 +47,9 @@ pub enum EngineError {
     InvalidRequest(String),
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// Refused by Block Public Access (S3: `403 AccessDenied`).
+    #[error("access denied: {0}")]
+    PublicAccessBlocked(&'static str),
     #[error("precondition failed")]
     PreconditionFailed,
     /// 304: carries what the response must still say about the object.

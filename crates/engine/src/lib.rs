@@ -26,12 +26,14 @@ mod multipart;
 mod object_copy;
 mod object_get;
 mod object_put;
+mod project_cache;
+mod public_access;
 mod read_deadline;
 mod tagging;
 
 pub use bucket::{BucketInfo, NewBucket};
 pub use bucket_cache::BUCKET_CACHE_TTL;
-pub use coffer_types::BucketConfigKind;
+pub use coffer_types::{BucketConfigKind, PublicAccessBlock};
 pub use error::{BoxError, EngineError};
 pub use gc::{ReclaimReport, SWEEP_LEASE};
 pub use ingest::{Body, BodyCheck, ChecksumCheck, ExpectedChecksum};
@@ -40,6 +42,7 @@ pub use multipart::{CompletedPart, PartsPage, UploadsPage, UploadsParams, MAX_PA
 pub use object_copy::{CopyInput, MetadataDirective};
 pub use object_get::{Conditions, GetInput, GetOutput};
 pub use object_put::PutInput;
+pub use public_access::is_public_acl;
 pub use read_deadline::ReadTooLong;
 
 use coffer_blob::BlobStore;
@@ -101,6 +104,8 @@ pub struct Engine {
     node_id: Arc<str>,
     /// Buckets as last read, for at most half a second (`bucket_cache.rs`).
     buckets: Arc<bucket_cache::BucketCache>,
+    /// Projects' Block Public Access switches, kept as buckets are (`project_cache.rs`).
+    projects: Arc<project_cache::ProjectCache>,
 }
 
 impl Engine {
@@ -110,7 +115,8 @@ impl Engine {
         // restarts (a restarted gateway does not inherit its old leases).
         let node_id = Arc::from(format!("pid{}-{}", std::process::id(), coffer_types::BlobId::random()).as_str());
         let buckets = Arc::new(bucket_cache::BucketCache::new(BUCKET_CACHE_TTL));
-        Engine { meta, blobs, cfg: Arc::new(cfg), node_id, buckets }
+        let projects = Arc::new(project_cache::ProjectCache::new(BUCKET_CACHE_TTL));
+        Engine { meta, blobs, cfg: Arc::new(cfg), node_id, buckets, projects }
     }
 
     /// The same engine keeping buckets for `ttl` instead of
@@ -118,6 +124,7 @@ impl Engine {
     /// buckets behind its back.
     pub fn with_bucket_ttl(mut self, ttl: std::time::Duration) -> Self {
         self.buckets = Arc::new(bucket_cache::BucketCache::new(ttl));
+        self.projects = Arc::new(project_cache::ProjectCache::new(ttl));
         self
     }
 

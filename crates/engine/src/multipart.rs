@@ -99,6 +99,7 @@ impl Engine {
     /// Starts an upload; returns its id.
     pub async fn create_upload(&self, bucket: &str, key: &str, meta: ObjectMeta) -> Result<String, EngineError> {
         check_key(key)?;
+        self.allow_acl(bucket, meta.acl).await?;
         let id = UploadId::random().0;
         let rec = UploadRecord { upload_id: id.clone(), key: key.to_owned(), initiated: now_millis(), meta };
         self.meta.create_upload(bucket, rec).await?;

@@ -42,6 +42,7 @@ impl Engine {
     /// Copies an object; returns the new ETag and its last-modified time.
     pub async fn copy_object(&self, input: CopyInput) -> Result<(ETag, i64), EngineError> {
         check_key(&input.dst_key)?;
+        self.allow_acl(&input.dst_bucket, input.acl).await?;
         let src = self.meta.get_object(&input.src_bucket, &input.src_key).await?.ok_or(EngineError::NoSuchKey)?;
         copy_conditions(&input.source_conditions, &src)?;
         let same = input.src_bucket == input.dst_bucket && input.src_key == input.dst_key;

@@ -30,6 +30,7 @@ impl Engine {
     /// Stores an object; returns its ETag and checksum once durable.
     pub async fn put_object(&self, input: PutInput) -> Result<(ETag, StoredChecksum), EngineError> {
         check_key(&input.key)?;
+        self.allow_acl(&input.bucket, input.meta.acl).await?;
         if input.len.is_some_and(|l| l > self.cfg.max_put_size) {
             return Err(EngineError::EntityTooLarge(self.cfg.max_put_size));
         }

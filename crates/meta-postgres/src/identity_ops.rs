@@ -70,6 +70,7 @@ pub async fn delete_project(c: &impl Db, name: &str) -> Try<()> {
         "DELETE FROM access_keys WHERE project = $1",
         "DELETE FROM users WHERE project = $1",
         "DELETE FROM quotas WHERE scope_kind = 'project' AND scope_name = $1",
+        "DELETE FROM project_configs WHERE project = $1",
         "DELETE FROM projects WHERE name = $1",
     ] {
         c.execute_typed(sql, &[(&name, Type::TEXT)]).await?;

@@ -420,6 +420,12 @@ impl MetaStore for PgMetaStore {
     async fn get_bucket_config(&self, bucket: &str, name: &str) -> Result<Option<String>, MetaError> {
         reading!(self, |c| ops::get_bucket_config(c, bucket, name))
     }
+    async fn set_project_config(&self, project: &str, name: &str, value: Option<String>) -> Result<(), MetaError> {
+        writing!(self, |tx| quota::set_project_config(tx, project, name, value.as_deref()))
+    }
+    async fn get_project_config(&self, project: &str, name: &str) -> Result<Option<String>, MetaError> {
+        reading!(self, |c| quota::get_project_config(c, project, name))
+    }
     async fn bucket_totals(&self, bucket: &str) -> Result<StoredTotals, MetaError> {
         reading!(self, |c| quota::bucket_totals(c, bucket))
     }

@@ -23,6 +23,7 @@ mod v5;
 mod v6;
 mod v7;
 mod v8;
+mod v9;
 
 /// One schema step.
 pub struct Migration {
@@ -49,10 +50,12 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 7, up: v7::UP, down: v7::DOWN },
     // v8: deleted buckets' names held for their last owner a while. See `v8.rs`.
     Migration { version: 8, up: v8::UP, down: v8::DOWN },
+    // v9: settings of a project as a whole (Block Public Access). See `v9.rs`.
+    Migration { version: 9, up: v9::UP, down: v9::DOWN },
 ];
 
 /// The newest schema version.
-pub const LATEST: u32 = 8;
+pub const LATEST: u32 = 9;
 
 /// Why migrating failed.
 #[derive(Debug, thiserror::Error)]

@@ -252,3 +252,30 @@ pub(crate) async fn drop_bucket_quota(c: &impl Db, bucket: &str) -> Try<()> {
         .await?;
     Ok(())
 }
+
+/// Sets or removes a project's named setting.
+pub async fn set_project_config(c: &impl Db, project: &str, name: &str, value: Option<&str>) -> Try<()> {
+    match value {
+        Some(v) => {
+            let sql = "INSERT INTO project_configs (project, name, value) VALUES ($1, $2, $3)
+                       ON CONFLICT (project, name) DO UPDATE SET value = excluded.value";
+            c.execute_typed(sql, &[(&project, Type::TEXT), (&name, Type::TEXT), (&v, Type::TEXT)]).await?
+        }
+        None => {
+            let sql = "DELETE FROM project_configs WHERE project = $1 AND name = $2";
+            c.execute_typed(sql, &[(&project, Type::TEXT), (&name, Type::TEXT)]).await?
+        }
+    };
+    Ok(())
+}
+
+/// A project's named setting, if set.
+pub async fn get_project_config(c: &impl Db, project: &str, name: &str) -> Try<Option<String>> {
+    let row = c
+        .query_typed_opt(
+            "SELECT value FROM project_configs WHERE project = $1 AND name = $2",
+            &[(&project, Type::TEXT), (&name, Type::TEXT)],
+        )
+        .await?;
+    Ok(row.map(|r| r.get(0)))
+}

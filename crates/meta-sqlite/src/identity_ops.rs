@@ -70,6 +70,7 @@ pub fn delete_project(c: &Connection, name: &str) -> R<()> {
         "DELETE FROM access_keys WHERE project = ?1",
         "DELETE FROM users WHERE project = ?1",
         "DELETE FROM quotas WHERE scope_kind = 'project' AND scope_name = ?1",
+        "DELETE FROM project_configs WHERE project = ?1",
         "DELETE FROM projects WHERE name = ?1",
     ] {
         c.prepare_cached(sql).map_err(sql_err)?.execute([name]).map_err(sql_err)?;

@@ -257,6 +257,14 @@ impl MetaStore for SqliteMetaStore {
         let (b, n) = (bucket.to_owned(), name.to_owned());
         self.readers.point(move |c| ops::get_bucket_config(c, &b, &n)).await
     }
+    async fn set_project_config(&self, project: &str, name: &str, value: Option<String>) -> Result<(), MetaError> {
+        let (p, n) = (project.to_owned(), name.to_owned());
+        self.writer.run(move |c| quota::set_project_config(c, &p, &n, value.as_deref())).await
+    }
+    async fn get_project_config(&self, project: &str, name: &str) -> Result<Option<String>, MetaError> {
+        let (p, n) = (project.to_owned(), name.to_owned());
+        self.readers.point(move |c| quota::get_project_config(c, &p, &n)).await
+    }
     async fn bucket_totals(&self, bucket: &str) -> Result<StoredTotals, MetaError> {
         let b = bucket.to_owned();
         self.readers.point(move |c| quota::bucket_totals(c, &b)).await

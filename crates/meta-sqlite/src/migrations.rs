@@ -9,6 +9,7 @@ use rusqlite::Connection;
 mod tests;
 mod v10;
 mod v11;
+mod v12;
 mod v4;
 mod v5;
 mod v6;
@@ -131,10 +132,12 @@ DROP TABLE buckets;
     Migration { version: 10, up: v10::UP, down: v10::DOWN },
     // v11: deleted buckets' names held for their last owner a while. See `v11.rs`.
     Migration { version: 11, up: v11::UP, down: v11::DOWN },
+    // v12: settings of a project as a whole (Block Public Access). See `v12.rs`.
+    Migration { version: 12, up: v12::UP, down: v12::DOWN },
 ];
 
 /// The newest schema version.
-pub const LATEST: u32 = 11;
+pub const LATEST: u32 = 12;
 
 /// The schema version of `conn`.
 pub fn current(conn: &Connection) -> rusqlite::Result<u32> {

@@ -156,3 +156,31 @@ pub(crate) fn drop_bucket_quota(c: &Connection, bucket: &str) -> R<()> {
         .map_err(sql_err)?;
     Ok(())
 }
+
+/// Sets or removes a project's named setting.
+pub fn set_project_config(c: &Connection, project: &str, name: &str, value: Option<&str>) -> R<()> {
+    let r = match value {
+        Some(v) => c
+            .prepare_cached(
+                "INSERT INTO project_configs (project, name, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (project, name) DO UPDATE SET value = excluded.value",
+            )
+            .map_err(sql_err)?
+            .execute(params![project, name, v]),
+        None => c
+            .prepare_cached("DELETE FROM project_configs WHERE project = ?1 AND name = ?2")
+            .map_err(sql_err)?
+            .execute(params![project, name]),
+    };
+    r.map_err(sql_err)?;
+    Ok(())
+}
+
+/// A project's named setting, if set.
+pub fn get_project_config(c: &Connection, project: &str, name: &str) -> R<Option<String>> {
+    c.prepare_cached("SELECT value FROM project_configs WHERE project = ?1 AND name = ?2")
+        .map_err(sql_err)?
+        .query_row(params![project, name], |r| r.get(0))
+        .optional()
+        .map_err(sql_err)
+}

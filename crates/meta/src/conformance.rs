@@ -52,7 +52,7 @@ macro_rules! meta_conformance_tests {
         $crate::meta_conformance_tests!(@cases $make,
             buckets, objects_roundtrip, overwrite_queues_old_blobs, listing_order_and_bounds,
             conditional_writes, multipart_lifecycle, delete_bucket_rules, gc_queue_and_orphans,
-            ping, concurrent_conditional_creates, bucket_configs, object_acl_update, object_tags_update, stamped_writes_need_the_same_bucket, deleted_bucket_names_are_held, bucket_config_compare_and_set,
+            ping, concurrent_conditional_creates, bucket_configs, object_acl_update, object_tags_update, project_configs, stamped_writes_need_the_same_bucket, deleted_bucket_names_are_held, bucket_config_compare_and_set,
             bucket_project_roundtrip, stored_totals_follow_writes, quota_enforced, quota_under_concurrency,
             usage_records, usage_saturates, meter_storage_splits_hours,
             projects_crud, users_crud, user_paths_and_ids_roundtrip, rename_user_moves_keys, user_password_hash,

@@ -212,6 +212,14 @@ pub trait MetaStore: Send + Sync + 'static {
     /// A named bucket configuration, if set. `NoSuchBucket` if the bucket is missing.
     async fn get_bucket_config(&self, bucket: &str, name: &str) -> Result<Option<String>, MetaError>;
 
+    /// Sets (`Some`) or removes (`None`) a named setting of a project as a
+    /// whole (e.g. its Block Public Access switches), stored as the text it
+    /// was given. Stored whether or not the project exists, as a project
+    /// quota is; deleted with the project.
+    async fn set_project_config(&self, project: &str, name: &str, value: Option<String>) -> Result<(), MetaError>;
+    /// A named setting of a project, if set.
+    async fn get_project_config(&self, project: &str, name: &str) -> Result<Option<String>, MetaError>;
+
     /// What the bucket holds now (kept in the same transaction as every
     /// object and part write). `NoSuchBucket` if it is missing.
     async fn bucket_totals(&self, bucket: &str) -> Result<StoredTotals, MetaError>;

@@ -11,9 +11,9 @@
 //! the copy instead of being dropped.
 
 /// The SQLite schema version this copier knows.
-pub const SQLITE_VERSION: u32 = 11;
+pub const SQLITE_VERSION: u32 = 12;
 /// The PostgreSQL schema version this copier writes.
-pub const POSTGRES_VERSION: u32 = 8;
+pub const POSTGRES_VERSION: u32 = 9;
 
 /// PostgreSQL tables with no SQLite counterpart, left empty by the copy:
 /// `bucket_totals` (v5) holds counter shards added to the totals in the
@@ -131,6 +131,12 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "bucket_configs",
         columns: &[col("bucket_id", Int8), col("name", Text), col("value", Text)],
+        key_len: 2,
+        identity: None,
+    },
+    Table {
+        name: "project_configs",
+        columns: &[col("project", Text), col("name", Text), col("value", Text)],
         key_len: 2,
         identity: None,
     },

@@ -76,7 +76,7 @@ async fn every_record_reads_back_the_same_from_postgres() {
     // The fixture holds what it should (else equality proves little).
     assert_eq!((before.projects.len(), before.users.len(), before.keys.len()), (2, 2, 3));
     assert_eq!((before.buckets.len(), before.objects.len(), before.uploads[0].2.len()), (3, 13, 2));
-    assert_eq!(before.configs.iter().filter(|c| c.2.is_some()).count(), 3);
+    assert_eq!(before.configs.iter().filter(|c| c.2.is_some()).count(), 4, "three of a bucket, one of a project");
     assert_eq!(before.gc.len(), 3, "two overwritten versions' blobs");
     assert!(before.usage.iter().any(|u| u.byte_hours > 0.0), "metered storage");
     assert_eq!(before.generations.iter().map(|g| g.1).collect::<Vec<_>>(), [2, 1]);
@@ -193,10 +193,10 @@ async fn an_unknown_source_schema_is_refused() {
     let (_dir, path, _) = filled_sqlite().await;
     let nowhere: tokio_postgres::Config = "host=/nonexistent dbname=none".parse().unwrap();
     let raw = rusqlite::Connection::open(&path).unwrap();
-    raw.pragma_update(None, "user_version", 10).unwrap();
-    let e = migrate(&Options::new(&path, nowhere.clone()), |_, _| {}).await.unwrap_err();
-    assert!(matches!(e, MigrateError::SourceVersion { found: 10, expected: 11 }), "{e}");
     raw.pragma_update(None, "user_version", 11).unwrap();
+    let e = migrate(&Options::new(&path, nowhere.clone()), |_, _| {}).await.unwrap_err();
+    assert!(matches!(e, MigrateError::SourceVersion { found: 11, expected: 12 }), "{e}");
+    raw.pragma_update(None, "user_version", 12).unwrap();
     raw.execute_batch("ALTER TABLE objects ADD COLUMN surprise TEXT").unwrap();
     let e = migrate(&Options::new(&path, nowhere.clone()), |_, _| {}).await.unwrap_err();
     assert!(matches!(e, MigrateError::Schema(_)) && e.to_string().contains("surprise"), "{e}");

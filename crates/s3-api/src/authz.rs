@@ -130,7 +130,7 @@ pub(crate) async fn missing_key(svc: &S3Service, ctx: &Ctx, e: S3Error) -> S3Err
 }
 
 async fn may_list(svc: &S3Service, ctx: &Ctx, info: &BucketInfo) -> Result<bool, S3Error> {
-    let policy = bucket_policy(svc, &info.name).await?;
+    let policy = guarded_policy(svc, ctx, info).await?;
     let context = condition_context(ctx);
     let arn = format!("arn:aws:s3:::{}", info.name);
     let acl = bucket_acl(svc, info).await?;
@@ -139,7 +139,7 @@ async fn may_list(svc: &S3Service, ctx: &Ctx, info: &BucketInfo) -> Result<bool,
         resource: &arn,
         bucket_owner: Some(&info.project),
         bucket_policy: policy.as_ref(),
-        acl_grants: acl_grants(Operation::ListObjects, &ctx.principal, acl),
+        acl_grants: acl_grants(Operation::ListObjects, &ctx.principal, acl) && !ignores_acl(svc, info, acl).await?,
         context: &context,
     };
     Ok(decide(&ctx.principal, &list))
@@ -229,7 +229,7 @@ async fn check(
     info: &BucketInfo,
     key: Option<&str>,
 ) -> Result<bool, S3Error> {
-    let policy = bucket_policy(svc, &info.name).await?;
+    let policy = guarded_policy(svc, ctx, info).await?;
     let mut context = condition_context(ctx);
     if let Some(key) = key {
         existing_tags(svc, ctx, policy.as_ref(), &info.name, key, &mut context).await?;
@@ -263,12 +263,36 @@ async fn check(
     } else {
         bucket_acl(svc, info).await?
     };
-    access.acl_grants = acl_grants(op, &ctx.principal, acl);
+    access.acl_grants = acl_grants(op, &ctx.principal, acl) && !ignores_acl(svc, info, acl).await?;
     if access.acl_grants && decide(&ctx.principal, &access) {
         Ok(false)
     } else {
         Err(C::AccessDenied.into())
     }
+}
+
+/// The bucket policy as it applies to the requester: with
+/// `RestrictPublicBuckets`, a public policy grants nothing to anyone outside
+/// the bucket's project (anonymous requests, other projects).
+async fn guarded_policy(svc: &S3Service, ctx: &Ctx, info: &BucketInfo) -> Result<Option<Policy>, S3Error> {
+    let policy = bucket_policy(svc, &info.name).await?;
+    let outsider = ctx.principal.project() != Some(info.project.as_str());
+    if outsider && policy.as_ref().is_some_and(Policy::is_public) {
+        let guard = svc.engine.effective_public_access_block(info).await.map_err(from_engine)?;
+        if guard.restrict_public_buckets {
+            return Ok(None);
+        }
+    }
+    Ok(policy)
+}
+
+/// Whether `IgnorePublicAcls` makes this (public) ACL grant nothing.
+async fn ignores_acl(svc: &S3Service, info: &BucketInfo, acl: CannedAcl) -> Result<bool, S3Error> {
+    if !coffer_engine::is_public_acl(acl) {
+        return Ok(false);
+    }
+    let guard = svc.engine.effective_public_access_block(info).await.map_err(from_engine)?;
+    Ok(guard.ignore_public_acls)
 }
 
 async fn bucket_acl(svc: &S3Service, info: &BucketInfo) -> Result<CannedAcl, S3Error> {

@@ -101,6 +101,12 @@ pub(crate) async fn create(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> R
         region: &ctx.region,
         project: acting_project(ctx),
     };
+    // A public ACL where the project blocks them: refused before the bucket is made.
+    if acl.is_some_and(coffer_engine::is_public_acl)
+        && s.engine.project_public_access_block(acting_project(ctx)).await.map_err(from_engine)?.block_public_acls
+    {
+        return Err(from_engine(EngineError::PublicAccessBlocked("public ACLs are blocked (BlockPublicAcls)")));
+    }
     match s.engine.create_bucket(new).await {
         Ok(()) => {
             if let Some(a) = acl {

@@ -28,6 +28,7 @@ mod object_get;
 mod object_post;
 mod object_put;
 mod policy;
+mod public_access;
 mod regions;
 mod respond;
 mod tagging;
@@ -246,7 +247,6 @@ impl S3Service {
             | GetBucketNotificationConfiguration
             | GetObjectLockConfiguration
             | GetBucketOwnershipControls
-            | GetPublicAccessBlock
             | GetBucketReplication
             | GetBucketRequestPayment
             | GetBucketVersioning
@@ -265,6 +265,9 @@ impl S3Service {
             PutObjectTagging => tagging::put_object(self, ctx, body).await,
             DeleteObjectTagging => tagging::delete_object(self, ctx).await,
             GetBucketTagging => tagging::get_bucket(self, ctx).await,
+            GetPublicAccessBlock => public_access::get(self, ctx).await,
+            PutPublicAccessBlock => public_access::put(self, ctx, body).await,
+            DeletePublicAccessBlock => public_access::delete(self, ctx).await,
             PutBucketTagging => tagging::put_bucket(self, ctx, body).await,
             DeleteBucketTagging => tagging::delete_bucket(self, ctx).await,
             DeleteObject => object_delete::delete(self, ctx).await,

@@ -22,7 +22,17 @@ pub(crate) async fn put(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Resu
     if !text.trim_start().starts_with('{') {
         return Err(C::MalformedPolicy.into());
     }
-    Policy::parse_bucket(text, ctx.bucket()).map_err(|e| S3Error::with_message(C::MalformedPolicy, e.to_string()))?;
+    let policy = Policy::parse_bucket(text, ctx.bucket())
+        .map_err(|e| S3Error::with_message(C::MalformedPolicy, e.to_string()))?;
+    if policy.is_public() {
+        let info = s.engine.head_bucket(ctx.bucket()).await.map_err(from_engine)?;
+        if s.engine.effective_public_access_block(&info).await.map_err(from_engine)?.block_public_policy {
+            return Err(S3Error::with_message(
+                C::AccessDenied,
+                "Access Denied: public policies are blocked (BlockPublicPolicy)",
+            ));
+        }
+    }
     s.engine
         .set_bucket_config(ctx.bucket(), ctx.stamp().as_ref(), POLICY, Some(text.to_owned()))
         .await

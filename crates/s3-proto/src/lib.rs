@@ -23,6 +23,7 @@ pub mod error;
 pub mod ops;
 pub mod post;
 pub mod probes;
+pub mod public_access;
 pub mod router;
 pub mod sigv2;
 pub mod sigv4;

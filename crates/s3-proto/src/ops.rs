@@ -214,6 +214,9 @@ operations! {
     DeleteBucketPolicy = DELETE Bucket ["policy"] => bucket("s3:DeleteBucketPolicy"), Other, None;
     GetBucketPolicyStatus = GET Bucket ["policyStatus"] => bucket("s3:GetBucketPolicyStatus"), Other, None;
     GetBucketTagging = GET Bucket ["tagging"] => bucket("s3:GetBucketTagging"), Other, None;
+    GetPublicAccessBlock = GET Bucket ["publicAccessBlock"] => bucket("s3:GetBucketPublicAccessBlock"), Other, None;
+    PutPublicAccessBlock = PUT Bucket ["publicAccessBlock"] => bucket("s3:PutBucketPublicAccessBlock"), Other, None;
+    DeletePublicAccessBlock = DELETE Bucket ["publicAccessBlock"] => bucket("s3:PutBucketPublicAccessBlock"), Other, None;
     PutBucketTagging = PUT Bucket ["tagging"] => bucket("s3:PutBucketTagging"), Other, None;
     DeleteBucketTagging = DELETE Bucket ["tagging"] => bucket("s3:PutBucketTagging"), Other, None;
 
@@ -238,8 +241,6 @@ operations! {
         => bucket("s3:GetBucketObjectLockConfiguration"), Other, None, Probe;
     GetBucketOwnershipControls = GET Bucket ["ownershipControls"]
         => bucket("s3:GetBucketOwnershipControls"), Other, None, Probe;
-    GetPublicAccessBlock = GET Bucket ["publicAccessBlock"]
-        => bucket("s3:GetBucketPublicAccessBlock"), Other, None, Probe;
     GetBucketReplication = GET Bucket ["replication"]
         => bucket("s3:GetReplicationConfiguration"), Other, None, Probe;
     GetBucketRequestPayment = GET Bucket ["requestPayment"]
@@ -256,8 +257,9 @@ operations! {
     GetObjectAcl = GET Object ["acl"] => object("s3:GetObjectAcl"), Other, None;
     PutObjectAcl = PUT Object ["acl"] => object("s3:PutObjectAcl"), Other, None;
     GetObjectTagging = GET Object ["tagging"] => object("s3:GetObjectTagging"), Other, None;
-    PutObjectTagging = PUT Object ["tagging"] => object("s3:PutObjectTagging"), Other, None, AuthorizedAfterBody;
-    DeleteObjectTagging = DELETE Object ["tagging"] => object("s3:DeleteObjectTagging"), Other, None;
+    /// WRITE on the bucket may overwrite its objects, tags included.
+    PutObjectTagging = PUT Object ["tagging"] => object("s3:PutObjectTagging"), Other, Write, AuthorizedAfterBody;
+    DeleteObjectTagging = DELETE Object ["tagging"] => object("s3:DeleteObjectTagging"), Other, Write;
 
     CreateMultipartUpload = POST Object ["uploads"] => object("s3:PutObject"), Put, Write, WritesObject;
     UploadPart = PUT Object ["partNumber", "uploadId"] copy = false => object("s3:PutObject"), Put, Write;

@@ -39,7 +39,6 @@ pub fn bucket_probe(sub: &str) -> Result<String, S3Error> {
         "website" => missing(C::NoSuchWebsiteConfiguration, "website configuration"),
         "encryption" => missing(C::ServerSideEncryptionConfigurationNotFoundError, "server side encryption configuration"),
         "object-lock" => missing(C::ObjectLockConfigurationNotFoundError, "Object Lock configuration"),
-        "publicAccessBlock" => missing(C::NoSuchPublicAccessBlockConfiguration, "public access block configuration"),
         "replication" => missing(C::ReplicationConfigurationNotFoundError, "replication configuration"),
         other => Err(S3Error::with_message(C::NotImplemented, format!("{other} is not implemented by this server."))),
     }

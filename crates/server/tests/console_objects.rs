@@ -258,6 +258,14 @@ async fn share_links_delete_and_public_switch() {
     assert!(s.get("/buckets/share").await.text().contains("badge public"));
     assert_eq!(s.post("/buckets/share/visibility", "public=0").await.status, 303);
     assert_eq!(anon().await.status, 403);
+    // Block Public Access (BlockPublicPolicy) holds on the switch too.
+    let bpa =
+        b"<PublicAccessBlockConfiguration><BlockPublicPolicy>true</BlockPublicPolicy></PublicAccessBlockConfiguration>";
+    assert_eq!(srv.signed("PUT", "/share", "publicAccessBlock", &[], bpa).await.status, 200);
+    let r = s.post("/buckets/share/visibility", "public=1").await;
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("Block Public Access"), "{}", r.text());
+    assert_eq!(anon().await.status, 403);
     srv.stop().await;
 }
 

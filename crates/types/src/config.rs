@@ -7,6 +7,7 @@
 //! | `Acl` | a canned ACL's name (absent: private) | [`crate::CannedAcl::parse`] |
 //! | `Policy` | the bucket policy's JSON, as the owner sent it | `coffer-policy` |
 //! | `Cors` | the CORS configuration's XML, as the owner sent it | `coffer-s3-proto::cors` |
+//! | `PublicAccessBlock` | the names of the Block Public Access switches that are on, comma-separated | [`crate::PublicAccessBlock::from_stored`] |
 //! | `Tagging` | the bucket's tags, as `x-amz-tagging` encodes them | [`crate::TagSet::parse_header`] (up to 50 tags) |
 
 /// A kind of bucket configuration.
@@ -16,11 +17,13 @@ pub enum BucketConfigKind {
     Policy,
     Cors,
     Tagging,
+    PublicAccessBlock,
 }
 
 impl BucketConfigKind {
     /// Every kind.
-    pub const ALL: &'static [BucketConfigKind] = &[Self::Acl, Self::Policy, Self::Cors, Self::Tagging];
+    pub const ALL: &'static [BucketConfigKind] =
+        &[Self::Acl, Self::Policy, Self::Cors, Self::Tagging, Self::PublicAccessBlock];
 
     /// The name the metadata store keeps it under (stored: never renamed).
     pub const fn name(self) -> &'static str {
@@ -29,6 +32,7 @@ impl BucketConfigKind {
             Self::Policy => "policy",
             Self::Cors => "cors",
             Self::Tagging => "tagging",
+            Self::PublicAccessBlock => "publicAccessBlock",
         }
     }
 }
@@ -40,6 +44,6 @@ mod tests {
     #[test]
     fn names_are_distinct_and_stable() {
         let names: Vec<_> = BucketConfigKind::ALL.iter().map(|k| k.name()).collect();
-        assert_eq!(names, ["acl", "policy", "cors", "tagging"]);
+        assert_eq!(names, ["acl", "policy", "cors", "tagging", "publicAccessBlock"]);
     }
 }

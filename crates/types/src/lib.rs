@@ -12,6 +12,7 @@ mod config;
 mod etag;
 mod ids;
 mod key;
+mod public_access;
 mod range;
 pub mod tags;
 
@@ -22,6 +23,7 @@ pub use config::BucketConfigKind;
 pub use etag::ETag;
 pub use ids::{BlobId, InvalidBlobId, UploadId};
 pub use key::{InvalidObjectKey, ObjectKey, MAX_KEY_LEN};
+pub use public_access::PublicAccessBlock;
 pub use range::{ByteRange, RangeError, ResolvedRange};
 pub use tags::{TagError, TagSet};
 

@@ -86,6 +86,42 @@ impl From<QuotaJson> for Quota {
     }
 }
 
+/// A project's Block Public Access switches, in and out; a missing switch is off.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PublicAccessBlockJson {
+    #[serde(default)]
+    pub block_public_acls: bool,
+    #[serde(default)]
+    pub ignore_public_acls: bool,
+    #[serde(default)]
+    pub block_public_policy: bool,
+    #[serde(default)]
+    pub restrict_public_buckets: bool,
+}
+
+impl From<coffer_types::PublicAccessBlock> for PublicAccessBlockJson {
+    fn from(p: coffer_types::PublicAccessBlock) -> Self {
+        PublicAccessBlockJson {
+            block_public_acls: p.block_public_acls,
+            ignore_public_acls: p.ignore_public_acls,
+            block_public_policy: p.block_public_policy,
+            restrict_public_buckets: p.restrict_public_buckets,
+        }
+    }
+}
+
+impl From<PublicAccessBlockJson> for coffer_types::PublicAccessBlock {
+    fn from(p: PublicAccessBlockJson) -> Self {
+        coffer_types::PublicAccessBlock {
+            block_public_acls: p.block_public_acls,
+            ignore_public_acls: p.ignore_public_acls,
+            block_public_policy: p.block_public_policy,
+            restrict_public_buckets: p.restrict_public_buckets,
+        }
+    }
+}
+
 #[derive(Serialize)]
 pub(crate) struct RegionJson {
     pub name: String,

@@ -4,7 +4,7 @@
 //! region, `x-amz-content-sha256` = the body's hex SHA-256). Who may do what:
 //! - the operator: everything;
 //! - a project's root user: read its own project (project, users, keys,
-//!   quota, usage, buckets) and manage the users, policies, console
+//!   quota, usage, buckets), set its Block Public Access switches, and manage the users, policies, console
 //!   passwords and keys of its own project; not create or delete projects, not set quotas, nothing of
 //!   other projects (`403`; keys of other projects look missing, `404`);
 //! - IAM users: nothing (`403`);
@@ -184,6 +184,8 @@ async fn dispatch(ctx: &Ctx<'_>, id: RouteId) -> Result<Reply, ApiError> {
         DeleteKey => keys::delete(ctx).await,
         GetProjectQuota => storage::get_project_quota(ctx).await,
         PutProjectQuota => storage::put_project_quota(ctx).await,
+        GetProjectPublicAccessBlock => storage::get_project_public_access_block(ctx).await,
+        PutProjectPublicAccessBlock => storage::put_project_public_access_block(ctx).await,
         Usage => storage::usage(ctx).await,
         ListBuckets => storage::list_buckets(ctx).await,
         GetBucketQuota => storage::get_bucket_quota(ctx).await,

@@ -1,11 +1,13 @@
-//! Quotas (set by the operator, read by the project root too), buckets with
+//! Quotas (set by the operator, read by the project root too), the project's
+//! Block Public Access switches (set by either), buckets with
 //! their stored totals, and hourly usage.
 
 use super::errors::{ApiError, Code};
-use super::json::{BucketJson, QuotaJson, UsageHourJson, UsageJson, UsageTotalsJson};
+use super::json::{BucketJson, PublicAccessBlockJson, QuotaJson, UsageHourJson, UsageJson, UsageTotalsJson};
 use super::{Caller, Ctx, Reply};
 use crate::timefmt;
 use coffer_meta::{BucketQuery, MetaError, QuotaScope, RequestCounts, UsageQuery};
+use coffer_types::PublicAccessBlock;
 
 pub(crate) async fn get_project_quota(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let project = ctx.param("project");
@@ -23,6 +25,34 @@ pub(crate) async fn put_project_quota(ctx: &Ctx<'_>) -> Result<Reply, ApiError> 
     let scope = QuotaScope::Project(project.to_owned());
     ctx.svc.meta().set_quota(&scope, q.into()).await?;
     Reply::ok(&QuotaJson::from(ctx.svc.meta().get_quota(&scope).await?))
+}
+
+async fn project_switches(ctx: &Ctx<'_>, project: &str) -> Result<PublicAccessBlock, ApiError> {
+    let stored = ctx.svc.meta().get_project_config(project, PublicAccessBlock::PROJECT_SETTING).await?;
+    let stored = stored.unwrap_or_default();
+    PublicAccessBlock::from_stored(&stored)
+        .map_err(|e| ApiError::internal(&format!("stored public access block names {e:?}")))
+}
+
+/// The project's Block Public Access switches (what applies to every bucket
+/// of it, with each bucket's own). Operator or the project's root.
+pub(crate) async fn get_project_public_access_block(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let project = ctx.param("project");
+    ctx.caller.project(project)?;
+    ctx.svc.iam().project(project).await?;
+    Reply::ok(&PublicAccessBlockJson::from(project_switches(ctx, project).await?))
+}
+
+/// Sets them; the operator or the project's root (a customer makes sure
+/// nothing in its project can be made public, whatever a key holder tries).
+pub(crate) async fn put_project_public_access_block(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let project = ctx.param("project");
+    ctx.caller.project(project)?;
+    let p: PublicAccessBlock = ctx.json::<PublicAccessBlockJson>()?.into();
+    ctx.svc.iam().project(project).await?;
+    let stored = p.any().then(|| p.to_stored());
+    ctx.svc.meta().set_project_config(project, PublicAccessBlock::PROJECT_SETTING, stored).await?;
+    Reply::ok(&PublicAccessBlockJson::from(project_switches(ctx, project).await?))
 }
 
 /// The bucket's quota; a project root reads its own buckets' only. Another

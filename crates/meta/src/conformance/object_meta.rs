@@ -49,3 +49,23 @@ pub async fn object_tags_update(s: Arc<dyn MetaStore>) {
     assert!(matches!(s.edit_object_meta("b", None, "missing", none.clone()).await, Err(MetaError::NoSuchKey)));
     assert!(matches!(s.edit_object_meta("nope", None, "big", none).await, Err(MetaError::NoSuchBucket)));
 }
+
+/// A project's settings: set, replaced, removed, kept apart per project and
+/// name, stored before the project exists, and deleted with the project.
+pub async fn project_configs(s: Arc<dyn Store>) {
+    assert_eq!(s.get_project_config("acme", "publicAccessBlock").await.unwrap(), None);
+    s.set_project_config("acme", "publicAccessBlock", Some("BlockPublicAcls".into())).await.unwrap();
+    s.set_project_config("acme", "other", Some("x".into())).await.unwrap();
+    s.set_project_config("beta", "publicAccessBlock", Some("IgnorePublicAcls".into())).await.unwrap();
+    s.set_project_config("acme", "publicAccessBlock", Some("BlockPublicPolicy".into())).await.unwrap();
+    assert_eq!(s.get_project_config("acme", "publicAccessBlock").await.unwrap().as_deref(), Some("BlockPublicPolicy"));
+    assert_eq!(s.get_project_config("beta", "publicAccessBlock").await.unwrap().as_deref(), Some("IgnorePublicAcls"));
+    s.set_project_config("acme", "other", None).await.unwrap();
+    s.set_project_config("acme", "never-set", None).await.unwrap();
+    assert_eq!(s.get_project_config("acme", "other").await.unwrap(), None);
+    // Deleted with its project; another project's stay.
+    s.create_project(ProjectRecord { name: "acme".into(), created: 1 }).await.unwrap();
+    s.delete_project("acme").await.unwrap();
+    assert_eq!(s.get_project_config("acme", "publicAccessBlock").await.unwrap(), None);
+    assert_eq!(s.get_project_config("beta", "publicAccessBlock").await.unwrap().as_deref(), Some("IgnorePublicAcls"));
+}

@@ -112,6 +112,9 @@ pub async fn fill<S: MetaStore + IdentityStore>(s: &S) {
         .await
         .unwrap();
     s.set_bucket_config("photos", "acl", Some("public-read".into())).await.unwrap();
+    s.set_project_config(PROJECTS[1], "publicAccessBlock", Some("BlockPublicAcls,IgnorePublicAcls".into()))
+        .await
+        .unwrap();
     s.set_bucket_config("photos", "policy", Some(r#"{"Version":"2012-10-17","Statement":[]}"#.into())).await.unwrap();
     s.set_bucket_config("photos", "cors", Some("<CORSConfiguration><CORSRule/></CORSConfiguration>".into()))
         .await
@@ -216,6 +219,7 @@ pub struct Snapshot {
 pub async fn snapshot<S: MetaStore + IdentityStore>(s: &S) -> Snapshot {
     let projects = s.list_projects().await.unwrap();
     let (mut users, mut keys, mut quotas, mut totals, mut usage) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut project_configs = vec![];
     for p in PROJECTS {
         users.extend(s.list_users(p).await.unwrap());
         keys.extend(s.list_access_keys(p, None).await.unwrap());
@@ -223,13 +227,15 @@ pub async fn snapshot<S: MetaStore + IdentityStore>(s: &S) -> Snapshot {
         totals.push((format!("project {p}"), s.project_totals(p).await.unwrap()));
         let q = UsageQuery { project: (*p).into(), bucket: None, from: 0, to: i64::MAX };
         usage.extend(s.usage(&q).await.unwrap());
+        let setting = s.get_project_config(p, "publicAccessBlock").await.unwrap();
+        project_configs.push((format!("project {p}"), "publicAccessBlock".to_string(), setting));
     }
     for k in &mut keys {
         // Through get_access_key too: the same record.
         assert_eq!(Some(k.clone()), s.get_access_key(&k.access_key).await.unwrap());
     }
     let buckets = s.list_buckets(&BucketQuery { limit: 1000, ..Default::default() }).await.unwrap();
-    let (mut configs, mut objects, mut uploads) = (vec![], vec![], vec![]);
+    let (mut configs, mut objects, mut uploads) = (project_configs, vec![], vec![]);
     for b in BUCKETS {
         for c in CONFIGS {
             configs.push(((*b).into(), (*c).into(), s.get_bucket_config(b, c).await.unwrap()));

@@ -47,6 +47,8 @@ const DOCUMENTED: &[(&str, &str, bool, Operation, &str)] = {
         ("GET", "/bkt?object-lock", false, GetObjectLockConfiguration, "s3:GetBucketObjectLockConfiguration"),
         ("GET", "/bkt?ownershipControls", false, GetBucketOwnershipControls, "s3:GetBucketOwnershipControls"),
         ("GET", "/bkt?publicAccessBlock", false, GetPublicAccessBlock, "s3:GetBucketPublicAccessBlock"),
+        ("PUT", "/bkt?publicAccessBlock", false, PutPublicAccessBlock, "s3:PutBucketPublicAccessBlock"),
+        ("DELETE", "/bkt?publicAccessBlock", false, DeletePublicAccessBlock, "s3:PutBucketPublicAccessBlock"),
         ("GET", "/bkt?replication", false, GetBucketReplication, "s3:GetReplicationConfiguration"),
         ("GET", "/bkt?requestPayment", false, GetBucketRequestPayment, "s3:GetBucketRequestPayment"),
         ("GET", "/bkt?tagging", false, GetBucketTagging, "s3:GetBucketTagging"),

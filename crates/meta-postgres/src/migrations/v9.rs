@@ -1,0 +1,19 @@
+//! Schema v9: settings of a project as a whole (its Block Public Access
+//! switches), one document per (project, name), like `bucket_configs` for a
+//! bucket. Kept whether or not the project exists, as its quota is (the
+//! identity layer checks that), and deleted with the project.
+
+/// Up: v8 to v9.
+pub const UP: &str = r#"
+CREATE TABLE project_configs (
+    project TEXT COLLATE "C" NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (project, name)
+);
+"#;
+
+/// Down: v9 to v8. Projects lose their settings.
+pub const DOWN: &str = r#"
+DROP TABLE project_configs;
+"#;
