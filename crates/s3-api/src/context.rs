@@ -133,4 +133,16 @@ impl Ctx {
             }),
         }
     }
+
+    /// A header parsed as a number, `InvalidArgument` if malformed.
+    pub fn header_num<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, S3Error> {
+        match self.header(name) {
+            None => Ok(None),
+            Some(v) => v.trim().parse().map(Some).map_err(|_| {
+                S3Error::with_message(S3ErrorCode::InvalidArgument, format!("{name} must be a non-negative integer"))
+                    .with_extra("ArgumentName", name)
+                    .with_extra("ArgumentValue", v)
+            }),
+        }
+    }
 }

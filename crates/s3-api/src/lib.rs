@@ -10,6 +10,7 @@
 //! engine and, for credential lookups, the `MetaStore` trait.
 
 mod acl;
+mod attributes;
 mod auth;
 mod authz;
 mod body;
@@ -252,6 +253,7 @@ impl S3Service {
             | GetBucketVersioning
             | GetBucketWebsite => bucket::probe(self, ctx).await,
             GetObjectAcl => acl::get_object(self, ctx).await,
+            GetObjectAttributes => attributes::get(self, ctx).await,
             PutObjectAcl => acl::put_object(self, ctx, body).await,
             GetBucketAcl => acl::get_bucket(self, ctx).await,
             PutBucketAcl => acl::put_bucket(self, ctx, body).await,

@@ -15,6 +15,7 @@
 //! Architecture invariant: nothing here names a store, a database or hyper.
 
 pub mod acl;
+pub mod attributes;
 pub mod auth;
 pub mod body;
 pub mod chunked;

@@ -254,6 +254,8 @@ operations! {
     GetObject = GET Object [] => object("s3:GetObject"), Get, Read;
     HeadObject = HEAD Object [] => object("s3:GetObject"), Get, Read;
     DeleteObject = DELETE Object [] => object("s3:DeleteObject"), Delete, Write;
+    /// Also needs `s3:GetObject`, checked by the handler.
+    GetObjectAttributes = GET Object ["attributes"] => object("s3:GetObjectAttributes"), Get, Read;
     GetObjectAcl = GET Object ["acl"] => object("s3:GetObjectAcl"), Other, None;
     PutObjectAcl = PUT Object ["acl"] => object("s3:PutObjectAcl"), Other, None;
     GetObjectTagging = GET Object ["tagging"] => object("s3:GetObjectTagging"), Other, None;

@@ -62,6 +62,7 @@ const DOCUMENTED: &[(&str, &str, bool, Operation, &str)] = {
         ("HEAD", "/bkt/k?versionId=null", false, HeadObject, "s3:GetObject"),
         ("DELETE", "/bkt/k?versionId=null", false, DeleteObject, "s3:DeleteObject"),
         ("GET", "/bkt/k?acl", false, GetObjectAcl, "s3:GetObjectAcl"),
+        ("GET", "/bkt/k?attributes", false, GetObjectAttributes, "s3:GetObjectAttributes"),
         ("PUT", "/bkt/k?acl", false, PutObjectAcl, "s3:PutObjectAcl"),
         ("GET", "/bkt/k?tagging&versionId=null", false, GetObjectTagging, "s3:GetObjectTagging"),
         ("PUT", "/bkt/k?tagging", false, PutObjectTagging, "s3:PutObjectTagging"),
@@ -127,6 +128,7 @@ fn sub_resources_are_never_ignored() {
     assert_eq!(routed("HEAD", "/bkt/k?acl", false), Ok(NotImplemented("acl")));
     assert_eq!(routed("PUT", "/bkt?versioning", false), Ok(NotImplemented("versioning")));
     assert_eq!(routed("GET", "/bkt/k?retention", false), Ok(NotImplemented("retention")));
+    assert_eq!(routed("PUT", "/bkt/k?attributes", false), Ok(NotImplemented("attributes")));
     assert_eq!(routed("GET", "/bkt/k?acl&uploadId=u", false), Ok(NotImplemented("acl")));
     assert_eq!(routed("POST", "/bkt/k", false), Err(crate::S3ErrorCode::MethodNotAllowed));
     assert_eq!(routed("PATCH", "/bkt?acl", false), Err(crate::S3ErrorCode::MethodNotAllowed));
