@@ -109,11 +109,15 @@ pub(crate) async fn check_write_headers(
     if !op.is(Trait::WritesObject) {
         return Ok(());
     }
+    // A canned ACL grants these as it grants the write itself (WRITE on a
+    // public-read-write bucket): what is set is the new object's own, never
+    // an existing object's (that is Put*Acl/Put*Tagging, which it does not grant).
+    let (bucket, key) = (ctx.bucket(), Some(ctx.key()));
     if acl_requested(headers) {
-        check_extra(svc, ctx, Operation::PutObjectAcl, ctx.bucket(), Some(ctx.key())).await?;
+        check_extra_as(svc, ctx, op, "s3:PutObjectAcl", bucket, key).await?;
     }
     if tags_requested(op, headers) {
-        check_extra(svc, ctx, Operation::PutObjectTagging, ctx.bucket(), Some(ctx.key())).await?;
+        check_extra_as(svc, ctx, op, "s3:PutObjectTagging", bucket, key).await?;
     }
     Ok(())
 }
@@ -159,7 +163,18 @@ pub(crate) async fn check_extra(
     bucket: &str,
     key: Option<&str>,
 ) -> Result<(), S3Error> {
-    let action = op.permission().map_or("", |p| p.action);
+    check_extra_as(svc, ctx, op, op.permission().map_or("", |p| p.action), bucket, key).await
+}
+
+/// [`check_extra`] of `action`, with the canned-ACL grant of `op`.
+async fn check_extra_as(
+    svc: &S3Service,
+    ctx: &Ctx,
+    op: Operation,
+    action: &str,
+    bucket: &str,
+    key: Option<&str>,
+) -> Result<(), S3Error> {
     let copy_source = op == Operation::GetObject;
     if matches!(ctx.principal, Principal::Operator { .. }) && !copy_source {
         return Ok(());

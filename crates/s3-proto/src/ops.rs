@@ -259,9 +259,11 @@ operations! {
     GetObjectAcl = GET Object ["acl"] => object("s3:GetObjectAcl"), Other, None;
     PutObjectAcl = PUT Object ["acl"] => object("s3:PutObjectAcl"), Other, None;
     GetObjectTagging = GET Object ["tagging"] => object("s3:GetObjectTagging"), Other, None;
-    /// WRITE on the bucket may overwrite its objects, tags included.
-    PutObjectTagging = PUT Object ["tagging"] => object("s3:PutObjectTagging"), Other, Write, AuthorizedAfterBody;
-    DeleteObjectTagging = DELETE Object ["tagging"] => object("s3:DeleteObjectTagging"), Other, Write;
+    /// No canned ACL grants tagging an existing object: tags can decide
+    /// access (`s3:ExistingObjectTag/…`), and WRITE on a bucket must not
+    /// let anyone retag what others wrote. A write's own tags follow the write.
+    PutObjectTagging = PUT Object ["tagging"] => object("s3:PutObjectTagging"), Other, None, AuthorizedAfterBody;
+    DeleteObjectTagging = DELETE Object ["tagging"] => object("s3:DeleteObjectTagging"), Other, None;
 
     CreateMultipartUpload = POST Object ["uploads"] => object("s3:PutObject"), Put, Write, WritesObject;
     UploadPart = PUT Object ["partNumber", "uploadId"] copy = false => object("s3:PutObject"), Put, Write;

@@ -129,3 +129,34 @@ async fn copies_and_uploads_take_the_requested_acl() {
     assert_eq!(r.status, 200);
     assert_eq!(anon(&s, "GET", "/bkt/c2", b"").await.body, b"src");
 }
+
+/// On a public-read-write bucket, anyone's write may carry its own ACL and
+/// tags (they follow the write, as on S3), but nobody may change the ACL or
+/// the tags of an object someone else wrote: tags can decide access
+/// (`s3:ExistingObjectTag/…`) and ACLs do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_writers_set_their_own_acl_and_tags_only() {
+    let s = TestServer::start().await;
+    assert_eq!(s.signed("PUT", "/open", "", &[("x-amz-acl", "public-read-write")], b"").await.status, 200);
+    assert_eq!(s.signed("PUT", "/open/owners", "", &[], b"private").await.status, 200);
+    let s = &s;
+    let anon = |method: &str, path: &str, extra: &str, body: &[u8]| {
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nhost: {}\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n",
+            s.addr,
+            body.len()
+        );
+        let mut req = head.into_bytes();
+        req.extend_from_slice(body);
+        async move { s.raw(&req).await }
+    };
+    let r = anon("PUT", "/open/mine", "x-amz-acl: public-read\r\nx-amz-tagging: by=anon\r\n", b"mine").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(s.signed("GET", "/open/mine", "tagging", &[], b"").await.text().contains("<Key>by</Key>"));
+    let tags = b"<Tagging><TagSet><Tag><Key>class</Key><Value>public</Value></Tag></TagSet></Tagging>";
+    assert_eq!(anon("PUT", "/open/owners?tagging", "", tags).await.status, 403);
+    assert_eq!(anon("DELETE", "/open/mine?tagging", "", b"").await.status, 403);
+    assert_eq!(anon("PUT", "/open/owners?acl", "x-amz-acl: public-read\r\n", b"").await.status, 403);
+    assert!(!s.signed("GET", "/open/owners", "tagging", &[], b"").await.text().contains("class"));
+    assert_eq!(anon("GET", "/open/owners", "", b"").await.status, 403);
+}
