@@ -251,7 +251,13 @@ def test_bucket_policy_and_canned_acl_open_a_bucket(coffer, setup, sigv2, tmp_pa
         assert http_request(f"{base}/shared/s.txt")[0] == 403
         assert http_request(f"{base}?list-type=2")[0] == 403
 
-        # A canned ACL opens one object to everybody.
+        # New buckets have ACLs disabled (BucketOwnerEnforced, as on S3):
+        # the owner turns them on, then a canned ACL opens one object to everybody.
+        refused = owner("setacl", "--acl-public", f"s3://{bucket}/private/p.txt", check=False)
+        assert refused.returncode != 0, refused.stdout_text
+        assert http_request(f"{base}/private/p.txt")[0] == 403
+        owner_aws("s3api", "put-bucket-ownership-controls", "--bucket", bucket,
+                  "--ownership-controls", "Rules=[{ObjectOwnership=BucketOwnerPreferred}]")
         owner("setacl", "--acl-public", f"s3://{bucket}/private/p.txt")
         assert http_request(f"{base}/private/p.txt")[::2] == (200, b"private/p.txt")
         owner("setacl", "--acl-private", f"s3://{bucket}/private/p.txt")

@@ -6,8 +6,17 @@ use coffer_meta::BucketStamp;
 use coffer_types::{BucketConfigKind, CannedAcl};
 
 impl Engine {
-    /// The bucket's canned ACL (`NoSuchBucket` if it does not exist).
+    /// The bucket's canned ACL as it applies (`NoSuchBucket` if it does not
+    /// exist): private where Object Ownership disables ACLs.
     pub async fn bucket_acl(&self, bucket: &str) -> Result<CannedAcl, EngineError> {
+        if !self.acls_enabled(bucket).await? {
+            return Ok(CannedAcl::Private);
+        }
+        self.stored_bucket_acl(bucket).await
+    }
+
+    /// The bucket's canned ACL as stored.
+    pub(crate) async fn stored_bucket_acl(&self, bucket: &str) -> Result<CannedAcl, EngineError> {
         let stored = self.bucket_config(bucket, BucketConfigKind::Acl).await?;
         // An unknown stored name cannot come from this code; read it as private.
         Ok(stored.as_deref().and_then(CannedAcl::parse).unwrap_or_default())
@@ -25,9 +34,13 @@ impl Engine {
         self.set_bucket_config(bucket, stamp, BucketConfigKind::Acl, value).await
     }
 
-    /// The current object's canned ACL (`NoSuchKey` if there is none).
+    /// The current object's canned ACL as it applies (`NoSuchKey` if there
+    /// is none): private where Object Ownership disables ACLs.
     pub async fn object_acl(&self, bucket: &str, key: &str) -> Result<CannedAcl, EngineError> {
         let o = self.meta.get_object(bucket, key).await?.ok_or(EngineError::NoSuchKey)?;
+        if !self.acls_enabled(bucket).await? {
+            return Ok(CannedAcl::Private);
+        }
         Ok(o.meta.acl.unwrap_or_default())
     }
 

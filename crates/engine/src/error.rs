@@ -47,6 +47,14 @@ pub enum EngineError {
     InvalidRequest(String),
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// An ACL on a bucket whose Object Ownership disables ACLs (S3:
+    /// `400 AccessControlListNotSupported`).
+    #[error("the bucket does not allow ACLs")]
+    AclNotSupported,
+    /// `BucketOwnerEnforced` asked for with a bucket ACL that grants to others
+    /// (S3: `400 InvalidBucketAclWithObjectOwnership`).
+    #[error("the bucket's ACL conflicts with BucketOwnerEnforced")]
+    AclConflictsWithOwnership,
     /// Refused by Block Public Access (S3: `403 AccessDenied`).
     #[error("access denied: {0}")]
     PublicAccessBlocked(&'static str),

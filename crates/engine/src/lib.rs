@@ -26,6 +26,7 @@ mod multipart;
 mod object_copy;
 mod object_get;
 mod object_put;
+mod ownership;
 mod project_cache;
 mod public_access;
 mod read_deadline;
@@ -33,7 +34,7 @@ mod tagging;
 
 pub use bucket::{BucketInfo, NewBucket};
 pub use bucket_cache::BUCKET_CACHE_TTL;
-pub use coffer_types::{BucketConfigKind, PublicAccessBlock};
+pub use coffer_types::{BucketConfigKind, ObjectOwnership, PublicAccessBlock};
 pub use error::{BoxError, EngineError};
 pub use gc::{ReclaimReport, SWEEP_LEASE};
 pub use ingest::{Body, BodyCheck, ChecksumCheck, ExpectedChecksum};

@@ -77,11 +77,14 @@ impl Engine {
         Ok(own.or(self.project_public_access_block(&bucket.project).await?))
     }
 
-    /// Refuses a public ACL on `bucket` (or an object in it) where
-    /// `BlockPublicAcls` applies.
+    /// Refuses a public ACL on `bucket` (or an object in it) where ACLs are
+    /// disabled (Object Ownership) or `BlockPublicAcls` applies.
     pub(crate) async fn allow_acl(&self, bucket: &str, acl: Option<CannedAcl>) -> Result<(), EngineError> {
         if !acl.is_some_and(is_public_acl) {
             return Ok(());
+        }
+        if !self.acls_enabled(bucket).await? {
+            return Err(EngineError::AclNotSupported);
         }
         let info = self.head_bucket(bucket).await?;
         if self.effective_public_access_block(&info).await?.block_public_acls {

@@ -34,6 +34,10 @@ pub(crate) async fn authorize(svc: &S3Service, ctx: &mut Ctx) -> Result<(), S3Er
             if acl_requested(&ctx.headers) {
                 check_unbound(ctx, "s3:PutBucketAcl", &arn, operator)?;
             }
+            // So does choosing its Object Ownership.
+            if ctx.headers.contains_key("x-amz-object-ownership") {
+                check_unbound(ctx, "s3:PutBucketOwnershipControls", &arn, operator)?;
+            }
             return Ok(());
         }
         _ => {}

@@ -6,7 +6,7 @@ use crate::context::Ctx;
 use crate::errors::from_engine;
 use crate::respond::{self, ResBody};
 use crate::S3Service;
-use coffer_engine::{EngineError, NewBucket};
+use coffer_engine::{EngineError, NewBucket, ObjectOwnership};
 use coffer_s3_proto::router::Operation;
 use coffer_s3_proto::time_fmt::iso8601_millis;
 use coffer_s3_proto::xml::{
@@ -90,6 +90,20 @@ pub(crate) async fn list_buckets(s: &S3Service, ctx: &Ctx) -> Result<Response<Re
 pub(crate) async fn create(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Result<Response<ResBody>, S3Error> {
     let doc = body.read_small(ctx, 64 * 1024).await?;
     let acl = crate::acl::requested(&ctx.headers)?;
+    // Object Ownership: BucketOwnerEnforced unless asked otherwise (S3's
+    // default since 2023); a public ACL with it is refused before anything is made.
+    let ownership = match ctx.header("x-amz-object-ownership") {
+        Some(v) => coffer_s3_proto::ownership::setting(v)?,
+        None => ObjectOwnership::BucketOwnerEnforced,
+    };
+    if !ownership.acls_enabled() && acl.is_some_and(coffer_engine::is_public_acl) {
+        // For a bucket that exists the ACL is a re-creation's (see below).
+        match s.engine.head_bucket(ctx.bucket()).await {
+            Err(EngineError::NoSuchBucket) => return Err(S3ErrorCode::InvalidBucketAclWithObjectOwnership.into()),
+            Err(e) => return Err(from_engine(e)),
+            Ok(_) => {}
+        }
+    }
     let location = if doc.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
@@ -109,8 +123,11 @@ pub(crate) async fn create(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> R
     }
     match s.engine.create_bucket(new).await {
         Ok(()) => {
+            // Only this project could have deleted the bucket made just now.
+            // (Not one transaction with the creation: a crash between them
+            // leaves a bucket without the setting, on which ACLs work.)
+            s.engine.set_bucket_ownership(ctx.bucket(), None, Some(ownership)).await.map_err(from_engine)?;
             if let Some(a) = acl {
-                // Only this project could have deleted the bucket made just now.
                 s.engine.set_bucket_acl(ctx.bucket(), None, a).await.map_err(from_engine)?;
             }
         }

@@ -62,6 +62,8 @@ pub(crate) fn from_engine(e: EngineError) -> S3Error {
         EngineError::InvalidPartOrder => C::InvalidPartOrder.into(),
         EngineError::InvalidRequest(m) => S3Error::with_message(C::InvalidRequest, m),
         EngineError::InvalidArgument(m) => S3Error::with_message(C::InvalidArgument, m),
+        EngineError::AclNotSupported => C::AccessControlListNotSupported.into(),
+        EngineError::AclConflictsWithOwnership => C::InvalidBucketAclWithObjectOwnership.into(),
         EngineError::PublicAccessBlocked(why) => {
             S3Error::with_message(C::AccessDenied, format!("Access Denied: {why}"))
         }

@@ -28,6 +28,7 @@ mod object_delete;
 mod object_get;
 mod object_post;
 mod object_put;
+mod ownership;
 mod policy;
 mod public_access;
 mod regions;
@@ -247,7 +248,6 @@ impl S3Service {
             | ListBucketMetricsConfigurations
             | GetBucketNotificationConfiguration
             | GetObjectLockConfiguration
-            | GetBucketOwnershipControls
             | GetBucketReplication
             | GetBucketRequestPayment
             | GetBucketVersioning
@@ -268,6 +268,9 @@ impl S3Service {
             DeleteObjectTagging => tagging::delete_object(self, ctx).await,
             GetBucketTagging => tagging::get_bucket(self, ctx).await,
             GetPublicAccessBlock => public_access::get(self, ctx).await,
+            GetBucketOwnershipControls => ownership::get(self, ctx).await,
+            PutBucketOwnershipControls => ownership::put(self, ctx, body).await,
+            DeleteBucketOwnershipControls => ownership::delete(self, ctx).await,
             PutPublicAccessBlock => public_access::put(self, ctx, body).await,
             DeletePublicAccessBlock => public_access::delete(self, ctx).await,
             PutBucketTagging => tagging::put_bucket(self, ctx, body).await,

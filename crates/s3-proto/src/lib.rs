@@ -22,6 +22,7 @@ pub mod chunked;
 pub mod cors;
 pub mod error;
 pub mod ops;
+pub mod ownership;
 pub mod post;
 pub mod probes;
 pub mod public_access;

@@ -214,6 +214,12 @@ operations! {
     DeleteBucketPolicy = DELETE Bucket ["policy"] => bucket("s3:DeleteBucketPolicy"), Other, None;
     GetBucketPolicyStatus = GET Bucket ["policyStatus"] => bucket("s3:GetBucketPolicyStatus"), Other, None;
     GetBucketTagging = GET Bucket ["tagging"] => bucket("s3:GetBucketTagging"), Other, None;
+    GetBucketOwnershipControls = GET Bucket ["ownershipControls"]
+        => bucket("s3:GetBucketOwnershipControls"), Other, None;
+    PutBucketOwnershipControls = PUT Bucket ["ownershipControls"]
+        => bucket("s3:PutBucketOwnershipControls"), Other, None;
+    DeleteBucketOwnershipControls = DELETE Bucket ["ownershipControls"]
+        => bucket("s3:PutBucketOwnershipControls"), Other, None;
     GetPublicAccessBlock = GET Bucket ["publicAccessBlock"] => bucket("s3:GetBucketPublicAccessBlock"), Other, None;
     PutPublicAccessBlock = PUT Bucket ["publicAccessBlock"] => bucket("s3:PutBucketPublicAccessBlock"), Other, None;
     DeletePublicAccessBlock = DELETE Bucket ["publicAccessBlock"] => bucket("s3:PutBucketPublicAccessBlock"), Other, None;
@@ -239,8 +245,6 @@ operations! {
         => bucket("s3:GetBucketNotification"), Other, None, Probe;
     GetObjectLockConfiguration = GET Bucket ["object-lock"]
         => bucket("s3:GetBucketObjectLockConfiguration"), Other, None, Probe;
-    GetBucketOwnershipControls = GET Bucket ["ownershipControls"]
-        => bucket("s3:GetBucketOwnershipControls"), Other, None, Probe;
     GetBucketReplication = GET Bucket ["replication"]
         => bucket("s3:GetReplicationConfiguration"), Other, None, Probe;
     GetBucketRequestPayment = GET Bucket ["requestPayment"]

@@ -27,10 +27,6 @@ pub fn bucket_probe(sub: &str) -> Result<String, S3Error> {
         "accelerate" => Ok(doc(&format!("<AccelerateConfiguration {NS}/>"))),
         "requestPayment" => Ok(doc(&format!("<RequestPaymentConfiguration {NS}><Payer>BucketOwner</Payer></RequestPaymentConfiguration>"))),
         "policyStatus" => Ok(policy_status(false)),
-        // Canned ACLs are honoured, and the bucket owner owns every object.
-        "ownershipControls" => Ok(doc(&format!(
-            "<OwnershipControls {NS}><Rule><ObjectOwnership>BucketOwnerPreferred</ObjectOwnership></Rule></OwnershipControls>"
-        ))),
         "analytics" => Ok(doc(&format!("<ListBucketAnalyticsConfigurationResult {NS}><IsTruncated>false</IsTruncated></ListBucketAnalyticsConfigurationResult>"))),
         "inventory" => Ok(doc(&format!("<ListInventoryConfigurationsResult {NS}><IsTruncated>false</IsTruncated></ListInventoryConfigurationsResult>"))),
         "metrics" => Ok(doc(&format!("<ListMetricsConfigurationsResult {NS}><IsTruncated>false</IsTruncated></ListMetricsConfigurationsResult>"))),

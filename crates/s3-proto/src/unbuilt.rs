@@ -90,12 +90,6 @@ pub fn refuse(op: Operation, headers: &HeaderMap) -> Result<(), S3Error> {
                 return Err(not_built("Object Lock", "x-amz-bucket-object-lock-enabled"));
             }
         }
-        // What GetBucketOwnershipControls answers for every bucket.
-        if let Some(v) = value("x-amz-object-ownership") {
-            if v != "BucketOwnerPreferred" {
-                return Err(not_built("Object ownership other than BucketOwnerPreferred", "x-amz-object-ownership"));
-            }
-        }
     }
     if op == Operation::DeleteObject {
         for name in CONDITIONAL_DELETE_HEADERS {
@@ -175,13 +169,6 @@ mod tests {
         assert_eq!(code(CreateBucket, &[("x-amz-bucket-object-lock-enabled", "True")]), Some(C::NotImplemented));
         assert_eq!(code(CreateBucket, &[("x-amz-bucket-object-lock-enabled", "false")]), None);
         assert_eq!(code(CreateBucket, &[]), None);
-    }
-
-    #[test]
-    fn ownership_other_than_the_one_answered() {
-        assert_eq!(code(CreateBucket, &[("x-amz-object-ownership", "BucketOwnerPreferred")]), None);
-        assert_eq!(code(CreateBucket, &[("x-amz-object-ownership", "BucketOwnerEnforced")]), Some(C::NotImplemented));
-        assert_eq!(code(CreateBucket, &[("x-amz-object-ownership", "ObjectWriter")]), Some(C::NotImplemented));
     }
 
     #[test]

@@ -24,9 +24,34 @@ fn status_code(r: &RawResponse) -> (u16, Option<String>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anonymous_access_follows_canned_acls() {
     let s = TestServer::start().await;
-    assert_eq!(s.signed("PUT", "/priv", "", &[], b"").await.status, 200);
-    assert_eq!(s.signed("PUT", "/pub", "", &[("x-amz-acl", "public-read")], b"").await.status, 200);
-    assert_eq!(s.signed("PUT", "/open", "", &[("x-amz-acl", "public-read-write")], b"").await.status, 200);
+    assert_eq!(
+        s.signed("PUT", "/priv", "", &[("x-amz-object-ownership", "BucketOwnerPreferred")], b"").await.status,
+        200
+    );
+    assert_eq!(
+        s.signed(
+            "PUT",
+            "/pub",
+            "",
+            &[("x-amz-acl", "public-read"), ("x-amz-object-ownership", "BucketOwnerPreferred")],
+            b""
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        s.signed(
+            "PUT",
+            "/open",
+            "",
+            &[("x-amz-acl", "public-read-write"), ("x-amz-object-ownership", "BucketOwnerPreferred")],
+            b""
+        )
+        .await
+        .status,
+        200
+    );
     for b in ["priv", "pub", "open"] {
         assert_eq!(s.signed("PUT", &format!("/{b}/secret"), "", &[], b"s").await.status, 200);
         let r = s.signed("PUT", &format!("/{b}/shared"), "", &[("x-amz-acl", "public-read")], b"p").await;
@@ -63,7 +88,10 @@ async fn anonymous_access_follows_canned_acls() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acl_documents_round_trip_and_change_access() {
     let s = TestServer::start().await;
-    assert_eq!(s.signed("PUT", "/bkt", "", &[], b"").await.status, 200);
+    assert_eq!(
+        s.signed("PUT", "/bkt", "", &[("x-amz-object-ownership", "BucketOwnerPreferred")], b"").await.status,
+        200
+    );
     assert_eq!(s.signed("PUT", "/bkt/k", "", &[], b"data").await.status, 200);
     let acl = s.signed("GET", "/bkt/k", "acl", &[], b"").await;
     assert_eq!(acl.status, 200);
@@ -118,7 +146,10 @@ async fn acl_documents_round_trip_and_change_access() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copies_and_uploads_take_the_requested_acl() {
     let s = TestServer::start().await;
-    assert_eq!(s.signed("PUT", "/bkt", "", &[], b"").await.status, 200);
+    assert_eq!(
+        s.signed("PUT", "/bkt", "", &[("x-amz-object-ownership", "BucketOwnerPreferred")], b"").await.status,
+        200
+    );
     assert_eq!(s.signed("PUT", "/bkt/src", "", &[("x-amz-acl", "public-read")], b"src").await.status, 200);
     // A copy does not inherit the source's ACL...
     assert_eq!(s.signed("PUT", "/bkt/c1", "", &[("x-amz-copy-source", "/bkt/src")], b"").await.status, 200);
@@ -137,7 +168,18 @@ async fn copies_and_uploads_take_the_requested_acl() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anonymous_writers_set_their_own_acl_and_tags_only() {
     let s = TestServer::start().await;
-    assert_eq!(s.signed("PUT", "/open", "", &[("x-amz-acl", "public-read-write")], b"").await.status, 200);
+    assert_eq!(
+        s.signed(
+            "PUT",
+            "/open",
+            "",
+            &[("x-amz-acl", "public-read-write"), ("x-amz-object-ownership", "BucketOwnerPreferred")],
+            b""
+        )
+        .await
+        .status,
+        200
+    );
     assert_eq!(s.signed("PUT", "/open/owners", "", &[], b"private").await.status, 200);
     let s = &s;
     let anon = |method: &str, path: &str, extra: &str, body: &[u8]| {

@@ -30,7 +30,10 @@ async fn anon_get(s: &TestServer, path: &str) -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bucket_switches_round_trip_and_each_one_holds() {
     let s = TestServer::start().await;
-    assert_eq!(s.signed("PUT", "/bpa", "", &[], b"").await.status, 200);
+    assert_eq!(
+        s.signed("PUT", "/bpa", "", &[("x-amz-object-ownership", "BucketOwnerPreferred")], b"").await.status,
+        200
+    );
     let r = s.signed("GET", "/bpa", "publicAccessBlock", &[], b"").await;
     assert_eq!(code(&r), (404, "NoSuchPublicAccessBlockConfiguration".into()));
     let bad =
@@ -108,7 +111,10 @@ async fn project_switches_apply_to_every_bucket_of_the_project() {
             s.request_as(Some(&k), REGION, method, &path, query, &h, &body).await
         }
     };
-    assert_eq!(as_(&alpha, "PUT", "/alpha-old", "", &[], b"").await.status, 200);
+    assert_eq!(
+        as_(&alpha, "PUT", "/alpha-old", "", &[("x-amz-object-ownership", "BucketOwnerPreferred")], b"").await.status,
+        200
+    );
     let pb = [("x-amz-acl", "public-read")];
     assert_eq!(as_(&alpha, "PUT", "/alpha-old/pub", "", &pb, b"x").await.status, 200);
     assert_eq!(anon_get(&s, "/alpha-old/pub").await, 200);
@@ -132,10 +138,14 @@ async fn project_switches_apply_to_every_bucket_of_the_project() {
 
     // Every bucket of the project, old and new, is closed; beta's are not.
     assert_eq!(anon_get(&s, "/alpha-old/pub").await, 403, "IgnorePublicAcls from the project");
-    let r = as_(&alpha, "PUT", "/alpha-new", "", &pb, b"").await;
+    let r =
+        as_(&alpha, "PUT", "/alpha-new", "", &[pb[0], ("x-amz-object-ownership", "BucketOwnerPreferred")], b"").await;
     assert_eq!(code(&r), (403, "AccessDenied".into()), "a bucket made with a public ACL");
     assert_eq!(as_(&alpha, "HEAD", "/alpha-new", "", &[], b"").await.status, 404, "and not made");
-    assert_eq!(as_(&alpha, "PUT", "/alpha-new", "", &[], b"").await.status, 200);
+    assert_eq!(
+        as_(&alpha, "PUT", "/alpha-new", "", &[("x-amz-object-ownership", "BucketOwnerPreferred")], b"").await.status,
+        200
+    );
     assert_eq!(code(&as_(&alpha, "PUT", "/alpha-new/k", "", &pb, b"x").await), (403, "AccessDenied".into()));
     let public = PUBLIC_READ_POLICY.replace("BKT", "alpha-new");
     let r = as_(&alpha, "PUT", "/alpha-new", "policy", &[], public.as_bytes()).await;
@@ -143,7 +153,12 @@ async fn project_switches_apply_to_every_bucket_of_the_project() {
     // The bucket's own switches say nothing; the project's still apply.
     let r = as_(&alpha, "GET", "/alpha-new", "publicAccessBlock", &[], b"").await;
     assert_eq!(r.status, 404);
-    assert_eq!(as_(&beta, "PUT", "/beta-b", "", &pb, b"").await.status, 200);
+    assert_eq!(
+        as_(&beta, "PUT", "/beta-b", "", &[pb[0], ("x-amz-object-ownership", "BucketOwnerPreferred")], b"")
+            .await
+            .status,
+        200
+    );
     assert_eq!(as_(&beta, "PUT", "/beta-b/k", "", &pb, b"x").await.status, 200);
     assert_eq!(anon_get(&s, "/beta-b/k").await, 200);
 

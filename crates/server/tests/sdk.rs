@@ -527,7 +527,7 @@ async fn client_probes_get_well_formed_answers() {
     assert_eq!(oacl.grants().len(), 1);
     assert!(c.get_bucket_versioning().bucket("probe").send().await.unwrap().status().is_none());
     let own = c.get_bucket_ownership_controls().bucket("probe").send().await.unwrap();
-    assert_eq!(own.ownership_controls().unwrap().rules()[0].object_ownership().as_str(), "BucketOwnerPreferred");
+    assert_eq!(own.ownership_controls().unwrap().rules()[0].object_ownership().as_str(), "BucketOwnerEnforced");
     assert_eq!(
         c.get_bucket_policy_status().bucket("probe").send().await.unwrap().policy_status().unwrap().is_public(),
         Some(false)

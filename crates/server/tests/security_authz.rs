@@ -31,7 +31,10 @@ async fn create_bucket_alone_cannot_change_a_buckets_acl() {
     let s = TestServer::start().await;
     let root = project(&s, "alpha").await;
     let maker = s.new_user("alpha", "maker", allow(&["s3:CreateBucket"])).await;
-    assert_eq!(put(&s, &root, "/private-bkt", &[], b"").await.status, 200);
+    assert_eq!(
+        put(&s, &root, "/private-bkt", &[("x-amz-object-ownership", "BucketOwnerPreferred")], b"").await.status,
+        200
+    );
     assert_eq!(put(&s, &root, "/private-bkt/doc", &[], b"private data").await.status, 200);
 
     let r = put(&s, &maker, "/private-bkt", &[("x-amz-acl", "public-read-write")], b"").await;
@@ -69,7 +72,7 @@ async fn object_writes_with_an_acl_need_put_object_acl() {
     let s = TestServer::start().await;
     let root = project(&s, "alpha").await;
     let writer = s.new_user("alpha", "writer", allow(&["s3:PutObject", "s3:GetObject", "s3:ListBucket"])).await;
-    assert_eq!(put(&s, &root, "/data", &[], b"").await.status, 200);
+    assert_eq!(put(&s, &root, "/data", &[("x-amz-object-ownership", "BucketOwnerPreferred")], b"").await.status, 200);
     assert_eq!(put(&s, &root, "/data/secret", &[], b"private data").await.status, 200);
 
     let public = [("x-amz-acl", "public-read")];

@@ -70,7 +70,8 @@ async fn a_slow_write_never_lands_in_a_bucket_made_again_by_another_project() {
     s.admin("POST", "/projects", Some(json!({"name": "alpha"}))).await;
     s.admin("POST", "/projects", Some(json!({"name": "beta"}))).await;
     let (alpha, beta) = (s.new_key("alpha", None, None).await, s.new_key("beta", None, None).await);
-    assert_eq!(s.as_key(Some(&alpha), "PUT", "/reused", "", b"").await.status, 200);
+    let preferred = [("x-amz-object-ownership", "BucketOwnerPreferred")];
+    assert_eq!(s.request_as(Some(&alpha), common::REGION, "PUT", "/reused", "", &preferred, b"").await.status, 200);
 
     let page = b"<html>alpha's page, served under beta's name</html>";
     let put = start_slow(&s, &alpha, "PUT", "/reused/index.html", "", &[("x-amz-acl", "public-read")], page).await;

@@ -20,7 +20,11 @@ const SECRET_BODY: &[u8] = b"the payroll";
 async fn server() -> TestServer {
     let s = TestServer::start().await;
     for b in ["/bkt", "/otherbucket"] {
-        assert_eq!(s.signed("PUT", b, "", &[], b"").await.status, 200);
+        // ACLs in force: some tests here publish objects with one.
+        assert_eq!(
+            s.signed("PUT", b, "", &[("x-amz-object-ownership", "BucketOwnerPreferred")], b"").await.status,
+            200
+        );
     }
     assert_eq!(s.signed("PUT", SECRET_PATH, "", &[], SECRET_BODY).await.status, 200);
     s

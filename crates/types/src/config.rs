@@ -7,6 +7,7 @@
 //! | `Acl` | a canned ACL's name (absent: private) | [`crate::CannedAcl::parse`] |
 //! | `Policy` | the bucket policy's JSON, as the owner sent it | `coffer-policy` |
 //! | `Cors` | the CORS configuration's XML, as the owner sent it | `coffer-s3-proto::cors` |
+//! | `OwnershipControls` | the Object Ownership setting's S3 name (absent: ACLs work, as before the setting existed) | [`crate::ObjectOwnership::parse`] |
 //! | `PublicAccessBlock` | the names of the Block Public Access switches that are on, comma-separated | [`crate::PublicAccessBlock::from_stored`] |
 //! | `Tagging` | the bucket's tags, as `x-amz-tagging` encodes them | [`crate::TagSet::parse_header`] (up to 50 tags) |
 
@@ -18,12 +19,13 @@ pub enum BucketConfigKind {
     Cors,
     Tagging,
     PublicAccessBlock,
+    OwnershipControls,
 }
 
 impl BucketConfigKind {
     /// Every kind.
     pub const ALL: &'static [BucketConfigKind] =
-        &[Self::Acl, Self::Policy, Self::Cors, Self::Tagging, Self::PublicAccessBlock];
+        &[Self::Acl, Self::Policy, Self::Cors, Self::Tagging, Self::PublicAccessBlock, Self::OwnershipControls];
 
     /// The name the metadata store keeps it under (stored: never renamed).
     pub const fn name(self) -> &'static str {
@@ -33,6 +35,7 @@ impl BucketConfigKind {
             Self::Cors => "cors",
             Self::Tagging => "tagging",
             Self::PublicAccessBlock => "publicAccessBlock",
+            Self::OwnershipControls => "ownershipControls",
         }
     }
 }
@@ -44,6 +47,6 @@ mod tests {
     #[test]
     fn names_are_distinct_and_stable() {
         let names: Vec<_> = BucketConfigKind::ALL.iter().map(|k| k.name()).collect();
-        assert_eq!(names, ["acl", "policy", "cors", "tagging", "publicAccessBlock"]);
+        assert_eq!(names, ["acl", "policy", "cors", "tagging", "publicAccessBlock", "ownershipControls"]);
     }
 }

@@ -46,6 +46,8 @@ const DOCUMENTED: &[(&str, &str, bool, Operation, &str)] = {
         ("GET", "/bkt?notification", false, GetBucketNotificationConfiguration, "s3:GetBucketNotification"),
         ("GET", "/bkt?object-lock", false, GetObjectLockConfiguration, "s3:GetBucketObjectLockConfiguration"),
         ("GET", "/bkt?ownershipControls", false, GetBucketOwnershipControls, "s3:GetBucketOwnershipControls"),
+        ("PUT", "/bkt?ownershipControls", false, PutBucketOwnershipControls, "s3:PutBucketOwnershipControls"),
+        ("DELETE", "/bkt?ownershipControls", false, DeleteBucketOwnershipControls, "s3:PutBucketOwnershipControls"),
         ("GET", "/bkt?publicAccessBlock", false, GetPublicAccessBlock, "s3:GetBucketPublicAccessBlock"),
         ("PUT", "/bkt?publicAccessBlock", false, PutPublicAccessBlock, "s3:PutBucketPublicAccessBlock"),
         ("DELETE", "/bkt?publicAccessBlock", false, DeletePublicAccessBlock, "s3:PutBucketPublicAccessBlock"),

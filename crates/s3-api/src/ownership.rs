@@ -1,0 +1,34 @@
+//! Put/Get/DeleteBucketOwnershipControls. What the setting does (ACLs
+//! refused and ignored under `BucketOwnerEnforced`) is the engine's.
+//! CreateBucket's `x-amz-object-ownership` is read in `bucket.rs`.
+
+use crate::body::RequestBody;
+use crate::context::Ctx;
+use crate::errors::from_engine;
+use crate::respond::{self, ResBody};
+use crate::S3Service;
+use coffer_engine::ObjectOwnership;
+use coffer_s3_proto::{ownership, S3Error};
+use http::{Response, StatusCode};
+
+/// A bucket without the setting (made before it existed) works as
+/// `BucketOwnerPreferred`, and says so.
+pub(crate) async fn get(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
+    let o = s.engine.bucket_ownership(ctx.bucket()).await.map_err(from_engine)?;
+    Ok(respond::xml(ownership::render(o.unwrap_or(ObjectOwnership::BucketOwnerPreferred))?))
+}
+
+pub(crate) async fn put(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Result<Response<ResBody>, S3Error> {
+    let doc = body.read_small(ctx, 16 * 1024).await?;
+    let o = ownership::parse(&doc)?;
+    let stamp = ctx.stamp();
+    s.engine.set_bucket_ownership(ctx.bucket(), stamp.as_ref(), Some(o)).await.map_err(from_engine)?;
+    Ok(respond::status(StatusCode::OK))
+}
+
+/// Removing the setting leaves ACLs working (`BucketOwnerPreferred`).
+pub(crate) async fn delete(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
+    let stamp = ctx.stamp();
+    s.engine.set_bucket_ownership(ctx.bucket(), stamp.as_ref(), None).await.map_err(from_engine)?;
+    Ok(respond::status(StatusCode::NO_CONTENT))
+}
