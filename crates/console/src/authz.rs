@@ -45,6 +45,8 @@ pub(crate) struct BucketAuthz<'a> {
     text: Option<String>,
     policy: Option<Policy>,
     context: Context,
+    /// For the tags of existing objects (`s3:ExistingObjectTag/…`).
+    engine: Engine,
 }
 
 impl<'a> BucketAuthz<'a> {
@@ -57,7 +59,7 @@ impl<'a> BucketAuthz<'a> {
     ) -> Result<BucketAuthz<'a>, EngineError> {
         let text = engine.bucket_config(&bucket.name, coffer_engine::BucketConfigKind::Policy).await?;
         let policy = text.as_deref().and_then(|t| parse_policy(t, &bucket.name));
-        Ok(BucketAuthz { v, bucket, text, policy, context: context(v, cx, secure) })
+        Ok(BucketAuthz { v, bucket, text, policy, context: context(v, cx, secure), engine: engine.clone() })
     }
 
     /// The bucket policy as stored, if any.
@@ -86,7 +88,37 @@ impl<'a> BucketAuthz<'a> {
         self.decide(action, &format!("arn:aws:s3:::{}/{key}", self.bucket.name))
     }
 
+    /// `action` on the existing object `key`, with its tags as the
+    /// `s3:ExistingObjectTag/…` keys when a policy that applies has a
+    /// condition on them (as the S3 API decides; a missing object has none).
+    pub async fn on_existing_object(&self, action: &str, key: &str) -> Result<bool, EngineError> {
+        const PREFIX: &str = "s3:ExistingObjectTag/";
+        let identity = match &self.v.principal {
+            Principal::User(u) => u.policies.iter().any(|p| p.reads_condition_key(PREFIX)),
+            _ => false,
+        };
+        if !identity && !self.policy.as_ref().is_some_and(|p| p.reads_condition_key(PREFIX)) {
+            return Ok(self.on_object(action, key));
+        }
+        let mut context = self.context.clone();
+        match self.engine.object_tags(&self.bucket.name, key).await {
+            Ok(tags) => {
+                for (k, v) in tags.iter() {
+                    context.insert(&format!("{PREFIX}{k}"), v);
+                }
+            }
+            Err(EngineError::NoSuchKey) => {}
+            Err(e) => return Err(e),
+        }
+        let resource = format!("arn:aws:s3:::{}/{key}", self.bucket.name);
+        Ok(self.decide_with(action, &resource, &context))
+    }
+
     fn decide(&self, action: &str, resource: &str) -> bool {
+        self.decide_with(action, resource, &self.context)
+    }
+
+    fn decide_with(&self, action: &str, resource: &str, context: &Context) -> bool {
         if matches!(self.v.principal, Principal::Operator { .. }) {
             return true;
         }
@@ -96,7 +128,7 @@ impl<'a> BucketAuthz<'a> {
             bucket_owner: Some(&self.bucket.project),
             bucket_policy: self.policy.as_ref(),
             acl_grants: false,
-            context: &self.context,
+            context,
         };
         decide(&self.v.principal, &access)
     }

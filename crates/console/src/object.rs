@@ -59,14 +59,14 @@ async fn load(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Result<(String,
     let b = bucket(inner, v, name).await?;
     let key = key_param(cx)?;
     let authz = BucketAuthz::load(&inner.engine, v, cx, inner.cfg.secure_cookies, &b).await.map_err(engine_err)?;
-    if !authz.on_object("s3:GetObject", key) {
+    if !authz.on_existing_object("s3:GetObject", key).await.map_err(engine_err)? {
         return Err(PageError::new(
             StatusCode::FORBIDDEN,
             "Not allowed",
             "Your policy does not allow reading this object (s3:GetObject).",
         ));
     }
-    let can_delete = authz.on_object("s3:DeleteObject", key);
+    let can_delete = authz.on_existing_object("s3:DeleteObject", key).await.map_err(engine_err)?;
     let input = GetInput { bucket: b.name.clone(), key: key.to_owned(), head: true, ..Default::default() };
     match inner.engine.get_object(input).await {
         Ok(out) => {

@@ -50,7 +50,7 @@ impl Tally {
         keys: impl Iterator<Item = &'k str>,
     ) -> Result<(), PageError> {
         for key in keys {
-            if authz.on_object("s3:DeleteObject", key) {
+            if authz.on_existing_object("s3:DeleteObject", key).await.map_err(engine_err)? {
                 inner.engine.delete_object(&bucket.name, key).await.map_err(engine_err)?;
                 inner.count(&bucket.project, &bucket.name, crate::TransferKind::Delete, 0, 0);
                 self.deleted += 1;

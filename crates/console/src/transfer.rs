@@ -131,7 +131,7 @@ async fn authorize(
     let authz = BucketAuthz::load(&inner.engine, v, cx, inner.cfg.secure_cookies, &b)
         .await
         .map_err(|e| engine_error(e, &cx.nonce))?;
-    if !authz.on_object(action, &key) {
+    if !authz.on_existing_object(action, &key).await.map_err(|e| engine_error(e, &cx.nonce))? {
         return Err(refused(action, &cx.nonce));
     }
     inner.count(&b.project, &b.name, kind, 0, 0);
@@ -302,7 +302,7 @@ pub(crate) async fn download(
     let key = key_param(cx)?.to_owned();
     let authz =
         BucketAuthz::load(&inner.engine, v, cx, inner.cfg.secure_cookies, &b).await.map_err(PageError::internal)?;
-    if !authz.on_object("s3:GetObject", &key) {
+    if !authz.on_existing_object("s3:GetObject", &key).await.map_err(PageError::internal)? {
         return Err(PageError::new(
             StatusCode::FORBIDDEN,
             "Not allowed",

@@ -31,7 +31,7 @@ impl Engine {
     ) -> Result<(), EngineError> {
         self.allow_acl(bucket, Some(acl)).await?;
         let value = (acl != CannedAcl::Private).then(|| acl.as_str().to_owned());
-        self.set_bucket_config(bucket, stamp, BucketConfigKind::Acl, value).await
+        self.write_bucket_config(bucket, stamp, BucketConfigKind::Acl, value).await
     }
 
     /// The current object's canned ACL as it applies (`NoSuchKey` if there

@@ -151,9 +151,23 @@ impl Engine {
         Ok(v)
     }
 
-    /// Sets or removes the bucket's configuration document of `kind` (in the
-    /// bucket `stamp` describes, when given: `NoSuchBucket` if it is gone).
+    /// Sets or removes the bucket's policy or CORS document (in the bucket
+    /// `stamp` describes, when given: `NoSuchBucket` if it is gone). The
+    /// other kinds have their own methods, which check what they store (an
+    /// ACL against Object Ownership and Block Public Access, ...).
     pub async fn set_bucket_config(
+        &self,
+        bucket: &str,
+        stamp: Option<&coffer_meta::BucketStamp>,
+        kind: BucketConfigKind,
+        value: Option<String>,
+    ) -> Result<(), EngineError> {
+        free_form(kind)?;
+        self.write_bucket_config(bucket, stamp, kind, value).await
+    }
+
+    /// [`Engine::set_bucket_config`] of any kind, for the engine's own methods.
+    pub(crate) async fn write_bucket_config(
         &self,
         bucket: &str,
         stamp: Option<&coffer_meta::BucketStamp>,
@@ -175,6 +189,7 @@ impl Engine {
         current: Option<&str>,
         value: Option<String>,
     ) -> Result<(), EngineError> {
+        free_form(kind)?;
         let r = self.meta.set_bucket_config_if(bucket, stamp, kind.name(), Some(current), value).await;
         self.buckets.forget(bucket);
         self.stamped(bucket, stamp, r).await
@@ -184,5 +199,16 @@ impl Engine {
     pub async fn bucket_is_empty(&self, name: &str) -> Result<bool, EngineError> {
         let q = ListQuery { limit: 1, ..Default::default() };
         Ok(self.meta.list_objects(name, &q).await?.is_empty())
+    }
+}
+
+/// The kinds whose documents callers write themselves (checked by their parsers).
+fn free_form(kind: BucketConfigKind) -> Result<(), EngineError> {
+    match kind {
+        BucketConfigKind::Policy | BucketConfigKind::Cors => Ok(()),
+        other => Err(EngineError::InvalidArgument(format!(
+            "the {} configuration is set through its own method",
+            other.name()
+        ))),
     }
 }

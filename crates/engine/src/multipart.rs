@@ -306,6 +306,9 @@ impl Engine {
                 return Err(EngineError::ChecksumMismatch(*algo));
             }
         }
+        // The ACL asked for at creation must still be allowed now (Object
+        // Ownership or Block Public Access may have changed since).
+        self.allow_acl(bucket, upload.meta.acl).await?;
         let mut meta = upload.meta;
         meta.checksum = object_checksum.clone();
         let rec = ObjectRecord {

@@ -1,30 +1,36 @@
 //! Object Ownership: a bucket's [`BucketConfigKind::OwnershipControls`]
 //! document. With `BucketOwnerEnforced` ACLs are disabled: the engine
 //! refuses any public ACL on the bucket and its objects, and reads every
-//! ACL there as private (so none grants anything). A bucket without the
-//! setting (made before it existed) keeps ACLs working.
+//! ACL there as private (so none grants anything).
+//!
+//! A bucket without the document is enforced, so a bucket made without a
+//! choice needs no second write, and one whose second write was lost (a
+//! crash right after CreateBucket) fails closed. Buckets made before the
+//! setting existed were given `BucketOwnerPreferred` by the schema
+//! migration that brought it (SQLite v12, PostgreSQL v9), so their ACLs
+//! work as before.
 
 use crate::{Engine, EngineError};
 use coffer_meta::BucketStamp;
 use coffer_types::{BucketConfigKind, CannedAcl, ObjectOwnership};
 
 impl Engine {
-    /// The bucket's setting (`None`: none stored; ACLs work).
-    pub async fn bucket_ownership(&self, bucket: &str) -> Result<Option<ObjectOwnership>, EngineError> {
+    /// The bucket's setting.
+    pub async fn bucket_ownership(&self, bucket: &str) -> Result<ObjectOwnership, EngineError> {
         match self.bucket_config(bucket, BucketConfigKind::OwnershipControls).await? {
-            None => Ok(None),
+            None => Ok(ObjectOwnership::BucketOwnerEnforced),
             Some(s) => ObjectOwnership::parse(&s)
-                .map(Some)
                 .ok_or_else(|| EngineError::Internal(format!("stored ownership of {bucket} is {s:?}"))),
         }
     }
 
     /// Whether ACLs are in force on the bucket.
     pub async fn acls_enabled(&self, bucket: &str) -> Result<bool, EngineError> {
-        Ok(self.bucket_ownership(bucket).await?.is_none_or(ObjectOwnership::acls_enabled))
+        Ok(self.bucket_ownership(bucket).await?.acls_enabled())
     }
 
-    /// Sets (`None`: removes) the bucket's setting. `BucketOwnerEnforced`
+    /// Sets the bucket's setting; `None` (S3's DeleteBucketOwnershipControls)
+    /// leaves ACLs working, as `BucketOwnerPreferred`. `BucketOwnerEnforced`
     /// needs the bucket's own ACL to be private (S3's
     /// `InvalidBucketAclWithObjectOwnership`); `ObjectWriter` is not built.
     pub async fn set_bucket_ownership(
@@ -44,7 +50,10 @@ impl Engine {
             }
             _ => {}
         }
-        let stored = value.map(|o| o.as_str().to_owned());
-        self.set_bucket_config(bucket, stamp, BucketConfigKind::OwnershipControls, stored).await
+        let stored = match value.unwrap_or(ObjectOwnership::BucketOwnerPreferred) {
+            ObjectOwnership::BucketOwnerEnforced => None,
+            o => Some(o.as_str().to_owned()),
+        };
+        self.write_bucket_config(bucket, stamp, BucketConfigKind::OwnershipControls, stored).await
     }
 }

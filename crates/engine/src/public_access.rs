@@ -41,7 +41,7 @@ impl Engine {
         value: Option<PublicAccessBlock>,
     ) -> Result<(), EngineError> {
         let stored = value.map(|p| p.to_stored());
-        self.set_bucket_config(bucket, stamp, BucketConfigKind::PublicAccessBlock, stored).await
+        self.write_bucket_config(bucket, stamp, BucketConfigKind::PublicAccessBlock, stored).await
     }
 
     /// The project's switches (all off when none are set); read at most the

@@ -44,6 +44,6 @@ impl Engine {
         tags: Option<TagSet>,
     ) -> Result<(), EngineError> {
         let value = tags.filter(|t| !t.is_empty()).map(|t| t.to_query());
-        self.set_bucket_config(bucket, stamp, BucketConfigKind::Tagging, value).await
+        self.write_bucket_config(bucket, stamp, BucketConfigKind::Tagging, value).await
     }
 }

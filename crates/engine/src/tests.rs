@@ -387,6 +387,18 @@ async fn canned_acls_of_buckets_and_objects() {
     let f = fixture();
     f.engine.create_bucket(NEW_BKT).await.unwrap();
     assert_eq!(f.engine.bucket_acl("bkt").await.unwrap(), CannedAcl::Private);
+    // ACLs are set through their method, which checks them, never as a raw document.
+    let raw = f.engine.set_bucket_config("bkt", None, coffer_types::BucketConfigKind::Acl, Some("public-read".into()));
+    assert!(matches!(raw.await, Err(EngineError::InvalidArgument(_))));
+    // A bucket without an Object Ownership setting has ACLs disabled.
+    assert!(matches!(
+        f.engine.set_bucket_acl("bkt", None, CannedAcl::PublicReadWrite).await,
+        Err(EngineError::AclNotSupported)
+    ));
+    f.engine
+        .set_bucket_ownership("bkt", None, Some(coffer_types::ObjectOwnership::BucketOwnerPreferred))
+        .await
+        .unwrap();
     f.engine.set_bucket_acl("bkt", None, CannedAcl::PublicReadWrite).await.unwrap();
     assert_eq!(f.engine.bucket_acl("bkt").await.unwrap(), CannedAcl::PublicReadWrite);
     f.engine.set_bucket_acl("bkt", None, CannedAcl::Private).await.unwrap();

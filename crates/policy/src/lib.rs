@@ -136,10 +136,22 @@ impl Policy {
     /// condition pinning the requester to fixed sources or accounts
     /// (source address, VPC, account, organization, ...).
     pub fn is_public(&self) -> bool {
-        self.statements.iter().any(|s| {
-            s.effect == document::Effect::Allow
-                && matches!(&s.principal, Some((p, false)) if p.names_everyone())
-                && !s.condition.pins_the_requester()
-        })
+        self.statements.iter().any(public_grant)
     }
+
+    /// The policy without the statements that make it public: what S3's
+    /// RestrictPublicBuckets leaves in force for principals outside the
+    /// bucket's account. Denies and grants to named principals stay.
+    pub fn without_public_grants(&self) -> Policy {
+        let mut p = self.clone();
+        p.statements.retain(|s| !public_grant(s));
+        p
+    }
+}
+
+/// An Allow to everyone (`Principal: "*"`) that no condition pins to fixed requesters.
+fn public_grant(s: &document::Statement) -> bool {
+    s.effect == document::Effect::Allow
+        && matches!(&s.principal, Some((p, false)) if p.names_everyone())
+        && !s.condition.pins_the_requester()
 }

@@ -36,10 +36,29 @@ fn pinning_conditions_make_a_grant_to_everyone_non_public() {
     assert!(with(r#"{"NotIpAddress":{"aws:SourceIp":"10.1.0.0/16"}}"#).is_public());
     assert!(with(r#"{"StringEqualsIfExists":{"aws:SourceAccount":"alpha"}}"#).is_public());
     assert!(with(r#"{"Bool":{"aws:SecureTransport":"true"}}"#).is_public());
+    // A set operator holds for a missing key (an anonymous request has no
+    // account), and a policy variable takes the requester's own value.
+    assert!(with(r#"{"ForAllValues:StringEquals":{"aws:PrincipalAccount":"alpha"}}"#).is_public());
+    assert!(with(r#"{"ForAnyValue:StringEquals":{"aws:PrincipalAccount":"alpha"}}"#).is_public());
+    assert!(with(r#"{"StringEquals":{"aws:PrincipalAccount":"${aws:PrincipalAccount}"}}"#).is_public());
     // One public statement among non-public ones is enough.
     let mixed = policy(&format!(
         r#"{{"Effect":"Allow","Principal":"*",{READ},"Condition":{{"IpAddress":{{"aws:SourceIp":"10.0.0.0/8"}}}}}},
            {{"Effect":"Allow","Principal":"*","Action":"s3:ListBucket","Resource":"arn:aws:s3:::b"}}"#
     ));
     assert!(mixed.is_public());
+}
+
+/// What RestrictPublicBuckets leaves in force: denies and named grants, not public grants.
+#[test]
+fn without_public_grants_keeps_denies_and_named_grants() {
+    let p = policy(&format!(
+        r#"{{"Effect":"Allow","Principal":"*",{READ}}},
+           {{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/private/*"}},
+           {{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::alpha:root"}},{READ}}}"#
+    ));
+    assert!(p.is_public());
+    let kept = p.without_public_grants();
+    assert!(!kept.is_public());
+    assert_eq!(kept.statements_len(), 2);
 }

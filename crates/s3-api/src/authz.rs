@@ -75,11 +75,12 @@ pub(crate) async fn authorize(svc: &S3Service, ctx: &mut Ctx) -> Result<(), S3Er
 /// PutObjectTagging's tags give the `s3:RequestObjectTag/…` keys), once the
 /// handler has read it and set what it asks for in `ctx`.
 pub(crate) async fn check_after_body(svc: &S3Service, ctx: &Ctx) -> Result<(), S3Error> {
-    let (Some(op), Some(info)) = (ctx.op, ctx.bucket_info.as_ref()) else { return Ok(()) };
-    let Some(perm) = op.permission() else { return Ok(()) };
     if matches!(ctx.principal, Principal::Operator { .. }) {
         return Ok(());
     }
+    // Fails closed: an operation authorized after its body has both.
+    let (Some(op), Some(info)) = (ctx.op, ctx.bucket_info.as_ref()) else { return Err(C::AccessDenied.into()) };
+    let Some(perm) = op.permission() else { return Err(C::AccessDenied.into()) };
     let key = perm.on_object.then(|| ctx.key());
     check(svc, ctx, op, perm.action, info, key).await.map(|_| ())
 }
@@ -265,7 +266,7 @@ async fn check(
         acl_grants: false,
         context: &context,
     };
-    let reads_object = matches!(op, Operation::GetObject | Operation::HeadObject);
+    let reads_object = matches!(op, Operation::GetObject | Operation::HeadObject | Operation::GetObjectAttributes);
     if decide(&ctx.principal, &access) {
         return Ok(reads_object);
     }
@@ -291,15 +292,16 @@ async fn check(
 }
 
 /// The bucket policy as it applies to the requester: with
-/// `RestrictPublicBuckets`, a public policy grants nothing to anyone outside
-/// the bucket's project (anonymous requests, other projects).
+/// `RestrictPublicBuckets`, a public policy's public grants give nothing to
+/// anyone outside the bucket's project (anonymous requests, other
+/// projects); its denies and its grants to named principals stay.
 async fn guarded_policy(svc: &S3Service, ctx: &Ctx, info: &BucketInfo) -> Result<Option<Policy>, S3Error> {
     let policy = bucket_policy(svc, &info.name).await?;
     let outsider = ctx.principal.project() != Some(info.project.as_str());
-    if outsider && policy.as_ref().is_some_and(Policy::is_public) {
+    if let Some(p) = policy.as_ref().filter(|p| outsider && p.is_public()) {
         let guard = svc.engine.effective_public_access_block(info).await.map_err(from_engine)?;
         if guard.restrict_public_buckets {
-            return Ok(None);
+            return Ok(Some(p.without_public_grants()));
         }
     }
     Ok(policy)

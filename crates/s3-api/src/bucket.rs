@@ -124,9 +124,12 @@ pub(crate) async fn create(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> R
     match s.engine.create_bucket(new).await {
         Ok(()) => {
             // Only this project could have deleted the bucket made just now.
-            // (Not one transaction with the creation: a crash between them
-            // leaves a bucket without the setting, on which ACLs work.)
-            s.engine.set_bucket_ownership(ctx.bucket(), None, Some(ownership)).await.map_err(from_engine)?;
+            // A bucket without the setting is enforced: only a choice that
+            // allows ACLs is written, and if that write is lost the bucket
+            // stays closed.
+            if ownership.acls_enabled() {
+                s.engine.set_bucket_ownership(ctx.bucket(), None, Some(ownership)).await.map_err(from_engine)?;
+            }
             if let Some(a) = acl {
                 s.engine.set_bucket_acl(ctx.bucket(), None, a).await.map_err(from_engine)?;
             }
@@ -142,6 +145,11 @@ pub(crate) async fn create(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> R
             // on the bucket: s3:CreateBucket alone must not publish a bucket.
             // A key of another region never reaches the bucket: 409 as well.
             if existing.region != "us-east-1" || existing.region != ctx.region {
+                return Err(S3ErrorCode::BucketAlreadyOwnedByYou.into());
+            }
+            // Its ownership is changed with PutBucketOwnershipControls, not
+            // by making it again: refused rather than ignored.
+            if ctx.headers.contains_key("x-amz-object-ownership") {
                 return Err(S3ErrorCode::BucketAlreadyOwnedByYou.into());
             }
             let wanted = acl.unwrap_or_default();

@@ -7,15 +7,12 @@ use crate::context::Ctx;
 use crate::errors::from_engine;
 use crate::respond::{self, ResBody};
 use crate::S3Service;
-use coffer_engine::ObjectOwnership;
 use coffer_s3_proto::{ownership, S3Error};
 use http::{Response, StatusCode};
 
-/// A bucket without the setting (made before it existed) works as
-/// `BucketOwnerPreferred`, and says so.
 pub(crate) async fn get(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
     let o = s.engine.bucket_ownership(ctx.bucket()).await.map_err(from_engine)?;
-    Ok(respond::xml(ownership::render(o.unwrap_or(ObjectOwnership::BucketOwnerPreferred))?))
+    Ok(respond::xml(ownership::render(o)?))
 }
 
 pub(crate) async fn put(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Result<Response<ResBody>, S3Error> {

@@ -348,3 +348,38 @@ async fn console_transfers_are_metered_like_s3_requests() {
     assert_eq!(t["bytes_out"], 1000, "{u}");
     srv.stop().await;
 }
+
+/// The console decides as the S3 API does, `s3:ExistingObjectTag/…` included:
+/// a deny on tagged objects holds for downloads, the object page and deletes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn existing_object_tags_count_in_the_console() {
+    let srv = TestServer::start().await;
+    srv.admin("POST", "/projects", Some(json!({"name": "alpha"}))).await;
+    let alpha = srv.new_key("alpha", None, None).await;
+    let a = srv.client_with(&alpha.ak, &alpha.sk);
+    a.create_bucket().bucket("tagged").send().await.unwrap();
+    for (key, retain) in [("keep.txt", "true"), ("free.txt", "false")] {
+        let tagging = format!("retain={retain}");
+        let h = [("x-amz-tagging", tagging.as_str())];
+        let r = srv.request_as(Some(&alpha), REGION, "PUT", &format!("/tagged/{key}"), "", &h, b"data").await;
+        assert_eq!(r.status, 200);
+    }
+    srv.new_user(
+        "alpha",
+        "editor",
+        json!({"document": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetObject", "s3:DeleteObject"], "Resource": "*"},
+            {"Effect": "Deny", "Action": ["s3:GetObject", "s3:DeleteObject"], "Resource": "*",
+             "Condition": {"StringEquals": {"s3:ExistingObjectTag/retain": "true"}}}]}}),
+    )
+    .await;
+    srv.admin("PUT", "/projects/alpha/users/editor/password", Some(json!({"password": "correct horse 42"}))).await;
+    let e = Session::sign_in(&srv, "kind=user&project=alpha&user=editor&password=correct+horse+42").await;
+    assert_eq!(e.get("/buckets/tagged/download?key=keep.txt").await.status, 403);
+    assert_eq!(e.get("/buckets/tagged/object?key=keep.txt").await.status, 403);
+    assert_eq!(e.get("/buckets/tagged/download?key=free.txt").await.body, b"data");
+    let d = e.post("/buckets/tagged/delete-objects", "key=keep.txt&key=free.txt&confirm=yes").await;
+    let to = d.header("location").unwrap().to_owned();
+    assert!(to.contains("deleted=1") && to.contains("refused=1"), "{to}");
+    assert_eq!(s3_get(&srv, "tagged", "keep.txt").await, b"data");
+}

@@ -92,6 +92,39 @@ async fn bucket_switches_round_trip_and_each_one_holds() {
     assert_eq!(r.status, 200);
     assert_eq!(anon_get(&s, "/bpa/plain").await, 403);
     assert_eq!(s.signed("GET", "/bpa/plain", "", &[], b"").await.status, 200, "the owner reads on");
+
+    // RestrictPublicBuckets drops the public grants only: a deny stays in force.
+    let mixed = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::bpa/plain"},
+        {"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::bpa/acl-pub"}]}"#;
+    assert_eq!(s.signed("PUT", "/bpa", "policy", &[], mixed.as_bytes()).await.status, 204);
+    assert_eq!(anon_get(&s, "/bpa/acl-pub").await, 403, "the deny beats the object's public ACL");
+
+    // A grant to everyone that only looks pinned is public: refused by BlockPublicPolicy.
+    assert_eq!(s.signed("PUT", "/bpa", "publicAccessBlock", &[], &switches(&["BlockPublicPolicy"])).await.status, 200);
+    for cond in [
+        r#"{"ForAllValues:StringEquals":{"aws:PrincipalAccount":"acme"}}"#,
+        r#"{"StringEquals":{"aws:PrincipalAccount":"${aws:PrincipalAccount}"}}"#,
+    ] {
+        let p = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::bpa/*","Condition":{cond}}}]}}"#
+        );
+        assert_eq!(code(&s.signed("PUT", "/bpa", "policy", &[], p.as_bytes()).await), denied, "{cond}");
+    }
+
+    // An upload begun with a public ACL before the switch cannot finish public after it.
+    assert_eq!(s.signed("DELETE", "/bpa", "publicAccessBlock", &[], b"").await.status, 204);
+    let r = s.signed("POST", "/bpa/mp", "uploads", &[("x-amz-acl", "public-read")], b"").await;
+    let text = r.text();
+    let id = text.split("<UploadId>").nth(1).unwrap().split("</UploadId>").next().unwrap().to_owned();
+    let part = s.signed("PUT", "/bpa/mp", &format!("partNumber=1&uploadId={id}"), &[], b"data").await;
+    let etag = part.header("etag").unwrap().to_owned();
+    assert_eq!(s.signed("PUT", "/bpa", "publicAccessBlock", &[], &switches(&["BlockPublicAcls"])).await.status, 200);
+    let done = format!(
+        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{etag}</ETag></Part></CompleteMultipartUpload>"
+    );
+    let r = s.signed("POST", "/bpa/mp", &format!("uploadId={id}"), &[], done.as_bytes()).await;
+    assert_eq!(code(&r), denied);
+    assert_eq!(s.signed("HEAD", "/bpa/mp", "", &[], b"").await.status, 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -33,7 +33,8 @@ async fn clients_that_stop_reading_lose_their_connections_after_the_idle_time() 
         c.idle_timeout = Duration::from_secs(2);
     })
     .await;
-    assert_eq!(s.signed("PUT", "/pub", "", &[], b"").await.status, 200);
+    let acls_on = [("x-amz-object-ownership", "BucketOwnerPreferred")];
+    assert_eq!(s.signed("PUT", "/pub", "", &acls_on, b"").await.status, 200);
     let big = vec![b'x'; BIG];
     assert_eq!(s.signed("PUT", "/pub/big", "", &[("x-amz-acl", "public-read")], &big).await.status, 200);
 

@@ -427,6 +427,11 @@ async fn recreating_an_owned_bucket_in_us_east_1_resets_its_acl() {
         let (s, alpha) = (&s, alpha.clone());
         async move { s.request_as(Some(&alpha), "us-east-1", "PUT", "/again", "", &[("x-amz-acl", acl)], b"").await }
     };
+    let first = [("x-amz-acl", "public-read"), ("x-amz-object-ownership", "BucketOwnerPreferred")];
+    assert_eq!(s.request_as(Some(&alpha), "us-east-1", "PUT", "/again", "", &first, b"").await.status, 200);
+    // Made again: its ownership is not the re-creation's to change (refused, not ignored).
+    let r = s.request_as(Some(&alpha), "us-east-1", "PUT", "/again", "", &first, b"").await;
+    assert_eq!((r.status, r.code().as_deref()), (409, Some("BucketAlreadyOwnedByYou")));
     assert_eq!(create("public-read").await.status, 200);
     assert_eq!(s.as_key(None, "GET", "/again", "list-type=2", b"").await.status, 200);
     assert_eq!(s.as_key(Some(&alpha), "PUT", "/again", "", b"").await.status, 200);

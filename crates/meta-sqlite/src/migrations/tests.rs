@@ -342,3 +342,18 @@ fn v10_lists_a_projects_buckets_by_index_and_its_down_keeps_them() {
     assert!(plan(&c, "SELECT name FROM buckets WHERE project = 'p'").contains("buckets_by_project"));
     migrate(&mut c, 10).unwrap();
 }
+
+/// v12: buckets made before Object Ownership existed keep their ACLs
+/// working (`BucketOwnerPreferred`); the way down forgets every setting.
+#[test]
+fn v12_gives_older_buckets_ownership_preferred() {
+    let mut c = v3_with_data();
+    migrate(&mut c, 11).unwrap();
+    migrate(&mut c, 12).unwrap();
+    let q = "SELECT count(*) FROM bucket_configs WHERE name = 'ownershipControls' AND value = 'BucketOwnerPreferred'";
+    assert_eq!(count(&c, q), 2, "both buckets");
+    assert_eq!(count(&c, "SELECT count(*) FROM bucket_configs WHERE name = 'cors'"), 1, "other documents stay");
+    migrate(&mut c, 11).unwrap();
+    assert_eq!(count(&c, "SELECT count(*) FROM bucket_configs WHERE name = 'ownershipControls'"), 0);
+    assert_eq!(count(&c, "SELECT count(*) FROM bucket_configs"), 1);
+}

@@ -80,8 +80,9 @@ impl Condition {
     /// Whether the condition pins the requester down to fixed values of a
     /// key that names who or where they are (source address, account, ARN,
     /// organization...): what makes a grant to `*` non-public for S3's
-    /// policy status. Patterns, negated operators and IPv4 ranges wider than
-    /// /8 (IPv6 /32) do not pin anything.
+    /// policy status. Patterns, negated operators, set operators
+    /// (`ForAllValues:`, `ForAnyValue:`), policy variables and IPv4 ranges
+    /// wider than /8 (IPv6 /32) do not pin anything.
     pub(crate) fn pins_the_requester(&self) -> bool {
         const PINNING: &[&str] = &[
             "aws:sourceip",
@@ -103,8 +104,13 @@ impl Condition {
                 Test::StringEquals | Test::StringEqualsIgnoreCase | Test::StringLike | Test::ArnLike | Test::IpAddress
             );
             let fixed_values = t.raw.iter().all(|v| !v.contains(['*', '?']) && narrow_enough(v));
+            // A set operator pins nothing (ForAllValues holds for a missing
+            // key: an anonymous request), nor does a policy variable (it
+            // takes the requester's own value).
+            let fixed_values = fixed_values && !t.raw.iter().any(|v| v.contains("${"));
             PINNING.contains(&t.key.to_ascii_lowercase().as_str())
                 && fixed_test
+                && t.op.set == SetQualifier::Plain
                 && !t.op.negated
                 && !t.op.if_exists
                 && fixed_values
