@@ -50,36 +50,20 @@ impl Wanted {
     }
 }
 
-/// A checksum as the document shows it: one of the algorithm's elements and the type.
+/// A checksum as the document shows it: the algorithm's element and the type.
 #[derive(Serialize, Debug, Default)]
 pub struct Checksum {
-    #[serde(rename = "ChecksumCRC32", skip_serializing_if = "Option::is_none")]
-    pub crc32: Option<String>,
-    #[serde(rename = "ChecksumCRC32C", skip_serializing_if = "Option::is_none")]
-    pub crc32c: Option<String>,
-    #[serde(rename = "ChecksumCRC64NVME", skip_serializing_if = "Option::is_none")]
-    pub crc64nvme: Option<String>,
-    #[serde(rename = "ChecksumSHA1", skip_serializing_if = "Option::is_none")]
-    pub sha1: Option<String>,
-    #[serde(rename = "ChecksumSHA256", skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
-    #[serde(rename = "ChecksumType", skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    #[serde(flatten)]
+    pub value: crate::xml::ChecksumFields,
+    #[serde(rename = "ChecksumType")]
+    pub kind: String,
 }
 
 impl Checksum {
     /// The element of `algorithm` (S3 spelling) set to `value`; `None` for an unknown algorithm.
     pub fn of(algorithm: &str, value: &str, kind: &str) -> Option<Checksum> {
-        let mut c = Checksum { kind: Some(kind.to_owned()), ..Default::default() };
-        let slot = match coffer_types::ChecksumAlgorithm::parse(algorithm)? {
-            coffer_types::ChecksumAlgorithm::Crc32 => &mut c.crc32,
-            coffer_types::ChecksumAlgorithm::Crc32c => &mut c.crc32c,
-            coffer_types::ChecksumAlgorithm::Crc64Nvme => &mut c.crc64nvme,
-            coffer_types::ChecksumAlgorithm::Sha1 => &mut c.sha1,
-            coffer_types::ChecksumAlgorithm::Sha256 => &mut c.sha256,
-        };
-        *slot = Some(value.to_owned());
-        Some(c)
+        coffer_types::ChecksumAlgorithm::parse(algorithm)?;
+        Some(Checksum { value: crate::xml::ChecksumFields::one(algorithm, value), kind: kind.to_owned() })
     }
 }
 
