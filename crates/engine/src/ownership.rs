@@ -14,23 +14,31 @@ use crate::{Engine, EngineError};
 use coffer_meta::BucketStamp;
 use coffer_types::{BucketConfigKind, CannedAcl, ObjectOwnership};
 
+/// The stored document of a bucket whose setting was deleted (a bucket
+/// without one is enforced).
+const DELETED: &str = "none";
+
 impl Engine {
-    /// The bucket's setting.
-    pub async fn bucket_ownership(&self, bucket: &str) -> Result<ObjectOwnership, EngineError> {
+    /// The bucket's setting; `None` once deleted (S3's
+    /// DeleteBucketOwnershipControls: ACLs work, and S3 answers
+    /// `OwnershipControlsNotFoundError`).
+    pub async fn bucket_ownership(&self, bucket: &str) -> Result<Option<ObjectOwnership>, EngineError> {
         match self.bucket_config(bucket, BucketConfigKind::OwnershipControls).await? {
-            None => Ok(ObjectOwnership::BucketOwnerEnforced),
+            None => Ok(Some(ObjectOwnership::BucketOwnerEnforced)),
+            Some(s) if s == DELETED => Ok(None),
             Some(s) => ObjectOwnership::parse(&s)
+                .map(Some)
                 .ok_or_else(|| EngineError::Internal(format!("stored ownership of {bucket} is {s:?}"))),
         }
     }
 
     /// Whether ACLs are in force on the bucket.
     pub async fn acls_enabled(&self, bucket: &str) -> Result<bool, EngineError> {
-        Ok(self.bucket_ownership(bucket).await?.acls_enabled())
+        Ok(self.bucket_ownership(bucket).await?.is_none_or(ObjectOwnership::acls_enabled))
     }
 
     /// Sets the bucket's setting; `None` (S3's DeleteBucketOwnershipControls)
-    /// leaves ACLs working, as `BucketOwnerPreferred`. `BucketOwnerEnforced`
+    /// leaves ACLs working without a setting. `BucketOwnerEnforced`
     /// needs the bucket's own ACL to be private (S3's
     /// `InvalidBucketAclWithObjectOwnership`); `ObjectWriter` is not built.
     pub async fn set_bucket_ownership(
@@ -50,9 +58,10 @@ impl Engine {
             }
             _ => {}
         }
-        let stored = match value.unwrap_or(ObjectOwnership::BucketOwnerPreferred) {
-            ObjectOwnership::BucketOwnerEnforced => None,
-            o => Some(o.as_str().to_owned()),
+        let stored = match value {
+            Some(ObjectOwnership::BucketOwnerEnforced) => None,
+            Some(o) => Some(o.as_str().to_owned()),
+            None => Some(DELETED.to_owned()),
         };
         self.write_bucket_config(bucket, stamp, BucketConfigKind::OwnershipControls, stored).await
     }

@@ -83,12 +83,12 @@ impl Engine {
         if !acl.is_some_and(is_public_acl) {
             return Ok(());
         }
-        if !self.acls_enabled(bucket).await? {
-            return Err(EngineError::AclNotSupported);
-        }
         let info = self.head_bucket(bucket).await?;
         if self.effective_public_access_block(&info).await?.block_public_acls {
             return Err(EngineError::PublicAccessBlocked("public ACLs are blocked (BlockPublicAcls)"));
+        }
+        if !self.acls_enabled(bucket).await? {
+            return Err(EngineError::AclNotSupported);
         }
         Ok(())
     }

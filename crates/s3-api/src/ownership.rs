@@ -11,8 +11,10 @@ use coffer_s3_proto::{ownership, S3Error};
 use http::{Response, StatusCode};
 
 pub(crate) async fn get(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
-    let o = s.engine.bucket_ownership(ctx.bucket()).await.map_err(from_engine)?;
-    Ok(respond::xml(ownership::render(o)?))
+    match s.engine.bucket_ownership(ctx.bucket()).await.map_err(from_engine)? {
+        Some(o) => Ok(respond::xml(ownership::render(o)?)),
+        None => Err(S3Error::new(coffer_s3_proto::S3ErrorCode::OwnershipControlsNotFoundError)),
+    }
 }
 
 pub(crate) async fn put(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Result<Response<ResBody>, S3Error> {
@@ -23,7 +25,7 @@ pub(crate) async fn put(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Resu
     Ok(respond::status(StatusCode::OK))
 }
 
-/// Removing the setting leaves ACLs working (`BucketOwnerPreferred`).
+/// Removing the setting leaves ACLs working, with no setting to read.
 pub(crate) async fn delete(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
     let stamp = ctx.stamp();
     s.engine.set_bucket_ownership(ctx.bucket(), stamp.as_ref(), None).await.map_err(from_engine)?;

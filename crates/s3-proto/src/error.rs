@@ -39,6 +39,7 @@ codes! {
     InvalidDigest = 400, "The Content-MD5 you specified is not valid.";
     AccessControlListNotSupported = 400, "The bucket does not allow ACLs";
     InvalidBucketAclWithObjectOwnership = 400, "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting";
+    OwnershipControlsNotFoundError = 404, "The bucket ownership controls were not found";
     InvalidTag = 400, "The tag provided was not a valid tag.";
     InvalidLocationConstraint = 400, "The specified location constraint is not valid.";
     InvalidPolicyDocument = 400, "The content of the form does not meet the conditions specified in the policy document.";

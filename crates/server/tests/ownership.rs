@@ -57,10 +57,10 @@ async fn acls_are_disabled_unless_asked_for() {
     // Enforced: the object's stored ACL grants nothing and reads as private.
     assert_eq!(anon_get(&s, "/pub/obj").await, 403);
     assert!(!s.signed("GET", "/pub/obj", "acl", &[], b"").await.text().contains("AllUsers"));
-    // Removing the setting: ACLs work again (the bucket says BucketOwnerPreferred).
+    // Removing the setting: ACLs work again, and there is no setting to read.
     assert_eq!(s.signed("DELETE", "/pub", "ownershipControls", &[], b"").await.status, 204);
-    let got = s.signed("GET", "/pub", "ownershipControls", &[], b"").await.text();
-    assert!(got.contains("BucketOwnerPreferred"), "{got}");
+    let r = s.signed("GET", "/pub", "ownershipControls", &[], b"").await;
+    assert_eq!(code(&r), (404, "OwnershipControlsNotFoundError".into()));
     assert_eq!(anon_get(&s, "/pub/obj").await, 200);
 
     // ObjectWriter is not built: refused, never silently taken.

@@ -7,7 +7,7 @@
 //! | `Acl` | a canned ACL's name (absent: private) | [`crate::CannedAcl::parse`] |
 //! | `Policy` | the bucket policy's JSON, as the owner sent it | `coffer-policy` |
 //! | `Cors` | the CORS configuration's XML, as the owner sent it | `coffer-s3-proto::cors` |
-//! | `OwnershipControls` | the Object Ownership setting's S3 name (absent: ACLs work, as before the setting existed) | [`crate::ObjectOwnership::parse`] |
+//! | `OwnershipControls` | the Object Ownership setting's S3 name, or `none` once deleted (absent: `BucketOwnerEnforced`) | [`crate::ObjectOwnership::parse`] |
 //! | `PublicAccessBlock` | the names of the Block Public Access switches that are on, comma-separated | [`crate::PublicAccessBlock::from_stored`] |
 //! | `Tagging` | the bucket's tags, as `x-amz-tagging` encodes them | [`crate::TagSet::parse_header`] (up to 50 tags) |
 
