@@ -7,8 +7,8 @@ use serde_json::{json, Map, Value};
 use crate::client::{encode, query, Client};
 use crate::render::{cell, list_view, object_rows, Cell, Field, Kind, Output, View};
 use crate::{
-    BucketCommand, ClientCommand, CredentialsCommand, Limit, ProjectCommand, QuotaCommand, QuotaTarget, RegionCommand,
-    Stdin, UsageCommand, UserCommand, UserPasswordCommand, UserPolicyCommand,
+    BucketCommand, ClientCommand, CredentialsCommand, Limit, ProjectCommand, PublicAccessBlockCommand, QuotaCommand,
+    QuotaTarget, RegionCommand, Stdin, UsageCommand, UserCommand, UserPasswordCommand, UserPolicyCommand,
 };
 
 const PROJECT: &[Field] = &[("name", "/name", Kind::Text), ("created", "/created", Kind::Text)];
@@ -110,6 +110,7 @@ pub(crate) async fn execute(c: &Client, cmd: ClientCommand, stdin: Stdin) -> any
         ClientCommand::User(cmd) => user(c, cmd, stdin).await,
         ClientCommand::Credentials(cmd) => credentials(c, cmd).await,
         ClientCommand::Quota(cmd) => quota(c, cmd).await,
+        ClientCommand::PublicAccessBlock(cmd) => public_access_block(c, cmd).await,
         ClientCommand::Usage(cmd) => usage(c, cmd).await,
         ClientCommand::Bucket(BucketCommand::List { project }) => {
             let q = query(&[("project", project.as_deref())]);
@@ -328,6 +329,60 @@ async fn quota(c: &Client, cmd: QuotaCommand) -> anyhow::Result<Output> {
         }
         QuotaCommand::Show { target } => {
             Ok(show(body(c.call(Method::GET, &quota_path(&target)?, "", None).await?)?, QUOTA))
+        }
+    }
+}
+
+const SWITCHES: &[Field] = &[
+    ("block_public_acls", "/block_public_acls", Kind::Text),
+    ("ignore_public_acls", "/ignore_public_acls", Kind::Text),
+    ("block_public_policy", "/block_public_policy", Kind::Text),
+    ("restrict_public_buckets", "/restrict_public_buckets", Kind::Text),
+];
+
+async fn public_access_block(c: &Client, cmd: PublicAccessBlockCommand) -> anyhow::Result<Output> {
+    match cmd {
+        PublicAccessBlockCommand::Show { project } => {
+            let path = format!("/projects/{}/public-access-block", encode(&project));
+            Ok(show(body(c.call(Method::GET, &path, "", None).await?)?, SWITCHES))
+        }
+        PublicAccessBlockCommand::Set {
+            project,
+            all,
+            none,
+            block_public_acls,
+            ignore_public_acls,
+            block_public_policy,
+            restrict_public_buckets,
+        } => {
+            let path = format!("/projects/{}/public-access-block", encode(&project));
+            let named = [
+                ("block_public_acls", block_public_acls),
+                ("ignore_public_acls", ignore_public_acls),
+                ("block_public_policy", block_public_policy),
+                ("restrict_public_buckets", restrict_public_buckets),
+            ];
+            if !all && !none && named.iter().all(|(_, v)| v.is_none()) {
+                anyhow::bail!("give --all, --none or at least one switch");
+            }
+            // A PUT sets all four: start from --all/--none, else from the current ones.
+            let mut request = if all || none {
+                named.iter().map(|(k, _)| (k.to_string(), Value::Bool(all))).collect::<Map<_, _>>()
+            } else {
+                match c.call(Method::GET, &path, "", None).await? {
+                    Some(Value::Object(current)) => current,
+                    _ => Map::new(),
+                }
+            };
+            request.retain(|k, _| named.iter().any(|(n, _)| n == k));
+            for (k, v) in named {
+                if let Some(v) = v {
+                    request.insert(k.to_owned(), Value::Bool(v));
+                }
+            }
+            let request = Value::Object(request);
+            let answer = c.call(Method::PUT, &path, "", Some(&request)).await?;
+            Ok(show(answer.unwrap_or(request), SWITCHES))
         }
     }
 }

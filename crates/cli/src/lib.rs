@@ -81,6 +81,9 @@ pub enum ClientCommand {
     /// Storage quotas of projects and buckets.
     #[command(subcommand)]
     Quota(QuotaCommand),
+    /// Block Public Access switches of a project (every bucket of it).
+    #[command(subcommand)]
+    PublicAccessBlock(PublicAccessBlockCommand),
     /// Metered usage (storage, requests, traffic) by hour.
     #[command(subcommand)]
     Usage(UsageCommand),
@@ -322,6 +325,42 @@ pub enum QuotaCommand {
     Show {
         #[command(flatten)]
         target: QuotaTarget,
+    },
+}
+
+/// `coffer public-access-block ...`
+#[derive(Subcommand, Clone, Debug)]
+pub enum PublicAccessBlockCommand {
+    /// Show a project's switches.
+    Show {
+        /// The project.
+        #[arg(long)]
+        project: String,
+    },
+    /// Set a project's switches: `--all` or `--none`, then each one named
+    /// (true or false); those not named keep their current value.
+    Set {
+        /// The project.
+        #[arg(long)]
+        project: String,
+        /// Every switch on: nothing in the project can be made public.
+        #[arg(long, conflicts_with = "none")]
+        all: bool,
+        /// Every switch off.
+        #[arg(long)]
+        none: bool,
+        /// Refuse public ACLs (and buckets made with one).
+        #[arg(long, value_name = "BOOL")]
+        block_public_acls: Option<bool>,
+        /// Public ACLs grant nothing.
+        #[arg(long, value_name = "BOOL")]
+        ignore_public_acls: Option<bool>,
+        /// Refuse bucket policies that make a bucket public.
+        #[arg(long, value_name = "BOOL")]
+        block_public_policy: Option<bool>,
+        /// A public bucket policy grants nothing outside the project.
+        #[arg(long, value_name = "BOOL")]
+        restrict_public_buckets: Option<bool>,
     },
 }
 

@@ -242,3 +242,31 @@ async fn https_with_ca_cert() {
     let err = region_list_with_ca(&fake.url, &ca).await;
     assert!(format!("{err:#}").contains("no usable certificate"), "{err:#}");
 }
+
+#[tokio::test]
+async fn project_public_access_block() {
+    let fake = Fake::start().await;
+    assert_eq!(
+        fake.run(&["public-access-block", "show", "--project", "acme", "-f", "value"]).await.unwrap(),
+        "true\nfalse\ntrue\nfalse\n"
+    );
+    assert_eq!(fake.take(), [seen("GET", "/projects/acme/public-access-block", "", None)]);
+    // --all: one PUT of all four.
+    let all = json!({"block_public_acls": true, "ignore_public_acls": true, "block_public_policy": true, "restrict_public_buckets": true});
+    fake.run(&["public-access-block", "set", "--project", "acme", "--all"]).await.unwrap();
+    assert_eq!(fake.take(), [seen("PUT", "/projects/acme/public-access-block", "", Some(all))]);
+    // One switch: the others keep their current value.
+    let out =
+        fake.run(&["public-access-block", "set", "--project", "acme", "--ignore-public-acls", "true", "-f", "value"]);
+    assert_eq!(out.await.unwrap(), "true\ntrue\ntrue\nfalse\n");
+    let want = json!({"block_public_acls": true, "ignore_public_acls": true, "block_public_policy": true, "restrict_public_buckets": false});
+    assert_eq!(
+        fake.take(),
+        [
+            seen("GET", "/projects/acme/public-access-block", "", None),
+            seen("PUT", "/projects/acme/public-access-block", "", Some(want)),
+        ]
+    );
+    assert!(fake.run(&["public-access-block", "set", "--project", "acme"]).await.is_err());
+    assert!(fake.run(&["public-access-block", "set", "--project", "acme", "--all", "--none"]).await.is_err());
+}

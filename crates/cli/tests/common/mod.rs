@@ -227,6 +227,10 @@ pub fn route(method: &str, path: &str, query: &str, body: Value) -> (StatusCode,
         ])),
         ("GET", ["projects"]) => ok(json!([{"name": "acme", "created": T0}, {"name": "globex", "created": T0}])),
         ("POST", ["projects"]) => created(json!({"name": body["name"], "created": T0})),
+        ("GET", ["projects", "acme", "public-access-block"]) => ok(json!({
+            "block_public_acls": true, "ignore_public_acls": false, "block_public_policy": true, "restrict_public_buckets": false
+        })),
+        ("PUT", ["projects", "acme", "public-access-block"]) => ok(body),
         ("GET", ["projects", "acme"]) => ok(json!({
             "name": "acme", "created": T0,
             "quota": {"max_bytes": 10737418240u64, "max_objects": null},
