@@ -134,7 +134,13 @@ pub(crate) async fn create(inner: &Inner, cx: &Cx, v: &Viewer) -> Result<Respons
         let msg = "Your policy does not allow creating buckets (s3:CreateBucket).".to_owned();
         return fail(StatusCode::FORBIDDEN, msg).await;
     }
-    let new = NewBucket { name: name.as_str(), location: None, region: &v.session.region, project: acting_project(v) };
+    let new = NewBucket {
+        name: name.as_str(),
+        location: None,
+        region: &v.session.region,
+        project: acting_project(v),
+        ownership: None,
+    };
     match inner.engine.create_bucket(new).await {
         Ok(()) => {
             tracing::info!(bucket = %name.as_str(), project = acting_project(v), region = %v.session.region, "console created bucket");

@@ -42,6 +42,8 @@ pub struct NewBucket<'a> {
     pub region: &'a str,
     /// The owning project.
     pub project: &'a str,
+    /// Its Object Ownership; `None`: the deployment's default.
+    pub ownership: Option<coffer_types::ObjectOwnership>,
 }
 
 impl Engine {
@@ -63,7 +65,21 @@ impl Engine {
         };
         let r = self.meta.create_bucket(rec).await;
         self.buckets.forget(name.as_str());
-        Ok(r?)
+        r?;
+        // A bucket without an ownership document is enforced: only a choice
+        // that allows ACLs is written, and if that write is lost the bucket
+        // stays closed. Only this project could have deleted the bucket
+        // made just now.
+        let ownership = new.ownership.unwrap_or(self.cfg.default_ownership);
+        if ownership.acls_enabled() {
+            self.set_bucket_ownership(name.as_str(), None, Some(ownership)).await?;
+        }
+        Ok(())
+    }
+
+    /// The Object Ownership a bucket made with `chosen` gets.
+    pub fn ownership_of_new(&self, chosen: Option<coffer_types::ObjectOwnership>) -> coffer_types::ObjectOwnership {
+        chosen.unwrap_or(self.cfg.default_ownership)
     }
 
     /// The bucket, or `NoSuchBucket`; read at most [`crate::BUCKET_CACHE_TTL`]

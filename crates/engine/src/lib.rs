@@ -72,6 +72,10 @@ pub struct EngineConfig {
     /// never deleted under it. `None`: unbounded (a grace too short to
     /// bound reads with, as in tests).
     pub max_read: Option<Duration>,
+    /// The Object Ownership of a bucket made without choosing one
+    /// (`BucketOwnerEnforced` as on S3 since 2023; `BucketOwnerPreferred`
+    /// keeps ACLs working on new buckets, for deployments whose customers rely on them).
+    pub default_ownership: ObjectOwnership,
 }
 
 impl EngineConfig {
@@ -91,6 +95,7 @@ impl Default for EngineConfig {
             max_put_size: 5 * 1024 * 1024 * 1024,
             gc_grace: Duration::from_secs(3600),
             max_read: None,
+            default_ownership: ObjectOwnership::BucketOwnerEnforced,
         }
     }
 }

@@ -12,7 +12,8 @@ use std::time::Duration;
 mod bucket_views;
 mod large_bodies;
 
-const NEW_BKT: NewBucket = NewBucket { name: "bkt", location: None, region: "us-east-1", project: "p" };
+const NEW_BKT: NewBucket =
+    NewBucket { name: "bkt", location: None, region: "us-east-1", project: "p", ownership: None };
 
 struct Fixture {
     engine: Engine,

@@ -6,7 +6,7 @@ use crate::context::Ctx;
 use crate::errors::from_engine;
 use crate::respond::{self, ResBody};
 use crate::S3Service;
-use coffer_engine::{EngineError, NewBucket, ObjectOwnership};
+use coffer_engine::{EngineError, NewBucket};
 use coffer_s3_proto::router::Operation;
 use coffer_s3_proto::time_fmt::iso8601_millis;
 use coffer_s3_proto::xml::{
@@ -92,10 +92,11 @@ pub(crate) async fn create(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> R
     let acl = crate::acl::requested(&ctx.headers)?;
     // Object Ownership: BucketOwnerEnforced unless asked otherwise (S3's
     // default since 2023); a public ACL with it is refused before anything is made.
-    let ownership = match ctx.header("x-amz-object-ownership") {
-        Some(v) => coffer_s3_proto::ownership::setting(v)?,
-        None => ObjectOwnership::BucketOwnerEnforced,
+    let chosen = match ctx.header("x-amz-object-ownership") {
+        Some(v) => Some(coffer_s3_proto::ownership::setting(v)?),
+        None => None,
     };
+    let ownership = s.engine.ownership_of_new(chosen);
     if !ownership.acls_enabled() && acl.is_some_and(coffer_engine::is_public_acl) {
         // For a bucket that exists the ACL is a re-creation's (see below).
         match s.engine.head_bucket(ctx.bucket()).await {
@@ -114,6 +115,7 @@ pub(crate) async fn create(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> R
         location: location.as_deref(),
         region: &ctx.region,
         project: acting_project(ctx),
+        ownership: chosen,
     };
     // A public ACL where the project blocks them: refused before the bucket is made.
     if acl.is_some_and(coffer_engine::is_public_acl)
@@ -124,12 +126,6 @@ pub(crate) async fn create(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> R
     match s.engine.create_bucket(new).await {
         Ok(()) => {
             // Only this project could have deleted the bucket made just now.
-            // A bucket without the setting is enforced: only a choice that
-            // allows ACLs is written, and if that write is lost the bucket
-            // stays closed.
-            if ownership.acls_enabled() {
-                s.engine.set_bucket_ownership(ctx.bucket(), None, Some(ownership)).await.map_err(from_engine)?;
-            }
             if let Some(a) = acl {
                 s.engine.set_bucket_acl(ctx.bucket(), None, a).await.map_err(from_engine)?;
             }

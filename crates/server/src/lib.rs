@@ -72,6 +72,8 @@ pub struct ServerConfig {
     pub root: Option<RootCredential>,
     /// How long dropped blobs stay readable before deletion.
     pub gc_grace: Duration,
+    /// The Object Ownership of buckets made without choosing one.
+    pub default_ownership: coffer_engine::ObjectOwnership,
     /// Domains for virtual-hosted-style requests (`bucket.domain`).
     pub domains: Vec<String>,
     /// With a certificate, `listen` speaks HTTPS (reloaded when the files change).
@@ -232,8 +234,13 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
     if max_read.is_none() {
         tracing::warn!(grace = ?cfg.gc_grace, "the garbage-collection grace is under two minutes: reads are not bounded by it, and a read still running when an overwrite's old blob is collected fails");
     }
-    let engine_cfg =
-        EngineConfig { region: default_region.clone(), gc_grace: cfg.gc_grace, max_read, ..Default::default() };
+    let engine_cfg = EngineConfig {
+        region: default_region.clone(),
+        gc_grace: cfg.gc_grace,
+        max_read,
+        default_ownership: cfg.default_ownership,
+        ..Default::default()
+    };
     let engine = Engine::new(meta.clone(), opened.blobs, engine_cfg);
     let key_source = cfg.master_key.clone().unwrap_or_else(|| MasterKeySource::File(cfg.data_dir.join("master.key")));
     if let (true, MasterKeySource::File(path)) = (many_gateways, &key_source) {

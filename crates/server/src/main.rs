@@ -143,6 +143,22 @@ struct ServerArgs {
     /// reads are not bounded and may lose their blobs (tests only).
     #[arg(long, env = "COFFER_GC_GRACE_SECS", default_value_t = 3600)]
     gc_grace_secs: u64,
+    /// Object Ownership of a bucket made without `x-amz-object-ownership`:
+    /// BucketOwnerEnforced (ACLs disabled, as on S3 since 2023) or
+    /// BucketOwnerPreferred (ACLs work, for customers who rely on them).
+    #[arg(long, env = "COFFER_DEFAULT_OBJECT_OWNERSHIP", default_value = "BucketOwnerEnforced",
+          value_parser = parse_default_ownership)]
+    default_object_ownership: coffer_engine::ObjectOwnership,
+}
+
+fn parse_default_ownership(s: &str) -> Result<coffer_engine::ObjectOwnership, String> {
+    match coffer_engine::ObjectOwnership::parse(s) {
+        Some(
+            o @ (coffer_engine::ObjectOwnership::BucketOwnerEnforced
+            | coffer_engine::ObjectOwnership::BucketOwnerPreferred),
+        ) => Ok(o),
+        _ => Err("BucketOwnerEnforced or BucketOwnerPreferred (ObjectWriter is not built)".into()),
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -253,6 +269,7 @@ fn server(args: ServerArgs) -> anyhow::Result<()> {
         meter_interval: Duration::from_secs(args.meter_interval_secs),
         root: root_from_env()?,
         gc_grace: Duration::from_secs(args.gc_grace_secs),
+        default_ownership: args.default_object_ownership,
         domains: args.domains,
         tls: match (args.tls_cert, args.tls_key) {
             (Some(cert), Some(key)) => Some(coffer::tls::TlsFiles { cert, key }),

@@ -92,3 +92,22 @@ async fn choosing_ownership_needs_its_own_permission() {
     let r = s.request_as(Some(&maker), REGION, "GET", "/acme-plain", "ownershipControls", &[], b"").await;
     assert_eq!(r.status, 403, "reading it is its own action too");
 }
+
+/// A deployment whose customers rely on ACLs makes new buckets with them
+/// working (`--default-object-ownership BucketOwnerPreferred`); a bucket
+/// may still ask for enforcement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deployment_chooses_the_default() {
+    let s = TestServer::start_configured(tempfile::tempdir().unwrap(), |c| {
+        c.default_ownership = coffer_engine::ObjectOwnership::BucketOwnerPreferred;
+    })
+    .await;
+    assert_eq!(s.signed("PUT", "/legacy", "", &[("x-amz-acl", "public-read")], b"").await.status, 200);
+    let got = s.signed("GET", "/legacy", "ownershipControls", &[], b"").await.text();
+    assert!(got.contains("BucketOwnerPreferred"), "{got}");
+    assert_eq!(anon_get(&s, "/legacy?list-type=2").await, 200);
+    let enforced = [("x-amz-object-ownership", "BucketOwnerEnforced")];
+    assert_eq!(s.signed("PUT", "/strict", "", &enforced, b"").await.status, 200);
+    let r = s.signed("PUT", "/strict/k", "", &[("x-amz-acl", "public-read")], b"x").await;
+    assert_eq!(code(&r), (400, "AccessControlListNotSupported".into()));
+}

@@ -20,6 +20,7 @@ fn config(dir: &std::path::Path, tls: Option<TlsFiles>) -> ServerConfig {
         region: REGION.into(),
         root: Some(RootCredential { access_key: AK.into(), secret_key: SK.into() }),
         gc_grace: Duration::ZERO,
+        default_ownership: coffer_engine::ObjectOwnership::BucketOwnerEnforced,
         domains: vec![],
         tls,
         plain_listen: None,

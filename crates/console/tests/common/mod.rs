@@ -162,7 +162,10 @@ impl Fx {
     }
 
     pub async fn bucket(&self, name: &str, project: &str) {
-        self.engine.create_bucket(NewBucket { name, location: None, region: REGION, project }).await.unwrap();
+        self.engine
+            .create_bucket(NewBucket { name, location: None, region: REGION, project, ownership: None })
+            .await
+            .unwrap();
     }
 
     pub async fn put(&self, bucket: &str, key: &str, data: &'static [u8]) {

@@ -43,6 +43,7 @@ impl TestServer {
             region: REGION.into(),
             root: Some(RootCredential { access_key: AK.into(), secret_key: SK.into() }),
             gc_grace: Duration::ZERO,
+            default_ownership: coffer_engine::ObjectOwnership::BucketOwnerEnforced,
             domains: vec!["s3.test".into(), "localhost".into()],
             tls: None,
             plain_listen: None,
