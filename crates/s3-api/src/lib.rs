@@ -215,7 +215,8 @@ impl S3Service {
         }
         auth::authenticate(self, ctx).await?;
         authz::authorize(self, ctx).await?;
-        ctx.authorized = true;
+        // One authorized after its body is metered once its handler says so.
+        ctx.authorized = !ctx.op.is_some_and(|op| op.is(coffer_s3_proto::ops::Trait::AuthorizedAfterBody));
         if let Some(op) = ctx.op {
             coffer_s3_proto::unbuilt::refuse(op, &ctx.headers)?;
         }

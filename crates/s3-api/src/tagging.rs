@@ -27,6 +27,7 @@ pub(crate) async fn put_object(s: &S3Service, ctx: &mut Ctx, body: RequestBody) 
     // The policy may have conditions on the tags asked for.
     ctx.request_tags = Some(tags.clone());
     crate::authz::check_after_body(s, ctx).await?;
+    ctx.authorized = true;
     set_object(s, ctx, tags).await?;
     Ok(respond::status(StatusCode::OK))
 }

@@ -309,6 +309,13 @@ async fn metering_counts_authorized_requests_and_the_bytes_received() {
         s.addr
     );
     assert_eq!(s.raw(chunked.as_bytes()).await.status, 200);
+    // PutObjectTagging is authorized after its body is read: an anonymous
+    // one is refused (403) or fails on its document (400), metered neither way.
+    let tags = b"<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag></TagSet></Tagging>";
+    let r = s.request_as(None, REGION, "PUT", "/m-bkt/a", "tagging", &[], tags).await;
+    assert_eq!(r.status, 403);
+    let r = s.request_as(None, REGION, "PUT", "/m-bkt/a", "tagging", &[], &[b'<'; 4000]).await;
+    assert_eq!(r.status, 400);
     tokio::time::sleep(Duration::from_millis(700)).await;
     let u = s.admin("GET", "/projects/alpha/usage?bucket=m-bkt", None).await;
     let t = &u["totals"];
