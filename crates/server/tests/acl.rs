@@ -7,8 +7,13 @@ mod common;
 use common::*;
 
 async fn anon(s: &TestServer, method: &str, path: &str, body: &[u8]) -> RawResponse {
+    anon_with(s, method, path, "", body).await
+}
+
+/// An unsigned request with `extra` header lines (each ending in CRLF).
+async fn anon_with(s: &TestServer, method: &str, path: &str, extra: &str, body: &[u8]) -> RawResponse {
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nhost: {}\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n",
         s.addr,
         body.len()
     );
@@ -181,24 +186,13 @@ async fn anonymous_writers_set_their_own_acl_and_tags_only() {
         200
     );
     assert_eq!(s.signed("PUT", "/open/owners", "", &[], b"private").await.status, 200);
-    let s = &s;
-    let anon = |method: &str, path: &str, extra: &str, body: &[u8]| {
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nhost: {}\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n",
-            s.addr,
-            body.len()
-        );
-        let mut req = head.into_bytes();
-        req.extend_from_slice(body);
-        async move { s.raw(&req).await }
-    };
-    let r = anon("PUT", "/open/mine", "x-amz-acl: public-read\r\nx-amz-tagging: by=anon\r\n", b"mine").await;
+    let r = anon_with(&s, "PUT", "/open/mine", "x-amz-acl: public-read\r\nx-amz-tagging: by=anon\r\n", b"mine").await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(s.signed("GET", "/open/mine", "tagging", &[], b"").await.text().contains("<Key>by</Key>"));
     let tags = b"<Tagging><TagSet><Tag><Key>class</Key><Value>public</Value></Tag></TagSet></Tagging>";
-    assert_eq!(anon("PUT", "/open/owners?tagging", "", tags).await.status, 403);
-    assert_eq!(anon("DELETE", "/open/mine?tagging", "", b"").await.status, 403);
-    assert_eq!(anon("PUT", "/open/owners?acl", "x-amz-acl: public-read\r\n", b"").await.status, 403);
+    assert_eq!(anon_with(&s, "PUT", "/open/owners?tagging", "", tags).await.status, 403);
+    assert_eq!(anon_with(&s, "DELETE", "/open/mine?tagging", "", b"").await.status, 403);
+    assert_eq!(anon_with(&s, "PUT", "/open/owners?acl", "x-amz-acl: public-read\r\n", b"").await.status, 403);
     assert!(!s.signed("GET", "/open/owners", "tagging", &[], b"").await.text().contains("class"));
-    assert_eq!(anon("GET", "/open/owners", "", b"").await.status, 403);
+    assert_eq!(anon_with(&s, "GET", "/open/owners", "", b"").await.status, 403);
 }
