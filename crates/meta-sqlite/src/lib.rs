@@ -26,6 +26,7 @@ mod pool;
 mod quota;
 mod upload_ops;
 mod usage_ops;
+mod version_ops;
 mod writer;
 
 use async_trait::async_trait;
@@ -140,23 +141,53 @@ impl MetaStore for SqliteMetaStore {
         stamp: Option<&BucketStamp>,
         object: ObjectRecord,
         cond: WriteCondition,
-    ) -> Result<(), MetaError> {
+    ) -> Result<Written, MetaError> {
         let (b, stamp) = (bucket.to_owned(), stamp.cloned());
         self.writer.run(move |c| ops::put_object(c, &b, stamp.as_ref(), &object, &cond)).await
     }
-    async fn delete_object(&self, bucket: &str, key: &str) -> Result<bool, MetaError> {
-        let (b, k) = (bucket.to_owned(), key.to_owned());
-        self.writer.run(move |c| ops::delete_object(c, &b, &k)).await
+    async fn set_versioning(
+        &self,
+        bucket: &str,
+        stamp: Option<&BucketStamp>,
+        change: VersioningChange,
+    ) -> Result<(), MetaError> {
+        let (b, stamp) = (bucket.to_owned(), stamp.cloned());
+        self.writer.run(move |c| version_ops::set_versioning(c, &b, stamp.as_ref(), change)).await
+    }
+    async fn get_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        which: &VersionSel,
+    ) -> Result<Option<VersionRecord>, MetaError> {
+        let (b, k, w) = (bucket.to_owned(), key.to_owned(), which.clone());
+        self.readers.run(move |c| version_ops::get_version(c, &b, &k, &w)).await
+    }
+    async fn delete_version(
+        &self,
+        bucket: &str,
+        stamp: Option<&BucketStamp>,
+        key: &str,
+        target: &DeleteTarget,
+        lock: LockCheck,
+    ) -> Result<Deleted, MetaError> {
+        let (b, k, stamp, t) = (bucket.to_owned(), key.to_owned(), stamp.cloned(), target.clone());
+        self.writer.run(move |c| version_ops::delete_version(c, &b, stamp.as_ref(), &k, &t, lock)).await
+    }
+    async fn list_versions(&self, bucket: &str, query: &VersionListQuery) -> Result<Vec<VersionEntry>, MetaError> {
+        let (b, q) = (bucket.to_owned(), query.clone());
+        self.readers.run(move |c| version_ops::list_versions(c, &b, &q)).await
     }
     async fn edit_object_meta(
         &self,
         bucket: &str,
         stamp: Option<&BucketStamp>,
         key: &str,
+        which: &VersionSel,
         edit: MetaEdit,
     ) -> Result<(), MetaError> {
-        let (b, k, stamp) = (bucket.to_owned(), key.to_owned(), stamp.cloned());
-        self.writer.run(move |c| ops::edit_object_meta(c, &b, stamp.as_ref(), &k, &edit)).await
+        let (b, k, stamp, w) = (bucket.to_owned(), key.to_owned(), stamp.cloned(), which.clone());
+        self.writer.run(move |c| version_ops::edit_version_meta(c, &b, stamp.as_ref(), &k, &w, &edit)).await
     }
     async fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<Vec<ListEntry>, MetaError> {
         let (b, q, reads) = (bucket.to_owned(), query.clone(), self.list_reads.clone());
@@ -194,7 +225,7 @@ impl MetaStore for SqliteMetaStore {
         upload_id: &str,
         object: ObjectRecord,
         cond: WriteCondition,
-    ) -> Result<(), MetaError> {
+    ) -> Result<Written, MetaError> {
         let (b, u) = (bucket.to_owned(), upload_id.to_owned());
         self.writer.run(move |c| upload_ops::complete_upload(c, &b, &u, &object, &cond)).await
     }

@@ -10,6 +10,7 @@ mod tests;
 mod v10;
 mod v11;
 mod v12;
+mod v13;
 mod v4;
 mod v5;
 mod v6;
@@ -134,10 +135,12 @@ DROP TABLE buckets;
     Migration { version: 11, up: v11::UP, down: v11::DOWN },
     // v12: settings of a project as a whole (Block Public Access). See `v12.rs`.
     Migration { version: 12, up: v12::UP, down: v12::DOWN },
+    // v13: versioning and object lock: older versions beside current objects. See `v13.rs`.
+    Migration { version: 13, up: v13::UP, down: v13::DOWN },
 ];
 
 /// The newest schema version.
-pub const LATEST: u32 = 12;
+pub const LATEST: u32 = 13;
 
 /// The schema version of `conn`.
 pub fn current(conn: &Connection) -> rusqlite::Result<u32> {

@@ -90,10 +90,11 @@ pub fn create_bucket(c: &Connection, b: &BucketRecord) -> R<()> {
     }
     let n = c
         .prepare_cached(
-            "INSERT INTO buckets (name, region, project, created) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO NOTHING",
+            "INSERT INTO buckets (name, region, project, created, versioning, object_lock) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (name) DO NOTHING",
         )
         .map_err(sql_err)?
-        .execute(params![b.name, b.region, b.project, b.created])
+        .execute(params![b.name, b.region, b.project, b.created, b.versioning.code(), b.object_lock])
         .map_err(sql_err)?;
     if n == 0 {
         return Err(MetaError::BucketAlreadyExists);
@@ -101,12 +102,23 @@ pub fn create_bucket(c: &Connection, b: &BucketRecord) -> R<()> {
     Ok(())
 }
 
+/// The columns [`bucket_row`] reads.
+const BUCKET_COLS: &str = "name, region, project, created, versioning, object_lock";
+
 fn bucket_row(r: &Row) -> rusqlite::Result<BucketRecord> {
-    Ok(BucketRecord { name: r.get(0)?, region: r.get(1)?, project: r.get(2)?, created: r.get(3)? })
+    let code: i64 = r.get(4)?;
+    Ok(BucketRecord {
+        name: r.get(0)?,
+        region: r.get(1)?,
+        project: r.get(2)?,
+        created: r.get(3)?,
+        versioning: coffer_types::Versioning::from_code(code).unwrap_or(coffer_types::Versioning::Enabled),
+        object_lock: r.get(5)?,
+    })
 }
 
 pub fn get_bucket(c: &Connection, name: &str) -> R<Option<BucketRecord>> {
-    c.prepare_cached("SELECT name, region, project, created FROM buckets WHERE name = ?1")
+    c.prepare_cached(&format!("SELECT {BUCKET_COLS} FROM buckets WHERE name = ?1"))
         .map_err(sql_err)?
         .query_row([name], bucket_row)
         .optional()
@@ -118,7 +130,7 @@ pub fn get_bucket(c: &Connection, name: &str) -> R<Option<BucketRecord>> {
 pub fn list_buckets(c: &Connection, q: &BucketQuery) -> R<Vec<BucketRecord>> {
     let Some(NameRange { lower, inclusive, upper }) = q.name_range() else { return Ok(Vec::new()) };
     let sql = format!(
-        "SELECT name, region, project, created FROM buckets WHERE {} AND name {} ?2 {} ORDER BY name LIMIT ?4",
+        "SELECT {BUCKET_COLS} FROM buckets WHERE {} AND name {} ?2 {} ORDER BY name LIMIT ?4",
         if q.project.is_some() { "project = ?1" } else { "?1 IS NULL" },
         if inclusive { ">=" } else { ">" },
         if upper.is_some() { "AND name < ?3" } else { "AND ?3 IS NULL" },
@@ -132,7 +144,10 @@ pub fn list_buckets(c: &Connection, q: &BucketQuery) -> R<Vec<BucketRecord>> {
 pub fn delete_bucket(c: &Connection, name: &str) -> R<()> {
     let id = bucket_id(c, name)?;
     let has_objects: bool = c
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM objects WHERE bucket_id = ?1)")
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket_id = ?1)
+                 OR EXISTS (SELECT 1 FROM object_versions WHERE bucket_id = ?1)",
+        )
         .map_err(sql_err)?
         .query_row([id], |r| r.get(0))
         .map_err(sql_err)?;
@@ -163,7 +178,7 @@ pub fn get_object(c: &Connection, bucket: &str, key: &str) -> R<Option<ObjectRec
     let bid = bucket_id(c, bucket)?;
     let row = c
         .prepare_cached(
-            "SELECT id, size, etag, last_modified, meta, inline_data FROM objects WHERE bucket_id = ?1 AND key = ?2",
+            "SELECT id, size, etag, last_modified, meta, inline_data, version_id FROM objects WHERE bucket_id = ?1 AND key = ?2",
         )
         .map_err(sql_err)?
         .query_row(params![bid, key.as_bytes()], |r| {
@@ -174,17 +189,19 @@ pub fn get_object(c: &Connection, bucket: &str, key: &str) -> R<Option<ObjectRec
                 r.get::<_, i64>(3)?,
                 r.get::<_, String>(4)?,
                 r.get::<_, Option<Vec<u8>>>(5)?,
+                r.get::<_, Option<String>>(6)?,
             ))
         })
         .optional()
         .map_err(sql_err)?;
-    let Some((id, size, etag, last_modified, meta, inline)) = row else { return Ok(None) };
+    let Some((id, size, etag, last_modified, meta, inline, version_id)) = row else { return Ok(None) };
     let data = match inline {
         Some(bytes) => ObjectData::Inline(Bytes::from(bytes)),
         None => ObjectData::Segments(segments(c, id)?),
     };
     Ok(Some(ObjectRecord {
         key: key.to_owned(),
+        version_id,
         size: size as u64,
         etag,
         last_modified,
@@ -207,15 +224,28 @@ fn segments(c: &Connection, object_id: i64) -> R<Vec<Segment>> {
 
 /// The current object under (bucket, key): what a write replacing it needs.
 pub(crate) struct Current {
-    id: i64,
+    pub id: i64,
     pub etag: String,
     pub size: i64,
+    pub version_id: Option<String>,
+    pub seq: i64,
+    /// Its stored headers (JSON), for the lock a delete checks.
+    pub meta: String,
 }
 
 pub(crate) fn current_object(c: &Connection, bid: i64, key: &str) -> R<Option<Current>> {
-    c.prepare_cached("SELECT id, etag, size FROM objects WHERE bucket_id = ?1 AND key = ?2")
+    c.prepare_cached("SELECT id, etag, size, version_id, seq, meta FROM objects WHERE bucket_id = ?1 AND key = ?2")
         .map_err(sql_err)?
-        .query_row(params![bid, key.as_bytes()], |r| Ok(Current { id: r.get(0)?, etag: r.get(1)?, size: r.get(2)? }))
+        .query_row(params![bid, key.as_bytes()], |r| {
+            Ok(Current {
+                id: r.get(0)?,
+                etag: r.get(1)?,
+                size: r.get(2)?,
+                version_id: r.get(3)?,
+                seq: r.get(4)?,
+                meta: r.get(5)?,
+            })
+        })
         .optional()
         .map_err(sql_err)
 }
@@ -235,31 +265,6 @@ pub(crate) fn object_delta(size: u64, old: Option<&Current>) -> Delta {
     }
 }
 
-/// Reads the object's headers and writes them back changed, in the
-/// writer's one transaction: nothing commits in between.
-pub fn edit_object_meta(
-    c: &Connection,
-    bucket: &str,
-    stamp: Option<&BucketStamp>,
-    key: &str,
-    edit: &MetaEdit,
-) -> R<()> {
-    let bid = stamped_bucket_id(c, bucket, stamp)?;
-    let stored: Option<String> = c
-        .prepare_cached("SELECT meta FROM objects WHERE bucket_id = ?1 AND key = ?2")
-        .map_err(sql_err)?
-        .query_row(params![bid, key.as_bytes()], |r| r.get(0))
-        .optional()
-        .map_err(sql_err)?;
-    let mut meta = parse_meta(&stored.ok_or(MetaError::NoSuchKey)?)?;
-    edit.apply(&mut meta);
-    c.prepare_cached("UPDATE objects SET meta = ?3 WHERE bucket_id = ?1 AND key = ?2")
-        .map_err(sql_err)?
-        .execute(params![bid, key.as_bytes(), meta_json(&meta)?])
-        .map_err(sql_err)?;
-    Ok(())
-}
-
 pub(crate) fn check_condition(current: Option<&str>, cond: &WriteCondition) -> R<()> {
     let ok = match (cond, current) {
         (WriteCondition::IfPresent | WriteCondition::IfETag(_), None) => return Err(MetaError::NoSuchKey),
@@ -275,16 +280,39 @@ pub(crate) fn check_condition(current: Option<&str>, cond: &WriteCondition) -> R
     }
 }
 
+/// Inserts `o` as the null version of an unversioned bucket.
 pub(crate) fn insert_object(c: &Connection, bid: i64, o: &ObjectRecord) -> R<()> {
+    insert_object_as(c, bid, o, None, 0)
+}
+
+/// Inserts `o` as the current version with id `version_id` at `seq`.
+pub(crate) fn insert_object_as(
+    c: &Connection,
+    bid: i64,
+    o: &ObjectRecord,
+    version_id: Option<&str>,
+    seq: i64,
+) -> R<()> {
     let inline = match &o.data {
         ObjectData::Inline(b) => Some(b.as_ref()),
         ObjectData::Segments(_) => None,
     };
     c.prepare_cached(
-        "INSERT INTO objects (bucket_id, key, size, etag, last_modified, meta, inline_data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO objects (bucket_id, key, size, etag, last_modified, meta, inline_data, version_id, seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )
     .map_err(sql_err)?
-    .execute(params![bid, o.key.as_bytes(), to_i64(o.size), o.etag, o.last_modified, meta_json(&o.meta)?, inline])
+    .execute(params![
+        bid,
+        o.key.as_bytes(),
+        to_i64(o.size),
+        o.etag,
+        o.last_modified,
+        meta_json(&o.meta)?,
+        inline,
+        version_id,
+        seq
+    ])
     .map_err(sql_err)?;
     if let ObjectData::Segments(segs) = &o.data {
         let id = c.last_insert_rowid();
@@ -304,11 +332,14 @@ pub fn put_object(
     stamp: Option<&BucketStamp>,
     o: &ObjectRecord,
     cond: &WriteCondition,
-) -> R<()> {
+) -> R<Written> {
     // One lookup: the bucket's totals and the identity the stamp must match.
     let b = bucket_state(c, bucket)?;
     if stamp.is_some_and(|s| s.project != b.project || s.created != b.created) {
         return Err(MetaError::NoSuchBucket);
+    }
+    if b.versioning.is_versioned() {
+        return crate::version_ops::write_version(c, &b, o, cond, Delta::default());
     }
     let old = current_object(c, b.id, &o.key)?;
     check_condition(old.as_ref().map(|o| o.etag.as_str()), cond)?;
@@ -318,15 +349,8 @@ pub fn put_object(
         drop_object(c, old)?;
     }
     insert_object(c, b.id, o)?;
-    quota::apply(c, b.id, d)
-}
-
-pub fn delete_object(c: &Connection, bucket: &str, key: &str) -> R<bool> {
-    let bid = bucket_id(c, bucket)?;
-    let Some(old) = current_object(c, bid, key)? else { return Ok(false) };
-    drop_object(c, &old)?;
-    quota::apply(c, bid, Delta { bytes: -old.size, objects: -1 })?;
-    Ok(true)
+    quota::apply(c, b.id, d)?;
+    Ok(None)
 }
 
 /// A listing on one read snapshot: the range reads [`ListScan`] asks for,
@@ -419,6 +443,7 @@ pub fn blobs_known(c: &Connection, blobs: &[BlobId]) -> R<HashSet<BlobId>> {
     let mut st = c
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM segments WHERE blob_id = ?1)
+                 OR EXISTS (SELECT 1 FROM version_segments WHERE blob_id = ?1)
                  OR EXISTS (SELECT 1 FROM parts WHERE blob_id = ?1)
                  OR EXISTS (SELECT 1 FROM gc_queue WHERE blob_id = ?1)",
         )

@@ -22,25 +22,42 @@ pub(crate) struct BucketState {
     pub bytes: i64,
     pub objects: i64,
     pub created: i64,
+    pub versioning: coffer_types::Versioning,
+    pub object_lock: bool,
+}
+
+/// The bucket's state, checked against `stamp` when one is given
+/// (`NoSuchBucket` if it is missing or another).
+pub(crate) fn stamped_state(c: &Connection, name: &str, stamp: Option<&BucketStamp>) -> R<BucketState> {
+    let b = bucket_state(c, name)?;
+    match stamp {
+        Some(s) if s.project != b.project || s.created != b.created => Err(MetaError::NoSuchBucket),
+        _ => Ok(b),
+    }
 }
 
 /// The bucket's id, project and totals; `NoSuchBucket` if it is missing.
 pub(crate) fn bucket_state(c: &Connection, name: &str) -> R<BucketState> {
-    c.prepare_cached("SELECT id, project, bytes, objects, created FROM buckets WHERE name = ?1")
-        .map_err(sql_err)?
-        .query_row([name], |r| {
-            Ok(BucketState {
-                id: r.get(0)?,
-                name: name.to_owned(),
-                project: r.get(1)?,
-                bytes: r.get(2)?,
-                objects: r.get(3)?,
-                created: r.get(4)?,
-            })
+    c.prepare_cached(
+        "SELECT id, project, bytes, objects, created, versioning, object_lock FROM buckets WHERE name = ?1",
+    )
+    .map_err(sql_err)?
+    .query_row([name], |r| {
+        let code: i64 = r.get(5)?;
+        Ok(BucketState {
+            id: r.get(0)?,
+            name: name.to_owned(),
+            project: r.get(1)?,
+            bytes: r.get(2)?,
+            objects: r.get(3)?,
+            created: r.get(4)?,
+            versioning: coffer_types::Versioning::from_code(code).unwrap_or(coffer_types::Versioning::Enabled),
+            object_lock: r.get(6)?,
         })
-        .optional()
-        .map_err(sql_err)?
-        .ok_or(MetaError::NoSuchBucket)
+    })
+    .optional()
+    .map_err(sql_err)?
+    .ok_or(MetaError::NoSuchBucket)
 }
 
 /// A change of a bucket's stored totals.

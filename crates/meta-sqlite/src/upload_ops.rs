@@ -145,7 +145,7 @@ pub fn complete_upload(
     upload_id: &str,
     o: &ObjectRecord,
     cond: &WriteCondition,
-) -> R<()> {
+) -> R<Written> {
     let b = bucket_state(c, bucket)?;
     let (row, _) = find_upload(c, b.id, upload_id)?;
     let old = current_object(c, b.id, &o.key)?;
@@ -175,18 +175,24 @@ pub fn complete_upload(
     // The object arrives (replacing `old`), every part of the upload leaves.
     let mut d = object_delta(o.size, old.as_ref());
     d.bytes -= parts_bytes;
-    quota::check_quotas(c, &b, d)?;
+    if !b.versioning.is_versioned() {
+        quota::check_quotas(c, &b, d)?;
+    }
     let mut q =
         c.prepare_cached("INSERT OR IGNORE INTO gc_queue (blob_id, queued) VALUES (?1, ?2)").map_err(sql_err)?;
     for blob in unused {
         q.execute(params![blob, now_millis()]).map_err(sql_err)?;
     }
     c.prepare_cached("DELETE FROM uploads WHERE id = ?1").map_err(sql_err)?.execute([row]).map_err(sql_err)?;
+    if b.versioning.is_versioned() {
+        return crate::version_ops::write_version(c, &b, o, cond, Delta { bytes: -parts_bytes, objects: 0 });
+    }
     if let Some(old) = &old {
         drop_object(c, old)?;
     }
     insert_object(c, b.id, o)?;
-    quota::apply(c, b.id, d)
+    quota::apply(c, b.id, d)?;
+    Ok(None)
 }
 
 pub fn abort_upload(c: &Connection, bucket: &str, upload_id: &str) -> R<()> {

@@ -78,9 +78,16 @@ async fn survives_reopen() {
     let path = dir.path().join("meta.db");
     {
         let s = coffer_meta_sqlite::SqliteMetaStore::open(&path).unwrap();
-        s.create_bucket(BucketRecord { name: "b".into(), region: "r".into(), project: "".into(), created: 1 })
-            .await
-            .unwrap();
+        s.create_bucket(BucketRecord {
+            object_lock: false,
+            versioning: Default::default(),
+            name: "b".into(),
+            region: "r".into(),
+            project: "".into(),
+            created: 1,
+        })
+        .await
+        .unwrap();
     }
     let s = coffer_meta_sqlite::SqliteMetaStore::open(&path).unwrap();
     assert!(s.get_bucket("b").await.unwrap().is_some());
@@ -90,14 +97,22 @@ async fn survives_reopen() {
 async fn many_concurrent_writers_all_land() {
     use coffer_meta::*;
     let (s, _g) = make().await;
-    s.create_bucket(BucketRecord { name: "b".into(), region: "r".into(), project: "".into(), created: 1 })
-        .await
-        .unwrap();
+    s.create_bucket(BucketRecord {
+        object_lock: false,
+        versioning: Default::default(),
+        name: "b".into(),
+        region: "r".into(),
+        project: "".into(),
+        created: 1,
+    })
+    .await
+    .unwrap();
     let mut tasks = Vec::new();
     for i in 0..200 {
         let s = s.clone();
         tasks.push(tokio::spawn(async move {
             let o = ObjectRecord {
+                version_id: None,
                 key: format!("k{i:04}"),
                 size: 1,
                 etag: "e".into(),
@@ -121,9 +136,16 @@ async fn concurrent_writes_are_group_committed() {
     use coffer_meta::*;
     let dir = tempfile::tempdir().unwrap();
     let s = Arc::new(coffer_meta_sqlite::SqliteMetaStore::open(dir.path().join("meta.db")).unwrap());
-    s.create_bucket(BucketRecord { name: "b".into(), region: "r".into(), project: "".into(), created: 1 })
-        .await
-        .unwrap();
+    s.create_bucket(BucketRecord {
+        object_lock: false,
+        versioning: Default::default(),
+        name: "b".into(),
+        region: "r".into(),
+        project: "".into(),
+        created: 1,
+    })
+    .await
+    .unwrap();
     let (jobs0, commits0) = s.write_stats();
     let barrier = Arc::new(tokio::sync::Barrier::new(64));
     let mut tasks = Vec::new();
@@ -132,6 +154,7 @@ async fn concurrent_writes_are_group_committed() {
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
             let o = ObjectRecord {
+                version_id: None,
                 key: format!("k{i}"),
                 size: 1,
                 etag: "e".into(),

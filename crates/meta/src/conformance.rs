@@ -9,7 +9,8 @@
 //! that need only the metadata take `Arc<dyn MetaStore>` (the macro upcasts);
 //! identity cases take `Arc<dyn Store>`.
 //!
-//! Objects, buckets and multipart are here; tags in `object_meta.rs`; bucket ownership, stored totals
+//! Objects, buckets and multipart are here; tags in `object_meta.rs`;
+//! versions, delete markers and locked versions in `versions.rs`; bucket ownership, stored totals
 //! and quotas in `totals.rs`; hourly usage in `usage.rs`; projects, users and
 //! keys in `identity.rs`; the console's sign-in throttle and session
 //! generations in `console.rs` (with their own macro,
@@ -29,6 +30,7 @@ mod totals;
 mod two_handles;
 mod unbounded_races;
 mod usage;
+mod versions;
 
 pub use console::*;
 pub use identity::*;
@@ -39,6 +41,7 @@ pub use totals::*;
 pub use two_handles::*;
 pub use unbounded_races::*;
 pub use usage::*;
+pub use versions::*;
 
 use crate::*;
 use bytes::Bytes;
@@ -57,7 +60,9 @@ macro_rules! meta_conformance_tests {
             usage_records, usage_saturates, meter_storage_splits_hours,
             projects_crud, users_crud, user_paths_and_ids_roundtrip, rename_user_moves_keys, user_password_hash,
             access_keys_crud, complete_refuses_replaced_part_blob, complete_races_put_part, gc_claims, leases,
-            delimiter_listings, bucket_pages);
+            delimiter_listings, bucket_pages, versioning_states, versioned_writes_keep_versions,
+            delete_markers_and_version_deletes, suspended_writes_replace_the_null_version, version_listings,
+            locked_versions, version_meta_edits, versioned_multipart, concurrent_versioned_writes);
     };
     (@cases $make:path, $($case:ident),*) => {
         $(
@@ -111,7 +116,13 @@ fn bucket(name: &str) -> BucketRecord {
 }
 
 fn bucket_in(name: &str, project: &str) -> BucketRecord {
-    BucketRecord { name: name.into(), region: "us-east-1".into(), project: project.into(), created: 1 }
+    BucketRecord {
+        name: name.into(),
+        region: "us-east-1".into(),
+        project: project.into(),
+        created: 1,
+        ..Default::default()
+    }
 }
 
 fn blobs(n: usize) -> Vec<BlobId> {
@@ -120,6 +131,7 @@ fn blobs(n: usize) -> Vec<BlobId> {
 
 fn inline(key: &str, body: &'static [u8]) -> ObjectRecord {
     ObjectRecord {
+        version_id: None,
         key: key.into(),
         size: body.len() as u64,
         etag: format!("etag-{key}"),
@@ -132,6 +144,7 @@ fn inline(key: &str, body: &'static [u8]) -> ObjectRecord {
 /// An inline object of `size` bytes.
 fn sized(key: &str, size: usize) -> ObjectRecord {
     ObjectRecord {
+        version_id: None,
         key: key.into(),
         size: size as u64,
         etag: format!("etag-{key}-{size}"),
@@ -143,6 +156,7 @@ fn sized(key: &str, size: usize) -> ObjectRecord {
 
 fn segmented(key: &str, segs: &[BlobId]) -> ObjectRecord {
     ObjectRecord {
+        version_id: None,
         key: key.into(),
         size: 10 * segs.len() as u64,
         etag: "e".into(),
@@ -191,7 +205,7 @@ pub async fn objects_roundtrip(s: Arc<dyn MetaStore>) {
     assert!(!s.delete_object("b", "a/b c").await.unwrap());
     assert!(s.get_object("b", "a/b c").await.unwrap().is_none());
     assert!(matches!(
-        s.put_object("nope", inline("k", b"x"), WriteCondition::None).await,
+        s.put_object("nope", inline("k", b"x"), WriteCondition::None).await.map(drop),
         Err(MetaError::NoSuchBucket)
     ));
 }
@@ -259,9 +273,9 @@ pub async fn stamped_writes_need_the_same_bucket(s: Arc<dyn MetaStore>) {
         }
         s.create_bucket(new.clone()).await.unwrap();
         s.put_object("b", inline("k", b"theirs"), WriteCondition::None).await.unwrap();
-        let r = s.put_object_as("b", Some(&stamp), inline("k", b"stale"), WriteCondition::None).await;
+        let r = s.put_object_as("b", Some(&stamp), inline("k", b"stale"), WriteCondition::None).await.map(drop);
         assert!(matches!(r, Err(MetaError::NoSuchBucket)), "{r:?}");
-        let r = s.put_object_as("b", Some(&stamp), inline("other", b"stale"), WriteCondition::None).await;
+        let r = s.put_object_as("b", Some(&stamp), inline("other", b"stale"), WriteCondition::None).await.map(drop);
         assert!(matches!(r, Err(MetaError::NoSuchBucket)), "{r:?}");
         let r = s.set_bucket_config_as("b", Some(&stamp), "policy", Some("{}".into())).await;
         assert!(matches!(r, Err(MetaError::NoSuchBucket)), "{r:?}");
@@ -279,7 +293,7 @@ pub async fn stamped_writes_need_the_same_bucket(s: Arc<dyn MetaStore>) {
         }
         s.delete_bucket("b").await.unwrap();
     }
-    let r = s.put_object_as("b", Some(&stamp), inline("k", b"stale"), WriteCondition::None).await;
+    let r = s.put_object_as("b", Some(&stamp), inline("k", b"stale"), WriteCondition::None).await.map(drop);
     assert!(matches!(r, Err(MetaError::NoSuchBucket)), "no bucket at all: {r:?}");
 }
 
@@ -397,26 +411,26 @@ pub async fn conditional_writes(s: Arc<dyn MetaStore>) {
     s.create_bucket(bucket("b")).await.unwrap();
     s.put_object("b", inline("k", b"1"), WriteCondition::IfAbsent).await.unwrap();
     assert!(matches!(
-        s.put_object("b", inline("k", b"2"), WriteCondition::IfAbsent).await,
+        s.put_object("b", inline("k", b"2"), WriteCondition::IfAbsent).await.map(drop),
         Err(MetaError::PreconditionFailed)
     ));
     assert!(matches!(
-        s.put_object("b", inline("k", b"2"), WriteCondition::IfETag("nope".into())).await,
+        s.put_object("b", inline("k", b"2"), WriteCondition::IfETag("nope".into())).await.map(drop),
         Err(MetaError::PreconditionFailed)
     ));
     s.put_object("b", inline("k", b"3"), WriteCondition::IfETag("etag-k".into())).await.unwrap();
     assert_eq!(s.get_object("b", "k").await.unwrap().unwrap().data, ObjectData::Inline(Bytes::from_static(b"3")));
     assert!(matches!(
-        s.put_object("b", inline("new", b"2"), WriteCondition::IfETag("etag-new".into())).await,
+        s.put_object("b", inline("new", b"2"), WriteCondition::IfETag("etag-new".into())).await.map(drop),
         Err(MetaError::NoSuchKey)
     ));
     assert!(matches!(
-        s.put_object("b", inline("new", b"2"), WriteCondition::IfPresent).await,
+        s.put_object("b", inline("new", b"2"), WriteCondition::IfPresent).await.map(drop),
         Err(MetaError::NoSuchKey)
     ));
     s.put_object("b", inline("k", b"4"), WriteCondition::IfPresent).await.unwrap();
     assert!(matches!(
-        s.put_object("b", inline("k", b"5"), WriteCondition::IfNotETag("etag-k".into())).await,
+        s.put_object("b", inline("k", b"5"), WriteCondition::IfNotETag("etag-k".into())).await.map(drop),
         Err(MetaError::PreconditionFailed)
     ));
     s.put_object("b", inline("k", b"5"), WriteCondition::IfNotETag("other".into())).await.unwrap();
@@ -500,7 +514,7 @@ pub async fn multipart_lifecycle(s: Arc<dyn MetaStore>) {
     assert_eq!(queued(&*s).await, vec![b[3].clone()]);
     assert!(s.get_upload("b", "u1").await.unwrap().is_none());
     assert!(matches!(
-        s.complete_upload("b", "u1", segmented("k", &[]), WriteCondition::None).await,
+        s.complete_upload("b", "u1", segmented("k", &[]), WriteCondition::None).await.map(drop),
         Err(MetaError::NoSuchUpload)
     ));
     let known = s.blobs_known(&b).await.unwrap();

@@ -29,6 +29,17 @@ pub enum MetaError {
     NotEmpty,
     #[error("write condition not met")]
     PreconditionFailed,
+    /// The version named does not exist (a version-id marker of a listing).
+    #[error("no such version")]
+    NoSuchVersion,
+    /// The version is locked (retention or legal hold); nothing was changed.
+    #[error("object locked: {0}")]
+    ObjectLocked(#[from] coffer_types::LockViolation),
+    /// The bucket's versioning or object lock cannot change this way
+    /// (suspending versioning with object lock on, object lock on a bucket
+    /// whose versioning is not enabled).
+    #[error("invalid bucket state: {0}")]
+    InvalidBucketState(&'static str),
     /// A completion named a blob that is not (or no longer) a current part
     /// of the upload, e.g. a part re-uploaded since the parts were read.
     /// Nothing was written.

@@ -22,11 +22,21 @@ mod error;
 pub mod listing;
 pub mod records;
 pub mod tenancy;
+pub mod versions;
 
 pub use error::MetaError;
 pub use listing::ListEntry;
 pub use records::*;
 pub use tenancy::*;
+pub use versions::{
+    DeleteTarget, Deleted, LockCheck, VersionEntry, VersionListQuery, VersionRecord, VersionSel, VersionSummary,
+    VersioningChange,
+};
+
+/// The version a write made: `None` in an unversioned bucket, else its id
+/// (`Some(None)`: the null version, as a bucket with versioning suspended
+/// writes).
+pub type Written = Option<Option<String>>;
 
 use async_trait::async_trait;
 use coffer_types::{BlobId, UnixMillis};
@@ -45,7 +55,9 @@ pub const BUCKET_NAME_HOLD: std::time::Duration = std::time::Duration::from_secs
 /// Durable metadata, shared by every gateway of a deployment.
 #[async_trait]
 pub trait MetaStore: Send + Sync + 'static {
-    /// Creates a bucket. `BucketAlreadyExists` if the name is taken;
+    /// Creates a bucket, with the versioning and object lock its record
+    /// gives (a bucket made with object lock is enabled from the start).
+    /// `BucketAlreadyExists` if the name is taken;
     /// `Conflict` (retry later) if a bucket of that name of another project
     /// or region was deleted less than [`BUCKET_NAME_HOLD`] ago.
     async fn create_bucket(&self, bucket: BucketRecord) -> Result<(), MetaError>;
@@ -54,19 +66,46 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Buckets ordered by name, as `query` asks: one project's (a seek on
     /// the `(project, name)` index) or every project's, one page at a time.
     async fn list_buckets(&self, query: &BucketQuery) -> Result<Vec<BucketRecord>, MetaError>;
-    /// Deletes an empty bucket (`BucketNotEmpty` otherwise); its in-progress
+    /// Deletes an empty bucket (`BucketNotEmpty` otherwise, older versions
+    /// and delete markers included); its in-progress
     /// multipart uploads are aborted and their parts queued for collection.
     /// The name stays held for its project and region for
     /// [`BUCKET_NAME_HOLD`] (see [`MetaStore::create_bucket`]).
     async fn delete_bucket(&self, name: &str) -> Result<(), MetaError>;
 
+    /// Sets the bucket's versioning or turns object lock on
+    /// (`InvalidBucketState` when the change is not allowed, see
+    /// [`VersioningChange`]); with `stamp`, `NoSuchBucket` when the bucket
+    /// is no longer that one. Writes committed after this one see it.
+    async fn set_versioning(
+        &self,
+        bucket: &str,
+        stamp: Option<&BucketStamp>,
+        change: VersioningChange,
+    ) -> Result<(), MetaError>;
+
     /// The current object under `key`, inline data included.
     async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>, MetaError>;
-    /// Stores `object`, replacing any object under the same key if `cond` holds
+    /// The version of `key` that `which` names (a delete marker too), with
+    /// inline data, or `None`. `NoSuchBucket` if the bucket is missing.
+    async fn get_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        which: &VersionSel,
+    ) -> Result<Option<VersionRecord>, MetaError>;
+    /// Stores `object` as its key's current version if `cond` holds (checked
+    /// against the current version; a delete marker on top is no object)
     /// and the bucket's and its project's quotas allow the new totals
     /// (`QuotaExceeded` otherwise; a write that does not grow a total is never
-    /// refused for it).
-    async fn put_object(&self, bucket: &str, object: ObjectRecord, cond: WriteCondition) -> Result<(), MetaError> {
+    /// refused for it). What happens to the version it replaces follows the
+    /// bucket's versioning as of the write's commit: unversioned, it is
+    /// dropped (its blobs queued); enabled, it is kept as an older version
+    /// and the new one gets `object.version_id`; suspended, the new one is
+    /// the null version, a null version already there is dropped (unless
+    /// it is locked: `ObjectLocked`, nothing written) and any other current
+    /// version is kept. Every version counts in the totals and quotas.
+    async fn put_object(&self, bucket: &str, object: ObjectRecord, cond: WriteCondition) -> Result<Written, MetaError> {
         self.put_object_as(bucket, None, object, cond).await
     }
     /// [`MetaStore::put_object`], refused with `NoSuchBucket` (nothing
@@ -77,18 +116,21 @@ pub trait MetaStore: Send + Sync + 'static {
         stamp: Option<&BucketStamp>,
         object: ObjectRecord,
         cond: WriteCondition,
-    ) -> Result<(), MetaError>;
-    /// Changes the current object's headers as `edit` says (its ACL, its
-    /// tags), keeping its data, ETag, time and every other header;
-    /// `NoSuchKey` if there is none. The change is made on the object as it
-    /// is when the write commits, so an overwrite that lands between a
-    /// caller's read and this call keeps its own headers (and checksum).
-    /// With `stamp`, refused with `NoSuchBucket` when the bucket is no longer that one.
+    ) -> Result<Written, MetaError>;
+    /// Changes the headers of the version `which` names as `edit` says (its
+    /// ACL, tags, retention, legal hold), keeping its data, ETag, time and
+    /// every other header; `NoSuchKey` if there is none or it is a delete
+    /// marker, `ObjectLocked` if its lock forbids the change. The change is
+    /// made on the version as it is when the write commits, so an overwrite
+    /// that lands between a caller's read and this call keeps its own
+    /// headers (and checksum). With `stamp`, refused with `NoSuchBucket`
+    /// when the bucket is no longer that one.
     async fn edit_object_meta(
         &self,
         bucket: &str,
         stamp: Option<&BucketStamp>,
         key: &str,
+        which: &VersionSel,
         edit: MetaEdit,
     ) -> Result<(), MetaError>;
     /// Sets the current object's canned ACL (`None`: private); see [`MetaStore::edit_object_meta`].
@@ -99,10 +141,30 @@ pub trait MetaStore: Send + Sync + 'static {
         key: &str,
         acl: Option<coffer_types::CannedAcl>,
     ) -> Result<(), MetaError> {
-        self.edit_object_meta(bucket, stamp, key, MetaEdit::Acl(acl)).await
+        self.edit_object_meta(bucket, stamp, key, &VersionSel::Latest, MetaEdit::Acl(acl)).await
     }
-    /// Removes the object; `Ok(false)` when there was none.
-    async fn delete_object(&self, bucket: &str, key: &str) -> Result<bool, MetaError>;
+    /// Deletes the key as a whole ([`DeleteTarget::Current`]: with
+    /// versioning, a delete marker); `Ok(false)` when an unversioned bucket
+    /// had no object under it.
+    async fn delete_object(&self, bucket: &str, key: &str) -> Result<bool, MetaError> {
+        let target = DeleteTarget::Current { marker: coffer_types::new_version_id() };
+        Ok(self.delete_version(bucket, None, key, &target, LockCheck::default()).await?.found)
+    }
+    /// Deletes as `target` says, in one transaction. Removing a version for
+    /// good is refused with `ObjectLocked` (nothing changed) when its lock
+    /// forbids it at `lock.now`. When the current version or the delete
+    /// marker on top is removed, the newest remaining version becomes the
+    /// key's latest (current, if it is not a marker). A version that does
+    /// not exist is `found: false` and nothing changes. With `stamp`,
+    /// `NoSuchBucket` when the bucket is no longer that one.
+    async fn delete_version(
+        &self,
+        bucket: &str,
+        stamp: Option<&BucketStamp>,
+        key: &str,
+        target: &DeleteTarget,
+        lock: LockCheck,
+    ) -> Result<Deleted, MetaError>;
     /// The entries of `query` (objects, and with a delimiter common
     /// prefixes) in key order, at most `query.limit`, read on one snapshot.
     /// With a delimiter, the keys under a common prefix are not read: the
@@ -110,6 +172,10 @@ pub trait MetaStore: Send + Sync + 'static {
     /// with the entries returned, not with the keys below them.
     /// `NoSuchBucket` if the bucket is missing.
     async fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<Vec<ListEntry>, MetaError>;
+    /// The versions (and delete markers) of `query`, key by key and newest
+    /// first, as [`versions::VersionScan`] plans the reads, on one snapshot.
+    /// `NoSuchVersion` if the version marker does not exist.
+    async fn list_versions(&self, bucket: &str, query: &VersionListQuery) -> Result<Vec<VersionEntry>, MetaError>;
 
     /// Registers a new multipart upload in `bucket`.
     async fn create_upload(&self, bucket: &str, upload: UploadRecord) -> Result<(), MetaError>;
@@ -131,14 +197,14 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn list_uploads(&self, bucket: &str, query: &UploadListQuery) -> Result<Vec<UploadRecord>, MetaError>;
     /// Atomically turns the upload into `object` (whose segments are blobs of the
     /// upload's parts), ends the upload and queues unused parts for collection.
-    /// Quotas are checked as for `put_object`.
+    /// Versions, conditions and quotas are as for `put_object`.
     async fn complete_upload(
         &self,
         bucket: &str,
         upload_id: &str,
         object: ObjectRecord,
         cond: WriteCondition,
-    ) -> Result<(), MetaError>;
+    ) -> Result<Written, MetaError>;
     /// Ends the upload and queues its parts for collection.
     async fn abort_upload(&self, bucket: &str, upload_id: &str) -> Result<(), MetaError>;
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A bucket.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BucketRecord {
     pub name: String,
     /// The region the bucket was created in (its LocationConstraint).
@@ -14,6 +14,11 @@ pub struct BucketRecord {
     /// The owning project ([`crate::OPERATOR_PROJECT`] for the operator's).
     pub project: String,
     pub created: UnixMillis,
+    /// Its versioning state (the store decides with it, in each write's
+    /// transaction, what a write does to the versions of a key).
+    pub versioning: coffer_types::Versioning,
+    /// Whether object lock is enabled (then versioning stays `Enabled`).
+    pub object_lock: bool,
 }
 
 /// A bucket as it was when a request was authorized against it: a write
@@ -63,6 +68,19 @@ pub struct ObjectMeta {
     /// The object's tags.
     #[serde(default, skip_serializing_if = "coffer_types::TagSet::is_empty")]
     pub tags: coffer_types::TagSet,
+    /// The version's object lock retention.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<coffer_types::Retention>,
+    /// Whether the version is under a legal hold.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub legal_hold: bool,
+}
+
+impl ObjectMeta {
+    /// The version's lock, which a store checks before deleting it.
+    pub fn lock(&self) -> coffer_types::VersionLock {
+        coffer_types::VersionLock { retention: self.retention, legal_hold: self.legal_hold }
+    }
 }
 
 /// A change to an object's headers that keeps its data
@@ -73,15 +91,27 @@ pub enum MetaEdit {
     Acl(Option<coffer_types::CannedAcl>),
     /// Replaces the tags (empty: none).
     Tags(coffer_types::TagSet),
+    /// Replaces the retention (`None`: removes it), as far as the
+    /// retention in force allows ([`coffer_types::VersionLock::may_set_retention`]).
+    Retention { retention: Option<coffer_types::Retention>, bypass_governance: bool, now: UnixMillis },
+    /// Sets or lifts the legal hold.
+    LegalHold(bool),
 }
 
 impl MetaEdit {
-    /// Applies the change.
-    pub fn apply(&self, meta: &mut ObjectMeta) {
+    /// Applies the change; `ObjectLocked` (nothing changed) when the
+    /// version's lock forbids it.
+    pub fn apply(&self, meta: &mut ObjectMeta) -> Result<(), crate::MetaError> {
         match self {
             MetaEdit::Acl(acl) => meta.acl = *acl,
             MetaEdit::Tags(tags) => meta.tags = tags.clone(),
+            MetaEdit::Retention { retention, bypass_governance, now } => {
+                meta.lock().may_set_retention(*retention, *now, *bypass_governance)?;
+                meta.retention = *retention;
+            }
+            MetaEdit::LegalHold(on) => meta.legal_hold = *on,
         }
+        Ok(())
     }
 }
 
@@ -115,6 +145,13 @@ pub enum ObjectData {
     Segments(Vec<Segment>),
 }
 
+impl Default for ObjectData {
+    /// No bytes.
+    fn default() -> Self {
+        ObjectData::Inline(Bytes::new())
+    }
+}
+
 impl ObjectData {
     /// Blobs this data references.
     pub fn blobs(&self) -> impl Iterator<Item = &BlobId> {
@@ -127,9 +164,13 @@ impl ObjectData {
 }
 
 /// An object: its key, size, ETag, headers and data location.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ObjectRecord {
     pub key: String,
+    /// The version's id; `None` is the null version. A write gives a fresh
+    /// id ([`coffer_types::new_version_id`]), which the store keeps only
+    /// when the bucket's versioning is `Enabled`.
+    pub version_id: Option<String>,
     pub size: u64,
     /// Unquoted ETag.
     pub etag: String,

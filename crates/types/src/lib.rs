@@ -16,6 +16,7 @@ mod ownership;
 mod public_access;
 mod range;
 pub mod tags;
+mod versioning;
 
 pub use acl::CannedAcl;
 pub use bucket::{BucketName, InvalidBucketName};
@@ -28,6 +29,9 @@ pub use ownership::ObjectOwnership;
 pub use public_access::PublicAccessBlock;
 pub use range::{ByteRange, RangeError, ResolvedRange};
 pub use tags::{TagError, TagSet};
+pub use versioning::{
+    is_version_id, new_version_id, LockMode, LockViolation, Retention, VersionLock, Versioning, NULL_VERSION,
+};
 
 /// Milliseconds since the Unix epoch, UTC. Metadata timestamps are stored in this unit.
 pub type UnixMillis = i64;

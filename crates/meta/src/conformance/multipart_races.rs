@@ -21,6 +21,7 @@ fn upload(id: &str) -> UploadRecord {
 
 fn object(blobs: &[&BlobId]) -> ObjectRecord {
     ObjectRecord {
+        version_id: None,
         key: "k".into(),
         size: 10 * blobs.len() as u64,
         etag: "mp-k".into(),
@@ -43,7 +44,7 @@ pub async fn complete_refuses_replaced_part_blob(s: Arc<dyn MetaStore>) {
     s.put_part("b", "u", part(2, &b[2])).await.unwrap();
     assert_eq!(queued(&*s).await, vec![b[1].clone()]);
 
-    let r = s.complete_upload("b", "u", stale, WriteCondition::None).await;
+    let r = s.complete_upload("b", "u", stale, WriteCondition::None).await.map(drop);
     assert!(matches!(&r, Err(MetaError::StalePart(blob)) if *blob == b[1]), "{r:?}");
     assert_eq!(s.get_object("b", "k").await.unwrap(), None, "nothing committed");
     assert!(s.get_upload("b", "u").await.unwrap().is_some(), "the upload is still there");
@@ -51,7 +52,7 @@ pub async fn complete_refuses_replaced_part_blob(s: Arc<dyn MetaStore>) {
 
     // A blob that was never a part of this upload is refused the same way.
     let foreign = BlobId::random();
-    let r = s.complete_upload("b", "u", object(&[&b[0], &foreign]), WriteCondition::None).await;
+    let r = s.complete_upload("b", "u", object(&[&b[0], &foreign]), WriteCondition::None).await.map(drop);
     assert!(matches!(&r, Err(MetaError::StalePart(blob)) if *blob == foreign), "{r:?}");
 
     let fresh = object(&[&b[0], &b[2]]);
@@ -87,7 +88,7 @@ pub async fn complete_races_put_part(s: Arc<dyn MetaStore>) {
         for _ in 0..50 {
             let current = s.list_parts("b", &id, 0, 10).await.unwrap();
             let Some(p) = current.first() else { break };
-            match s.complete_upload("b", &id, object(&[&p.blob]), WriteCondition::None).await {
+            match s.complete_upload("b", &id, object(&[&p.blob]), WriteCondition::None).await.map(drop) {
                 Ok(()) => {
                     done = true;
                     break;

@@ -22,7 +22,7 @@ pub async fn object_tags_update(s: Arc<dyn MetaStore>) {
     assert_eq!(s.get_object("b", "big").await.unwrap().unwrap().meta.tags, seg.meta.tags);
 
     let t = tags(&[("Project", "Blue Sky"), ("é/ü", "@:+=-._ ")]);
-    s.edit_object_meta("b", None, "big", MetaEdit::Tags(t.clone())).await.unwrap();
+    s.edit_object_meta("b", None, "big", &VersionSel::Latest, MetaEdit::Tags(t.clone())).await.unwrap();
     s.set_object_acl("b", None, "big", Some(CannedAcl::PublicRead)).await.unwrap();
     let got = s.get_object("b", "big").await.unwrap().unwrap();
     let mut want = seg.meta.clone();
@@ -32,13 +32,13 @@ pub async fn object_tags_update(s: Arc<dyn MetaStore>) {
     assert_eq!((got.etag, got.size, got.data), (seg.etag.clone(), seg.size, seg.data.clone()));
     assert!(s.gc_pending(i64::MAX, 100).await.unwrap().is_empty(), "the data stays referenced");
 
-    s.edit_object_meta("b", None, "big", MetaEdit::Tags(TagSet::default())).await.unwrap();
+    s.edit_object_meta("b", None, "big", &VersionSel::Latest, MetaEdit::Tags(TagSet::default())).await.unwrap();
     let got = s.get_object("b", "big").await.unwrap().unwrap();
     assert!(got.meta.tags.is_empty());
     assert_eq!(got.meta.acl, Some(CannedAcl::PublicRead));
 
     // An overwrite brings its own tags (none), never the old object's.
-    s.edit_object_meta("b", None, "big", MetaEdit::Tags(tags(&[("old", "1")]))).await.unwrap();
+    s.edit_object_meta("b", None, "big", &VersionSel::Latest, MetaEdit::Tags(tags(&[("old", "1")]))).await.unwrap();
     s.put_object("b", inline("big", b"v2"), WriteCondition::None).await.unwrap();
     assert!(s.get_object("b", "big").await.unwrap().unwrap().meta.tags.is_empty());
     // Listings are not slowed or changed by tags.
@@ -46,8 +46,14 @@ pub async fn object_tags_update(s: Arc<dyn MetaStore>) {
     assert_eq!(listed.len(), 1);
 
     let none = MetaEdit::Tags(TagSet::default());
-    assert!(matches!(s.edit_object_meta("b", None, "missing", none.clone()).await, Err(MetaError::NoSuchKey)));
-    assert!(matches!(s.edit_object_meta("nope", None, "big", none).await, Err(MetaError::NoSuchBucket)));
+    assert!(matches!(
+        s.edit_object_meta("b", None, "missing", &VersionSel::Latest, none.clone()).await,
+        Err(MetaError::NoSuchKey)
+    ));
+    assert!(matches!(
+        s.edit_object_meta("nope", None, "big", &VersionSel::Latest, none).await,
+        Err(MetaError::NoSuchBucket)
+    ));
 }
 
 /// A project's settings: set, replaced, removed, kept apart per project and

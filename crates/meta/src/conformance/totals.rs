@@ -16,6 +16,7 @@ fn upload(id: &str, key: &str) -> UploadRecord {
 /// The object a completion makes of these parts.
 fn from_parts(key: &str, parts: &[&PartRecord]) -> ObjectRecord {
     ObjectRecord {
+        version_id: None,
         key: key.into(),
         size: parts.iter().map(|p| p.size).sum(),
         etag: format!("mp-{key}"),
@@ -156,18 +157,18 @@ pub async fn quota_enforced(s: Arc<dyn MetaStore>) {
     assert_eq!(s.get_quota(&bucket_quota("qb")).await.unwrap(), q);
     s.put_object("qb", sized("a", 4), WriteCondition::None).await.unwrap();
     s.put_object("qb", sized("b", 4), WriteCondition::None).await.unwrap();
-    assert!(is_quota(s.put_object("qb", sized("c", 1), WriteCondition::None).await, bucket_quota("qb")));
+    assert!(is_quota(s.put_object("qb", sized("c", 1), WriteCondition::None).await.map(drop), bucket_quota("qb")));
     assert!(s.get_object("qb", "c").await.unwrap().is_none(), "nothing written on refusal");
     s.put_object("qb", sized("a", 6), WriteCondition::None).await.unwrap();
     assert_eq!(s.bucket_totals("qb").await.unwrap(), t(10, 2));
-    assert!(is_quota(s.put_object("qb", sized("a", 7), WriteCondition::None).await, bucket_quota("qb")));
+    assert!(is_quota(s.put_object("qb", sized("a", 7), WriteCondition::None).await.map(drop), bucket_quota("qb")));
     assert_eq!(s.get_object("qb", "a").await.unwrap().unwrap().size, 6, "the refused overwrite left the object");
     assert!(queued(&*s).await.is_empty());
     // Below a lowered limit, writes that do not grow a total still pass.
     s.set_quota(&bucket_quota("qb"), limits(Some(1), Some(1))).await.unwrap();
     s.put_object("qb", sized("b", 4), WriteCondition::None).await.unwrap();
     s.put_object("qb", sized("b", 1), WriteCondition::None).await.unwrap();
-    assert!(is_quota(s.put_object("qb", sized("b", 2), WriteCondition::None).await, bucket_quota("qb")));
+    assert!(is_quota(s.put_object("qb", sized("b", 2), WriteCondition::None).await.map(drop), bucket_quota("qb")));
     // Objects over their limit do not stop a write that grows bytes only.
     s.set_quota(&bucket_quota("qb"), limits(Some(100), Some(1))).await.unwrap();
     s.put_object("qb", sized("b", 3), WriteCondition::None).await.unwrap();
@@ -185,7 +186,7 @@ pub async fn quota_enforced(s: Arc<dyn MetaStore>) {
     assert!(s.blobs_known(&pb[2..]).await.unwrap().is_empty(), "the refused part is not queued");
     // Completion onto a new key is refused on objects; the upload stays.
     let (p1, p2) = (part(1, 10, &pb[0]), part(2, 10, &pb[1]));
-    let refused = s.complete_upload("qb", "u", from_parts("new", &[&p1, &p2]), WriteCondition::None).await;
+    let refused = s.complete_upload("qb", "u", from_parts("new", &[&p1, &p2]), WriteCondition::None).await.map(drop);
     assert!(is_quota(refused, bucket_quota("qb")));
     assert!(s.get_upload("qb", "u").await.unwrap().is_some());
     assert_eq!(s.list_parts("qb", "u", 0, 10).await.unwrap().len(), 2);
@@ -204,12 +205,12 @@ pub async fn quota_enforced(s: Arc<dyn MetaStore>) {
     assert_eq!(s.get_quota(&project_quota("p")).await.unwrap(), limits(Some(30), None));
     s.put_object("qb2", sized("x", 9), WriteCondition::None).await.unwrap();
     assert_eq!(s.project_totals("p").await.unwrap(), t(30, 3));
-    assert!(is_quota(s.put_object("qb2", sized("y", 1), WriteCondition::None).await, project_quota("p")));
-    assert!(is_quota(s.put_object("qb", sized("y", 1), WriteCondition::None).await, project_quota("p")));
+    assert!(is_quota(s.put_object("qb2", sized("y", 1), WriteCondition::None).await.map(drop), project_quota("p")));
+    assert!(is_quota(s.put_object("qb", sized("y", 1), WriteCondition::None).await.map(drop), project_quota("p")));
     s.put_object("free", sized("y", 60), WriteCondition::None).await.unwrap();
     // The bucket's quota is checked first.
     s.set_quota(&bucket_quota("qb2"), limits(Some(9), None)).await.unwrap();
-    assert!(is_quota(s.put_object("qb2", sized("y", 1), WriteCondition::None).await, bucket_quota("qb2")));
+    assert!(is_quota(s.put_object("qb2", sized("y", 1), WriteCondition::None).await.map(drop), bucket_quota("qb2")));
     // A project that the identity layer never created may still hold a quota.
     s.set_quota(&project_quota("ghost"), limits(None, Some(3))).await.unwrap();
     assert_eq!(s.get_quota(&project_quota("ghost")).await.unwrap(), limits(None, Some(3)));
@@ -257,7 +258,7 @@ pub async fn quota_under_concurrency(s: Arc<dyn MetaStore>) {
         let s = s.clone();
         move |i: usize| {
             let s = s.clone();
-            async move { s.put_object(bucket, sized(&format!("k{i:02}"), size), WriteCondition::None).await }
+            async move { s.put_object(bucket, sized(&format!("k{i:02}"), size), WriteCondition::None).await.map(drop) }
         }
     };
 
@@ -276,7 +277,7 @@ pub async fn quota_under_concurrency(s: Arc<dyn MetaStore>) {
     let both = |i: usize| {
         let s = s.clone();
         let bucket = if i.is_multiple_of(2) { "d1" } else { "d2" };
-        async move { s.put_object(bucket, sized(&format!("k{i:02}"), 1), WriteCondition::None).await }
+        async move { s.put_object(bucket, sized(&format!("k{i:02}"), 1), WriteCondition::None).await.map(drop) }
     };
     assert_eq!(race(40, project_quota("q"), both).await, (10, 30));
     assert_eq!(s.project_totals("q").await.unwrap(), t(10, 10));

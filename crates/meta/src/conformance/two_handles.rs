@@ -71,7 +71,7 @@ pub async fn two_handles_race_conditional_writes(a: Arc<dyn Store>, b: Arc<dyn S
     a.create_bucket(bucket("b")).await.unwrap();
     // If-None-Match: * from 16 racers: one creates, the rest are refused.
     let results = race(&a, &b, 16, |s, i| async move {
-        s.put_object("b", tagged("new", format!("w{i}")), WriteCondition::IfAbsent).await
+        s.put_object("b", tagged("new", format!("w{i}")), WriteCondition::IfAbsent).await.map(drop)
     })
     .await;
     let winners: Vec<usize> = (0..16).filter(|i| results[*i].is_ok()).collect();
@@ -86,7 +86,7 @@ pub async fn two_handles_race_conditional_writes(a: Arc<dyn Store>, b: Arc<dyn S
     let seen = stored.etag.clone();
     let results = race(&a, &b, 16, |s, i| {
         let seen = seen.clone();
-        async move { s.put_object("b", tagged("new", format!("m{i}")), WriteCondition::IfETag(seen)).await }
+        async move { s.put_object("b", tagged("new", format!("m{i}")), WriteCondition::IfETag(seen)).await.map(drop) }
     })
     .await;
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "exactly one compare-and-swap wins: {results:?}");
@@ -96,14 +96,10 @@ pub async fn two_handles_race_conditional_writes(a: Arc<dyn Store>, b: Arc<dyn S
 pub async fn two_handles_race_quota_bound_puts(a: Arc<dyn Store>, b: Arc<dyn Store>) {
     a.create_bucket(bucket_in("q", "p")).await.unwrap();
     a.set_quota(&QuotaScope::Bucket("q".into()), Quota { max_bytes: None, max_objects: Some(5) }).await.unwrap();
-    let results =
-        race(
-            &a,
-            &b,
-            20,
-            |s, i| async move { s.put_object("q", sized(&format!("k{i:02}"), 1), WriteCondition::None).await },
-        )
-        .await;
+    let results = race(&a, &b, 20, |s, i| async move {
+        s.put_object("q", sized(&format!("k{i:02}"), 1), WriteCondition::None).await.map(drop)
+    })
+    .await;
     let ok = results.iter().filter(|r| r.is_ok()).count();
     for r in &results {
         assert!(matches!(r, Ok(()) | Err(MetaError::QuotaExceeded(_))), "{r:?}");
@@ -119,7 +115,7 @@ pub async fn two_handles_race_quota_bound_puts(a: Arc<dyn Store>, b: Arc<dyn Sto
     b.set_quota(&QuotaScope::Project("pr".into()), Quota { max_bytes: Some(70), max_objects: None }).await.unwrap();
     let results = race(&a, &b, 20, |s, i| async move {
         let bucket = if i % 4 < 2 { "r1" } else { "r2" };
-        s.put_object(bucket, sized(&format!("k{i:02}"), 10), WriteCondition::None).await
+        s.put_object(bucket, sized(&format!("k{i:02}"), 10), WriteCondition::None).await.map(drop)
     })
     .await;
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 7, "{results:?}");
@@ -145,6 +141,7 @@ pub async fn two_handles_race_completions(a: Arc<dyn Store>, b: Arc<dyn Store>) 
             b.put_part("m", &id, part).await.unwrap();
         }
         let object = ObjectRecord {
+            version_id: None,
             key: "k".into(),
             size: 20,
             etag: format!("mp-{round}"),
@@ -154,7 +151,7 @@ pub async fn two_handles_race_completions(a: Arc<dyn Store>, b: Arc<dyn Store>) 
         };
         let results = race(&a, &b, 8, |s, _| {
             let (id, object) = (id.clone(), object.clone());
-            async move { s.complete_upload("m", &id, object, WriteCondition::None).await }
+            async move { s.complete_upload("m", &id, object, WriteCondition::None).await.map(drop) }
         })
         .await;
         assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "round {round}: {results:?}");

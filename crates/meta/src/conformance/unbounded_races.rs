@@ -43,11 +43,11 @@ pub async fn two_handles_unbounded_writers_keep_exact_totals(a: Arc<dyn Store>, 
         async move {
             let key = format!("k{:02}", i % 20);
             match i % 5 {
-                0 | 1 => s.put_object("t", sized(&key, i % 7 * 3 + 1), WriteCondition::None).await,
+                0 | 1 => s.put_object("t", sized(&key, i % 7 * 3 + 1), WriteCondition::None).await.map(drop),
                 2 => {
                     let segs = super::blobs(2);
                     w.lock().unwrap().extend(segs.iter().cloned());
-                    s.put_object("t", segmented(&key, &segs), WriteCondition::None).await
+                    s.put_object("t", segmented(&key, &segs), WriteCondition::None).await.map(drop)
                 }
                 3 => s.delete_object("t", &key).await.map(|_| ()),
                 _ => match s.set_object_acl("t", None, &key, None).await {
@@ -93,7 +93,10 @@ pub async fn two_handles_quota_set_while_writers_run(a: Arc<dyn Store>, b: Arc<d
                 let mut late_passes = Vec::new();
                 for n in 0..40 {
                     let after = set.load(Ordering::SeqCst);
-                    let r = s.put_object(bucket, sized(&format!("w{i:02}-{n:02}"), 2), WriteCondition::None).await;
+                    let r = s
+                        .put_object(bucket, sized(&format!("w{i:02}-{n:02}"), 2), WriteCondition::None)
+                        .await
+                        .map(drop);
                     done.fetch_add(1, Ordering::SeqCst);
                     match r {
                         Ok(()) if after => late_passes.push(n),
@@ -134,7 +137,7 @@ pub async fn two_handles_conditional_creates_in_rounds(a: Arc<dyn Store>, b: Arc
         let results = race(&a, &b, 12, move |s, i| async move {
             let mut o = sized("key", 3);
             o.etag = format!("r{round}-w{i}");
-            s.put_object("c", o, WriteCondition::IfAbsent).await
+            s.put_object("c", o, WriteCondition::IfAbsent).await.map(drop)
         })
         .await;
         let winners: Vec<usize> = (0..12).filter(|i| results[*i].is_ok()).collect();
@@ -167,7 +170,7 @@ pub async fn two_handles_bucket_deleted_under_writers(a: Arc<dyn Store>, b: Arc<
             while !gone.load(Ordering::SeqCst) && n < 2000 {
                 let key = format!("w{i:02}-{n}");
                 n += 1;
-                match s.put_object_as("d", Some(&stamp), sized(&key, 5), WriteCondition::None).await {
+                match s.put_object_as("d", Some(&stamp), sized(&key, 5), WriteCondition::None).await.map(drop) {
                     Ok(()) => match s.delete_object("d", &key).await {
                         Ok(_) | Err(MetaError::NoSuchBucket) => {}
                         Err(e) => panic!("{e:?}"),
