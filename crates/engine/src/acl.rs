@@ -34,26 +34,29 @@ impl Engine {
         self.write_bucket_config(bucket, stamp, BucketConfigKind::Acl, value).await
     }
 
-    /// The current object's canned ACL as it applies (`NoSuchKey` if there
-    /// is none): private where Object Ownership disables ACLs.
-    pub async fn object_acl(&self, bucket: &str, key: &str) -> Result<CannedAcl, EngineError> {
-        let o = self.meta.get_object(bucket, key).await?.ok_or(EngineError::NoSuchKey)?;
+    /// The canned ACL of the object's current version or of `version`, as
+    /// it applies (`NoSuchKey` if there is none): private where Object
+    /// Ownership disables ACLs.
+    pub async fn object_acl(&self, bucket: &str, key: &str, version: Option<&str>) -> Result<CannedAcl, EngineError> {
+        let (o, _) = self.read_version(bucket, key, version).await?;
         if !self.acls_enabled(bucket).await? {
             return Ok(CannedAcl::Private);
         }
         Ok(o.meta.acl.unwrap_or_default())
     }
 
-    /// Sets the current object's canned ACL, keeping its data and headers.
+    /// Sets the canned ACL of the current version or of `version`, keeping
+    /// its data and headers.
     pub async fn set_object_acl(
         &self,
         bucket: &str,
         stamp: Option<&BucketStamp>,
         key: &str,
+        version: Option<&str>,
         acl: CannedAcl,
     ) -> Result<(), EngineError> {
         self.allow_acl(bucket, Some(acl)).await?;
-        let r = self.meta.set_object_acl(bucket, stamp, key, (acl != CannedAcl::Private).then_some(acl)).await;
-        self.stamped(bucket, stamp, r).await
+        let edit = coffer_meta::MetaEdit::Acl((acl != CannedAcl::Private).then_some(acl));
+        self.edit_version(bucket, stamp, key, version, edit).await
     }
 }

@@ -16,6 +16,8 @@ pub struct BucketInfo {
     /// The owning project.
     pub project: String,
     pub created: UnixMillis,
+    pub versioning: coffer_types::Versioning,
+    pub object_lock: bool,
 }
 
 impl BucketInfo {
@@ -28,7 +30,14 @@ impl BucketInfo {
 
 impl From<BucketRecord> for BucketInfo {
     fn from(b: BucketRecord) -> Self {
-        BucketInfo { name: b.name, region: b.region, project: b.project, created: b.created }
+        BucketInfo {
+            name: b.name,
+            region: b.region,
+            project: b.project,
+            created: b.created,
+            versioning: b.versioning,
+            object_lock: b.object_lock,
+        }
     }
 }
 
@@ -44,6 +53,9 @@ pub struct NewBucket<'a> {
     pub project: &'a str,
     /// Its Object Ownership; `None`: the deployment's default.
     pub ownership: Option<coffer_types::ObjectOwnership>,
+    /// Object lock on from the start (`x-amz-bucket-object-lock-enabled`),
+    /// and with it versioning.
+    pub object_lock: bool,
 }
 
 impl Engine {
@@ -62,6 +74,8 @@ impl Engine {
             region: new.region.to_owned(),
             project: new.project.to_owned(),
             created: now_millis(),
+            versioning: if new.object_lock { coffer_types::Versioning::Enabled } else { Default::default() },
+            object_lock: new.object_lock,
         };
         let r = self.meta.create_bucket(rec).await;
         self.buckets.forget(name.as_str());

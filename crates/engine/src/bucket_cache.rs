@@ -131,7 +131,14 @@ mod tests {
     use super::*;
 
     fn info(name: &str, project: &str) -> BucketInfo {
-        BucketInfo { name: name.into(), region: "r".into(), project: project.into(), created: 1 }
+        BucketInfo {
+            object_lock: false,
+            versioning: Default::default(),
+            name: name.into(),
+            region: "r".into(),
+            project: project.into(),
+            created: 1,
+        }
     }
 
     #[test]

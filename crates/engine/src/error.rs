@@ -17,6 +17,20 @@ pub enum EngineError {
     NoSuchKey,
     #[error("no such upload")]
     NoSuchUpload,
+    #[error("no such version")]
+    NoSuchVersion,
+    /// The version read is a delete marker: named by its id (`named`, S3
+    /// `405 MethodNotAllowed`) or on top of its key (`404 NoSuchKey`). The
+    /// response says so with the marker's id.
+    #[error("the version is a delete marker")]
+    DeleteMarker { version_id: String, last_modified: UnixMillis, named: bool },
+    /// The version is locked (S3: `403 AccessDenied`).
+    #[error("object locked: {0}")]
+    ObjectLocked(coffer_types::LockViolation),
+    /// The bucket's versioning or object lock cannot change this way (S3:
+    /// `409 InvalidBucketState`).
+    #[error("invalid bucket state: {0}")]
+    InvalidBucketState(&'static str),
     #[error("bucket already exists")]
     BucketAlreadyExists,
     #[error("bucket not empty")]
@@ -94,6 +108,9 @@ impl From<MetaError> for EngineError {
             MetaError::NoSuchBucket => EngineError::NoSuchBucket,
             MetaError::NoSuchUpload => EngineError::NoSuchUpload,
             MetaError::NoSuchKey => EngineError::NoSuchKey,
+            MetaError::NoSuchVersion => EngineError::NoSuchVersion,
+            MetaError::ObjectLocked(why) => EngineError::ObjectLocked(why),
+            MetaError::InvalidBucketState(why) => EngineError::InvalidBucketState(why),
             MetaError::BucketAlreadyExists => EngineError::BucketAlreadyExists,
             MetaError::BucketNotEmpty => EngineError::BucketNotEmpty,
             MetaError::PreconditionFailed => EngineError::PreconditionFailed,

@@ -31,6 +31,7 @@ mod project_cache;
 mod public_access;
 mod read_deadline;
 mod tagging;
+mod versions;
 
 pub use bucket::{BucketInfo, NewBucket};
 pub use bucket_cache::BUCKET_CACHE_TTL;
@@ -39,10 +40,20 @@ pub use error::{BoxError, EngineError};
 pub use gc::{ReclaimReport, SWEEP_LEASE};
 pub use ingest::{Body, BodyCheck, ChecksumCheck, ExpectedChecksum};
 pub use list::{ListPage, ListParams};
-pub use multipart::{CompletedPart, PartsPage, UploadsPage, UploadsParams, MAX_PART_NUMBER};
-pub use object_copy::{CopyInput, MetadataDirective};
+pub use multipart::{Completed, CompletedPart, PartsPage, UploadsPage, UploadsParams, MAX_PART_NUMBER};
+pub use object_copy::{CopyInput, CopyOutput, MetadataDirective};
 pub use object_get::{Conditions, GetInput, GetOutput};
-pub use object_put::PutInput;
+pub use object_put::{PutInput, PutOutput};
+pub use versions::{version_text, DeleteInput, DeleteOutput, VersionPage, VersionParams};
+
+/// Where a copy reads from: a bucket's key, and a version of it (`None`:
+/// the current one).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceRef {
+    pub bucket: String,
+    pub key: String,
+    pub version: Option<String>,
+}
 pub use public_access::is_public_acl;
 pub use read_deadline::ReadTooLong;
 

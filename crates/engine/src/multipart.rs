@@ -95,6 +95,15 @@ fn check_part_number(n: u32) -> Result<(), EngineError> {
     }
 }
 
+/// What a completed upload answers with.
+#[derive(Clone, Debug)]
+pub struct Completed {
+    pub etag: ETag,
+    pub checksum: Option<StoredChecksum>,
+    /// `x-amz-version-id` (none in an unversioned bucket).
+    pub version_id: Option<String>,
+}
+
 impl Engine {
     /// Starts an upload; returns its id.
     pub async fn create_upload(&self, bucket: &str, key: &str, meta: ObjectMeta) -> Result<String, EngineError> {
@@ -170,14 +179,13 @@ impl Engine {
         key: &str,
         upload_id: &str,
         part_number: u32,
-        src_bucket: &str,
-        src_key: &str,
+        src: &crate::SourceRef,
         range: Option<ByteRange>,
         conditions: &Conditions,
     ) -> Result<(ETag, i64), EngineError> {
         check_part_number(part_number)?;
         let upload = self.upload(bucket, key, upload_id).await?;
-        let src = self.meta.get_object(src_bucket, src_key).await?.ok_or(EngineError::NoSuchKey)?;
+        let (src, _) = self.read_source(&src.bucket, &src.key, src.version.as_deref()).await?;
         copy_conditions(conditions, &src)?;
         let (start, len) = match range {
             None => (0, src.size),
@@ -216,7 +224,7 @@ impl Engine {
         Ok((etag, now))
     }
 
-    /// Completes an upload from the listed parts; returns the object's ETag.
+    /// Completes an upload from the listed parts.
     pub async fn complete_upload(
         &self,
         bucket: &str,
@@ -225,7 +233,7 @@ impl Engine {
         parts: &[CompletedPart],
         condition: WriteCondition,
         expected: Option<(ChecksumAlgorithm, String)>,
-    ) -> Result<(ETag, Option<StoredChecksum>), EngineError> {
+    ) -> Result<Completed, EngineError> {
         let upload = match self.upload(bucket, key, upload_id).await {
             Ok(u) => u,
             Err(EngineError::NoSuchUpload) => return self.completed_already(bucket, key, parts).await,
@@ -254,7 +262,7 @@ impl Engine {
         parts: &[CompletedPart],
         condition: WriteCondition,
         expected: Option<(ChecksumAlgorithm, String)>,
-    ) -> Result<(ETag, Option<StoredChecksum>), EngineError> {
+    ) -> Result<Completed, EngineError> {
         if parts.is_empty() {
             return Err(EngineError::InvalidRequest("You must specify at least one part".into()));
         }
@@ -313,6 +321,7 @@ impl Engine {
         meta.checksum = object_checksum.clone();
         let rec = ObjectRecord {
             key: key.to_owned(),
+            version_id: Some(coffer_types::new_version_id()),
             size,
             etag: etag.as_str().to_owned(),
             last_modified: now_millis(),
@@ -320,7 +329,7 @@ impl Engine {
             data: ObjectData::Segments(segs),
         };
         match self.meta.complete_upload(bucket, upload_id, rec, condition).await {
-            Ok(()) => Ok((etag, object_checksum)),
+            Ok(w) => Ok(Completed { etag, checksum: object_checksum, version_id: crate::versions::written_header(&w) }),
             // A part was re-uploaded after the parts were read: its ETag no
             // longer names what the client listed (or the blob is queued for
             // collection), so the completion is refused and nothing changes.
@@ -341,14 +350,17 @@ impl Engine {
         bucket: &str,
         key: &str,
         parts: &[CompletedPart],
-    ) -> Result<(ETag, Option<StoredChecksum>), EngineError> {
+    ) -> Result<Completed, EngineError> {
         let md5s: Option<Vec<[u8; 16]>> =
             parts.iter().map(|p| ETag::from_stored(p.etag.trim().trim_matches('"')).md5_bytes()).collect();
         let (Some(md5s), false) = (md5s, parts.is_empty()) else { return Err(EngineError::NoSuchUpload) };
         let want = ETag::multipart(&md5s);
-        match self.meta.get_object(bucket, key).await? {
-            Some(o) if o.etag == want.as_str() => Ok((want, o.meta.checksum)),
-            _ => Err(EngineError::NoSuchUpload),
+        match self.read_version(bucket, key, None).await {
+            Ok((o, version_id)) if o.etag == want.as_str() => {
+                Ok(Completed { etag: want, checksum: o.meta.checksum, version_id })
+            }
+            Ok(_) | Err(EngineError::NoSuchKey | EngineError::DeleteMarker { .. }) => Err(EngineError::NoSuchUpload),
+            Err(e) => Err(e),
         }
     }
 

@@ -18,6 +18,8 @@ pub enum MetadataDirective {
 pub struct CopyInput {
     pub src_bucket: String,
     pub src_key: String,
+    /// The source's `versionId` (`None`: its current version).
+    pub src_version: Option<String>,
     pub dst_bucket: String,
     pub dst_key: String,
     pub directive: MetadataDirective,
@@ -38,14 +40,28 @@ pub struct CopyInput {
     pub dst_stamp: Option<coffer_meta::BucketStamp>,
 }
 
+/// What a copy answers with.
+#[derive(Clone, Debug)]
+pub struct CopyOutput {
+    pub etag: ETag,
+    pub last_modified: i64,
+    /// `x-amz-version-id` of the copy (none in an unversioned bucket).
+    pub version_id: Option<String>,
+    /// `x-amz-copy-source-version-id` (none when the source's bucket is unversioned).
+    pub source_version_id: Option<String>,
+}
+
 impl Engine {
-    /// Copies an object; returns the new ETag and its last-modified time.
-    pub async fn copy_object(&self, input: CopyInput) -> Result<(ETag, i64), EngineError> {
+    /// Copies an object (or one version of it).
+    pub async fn copy_object(&self, input: CopyInput) -> Result<CopyOutput, EngineError> {
         check_key(&input.dst_key)?;
         self.allow_acl(&input.dst_bucket, input.acl).await?;
-        let src = self.meta.get_object(&input.src_bucket, &input.src_key).await?.ok_or(EngineError::NoSuchKey)?;
+        let (src, source_version_id) =
+            self.read_source(&input.src_bucket, &input.src_key, input.src_version.as_deref()).await?;
         copy_conditions(&input.source_conditions, &src)?;
-        let same = input.src_bucket == input.dst_bucket && input.src_key == input.dst_key;
+        // A copy of an older version onto its key restores it: not a copy to itself.
+        let same =
+            input.src_bucket == input.dst_bucket && input.src_key == input.dst_key && input.src_version.is_none();
         if same && input.directive == MetadataDirective::Copy {
             return Err(EngineError::InvalidRequest(
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.".into(),
@@ -72,6 +88,8 @@ impl Engine {
             MetadataDirective::Replace(m) => *m,
         };
         meta.tags = input.tags.unwrap_or_else(|| src.meta.tags.clone());
+        // A copy is a new version: the source's lock is not copied.
+        (meta.retention, meta.legal_hold) = (None, false);
         meta.checksum = Some(stored.checksum.clone());
         meta.acl = input.acl;
         // The copy's ETag is its MD5 (a multipart source becomes single-part).
@@ -79,6 +97,7 @@ impl Engine {
         let now = now_millis();
         let rec = ObjectRecord {
             key: input.dst_key,
+            version_id: Some(coffer_types::new_version_id()),
             size: stored.size,
             etag: etag.as_str().to_owned(),
             last_modified: now,
@@ -87,11 +106,32 @@ impl Engine {
         };
         let data = rec.data.clone();
         let r = self.meta.put_object_as(&input.dst_bucket, input.dst_stamp.as_ref(), rec, input.condition).await;
-        if let Err(e) = self.stamped(&input.dst_bucket, input.dst_stamp.as_ref(), r).await {
-            self.discard(&data).await;
-            return Err(e);
+        let written = match self.stamped(&input.dst_bucket, input.dst_stamp.as_ref(), r).await {
+            Ok(w) => w,
+            Err(e) => {
+                self.discard(&data).await;
+                return Err(e);
+            }
+        };
+        let version_id = crate::versions::written_header(&written);
+        Ok(CopyOutput { etag, last_modified: now, version_id, source_version_id })
+    }
+
+    /// A copy's source: a delete marker is no source (S3: `400 InvalidRequest`
+    /// when named by its id, `404 NoSuchKey` when on top of its key).
+    pub(crate) async fn read_source(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+    ) -> Result<(ObjectRecord, Option<String>), EngineError> {
+        match self.read_version(bucket, key, version).await {
+            Err(EngineError::DeleteMarker { named: true, .. }) => Err(EngineError::InvalidRequest(
+                "The source of a copy request may not specifically refer to a delete marker by version id.".into(),
+            )),
+            Err(EngineError::DeleteMarker { named: false, .. }) => Err(EngineError::NoSuchKey),
+            other => other,
         }
-        Ok((etag, now))
     }
 }
 

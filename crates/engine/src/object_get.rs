@@ -49,6 +49,8 @@ pub struct GetInput {
     /// `?partNumber=N`: only that part of a multipart object (part 1 of any
     /// other object is the whole object).
     pub part_number: Option<u32>,
+    /// `?versionId=`: that version instead of the current one.
+    pub version: Option<String>,
 }
 
 /// The object found, the range served, and the bytes.
@@ -60,12 +62,14 @@ pub struct GetOutput {
     pub body: Body,
     /// The object's part count, when a part of a multipart object was asked for.
     pub parts_count: Option<usize>,
+    /// `x-amz-version-id` (none in an unversioned bucket).
+    pub version_id: Option<String>,
 }
 
 impl Engine {
     /// Looks up an object, evaluates conditions and range, opens its data.
     pub async fn get_object(&self, input: GetInput) -> Result<GetOutput, EngineError> {
-        let object = self.meta.get_object(&input.bucket, &input.key).await?.ok_or(EngineError::NoSuchKey)?;
+        let (object, version_id) = self.read_version(&input.bucket, &input.key, input.version.as_deref()).await?;
         input.conditions.check(&object.etag, object.last_modified)?;
         let (part_range, parts_count) = match input.part_number {
             None => (None, None),
@@ -85,7 +89,7 @@ impl Engine {
         } else {
             self.open_data(&object.data, start, len).await?
         };
-        Ok(GetOutput { object, range, body, parts_count })
+        Ok(GetOutput { object, range, body, parts_count, version_id })
     }
 
     /// Streams `len` bytes from `start` of an object's data. The first blob is

@@ -26,9 +26,18 @@ pub(crate) fn check_key(key: &str) -> Result<(), EngineError> {
     })
 }
 
+/// What a stored object answers with.
+#[derive(Clone, Debug)]
+pub struct PutOutput {
+    pub etag: ETag,
+    pub checksum: StoredChecksum,
+    /// `x-amz-version-id` (none in an unversioned bucket).
+    pub version_id: Option<String>,
+}
+
 impl Engine {
-    /// Stores an object; returns its ETag and checksum once durable.
-    pub async fn put_object(&self, input: PutInput) -> Result<(ETag, StoredChecksum), EngineError> {
+    /// Stores an object; returns its ETag, checksum and version once durable.
+    pub async fn put_object(&self, input: PutInput) -> Result<PutOutput, EngineError> {
         check_key(&input.key)?;
         self.allow_acl(&input.bucket, input.meta.acl).await?;
         if input.len.is_some_and(|l| l > self.cfg.max_put_size) {
@@ -47,6 +56,7 @@ impl Engine {
         meta.checksum = Some(stored.checksum.clone());
         let rec = ObjectRecord {
             key: input.key,
+            version_id: Some(coffer_types::new_version_id()),
             size: stored.size,
             etag: etag.as_str().to_owned(),
             last_modified: now_millis(),
@@ -55,16 +65,20 @@ impl Engine {
         };
         let data = rec.data.clone();
         let r = self.meta.put_object_as(&input.bucket, input.stamp.as_ref(), rec, input.condition).await;
-        if let Err(e) = self.stamped(&input.bucket, input.stamp.as_ref(), r).await {
-            self.discard(&data).await;
-            return Err(e);
-        }
-        Ok((etag, stored.checksum))
+        let written = match self.stamped(&input.bucket, input.stamp.as_ref(), r).await {
+            Ok(w) => w,
+            Err(e) => {
+                self.discard(&data).await;
+                return Err(e);
+            }
+        };
+        Ok(PutOutput { etag, checksum: stored.checksum, version_id: crate::versions::written_header(&written) })
     }
 
-    /// Deletes an object; deleting a missing key succeeds (S3 semantics).
+    /// Deletes a key (with versioning, puts a delete marker on it);
+    /// deleting a missing key succeeds (S3 semantics).
     pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), EngineError> {
-        self.meta.delete_object(bucket, key).await?;
-        Ok(())
+        let input = crate::DeleteInput { bucket: bucket.to_owned(), key: key.to_owned(), ..Default::default() };
+        self.delete(input).await.map(drop)
     }
 }

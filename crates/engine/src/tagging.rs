@@ -6,22 +6,43 @@ use coffer_meta::{BucketStamp, MetaEdit};
 use coffer_types::{tags::MAX_BUCKET_TAGS, BucketConfigKind, TagSet};
 
 impl Engine {
-    /// The current object's tags (`NoSuchKey` if there is none).
-    pub async fn object_tags(&self, bucket: &str, key: &str) -> Result<TagSet, EngineError> {
-        let o = self.meta.get_object(bucket, key).await?.ok_or(EngineError::NoSuchKey)?;
-        Ok(o.meta.tags)
+    /// The tags of the object's current version or of `version`, with the
+    /// version's `x-amz-version-id` (`NoSuchKey`, `NoSuchVersion`, or
+    /// `DeleteMarker` for a delete marker).
+    pub async fn object_tags(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+    ) -> Result<(TagSet, Option<String>), EngineError> {
+        let (o, v) = self.read_version(bucket, key, version).await?;
+        Ok((o.meta.tags, v))
     }
 
-    /// Replaces the current object's tags (empty: removes them), keeping its
-    /// data and every other header.
+    /// Replaces the tags of the current version or of `version` (empty:
+    /// removes them), keeping its data and every other header.
     pub async fn set_object_tags(
         &self,
         bucket: &str,
         stamp: Option<&BucketStamp>,
         key: &str,
+        version: Option<&str>,
         tags: TagSet,
     ) -> Result<(), EngineError> {
-        let r = self.meta.edit_object_meta(bucket, stamp, key, MetaEdit::Tags(tags)).await;
+        self.edit_version(bucket, stamp, key, version, MetaEdit::Tags(tags)).await
+    }
+
+    /// Changes the headers of a version (the current one when `version` is `None`).
+    pub(crate) async fn edit_version(
+        &self,
+        bucket: &str,
+        stamp: Option<&BucketStamp>,
+        key: &str,
+        version: Option<&str>,
+        edit: MetaEdit,
+    ) -> Result<(), EngineError> {
+        let which = self.select_version(bucket, version).await?;
+        let r = self.meta.edit_object_meta(bucket, stamp, key, &which, edit).await;
         self.stamped(bucket, stamp, r).await
     }
 

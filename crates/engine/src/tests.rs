@@ -11,9 +11,10 @@ use std::time::Duration;
 
 mod bucket_views;
 mod large_bodies;
+mod versioning;
 
 const NEW_BKT: NewBucket =
-    NewBucket { name: "bkt", location: None, region: "us-east-1", project: "p", ownership: None };
+    NewBucket { name: "bkt", location: None, region: "us-east-1", project: "p", ownership: None, object_lock: false };
 
 struct Fixture {
     engine: Engine,
@@ -80,7 +81,8 @@ async fn put_get_inline_and_blob() {
     f.engine.create_bucket(NEW_BKT).await.unwrap();
     for (key, n) in [("small", 10), ("edge", 1024), ("big", 300_000)] {
         let d = data(n, 1);
-        let (etag, checksum) = f.engine.put_object(put("bkt", key, &d)).await.unwrap();
+        let put_out = f.engine.put_object(put("bkt", key, &d)).await.unwrap();
+        let (etag, checksum) = (put_out.etag, put_out.checksum);
         assert_eq!(etag.as_str(), hex::encode(Md5::digest(&d)));
         // Without a requested algorithm, CRC64NVME is computed and stored.
         let want = coffer_types::checksum::to_base64(&coffer_types::checksum::checksum(
@@ -238,7 +240,8 @@ async fn multipart_complete_references_part_blobs() {
     let r = f.engine.complete_upload("bkt", "mp", &id, &done, WriteCondition::None, wrong).await;
     assert!(matches!(r, Err(EngineError::ChecksumMismatch(_))), "{r:?}");
     let right = Some((coffer_types::ChecksumAlgorithm::Crc64Nvme, coffer_types::checksum::to_base64(&whole)));
-    let (etag, sum) = f.engine.complete_upload("bkt", "mp", &id, &done, WriteCondition::None, right).await.unwrap();
+    let done_ = f.engine.complete_upload("bkt", "mp", &id, &done, WriteCondition::None, right).await.unwrap();
+    let (etag, sum) = (done_.etag, done_.checksum);
     assert!(etag.as_str().ends_with("-3"));
     // No algorithm requested: every part computed CRC64NVME, so the object
     // gets the full-object CRC64NVME, equal to the CRC of all its bytes.
@@ -329,6 +332,7 @@ async fn copy_object_rules() {
     f.engine.create_bucket(NEW_BKT).await.unwrap();
     f.engine.put_object(put("bkt", "src", &data(4000, 9))).await.unwrap();
     let input = CopyInput {
+        src_version: None,
         src_bucket: "bkt".into(),
         src_key: "src".into(),
         dst_bucket: "bkt".into(),
@@ -407,18 +411,19 @@ async fn canned_acls_of_buckets_and_objects() {
     assert!(matches!(f.engine.bucket_acl("nope").await, Err(EngineError::NoSuchBucket)));
 
     f.engine.put_object(put("bkt", "big", &data(200_000, 4))).await.unwrap();
-    assert_eq!(f.engine.object_acl("bkt", "big").await.unwrap(), CannedAcl::Private);
-    f.engine.set_object_acl("bkt", None, "big", CannedAcl::PublicRead).await.unwrap();
-    assert_eq!(f.engine.object_acl("bkt", "big").await.unwrap(), CannedAcl::PublicRead);
+    assert_eq!(f.engine.object_acl("bkt", "big", None).await.unwrap(), CannedAcl::Private);
+    f.engine.set_object_acl("bkt", None, "big", None, CannedAcl::PublicRead).await.unwrap();
+    assert_eq!(f.engine.object_acl("bkt", "big", None).await.unwrap(), CannedAcl::PublicRead);
     // The data is untouched and still readable after the GC ran.
     f.engine.collect_garbage(std::time::Duration::ZERO).await.unwrap();
     assert_eq!(read(&f.engine, "bkt", "big").await, data(200_000, 4));
     assert!(matches!(
-        f.engine.set_object_acl("bkt", None, "none", CannedAcl::PublicRead).await,
+        f.engine.set_object_acl("bkt", None, "none", None, CannedAcl::PublicRead).await,
         Err(EngineError::NoSuchKey)
     ));
     // A copy takes the ACL its request names, never the source's.
     let copy = CopyInput {
+        src_version: None,
         src_bucket: "bkt".into(),
         src_key: "big".into(),
         dst_bucket: "bkt".into(),
@@ -432,7 +437,7 @@ async fn canned_acls_of_buckets_and_objects() {
         dst_stamp: None,
     };
     f.engine.copy_object(copy).await.unwrap();
-    assert_eq!(f.engine.object_acl("bkt", "copy").await.unwrap(), CannedAcl::Private);
+    assert_eq!(f.engine.object_acl("bkt", "copy", None).await.unwrap(), CannedAcl::Private);
 }
 
 /// Listing pages, followed marker to marker, equal a naive model's answer.
@@ -577,7 +582,7 @@ async fn checksums_verified_and_stored() {
             let mut input = put("bkt", "c", &d);
             input.check.checksum =
                 Some(ChecksumCheck { algorithm, expected: Some(ExpectedChecksum::Given(checksum(algorithm, &d))) });
-            let (_, stored) = f.engine.put_object(input).await.unwrap();
+            let stored = f.engine.put_object(input).await.unwrap().checksum;
             assert_eq!(stored.algorithm, algorithm.as_str());
             let o = f
                 .engine

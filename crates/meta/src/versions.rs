@@ -336,7 +336,7 @@ mod tests {
         assert_eq!(run(&all, &q(None, "", 100), None).0, ["a3*", "a1", "b/x5*", "b/y2*", "c9*", "c4"]);
         assert_eq!(run(&all, &q(Some("/"), "", 100), None).0, ["a3*", "a1", "b/", "c9*", "c4"]);
         // Within a key after a version: the rest of it is not latest.
-        assert_eq!(run(&all, &q(None, "a", 100), Some(3)).0, ["a1", "b/x5", "b/y2*", "c9*", "c4"]);
+        assert_eq!(run(&all, &q(None, "a", 100), Some(3)).0, ["a1", "b/x5*", "b/y2*", "c9*", "c4"]);
         assert_eq!(run(&all, &q(None, "a", 100), None).0, ["b/x5*", "b/y2*", "c9*", "c4"]);
         // A marker inside a listed folder skips it.
         assert_eq!(run(&all, &q(Some("/"), "b/x", 100), Some(5)).0, ["c9*", "c4"]);

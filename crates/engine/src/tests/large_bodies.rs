@@ -51,7 +51,8 @@ async fn large_put_digests_are_those_of_the_whole_body() {
         algorithm: ChecksumAlgorithm::Crc32c,
         expected: Some(ExpectedChecksum::Given(crc.clone())),
     });
-    let (etag, stored) = f.engine.put_object(input).await.unwrap();
+    let out = f.engine.put_object(input).await.unwrap();
+    let (etag, stored) = (out.etag, out.checksum);
     assert_eq!(etag.as_str(), hex::encode(Md5::digest(&d)));
     assert_eq!(stored.value, coffer_types::checksum::to_base64(&crc));
     assert_eq!(read(&f.engine, "bkt", "big").await, d);
