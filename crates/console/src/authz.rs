@@ -101,13 +101,13 @@ impl<'a> BucketAuthz<'a> {
             return Ok(self.on_object(action, key));
         }
         let mut context = self.context.clone();
-        match self.engine.object_tags(&self.bucket.name, key).await {
+        match self.engine.object_tags(&self.bucket.name, key, None).await {
             Ok(tags) => {
-                for (k, v) in tags.iter() {
+                for (k, v) in tags.0.iter() {
                     context.insert(&format!("{PREFIX}{k}"), v);
                 }
             }
-            Err(EngineError::NoSuchKey) => {}
+            Err(EngineError::NoSuchKey | EngineError::DeleteMarker { .. }) => {}
             Err(e) => return Err(e),
         }
         let resource = format!("arn:aws:s3:::{}/{key}", self.bucket.name);

@@ -140,6 +140,7 @@ pub(crate) async fn create(inner: &Inner, cx: &Cx, v: &Viewer) -> Result<Respons
         region: &v.session.region,
         project: acting_project(v),
         ownership: None,
+        object_lock: false,
     };
     match inner.engine.create_bucket(new).await {
         Ok(()) => {

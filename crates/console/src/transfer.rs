@@ -186,7 +186,7 @@ pub(crate) async fn put(inner: &Inner, cx: &Cx, v: &Viewer, name: &str, up: Uplo
     let result = inner.engine.put_object(input).await;
     bill_received(inner, &g, &received);
     match result {
-        Ok((etag, _)) => json(StatusCode::OK, json!({ "etag": etag.as_str() }), &cx.nonce),
+        Ok(out) => json(StatusCode::OK, json!({ "etag": out.etag.as_str() }), &cx.nonce),
         Err(e) => engine_error(e, &cx.nonce),
     }
 }
@@ -263,7 +263,7 @@ pub(crate) async fn complete(
     let parts: Vec<CompletedPart> =
         parts.parts.into_iter().map(|p| CompletedPart { part_number: p.part, etag: p.etag, checksum: None }).collect();
     match inner.engine.complete_upload(&bucket, &key, id, &parts, WriteCondition::None, None).await {
-        Ok((etag, _)) => json(StatusCode::OK, json!({ "etag": etag.as_str() }), &cx.nonce),
+        Ok(out) => json(StatusCode::OK, json!({ "etag": out.etag.as_str() }), &cx.nonce),
         Err(e) => engine_error(e, &cx.nonce),
     }
 }

@@ -54,12 +54,15 @@ pub(crate) async fn put_bucket(s: &S3Service, ctx: &mut Ctx, body: RequestBody) 
 }
 
 pub(crate) async fn get_object(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
-    let a = s.engine.object_acl(ctx.bucket(), ctx.key()).await.map_err(from_engine)?;
+    let a = s.engine.object_acl(ctx.bucket(), ctx.key(), ctx.version()).await.map_err(from_engine)?;
     Ok(respond::xml(acl::render(&owner(ctx).id, a)))
 }
 
 pub(crate) async fn put_object(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Result<Response<ResBody>, S3Error> {
     let a = from_request(ctx, body).await?;
-    s.engine.set_object_acl(ctx.bucket(), ctx.stamp().as_ref(), ctx.key(), a).await.map_err(from_engine)?;
+    s.engine
+        .set_object_acl(ctx.bucket(), ctx.stamp().as_ref(), ctx.key(), ctx.version(), a)
+        .await
+        .map_err(from_engine)?;
     Ok(respond::status(StatusCode::OK))
 }

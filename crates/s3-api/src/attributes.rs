@@ -18,12 +18,19 @@ const MAX_PARTS: u32 = 1000;
 
 pub(crate) async fn get(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
     let wanted = Wanted::parse(ctx.header("x-amz-object-attributes"))?;
-    crate::authz::check_extra(s, ctx, Operation::GetObject, ctx.bucket(), Some(ctx.key())).await?;
+    let read = if ctx.version().is_some() { "s3:GetObjectVersion" } else { "s3:GetObject" };
+    crate::authz::check_extra_as(s, ctx, Operation::GetObject, read, ctx.bucket(), Some(ctx.key())).await?;
     let max = ctx.header_num::<u32>("x-amz-max-parts")?.unwrap_or(MAX_PARTS).min(MAX_PARTS);
     let marker = ctx.header_num::<u32>("x-amz-part-number-marker")?.unwrap_or(0);
-    let input =
-        GetInput { bucket: ctx.bucket().to_owned(), key: ctx.key().to_owned(), head: true, ..Default::default() };
-    let o = s.engine.get_object(input).await.map_err(from_engine)?.object;
+    let input = GetInput {
+        bucket: ctx.bucket().to_owned(),
+        key: ctx.key().to_owned(),
+        head: true,
+        version: ctx.version().map(str::to_owned),
+        ..Default::default()
+    };
+    let out = s.engine.get_object(input).await.map_err(from_engine)?;
+    let (o, version) = (out.object, out.version_id);
     let object_parts = match &o.data {
         // Only a multipart object has parts (its ETag says how many).
         ObjectData::Segments(segs) if wanted.object_parts && o.etag.contains('-') => {
@@ -61,5 +68,6 @@ pub(crate) async fn get(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S
     if let Ok(v) = HeaderValue::from_str(&coffer_s3_proto::time_fmt::http_date(o.last_modified)) {
         r.headers_mut().insert("last-modified", v);
     }
+    respond::version_header(&mut r, version.as_deref());
     Ok(r)
 }

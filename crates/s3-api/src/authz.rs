@@ -63,7 +63,8 @@ pub(crate) async fn authorize(svc: &S3Service, ctx: &mut Ctx) -> Result<(), S3Er
         return Ok(());
     }
     let key = perm.on_object.then(|| ctx.key().to_owned());
-    ctx.list_check_if_missing = check(svc, ctx, op, perm.action, &info, key.as_deref()).await?;
+    let action = perm.action_for(ctx.version().is_some());
+    ctx.list_check_if_missing = check(svc, ctx, op, action, &info, key.as_deref()).await?;
     // A form's ACL and tags are form fields, checked by the POST handler.
     if op != Operation::PostObject {
         check_write_headers(svc, ctx, op, &ctx.headers).await?;
@@ -82,7 +83,7 @@ pub(crate) async fn check_after_body(svc: &S3Service, ctx: &Ctx) -> Result<(), S
     let (Some(op), Some(info)) = (ctx.op, ctx.bucket_info.as_ref()) else { return Err(C::AccessDenied.into()) };
     let Some(perm) = op.permission() else { return Err(C::AccessDenied.into()) };
     let key = perm.on_object.then(|| ctx.key());
-    check(svc, ctx, op, perm.action, info, key).await.map(|_| ())
+    check(svc, ctx, op, perm.action_for(ctx.version().is_some()), info, key).await.map(|_| ())
 }
 
 /// Whether a write's headers ask for tags: `x-amz-tagging` with a value,
@@ -172,7 +173,7 @@ pub(crate) async fn check_extra(
 }
 
 /// [`check_extra`] of `action`, with the canned-ACL grant of `op`.
-async fn check_extra_as(
+pub(crate) async fn check_extra_as(
     svc: &S3Service,
     ctx: &Ctx,
     op: Operation,
@@ -272,10 +273,13 @@ async fn check(
     }
     // The canned ACL may still grant it: the object's for reads, the bucket's otherwise.
     let acl = if reads_object {
-        match svc.engine.object_acl(&info.name, key.unwrap_or("")).await {
+        // The version the request reads (a copy's source: its current one).
+        let own = info.name == ctx.bucket() && key == Some(ctx.key());
+        let version = if own { ctx.version() } else { None };
+        match svc.engine.object_acl(&info.name, key.unwrap_or(""), version).await {
             Ok(acl) => acl,
             // A missing key: 404 for whoever may list the bucket, 403 for others.
-            Err(EngineError::NoSuchKey) => {
+            Err(EngineError::NoSuchKey | EngineError::NoSuchVersion | EngineError::DeleteMarker { .. }) => {
                 return if may_list(svc, ctx, info).await? { Ok(false) } else { Err(C::AccessDenied.into()) };
             }
             Err(e) => return Err(from_engine(e)),
@@ -363,9 +367,10 @@ async fn existing_tags(
     if !identity && !bucket_policy.is_some_and(|p| p.reads_condition_key(PREFIX)) {
         return Ok(());
     }
-    let tags = match svc.engine.object_tags(bucket, key).await {
-        Ok(tags) => tags,
-        Err(EngineError::NoSuchKey) => return Ok(()),
+    let version = if bucket == ctx.bucket() && key == ctx.key() { ctx.version() } else { None };
+    let tags = match svc.engine.object_tags(bucket, key, version).await {
+        Ok((tags, _)) => tags,
+        Err(EngineError::NoSuchKey | EngineError::NoSuchVersion | EngineError::DeleteMarker { .. }) => return Ok(()),
         Err(e) => return Err(from_engine(e)),
     };
     for (k, v) in tags.iter() {

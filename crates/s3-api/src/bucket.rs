@@ -116,6 +116,7 @@ pub(crate) async fn create(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> R
         region: &ctx.region,
         project: acting_project(ctx),
         ownership: chosen,
+        object_lock: false,
     };
     // A public ACL where the project blocks them: refused before the bucket is made.
     if acl.is_some_and(coffer_engine::is_public_acl)

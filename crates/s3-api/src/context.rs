@@ -60,6 +60,11 @@ pub(crate) fn request_id() -> String {
 }
 
 impl Ctx {
+    /// The `versionId` the request names, if any.
+    pub(crate) fn version(&self) -> Option<&str> {
+        self.query.get("versionId")
+    }
+
     pub fn new(parts: Parts) -> Self {
         let raw_path = parts.uri.path().to_owned();
         let raw_query = parts.uri.query().unwrap_or("").to_owned();

@@ -34,6 +34,25 @@ pub(crate) fn from_engine(e: EngineError) -> S3Error {
         EngineError::NoSuchBucket => C::NoSuchBucket.into(),
         EngineError::NoSuchKey => C::NoSuchKey.into(),
         EngineError::NoSuchUpload => C::NoSuchUpload.into(),
+        EngineError::NoSuchVersion => C::NoSuchVersion.into(),
+        EngineError::DeleteMarker { version_id, last_modified, named } => {
+            // S3 answers with the marker's id either way; a marker named by
+            // its id has no body to GET (405), one on top hides its key (404).
+            let e = if named { C::MethodNotAllowed } else { C::NoSuchKey };
+            let mut e =
+                S3Error::new(e).with_header("x-amz-delete-marker", "true").with_header("x-amz-version-id", version_id);
+            if named {
+                e = e
+                    .with_header("last-modified", coffer_s3_proto::time_fmt::http_date(last_modified))
+                    .with_header("allow", "DELETE");
+            }
+            e
+        }
+        EngineError::ObjectLocked(why) => S3Error::with_message(
+            C::AccessDenied,
+            format!("Access Denied because object protected by object lock: {why}"),
+        ),
+        EngineError::InvalidBucketState(why) => S3Error::with_message(C::InvalidBucketState, why),
         EngineError::BucketAlreadyExists => C::BucketAlreadyExists.into(),
         EngineError::BucketNotEmpty => C::BucketNotEmpty.into(),
         EngineError::InvalidBucketName(m) => {

@@ -30,6 +30,9 @@ pub(crate) fn object_meta_from(headers: &HeaderMap) -> Result<ObjectMeta, S3Erro
         checksum: None,
         acl: crate::acl::requested(headers)?.filter(|a| *a != coffer_types::CannedAcl::Private),
         tags: crate::tagging::requested(headers)?,
+        // Set from the lock headers (and the bucket's default) by the caller.
+        retention: None,
+        legal_hold: false,
     };
     // aws-chunked is a transfer detail; a list like "gzip,aws-chunked" keeps the rest.
     // Kept verbatim unless aws-chunked has to be removed from the list.

@@ -34,6 +34,7 @@ mod public_access;
 mod regions;
 mod respond;
 mod tagging;
+mod versioning;
 
 pub use health::is_health_probe;
 pub use meter::{Meter, RequestClass};
@@ -220,7 +221,6 @@ impl S3Service {
         if let Some(op) = ctx.op {
             coffer_s3_proto::unbuilt::refuse(op, &ctx.headers)?;
         }
-        coffer_s3_proto::unbuilt::version_id(ctx.query.get("versionId"))?;
         use Operation::*;
         match ctx.op.unwrap_or(NotImplemented("unknown")) {
             ListBuckets => bucket::list_buckets(self, ctx).await,
@@ -251,8 +251,9 @@ impl S3Service {
             | GetObjectLockConfiguration
             | GetBucketReplication
             | GetBucketRequestPayment
-            | GetBucketVersioning
             | GetBucketWebsite => bucket::probe(self, ctx).await,
+            GetBucketVersioning => versioning::get(self, ctx).await,
+            PutBucketVersioning => versioning::put(self, ctx, body).await,
             GetObjectAcl => acl::get_object(self, ctx).await,
             GetObjectAttributes => attributes::get(self, ctx).await,
             PutObjectAcl => acl::put_object(self, ctx, body).await,

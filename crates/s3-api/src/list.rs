@@ -139,41 +139,63 @@ pub(crate) async fn v2(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3
     Ok(respond::xml(xml::render(&doc)?))
 }
 
-/// ListObjectVersions. Buckets are unversioned (versioning arrives later), so
-/// each object is listed as its only and latest version, id "null".
+/// ListObjectVersions: every version and delete marker, a page at a time.
 pub(crate) async fn versions(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
     let enc = Enc::from(ctx)?;
     let key_marker = ctx.query.get("key-marker").unwrap_or("").to_owned();
-    let p = params(ctx, Some(key_marker.clone()))?;
-    let page = s.engine.list_objects(ctx.bucket(), &p).await.map_err(from_engine)?;
+    let version_marker = ctx.query.get("version-id-marker").unwrap_or("").to_owned();
+    let base = params(ctx, None)?;
+    let p = coffer_engine::VersionParams {
+        prefix: base.prefix,
+        delimiter: base.delimiter,
+        key_marker: Some(key_marker.clone()).filter(|k| !k.is_empty()),
+        version_marker: Some(version_marker.clone()).filter(|v| !v.is_empty()),
+        max_keys: base.max_keys,
+    };
+    let page = s.engine.list_versions(ctx.bucket(), &p).await.map_err(from_engine)?;
     let owner = owner(ctx);
+    let entries = page
+        .versions
+        .iter()
+        .map(|v| {
+            let version_id = coffer_engine::version_text(&v.version_id);
+            let last_modified = iso8601_millis(v.last_modified);
+            if v.delete_marker {
+                xml::VersionItem::DeleteMarker(xml::DeleteMarkerEntry {
+                    key: enc.s(&v.key),
+                    version_id,
+                    is_latest: v.latest,
+                    last_modified,
+                    owner: owner.clone(),
+                })
+            } else {
+                xml::VersionItem::Version(xml::VersionEntry {
+                    key: enc.s(&v.key),
+                    version_id,
+                    is_latest: v.latest,
+                    last_modified,
+                    etag: format!("\"{}\"", v.etag),
+                    size: v.size,
+                    owner: owner.clone(),
+                    storage_class: "STANDARD",
+                })
+            }
+        })
+        .collect();
     let doc = xml::ListVersionsResult {
         xmlns: NS,
         name: ctx.bucket().to_owned(),
         prefix: enc.s(&p.prefix),
         key_marker: enc.s(&key_marker),
-        version_id_marker: ctx.query.get("version-id-marker").unwrap_or("").to_owned(),
-        next_key_marker: page.is_truncated.then(|| enc.s(page.last.as_deref().unwrap_or(""))),
-        next_version_id_marker: page.is_truncated.then(|| "null".to_owned()),
+        version_id_marker: version_marker,
+        next_key_marker: page.next_key_marker.as_deref().map(|k| enc.s(k)),
+        next_version_id_marker: page.next_version_marker.clone(),
         max_keys: p.max_keys,
         delimiter: p.delimiter.as_deref().map(|d| enc.s(d)),
         encoding_type: enc.name(),
         is_truncated: page.is_truncated,
-        versions: page
-            .objects
-            .iter()
-            .map(|o| xml::VersionEntry {
-                key: enc.s(&o.key),
-                version_id: "null",
-                is_latest: true,
-                last_modified: iso8601_millis(o.last_modified),
-                etag: format!("\"{}\"", o.etag),
-                size: o.size,
-                owner: owner.clone(),
-                storage_class: "STANDARD",
-            })
-            .collect(),
-        common_prefixes: prefixes(&page, &enc),
+        entries,
+        common_prefixes: page.common_prefixes.iter().map(|p| CommonPrefix { prefix: enc.s(p) }).collect(),
     };
     Ok(respond::xml(xml::render(&doc)?))
 }

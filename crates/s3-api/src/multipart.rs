@@ -10,7 +10,6 @@ use crate::respond::{self, ResBody};
 use crate::S3Service;
 use coffer_engine::{CompletedPart, UploadsParams};
 use coffer_meta::StoredChecksum;
-use coffer_s3_proto::router::Operation;
 use coffer_s3_proto::time_fmt::iso8601_millis;
 use coffer_s3_proto::xml::ChecksumFields;
 use coffer_s3_proto::xml::{
@@ -91,8 +90,8 @@ pub(crate) async fn upload_part(s: &S3Service, ctx: &mut Ctx, body: RequestBody)
 
 pub(crate) async fn upload_part_copy(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
     let n = part_number(ctx)?;
-    let (src_bucket, src_key) = copy_source(ctx)?;
-    crate::authz::check_extra(s, ctx, Operation::GetObject, &src_bucket, Some(&src_key)).await?;
+    let src = copy_source(ctx)?;
+    crate::object_put::check_source(s, ctx, &src).await?;
     let range = match ctx.header("x-amz-copy-source-range") {
         None => None,
         Some(r) => Some(ByteRange::parse(r).map_err(|_| {
@@ -109,15 +108,17 @@ pub(crate) async fn upload_part_copy(s: &S3Service, ctx: &Ctx) -> Result<Respons
             ctx.key(),
             upload_id(ctx),
             n,
-            &src_bucket,
-            &src_key,
+            &src,
             range,
             &conditions(ctx, "x-amz-copy-source-"),
         )
         .await
         .map_err(from_engine)?;
     let doc = CopyPartResult { xmlns: NS, last_modified: iso8601_millis(at), etag: etag.quoted() };
-    Ok(respond::xml(xml::render(&doc)?))
+    let mut r = respond::xml(xml::render(&doc)?);
+    let named = src.version.as_deref().map(|v| v.to_owned());
+    crate::object_put::copy_headers(&mut r, None, named.as_deref());
+    Ok(r)
 }
 
 pub(crate) async fn complete(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Result<Response<ResBody>, S3Error> {
@@ -145,11 +146,12 @@ pub(crate) async fn complete(s: &S3Service, ctx: &mut Ctx, body: RequestBody) ->
             checksum: p.checksum().and_then(|(a, v)| Some((ChecksumAlgorithm::parse(a)?, v.to_owned()))),
         })
         .collect();
-    let (etag, checksum) = s
+    let done = s
         .engine
         .complete_upload(ctx.bucket(), ctx.key(), upload_id(ctx), &parts, condition, expected)
         .await
         .map_err(from_engine)?;
+    let (etag, checksum) = (done.etag, done.checksum);
     let f = fields(checksum.as_ref());
     let host = ctx.header("host").unwrap_or("localhost");
     let doc = CompleteMultipartUploadResult {
@@ -165,7 +167,9 @@ pub(crate) async fn complete(s: &S3Service, ctx: &mut Ctx, body: RequestBody) ->
         checksum_sha256: f.sha256,
         checksum_type: checksum.map(|c| c.kind),
     };
-    Ok(respond::xml(xml::render(&doc)?))
+    let mut r = respond::xml(xml::render(&doc)?);
+    respond::version_header(&mut r, done.version_id.as_deref());
+    Ok(r)
 }
 
 pub(crate) async fn abort(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {

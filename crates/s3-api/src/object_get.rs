@@ -20,6 +20,7 @@ pub(crate) async fn get(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S
         conditions: conditions(ctx, ""),
         head,
         part_number: ctx.query_num::<u32>("partNumber")?,
+        version: ctx.version().map(str::to_owned),
     };
     let out = match s.engine.get_object(input).await {
         Ok(o) => o,
@@ -50,6 +51,9 @@ pub(crate) async fn get(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S
     let h = r.headers_mut();
     write_object_headers(h, &out.object, ctx);
     h.insert("content-length", HeaderValue::from(len));
+    if let Some(v) = out.version_id.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+        h.insert("x-amz-version-id", v);
+    }
     if let Some(n) = out.parts_count {
         h.insert("x-amz-mp-parts-count", HeaderValue::from(n));
     }

@@ -96,7 +96,8 @@ pub(crate) async fn post(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Res
         condition: WriteCondition::None,
         stamp: ctx.stamp(),
     };
-    let (etag, stored) = s.engine.put_object(input).await.map_err(from_engine)?;
+    let out = s.engine.put_object(input).await.map_err(from_engine)?;
+    let (etag, stored) = (out.etag, out.checksum);
     let location = object_url(ctx, &bucket, &key);
 
     let mut r = match redirect_target(&fields) {
@@ -135,6 +136,7 @@ pub(crate) async fn post(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Res
         }
     }
     crate::headers::write_checksum(h, Some(&stored));
+    respond::version_header(&mut r, out.version_id.as_deref());
     Ok(r)
 }
 

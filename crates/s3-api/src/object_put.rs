@@ -6,7 +6,7 @@ use crate::errors::from_engine;
 use crate::headers::{conditions, object_meta};
 use crate::respond::{self, ResBody};
 use crate::S3Service;
-use coffer_engine::{CopyInput, MetadataDirective, PutInput};
+use coffer_engine::{CopyInput, MetadataDirective, PutInput, SourceRef};
 use coffer_meta::WriteCondition;
 use coffer_s3_proto::router::Operation;
 use coffer_s3_proto::time_fmt::iso8601_millis;
@@ -44,18 +44,19 @@ pub(crate) async fn put(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Resu
         condition,
         stamp: ctx.stamp(),
     };
-    let (etag, checksum) = s.engine.put_object(input).await.map_err(from_engine)?;
+    let out = s.engine.put_object(input).await.map_err(from_engine)?;
+    let (etag, checksum) = (out.etag, out.checksum);
     let mut r = respond::status(StatusCode::OK);
     if let Ok(v) = HeaderValue::from_str(&etag.quoted()) {
         r.headers_mut().insert("etag", v);
     }
     crate::headers::write_checksum(r.headers_mut(), Some(&checksum));
+    respond::version_header(&mut r, out.version_id.as_deref());
     Ok(r)
 }
 
 /// Parses `x-amz-copy-source` (`[/]bucket/key[?versionId=...]`, URL-encoded).
-/// A `versionId` other than `null` is refused until versioning exists.
-pub(crate) fn copy_source(ctx: &Ctx) -> Result<(String, String), S3Error> {
+pub(crate) fn copy_source(ctx: &Ctx) -> Result<SourceRef, S3Error> {
     let bad = || {
         S3Error::with_message(
             C::InvalidArgument,
@@ -63,13 +64,12 @@ pub(crate) fn copy_source(ctx: &Ctx) -> Result<(String, String), S3Error> {
         )
     };
     let raw = ctx.header("x-amz-copy-source").ok_or_else(bad)?;
-    let raw = match raw.split_once("?versionId=") {
+    let (raw, version) = match raw.split_once("?versionId=") {
         Some((path, version)) => {
             let version = percent_decode_str(version).decode_utf8().map_err(|_| bad())?;
-            coffer_s3_proto::unbuilt::version_id(Some(&version))?;
-            path
+            (path, Some(version.into_owned()))
         }
-        None => raw,
+        None => (raw, None),
     };
     let decoded = percent_decode_str(raw).decode_utf8().map_err(|_| bad())?;
     let path = decoded.strip_prefix('/').unwrap_or(&decoded);
@@ -77,7 +77,22 @@ pub(crate) fn copy_source(ctx: &Ctx) -> Result<(String, String), S3Error> {
     if b.is_empty() || k.is_empty() {
         return Err(bad());
     }
-    Ok((b.to_owned(), k.to_owned()))
+    Ok(SourceRef { bucket: b.to_owned(), key: k.to_owned(), version })
+}
+
+/// Checks read access to a copy's source: `s3:GetObject`, or
+/// `s3:GetObjectVersion` for a named version.
+pub(crate) async fn check_source(s: &S3Service, ctx: &Ctx, src: &SourceRef) -> Result<(), S3Error> {
+    let action = if src.version.is_some() { "s3:GetObjectVersion" } else { "s3:GetObject" };
+    crate::authz::check_extra_as(s, ctx, Operation::GetObject, action, &src.bucket, Some(&src.key)).await
+}
+
+/// The headers a copy answers with: the copy's version and the source's.
+pub(crate) fn copy_headers(r: &mut Response<ResBody>, version: Option<&str>, source_version: Option<&str>) {
+    respond::version_header(r, version);
+    if let Some(v) = source_version.and_then(|v| http::HeaderValue::from_str(v).ok()) {
+        r.headers_mut().insert("x-amz-copy-source-version-id", v);
+    }
 }
 
 /// CopyObject's `x-amz-checksum-algorithm`: the algorithm of the copy's checksum.
@@ -89,16 +104,17 @@ fn copy_checksum(ctx: &Ctx) -> Result<Option<coffer_types::ChecksumAlgorithm>, S
 }
 
 pub(crate) async fn copy(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
-    let (src_bucket, src_key) = copy_source(ctx)?;
-    crate::authz::check_extra(s, ctx, Operation::GetObject, &src_bucket, Some(&src_key)).await?;
+    let src = copy_source(ctx)?;
+    check_source(s, ctx, &src).await?;
     let directive = match ctx.header("x-amz-metadata-directive").map(str::to_ascii_uppercase).as_deref() {
         None | Some("COPY") => MetadataDirective::Copy,
         Some("REPLACE") => MetadataDirective::Replace(Box::new(object_meta(ctx)?)),
         Some(_) => return Err(S3Error::with_message(C::InvalidArgument, "Unknown metadata directive.")),
     };
     let input = CopyInput {
-        src_bucket,
-        src_key,
+        src_bucket: src.bucket,
+        src_key: src.key,
+        src_version: src.version,
         dst_bucket: ctx.bucket().to_owned(),
         dst_key: ctx.key().to_owned(),
         directive,
@@ -112,7 +128,9 @@ pub(crate) async fn copy(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, 
         checksum: copy_checksum(ctx)?,
         dst_stamp: ctx.stamp(),
     };
-    let (etag, at) = s.engine.copy_object(input).await.map_err(from_engine)?;
-    let doc = CopyObjectResult { xmlns: NS, last_modified: iso8601_millis(at), etag: etag.quoted() };
-    Ok(respond::xml(xml::render(&doc)?))
+    let out = s.engine.copy_object(input).await.map_err(from_engine)?;
+    let doc = CopyObjectResult { xmlns: NS, last_modified: iso8601_millis(out.last_modified), etag: out.etag.quoted() };
+    let mut r = respond::xml(xml::render(&doc)?);
+    copy_headers(&mut r, out.version_id.as_deref(), out.source_version_id.as_deref());
+    Ok(r)
 }

@@ -88,3 +88,10 @@ impl CloseRule {
         self.expect_empty || (self.has_body && status.as_u16() >= 400)
     }
 }
+
+/// Sets `x-amz-version-id` when there is one to say.
+pub(crate) fn version_header(r: &mut Response<ResBody>, version: Option<&str>) {
+    if let Some(v) = version.and_then(|v| http::HeaderValue::from_str(v).ok()) {
+        r.headers_mut().insert("x-amz-version-id", v);
+    }
+}

@@ -17,8 +17,10 @@ use http::{Response, StatusCode};
 const MAX_DOC: u64 = 256 * 1024;
 
 pub(crate) async fn get_object(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
-    let tags = s.engine.object_tags(ctx.bucket(), ctx.key()).await.map_err(from_engine)?;
-    Ok(respond::xml(tagging::render(&tags)?))
+    let (tags, version) = s.engine.object_tags(ctx.bucket(), ctx.key(), ctx.version()).await.map_err(from_engine)?;
+    let mut r = respond::xml(tagging::render(&tags)?);
+    respond::version_header(&mut r, version.as_deref());
+    Ok(r)
 }
 
 pub(crate) async fn put_object(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Result<Response<ResBody>, S3Error> {
@@ -29,17 +31,21 @@ pub(crate) async fn put_object(s: &S3Service, ctx: &mut Ctx, body: RequestBody) 
     crate::authz::check_after_body(s, ctx).await?;
     ctx.authorized = true;
     set_object(s, ctx, tags).await?;
-    Ok(respond::status(StatusCode::OK))
+    let mut r = respond::status(StatusCode::OK);
+    respond::version_header(&mut r, ctx.version());
+    Ok(r)
 }
 
 pub(crate) async fn delete_object(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
     set_object(s, ctx, TagSet::default()).await?;
-    Ok(respond::status(StatusCode::NO_CONTENT))
+    let mut r = respond::status(StatusCode::NO_CONTENT);
+    respond::version_header(&mut r, ctx.version());
+    Ok(r)
 }
 
 async fn set_object(s: &S3Service, ctx: &Ctx, tags: TagSet) -> Result<(), S3Error> {
     let stamp = ctx.stamp();
-    s.engine.set_object_tags(ctx.bucket(), stamp.as_ref(), ctx.key(), tags).await.map_err(from_engine)
+    s.engine.set_object_tags(ctx.bucket(), stamp.as_ref(), ctx.key(), ctx.version(), tags).await.map_err(from_engine)
 }
 
 pub(crate) async fn get_bucket(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {

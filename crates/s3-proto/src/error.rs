@@ -70,6 +70,9 @@ codes! {
     ServerSideEncryptionConfigurationNotFoundError = 404, "The server side encryption configuration was not found";
     NoSuchKey = 404, "The specified key does not exist.";
     NoSuchUpload = 404, "The specified multipart upload does not exist.";
+    NoSuchVersion = 404, "The specified version does not exist.";
+    InvalidBucketState = 409, "The request is not valid with the current state of the bucket.";
+    IllegalVersioningConfigurationException = 400, "The versioning configuration specified in the request is invalid.";
     NotImplemented = 501, "A header or operation you provided implies functionality that is not implemented.";
     NotModified = 304, "Not Modified";
     PermanentRedirect = 301, "The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.";

@@ -32,6 +32,7 @@ pub mod sigv4;
 pub mod tagging;
 pub mod time_fmt;
 pub mod unbuilt;
+pub mod versioning;
 pub mod xml;
 
 pub use error::{S3Error, S3ErrorCode};

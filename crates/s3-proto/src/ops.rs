@@ -69,8 +69,21 @@ pub enum Trait {
 pub struct Permission {
     /// The IAM action, e.g. `s3:GetObject`.
     pub action: &'static str,
+    /// The action when the request names a version (`versionId`), e.g.
+    /// `s3:GetObjectVersion`; `None`: the same action.
+    pub version_action: Option<&'static str>,
     /// The resource is `bucket/key`, not the bucket.
     pub on_object: bool,
+}
+
+impl Permission {
+    /// The action of a request that names a version (`versioned`) or not.
+    pub fn action_for(&self, versioned: bool) -> &'static str {
+        match self.version_action {
+            Some(a) if versioned => a,
+            _ => self.action,
+        }
+    }
 }
 
 /// One operation's declaration.
@@ -138,7 +151,7 @@ macro_rules! operations {
     ($(
         $(#[$doc:meta])*
         $name:ident = $method:ident $target:ident [$($sel:literal),*] $(copy = $copy:literal)?
-            => $res:ident($action:literal), $class:ident, $acl:ident $(, $tr:ident)*;
+            => $res:ident($action:literal $(| $vaction:literal)?), $class:ident, $acl:ident $(, $tr:ident)*;
     )*) => {
         /// Every operation the router can name.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -161,7 +174,11 @@ macro_rules! operations {
                     target: Target::$target,
                     select: &[$($sel),*],
                     copy: operations!(@copy $($copy)?),
-                    permission: Permission { action: $action, on_object: operations!(@res $res) },
+                    permission: Permission {
+                        action: $action,
+                        version_action: operations!(@version $($vaction)?),
+                        on_object: operations!(@res $res),
+                    },
                     class: Class::$class,
                     acl: AclGrant::$acl,
                     traits: &[$(Trait::$tr),*],
@@ -182,6 +199,8 @@ macro_rules! operations {
             }
         }
     };
+    (@version) => { None };
+    (@version $v:literal) => { Some($v) };
     (@copy) => { None };
     (@copy $c:literal) => { Some($c) };
     (@res bucket) => { false };
@@ -249,25 +268,31 @@ operations! {
         => bucket("s3:GetReplicationConfiguration"), Other, None, Probe;
     GetBucketRequestPayment = GET Bucket ["requestPayment"]
         => bucket("s3:GetBucketRequestPayment"), Other, None, Probe;
-    GetBucketVersioning = GET Bucket ["versioning"] => bucket("s3:GetBucketVersioning"), Other, None, Probe;
+    GetBucketVersioning = GET Bucket ["versioning"] => bucket("s3:GetBucketVersioning"), Other, None;
+    PutBucketVersioning = PUT Bucket ["versioning"] => bucket("s3:PutBucketVersioning"), Other, None;
     GetBucketWebsite = GET Bucket ["website"] => bucket("s3:GetBucketWebsite"), Other, None, Probe;
 
     PutObject = PUT Object [] copy = false => object("s3:PutObject"), Put, Write, WritesObject;
     /// Also needs `s3:GetObject` on the source, checked by the handler.
     CopyObject = PUT Object [] copy = true => object("s3:PutObject"), Put, None, WritesObject;
-    GetObject = GET Object [] => object("s3:GetObject"), Get, Read;
-    HeadObject = HEAD Object [] => object("s3:GetObject"), Get, Read;
-    DeleteObject = DELETE Object [] => object("s3:DeleteObject"), Delete, Write;
-    /// Also needs `s3:GetObject`, checked by the handler.
-    GetObjectAttributes = GET Object ["attributes"] => object("s3:GetObjectAttributes"), Get, Read;
-    GetObjectAcl = GET Object ["acl"] => object("s3:GetObjectAcl"), Other, None;
-    PutObjectAcl = PUT Object ["acl"] => object("s3:PutObjectAcl"), Other, None;
-    GetObjectTagging = GET Object ["tagging"] => object("s3:GetObjectTagging"), Other, None;
+    GetObject = GET Object [] => object("s3:GetObject" | "s3:GetObjectVersion"), Get, Read;
+    HeadObject = HEAD Object [] => object("s3:GetObject" | "s3:GetObjectVersion"), Get, Read;
+    /// A canned ACL's WRITE deletes a key (a delete marker, with
+    /// versioning), never one version of it for good.
+    DeleteObject = DELETE Object [] => object("s3:DeleteObject" | "s3:DeleteObjectVersion"), Delete, Write;
+    /// Also needs `s3:GetObject` (`s3:GetObjectVersion`), checked by the handler.
+    GetObjectAttributes = GET Object ["attributes"]
+        => object("s3:GetObjectAttributes" | "s3:GetObjectVersionAttributes"), Get, Read;
+    GetObjectAcl = GET Object ["acl"] => object("s3:GetObjectAcl" | "s3:GetObjectVersionAcl"), Other, None;
+    PutObjectAcl = PUT Object ["acl"] => object("s3:PutObjectAcl" | "s3:PutObjectVersionAcl"), Other, None;
+    GetObjectTagging = GET Object ["tagging"] => object("s3:GetObjectTagging" | "s3:GetObjectVersionTagging"), Other, None;
     /// No canned ACL grants tagging an existing object: tags can decide
     /// access (`s3:ExistingObjectTag/…`), and WRITE on a bucket must not
     /// let anyone retag what others wrote. A write's own tags follow the write.
-    PutObjectTagging = PUT Object ["tagging"] => object("s3:PutObjectTagging"), Other, None, AuthorizedAfterBody;
-    DeleteObjectTagging = DELETE Object ["tagging"] => object("s3:DeleteObjectTagging"), Other, None;
+    PutObjectTagging = PUT Object ["tagging"]
+        => object("s3:PutObjectTagging" | "s3:PutObjectVersionTagging"), Other, None, AuthorizedAfterBody;
+    DeleteObjectTagging = DELETE Object ["tagging"]
+        => object("s3:DeleteObjectTagging" | "s3:DeleteObjectVersionTagging"), Other, None;
 
     CreateMultipartUpload = POST Object ["uploads"] => object("s3:PutObject"), Put, Write, WritesObject;
     UploadPart = PUT Object ["partNumber", "uploadId"] copy = false => object("s3:PutObject"), Put, Write;

@@ -21,7 +21,6 @@ pub fn policy_status(is_public: bool) -> String {
 pub fn bucket_probe(sub: &str) -> Result<String, S3Error> {
     let missing = |code: C, what: &str| Err(S3Error::with_message(code, format!("The {what} does not exist")));
     match sub {
-        "versioning" => Ok(doc(&format!("<VersioningConfiguration {NS}/>"))),
         "logging" => Ok(doc(&format!("<BucketLoggingStatus {NS}/>"))),
         "notification" => Ok(doc(&format!("<NotificationConfiguration {NS}/>"))),
         "accelerate" => Ok(doc(&format!("<AccelerateConfiguration {NS}/>"))),

@@ -198,7 +198,7 @@ mod tests {
             ("DELETE", "/bkt?cors", false, DeleteBucketCors, Some("bkt"), None),
             ("GET", "/bkt?versions&prefix=a", false, ListObjectVersions, Some("bkt"), None),
             ("OPTIONS", "/bkt/k", false, CorsPreflight, Some("bkt"), Some("k")),
-            ("PUT", "/bkt?versioning", false, NotImplemented("versioning"), Some("bkt"), None),
+            ("PUT", "/bkt?versioning", false, PutBucketVersioning, Some("bkt"), None),
             ("GET", "/bkt/k?tagging", false, GetObjectTagging, Some("bkt"), Some("k")),
             ("PUT", "/bkt/k?tagging", false, PutObjectTagging, Some("bkt"), Some("k")),
             ("GET", "/bkt/..%2F..%2Fetc%2Fpasswd", false, GetObject, Some("bkt"), Some("../../etc/passwd")),

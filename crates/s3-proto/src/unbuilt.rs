@@ -124,17 +124,6 @@ pub fn refuse(op: Operation, headers: &HeaderMap) -> Result<(), S3Error> {
     Ok(())
 }
 
-/// Checks a `versionId`: `null` (or none) addresses the object, anything
-/// else is refused until versioning is built.
-pub fn version_id(id: Option<&str>) -> Result<(), S3Error> {
-    match id {
-        None | Some("null") => Ok(()),
-        Some(_) => Err(S3Error::with_message(C::InvalidArgument, "Invalid version id specified")
-            .with_extra("ArgumentName", "versionId")
-            .with_extra("ArgumentValue", id.unwrap_or_default())),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,14 +199,5 @@ mod tests {
         assert_eq!(code(PutObject, &[("x-amz-tagging", "")]), None);
         assert_eq!(code(CopyObject, &[("x-amz-tagging-directive", "REPLACE")]), None);
         assert_eq!(code(CopyObject, &[("x-amz-tagging-directive", "MERGE")]), Some(C::InvalidArgument));
-    }
-
-    #[test]
-    fn version_ids() {
-        assert!(version_id(None).is_ok());
-        assert!(version_id(Some("null")).is_ok());
-        let e = version_id(Some("3HL4kqtJlcpXroDTDmJ")).unwrap_err();
-        assert_eq!((e.code, e.status()), (C::InvalidArgument, 400));
-        assert_eq!(version_id(Some("")).unwrap_err().code, C::InvalidArgument);
     }
 }

@@ -271,7 +271,8 @@ pub struct ListBucketResultV2 {
     pub common_prefixes: Vec<CommonPrefix>,
 }
 
-/// ListObjectVersions (every object is its only, latest version, "null").
+/// ListObjectVersions: versions and delete markers in key order, newest
+/// first within a key, interleaved as S3 writes them.
 #[derive(Serialize, Debug)]
 #[serde(rename = "ListVersionsResult")]
 pub struct ListVersionsResult {
@@ -297,10 +298,32 @@ pub struct ListVersionsResult {
     pub encoding_type: Option<String>,
     #[serde(rename = "IsTruncated")]
     pub is_truncated: bool,
-    #[serde(rename = "Version")]
-    pub versions: Vec<VersionEntry>,
+    #[serde(rename = "$value")]
+    pub entries: Vec<VersionItem>,
     #[serde(rename = "CommonPrefixes")]
     pub common_prefixes: Vec<CommonPrefix>,
+}
+
+/// A `<Version>` or a `<DeleteMarker>` of a version listing.
+#[derive(Serialize, Debug)]
+pub enum VersionItem {
+    Version(VersionEntry),
+    DeleteMarker(DeleteMarkerEntry),
+}
+
+/// One delete marker.
+#[derive(Serialize, Debug)]
+pub struct DeleteMarkerEntry {
+    #[serde(rename = "Key")]
+    pub key: String,
+    #[serde(rename = "VersionId")]
+    pub version_id: String,
+    #[serde(rename = "IsLatest")]
+    pub is_latest: bool,
+    #[serde(rename = "LastModified")]
+    pub last_modified: String,
+    #[serde(rename = "Owner")]
+    pub owner: Owner,
 }
 
 /// One object version.
@@ -309,7 +332,7 @@ pub struct VersionEntry {
     #[serde(rename = "Key")]
     pub key: String,
     #[serde(rename = "VersionId")]
-    pub version_id: &'static str,
+    pub version_id: String,
     #[serde(rename = "IsLatest")]
     pub is_latest: bool,
     #[serde(rename = "LastModified")]
@@ -521,6 +544,12 @@ pub struct DeleteResult {
 pub struct Deleted {
     #[serde(rename = "Key")]
     pub key: String,
+    #[serde(rename = "VersionId", skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    #[serde(rename = "DeleteMarker", skip_serializing_if = "Option::is_none")]
+    pub delete_marker: Option<bool>,
+    #[serde(rename = "DeleteMarkerVersionId", skip_serializing_if = "Option::is_none")]
+    pub delete_marker_version_id: Option<String>,
 }
 
 /// A key that could not be deleted.
@@ -528,6 +557,8 @@ pub struct Deleted {
 pub struct DeleteError {
     #[serde(rename = "Key")]
     pub key: String,
+    #[serde(rename = "VersionId", skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
     #[serde(rename = "Code")]
     pub code: String,
     #[serde(rename = "Message")]

@@ -57,6 +57,7 @@ const DOCUMENTED: &[(&str, &str, bool, Operation, &str)] = {
         ("PUT", "/bkt?tagging", false, PutBucketTagging, "s3:PutBucketTagging"),
         ("DELETE", "/bkt?tagging", false, DeleteBucketTagging, "s3:PutBucketTagging"),
         ("GET", "/bkt?versioning", false, GetBucketVersioning, "s3:GetBucketVersioning"),
+        ("PUT", "/bkt?versioning", false, PutBucketVersioning, "s3:PutBucketVersioning"),
         ("GET", "/bkt?website", false, GetBucketWebsite, "s3:GetBucketWebsite"),
         ("PUT", "/bkt/k", false, PutObject, "s3:PutObject"),
         ("PUT", "/bkt/k", true, CopyObject, "s3:PutObject"),
@@ -128,7 +129,7 @@ fn sub_resources_are_never_ignored() {
     assert_eq!(routed("DELETE", "/bkt?uploads", false), Ok(NotImplemented("uploads")));
     assert_eq!(routed("PUT", "/bkt/k?uploads", false), Ok(NotImplemented("uploads")));
     assert_eq!(routed("HEAD", "/bkt/k?acl", false), Ok(NotImplemented("acl")));
-    assert_eq!(routed("PUT", "/bkt?versioning", false), Ok(NotImplemented("versioning")));
+    assert_eq!(routed("PUT", "/bkt?website", false), Ok(NotImplemented("website")));
     assert_eq!(routed("GET", "/bkt/k?retention", false), Ok(NotImplemented("retention")));
     assert_eq!(routed("PUT", "/bkt/k?attributes", false), Ok(NotImplemented("attributes")));
     assert_eq!(routed("GET", "/bkt/k?acl&uploadId=u", false), Ok(NotImplemented("acl")));
@@ -145,7 +146,8 @@ fn traits_classes_and_grants() {
     use Operation::*;
     let writes: Vec<_> = OPERATIONS.iter().filter(|s| s.traits.contains(&Trait::WritesObject)).map(|s| s.op).collect();
     assert_eq!(writes, [PostObject, PutObject, CopyObject, CreateMultipartUpload]);
-    assert_eq!(GetBucketVersioning.probed(), Some("versioning"));
+    assert_eq!(GetBucketWebsite.probed(), Some("website"));
+    assert_eq!(GetBucketVersioning.probed(), None);
     let after: Vec<_> =
         OPERATIONS.iter().filter(|s| s.traits.contains(&Trait::AuthorizedAfterBody)).map(|s| s.op).collect();
     assert_eq!(after, [PutObjectTagging]);
@@ -167,4 +169,29 @@ fn traits_classes_and_grants() {
     );
     assert_eq!((CorsPreflight.permission(), NotImplemented("x").permission()), (None, None));
     assert_eq!((GetBucketVersioning.name(), NotImplemented("select").name()), ("GetBucketVersioning", "select"));
+}
+
+/// A request naming a version needs the version's action (the
+/// authorization reference's `*Version*` actions), for every operation
+/// that takes `versionId`.
+#[test]
+fn versioned_requests_need_the_version_actions() {
+    use Operation::*;
+    let cases = [
+        (GetObject, "s3:GetObjectVersion"),
+        (HeadObject, "s3:GetObjectVersion"),
+        (DeleteObject, "s3:DeleteObjectVersion"),
+        (GetObjectAttributes, "s3:GetObjectVersionAttributes"),
+        (GetObjectAcl, "s3:GetObjectVersionAcl"),
+        (PutObjectAcl, "s3:PutObjectVersionAcl"),
+        (GetObjectTagging, "s3:GetObjectVersionTagging"),
+        (PutObjectTagging, "s3:PutObjectVersionTagging"),
+        (DeleteObjectTagging, "s3:DeleteObjectVersionTagging"),
+    ];
+    for (op, action) in cases {
+        let p = op.permission().unwrap();
+        assert_eq!((p.action_for(true), p.action_for(false) != action), (action, true), "{op:?}");
+    }
+    let unversioned = OPERATIONS.iter().filter(|s| s.permission.version_action.is_none()).count();
+    assert_eq!(unversioned, OPERATIONS.len() - cases.len());
 }
