@@ -25,6 +25,7 @@ mod list;
 mod multipart;
 mod object_copy;
 mod object_get;
+mod object_lock;
 mod object_put;
 mod ownership;
 mod project_cache;

@@ -109,6 +109,12 @@ impl Engine {
     pub async fn create_upload(&self, bucket: &str, key: &str, meta: ObjectMeta) -> Result<String, EngineError> {
         check_key(key)?;
         self.allow_acl(bucket, meta.acl).await?;
+        // Refused now if the bucket has no object lock; the default
+        // retention is applied at completion, when the version is made.
+        if meta.retention.is_some() || meta.legal_hold {
+            let mut probe = meta.clone();
+            self.lock_new_version(bucket, &mut probe).await?;
+        }
         let id = UploadId::random().0;
         let rec = UploadRecord { upload_id: id.clone(), key: key.to_owned(), initiated: now_millis(), meta };
         self.meta.create_upload(bucket, rec).await?;
@@ -319,6 +325,7 @@ impl Engine {
         self.allow_acl(bucket, upload.meta.acl).await?;
         let mut meta = upload.meta;
         meta.checksum = object_checksum.clone();
+        self.lock_new_version(bucket, &mut meta).await?;
         let rec = ObjectRecord {
             key: key.to_owned(),
             version_id: Some(coffer_types::new_version_id()),

@@ -38,6 +38,8 @@ pub struct CopyInput {
     pub checksum: Option<coffer_types::ChecksumAlgorithm>,
     /// The destination bucket as authorized (see [`crate::PutInput::stamp`]).
     pub dst_stamp: Option<coffer_meta::BucketStamp>,
+    /// The copy's retention and legal hold (`x-amz-object-lock-*`).
+    pub lock: (Option<coffer_types::Retention>, bool),
 }
 
 /// What a copy answers with.
@@ -88,8 +90,13 @@ impl Engine {
             MetadataDirective::Replace(m) => *m,
         };
         meta.tags = input.tags.unwrap_or_else(|| src.meta.tags.clone());
-        // A copy is a new version: the source's lock is not copied.
-        (meta.retention, meta.legal_hold) = (None, false);
+        // A copy is a new version: the source's lock is not copied; the
+        // request's (or the bucket's default) applies.
+        (meta.retention, meta.legal_hold) = (input.lock.0, input.lock.1);
+        if let Err(e) = self.lock_new_version(&input.dst_bucket, &mut meta).await {
+            self.discard(&stored.data).await;
+            return Err(e);
+        }
         meta.checksum = Some(stored.checksum.clone());
         meta.acl = input.acl;
         // The copy's ETag is its MD5 (a multipart source becomes single-part).

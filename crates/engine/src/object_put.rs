@@ -54,6 +54,10 @@ impl Engine {
         let etag = ETag::from_md5(&stored.md5);
         let mut meta = input.meta;
         meta.checksum = Some(stored.checksum.clone());
+        if let Err(e) = self.lock_new_version(&input.bucket, &mut meta).await {
+            self.discard(&stored.data).await;
+            return Err(e);
+        }
         let rec = ObjectRecord {
             key: input.key,
             version_id: Some(coffer_types::new_version_id()),

@@ -332,6 +332,7 @@ async fn copy_object_rules() {
     f.engine.create_bucket(NEW_BKT).await.unwrap();
     f.engine.put_object(put("bkt", "src", &data(4000, 9))).await.unwrap();
     let input = CopyInput {
+        lock: (None, false),
         src_version: None,
         src_bucket: "bkt".into(),
         src_key: "src".into(),
@@ -423,6 +424,7 @@ async fn canned_acls_of_buckets_and_objects() {
     ));
     // A copy takes the ACL its request names, never the source's.
     let copy = CopyInput {
+        lock: (None, false),
         src_version: None,
         src_bucket: "bkt".into(),
         src_key: "big".into(),

@@ -38,6 +38,11 @@ pub(crate) async fn authorize(svc: &S3Service, ctx: &mut Ctx) -> Result<(), S3Er
             if ctx.headers.contains_key("x-amz-object-ownership") {
                 check_unbound(ctx, "s3:PutBucketOwnershipControls", &arn, operator)?;
             }
+            // And turning object lock (with versioning) on.
+            if crate::bucket::lock_requested(ctx)? {
+                check_unbound(ctx, "s3:PutBucketObjectLockConfiguration", &arn, operator)?;
+                check_unbound(ctx, "s3:PutBucketVersioning", &arn, operator)?;
+            }
             return Ok(());
         }
         _ => {}
@@ -124,6 +129,13 @@ pub(crate) async fn check_write_headers(
     }
     if tags_requested(op, headers) {
         check_extra_as(svc, ctx, op, "s3:PutObjectTagging", bucket, key).await?;
+    }
+    // Locking what one writes needs the lock actions, as on S3.
+    if headers.contains_key("x-amz-object-lock-mode") || headers.contains_key("x-amz-object-lock-retain-until-date") {
+        check_extra_as(svc, ctx, op, "s3:PutObjectRetention", bucket, key).await?;
+    }
+    if headers.contains_key("x-amz-object-lock-legal-hold") {
+        check_extra_as(svc, ctx, op, "s3:PutObjectLegalHold", bucket, key).await?;
     }
     Ok(())
 }

@@ -116,7 +116,7 @@ pub(crate) async fn create(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> R
         region: &ctx.region,
         project: acting_project(ctx),
         ownership: chosen,
-        object_lock: false,
+        object_lock: lock_requested(ctx)?,
     };
     // A public ACL where the project blocks them: refused before the bucket is made.
     if acl.is_some_and(coffer_engine::is_public_acl)
@@ -202,4 +202,18 @@ pub(crate) async fn policy_status(s: &S3Service, ctx: &Ctx) -> Result<Response<R
     s.engine.head_bucket(ctx.bucket()).await.map_err(from_engine)?;
     let public = crate::authz::bucket_policy(s, ctx.bucket()).await?.is_some_and(|p| p.is_public());
     Ok(respond::xml(coffer_s3_proto::probes::policy_status(public)))
+}
+
+/// `x-amz-bucket-object-lock-enabled`: `true` makes the bucket with object
+/// lock (and versioning) on; `false` or absent, without.
+pub(crate) fn lock_requested(ctx: &Ctx) -> Result<bool, S3Error> {
+    match ctx.header("x-amz-bucket-object-lock-enabled").map(str::trim) {
+        None | Some("") => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(_) => Err(S3Error::with_message(
+            S3ErrorCode::InvalidArgument,
+            "x-amz-bucket-object-lock-enabled must be true or false",
+        )),
+    }
 }

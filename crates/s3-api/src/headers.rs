@@ -30,10 +30,12 @@ pub(crate) fn object_meta_from(headers: &HeaderMap) -> Result<ObjectMeta, S3Erro
         checksum: None,
         acl: crate::acl::requested(headers)?.filter(|a| *a != coffer_types::CannedAcl::Private),
         tags: crate::tagging::requested(headers)?,
-        // Set from the lock headers (and the bucket's default) by the caller.
+        // The bucket's default retention is the engine's to add.
         retention: None,
         legal_hold: false,
     };
+    let lock = crate::object_lock::requested(headers)?;
+    (m.retention, m.legal_hold) = (lock.retention, lock.legal_hold.unwrap_or(false));
     // aws-chunked is a transfer detail; a list like "gzip,aws-chunked" keeps the rest.
     // Kept verbatim unless aws-chunked has to be removed from the list.
     if let Some(ce) = header("content-encoding") {

@@ -26,6 +26,7 @@ mod metered_body;
 mod multipart;
 mod object_delete;
 mod object_get;
+mod object_lock;
 mod object_post;
 mod object_put;
 mod ownership;
@@ -248,11 +249,16 @@ impl S3Service {
             | GetBucketLogging
             | ListBucketMetricsConfigurations
             | GetBucketNotificationConfiguration
-            | GetObjectLockConfiguration
             | GetBucketReplication
             | GetBucketRequestPayment
             | GetBucketWebsite => bucket::probe(self, ctx).await,
             GetBucketVersioning => versioning::get(self, ctx).await,
+            GetObjectLockConfiguration => object_lock::get_config(self, ctx).await,
+            PutObjectLockConfiguration => object_lock::put_config(self, ctx, body).await,
+            GetObjectRetention => object_lock::get_retention(self, ctx).await,
+            PutObjectRetention => object_lock::put_retention(self, ctx, body).await,
+            GetObjectLegalHold => object_lock::get_legal_hold(self, ctx).await,
+            PutObjectLegalHold => object_lock::put_legal_hold(self, ctx, body).await,
             PutBucketVersioning => versioning::put(self, ctx, body).await,
             GetObjectAcl => acl::get_object(self, ctx).await,
             GetObjectAttributes => attributes::get(self, ctx).await,

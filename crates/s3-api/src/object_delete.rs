@@ -14,24 +14,12 @@ use http::{Response, StatusCode};
 /// Most keys one DeleteObjects request may name.
 const MAX_KEYS: usize = 1000;
 
-/// Whether the request asks to bypass GOVERNANCE retention
-/// (`x-amz-bypass-governance-retention: true`); allowed only with
-/// `s3:BypassGovernanceRetention`, checked here.
-async fn bypass(s: &S3Service, ctx: &Ctx, key: &str) -> Result<bool, S3Error> {
-    let asked = ctx.header("x-amz-bypass-governance-retention").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-    if asked {
-        let op = Operation::DeleteObject;
-        crate::authz::check_extra_as(s, ctx, op, "s3:BypassGovernanceRetention", ctx.bucket(), Some(key)).await?;
-    }
-    Ok(asked)
-}
-
 pub(crate) async fn delete(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
     let input = DeleteInput {
         bucket: ctx.bucket().to_owned(),
         key: ctx.key().to_owned(),
         version: ctx.version().map(str::to_owned),
-        bypass_governance: bypass(s, ctx, ctx.key()).await?,
+        bypass_governance: crate::object_lock::bypass(s, ctx, ctx.key()).await?,
         stamp: ctx.stamp(),
     };
     let out = s.engine.delete(input).await.map_err(from_engine)?;
@@ -57,7 +45,7 @@ pub(crate) async fn delete_objects(
     s.engine.head_bucket(ctx.bucket()).await.map_err(from_engine)?;
     let quiet = req.quiet.unwrap_or(false);
     let mut result = DeleteResult { xmlns: NS, ..Default::default() };
-    let bypass = bypass(s, ctx, "*").await;
+    let bypass = crate::object_lock::bypass(s, ctx, "*").await;
     for o in req.objects {
         let r = if o.key.is_empty() || o.key.len() > coffer_types::MAX_KEY_LEN {
             Err(S3Error::new(C::KeyTooLongError))

@@ -32,6 +32,9 @@ pub(crate) fn write_condition(ctx: &Ctx) -> Result<WriteCondition, S3Error> {
 
 pub(crate) async fn put(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Result<Response<ResBody>, S3Error> {
     let meta = object_meta(ctx)?;
+    if crate::object_lock::requested(&ctx.headers)?.any() {
+        crate::object_lock::require_integrity(ctx)?;
+    }
     let condition = write_condition(ctx)?;
     let (body, len, check) = body.into_engine(ctx)?;
     let input = PutInput {
@@ -127,6 +130,13 @@ pub(crate) async fn copy(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, 
         condition: write_condition(ctx)?,
         checksum: copy_checksum(ctx)?,
         dst_stamp: ctx.stamp(),
+        lock: {
+            let l = crate::object_lock::requested(&ctx.headers)?;
+            if l.any() {
+                crate::object_lock::require_integrity(ctx)?;
+            }
+            (l.retention, l.legal_hold.unwrap_or(false))
+        },
     };
     let out = s.engine.copy_object(input).await.map_err(from_engine)?;
     let doc = CopyObjectResult { xmlns: NS, last_modified: iso8601_millis(out.last_modified), etag: out.etag.quoted() };

@@ -263,7 +263,9 @@ operations! {
     GetBucketNotificationConfiguration = GET Bucket ["notification"]
         => bucket("s3:GetBucketNotification"), Other, None, Probe;
     GetObjectLockConfiguration = GET Bucket ["object-lock"]
-        => bucket("s3:GetBucketObjectLockConfiguration"), Other, None, Probe;
+        => bucket("s3:GetBucketObjectLockConfiguration"), Other, None;
+    PutObjectLockConfiguration = PUT Bucket ["object-lock"]
+        => bucket("s3:PutBucketObjectLockConfiguration"), Other, None;
     GetBucketReplication = GET Bucket ["replication"]
         => bucket("s3:GetReplicationConfiguration"), Other, None, Probe;
     GetBucketRequestPayment = GET Bucket ["requestPayment"]
@@ -291,6 +293,10 @@ operations! {
     /// let anyone retag what others wrote. A write's own tags follow the write.
     PutObjectTagging = PUT Object ["tagging"]
         => object("s3:PutObjectTagging" | "s3:PutObjectVersionTagging"), Other, None, AuthorizedAfterBody;
+    GetObjectRetention = GET Object ["retention"] => object("s3:GetObjectRetention"), Other, None;
+    PutObjectRetention = PUT Object ["retention"] => object("s3:PutObjectRetention"), Other, None;
+    GetObjectLegalHold = GET Object ["legal-hold"] => object("s3:GetObjectLegalHold"), Other, None;
+    PutObjectLegalHold = PUT Object ["legal-hold"] => object("s3:PutObjectLegalHold"), Other, None;
     DeleteObjectTagging = DELETE Object ["tagging"]
         => object("s3:DeleteObjectTagging" | "s3:DeleteObjectVersionTagging"), Other, None;
 

@@ -33,7 +33,6 @@ pub fn bucket_probe(sub: &str) -> Result<String, S3Error> {
         "lifecycle" => missing(C::NoSuchLifecycleConfiguration, "lifecycle configuration"),
         "website" => missing(C::NoSuchWebsiteConfiguration, "website configuration"),
         "encryption" => missing(C::ServerSideEncryptionConfigurationNotFoundError, "server side encryption configuration"),
-        "object-lock" => missing(C::ObjectLockConfigurationNotFoundError, "Object Lock configuration"),
         "replication" => missing(C::ReplicationConfigurationNotFoundError, "replication configuration"),
         other => Err(S3Error::with_message(C::NotImplemented, format!("{other} is not implemented by this server."))),
     }

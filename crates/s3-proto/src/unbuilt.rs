@@ -35,9 +35,6 @@ const KNOWN_STORAGE_CLASSES: &[&str] = &[
 /// Headers that ask a write for a feature that is not built, whatever their
 /// value (an empty value asks for nothing).
 const UNBUILT_WRITE_HEADERS: &[(&str, &str)] = &[
-    ("x-amz-object-lock-mode", "Object Lock"),
-    ("x-amz-object-lock-retain-until-date", "Object Lock"),
-    ("x-amz-object-lock-legal-hold", "Object Lock"),
     ("x-amz-website-redirect-location", "Website redirects"),
     ("x-amz-server-side-encryption", "Server-side encryption"),
     ("x-amz-server-side-encryption-aws-kms-key-id", "Server-side encryption"),
@@ -82,13 +79,6 @@ pub fn refuse(op: Operation, headers: &HeaderMap) -> Result<(), S3Error> {
         }
         if SSE_C_PREFIXES.iter().any(|p| name.starts_with(p)) {
             return Err(not_built("Server-side encryption with customer keys", name));
-        }
-    }
-    if op == Operation::CreateBucket {
-        if let Some(v) = value("x-amz-bucket-object-lock-enabled") {
-            if !v.eq_ignore_ascii_case("false") && !v.is_empty() {
-                return Err(not_built("Object Lock", "x-amz-bucket-object-lock-enabled"));
-            }
         }
     }
     if op == Operation::DeleteObject {
@@ -150,14 +140,6 @@ mod tests {
         }
         // GET and DELETE do not carry these; nothing to refuse.
         assert_eq!(code(GetObject, &[("x-amz-tagging", "a=b")]), None);
-    }
-
-    #[test]
-    fn object_lock_on_create_bucket() {
-        assert_eq!(code(CreateBucket, &[("x-amz-bucket-object-lock-enabled", "true")]), Some(C::NotImplemented));
-        assert_eq!(code(CreateBucket, &[("x-amz-bucket-object-lock-enabled", "True")]), Some(C::NotImplemented));
-        assert_eq!(code(CreateBucket, &[("x-amz-bucket-object-lock-enabled", "false")]), None);
-        assert_eq!(code(CreateBucket, &[]), None);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! | `OwnershipControls` | the Object Ownership setting's S3 name, or `none` once deleted (absent: `BucketOwnerEnforced`) | [`crate::ObjectOwnership::parse`] |
 //! | `PublicAccessBlock` | the names of the Block Public Access switches that are on, comma-separated | [`crate::PublicAccessBlock::from_stored`] |
 //! | `Tagging` | the bucket's tags, as `x-amz-tagging` encodes them | [`crate::TagSet::parse_header`] (up to 50 tags) |
+//! | `ObjectLock` | the default retention of a bucket with object lock (absent: none) | [`crate::DefaultRetention::from_stored`] |
 
 /// A kind of bucket configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -20,12 +21,20 @@ pub enum BucketConfigKind {
     Tagging,
     PublicAccessBlock,
     OwnershipControls,
+    ObjectLock,
 }
 
 impl BucketConfigKind {
     /// Every kind.
-    pub const ALL: &'static [BucketConfigKind] =
-        &[Self::Acl, Self::Policy, Self::Cors, Self::Tagging, Self::PublicAccessBlock, Self::OwnershipControls];
+    pub const ALL: &'static [BucketConfigKind] = &[
+        Self::Acl,
+        Self::Policy,
+        Self::Cors,
+        Self::Tagging,
+        Self::PublicAccessBlock,
+        Self::OwnershipControls,
+        Self::ObjectLock,
+    ];
 
     /// The name the metadata store keeps it under (stored: never renamed).
     pub const fn name(self) -> &'static str {
@@ -36,6 +45,7 @@ impl BucketConfigKind {
             Self::Tagging => "tagging",
             Self::PublicAccessBlock => "publicAccessBlock",
             Self::OwnershipControls => "ownershipControls",
+            Self::ObjectLock => "objectLock",
         }
     }
 }
@@ -47,6 +57,6 @@ mod tests {
     #[test]
     fn names_are_distinct_and_stable() {
         let names: Vec<_> = BucketConfigKind::ALL.iter().map(|k| k.name()).collect();
-        assert_eq!(names, ["acl", "policy", "cors", "tagging", "publicAccessBlock", "ownershipControls"]);
+        assert_eq!(names, ["acl", "policy", "cors", "tagging", "publicAccessBlock", "ownershipControls", "objectLock"]);
     }
 }

@@ -30,7 +30,8 @@ pub use public_access::PublicAccessBlock;
 pub use range::{ByteRange, RangeError, ResolvedRange};
 pub use tags::{TagError, TagSet};
 pub use versioning::{
-    is_version_id, new_version_id, LockMode, LockViolation, Retention, VersionLock, Versioning, NULL_VERSION,
+    is_version_id, new_version_id, DefaultRetention, LockMode, LockViolation, Retention, RetentionPeriod, VersionLock,
+    Versioning, MAX_RETENTION_YEARS, NULL_VERSION,
 };
 
 /// Milliseconds since the Unix epoch, UTC. Metadata timestamps are stored in this unit.

@@ -110,6 +110,59 @@ pub struct Retention {
     pub until: UnixMillis,
 }
 
+/// A bucket's default retention: what a new version gets when its write
+/// names none (`Days` or `Years` from the write's time).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DefaultRetention {
+    pub mode: LockMode,
+    pub period: RetentionPeriod,
+}
+
+/// How long a default retention lasts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetentionPeriod {
+    Days(u32),
+    Years(u32),
+}
+
+/// The longest default retention accepted (S3's limit is 100 years).
+pub const MAX_RETENTION_YEARS: u32 = 100;
+
+impl DefaultRetention {
+    /// The retention a version written at `now` gets.
+    pub fn retention_at(&self, now: UnixMillis) -> Retention {
+        const DAY: i64 = 86_400_000;
+        let days = match self.period {
+            RetentionPeriod::Days(d) => i64::from(d),
+            RetentionPeriod::Years(y) => i64::from(y) * 365,
+        };
+        Retention { mode: self.mode, until: now.saturating_add(days.saturating_mul(DAY)) }
+    }
+
+    /// As stored in the bucket's `objectLock` configuration: `MODE:days:N` or `MODE:years:N`.
+    pub fn to_stored(&self) -> String {
+        let (unit, n) = match self.period {
+            RetentionPeriod::Days(d) => ("days", d),
+            RetentionPeriod::Years(y) => ("years", y),
+        };
+        format!("{}:{unit}:{n}", self.mode.as_str())
+    }
+
+    /// Parses [`DefaultRetention::to_stored`]'s text.
+    pub fn from_stored(s: &str) -> Option<Self> {
+        let mut it = s.split(':');
+        let mode = LockMode::parse(it.next()?)?;
+        let unit = it.next()?;
+        let n: u32 = it.next()?.parse().ok()?;
+        let period = match unit {
+            "days" => RetentionPeriod::Days(n),
+            "years" => RetentionPeriod::Years(n),
+            _ => return None,
+        };
+        Some(DefaultRetention { mode, period })
+    }
+}
+
 /// Why a change to a locked version is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LockViolation {
@@ -181,6 +234,16 @@ mod tests {
             assert_eq!(Versioning::from_code(v.code()), Some(v));
         }
         assert_eq!(Versioning::from_code(7), None);
+    }
+
+    #[test]
+    fn default_retention() {
+        let d = DefaultRetention { mode: LockMode::Compliance, period: RetentionPeriod::Days(2) };
+        assert_eq!(DefaultRetention::from_stored(&d.to_stored()), Some(d));
+        assert_eq!(d.retention_at(1000).until, 1000 + 2 * 86_400_000);
+        let y = DefaultRetention { mode: LockMode::Governance, period: RetentionPeriod::Years(1) };
+        assert_eq!(DefaultRetention::from_stored("GOVERNANCE:years:1"), Some(y));
+        assert_eq!(DefaultRetention::from_stored("GOVERNANCE:weeks:1"), None);
     }
 
     #[test]

@@ -47,6 +47,7 @@ async fn versions_are_written_read_deleted_and_listed() {
 
     // Restoring a version: a copy of it on top.
     let restore = CopyInput {
+        lock: (None, false),
         src_bucket: "bkt".into(),
         src_key: "k".into(),
         src_version: Some(one.clone()),

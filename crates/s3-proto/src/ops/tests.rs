@@ -68,6 +68,11 @@ const DOCUMENTED: &[(&str, &str, bool, Operation, &str)] = {
         ("GET", "/bkt/k?attributes", false, GetObjectAttributes, "s3:GetObjectAttributes"),
         ("PUT", "/bkt/k?acl", false, PutObjectAcl, "s3:PutObjectAcl"),
         ("GET", "/bkt/k?tagging&versionId=null", false, GetObjectTagging, "s3:GetObjectTagging"),
+        ("GET", "/bkt/k?retention", false, GetObjectRetention, "s3:GetObjectRetention"),
+        ("PUT", "/bkt/k?retention&versionId=null", false, PutObjectRetention, "s3:PutObjectRetention"),
+        ("GET", "/bkt/k?legal-hold", false, GetObjectLegalHold, "s3:GetObjectLegalHold"),
+        ("PUT", "/bkt/k?legal-hold", false, PutObjectLegalHold, "s3:PutObjectLegalHold"),
+        ("PUT", "/bkt?object-lock", false, PutObjectLockConfiguration, "s3:PutBucketObjectLockConfiguration"),
         ("PUT", "/bkt/k?tagging", false, PutObjectTagging, "s3:PutObjectTagging"),
         ("DELETE", "/bkt/k?tagging", false, DeleteObjectTagging, "s3:DeleteObjectTagging"),
         ("POST", "/bkt/k?uploads", false, CreateMultipartUpload, "s3:PutObject"),
@@ -130,7 +135,7 @@ fn sub_resources_are_never_ignored() {
     assert_eq!(routed("PUT", "/bkt/k?uploads", false), Ok(NotImplemented("uploads")));
     assert_eq!(routed("HEAD", "/bkt/k?acl", false), Ok(NotImplemented("acl")));
     assert_eq!(routed("PUT", "/bkt?website", false), Ok(NotImplemented("website")));
-    assert_eq!(routed("GET", "/bkt/k?retention", false), Ok(NotImplemented("retention")));
+    assert_eq!(routed("GET", "/bkt/k?restore", false), Ok(NotImplemented("restore")));
     assert_eq!(routed("PUT", "/bkt/k?attributes", false), Ok(NotImplemented("attributes")));
     assert_eq!(routed("GET", "/bkt/k?acl&uploadId=u", false), Ok(NotImplemented("acl")));
     assert_eq!(routed("POST", "/bkt/k", false), Err(crate::S3ErrorCode::MethodNotAllowed));
