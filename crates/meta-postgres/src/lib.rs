@@ -8,7 +8,8 @@
 //! `ops.rs`.
 //!
 //! - **Transactions.** Every write is one READ COMMITTED transaction. A PUT,
-//!   copy or delete in a bucket that no quota bounds locks the bucket's row
+//!   copy or delete in a bucket that no quota bounds (and that is not
+//!   versioned) locks the bucket's row
 //!   only `FOR KEY SHARE` (writers of one bucket do not wait for one
 //!   another; deleting the bucket or setting a quota waits for them), locks
 //!   the object row it replaces (`FOR UPDATE`), settles a key with no row on
@@ -19,6 +20,14 @@
 //!   with a quota, that quota's row: one fixed order, so no deadlock), so
 //!   quota checks and completions see a state nobody else changes before
 //!   they commit. See `quota.rs` for the rules.
+//! - **Versions** (`version_ops.rs`): an `objects` row is its key's current
+//!   version, every other version and delete marker an `object_versions`
+//!   row (schema v10). Every write, delete and header edit in a versioned
+//!   bucket takes the serialising path, as a write under a quota does; the
+//!   unbounded paths see the bucket's versioning after its lock is held
+//!   (or check that its row did not change) and hand such writes over
+//!   (`quota.rs`). A version listing reads one snapshot (a read-only
+//!   REPEATABLE READ transaction).
 //! - **Retries.** Serialization failures, deadlocks and lost connections are
 //!   retried a few times within about a second, then answered with
 //!   [`MetaError::Unavailable`] (S3: `503 SlowDown` with `Retry-After`). A
@@ -60,6 +69,7 @@
 //!   connection (or a session-mode pooler), not a transaction-mode one.
 //! - **TLS** is not built yet: connect over a Unix socket or a trusted network.
 
+mod gc_ops;
 mod identity;
 mod identity_ops;
 mod lease;
@@ -74,6 +84,7 @@ pub mod testing;
 pub mod tls;
 mod upload_ops;
 mod usage_ops;
+mod version_ops;
 
 use async_trait::async_trait;
 use coffer_meta::*;
@@ -289,10 +300,12 @@ impl MetaStore for PgMetaStore {
         stamp: Option<&BucketStamp>,
         object: ObjectRecord,
         cond: WriteCondition,
-    ) -> Result<(), MetaError> {
+    ) -> Result<Written, MetaError> {
+        // The batched and unbounded writes never write in a versioned
+        // bucket (they answer `Bounded`): only the serialising path does.
         if cond == WriteCondition::None {
             match self.batcher.put(&self.pool, bucket, stamp, &object).await {
-                put_batch::Verdict::Done => return Ok(()),
+                put_batch::Verdict::Done => return Ok(None),
                 put_batch::Verdict::NoBucket => return Err(MetaError::NoSuchBucket),
                 put_batch::Verdict::Bounded => {
                     return writing!(self, |tx| ops::put_object(tx, bucket, stamp, &object, &cond));
@@ -313,7 +326,7 @@ impl MetaStore for PgMetaStore {
                 pipelined!(|stage| ops::put_object_fast(&self.pool, bucket, stamp, &object, &cond, stage))?
             };
             match fast {
-                ops::Fast::Done(()) => return Ok(()),
+                ops::Fast::Done(()) => return Ok(None),
                 ops::Fast::Bounded => {
                     return writing!(self, |tx| ops::put_object(tx, bucket, stamp, &object, &cond));
                 }
@@ -322,27 +335,74 @@ impl MetaStore for PgMetaStore {
         }
         Err(ops::raced_error())
     }
+    async fn set_versioning(
+        &self,
+        bucket: &str,
+        stamp: Option<&BucketStamp>,
+        change: VersioningChange,
+    ) -> Result<(), MetaError> {
+        writing!(self, |tx| version_ops::set_versioning(tx, bucket, stamp, change))
+    }
+    async fn get_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        which: &VersionSel,
+    ) -> Result<Option<VersionRecord>, MetaError> {
+        reading!(self, |c| version_ops::get_version(c, bucket, key, which))
+    }
     async fn edit_object_meta(
         &self,
         bucket: &str,
         stamp: Option<&BucketStamp>,
         key: &str,
+        which: &VersionSel,
         edit: MetaEdit,
     ) -> Result<(), MetaError> {
-        writing!(self, |tx| ops::edit_object_meta(tx, bucket, stamp, key, &edit))
-    }
-    async fn delete_object(&self, bucket: &str, key: &str) -> Result<bool, MetaError> {
-        for _ in 0..ops::RACE_TRIES {
-            match pipelined!(|stage| ops::delete_object_fast(&self.pool, bucket, key, stage))? {
-                ops::Fast::Done(deleted) => return Ok(deleted),
+        // The current object of an unversioned bucket (the latest and the
+        // null version there) is edited without the bucket's row lock;
+        // anything else serialises.
+        if !matches!(which, VersionSel::Id(Some(_))) {
+            match writing!(self, |tx| ops::edit_object_meta(tx, bucket, stamp, key, which, &edit))? {
+                ops::Fast::Done(()) => return Ok(()),
                 ops::Fast::Bounded | ops::Fast::Raced => {}
             }
         }
-        Err(ops::raced_error())
+        writing!(self, |tx| version_ops::edit_version_meta(tx, bucket, stamp, key, which, &edit))
+    }
+    async fn delete_version(
+        &self,
+        bucket: &str,
+        stamp: Option<&BucketStamp>,
+        key: &str,
+        target: &DeleteTarget,
+        lock: LockCheck,
+    ) -> Result<Deleted, MetaError> {
+        // The object of an unversioned bucket goes by the unbounded delete
+        // unless its headers name a lock; anything else serialises.
+        if matches!(target, DeleteTarget::Current { .. } | DeleteTarget::Version(None)) {
+            let mut raced = 0;
+            loop {
+                match pipelined!(|stage| ops::delete_object_fast(&self.pool, bucket, stamp, key, stage))? {
+                    ops::Fast::Done(found) => return Ok(Deleted { found, ..Default::default() }),
+                    ops::Fast::Bounded => break,
+                    ops::Fast::Raced => {
+                        raced += 1;
+                        if raced == ops::RACE_TRIES {
+                            return Err(ops::raced_error());
+                        }
+                    }
+                }
+            }
+        }
+        writing!(self, |tx| version_ops::delete_version(tx, bucket, stamp, key, target, lock))
     }
     async fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<Vec<ListEntry>, MetaError> {
         let reads = &*self.list_reads;
         reading!(self, |c| list_ops::list_objects(c, reads, bucket, query))
+    }
+    async fn list_versions(&self, bucket: &str, query: &VersionListQuery) -> Result<Vec<VersionEntry>, MetaError> {
+        pipelined!(|_stage| version_ops::list_versions(&self.pool, bucket, query))
     }
     async fn create_upload(&self, bucket: &str, upload: UploadRecord) -> Result<(), MetaError> {
         writing!(self, |tx| upload_ops::create_upload(tx, bucket, &upload))
@@ -371,14 +431,14 @@ impl MetaStore for PgMetaStore {
         upload_id: &str,
         object: ObjectRecord,
         cond: WriteCondition,
-    ) -> Result<(), MetaError> {
+    ) -> Result<Written, MetaError> {
         writing!(self, |tx| upload_ops::complete_upload(tx, bucket, upload_id, &object, &cond))
     }
     async fn abort_upload(&self, bucket: &str, upload_id: &str) -> Result<(), MetaError> {
         writing!(self, |tx| upload_ops::abort_upload(tx, bucket, upload_id))
     }
     async fn gc_pending(&self, queued_before: UnixMillis, limit: usize) -> Result<Vec<BlobId>, MetaError> {
-        reading!(self, |c| ops::gc_pending(c, queued_before, limit))
+        reading!(self, |c| gc_ops::gc_pending(c, queued_before, limit))
     }
     async fn gc_claim(
         &self,
@@ -387,13 +447,13 @@ impl MetaStore for PgMetaStore {
         now: UnixMillis,
         claim_until: UnixMillis,
     ) -> Result<Vec<BlobId>, MetaError> {
-        writing!(self, |tx| ops::gc_claim(tx, queued_before, limit, now, claim_until))
+        writing!(self, |tx| gc_ops::gc_claim(tx, queued_before, limit, now, claim_until))
     }
     async fn gc_forget(&self, blobs: &[BlobId]) -> Result<(), MetaError> {
-        writing!(self, |tx| ops::gc_forget(tx, blobs))
+        writing!(self, |tx| gc_ops::gc_forget(tx, blobs))
     }
     async fn blobs_known(&self, blobs: &[BlobId]) -> Result<HashSet<BlobId>, MetaError> {
-        reading!(self, |c| ops::blobs_known(c, blobs))
+        reading!(self, |c| gc_ops::blobs_known(c, blobs))
     }
     async fn acquire_lease(
         &self,

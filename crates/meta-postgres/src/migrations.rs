@@ -16,6 +16,7 @@ use tokio_postgres::Client;
 #[cfg(test)]
 mod tests;
 mod v1;
+mod v10;
 mod v2;
 mod v3;
 mod v4;
@@ -52,10 +53,12 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 8, up: v8::UP, down: v8::DOWN },
     // v9: settings of a project as a whole (Block Public Access). See `v9.rs`.
     Migration { version: 9, up: v9::UP, down: v9::DOWN },
+    // v10: versioning and object lock: older versions beside current objects. See `v10.rs`.
+    Migration { version: 10, up: v10::UP, down: v10::DOWN },
 ];
 
 /// The newest schema version.
-pub const LATEST: u32 = 9;
+pub const LATEST: u32 = 10;
 
 /// Why migrating failed.
 #[derive(Debug, thiserror::Error)]

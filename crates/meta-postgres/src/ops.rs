@@ -1,7 +1,7 @@
-//! The SQL of each [`coffer_meta::MetaStore`] operation on buckets, objects,
-//! listings, the garbage queue and bucket configurations, as `async`
-//! functions on a connection or transaction, and the helpers the other
-//! `*_ops` modules share.
+//! The SQL of each [`coffer_meta::MetaStore`] operation on buckets, objects
+//! and bucket configurations, as `async` functions on a connection or
+//! transaction, and the helpers the other `*_ops` modules share. Versions
+//! are in `version_ops.rs`, the garbage queue in `gc_ops.rs`.
 //!
 //! Every statement is sent with `query_typed`/`execute_typed` of
 //! [`crate::stmt::Db`]: parameter types are given, and the statement is
@@ -12,8 +12,7 @@ use crate::retry::{PipeTx, Stage, Try};
 use crate::stmt::Db;
 use bytes::Bytes;
 use coffer_meta::*;
-use coffer_types::{now_millis, BlobId, UnixMillis};
-use std::collections::HashSet;
+use coffer_types::{now_millis, BlobId};
 use tokio_postgres::types::{ToSql, Type};
 
 /// A count or size as PostgreSQL stores it (`bigint`), saturating.
@@ -87,8 +86,16 @@ pub(crate) async fn queue_blobs(c: &impl Db, blobs: &[String]) -> Try<()> {
 pub async fn create_bucket(c: &impl Db, b: &BucketRecord) -> Try<()> {
     let n = c
         .execute_typed(
-            "INSERT INTO buckets (name, region, project, created) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
-            &[(&b.name, Type::TEXT), (&b.region, Type::TEXT), (&b.project, Type::TEXT), (&b.created, Type::INT8)],
+            "INSERT INTO buckets (name, region, project, created, versioning, object_lock)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING",
+            &[
+                (&b.name, Type::TEXT),
+                (&b.region, Type::TEXT),
+                (&b.project, Type::TEXT),
+                (&b.created, Type::INT8),
+                (&versioning_code(b.versioning), Type::INT4),
+                (&b.object_lock, Type::BOOL),
+            ],
         )
         .await?;
     if n == 0 {
@@ -120,14 +127,28 @@ fn name_hold_ms() -> i64 {
     i64::try_from(BUCKET_NAME_HOLD.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// A versioning state as stored (`integer`).
+pub(crate) fn versioning_code(v: coffer_types::Versioning) -> i32 {
+    i32::try_from(v.code()).unwrap_or(i32::MAX)
+}
+
+/// The columns [`bucket_row`] reads.
+const BUCKET_COLS: &str = "name, region, project, created, versioning, object_lock";
+
 fn bucket_row(r: &tokio_postgres::Row) -> BucketRecord {
-    BucketRecord { name: r.get(0), region: r.get(1), project: r.get(2), created: r.get(3) }
+    BucketRecord {
+        name: r.get(0),
+        region: r.get(1),
+        project: r.get(2),
+        created: r.get(3),
+        versioning: quota::versioning_of(r.get(4)),
+        object_lock: r.get(5),
+    }
 }
 
 pub async fn get_bucket(c: &impl Db, name: &str) -> Try<Option<BucketRecord>> {
-    let row = c
-        .query_typed_opt("SELECT name, region, project, created FROM buckets WHERE name = $1", &[(&name, Type::TEXT)])
-        .await?;
+    let sql = format!("SELECT {BUCKET_COLS} FROM buckets WHERE name = $1");
+    let row = c.query_typed_opt(&sql, &[(&name, Type::TEXT)]).await?;
     Ok(row.as_ref().map(bucket_row))
 }
 
@@ -136,7 +157,7 @@ pub async fn get_bucket(c: &impl Db, name: &str) -> Try<Option<BucketRecord>> {
 pub async fn list_buckets(c: &impl Db, q: &BucketQuery) -> Try<Vec<BucketRecord>> {
     let Some(NameRange { lower, inclusive, upper }) = q.name_range() else { return Ok(Vec::new()) };
     let sql = format!(
-        "SELECT name, region, project, created FROM buckets WHERE {} AND name {} $2 {} ORDER BY name LIMIT $4",
+        "SELECT {BUCKET_COLS} FROM buckets WHERE {} AND name {} $2 {} ORDER BY name LIMIT $4",
         if q.project.is_some() { "project = $1" } else { "$1::text IS NULL" },
         if inclusive { ">=" } else { ">" },
         if upper.is_some() { "AND name < $3" } else { "AND $3::text IS NULL" },
@@ -152,13 +173,17 @@ pub async fn list_buckets(c: &impl Db, q: &BucketQuery) -> Try<Vec<BucketRecord>
 }
 
 /// Locks the bucket's row (writers of the bucket wait), refuses when objects
-/// remain, queues the parts of its uploads, and deletes it with its uploads,
+/// or other versions remain, queues the parts of its uploads, and deletes it with its uploads,
 /// configurations and quota.
 pub async fn delete_bucket(c: &impl Db, name: &str) -> Try<()> {
     let row = c.query_typed_opt("SELECT id FROM buckets WHERE name = $1 FOR UPDATE", &[(&name, Type::TEXT)]).await?;
     let id: i64 = row.ok_or(MetaError::NoSuchBucket)?.get(0);
     let has_objects: bool = c
-        .query_typed_one("SELECT EXISTS (SELECT 1 FROM objects WHERE bucket_id = $1)", &[(&id, Type::INT8)])
+        .query_typed_one(
+            "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket_id = $1)
+                 OR EXISTS (SELECT 1 FROM object_versions WHERE bucket_id = $1)",
+            &[(&id, Type::INT8)],
+        )
         .await?
         .get(0);
     if has_objects {
@@ -202,7 +227,7 @@ pub async fn get_object(c: &impl Db, bucket: &str, key: &str) -> Try<Option<Obje
     // `array_agg` subplans cost PostgreSQL more than running the query.
     let rows = c
         .query_typed(
-            "SELECT o.id, o.size, o.etag, o.last_modified, o.meta, o.inline_data, s.blob_id, s.size
+            "SELECT o.id, o.size, o.etag, o.last_modified, o.meta, o.inline_data, s.blob_id, s.size, o.version_id
              FROM buckets b LEFT JOIN objects o ON o.bucket_id = b.id AND o.key = $2
                   LEFT JOIN segments s ON s.object_id = o.id AND o.inline_data IS NULL
              WHERE b.name = $1 ORDER BY s.idx",
@@ -228,6 +253,7 @@ pub async fn get_object(c: &impl Db, bucket: &str, key: &str) -> Try<Option<Obje
     let meta: String = row.get(4);
     Ok(Some(ObjectRecord {
         key: key.to_owned(),
+        version_id: row.get(8),
         size: to_u64(row.get(1)),
         etag: row.get(2),
         last_modified: row.get(3),
@@ -241,6 +267,27 @@ pub(crate) struct Current {
     pub id: i64,
     pub etag: String,
     pub size: i64,
+    pub version_id: Option<String>,
+    pub seq: i64,
+    /// Its stored headers (JSON), for the lock a delete checks.
+    pub meta: String,
+}
+
+/// The object columns a [`Current`] is read from ([`Current::read`]).
+pub(crate) const CURRENT_COLS: &str = "o.id, o.etag, o.size, o.version_id, o.seq, o.meta";
+
+impl Current {
+    /// From [`CURRENT_COLS`] starting at column `at` of `r`.
+    pub(crate) fn read(r: &tokio_postgres::Row, at: usize) -> Current {
+        Current {
+            id: r.get(at),
+            etag: r.get(at + 1),
+            size: r.get(at + 2),
+            version_id: r.get(at + 3),
+            seq: r.get(at + 4),
+            meta: r.get(at + 5),
+        }
+    }
 }
 
 /// The current object; the caller holds the bucket's row lock `FOR UPDATE`
@@ -248,11 +295,11 @@ pub(crate) struct Current {
 pub(crate) async fn current_object(c: &impl Db, bid: i64, key: &str) -> Try<Option<Current>> {
     let row = c
         .query_typed_opt(
-            "SELECT id, etag, size FROM objects WHERE bucket_id = $1 AND key = $2",
+            &format!("SELECT {CURRENT_COLS} FROM objects o WHERE o.bucket_id = $1 AND o.key = $2"),
             &[(&bid, Type::INT8), (&key.as_bytes(), Type::BYTEA)],
         )
         .await?;
-    Ok(row.map(|r| Current { id: r.get(0), etag: r.get(1), size: r.get(2) }))
+    Ok(row.map(|r| Current::read(&r, 0)))
 }
 
 /// Removes an object row, queueing its blobs, in one statement.
@@ -276,35 +323,44 @@ pub(crate) fn object_delta(size: u64, old: Option<&Current>) -> Delta {
     }
 }
 
-/// Sets the ACL inside the stored headers of the object as it is now. The
-/// bucket's row is locked `FOR KEY SHARE` (it cannot be deleted meanwhile)
-/// and the object's row `FOR UPDATE` ([`lock_object`]), so no overwrite
-/// commits between the read and the write back: one that committed first
-/// keeps its own headers and gets the ACL.
+/// Changes the stored headers of the current object of an unversioned
+/// bucket as it is now (`which`: the latest version or the null one, there
+/// the same). The bucket's row is locked `FOR KEY SHARE` (it cannot be
+/// deleted meanwhile) and the object's row `FOR UPDATE` ([`lock_object`]),
+/// so no overwrite commits between the read and the write back: one that
+/// committed first keeps its own headers and gets the change. In a
+/// versioned bucket nothing is written and the answer is [`Fast::Bounded`]:
+/// the caller runs `version_ops::edit_version_meta`, which serialises.
 pub async fn edit_object_meta(
     c: &impl Db,
     bucket: &str,
     stamp: Option<&BucketStamp>,
     key: &str,
+    which: &VersionSel,
     edit: &MetaEdit,
-) -> Try<()> {
+) -> Try<Fast<()>> {
     for _ in 0..RACE_TRIES {
         let (b, o) = tokio::join!(lock_bucket_shared(c, bucket), lock_object(c, bucket, key, "o.id, o.meta"),);
         let b = b?.ok_or(MetaError::NoSuchBucket)?;
         check_stamp(stamp, b.get(1), b.get(2))?;
-        let (id, meta): (i64, String) = match o?.0 {
+        let (found, bounds) = o?;
+        if bounds.versioned {
+            return Ok(Fast::Bounded);
+        }
+        let (id, meta): (i64, String) = match found {
             Locked::Row(r) => (r.get(LOCKED_COLS), r.get(LOCKED_COLS + 1)),
-            Locked::None => return Err(MetaError::NoSuchKey.into()),
+            Locked::None if *which == VersionSel::Latest => return Err(MetaError::NoSuchKey.into()),
+            Locked::None => return Err(MetaError::NoSuchVersion.into()),
             Locked::Replaced => continue,
         };
         let mut meta = parse_meta(&meta)?;
-        edit.apply(&mut meta);
+        edit.apply(&mut meta)?;
         c.execute_typed(
             "UPDATE objects SET meta = $2 WHERE id = $1",
             &[(&id, Type::INT8), (&meta_json(&meta)?, Type::TEXT)],
         )
         .await?;
-        return Ok(());
+        return Ok(Fast::Done(()));
     }
     Err(raced())
 }
@@ -347,31 +403,50 @@ pub(crate) enum Locked {
 }
 
 /// Where the caller's columns start in a [`Locked::Row`].
-pub(crate) const LOCKED_COLS: usize = 3;
+pub(crate) const LOCKED_COLS: usize = 4;
 
-/// Locks the object row under (bucket, key) `FOR UPDATE` and tells whether
-/// a quota (of the bucket or of its project) bounds the bucket, in one
-/// statement; `cols` are expressions over the object row `o`. Sent after
-/// the bucket lock on the same connection (pipelined), it starts once that
-/// lock is held, so a quota set before then is seen.
-pub(crate) async fn lock_object(c: &impl Db, bucket: &str, key: &str, cols: &str) -> Try<(Locked, bool)> {
+/// What sends a bucket's writes down the serialising path (`quota.rs`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Bounds {
+    /// A quota of the bucket or of its project bounds it.
+    pub quota: bool,
+    /// Its versioning is enabled or suspended.
+    pub versioned: bool,
+}
+
+impl Bounds {
+    /// Whether a write that may grow a total must serialise.
+    pub(crate) fn any(self) -> bool {
+        self.quota || self.versioned
+    }
+}
+
+/// Locks the object row under (bucket, key) `FOR UPDATE` and tells what
+/// bounds the bucket ([`Bounds`]), in one statement; `cols` are expressions
+/// over the object row `o`. Sent after the bucket lock on the same
+/// connection (pipelined), it starts once that lock is held, so a quota or
+/// versioning set before then is seen (and neither can be set before this
+/// transaction ends: both lock the bucket's row `FOR UPDATE`).
+pub(crate) async fn lock_object(c: &impl Db, bucket: &str, key: &str, cols: &str) -> Try<(Locked, Bounds)> {
     let sql = format!(
-        "WITH bid AS MATERIALIZED (SELECT id, name, project FROM buckets WHERE name = $1),
+        "WITH bid AS MATERIALIZED (SELECT id, name, project, versioning FROM buckets WHERE name = $1),
               seen AS MATERIALIZED (SELECT o.id FROM objects o, bid WHERE o.bucket_id = bid.id AND o.key = $2),
               o AS MATERIALIZED (SELECT o.* FROM objects o, bid WHERE o.bucket_id = bid.id AND o.key = $2 FOR UPDATE OF o)
          SELECT EXISTS (SELECT 1 FROM quotas q, bid WHERE q.scope_kind = 'bucket' AND q.scope_name = bid.name)
                 OR EXISTS (SELECT 1 FROM quotas q, bid WHERE q.scope_kind = 'project' AND q.scope_name = bid.project),
+                EXISTS (SELECT 1 FROM bid WHERE bid.versioning <> 0),
                 EXISTS (SELECT 1 FROM seen), o.id IS NOT NULL, {cols}
          FROM (SELECT 1) one LEFT JOIN o ON true"
     );
     let r = c.query_typed_one(&sql, &[(&bucket, Type::TEXT), (&key.as_bytes(), Type::BYTEA)]).await?;
-    let (bounded, seen, locked): (bool, bool, bool) = (r.get(0), r.get(1), r.get(2));
+    let bounds = Bounds { quota: r.get(0), versioned: r.get(1) };
+    let (seen, locked): (bool, bool) = (r.get(2), r.get(3));
     let found = match (seen, locked) {
         (_, true) => Locked::Row(r),
         (false, false) => Locked::None,
         (true, false) => Locked::Replaced,
     };
-    Ok((found, bounded))
+    Ok((found, bounds))
 }
 
 pub(crate) fn check_condition(current: Option<&str>, cond: &WriteCondition) -> Result<(), MetaError> {
@@ -401,13 +476,26 @@ pub(crate) fn object_data(o: &ObjectRecord) -> (Option<&[u8]>, Vec<String>, Vec<
     }
 }
 
-/// Inserts the object row and its segments (one statement).
+/// Inserts the object row and its segments as the null version of an
+/// unversioned bucket.
 pub(crate) async fn insert_object(c: &impl Db, bid: i64, o: &ObjectRecord) -> Try<()> {
+    insert_object_as(c, bid, o, None, 0).await
+}
+
+/// Inserts the object row, as the current version with id `version_id` at
+/// `seq`, and its segments (one statement).
+pub(crate) async fn insert_object_as(
+    c: &impl Db,
+    bid: i64,
+    o: &ObjectRecord,
+    version_id: Option<&str>,
+    seq: i64,
+) -> Try<()> {
     let (inline, blobs, sizes) = object_data(o);
     c.execute_typed(
         "WITH obj AS (
-             INSERT INTO objects (bucket_id, key, size, etag, last_modified, meta, inline_data)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id)
+             INSERT INTO objects (bucket_id, key, size, etag, last_modified, meta, inline_data, version_id, seq)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $10, $11) RETURNING id)
          INSERT INTO segments (object_id, idx, blob_id, size)
              SELECT obj.id, (t.n - 1)::int, t.b, t.s FROM obj, unnest($8::text[], $9::int8[]) WITH ORDINALITY AS t(b, s, n)",
         &[
@@ -420,6 +508,8 @@ pub(crate) async fn insert_object(c: &impl Db, bid: i64, o: &ObjectRecord) -> Tr
             (&inline, Type::BYTEA),
             (&blobs, Type::TEXT_ARRAY),
             (&sizes, Type::INT8_ARRAY),
+            (&version_id, Type::TEXT),
+            (&seq, Type::INT8),
         ],
     )
     .await?;
@@ -430,8 +520,8 @@ pub(crate) async fn insert_object(c: &impl Db, bid: i64, o: &ObjectRecord) -> Tr
 #[derive(Debug)]
 pub(crate) enum Fast<T> {
     Done(T),
-    /// A quota bounds the bucket: the caller runs the serialising version
-    /// (this try wrote nothing).
+    /// A quota bounds the bucket, or it is versioned: the caller runs the
+    /// serialising version (this try wrote nothing).
     Bounded,
     /// The row it saw was replaced by a writer it waited for, or another
     /// writer created the key first: nothing was written; try again.
@@ -466,7 +556,7 @@ fn replace_sql() -> String {
 }
 
 /// One try of a PUT (or copy) without the bucket's row lock, for a bucket
-/// no quota bounds. Two round trips: `BEGIN`, the bucket lock (`FOR KEY
+/// no quota bounds and that is not versioned. Two round trips: `BEGIN`, the bucket lock (`FOR KEY
 /// SHARE`) and [`lock_object`] pipelined; then [`replace_sql`] and `COMMIT`
 /// pipelined. A key with no row that another writer creates meanwhile
 /// makes the insert find the conflict ([`Fast::Raced`]): the next try sees,
@@ -486,20 +576,18 @@ pub(crate) async fn put_object_fast(
     let (begin, b, found) = tokio::join!(
         c.batch_execute("BEGIN"),
         lock_bucket_shared(c, bucket),
-        lock_object(c, bucket, &o.key, "o.id, o.etag, o.size"),
+        lock_object(c, bucket, &o.key, CURRENT_COLS),
     );
     begin?;
     let b = b?.ok_or(MetaError::NoSuchBucket)?;
     check_stamp(stamp, b.get(1), b.get(2))?;
     let bid: i64 = b.get(0);
-    let (found, bounded) = found?;
-    if bounded {
+    let (found, bounds) = found?;
+    if bounds.any() {
         return Ok(Fast::Bounded);
     }
     let old = match found {
-        Locked::Row(r) => {
-            Some(Current { id: r.get(LOCKED_COLS), etag: r.get(LOCKED_COLS + 1), size: r.get(LOCKED_COLS + 2) })
-        }
+        Locked::Row(r) => Some(Current::read(&r, LOCKED_COLS)),
         Locked::None => None,
         Locked::Replaced => return Ok(Fast::Raced),
     };
@@ -531,16 +619,20 @@ pub(crate) async fn put_object_fast(
     Ok(if inserted == 1 { Fast::Done(()) } else { Fast::Raced })
 }
 
-/// PUT under a quota: the serialising path (see `quota.rs`).
+/// PUT under a quota or in a versioned bucket: the serialising path (see
+/// `quota.rs`); a versioned write is `version_ops::write_version`'s.
 pub async fn put_object(
     c: &impl Db,
     bucket: &str,
     stamp: Option<&BucketStamp>,
     o: &ObjectRecord,
     cond: &WriteCondition,
-) -> Try<()> {
+) -> Try<Written> {
     let b = lock_bucket(c, bucket).await?;
     check_stamp(stamp, &b.project, b.created)?;
+    if b.versioning.is_versioned() {
+        return crate::version_ops::write_version(c, &b, o, cond, Delta::default()).await;
+    }
     let old = current_object(c, b.id, &o.key).await?;
     check_condition(old.as_ref().map(|o| o.etag.as_str()), cond)?;
     let d = object_delta(o.size, old.as_ref());
@@ -549,24 +641,47 @@ pub async fn put_object(
         drop_object(c, old).await?;
     }
     insert_object(c, b.id, o).await?;
-    quota::apply(c, b.id, d).await
+    quota::apply(c, b.id, d).await?;
+    Ok(None)
 }
 
-/// One try of a delete, without the bucket's row lock (a delete never
-/// grows a total, so no quota is checked): one statement, in its own
-/// implicit transaction, that locks the bucket's row `FOR KEY SHARE`,
-/// deletes the object's row, queues its blobs and subtracts it from this
-/// connection's totals shard.
+/// Whether stored headers (`o.meta`) name no lock, as SQL: no retention
+/// and no legal hold. Conservative: the words anywhere (a user's header
+/// named so) count too, which only sends the delete down the serialising
+/// path, where the headers are parsed and the lock checked.
+const UNLOCKED: &str = "position('\"retention\"' IN o.meta) = 0 AND position('\"legal_hold\"' IN o.meta) = 0";
+
+/// One try of a delete of the object under `key` in an unversioned
+/// bucket, without the bucket's row lock (a delete never grows a total, so
+/// no quota is checked): one statement, in its own implicit transaction,
+/// that locks the bucket's row `FOR KEY SHARE`, deletes the object's row,
+/// queues its blobs and subtracts it from this connection's totals shard.
+///
+/// It writes nothing, and answers [`Fast::Bounded`] (the caller then runs
+/// `version_ops::delete_version`, which serialises), when the bucket is
+/// versioned (a delete there makes a marker or moves versions) or when the
+/// object's headers name a lock (checked in Rust, at the caller's time).
+/// Whether the bucket is versioned is read from the statement's snapshot,
+/// so, as in `put_batch.rs`, a bucket row locked here that is not the
+/// snapshot's (`xmin` differs: `set_versioning` or `set_quota` committed
+/// while this waited) makes the try [`Fast::Raced`], nothing written.
 pub(crate) async fn delete_object_fast(
     pool: &deadpool_postgres::Pool,
     bucket: &str,
+    stamp: Option<&BucketStamp>,
     key: &str,
     stage: &mut Stage,
 ) -> Try<Fast<bool>> {
     let sql = format!(
-        "WITH bid AS MATERIALIZED (SELECT id FROM buckets WHERE name = $1 FOR KEY SHARE),
-              seen AS MATERIALIZED (SELECT o.id FROM objects o, bid WHERE o.bucket_id = bid.id AND o.key = $2),
-              gone AS (DELETE FROM objects o USING bid WHERE o.bucket_id = bid.id AND o.key = $2
+        "WITH seen_b AS MATERIALIZED (SELECT xmin AS x FROM buckets WHERE name = $1),
+              bid AS MATERIALIZED (SELECT id, project, created, versioning, xmin AS x FROM buckets
+                  WHERE name = $1 FOR KEY SHARE),
+              stamped AS MATERIALIZED (SELECT bid.* FROM bid
+                  WHERE $4::text IS NULL OR (bid.project = $4 AND bid.created = $5)),
+              ok AS MATERIALIZED (SELECT s.id FROM stamped s, seen_b WHERE s.x = seen_b.x AND s.versioning = 0),
+              seen AS MATERIALIZED (SELECT o.id, {UNLOCKED} AS unlocked FROM objects o, ok
+                  WHERE o.bucket_id = ok.id AND o.key = $2),
+              gone AS (DELETE FROM objects o USING ok WHERE o.bucket_id = ok.id AND o.key = $2 AND {UNLOCKED}
                        RETURNING o.id, o.size, o.bucket_id),
               queued AS (INSERT INTO gc_queue (blob_id, queued)
                   SELECT s.blob_id, $3 FROM segments s JOIN gone ON s.object_id = gone.id ON CONFLICT DO NOTHING),
@@ -574,83 +689,38 @@ pub(crate) async fn delete_object_fast(
                   SELECT gone.bucket_id, {shard}, -gone.size, -1 FROM gone
                   ON CONFLICT (bucket_id, shard) DO UPDATE
                   SET bytes = bucket_totals.bytes + excluded.bytes, objects = bucket_totals.objects + excluded.objects)
-         SELECT EXISTS (SELECT 1 FROM bid), EXISTS (SELECT 1 FROM seen), (SELECT count(*) FROM gone)",
+         SELECT EXISTS (SELECT 1 FROM bid), EXISTS (SELECT 1 FROM stamped),
+                EXISTS (SELECT 1 FROM stamped s, seen_b WHERE s.x = seen_b.x),
+                EXISTS (SELECT 1 FROM stamped WHERE versioning <> 0),
+                EXISTS (SELECT 1 FROM seen), EXISTS (SELECT 1 FROM seen WHERE NOT unlocked),
+                (SELECT count(*) FROM gone)",
         shard = quota::SHARD_OF_CONNECTION
     );
     let (key, now) = (key.as_bytes(), now_millis());
-    let params: [(&(dyn ToSql + Sync), Type); 3] = [(&bucket, Type::TEXT), (&key, Type::BYTEA), (&now, Type::INT8)];
+    let (sp, sc) = (stamp.map(|s| s.project.as_str()), stamp.map(|s| s.created));
+    let params: [(&(dyn ToSql + Sync), Type); 5] =
+        [(&bucket, Type::TEXT), (&key, Type::BYTEA), (&now, Type::INT8), (&sp, Type::TEXT), (&sc, Type::INT8)];
     let c = pool.get().await?;
     // One statement, its own transaction: sending it is committing it.
     *stage = Stage::Commit;
     let r = c.query_typed_one(&sql, &params).await?;
-    let (exists, seen, deleted): (bool, bool, i64) = (r.get(0), r.get(1), r.get(2));
-    Ok(match (exists, seen, deleted) {
-        (false, _, _) => return Err(MetaError::NoSuchBucket.into()),
-        (_, _, 1) => Fast::Done(true),
-        (_, false, _) => Fast::Done(false),
+    let (exists, stamped, fresh, versioned): (bool, bool, bool, bool) = (r.get(0), r.get(1), r.get(2), r.get(3));
+    let (seen, locked, deleted): (bool, bool, i64) = (r.get(4), r.get(5), r.get(6));
+    if !exists || !stamped {
+        return Err(MetaError::NoSuchBucket.into());
+    }
+    Ok(if !fresh {
+        Fast::Raced
+    } else if versioned || locked {
+        Fast::Bounded
+    } else if deleted == 1 {
+        Fast::Done(true)
+    } else if !seen {
+        Fast::Done(false)
+    } else {
         // The row it saw was replaced by a writer it waited for.
-        (_, true, _) => Fast::Raced,
+        Fast::Raced
     })
-}
-
-fn blob_list(rows: Vec<tokio_postgres::Row>) -> Try<Vec<BlobId>> {
-    Ok(rows.iter().map(|r| blob_id(r.get(0))).collect::<Result<_, _>>()?)
-}
-
-pub async fn gc_pending(c: &impl Db, before: UnixMillis, limit: usize) -> Try<Vec<BlobId>> {
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = c
-        .query_typed(
-            "SELECT blob_id FROM gc_queue WHERE queued <= $1 ORDER BY queued, blob_id LIMIT $2",
-            &[(&before, Type::INT8), (&limit, Type::INT8)],
-        )
-        .await?;
-    blob_list(rows)
-}
-
-/// Hands out queued blobs no live claim holds, claiming them until
-/// `claim_until`: rows are taken `FOR UPDATE SKIP LOCKED`, so two
-/// collectors never get the same blob.
-pub async fn gc_claim(
-    c: &impl Db,
-    before: UnixMillis,
-    limit: usize,
-    now: UnixMillis,
-    claim_until: UnixMillis,
-) -> Try<Vec<BlobId>> {
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = c
-        .query_typed(
-            "WITH picked AS (
-                 SELECT blob_id FROM gc_queue
-                 WHERE queued <= $1 AND (claimed_until IS NULL OR claimed_until <= $3)
-                 ORDER BY queued, blob_id LIMIT $2 FOR UPDATE SKIP LOCKED)
-             UPDATE gc_queue g SET claimed_until = $4 FROM picked WHERE g.blob_id = picked.blob_id
-             RETURNING g.blob_id",
-            &[(&before, Type::INT8), (&limit, Type::INT8), (&now, Type::INT8), (&claim_until, Type::INT8)],
-        )
-        .await?;
-    blob_list(rows)
-}
-
-pub async fn gc_forget(c: &impl Db, blobs: &[BlobId]) -> Try<()> {
-    let ids: Vec<&str> = blobs.iter().map(BlobId::as_str).collect();
-    c.execute_typed("DELETE FROM gc_queue WHERE blob_id = ANY($1)", &[(&ids, Type::TEXT_ARRAY)]).await?;
-    Ok(())
-}
-
-pub async fn blobs_known(c: &impl Db, blobs: &[BlobId]) -> Try<HashSet<BlobId>> {
-    let ids: Vec<&str> = blobs.iter().map(BlobId::as_str).collect();
-    let rows = c
-        .query_typed(
-            "SELECT b FROM unnest($1::text[]) AS t(b)
-             WHERE EXISTS (SELECT 1 FROM segments WHERE blob_id = t.b)
-                OR EXISTS (SELECT 1 FROM parts WHERE blob_id = t.b)
-                OR EXISTS (SELECT 1 FROM gc_queue WHERE blob_id = t.b)",
-            &[(&ids, Type::TEXT_ARRAY)],
-        )
-        .await?;
-    Ok(blob_list(rows)?.into_iter().collect())
 }
 
 /// Sets or removes a configuration document; with `if_current`, only if

@@ -17,20 +17,22 @@
 //!
 //! **What one row gets**, decided per row inside the statement: written;
 //! already written by an earlier run of this statement (its blobs are
-//! stored); no bucket; a stamp of another bucket; bounded by a quota; or
-//! raced (nothing of that row written; the caller then sends it alone,
+//! stored); no bucket; a stamp of another bucket; bounded by a quota or
+//! versioned (a versioned bucket's writes all serialise, see `quota.rs`:
+//! this statement never writes there); or raced (nothing of that row written; the caller then sends it alone,
 //! [`put_alone`], until it is not). Rows of one statement do not wait for
 //! one another's verdicts.
 //!
 //! What the statement must still guarantee, and how:
-//! - **The quota is read after the bucket's lock is held.** A statement
-//!   reads with the snapshot it started with, even after waiting for a
-//!   lock, so it could miss a quota committed while it waited. `set_quota`
-//!   therefore rewrites the rows of the buckets it bounds (under its
-//!   `FOR UPDATE` lock, see `quota.rs`): a row version locked here that is
-//!   not the one of the statement's snapshot (`xmin` differs) means
-//!   something committed on the bucket meanwhile, and the row is
-//!   raced, nothing of it written; the next try's snapshot sees it.
+//! - **The quota and the versioning are read after the bucket's lock is
+//!   held.** A statement reads with the snapshot it started with, even
+//!   after waiting for a lock, so it could miss a quota, or versioning,
+//!   committed while it waited. `set_quota` and `set_versioning` therefore
+//!   rewrite the bucket rows they change (under their `FOR UPDATE` lock,
+//!   see `quota.rs`): a row version locked here that is not the one of the
+//!   statement's snapshot (`xmin` differs) means something committed on
+//!   the bucket meanwhile, and the row is raced, nothing of it written;
+//!   the next try's snapshot sees it.
 //! - **The old row is the one replaced.** As in `ops::lock_object`, an
 //!   object row that was deleted by a writer this one waited for is
 //!   noticed (seen in the snapshot, not lockable) and the row is raced.
@@ -44,8 +46,10 @@
 //! while it runs leaves its outcome unknown. It is retried anyway (as
 //! `Stage::Work`), because a second run of the same PUT is harmless:
 //! - with blobs, it finds them already stored (in the current object's
-//!   segments, or queued for collection because a later write replaced
-//!   them) and answers `Done` without writing. Blob ids are random and
+//!   segments; in an older version's, when versioning was enabled since
+//!   and a later write kept the first run's object as a version; or
+//!   queued for collection because a later write replaced them) and
+//!   answers `Done` without writing. Blob ids are random and
 //!   new for every PUT (the engine writes every object's bytes to new
 //!   blobs; a copy writes them again), so only an earlier run of this one
 //!   can have stored them. Without this check, the second run would replace the first one's
@@ -87,7 +91,7 @@ pub(crate) const MAX_ROWS: usize = 32;
 pub(crate) enum Verdict {
     Done,
     NoBucket,
-    /// The bucket is bounded by a quota: nothing written.
+    /// The bucket is bounded by a quota, or versioned: nothing written.
     Bounded,
     /// Nothing of this row was written (it raced, or the statement failed):
     /// the caller writes it on its own.
@@ -273,7 +277,7 @@ fn build_batch_sql() -> String {
               sg AS MATERIALIZED (SELECT * FROM unnest($10::text[], $11::int8[], $12::int4[])
                   WITH ORDINALITY AS s(blob, size, rn, i)),
               seen_b AS MATERIALIZED (SELECT name, xmin AS x FROM buckets WHERE name = ANY($1)),
-              b AS MATERIALIZED (SELECT id, name, project, created, xmin AS x FROM buckets
+              b AS MATERIALIZED (SELECT id, name, project, created, versioning, xmin AS x FROM buckets
                   WHERE name = ANY($1) ORDER BY name FOR KEY SHARE),
               seen AS MATERIALIZED (SELECT r.n FROM r JOIN b ON b.name = r.bucket
                   JOIN objects o ON o.bucket_id = b.id AND o.key = r.key),
@@ -284,10 +288,12 @@ fn build_batch_sql() -> String {
                   WHEN EXISTS (SELECT 1 FROM sg JOIN cur c ON c.n = sg.rn
                                    JOIN segments x ON x.object_id = c.id AND x.blob_id = sg.blob WHERE sg.rn = r.n)
                       OR EXISTS (SELECT 1 FROM sg JOIN gc_queue g ON g.blob_id = sg.blob WHERE sg.rn = r.n)
+                      OR EXISTS (SELECT 1 FROM sg JOIN version_segments y ON y.blob_id = sg.blob WHERE sg.rn = r.n)
                       THEN 'already'
                   WHEN sb.name IS NULL OR NOT (sb.x = b.x) THEN 'raced'
                   WHEN r.sp IS NOT NULL AND (b.project <> r.sp OR b.created <> r.sc) THEN 'replaced'
-                  WHEN EXISTS (SELECT 1 FROM quotas q WHERE q.scope_kind = 'bucket' AND q.scope_name = b.name)
+                  WHEN b.versioning <> 0
+                      OR EXISTS (SELECT 1 FROM quotas q WHERE q.scope_kind = 'bucket' AND q.scope_name = b.name)
                       OR EXISTS (SELECT 1 FROM quotas q WHERE q.scope_kind = 'project' AND q.scope_name = b.project)
                       THEN 'bounded'
                   WHEN EXISTS (SELECT 1 FROM seen WHERE seen.n = r.n)

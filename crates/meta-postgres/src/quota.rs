@@ -14,7 +14,8 @@
 //!   `ops::put_object_fast`), and add their delta to the shard of their
 //!   connection ([`SHARD_OF_CONNECTION`]: the pool's connections have
 //!   consecutive backend pids, so they rarely share a shard row).
-//! - **Serialising** (a write under a quota, and every multipart write):
+//! - **Serialising** (a write under a quota, every multipart write, and
+//!   every write, delete or header edit in a versioned bucket):
 //!   [`lock_bucket`] locks the row `FOR UPDATE`, which waits for every
 //!   unbounded writer of the bucket to commit and keeps new ones out, then
 //!   reads the totals in a later statement (READ COMMITTED: it sees what
@@ -29,6 +30,16 @@
 //! rewrites them before writing the quota, so it waits for the unbounded
 //! writers in flight, and every write that starts after it returned (or
 //! waited for it) sees the quota and serialises.
+//!
+//! A versioned bucket (`versioning <> 0`) is treated as a bounded one, by
+//! the same checks and for the same reason: a versioned write reads the
+//! key's versions, numbers the new one and moves the old one aside, which
+//! only a writer that nobody else can overtake may do. So every write of a
+//! versioned bucket takes turns on its row (simple, and correct; the cost
+//! is that such a bucket's writers do not run side by side).
+//! `version_ops::set_versioning` locks the row `FOR UPDATE` and rewrites it,
+//! exactly as [`set_quota`] does, so an unbounded write in flight either
+//! commits before it or sees the new state and serialises.
 //!
 //! A project quota spans buckets: a write that would grow a total of a
 //! project with a quota also locks that quota's row, after its bucket's row
@@ -54,6 +65,15 @@ pub(crate) struct BucketState {
     pub objects: i64,
     /// The bucket's own quota, if any.
     pub quota: Option<Quota>,
+    /// Its versioning state: what a write does to the versions of a key.
+    pub versioning: coffer_types::Versioning,
+    pub object_lock: bool,
+}
+
+/// A stored versioning code; a code no release writes reads as `Enabled`
+/// (versions are kept rather than dropped).
+pub(crate) fn versioning_of(code: i32) -> coffer_types::Versioning {
+    coffer_types::Versioning::from_code(i64::from(code)).unwrap_or(coffer_types::Versioning::Enabled)
 }
 
 fn quota_of(max_bytes: Option<i64>, max_objects: Option<i64>, present: bool) -> Option<Quota> {
@@ -76,7 +96,8 @@ const TOTALS_OF_B: &str =
 /// the unbounded writers it waited for committed.
 pub(crate) async fn lock_bucket(c: &impl Db, name: &str) -> Try<BucketState> {
     let totals = format!(
-        "SELECT b.id, b.project, b.created, {TOTALS_OF_B}, q.scope_name IS NOT NULL, q.max_bytes, q.max_objects
+        "SELECT b.id, b.project, b.created, {TOTALS_OF_B}, q.scope_name IS NOT NULL, q.max_bytes, q.max_objects,
+                b.versioning, b.object_lock
          FROM buckets b LEFT JOIN quotas q ON q.scope_kind = 'bucket' AND q.scope_name = b.name
          WHERE b.name = $1"
     );
@@ -98,6 +119,8 @@ pub(crate) async fn lock_bucket(c: &impl Db, name: &str) -> Try<BucketState> {
         bytes: r.get(3),
         objects: r.get(4),
         quota: quota_of(r.get(6), r.get(7), r.get(5)),
+        versioning: versioning_of(r.get(8)),
+        object_lock: r.get(9),
     })
 }
 

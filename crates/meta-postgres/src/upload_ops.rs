@@ -178,7 +178,7 @@ pub async fn complete_upload(
     upload_id: &str,
     o: &ObjectRecord,
     cond: &WriteCondition,
-) -> Try<()> {
+) -> Try<Written> {
     let b = lock_bucket(c, bucket).await?;
     let (row, _) = find_upload(c, b.id, upload_id).await?;
     let old = current_object(c, b.id, &o.key).await?;
@@ -205,14 +205,22 @@ pub async fn complete_upload(
     // The object arrives (replacing `old`), every part of the upload leaves.
     let mut d = object_delta(o.size, old.as_ref());
     d.bytes -= parts_bytes;
-    quota::check_quotas(c, &b, d).await?;
+    if !b.versioning.is_versioned() {
+        quota::check_quotas(c, &b, d).await?;
+    }
     queue_blobs(c, &unused).await?;
     c.execute_typed("DELETE FROM uploads WHERE id = $1", &[(&row, Type::INT8)]).await?;
+    if b.versioning.is_versioned() {
+        // A new version; its totals' change (and quota check) counts the
+        // parts leaving.
+        return crate::version_ops::write_version(c, &b, o, cond, Delta { bytes: -parts_bytes, objects: 0 }).await;
+    }
     if let Some(old) = &old {
         drop_object(c, old).await?;
     }
     insert_object(c, b.id, o).await?;
-    quota::apply(c, b.id, d).await
+    quota::apply(c, b.id, d).await?;
+    Ok(None)
 }
 
 pub async fn abort_upload(c: &impl Db, bucket: &str, upload_id: &str) -> Try<()> {

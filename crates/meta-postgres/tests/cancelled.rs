@@ -12,6 +12,7 @@ use std::time::Duration;
 
 fn object(key: &str, size: usize) -> ObjectRecord {
     ObjectRecord {
+        version_id: None,
         key: key.into(),
         size: size as u64,
         etag: "e".into(),
@@ -26,7 +27,13 @@ async fn writes_dropped_mid_transaction_leave_no_open_transaction_and_exact_tota
     let Some(db) = TestDatabase::new("cancelled::dropped_writes").await else { return };
     let store = Arc::new(PgMetaStore::connect_config(db.config(), 4).await.unwrap());
     store
-        .create_bucket(BucketRecord { name: "b".into(), region: "r".into(), project: "p".into(), created: 1 })
+        .create_bucket(BucketRecord {
+            name: "b".into(),
+            region: "r".into(),
+            project: "p".into(),
+            created: 1,
+            ..Default::default()
+        })
         .await
         .unwrap();
     let (client, conn) = db.config().connect(tokio_postgres::NoTls).await.unwrap();
@@ -46,7 +53,7 @@ async fn writes_dropped_mid_transaction_leave_no_open_transaction_and_exact_tota
                     if (round + i) % 3 == 0 {
                         s.delete_object("b", &key).await.map(|_| ())
                     } else {
-                        s.put_object("b", object(&key, size), WriteCondition::None).await
+                        s.put_object("b", object(&key, size), WriteCondition::None).await.map(drop)
                     }
                 })
             })

@@ -9,11 +9,18 @@ use coffer_meta_postgres::PgMetaStore;
 use std::time::{Duration, Instant};
 
 fn bucket(name: &str) -> BucketRecord {
-    BucketRecord { name: name.into(), region: "us-east-1".into(), project: "p".into(), created: 1 }
+    BucketRecord {
+        name: name.into(),
+        region: "us-east-1".into(),
+        project: "p".into(),
+        created: 1,
+        ..Default::default()
+    }
 }
 
 fn object(key: &str) -> ObjectRecord {
     ObjectRecord {
+        version_id: None,
         key: key.into(),
         size: 1,
         etag: "e".into(),

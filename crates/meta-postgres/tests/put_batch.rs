@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 fn record(key: &str, size: u64, blob: Option<BlobId>) -> ObjectRecord {
     ObjectRecord {
+        version_id: None,
         key: key.into(),
         size,
         etag: format!("e{size}"),
@@ -26,7 +27,7 @@ fn record(key: &str, size: u64, blob: Option<BlobId>) -> ObjectRecord {
 }
 
 fn bucket(name: &str, project: &str, created: i64) -> BucketRecord {
-    BucketRecord { name: name.into(), region: "r".into(), project: project.into(), created }
+    BucketRecord { name: name.into(), region: "r".into(), project: project.into(), created, ..Default::default() }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -69,7 +70,7 @@ async fn many_puts_at_once_each_get_their_answer_and_the_store_stays_exact() {
             match (target, stamped) {
                 ("missing", _) | (_, true) => assert!(matches!(r, Err(MetaError::NoSuchBucket)), "{r:?}"),
                 ("q", _) => match r {
-                    Ok(()) => quota_stored += 1,
+                    Ok(_) => quota_stored += 1,
                     Err(MetaError::QuotaExceeded(_)) => {}
                     Err(e) => panic!("{e:?}"),
                 },

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 fn with_blob(key: &str, blob: BlobId, size: u64) -> ObjectRecord {
     ObjectRecord {
+        version_id: None,
         key: key.into(),
         size,
         etag: format!("e{size}"),
@@ -22,6 +23,7 @@ fn with_blob(key: &str, blob: BlobId, size: u64) -> ObjectRecord {
 
 fn inline(key: &str, size: usize) -> ObjectRecord {
     ObjectRecord {
+        version_id: None,
         key: key.into(),
         size: size as u64,
         etag: "i".into(),
@@ -47,7 +49,13 @@ async fn the_same_put_run_again_changes_nothing() {
     let Some(db) = TestDatabase::new("put_rerun::run_again").await else { return };
     let store = PgMetaStore::connect_config(db.config(), 2).await.unwrap();
     store
-        .create_bucket(BucketRecord { name: "b".into(), region: "r".into(), project: "p".into(), created: 1 })
+        .create_bucket(BucketRecord {
+            name: "b".into(),
+            region: "r".into(),
+            project: "p".into(),
+            created: 1,
+            ..Default::default()
+        })
         .await
         .unwrap();
     let (b1, b2) = (BlobId::random(), BlobId::random());
@@ -78,7 +86,13 @@ async fn a_quota_set_while_a_put_waits_for_the_bucket_is_seen() {
     let Some(db) = TestDatabase::new("put_rerun::quota_while_waiting").await else { return };
     let store = PgMetaStore::connect_config(db.config(), 2).await.unwrap();
     store
-        .create_bucket(BucketRecord { name: "b".into(), region: "r".into(), project: "p".into(), created: 1 })
+        .create_bucket(BucketRecord {
+            name: "b".into(),
+            region: "r".into(),
+            project: "p".into(),
+            created: 1,
+            ..Default::default()
+        })
         .await
         .unwrap();
     store.put_object("b", inline("old", 5), WriteCondition::None).await.unwrap();

@@ -6,11 +6,18 @@ use coffer_meta_postgres::testing::TestDatabase;
 use coffer_meta_postgres::PgMetaStore;
 
 fn bucket(name: &str) -> BucketRecord {
-    BucketRecord { name: name.into(), region: "us-east-1".into(), project: "p".into(), created: 1 }
+    BucketRecord {
+        name: name.into(),
+        region: "us-east-1".into(),
+        project: "p".into(),
+        created: 1,
+        ..Default::default()
+    }
 }
 
 fn object(key: &str, body: &'static [u8]) -> ObjectRecord {
     ObjectRecord {
+        version_id: None,
         key: key.into(),
         size: body.len() as u64,
         etag: "e".into(),

@@ -33,7 +33,13 @@ async fn the_pool_speaks_verified_tls() {
     let tls = PgTls { ca_file: Some(t.ca.clone()) };
     let store = PgMetaStore::connect_config_with(t.config.clone(), 3, &tls).await.unwrap();
     store
-        .create_bucket(BucketRecord { name: "b".into(), region: "r".into(), project: "p".into(), created: 1 })
+        .create_bucket(BucketRecord {
+            name: "b".into(),
+            region: "r".into(),
+            project: "p".into(),
+            created: 1,
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert!(store.get_bucket("b").await.unwrap().is_some());

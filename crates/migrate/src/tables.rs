@@ -1,9 +1,13 @@
-//! What is copied: every table of SQLite schema v11 and the PostgreSQL table
-//! (schema v8) it goes to, column by column, with the value's type on the
+//! What is copied: every table of SQLite schema v13 and the PostgreSQL table
+//! (schema v10) it goes to, column by column, with the value's type on the
 //! way. The two schemas are the same but for three spellings: SQLite's
 //! `access_keys.user` is `user_name` (`user` is reserved in PostgreSQL),
-//! `users.root` is an INTEGER there and a BOOLEAN here, and ids are
-//! `INTEGER PRIMARY KEY` there and identity columns here.
+//! flags (`users.root`, `buckets.object_lock`,
+//! `object_versions.delete_marker`) are INTEGERs there and BOOLEANs here,
+//! and ids are `INTEGER PRIMARY KEY` there and identity columns here.
+//! Row ids go over as they are (objects', uploads', versions'), so the
+//! rows that name them (segments, parts, version segments) need no
+//! translation.
 //!
 //! [`crate::source::check_schema`] and [`crate::target::check_schema`]
 //! compare these lists with the databases' own catalogues before anything
@@ -11,9 +15,9 @@
 //! the copy instead of being dropped.
 
 /// The SQLite schema version this copier knows.
-pub const SQLITE_VERSION: u32 = 12;
+pub const SQLITE_VERSION: u32 = 13;
 /// The PostgreSQL schema version this copier writes.
-pub const POSTGRES_VERSION: u32 = 9;
+pub const POSTGRES_VERSION: u32 = 10;
 
 /// PostgreSQL tables with no SQLite counterpart, left empty by the copy:
 /// `bucket_totals` (v5) holds counter shards added to the totals in the
@@ -124,6 +128,8 @@ pub const TABLES: &[Table] = &[
             col("bytes", Int8),
             col("objects", Int8),
             opt("metered_until", Int8),
+            col("versioning", Int4),
+            col("object_lock", Bool),
         ],
         key_len: 1,
         identity: Some("id"),
@@ -151,6 +157,8 @@ pub const TABLES: &[Table] = &[
             col("last_modified", Int8),
             col("meta", Text),
             opt("inline_data", Bytes),
+            opt("version_id", Text),
+            col("seq", Int8),
         ],
         key_len: 1,
         identity: Some("id"),
@@ -158,6 +166,30 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "segments",
         columns: &[col("object_id", Int8), col("idx", Int4), col("blob_id", Text), col("size", Int8)],
+        key_len: 2,
+        identity: None,
+    },
+    Table {
+        name: "object_versions",
+        columns: &[
+            col("id", Int8),
+            col("bucket_id", Int8),
+            col("key", Bytes),
+            col("seq", Int8),
+            opt("version_id", Text),
+            col("delete_marker", Bool),
+            col("size", Int8),
+            col("etag", Text),
+            col("last_modified", Int8),
+            col("meta", Text),
+            opt("inline_data", Bytes),
+        ],
+        key_len: 1,
+        identity: Some("id"),
+    },
+    Table {
+        name: "version_segments",
+        columns: &[col("version_row", Int8), col("idx", Int4), col("blob_id", Text), col("size", Int8)],
         key_len: 2,
         identity: None,
     },

@@ -9,7 +9,11 @@ use std::fmt;
 use tokio_postgres::Transaction;
 
 /// Per bucket: its stored totals, its objects (count, bytes, inline bytes),
-/// their segments (count, bytes), uploads, parts (count, bytes), configs.
+/// their segments (count, bytes), uploads, parts (count, bytes), configs;
+/// its versioning and object lock, its other versions (count, delete
+/// markers, bytes, inline bytes, sum of `seq`), their segments (count,
+/// bytes), and the sum of its objects' `seq`. Flags are compared as 0/1
+/// (SQLite's integers, PostgreSQL's booleans).
 const BUCKETS: &str = "SELECT b.name, b.bytes, b.objects,
     (SELECT count(*) FROM objects o WHERE o.bucket_id = b.id),
     (SELECT CAST(coalesce(sum(o.size), 0) AS BIGINT) FROM objects o WHERE o.bucket_id = b.id),
@@ -21,7 +25,17 @@ const BUCKETS: &str = "SELECT b.name, b.bytes, b.objects,
     (SELECT count(*) FROM parts p JOIN uploads u ON p.upload_row = u.id WHERE u.bucket_id = b.id),
     (SELECT CAST(coalesce(sum(p.size), 0) AS BIGINT) FROM parts p JOIN uploads u ON p.upload_row = u.id
         WHERE u.bucket_id = b.id),
-    (SELECT count(*) FROM bucket_configs c WHERE c.bucket_id = b.id)
+    (SELECT count(*) FROM bucket_configs c WHERE c.bucket_id = b.id),
+    CAST(b.versioning AS BIGINT), CAST(CASE WHEN b.object_lock THEN 1 ELSE 0 END AS BIGINT),
+    (SELECT count(*) FROM object_versions v WHERE v.bucket_id = b.id),
+    (SELECT count(*) FROM object_versions v WHERE v.bucket_id = b.id AND v.delete_marker),
+    (SELECT CAST(coalesce(sum(v.size), 0) AS BIGINT) FROM object_versions v WHERE v.bucket_id = b.id),
+    (SELECT CAST(coalesce(sum(length(v.inline_data)), 0) AS BIGINT) FROM object_versions v WHERE v.bucket_id = b.id),
+    (SELECT CAST(coalesce(sum(v.seq), 0) AS BIGINT) FROM object_versions v WHERE v.bucket_id = b.id),
+    (SELECT count(*) FROM version_segments s JOIN object_versions v ON s.version_row = v.id WHERE v.bucket_id = b.id),
+    (SELECT CAST(coalesce(sum(s.size), 0) AS BIGINT) FROM version_segments s JOIN object_versions v
+        ON s.version_row = v.id WHERE v.bucket_id = b.id),
+    (SELECT CAST(coalesce(sum(o.seq), 0) AS BIGINT) FROM objects o WHERE o.bucket_id = b.id)
 FROM buckets b";
 
 /// Per project: users, root users, users with a console password.

@@ -61,6 +61,7 @@ fn assert_same(after: &Snapshot, before: &Snapshot) {
     for (a, b) in after.objects.iter().zip(&before.objects) {
         assert_eq!(a, b, "object {}", b.1.key);
     }
+    assert_eq!(after.versions, before.versions, "versions");
     assert_eq!(after.uploads, before.uploads, "uploads and parts");
     assert_eq!(after.gc, before.gc, "garbage queue");
     assert_eq!(after.usage, before.usage, "usage");
@@ -75,12 +76,16 @@ async fn every_record_reads_back_the_same_from_postgres() {
     let (_dir, path, before) = filled_sqlite().await;
     // The fixture holds what it should (else equality proves little).
     assert_eq!((before.projects.len(), before.users.len(), before.keys.len()), (2, 2, 3));
-    assert_eq!((before.buckets.len(), before.objects.len(), before.uploads[0].2.len()), (3, 13, 2));
+    assert_eq!((before.buckets.len(), before.objects.len(), before.uploads[0].2.len()), (5, 15, 2));
     assert_eq!(before.configs.iter().filter(|c| c.2.is_some()).count(), 4, "three of a bucket, one of a project");
     assert_eq!(before.gc.len(), 3, "two overwritten versions' blobs");
     assert!(before.usage.iter().any(|u| u.byte_hours > 0.0), "metered storage");
     assert_eq!(before.generations.iter().map(|g| g.1).collect::<Vec<_>>(), [2, 1]);
     assert!(before.keys.iter().any(|k| k.last_used.is_some() && k.project.is_empty()));
+    let versions: Vec<_> = before.versions.iter().filter(|v| v.0 == "versioned").collect();
+    assert_eq!(versions.len(), 6, "doc: marker, two versions, null; gone: marker; later: null");
+    assert_eq!(versions.iter().filter(|v| v.2.as_ref().is_some_and(|r| r.delete_marker)).count(), 2);
+    assert!(versions.iter().any(|v| v.2.as_ref().is_some_and(|r| r.object.meta.legal_hold)));
 
     let mut pages = 0;
     let report = migrate(&small_pages(path.clone(), &schema), |_, _| pages += 1).await.unwrap();
@@ -90,7 +95,9 @@ async fn every_record_reads_back_the_same_from_postgres() {
         assert_eq!(s, p, "{t}");
     }
     let objects = report.tables.iter().find(|t| t.0 == "objects").unwrap();
-    assert_eq!(objects.1, 13);
+    assert_eq!(objects.1, 15);
+    let older = report.tables.iter().find(|t| t.0 == "object_versions").unwrap();
+    assert_eq!(older.1, 5, "everything but the current versions");
     let photos = report.buckets.iter().find(|b| b.0 == "photos").unwrap();
     assert_eq!((photos.1, photos.2, photos.3), (4, 65_536 + 3 + (5 << 20) + 1234, 1));
     let text = report.to_string();
@@ -105,9 +112,16 @@ async fn every_record_reads_back_the_same_from_postgres() {
     assert!(!pg.acquire_lease("orphan-sweep", "gateway", T0 + 1, T0 + 2).await.unwrap());
     assert!(pg.acquire_lease("orphan-sweep", "gateway", T0 + 60_001, T0 + 120_000).await.unwrap());
     // New rows get fresh ids (the identity sequences moved past the copied ones).
-    let b = BucketRecord { name: "after".into(), region: "us-east-1".into(), project: "acme".into(), created: T0 };
+    let b = BucketRecord {
+        name: "after".into(),
+        region: "us-east-1".into(),
+        project: "acme".into(),
+        created: T0,
+        ..Default::default()
+    };
     pg.create_bucket(b).await.unwrap();
     let o = ObjectRecord {
+        version_id: Some(coffer_types::new_version_id()),
         key: "k".into(),
         size: 1,
         etag: "\"e\"".into(),
@@ -115,11 +129,27 @@ async fn every_record_reads_back_the_same_from_postgres() {
         meta: ObjectMeta::default(),
         data: ObjectData::Inline(bytes::Bytes::from_static(b"x")),
     };
-    pg.put_object("after", o, WriteCondition::None).await.unwrap();
+    pg.put_object("after", o.clone(), WriteCondition::None).await.unwrap();
+    // A versioned bucket goes on where it stood: its next version is the
+    // newest, its locked version stays locked.
+    pg.set_versioning("versioned", None, VersioningChange::Set(coffer_types::Versioning::Enabled)).await.unwrap();
+    let id = pg.put_object("versioned", o, WriteCondition::None).await.unwrap().unwrap().unwrap();
+    let q = VersionListQuery { prefix: "k".into(), limit: 10, ..Default::default() };
+    match &pg.list_versions("versioned", &q).await.unwrap()[..] {
+        [VersionEntry::Version(v)] => assert!(v.latest && v.version_id.as_deref() == Some(id.as_str())),
+        other => panic!("{other:?}"),
+    }
+    let doc = VersionListQuery { prefix: "doc".into(), limit: 10, ..Default::default() };
+    let listed = pg.list_versions("versioned", &doc).await.unwrap();
+    // Newest first: the marker, the last version, the held one, the null one.
+    let VersionEntry::Version(held) = &listed[2] else { panic!("{listed:?}") };
+    let target = DeleteTarget::Version(held.version_id.clone());
+    let r = pg.delete_version("versioned", None, "doc", &target, LockCheck { now: T0, bypass_governance: false }).await;
+    assert!(matches!(r, Err(MetaError::ObjectLocked(_))), "{r:?}");
     let u = UploadRecord { upload_id: "upload-2".into(), key: "k".into(), initiated: T0, meta: ObjectMeta::default() };
     pg.create_upload("after", u).await.unwrap();
     pg.record_signin_failure(&["addr:x".into()], T0, 0).await.unwrap();
-    assert_eq!(pg.list_buckets(&BucketQuery { limit: 1000, ..Default::default() }).await.unwrap().len(), 4);
+    assert_eq!(pg.list_buckets(&BucketQuery { limit: 1000, ..Default::default() }).await.unwrap().len(), 6);
 }
 
 #[tokio::test]
@@ -193,10 +223,10 @@ async fn an_unknown_source_schema_is_refused() {
     let (_dir, path, _) = filled_sqlite().await;
     let nowhere: tokio_postgres::Config = "host=/nonexistent dbname=none".parse().unwrap();
     let raw = rusqlite::Connection::open(&path).unwrap();
-    raw.pragma_update(None, "user_version", 11).unwrap();
-    let e = migrate(&Options::new(&path, nowhere.clone()), |_, _| {}).await.unwrap_err();
-    assert!(matches!(e, MigrateError::SourceVersion { found: 11, expected: 12 }), "{e}");
     raw.pragma_update(None, "user_version", 12).unwrap();
+    let e = migrate(&Options::new(&path, nowhere.clone()), |_, _| {}).await.unwrap_err();
+    assert!(matches!(e, MigrateError::SourceVersion { found: 12, expected: 13 }), "{e}");
+    raw.pragma_update(None, "user_version", 13).unwrap();
     raw.execute_batch("ALTER TABLE objects ADD COLUMN surprise TEXT").unwrap();
     let e = migrate(&Options::new(&path, nowhere.clone()), |_, _| {}).await.unwrap_err();
     assert!(matches!(e, MigrateError::Schema(_)) && e.to_string().contains("surprise"), "{e}");

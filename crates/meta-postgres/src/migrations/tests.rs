@@ -249,3 +249,92 @@ async fn v6_lists_from_the_index_alone_both_ways() {
     assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (5000, 5000 * 5001 / 2));
     migrate(&mut c, 6).await.unwrap();
 }
+
+/// v10's down drops older versions and delete markers, queues their blobs
+/// and counts the totals again from what is left (current objects and
+/// parts), folded into the bucket rows; current objects survive v10 both
+/// ways, as the null version.
+#[tokio::test]
+async fn versions_leave_with_v10_down_and_totals_follow() {
+    let Some(schema) = TestSchema::new("migrations::v10_data").await else { return };
+    let mut c = connect(&schema).await;
+    migrate(&mut c, 9).await.unwrap();
+    c.batch_execute(
+        "INSERT INTO buckets (name, region, project, created, bytes, objects) VALUES ('b', 'r', 'p', 1, 5, 1);
+         INSERT INTO objects (bucket_id, key, size, etag, last_modified, meta)
+             SELECT id, '\\x6b'::bytea, 5, 'e', 1, '{}' FROM buckets;",
+    )
+    .await
+    .unwrap();
+    migrate(&mut c, 10).await.unwrap();
+    let row = c.query_one("SELECT version_id, seq FROM objects", &[]).await.unwrap();
+    assert_eq!((row.get::<_, Option<String>>(0), row.get::<_, i64>(1)), (None, 0), "the null version");
+    let row = c.query_one("SELECT versioning, object_lock FROM buckets", &[]).await.unwrap();
+    assert_eq!((row.get::<_, i32>(0), row.get::<_, bool>(1)), (0, false), "unversioned");
+    // Versioning on, two older versions (one with a blob) and a marker; a
+    // part in progress; the totals partly in a shard.
+    c.batch_execute(
+        "UPDATE buckets SET versioning = 1, bytes = 20, objects = 2;
+         INSERT INTO bucket_totals (bucket_id, shard, bytes, objects) SELECT id, 3, 7, 1 FROM buckets;
+         INSERT INTO object_versions (bucket_id, key, seq, version_id, delete_marker, size, etag, last_modified, meta)
+             SELECT id, '\\x6b'::bytea, s, 'v' || s, s = 3, CASE WHEN s = 3 THEN 0 ELSE 11 END, 'e', 1, '{}'
+             FROM buckets, generate_series(1, 3) s;
+         INSERT INTO version_segments (version_row, idx, blob_id, size)
+             SELECT id, 0, 'blob-of-v1', 11 FROM object_versions WHERE seq = 1;
+         INSERT INTO uploads (bucket_id, upload_id, key, initiated, meta) SELECT id, 'u', '\\x6b'::bytea, 1, '{}' FROM buckets;
+         INSERT INTO parts (upload_row, part_number, size, etag, last_modified, blob_id)
+             SELECT id, 1, 4, 'p', 1, 'part-blob' FROM uploads;",
+    )
+    .await
+    .unwrap();
+    migrate(&mut c, 9).await.unwrap();
+    let queued: Vec<String> =
+        c.query("SELECT blob_id FROM gc_queue", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(queued, ["blob-of-v1"]);
+    let row = c.query_one("SELECT bytes, objects FROM buckets", &[]).await.unwrap();
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (5 + 4, 1), "the object and the part");
+    let shards: i64 = c.query_one("SELECT count(*) FROM bucket_totals", &[]).await.unwrap().get(0);
+    assert_eq!(shards, 0, "totals folded");
+    let n: i64 = c.query_one("SELECT count(*) FROM objects", &[]).await.unwrap().get(0);
+    assert_eq!(n, 1);
+    migrate(&mut c, 10).await.unwrap();
+}
+
+/// v10: a version listing's range read of `object_versions` (as
+/// `version_ops::range` sends it, with the generic plan every statement of
+/// the store gets) reads the `(bucket_id, key, seq DESC)` index alone, in
+/// the listing's order.
+#[tokio::test]
+async fn v10_lists_versions_from_the_index_alone() {
+    let Some(schema) = TestSchema::new("migrations::v10_plan").await else { return };
+    let mut c = connect(&schema).await;
+    migrate(&mut c, 10).await.unwrap();
+    c.batch_execute(
+        "INSERT INTO buckets (name, region, project, created) VALUES ('b', 'r', 'p', 1);
+         INSERT INTO object_versions (bucket_id, key, seq, version_id, delete_marker, size, etag, last_modified, meta)
+         SELECT b.id, convert_to('k' || lpad((i / 4)::text, 5, '0'), 'UTF8'), i % 4, 'v' || i, i % 7 = 0, i, 'e', i, '{}'
+         FROM buckets b, generate_series(1, 20000) i;",
+    )
+    .await
+    .unwrap();
+    c.batch_execute("VACUUM ANALYZE object_versions").await.unwrap();
+    c.batch_execute(
+        "SET plan_cache_mode = force_generic_plan;
+         PREPARE r(int8, bytea, int8, bool, bytea, int8) AS
+             SELECT key, seq, version_id, delete_marker, size, etag, last_modified FROM object_versions
+             WHERE bucket_id = $1 AND key >= $2 AND (key > $2 OR CASE WHEN $3::int8 IS NULL THEN $4 ELSE seq < $3 END)
+             AND key < $5 ORDER BY key, seq DESC LIMIT $6;",
+    )
+    .await
+    .unwrap();
+    let plan: Vec<String> = c
+        .query("EXPLAIN EXECUTE r(1, '\\x6b3031'::bytea, 2, false, '\\x6b3032'::bytea, 1001)", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .collect();
+    let plan = plan.join("\n");
+    assert!(plan.contains("Index Only Scan using object_versions_by_key"), "{plan}");
+    assert!(!plan.contains("Sort"), "already in order: {plan}");
+}

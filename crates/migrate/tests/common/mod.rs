@@ -5,11 +5,11 @@
 
 use bytes::Bytes;
 use coffer_meta::*;
-use coffer_types::{BlobId, CannedAcl};
+use coffer_types::{new_version_id, BlobId, CannedAcl, LockMode, Retention, Versioning};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const PROJECTS: &[&str] = &[OPERATOR_PROJECT, "acme", "beta"];
-pub const BUCKETS: &[&str] = &["photos", "logs", "empty"];
+pub const BUCKETS: &[&str] = &["photos", "logs", "empty", "versioned", "locked"];
 pub const CONFIGS: &[&str] = &["acl", "policy", "cors"];
 pub const SCOPES: &[&str] = &["addr:192.0.2.7", "acct:192.0.2.7/acme/alice", "addr:2001:db8::/64"];
 pub const PRINCIPALS: &[&str] = &["user:acme/AIDAALICE0000000000", "operator:AKOPERATOR"];
@@ -31,6 +31,8 @@ fn full_meta() -> ObjectMeta {
         checksum: Some(checksum("CRC64NVME", "AAAAAAAAAAA=", "FULL_OBJECT")),
         acl: Some(CannedAcl::PublicRead),
         tags: coffer_types::TagSet::parse_header("project=blue%20sky&é=").unwrap(),
+        retention: None,
+        legal_hold: false,
     }
 }
 
@@ -42,8 +44,10 @@ pub fn all_bytes(n: usize) -> Bytes {
 /// Fills `s` with projects, users (policies, paths, password hashes), keys
 /// (operator's, sealed, inactive, expiring, used), quotas, buckets with every
 /// configuration, inline and segmented objects (odd keys, every header),
-/// a multipart upload with parts, queued (one claimed) garbage, usage,
-/// sign-in failures and session generations.
+/// a multipart upload with parts, queued (one claimed) garbage, versioned
+/// buckets (older versions, delete markers, null versions, locked
+/// versions; [`fill_versions`]), usage, sign-in failures and session
+/// generations.
 pub async fn fill<S: MetaStore + IdentityStore>(s: &S) {
     for (i, p) in ["acme", "beta"].iter().enumerate() {
         s.create_project(ProjectRecord { name: (*p).into(), created: T0 + i as i64 }).await.unwrap();
@@ -105,6 +109,7 @@ pub async fn fill<S: MetaStore + IdentityStore>(s: &S) {
             region: (*region).into(),
             project: (*project).into(),
             created: T0 + 100 + i as i64,
+            ..Default::default()
         };
         s.create_bucket(b).await.unwrap();
     }
@@ -121,6 +126,7 @@ pub async fn fill<S: MetaStore + IdentityStore>(s: &S) {
         .unwrap();
 
     let object = |key: &str, data: ObjectData, size: u64| ObjectRecord {
+        version_id: None,
         key: key.into(),
         size,
         etag: format!("\"{}\"", &BlobId::random().as_str()[..32]),
@@ -150,6 +156,7 @@ pub async fn fill<S: MetaStore + IdentityStore>(s: &S) {
     }
     let claimed = s.gc_claim(i64::MAX, 1, T0 + 300, T0 + 900).await.unwrap();
     assert_eq!(claimed.len(), 1, "one queued blob claimed");
+    fill_versions(s).await;
 
     let upload = UploadRecord {
         upload_id: "upload-1".into(),
@@ -198,6 +205,51 @@ pub async fn fill<S: MetaStore + IdentityStore>(s: &S) {
     assert!(s.acquire_lease("orphan-sweep", "old-server", T0, T0 + 60_000).await.unwrap());
 }
 
+/// Two versioned buckets. `versioned` (project beta): `doc` written before
+/// versioning (its null version), then twice with versioning enabled (one
+/// of them under retention and a legal hold, with blobs) and deleted (a
+/// delete marker on top); `gone`, a delete marker alone; then versioning
+/// suspended and `later` written (a current null version beside older
+/// ones). `locked`, made with object lock: one version in COMPLIANCE.
+pub async fn fill_versions<S: MetaStore>(s: &S) {
+    let at = |name: &str, created: i64| BucketRecord {
+        name: name.into(),
+        region: "eu-west-1".into(),
+        project: "beta".into(),
+        created,
+        ..Default::default()
+    };
+    s.create_bucket(at("versioned", T0 + 110)).await.unwrap();
+    let locked = BucketRecord { versioning: Versioning::Enabled, object_lock: true, ..at("locked", T0 + 111) };
+    s.create_bucket(locked).await.unwrap();
+    let version = |key: &str, data: ObjectData, size: u64| ObjectRecord {
+        version_id: Some(new_version_id()),
+        key: key.into(),
+        size,
+        etag: format!("\"{}\"", &BlobId::random().as_str()[..32]),
+        last_modified: T0 + 600,
+        meta: ObjectMeta::default(),
+        data,
+    };
+    let put = |b: &'static str, o: ObjectRecord| async move { s.put_object(b, o, WriteCondition::None).await.unwrap() };
+    assert_eq!(put("versioned", version("doc", ObjectData::Inline(all_bytes(100)), 100)).await, None);
+    s.set_versioning("versioned", None, VersioningChange::Set(Versioning::Enabled)).await.unwrap();
+    let segs = vec![Segment { blob: BlobId::random(), size: 300 }, Segment { blob: BlobId::random(), size: 33 }];
+    let mut held = version("doc", ObjectData::Segments(segs), 333);
+    held.meta = full_meta();
+    held.meta.retention = Some(Retention { mode: LockMode::Governance, until: T0 + 86_400_000 });
+    held.meta.legal_hold = true;
+    assert!(matches!(put("versioned", held).await, Some(Some(_))));
+    put("versioned", version("doc", ObjectData::Inline(Bytes::from_static(b"v2")), 2)).await;
+    assert!(s.delete_object("versioned", "doc").await.unwrap());
+    s.delete_object("versioned", "gone").await.unwrap();
+    s.set_versioning("versioned", None, VersioningChange::Set(Versioning::Suspended)).await.unwrap();
+    assert_eq!(put("versioned", version("later", ObjectData::Inline(all_bytes(7)), 7)).await, Some(None));
+    let mut kept = version("k", ObjectData::Segments(vec![Segment { blob: BlobId::random(), size: 5 }]), 5);
+    kept.meta.retention = Some(Retention { mode: LockMode::Compliance, until: T0 + 86_400_000 });
+    put("locked", kept).await;
+}
+
 /// Everything a store holds, as the traits answer.
 #[derive(Debug, PartialEq)]
 pub struct Snapshot {
@@ -209,6 +261,9 @@ pub struct Snapshot {
     pub totals: Vec<(String, StoredTotals)>,
     pub quotas: Vec<(QuotaScope, Quota)>,
     pub objects: Vec<(String, ObjectRecord)>,
+    /// Per bucket, every entry of its version listing, each with the
+    /// version as read by its id.
+    pub versions: Vec<(String, VersionEntry, Option<VersionRecord>)>,
     pub uploads: Vec<(String, UploadRecord, Vec<PartRecord>)>,
     pub gc: Vec<BlobId>,
     pub usage: Vec<UsageRecord>,
@@ -235,7 +290,7 @@ pub async fn snapshot<S: MetaStore + IdentityStore>(s: &S) -> Snapshot {
         assert_eq!(Some(k.clone()), s.get_access_key(&k.access_key).await.unwrap());
     }
     let buckets = s.list_buckets(&BucketQuery { limit: 1000, ..Default::default() }).await.unwrap();
-    let (mut configs, mut objects, mut uploads) = (project_configs, vec![], vec![]);
+    let (mut configs, mut objects, mut uploads, mut versions) = (project_configs, vec![], vec![], vec![]);
     for b in BUCKETS {
         for c in CONFIGS {
             configs.push(((*b).into(), (*c).into(), s.get_bucket_config(b, c).await.unwrap()));
@@ -247,6 +302,17 @@ pub async fn snapshot<S: MetaStore + IdentityStore>(s: &S) -> Snapshot {
             let rec = s.get_object(b, &o.key).await.unwrap().expect("listed object is there");
             assert_eq!((rec.size, &rec.etag, rec.last_modified), (o.size, &o.etag, o.last_modified));
             objects.push(((*b).to_owned(), rec));
+        }
+        let q = VersionListQuery { limit: 1000, ..Default::default() };
+        for e in s.list_versions(b, &q).await.unwrap() {
+            let read = match &e {
+                VersionEntry::Version(v) => {
+                    let which = VersionSel::Id(v.version_id.clone());
+                    Some(s.get_version(b, &v.key, &which).await.unwrap().expect("a listed version is there"))
+                }
+                VersionEntry::CommonPrefix(_) => None,
+            };
+            versions.push(((*b).to_owned(), e, read));
         }
         let q = UploadListQuery { limit: 1000, ..Default::default() };
         for u in s.list_uploads(b, &q).await.unwrap() {
@@ -274,6 +340,7 @@ pub async fn snapshot<S: MetaStore + IdentityStore>(s: &S) -> Snapshot {
         totals,
         quotas,
         objects,
+        versions,
         uploads,
         gc,
         usage,
