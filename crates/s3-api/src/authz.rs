@@ -285,9 +285,17 @@ async fn check(
     }
     // The canned ACL may still grant it: the object's for reads, the bucket's otherwise.
     let acl = if reads_object {
-        // The version the request reads (a copy's source: its current one).
+        // The version the request reads: its own `versionId`, or a copy
+        // source's. (Without it, a source version under a delete marker
+        // would look missing, and the missing-key answer below would let
+        // the copy read it unauthorized.)
         let own = info.name == ctx.bucket() && key == Some(ctx.key());
-        let version = if own { ctx.version() } else { None };
+        let source = if own { None } else { crate::object_put::copy_source(ctx).ok() };
+        let version = match &source {
+            Some(src) if src.bucket == info.name && Some(src.key.as_str()) == key => src.version.as_deref(),
+            _ if own => ctx.version(),
+            _ => None,
+        };
         match svc.engine.object_acl(&info.name, key.unwrap_or(""), version).await {
             Ok(acl) => acl,
             // A missing key: 404 for whoever may list the bucket, 403 for others.

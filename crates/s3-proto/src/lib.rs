@@ -21,6 +21,7 @@ pub mod body;
 pub mod chunked;
 pub mod cors;
 pub mod error;
+pub mod lifecycle;
 pub mod object_lock;
 pub mod ops;
 pub mod ownership;

@@ -86,7 +86,7 @@ pub fn render_config(default: Option<&DefaultRetention>) -> String {
         }
     };
     doc(&format!(
-        "<ObjectLockConfiguration {NS}><ObjectLockEnabled>Enabled</ObjectLockEnabled>{rule}</ObjectLockConfiguration>"
+        "<ObjectLockConfiguration xmlns=\"{NS}\"><ObjectLockEnabled>Enabled</ObjectLockEnabled>{rule}</ObjectLockConfiguration>"
     ))
 }
 
@@ -118,7 +118,7 @@ pub fn parse_retention(body: &[u8], now: UnixMillis) -> Result<Option<Retention>
 /// The GetObjectRetention document.
 pub fn render_retention(r: &Retention) -> String {
     doc(&format!(
-        "<Retention {NS}><Mode>{}</Mode><RetainUntilDate>{}</RetainUntilDate></Retention>",
+        "<Retention xmlns=\"{NS}\"><Mode>{}</Mode><RetainUntilDate>{}</RetainUntilDate></Retention>",
         r.mode.as_str(),
         crate::time_fmt::iso8601_millis(r.until)
     ))
@@ -146,7 +146,7 @@ pub fn parse_legal_hold(body: &[u8]) -> Result<bool, S3Error> {
 
 /// The GetObjectLegalHold document.
 pub fn render_legal_hold(on: bool) -> String {
-    doc(&format!("<LegalHold {NS}><Status>{}</Status></LegalHold>", if on { "ON" } else { "OFF" }))
+    doc(&format!("<LegalHold xmlns=\"{NS}\"><Status>{}</Status></LegalHold>", if on { "ON" } else { "OFF" }))
 }
 
 /// What a write's `x-amz-object-lock-*` headers ask for.
@@ -203,6 +203,7 @@ mod tests {
         let d = parse_config(days.as_bytes()).unwrap().unwrap();
         assert_eq!(d, DefaultRetention { mode: LockMode::Governance, period: RetentionPeriod::Days(3) });
         assert!(render_config(Some(&d)).contains("<Mode>GOVERNANCE</Mode><Days>3</Days>"));
+        assert_eq!(parse_config(render_config(Some(&d)).as_bytes()).unwrap(), Some(d), "what is rendered parses");
         let code = |rule: &str| parse_config(cfg(rule).as_bytes()).unwrap_err().code;
         let both =
             "<Rule><DefaultRetention><Mode>COMPLIANCE</Mode><Days>1</Days><Years>1</Years></DefaultRetention></Rule>";

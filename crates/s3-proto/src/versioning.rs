@@ -36,8 +36,8 @@ pub fn parse(body: &[u8]) -> Result<Versioning, S3Error> {
 /// The GetBucketVersioning document (empty while the bucket is unversioned).
 pub fn render(v: Versioning) -> String {
     let body = match v.status() {
-        None => format!("<VersioningConfiguration {NS}/>"),
-        Some(s) => format!("<VersioningConfiguration {NS}><Status>{s}</Status></VersioningConfiguration>"),
+        None => format!("<VersioningConfiguration xmlns=\"{NS}\"/>"),
+        Some(s) => format!("<VersioningConfiguration xmlns=\"{NS}\"><Status>{s}</Status></VersioningConfiguration>"),
     };
     format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{body}")
 }
@@ -67,5 +67,10 @@ mod tests {
         assert_eq!(code("<Versioning"), C::MalformedXML);
         assert!(render(Versioning::Unversioned).ends_with("/>"));
         assert!(render(Versioning::Suspended).contains("<Status>Suspended</Status>"));
+        assert_eq!(
+            parse(render(Versioning::Enabled).as_bytes()).unwrap(),
+            Versioning::Enabled,
+            "what is rendered parses"
+        );
     }
 }

@@ -19,7 +19,15 @@ fn until(secs_from_now: i64) -> String {
 }
 
 /// A signed request with a `Content-MD5` of its body, as lock settings need.
-async fn with_md5(s: &TestServer, key: &Key, method: &str, path: &str, query: &str, extra: &[(&str, &str)], body: &[u8]) -> RawResponse {
+async fn with_md5(
+    s: &TestServer,
+    key: &Key,
+    method: &str,
+    path: &str,
+    query: &str,
+    extra: &[(&str, &str)],
+    body: &[u8],
+) -> RawResponse {
     let md5 = md5_b64(body);
     let mut h = vec![("content-md5", md5.as_str())];
     h.extend_from_slice(extra);
@@ -34,10 +42,16 @@ async fn lock_configuration_and_default_retention() {
     let op = Key::operator();
     // Lock settings where there is no lock.
     assert_eq!(s.signed("PUT", "/plain", "", &[], b"").await.status, 200);
-    assert_eq!(code(&s.signed("GET", "/plain", "object-lock", &[], b"").await), (404, "ObjectLockConfigurationNotFoundError".into()));
+    assert_eq!(
+        code(&s.signed("GET", "/plain", "object-lock", &[], b"").await),
+        (404, "ObjectLockConfigurationNotFoundError".into())
+    );
     let hold = [("x-amz-object-lock-legal-hold", "ON")];
     assert_eq!(code(&with_md5(&s, &op, "PUT", "/plain/k", "", &hold, b"x").await), (400, "InvalidRequest".into()));
-    assert_eq!(code(&with_md5(&s, &op, "PUT", "/plain", "object-lock", &[], GOV_1_DAY).await), (409, "InvalidBucketState".into()));
+    assert_eq!(
+        code(&with_md5(&s, &op, "PUT", "/plain", "object-lock", &[], GOV_1_DAY).await),
+        (409, "InvalidBucketState".into())
+    );
 
     let r = s.signed("PUT", "/locked", "", &[("x-amz-bucket-object-lock-enabled", "true")], b"").await;
     assert_eq!(r.status, 200, "{}", r.text());
@@ -49,7 +63,11 @@ async fn lock_configuration_and_default_retention() {
     // The setting needs its integrity header.
     assert_eq!(code(&s.signed("PUT", "/locked", "object-lock", &[], GOV_1_DAY).await), (400, "InvalidRequest".into()));
     assert_eq!(with_md5(&s, &op, "PUT", "/locked", "object-lock", &[], GOV_1_DAY).await.status, 200);
-    assert!(s.signed("GET", "/locked", "object-lock", &[], b"").await.text().contains("<Mode>GOVERNANCE</Mode><Days>1</Days>"));
+    assert!(s
+        .signed("GET", "/locked", "object-lock", &[], b"")
+        .await
+        .text()
+        .contains("<Mode>GOVERNANCE</Mode><Days>1</Days>"));
 
     // A write with no lock headers gets the default.
     let w = s.signed("PUT", "/locked/k", "", &[], b"data").await;
@@ -85,7 +103,10 @@ async fn compliance_and_legal_hold_hold_against_everyone() {
     let rq = format!("retention&versionId={v}");
     let doc = |d: &str| format!("<Retention><Mode>COMPLIANCE</Mode><RetainUntilDate>{d}</RetainUntilDate></Retention>");
     let shorter = doc(&until(60));
-    assert_eq!(code(&with_md5(&s, &op, "PUT", "/vault/k", &rq, &bypass, shorter.as_bytes()).await), (403, "AccessDenied".into()));
+    assert_eq!(
+        code(&with_md5(&s, &op, "PUT", "/vault/k", &rq, &bypass, shorter.as_bytes()).await),
+        (403, "AccessDenied".into())
+    );
     let longer = doc(&until(7200));
     assert_eq!(with_md5(&s, &op, "PUT", "/vault/k", &rq, &[], longer.as_bytes()).await.status, 200);
     // The bucket cannot go while the version is there.
@@ -115,7 +136,9 @@ async fn a_stolen_key_cannot_destroy_locked_versions() {
     let s = TestServer::start().await;
     s.admin("POST", "/projects", Some(json!({ "name": "acme" }))).await;
     let root = s.new_key("acme", None, None).await;
-    let r = s.request_as(Some(&root), REGION, "PUT", "/backup", "", &[("x-amz-bucket-object-lock-enabled", "true")], b"").await;
+    let r = s
+        .request_as(Some(&root), REGION, "PUT", "/backup", "", &[("x-amz-bucket-object-lock-enabled", "true")], b"")
+        .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(with_md5(&s, &root, "PUT", "/backup", "object-lock", &[], GOV_1_DAY).await.status, 200);
     let v = s.request_as(Some(&root), REGION, "PUT", "/backup/snap", "", &[], b"snapshot").await;
@@ -133,7 +156,10 @@ async fn a_stolen_key_cannot_destroy_locked_versions() {
     assert_eq!(code(&r), (403, "AccessDenied".into()));
     let gone = b"<Retention/>";
     let rq = format!("retention&versionId={v}");
-    assert_eq!(code(&with_md5(&s, &thief, "PUT", "/backup/snap", &rq, &bypass, gone).await), (403, "AccessDenied".into()));
+    assert_eq!(
+        code(&with_md5(&s, &thief, "PUT", "/backup/snap", &rq, &bypass, gone).await),
+        (403, "AccessDenied".into())
+    );
     let r = s.request_as(Some(&thief), REGION, "DELETE", "/backup/snap", "", &[], b"").await;
     assert_eq!((r.status, r.header("x-amz-delete-marker")), (204, Some("true")));
     let r = s.request_as(Some(&root), REGION, "GET", "/backup/snap", &q, &[], b"").await;

@@ -77,19 +77,21 @@ async fn version_ids_other_than_null_are_refused() {
 
 /// Item 11: CreateBucket with object lock made a bucket without any lock;
 /// tags, encryption, storage classes and website redirects were accepted
-/// and dropped.
+/// and dropped. (Object lock is built now: the bucket gets its lock, and
+/// lock headers on a bucket without one are refused; `object_lock.rs`.)
 #[tokio::test]
 async fn unbuilt_features_are_refused_and_nothing_is_stored() {
     let s = setup().await;
     let r = s.signed("PUT", "/locked", "", &[("x-amz-bucket-object-lock-enabled", "true")], b"").await;
-    assert_eq!((r.status, r.code().as_deref()), (501, Some("NotImplemented")), "{}", r.text());
-    assert_eq!(s.signed("HEAD", "/locked", "", &[], b"").await.status, 404, "no bucket without its lock");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let lock = s.signed("GET", "/locked", "object-lock", &[], b"").await.text();
+    assert!(lock.contains("<ObjectLockEnabled>Enabled</ObjectLockEnabled>"), "the bucket has its lock: {lock}");
 
     let refused: &[(&str, &str, u16, &str)] = &[
         ("x-amz-tagging", "project=x&project=y", 400, "InvalidTag"),
-        ("x-amz-object-lock-mode", "COMPLIANCE", 501, "NotImplemented"),
-        ("x-amz-object-lock-retain-until-date", "2030-01-01T00:00:00Z", 501, "NotImplemented"),
-        ("x-amz-object-lock-legal-hold", "ON", 501, "NotImplemented"),
+        ("x-amz-object-lock-mode", "COMPLIANCE", 400, "InvalidArgument"),
+        ("x-amz-object-lock-retain-until-date", "2030-01-01T00:00:00Z", 400, "InvalidArgument"),
+        ("x-amz-object-lock-legal-hold", "ON", 400, "InvalidRequest"),
         ("x-amz-server-side-encryption", "AES256", 501, "NotImplemented"),
         ("x-amz-server-side-encryption", "aws:kms", 501, "NotImplemented"),
         ("x-amz-server-side-encryption-customer-algorithm", "AES256", 501, "NotImplemented"),
@@ -124,7 +126,7 @@ async fn unbuilt_features_are_refused_and_nothing_is_stored() {
     let r = s.signed("PUT", "/unlocked", "", &[("x-amz-bucket-object-lock-enabled", "false")], b"").await;
     assert_eq!(r.status, 200, "{}", r.text());
     // Sub-resources that are not built.
-    for (method, query) in [("PUT", "lifecycle"), ("PUT", "website"), ("PUT", "object-lock")] {
+    for (method, query) in [("PUT", "lifecycle"), ("PUT", "website"), ("PUT", "encryption")] {
         let r = s.signed(method, "/bkt", query, &[], b"<x/>").await;
         assert_eq!((r.status, r.code().as_deref()), (501, Some("NotImplemented")), "{method} ?{query}");
     }

@@ -221,9 +221,9 @@ async fn version_actions_are_required() {
     let s = TestServer::start().await;
     s.admin("POST", "/projects", Some(json!({ "name": "acme" }))).await;
     let root = s.new_key("acme", None, None).await;
-    assert_eq!(s.request_as(Some(&root), REGION, "PUT", "/vb", "", &[], b"").await.status, 200);
-    assert_eq!(s.request_as(Some(&root), REGION, "PUT", "/vb", "versioning", &[], ENABLED).await.status, 200);
-    let first = s.request_as(Some(&root), REGION, "PUT", "/vb/k", "", &[], b"v1").await;
+    assert_eq!(s.request_as(Some(&root), REGION, "PUT", "/vbk", "", &[], b"").await.status, 200);
+    assert_eq!(s.request_as(Some(&root), REGION, "PUT", "/vbk", "versioning", &[], ENABLED).await.status, 200);
+    let first = s.request_as(Some(&root), REGION, "PUT", "/vbk/k", "", &[], b"v1").await;
     let first = first.header("x-amz-version-id").unwrap().to_owned();
     let doc = json!({"document": {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"], "Resource": "*"}
@@ -231,16 +231,16 @@ async fn version_actions_are_required() {
     let user = s.new_user("acme", "plain", doc).await;
     let as_user = |m: &'static str, q: String| {
         let (s, user) = (&s, user.clone());
-        async move { s.request_as(Some(&user), REGION, m, "/vb/k", &q, &[], b"").await }
+        async move { s.request_as(Some(&user), REGION, m, "/vbk/k", &q, &[], b"").await }
     };
     assert_eq!(as_user("GET", String::new()).await.status, 200);
     assert_eq!(code(&as_user("GET", format!("versionId={first}")).await), (403, "AccessDenied".into()));
     assert_eq!(code(&as_user("DELETE", format!("versionId={first}")).await), (403, "AccessDenied".into()));
     let d = as_user("DELETE", String::new()).await;
     assert_eq!((d.status, d.header("x-amz-delete-marker")), (204, Some("true")));
-    let r = s.request_as(Some(&root), REGION, "GET", "/vb/k", &format!("versionId={first}"), &[], b"").await;
+    let r = s.request_as(Some(&root), REGION, "GET", "/vbk/k", &format!("versionId={first}"), &[], b"").await;
     assert_eq!(r.text(), "v1", "the version survived");
-    let src = format!("/vb/k?versionId={first}");
-    let r = s.request_as(Some(&user), REGION, "PUT", "/vb/c", "", &[("x-amz-copy-source", &src)], b"").await;
+    let src = format!("/vbk/k?versionId={first}");
+    let r = s.request_as(Some(&user), REGION, "PUT", "/vbk/c", "", &[("x-amz-copy-source", &src)], b"").await;
     assert_eq!(code(&r), (403, "AccessDenied".into()), "a version as copy source needs s3:GetObjectVersion");
 }

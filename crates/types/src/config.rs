@@ -10,6 +10,7 @@
 //! | `OwnershipControls` | the Object Ownership setting's S3 name, or `none` once deleted (absent: `BucketOwnerEnforced`) | [`crate::ObjectOwnership::parse`] |
 //! | `PublicAccessBlock` | the names of the Block Public Access switches that are on, comma-separated | [`crate::PublicAccessBlock::from_stored`] |
 //! | `Tagging` | the bucket's tags, as `x-amz-tagging` encodes them | [`crate::TagSet::parse_header`] (up to 50 tags) |
+//! | `Lifecycle` | the lifecycle rules as JSON | [`crate::lifecycle::LifecycleConfig`] (serde) |
 //! | `ObjectLock` | the default retention of a bucket with object lock (absent: none) | [`crate::DefaultRetention::from_stored`] |
 
 /// A kind of bucket configuration.
@@ -22,6 +23,7 @@ pub enum BucketConfigKind {
     PublicAccessBlock,
     OwnershipControls,
     ObjectLock,
+    Lifecycle,
 }
 
 impl BucketConfigKind {
@@ -34,6 +36,7 @@ impl BucketConfigKind {
         Self::PublicAccessBlock,
         Self::OwnershipControls,
         Self::ObjectLock,
+        Self::Lifecycle,
     ];
 
     /// The name the metadata store keeps it under (stored: never renamed).
@@ -46,6 +49,7 @@ impl BucketConfigKind {
             Self::PublicAccessBlock => "publicAccessBlock",
             Self::OwnershipControls => "ownershipControls",
             Self::ObjectLock => "objectLock",
+            Self::Lifecycle => "lifecycle",
         }
     }
 }
@@ -57,6 +61,9 @@ mod tests {
     #[test]
     fn names_are_distinct_and_stable() {
         let names: Vec<_> = BucketConfigKind::ALL.iter().map(|k| k.name()).collect();
-        assert_eq!(names, ["acl", "policy", "cors", "tagging", "publicAccessBlock", "ownershipControls", "objectLock"]);
+        assert_eq!(
+            names,
+            ["acl", "policy", "cors", "tagging", "publicAccessBlock", "ownershipControls", "objectLock", "lifecycle"]
+        );
     }
 }

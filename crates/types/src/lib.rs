@@ -12,6 +12,7 @@ mod config;
 mod etag;
 mod ids;
 mod key;
+pub mod lifecycle;
 mod ownership;
 mod public_access;
 mod range;
