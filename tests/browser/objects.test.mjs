@@ -8,8 +8,8 @@
 //
 // Covers: open a bucket; drop two files and a folder (a DataTransfer built in
 // the page; the folder as a directory entry) and watch every progress bar
-// finish, the large file in parallel multipart parts; folders and
-// breadcrumbs; download and compare bytes; a share link fetched without
+// finish, the large file in parallel multipart parts; the listing and the
+// bucket's totals refresh in place (no reload); folders and breadcrumbs; download and compare bytes; a share link fetched without
 // credentials; cancel a throttled multipart upload and see nothing left;
 // multi-select delete; public switch; generate an S3 key and list the bucket
 // with boto3, delete the key and see boto3 refused; usage charts; the root
@@ -102,6 +102,8 @@ await run(async (browser) => {
   });
 
   await check("drop two files and a folder: four uploads, every progress bar finishes", async () => {
+    // Marks this page: a reload or navigation would lose it.
+    await page.evaluate(() => { window.cofferSamePage = true; });
     await drop(page, [["a.txt", "hello from a"], ["big.bin", BIG, 7]],
       { name: "folder", children: [{ name: "c.txt", text: "in the folder" },
         { name: "sub", children: [{ name: "d.txt", text: "deeper" }] }] });
@@ -133,9 +135,19 @@ await run(async (browser) => {
     assert.deepEqual(keys, ["picked/inner/two.txt", "picked/one.txt"]);
   });
 
-  await check("the list shows the files and the folder; breadcrumbs lead back", async () => {
-    await page.locator("#uploads-reload").click();
+  await check("the listing and the bucket's totals refresh in place; breadcrumbs lead back", async () => {
     await row(page, "big.bin").waitFor();
+    await row(page, "picked/").waitFor();
+    await page.waitForFunction(() => document.getElementById("bucket-usage").textContent.includes("in 6 objects"));
+    assert.equal(await page.locator(".empty").count(), 0, "the empty-folder card is gone");
+    assert.equal(await page.evaluate(() => window.cofferSamePage), true, "no reload or navigation");
+    assert.ok(new URL(page.url()).pathname.endsWith(`/buckets/${BUCKET}`), page.url());
+    await assertVisibleText(page.locator("#uploads-done"), "Uploads finished");
+    assert.ok(await page.locator("#uploads-stale").isHidden(), "the listing was updated");
+    // "Select all" works on the swapped-in listing.
+    await page.locator("#pick-all").check();
+    assert.equal(await row(page, "a.txt").locator("input[type=checkbox]").isChecked(), true);
+    await page.locator("#pick-all").uncheck();
     await assertVisibleText(row(page, "big.bin").locator("td[data-label=Size]"), "20.0 MiB");
     await row(page, "folder/").locator("a").click();
     await page.waitForURL(/prefix=folder%2F$/);

@@ -8,11 +8,17 @@ and the credentials to a script:
 - console.test.mjs: sign-in, creating and deleting buckets, the phone layout,
   the operator's view, sign-out;
 - objects.test.mjs: drag-and-drop uploads of files and a folder with
-  progress, multipart and cancel, folders, download, share links, multi-select
-  delete, the public switch, an S3 key used with boto3 then deleted, usage
-  charts, the root creating a read-object-only user on the Users page, and
-  that user's view.
-Both fail on any console error or CSP violation. Their screenshots land in
+  progress, multipart and cancel, the listing and totals refreshed in place
+  after uploads, folders, download, share links, multi-select delete, the
+  public switch, an S3 key used with boto3 then deleted, usage charts, the
+  root creating a read-object-only user on the Users page, and that user's
+  view;
+- versions.test.mjs: versioning turned on in the bucket's settings, a file
+  uploaded twice and its two versions, the older one downloaded and
+  restored, a delete marker found with "Show versions" and undone, a version
+  deleted for good, a Block Public Access switch, object lock with a default
+  retention refusing a version's delete, access key ids on one line.
+All fail on any console error or CSP violation. Their screenshots land in
 target/browser-artifacts/: look at them.
 
 scripts/install-test-deps installs chromium (apt) and playwright-core (npm,
@@ -99,3 +105,7 @@ def test_console_in_chromium(tmp_path):
 
 def test_object_browser_in_chromium(tmp_path):
     run_script(tmp_path, "objects.test.mjs", 10)
+
+
+def test_versions_in_chromium(tmp_path):
+    run_script(tmp_path, "versions.test.mjs", 12)

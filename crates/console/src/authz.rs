@@ -92,6 +92,18 @@ impl<'a> BucketAuthz<'a> {
     /// `s3:ExistingObjectTag/…` keys when a policy that applies has a
     /// condition on them (as the S3 API decides; a missing object has none).
     pub async fn on_existing_object(&self, action: &str, key: &str) -> Result<bool, EngineError> {
+        self.on_existing_version(action, key, None).await
+    }
+
+    /// [`BucketAuthz::on_existing_object`] for one version of `key` (`None`:
+    /// its current one): the tags are that version's, as S3 reads them for a
+    /// request that names a `versionId`.
+    pub async fn on_existing_version(
+        &self,
+        action: &str,
+        key: &str,
+        version: Option<&str>,
+    ) -> Result<bool, EngineError> {
         const PREFIX: &str = "s3:ExistingObjectTag/";
         let identity = match &self.v.principal {
             Principal::User(u) => u.policies.iter().any(|p| p.reads_condition_key(PREFIX)),
@@ -101,13 +113,18 @@ impl<'a> BucketAuthz<'a> {
             return Ok(self.on_object(action, key));
         }
         let mut context = self.context.clone();
-        match self.engine.object_tags(&self.bucket.name, key, None).await {
+        match self.engine.object_tags(&self.bucket.name, key, version).await {
             Ok(tags) => {
                 for (k, v) in tags.0.iter() {
                     context.insert(&format!("{PREFIX}{k}"), v);
                 }
             }
-            Err(EngineError::NoSuchKey | EngineError::DeleteMarker { .. }) => {}
+            Err(
+                EngineError::NoSuchKey
+                | EngineError::NoSuchVersion
+                | EngineError::DeleteMarker { .. }
+                | EngineError::InvalidArgument(_),
+            ) => {}
             Err(e) => return Err(e),
         }
         let resource = format!("arn:aws:s3:::{}/{key}", self.bucket.name);

@@ -234,8 +234,8 @@ pub(crate) async fn delete(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Re
             Ok(web::redirect(&format!("/buckets?deleted={}", b.name), None, &cx.nonce))
         }
         Err(EngineError::BucketNotEmpty) => {
-            let msg =
-                "The bucket is not empty, so it was not deleted. Delete its objects (and unfinished uploads) first.";
+            let msg = "The bucket is not empty, so it was not deleted. Delete its objects, their older versions and \
+                       delete markers, and unfinished uploads first.";
             render_delete(inner, cx, v, &b, StatusCode::CONFLICT, Some(msg.into())).await
         }
         Err(EngineError::NoSuchBucket) => Err(PageError::new(

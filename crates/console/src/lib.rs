@@ -35,7 +35,9 @@ mod meter;
 mod object;
 mod objects;
 mod objects_delete;
+mod objects_versions;
 mod projects;
+mod protection;
 mod session;
 mod settings;
 mod share;
@@ -47,6 +49,7 @@ mod usage_data;
 mod users;
 mod users_edit;
 mod users_gate;
+mod versions;
 mod web;
 
 use bytes::Bytes;
@@ -311,6 +314,13 @@ impl Inner {
             (&Method::POST, ["buckets", name, "share"]) => object::share(self, cx, v, name).await,
             (&Method::POST, ["buckets", name, "delete-objects"]) => objects_delete::delete(self, cx, v, name).await,
             (&Method::POST, ["buckets", name, "visibility"]) => settings::set_visibility(self, cx, v, name).await,
+            (&Method::POST, ["buckets", name, "versioning"]) => protection::set_versioning(self, cx, v, name).await,
+            (&Method::POST, ["buckets", name, "object-lock"]) => protection::set_object_lock(self, cx, v, name).await,
+            (&Method::POST, ["buckets", name, "public-access-block"]) => {
+                protection::set_public_access_block(self, cx, v, name).await
+            }
+            (&Method::POST, ["buckets", name, "restore-version"]) => versions::restore(self, cx, v, name).await,
+            (&Method::POST, ["buckets", name, "delete-version"]) => versions::delete(self, cx, v, name).await,
             (&Method::GET, ["buckets", name, "delete"]) => buckets::confirm_delete(self, cx, v, name).await,
             (&Method::POST, ["buckets", name, "delete"]) => buckets::delete(self, cx, v, name).await,
             (&Method::GET, ["keys"]) => keys::list(self, cx, v).await,
@@ -338,6 +348,10 @@ impl Inner {
             (_, ["signout" | "region" | "buckets" | "keys" | "usage" | "users"])
             | (_, ["buckets", _])
             | (_, ["buckets", _, "delete" | "object" | "share" | "delete-objects" | "visibility"])
+            | (
+                _,
+                ["buckets", _, "versioning" | "object-lock" | "public-access-block" | "restore-version" | "delete-version"],
+            )
             | (_, ["keys", _, "delete" | "activate" | "deactivate"])
             | (_, ["users", _, "password" | "delete"])
             | (_, ["users", _, "password", "remove"]) => Err(web::PageError::new(

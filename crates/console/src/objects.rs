@@ -5,7 +5,13 @@
 //!
 //! The listing is authorized as ListObjectsV2 is (`s3:ListBucket` with the
 //! `s3:prefix` and `s3:delimiter` condition keys). A viewer allowed to read
-//! objects but not to list gets a form to open an object by its key.
+//! objects but not to list gets a form to open an object by its key. In a
+//! bucket that keeps versions, `?versions=1` lists the folder's versions and
+//! delete markers instead (`objects_versions.rs`).
+//!
+//! The listing and the bucket's totals are marked `data-refresh`: when
+//! uploads finish, `static/console.js` reads this same page again and swaps
+//! them in, so new files show without a reload.
 
 use crate::authz::BucketAuthz;
 use crate::form::href;
@@ -20,7 +26,7 @@ use http::{Response, StatusCode};
 use http_body_util::Full;
 
 /// Rows per page by default, and at most.
-const PER_PAGE: usize = 100;
+pub(crate) const PER_PAGE: usize = 100;
 const MAX_PER_PAGE: usize = 1000;
 /// The folder separator.
 pub(crate) const DELIMITER: &str = "/";
@@ -34,10 +40,10 @@ pub(crate) struct Crumb {
     pub href: String,
 }
 
-struct FolderRow {
-    name: String,
-    prefix: String,
-    href: String,
+pub(crate) struct FolderRow {
+    pub name: String,
+    pub prefix: String,
+    pub href: String,
 }
 
 struct ObjectRow {
@@ -60,6 +66,13 @@ struct ObjectsPage {
     search: String,
     folders: Vec<FolderRow>,
     objects: Vec<ObjectRow>,
+    /// Listing versions (`?versions=1`) instead of objects.
+    versions_mode: bool,
+    version_rows: Vec<crate::objects_versions::VersionEntry>,
+    /// The link that shows or hides versions, in a bucket that keeps them.
+    versions_toggle: Option<String>,
+    /// The settings panel starts open (after a change to a setting).
+    settings_open: bool,
     sort_links: Vec<(String, String, bool)>,
     next: Option<String>,
     first: Option<String>,
@@ -128,13 +141,26 @@ pub(crate) async fn browse(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Re
     let sort = Sort::parse(cx.query.get("sort"));
     let desc = cx.query.get("desc") == Some("1");
     let list_prefix = format!("{prefix}{search}");
+    let versions_mode = b.versioning.is_versioned() && cx.query.get("versions") == Some("1");
+    let mut version_rows = Vec::new();
 
     let authz = BucketAuthz::load(&inner.engine, v, cx, inner.cfg.secure_cookies, &b).await.map_err(engine_err)?;
     let settings = settings::load(inner, &authz, &b).await?;
     let authz = authz.with("s3:prefix", &list_prefix).with("s3:delimiter", DELIMITER);
     let base = format!("/buckets/{}", b.name);
     let (mut folders, mut objects, mut next, mut denied) = (Vec::new(), Vec::new(), None, None);
-    if authz.on_bucket("s3:ListBucket") {
+    if versions_mode {
+        let p = crate::objects_versions::Page {
+            prefix: &prefix,
+            search: &search,
+            after: after.as_deref(),
+            after_version: cx.query.get("vafter").filter(|v| coffer_types::is_version_id(v)),
+            per,
+            number: page,
+        };
+        let l = crate::objects_versions::list(inner, &authz, &b, &p).await?;
+        (folders, version_rows, next, denied) = (l.folders, l.rows, l.next, l.denied);
+    } else if authz.on_bucket("s3:ListBucket") {
         let params =
             ListParams { prefix: list_prefix.clone(), delimiter: Some(DELIMITER.into()), after, max_keys: per };
         let listed = inner.engine.list_objects(&b.name, &params).await.map_err(engine_err)?;
@@ -203,8 +229,13 @@ pub(crate) async fn browse(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Re
             (s.as_str().to_owned(), link, s == sort)
         })
         .collect();
-    let first = (page > 1).then(|| href(&base, &[("prefix", &prefix), ("q", &search)]));
+    let versions_flag = if versions_mode { "1" } else { "" };
+    let first = (page > 1).then(|| href(&base, &[("prefix", &prefix), ("q", &search), ("versions", versions_flag)]));
+    let versions_toggle = b.versioning.is_versioned().then(|| {
+        href(&base, &[("prefix", &prefix), ("q", &search), ("versions", if versions_mode { "" } else { "1" })])
+    });
     let notice = notice(cx);
+    let settings_open = cx.query.get("settings").is_some();
     let t = ObjectsPage {
         chrome: chrome(inner, cx, v, &b.name),
         csrf: v.session.csrf.clone(),
@@ -217,6 +248,10 @@ pub(crate) async fn browse(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Re
         search,
         folders,
         objects,
+        versions_mode,
+        version_rows,
+        versions_toggle,
+        settings_open,
         sort_links,
         next,
         first,
@@ -229,7 +264,8 @@ pub(crate) async fn browse(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Re
     Ok(web::page(StatusCode::OK, &t, &cx.nonce))
 }
 
-/// The notice after a change (`?deleted=N&refused=M`, `?visibility=`).
+/// The notice after a change (`?deleted=N&refused=M`, `?visibility=`,
+/// `?settings=`, `?gone=1`).
 fn notice(cx: &Cx) -> Option<String> {
     let num = |k: &str| cx.query.get(k).and_then(|n| n.parse::<u64>().ok());
     if let Some(n) = num("deleted") {
@@ -240,11 +276,22 @@ fn notice(cx: &Cx) -> Option<String> {
         }
         return Some(s);
     }
-    match cx.query.get("visibility") {
-        Some("public") => Some("The bucket is now public: anyone with an object's URL can read it.".into()),
-        Some("private") => Some("The console's public-read grant was removed.".into()),
-        _ => None,
+    if cx.query.get("gone") == Some("1") {
+        return Some("The version was deleted; it was the object's last one.".into());
     }
+    let text = match (cx.query.get("visibility"), cx.query.get("settings")) {
+        (Some("public"), _) => "The bucket is now public: anyone with an object's URL can read it.",
+        (Some("private"), _) => "The console's public-read grant was removed.",
+        (_, Some("versioning-enabled")) => "Versioning is enabled: every write now keeps the version it replaces.",
+        (_, Some("versioning-suspended")) => {
+            "Versioning is suspended: new writes replace the null version; existing versions stay."
+        }
+        (_, Some("lock-on")) => "Object lock is on for this bucket. It cannot be turned off.",
+        (_, Some("retention")) => "The default retention was saved; it applies to versions written from now on.",
+        (_, Some("public-access-block")) => "Block Public Access was saved.",
+        _ => return None,
+    };
+    Some(text.to_owned())
 }
 
 /// The bucket and object key named by a request (`?key=` or form `key`).

@@ -32,6 +32,8 @@ struct ConfirmPage {
     shown: Vec<String>,
     more: usize,
     back: String,
+    /// The bucket keeps versions: a delete adds a delete marker, nothing is lost.
+    versioned: bool,
 }
 
 /// Deleted and refused counts.
@@ -92,6 +94,7 @@ pub(crate) async fn delete(inner: &Inner, cx: &Cx, v: &Viewer, name: &str) -> Re
             keys,
             folders,
             back,
+            versioned: b.versioning.is_versioned(),
         };
         return Ok(web::page(StatusCode::OK, &t, &cx.nonce));
     }

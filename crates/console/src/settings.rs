@@ -1,7 +1,8 @@
 //! A bucket's settings as the object browser shows them: public or private
-//! (and the switch), CORS rules, quota and use. The switch adds or removes
-//! one statement of the bucket policy (Sid [`PUBLIC_SID`]), leaving every
-//! other statement as it was.
+//! (and the switch), CORS rules, quota and use, and its protection
+//! (versioning, object lock, Block Public Access: `protection.rs`). The
+//! switch adds or removes one statement of the bucket policy (Sid
+//! [`PUBLIC_SID`]), leaving every other statement as it was.
 
 use crate::authz::BucketAuthz;
 use crate::session::Viewer;
@@ -13,7 +14,7 @@ use coffer_iam::authz::{decide, Access};
 use coffer_iam::Principal;
 use coffer_meta::{Quota, QuotaScope};
 use coffer_policy::{Context, Policy};
-use coffer_types::CannedAcl;
+use coffer_types::{CannedAcl, PublicAccessBlock};
 use http::{Response, StatusCode};
 use http_body_util::Full;
 use serde_json::{json, Value};
@@ -35,12 +36,15 @@ pub(crate) struct Settings {
     pub console_grant: bool,
     /// The viewer may change the bucket policy.
     pub can_switch: bool,
+    /// Block Public Access (the bucket's or its project's) refuses a public policy.
+    pub public_blocked: bool,
     pub cors: Vec<CorsRow>,
     pub cors_error: Option<String>,
     pub used: String,
     pub objects: u64,
     pub quota: String,
     pub project_quota: String,
+    pub protection: crate::protection::Protection,
 }
 
 fn quota_text(q: &Quota) -> String {
@@ -54,8 +58,19 @@ fn quota_text(q: &Quota) -> String {
     }
 }
 
-/// Whether an anonymous reader may GET objects of the bucket.
-fn anonymous_read(b: &BucketInfo, policy: Option<&Policy>, acl: CannedAcl) -> (bool, String) {
+/// Whether an anonymous reader may GET objects of the bucket, as the S3 API
+/// decides with the Block Public Access switches that apply (`guard`):
+/// `RestrictPublicBuckets` leaves a public policy's public grants out for
+/// anyone outside the project, `IgnorePublicAcls` makes a public ACL grant nothing.
+fn anonymous_read(b: &BucketInfo, policy: Option<&Policy>, acl: CannedAcl, guard: PublicAccessBlock) -> (bool, String) {
+    let restricted;
+    let policy = match policy {
+        Some(p) if guard.restrict_public_buckets && p.is_public() => {
+            restricted = p.without_public_grants();
+            Some(&restricted)
+        }
+        other => other,
+    };
     let context = Context::new();
     let resource = format!("arn:aws:s3:::{}/any-object", b.name);
     let by_policy = Access {
@@ -69,7 +84,7 @@ fn anonymous_read(b: &BucketInfo, policy: Option<&Policy>, acl: CannedAcl) -> (b
     if decide(&Principal::Anonymous, &by_policy) {
         return (true, "the bucket policy lets anyone read objects".into());
     }
-    if matches!(acl, CannedAcl::PublicRead | CannedAcl::PublicReadWrite) {
+    if matches!(acl, CannedAcl::PublicRead | CannedAcl::PublicReadWrite) && !guard.ignore_public_acls {
         return (true, "the bucket's ACL makes its listing public".into());
     }
     (false, String::new())
@@ -80,7 +95,8 @@ pub(crate) async fn load(inner: &Inner, authz: &BucketAuthz<'_>, b: &BucketInfo)
     let engine = &inner.engine;
     let console_grant = authz.policy_text().is_some_and(|t| statements(t).iter().any(is_console_grant));
     let acl = engine.bucket_acl(&b.name).await.map_err(PageError::internal)?;
-    let (public, public_why) = anonymous_read(b, authz.policy(), acl);
+    let guard = engine.effective_public_access_block(b).await.map_err(PageError::internal)?;
+    let (public, public_why) = anonymous_read(b, authz.policy(), acl, guard);
     let (mut cors, mut cors_error) = (Vec::new(), None);
     if let Some(xml) =
         engine.bucket_config(&b.name, coffer_engine::BucketConfigKind::Cors).await.map_err(PageError::internal)?
@@ -108,12 +124,14 @@ pub(crate) async fn load(inner: &Inner, authz: &BucketAuthz<'_>, b: &BucketInfo)
         public_why,
         console_grant,
         can_switch: authz.on_bucket("s3:PutBucketPolicy"),
+        public_blocked: guard.block_public_policy,
         cors,
         cors_error,
         used: human_bytes(totals.bytes),
         objects: totals.objects,
         quota: quota_text(&quota),
         project_quota: quota_text(&pquota),
+        protection: crate::protection::load(inner, authz, b).await?,
     })
 }
 
@@ -247,11 +265,25 @@ mod tests {
 
     #[test]
     fn public_read_is_decided_like_s3() {
-        let b = BucketInfo { name: "b".into(), project: "p".into(), region: "r".into(), created: 0 };
+        let b = BucketInfo {
+            name: "b".into(),
+            project: "p".into(),
+            region: "r".into(),
+            created: 0,
+            versioning: Default::default(),
+            object_lock: false,
+        };
         let on = switched(None, "b", true).unwrap().unwrap();
         let p = Policy::parse_bucket(&on, "b").unwrap();
-        assert!(anonymous_read(&b, Some(&p), CannedAcl::Private).0);
-        assert!(!anonymous_read(&b, None, CannedAcl::Private).0);
-        assert!(anonymous_read(&b, None, CannedAcl::PublicRead).0);
+        let open = PublicAccessBlock::default();
+        assert!(anonymous_read(&b, Some(&p), CannedAcl::Private, open).0);
+        assert!(!anonymous_read(&b, None, CannedAcl::Private, open).0);
+        assert!(anonymous_read(&b, None, CannedAcl::PublicRead, open).0);
+        // Block Public Access as the S3 API applies it.
+        let restrict = PublicAccessBlock { restrict_public_buckets: true, ..open };
+        assert!(!anonymous_read(&b, Some(&p), CannedAcl::Private, restrict).0);
+        let ignore = PublicAccessBlock { ignore_public_acls: true, ..open };
+        assert!(!anonymous_read(&b, None, CannedAcl::PublicRead, ignore).0);
+        assert!(anonymous_read(&b, Some(&p), CannedAcl::PublicRead, ignore).0);
     }
 }

@@ -6,7 +6,8 @@
 //! `{"error": …}`) and, like every state change, needs the session's CSRF
 //! token (header `x-csrf-token`). Each call is authorized as its S3
 //! counterpart: `s3:PutObject` (create, parts, complete),
-//! `s3:AbortMultipartUpload`, `s3:GetObject` (download).
+//! `s3:AbortMultipartUpload`, `s3:GetObject` (download; `s3:GetObjectVersion`
+//! for a download of a named version).
 
 use crate::authz::BucketAuthz;
 use crate::objects::{bucket, key_param};
@@ -289,9 +290,9 @@ fn disposition(key: &str) -> String {
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", crate::form::encode(name))
 }
 
-/// `GET /buckets/{b}/download?key=`: the object's bytes as an attachment
-/// (never rendered by the console's origin: `application/octet-stream`,
-/// `nosniff`, and a sandboxing CSP).
+/// `GET /buckets/{b}/download?key=[&version=]`: the object's bytes (or that
+/// version's) as an attachment (never rendered by the console's origin:
+/// `application/octet-stream`, `nosniff`, and a sandboxing CSP).
 pub(crate) async fn download(
     inner: &Inner,
     cx: &Cx,
@@ -300,23 +301,45 @@ pub(crate) async fn download(
 ) -> Result<Response<ConsoleBody>, PageError> {
     let b = bucket(inner, v, name).await?;
     let key = key_param(cx)?.to_owned();
+    let version = match cx.query.get("version") {
+        None | Some("") => None,
+        Some(v) if coffer_types::is_version_id(v) => Some(v.to_owned()),
+        Some(_) => {
+            return Err(PageError::new(
+                StatusCode::BAD_REQUEST,
+                "No such version",
+                "The address names no valid version.",
+            ))
+        }
+    };
     let authz =
         BucketAuthz::load(&inner.engine, v, cx, inner.cfg.secure_cookies, &b).await.map_err(PageError::internal)?;
-    if !authz.on_existing_object("s3:GetObject", &key).await.map_err(PageError::internal)? {
+    let (action, what) = match version {
+        Some(_) => ("s3:GetObjectVersion", "reading versions of this object"),
+        None => ("s3:GetObject", "reading this object"),
+    };
+    if !authz.on_existing_version(action, &key, version.as_deref()).await.map_err(PageError::internal)? {
         return Err(PageError::new(
             StatusCode::FORBIDDEN,
             "Not allowed",
-            "Your policy does not allow reading this object (s3:GetObject).",
+            format!("Your policy does not allow {what} ({action})."),
         ));
     }
-    let out = match inner
-        .engine
-        .get_object(GetInput { bucket: b.name.clone(), key: key.clone(), ..Default::default() })
-        .await
-    {
+    let input = GetInput { bucket: b.name.clone(), key: key.clone(), version, ..Default::default() };
+    let out = match inner.engine.get_object(input).await {
         Ok(o) => o,
-        Err(EngineError::NoSuchKey) => {
+        Err(EngineError::NoSuchKey | EngineError::NoSuchVersion) => {
             return Err(PageError::new(StatusCode::NOT_FOUND, "No such object", format!("There is no object {key:?}.")))
+        }
+        Err(EngineError::DeleteMarker { .. }) => {
+            return Err(PageError::new(
+                StatusCode::NOT_FOUND,
+                "Object deleted",
+                format!("{key:?} was deleted: its latest version is a delete marker, which has no bytes."),
+            ))
+        }
+        Err(EngineError::InvalidArgument(m)) => {
+            return Err(PageError::new(StatusCode::BAD_REQUEST, "No such version", m))
         }
         Err(e) => return Err(PageError::internal(e)),
     };

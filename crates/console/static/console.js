@@ -53,17 +53,22 @@
     });
   }
 })();
-// Object browser: "select all" for the delete check boxes.
+// Object browser: "select all" for the delete check boxes; bound again
+// when the listing is swapped in place after uploads ("coffer:listing").
 (function () {
-  var all = document.getElementById("pick-all");
-  var form = document.getElementById("listing");
-  if (!all || !form) { return; }
-  var boxes = form.querySelectorAll("input[type=checkbox][name]");
-  if (!boxes.length) { return; }
-  all.hidden = false;
-  all.addEventListener("change", function () {
-    boxes.forEach(function (b) { b.checked = all.checked; });
-  });
+  function bind() {
+    var all = document.getElementById("pick-all");
+    var form = document.getElementById("listing");
+    if (!all || !form) { return; }
+    var boxes = form.querySelectorAll("input[type=checkbox][name]");
+    if (!boxes.length) { return; }
+    all.hidden = false;
+    all.addEventListener("change", function () {
+      boxes.forEach(function (b) { b.checked = all.checked; });
+    });
+  }
+  bind();
+  document.addEventListener("coffer:listing", bind);
 })();
 // Uploads: files and whole folders dropped on the page or chosen with the
 // pickers. Several files at once, each with a progress bar; files at or above
@@ -80,6 +85,7 @@
   var threshold = Number(zone.getAttribute("data-threshold"));
   var list = document.getElementById("uploads");
   var done = document.getElementById("uploads-done");
+  var stale = document.getElementById("uploads-stale");
   var FILES_AT_ONCE = 3;
   var PARTS_AT_ONCE = 4;
   var queue = [];
@@ -166,6 +172,46 @@
     xhr.setRequestHeader("x-csrf-token", csrf);
     xhr.send();
   }
+  // The folder's listing and the bucket's totals, read again (this same
+  // page, fetched and parsed: none of its scripts run) and swapped in place
+  // (every element marked data-refresh, by id), so finished uploads show
+  // without a reload. Check boxes keep their state. At most one read at a
+  // time; uploads finishing meanwhile ask for one more.
+  var refreshing = false;
+  var again = false;
+  var refreshes = 0;
+  function refresh() {
+    if (refreshing) { again = true; return; }
+    refreshing = true;
+    fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (r) {
+        if (!r.ok) { throw new Error("HTTP " + r.status); }
+        return r.text();
+      })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        var checked = {};
+        document.querySelectorAll("#listing input[type=checkbox][name]:checked").forEach(function (b) {
+          checked[b.name + "\n" + b.value] = true;
+        });
+        document.querySelectorAll("[data-refresh]").forEach(function (el) {
+          var next = el.id && fresh.getElementById(el.id);
+          if (next) { el.replaceWith(document.importNode(next, true)); }
+        });
+        document.querySelectorAll("#listing input[type=checkbox][name]").forEach(function (b) {
+          if (checked[b.name + "\n" + b.value]) { b.checked = true; }
+        });
+        document.dispatchEvent(new Event("coffer:listing"));
+        refreshes++;
+        zone.setAttribute("data-refreshes", String(refreshes));
+        stale.hidden = true;
+      })
+      .catch(function () { stale.hidden = false; })
+      .then(function () {
+        refreshing = false;
+        if (again) { again = false; refresh(); }
+      });
+  }
   function finish(job, ok, message) {
     job.li.classList.add(ok ? "ok" : "failed");
     job.li.setAttribute("data-state", ok ? "done" : (job.cancelled ? "cancelled" : "failed"));
@@ -173,7 +219,10 @@
     if (ok) { job.bar.value = job.file.size; }
     job.status.textContent = ok ? "Done, " + human(job.file.size) : message;
     unfinished--;
-    if (unfinished === 0) { done.hidden = false; }
+    if (unfinished === 0) {
+      done.hidden = false;
+      refresh();
+    }
   }
   function pump() {
     while (running < FILES_AT_ONCE && queue.length) {

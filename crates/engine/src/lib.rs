@@ -21,6 +21,7 @@ mod error;
 mod gc;
 mod hashing;
 mod ingest;
+mod lifecycle;
 mod list;
 mod multipart;
 mod object_copy;
@@ -40,6 +41,7 @@ pub use coffer_types::{BucketConfigKind, ObjectOwnership, PublicAccessBlock};
 pub use error::{BoxError, EngineError};
 pub use gc::{ReclaimReport, SWEEP_LEASE};
 pub use ingest::{Body, BodyCheck, ChecksumCheck, ExpectedChecksum};
+pub use lifecycle::LifecycleReport;
 pub use list::{ListPage, ListParams};
 pub use multipart::{Completed, CompletedPart, PartsPage, UploadsPage, UploadsParams, MAX_PART_NUMBER};
 pub use object_copy::{CopyInput, CopyOutput, MetadataDirective};
@@ -88,6 +90,10 @@ pub struct EngineConfig {
     /// (`BucketOwnerEnforced` as on S3 since 2023; `BucketOwnerPreferred`
     /// keeps ACLs working on new buckets, for deployments whose customers rely on them).
     pub default_ownership: ObjectOwnership,
+    /// The length of a day in lifecycle rules: a day, except in test
+    /// deployments that shorten it to run rules in seconds (as RGW's
+    /// `rgw_lc_debug_interval` does).
+    pub lifecycle_day: Duration,
 }
 
 impl EngineConfig {
@@ -108,6 +114,7 @@ impl Default for EngineConfig {
             gc_grace: Duration::from_secs(3600),
             max_read: None,
             default_ownership: ObjectOwnership::BucketOwnerEnforced,
+            lifecycle_day: Duration::from_secs(86_400),
         }
     }
 }

@@ -33,6 +33,8 @@ pub struct PutOutput {
     pub checksum: StoredChecksum,
     /// `x-amz-version-id` (none in an unversioned bucket).
     pub version_id: Option<String>,
+    /// The version as stored, without its data (for `x-amz-expiration`).
+    pub stored: ObjectRecord,
 }
 
 impl Engine {
@@ -68,6 +70,7 @@ impl Engine {
             data: stored.data,
         };
         let data = rec.data.clone();
+        let stored_rec = ObjectRecord { data: Default::default(), ..rec.clone() };
         let r = self.meta.put_object_as(&input.bucket, input.stamp.as_ref(), rec, input.condition).await;
         let written = match self.stamped(&input.bucket, input.stamp.as_ref(), r).await {
             Ok(w) => w,
@@ -76,7 +79,8 @@ impl Engine {
                 return Err(e);
             }
         };
-        Ok(PutOutput { etag, checksum: stored.checksum, version_id: crate::versions::written_header(&written) })
+        let version_id = crate::versions::written_header(&written);
+        Ok(PutOutput { etag, checksum: stored.checksum, version_id, stored: stored_rec })
     }
 
     /// Deletes a key (with versioning, puts a delete marker on it);

@@ -20,6 +20,7 @@ mod cors;
 mod errors;
 mod headers;
 mod health;
+mod lifecycle;
 mod list;
 mod meter;
 mod metered_body;
@@ -245,7 +246,6 @@ impl S3Service {
             | GetBucketEncryption
             | ListBucketIntelligentTieringConfigurations
             | ListBucketInventoryConfigurations
-            | GetBucketLifecycleConfiguration
             | GetBucketLogging
             | ListBucketMetricsConfigurations
             | GetBucketNotificationConfiguration
@@ -253,6 +253,9 @@ impl S3Service {
             | GetBucketRequestPayment
             | GetBucketWebsite => bucket::probe(self, ctx).await,
             GetBucketVersioning => versioning::get(self, ctx).await,
+            GetBucketLifecycleConfiguration => lifecycle::get(self, ctx).await,
+            PutBucketLifecycleConfiguration => lifecycle::put(self, ctx, body).await,
+            DeleteBucketLifecycle => lifecycle::delete(self, ctx).await,
             GetObjectLockConfiguration => object_lock::get_config(self, ctx).await,
             PutObjectLockConfiguration => object_lock::put_config(self, ctx, body).await,
             GetObjectRetention => object_lock::get_retention(self, ctx).await,

@@ -54,6 +54,9 @@ pub(crate) async fn get(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S
     if let Some(v) = out.version_id.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
         h.insert("x-amz-version-id", v);
     }
+    if out.version_id.is_none() || ctx.version().is_none() {
+        crate::lifecycle::expiration_header(s, ctx, h, &out.object).await;
+    }
     if out.object.meta.retention.is_some() || out.object.meta.legal_hold {
         crate::object_lock::write_headers(s, ctx, h, &out.object.meta).await;
     }

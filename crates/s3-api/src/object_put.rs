@@ -55,6 +55,7 @@ pub(crate) async fn put(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Resu
     }
     crate::headers::write_checksum(r.headers_mut(), Some(&checksum));
     respond::version_header(&mut r, out.version_id.as_deref());
+    crate::lifecycle::expiration_header(s, ctx, r.headers_mut(), &out.stored).await;
     Ok(r)
 }
 

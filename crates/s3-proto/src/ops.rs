@@ -256,7 +256,11 @@ operations! {
     ListBucketInventoryConfigurations = GET Bucket ["inventory"]
         => bucket("s3:GetInventoryConfiguration"), Other, None, Probe;
     GetBucketLifecycleConfiguration = GET Bucket ["lifecycle"]
-        => bucket("s3:GetLifecycleConfiguration"), Other, None, Probe;
+        => bucket("s3:GetLifecycleConfiguration"), Other, None;
+    PutBucketLifecycleConfiguration = PUT Bucket ["lifecycle"]
+        => bucket("s3:PutLifecycleConfiguration"), Other, None;
+    DeleteBucketLifecycle = DELETE Bucket ["lifecycle"]
+        => bucket("s3:PutLifecycleConfiguration"), Other, None;
     GetBucketLogging = GET Bucket ["logging"] => bucket("s3:GetBucketLogging"), Other, None, Probe;
     ListBucketMetricsConfigurations = GET Bucket ["metrics"]
         => bucket("s3:GetMetricsConfiguration"), Other, None, Probe;

@@ -30,7 +30,6 @@ pub fn bucket_probe(sub: &str) -> Result<String, S3Error> {
         "inventory" => Ok(doc(&format!("<ListInventoryConfigurationsResult {NS}><IsTruncated>false</IsTruncated></ListInventoryConfigurationsResult>"))),
         "metrics" => Ok(doc(&format!("<ListMetricsConfigurationsResult {NS}><IsTruncated>false</IsTruncated></ListMetricsConfigurationsResult>"))),
         "intelligent-tiering" => Ok(doc(&format!("<ListBucketIntelligentTieringConfigurationsOutput {NS}><IsTruncated>false</IsTruncated></ListBucketIntelligentTieringConfigurationsOutput>"))),
-        "lifecycle" => missing(C::NoSuchLifecycleConfiguration, "lifecycle configuration"),
         "website" => missing(C::NoSuchWebsiteConfiguration, "website configuration"),
         "encryption" => missing(C::ServerSideEncryptionConfigurationNotFoundError, "server side encryption configuration"),
         "replication" => missing(C::ReplicationConfigurationNotFoundError, "replication configuration"),
@@ -56,7 +55,6 @@ mod tests {
 
     #[test]
     fn missing_configurations_have_their_codes() {
-        assert_eq!(bucket_probe("lifecycle").unwrap_err().code, C::NoSuchLifecycleConfiguration);
         assert_eq!(bucket_probe("encryption").unwrap_err().code, C::ServerSideEncryptionConfigurationNotFoundError);
     }
 }

@@ -74,6 +74,11 @@ pub struct ServerConfig {
     pub gc_grace: Duration,
     /// The Object Ownership of buckets made without choosing one.
     pub default_ownership: coffer_engine::ObjectOwnership,
+    /// How often lifecycle rules are applied (every gateway runs a pass;
+    /// a bucket's lease lets one at a time work on it).
+    pub lifecycle_every: Duration,
+    /// A lifecycle "day" (86,400 s; tests shorten it).
+    pub lifecycle_day: Duration,
     /// Domains for virtual-hosted-style requests (`bucket.domain`).
     pub domains: Vec<String>,
     /// With a certificate, `listen` speaks HTTPS (reloaded when the files change).
@@ -239,6 +244,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
         gc_grace: cfg.gc_grace,
         max_read,
         default_ownership: cfg.default_ownership,
+        lifecycle_day: cfg.lifecycle_day,
         ..Default::default()
     };
     let engine = Engine::new(meta.clone(), opened.blobs, engine_cfg);
@@ -280,6 +286,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
     };
     tokio::spawn(engine.clone().gc_loop(Duration::from_secs(5).min(cfg.gc_grace.max(Duration::from_secs(1)))));
     tokio::spawn(engine.clone().orphan_sweep_loop(cfg.reclaim_min_age, cfg.orphan_sweep_every));
+    tokio::spawn(engine.clone().lifecycle_loop(cfg.lifecycle_every));
 
     let svc = coffer_s3_api::S3Service::new(
         engine.clone(),

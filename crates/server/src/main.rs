@@ -149,6 +149,16 @@ struct ServerArgs {
     #[arg(long, env = "COFFER_DEFAULT_OBJECT_OWNERSHIP", default_value = "BucketOwnerEnforced",
           value_parser = parse_default_ownership)]
     default_object_ownership: coffer_engine::ObjectOwnership,
+    /// Seconds between passes applying lifecycle rules.
+    #[arg(long, env = "COFFER_LIFECYCLE_INTERVAL_SECS", default_value_t = 3600,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    lifecycle_interval_secs: u64,
+    /// The length of a "day" in lifecycle rules, in seconds. 86400 in
+    /// production; a test deployment shortens it to run rules in seconds
+    /// (as RGW's rgw_lc_debug_interval does).
+    #[arg(long, env = "COFFER_LIFECYCLE_DAY_SECS", default_value_t = 86_400,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    lifecycle_day_secs: u64,
 }
 
 fn parse_default_ownership(s: &str) -> Result<coffer_engine::ObjectOwnership, String> {
@@ -270,6 +280,8 @@ fn server(args: ServerArgs) -> anyhow::Result<()> {
         root: root_from_env()?,
         gc_grace: Duration::from_secs(args.gc_grace_secs),
         default_ownership: args.default_object_ownership,
+        lifecycle_every: Duration::from_secs(args.lifecycle_interval_secs),
+        lifecycle_day: Duration::from_secs(args.lifecycle_day_secs),
         domains: args.domains,
         tls: match (args.tls_cert, args.tls_key) {
             (Some(cert), Some(key)) => Some(coffer::tls::TlsFiles { cert, key }),

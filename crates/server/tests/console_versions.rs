@@ -356,3 +356,54 @@ async fn a_locked_version_is_refused_with_a_message() {
     assert_eq!(srv.as_key(Some(&root), "GET", "/vault/held.txt", "", b"").await.body, b"held");
     srv.stop().await;
 }
+
+/// The href of the link with `id` on a page, unescaped.
+fn link(page: &str, id: &str) -> Option<String> {
+    let at = page.find(&format!("id=\"{id}\""))?;
+    let h = page[..at].rfind("href=\"")? + 6;
+    Some(page[h..h + page[h..].find('"')?].replace("&#38;", "&").replace("&amp;", "&"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_of_versions_follow_the_listing() {
+    let srv = TestServer::start().await;
+    let root = project_with_bucket(&srv, "many", &[]).await;
+    let s = Session::user(&srv, "alpha", "root").await;
+    assert_eq!(s.post("/buckets/many/versioning", "state=enabled").await.status, 303);
+    let c = srv.client_with(&root.ak, &root.sk);
+    for i in 0..52 {
+        c.put_object().bucket("many").key("k").body(format!("v{i}").into_bytes().into()).send().await.unwrap();
+    }
+    c.put_object().bucket("many").key("k2").body(b"other".to_vec().into()).send().await.unwrap();
+
+    // An object's versions: 50, then the 2 oldest on the next page, none of k2's.
+    let first = s.get("/buckets/many/object?key=k").await.text();
+    let ids = listed_versions(&first);
+    assert_eq!(ids.len(), 50);
+    let older = link(&first, "older-versions").expect("a link to older versions");
+    let second = s.get(&older).await.text();
+    let rest = listed_versions(&second);
+    assert_eq!(rest.len(), 2, "{second}");
+    assert!(rest.iter().all(|id| !ids.contains(id)));
+    assert!(link(&second, "older-versions").is_none() && second.contains("Newest versions"));
+    let oldest = rest[1].clone();
+    let r = s.get(&format!("/buckets/many/download?key=k&version={oldest}")).await;
+    assert_eq!(r.body, b"v0");
+
+    // The folder's versions, two a page: 53 rows over 27 pages, each once.
+    let mut path = "/buckets/many?versions=1&per=2".to_owned();
+    let mut seen = Vec::new();
+    for _ in 0..40 {
+        let t = s.get(&path).await.text();
+        seen.extend(t.match_indices("<tr data-version=\"").map(|(i, m)| t[i + m.len()..][..32].to_owned()));
+        match link(&t, "next-page") {
+            Some(next) => path = next,
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 53);
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 53, "no version twice");
+    srv.stop().await;
+}

@@ -126,7 +126,7 @@ async fn unbuilt_features_are_refused_and_nothing_is_stored() {
     let r = s.signed("PUT", "/unlocked", "", &[("x-amz-bucket-object-lock-enabled", "false")], b"").await;
     assert_eq!(r.status, 200, "{}", r.text());
     // Sub-resources that are not built.
-    for (method, query) in [("PUT", "lifecycle"), ("PUT", "website"), ("PUT", "encryption")] {
+    for (method, query) in [("PUT", "replication"), ("PUT", "website"), ("PUT", "encryption")] {
         let r = s.signed(method, "/bkt", query, &[], b"<x/>").await;
         assert_eq!((r.status, r.code().as_deref()), (501, Some("NotImplemented")), "{method} ?{query}");
     }

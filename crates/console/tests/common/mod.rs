@@ -163,7 +163,14 @@ impl Fx {
 
     pub async fn bucket(&self, name: &str, project: &str) {
         self.engine
-            .create_bucket(NewBucket { name, location: None, region: REGION, project, ownership: None })
+            .create_bucket(NewBucket {
+                name,
+                location: None,
+                region: REGION,
+                project,
+                ownership: None,
+                object_lock: false,
+            })
             .await
             .unwrap();
     }

@@ -73,6 +73,8 @@ const DOCUMENTED: &[(&str, &str, bool, Operation, &str)] = {
         ("GET", "/bkt/k?legal-hold", false, GetObjectLegalHold, "s3:GetObjectLegalHold"),
         ("PUT", "/bkt/k?legal-hold", false, PutObjectLegalHold, "s3:PutObjectLegalHold"),
         ("PUT", "/bkt?object-lock", false, PutObjectLockConfiguration, "s3:PutBucketObjectLockConfiguration"),
+        ("PUT", "/bkt?lifecycle", false, PutBucketLifecycleConfiguration, "s3:PutLifecycleConfiguration"),
+        ("DELETE", "/bkt?lifecycle", false, DeleteBucketLifecycle, "s3:PutLifecycleConfiguration"),
         ("PUT", "/bkt/k?tagging", false, PutObjectTagging, "s3:PutObjectTagging"),
         ("DELETE", "/bkt/k?tagging", false, DeleteObjectTagging, "s3:DeleteObjectTagging"),
         ("POST", "/bkt/k?uploads", false, CreateMultipartUpload, "s3:PutObject"),

@@ -38,6 +38,8 @@ impl TestServer {
     /// Starts with the test configuration as changed by `tweak`.
     pub async fn start_configured(dir: tempfile::TempDir, tweak: impl FnOnce(&mut ServerConfig)) -> Self {
         let mut cfg = ServerConfig {
+            lifecycle_day: std::time::Duration::from_secs(86_400),
+            lifecycle_every: std::time::Duration::from_secs(3600),
             data_dir: dir.path().join("data"),
             listen: "127.0.0.1:0".parse().unwrap(),
             region: REGION.into(),
