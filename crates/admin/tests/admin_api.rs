@@ -8,8 +8,13 @@ use common::{Creds, Harness};
 use serde_json::json;
 
 async fn bucket(h: &Harness, name: &str, project: &str) {
-    let rec =
-        BucketRecord { name: name.into(), region: "r1".into(), project: project.into(), created: 1_700_000_000_000 };
+    let rec = BucketRecord {
+        name: name.into(),
+        region: "r1".into(),
+        project: project.into(),
+        created: 1_700_000_000_000,
+        ..Default::default()
+    };
     h.store.create_bucket(rec).await.unwrap();
 }
 

@@ -15,6 +15,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn config(dir: &std::path::Path, tls: Option<TlsFiles>) -> ServerConfig {
     ServerConfig {
+        lifecycle_day: std::time::Duration::from_secs(86_400),
+        lifecycle_every: std::time::Duration::from_secs(3600),
         data_dir: dir.join("data"),
         listen: "127.0.0.1:0".parse().unwrap(),
         region: REGION.into(),
