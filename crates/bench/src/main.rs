@@ -120,6 +120,10 @@ struct Args {
     /// Concurrency of the large phases.
     #[arg(long, default_value_t = 2)]
     large_concurrency: usize,
+    /// Enable versioning on the benchmark's buckets: every PUT then keeps
+    /// the version it replaces (the versioned-bucket figures).
+    #[arg(long)]
+    versioned: bool,
     /// Send every request as a project's IAM user (full-access preset)
     /// instead of the operator, so the authorization path is measured.
     #[arg(long)]
@@ -396,6 +400,9 @@ impl Bench<'_> {
     async fn run_all(&mut self) -> anyhow::Result<()> {
         let a = self.args;
         phases::create_bucket(self.ep.clone(), "bench").await.map_err(|f| anyhow::anyhow!("create bucket: {f}"))?;
+        if a.versioned {
+            phases::enable_versioning(self.ep.clone(), "bench").await.map_err(|f| anyhow::anyhow!("versioning: {f}"))?;
+        }
         let secs = Stop::For(Duration::from_secs_f64(a.secs));
         if self.has("4k") {
             self.put_get("4KiB", "p4k", 4 * KIB, a.small_concurrency, secs, secs).await?;
@@ -522,6 +529,9 @@ impl Bench<'_> {
         let a = self.args;
         let bucket = "bench-list";
         phases::create_bucket(self.ep.clone(), bucket).await.map_err(|f| anyhow::anyhow!("create bucket: {f}"))?;
+        if a.versioned {
+            phases::enable_versioning(self.ep.clone(), bucket).await.map_err(|f| anyhow::anyhow!("versioning: {f}"))?;
+        }
         let spec = PhaseSpec {
             concurrency: a.small_concurrency,
             stop: Stop::Count(a.list_keys),

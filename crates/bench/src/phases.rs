@@ -299,6 +299,18 @@ pub async fn create_bucket(ep: Arc<Endpoint>, bucket: &str) -> Result<(), Failur
     }
 }
 
+/// Enables versioning on a bucket.
+pub async fn enable_versioning(ep: Arc<Endpoint>, bucket: &str) -> Result<(), Failure> {
+    let mut conn = Conn::new(ep);
+    let doc = Bytes::from_static(b"<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>");
+    let resp = conn.send(Method::PUT, &format!("/{bucket}"), "versioning", doc).await?;
+    if resp.status().is_success() {
+        let _ = read_small(resp.into_body(), 0).await;
+        return Ok(());
+    }
+    Err(fail_from(resp).await)
+}
+
 /// Result of the listing phase.
 #[derive(Default)]
 pub struct ListOutcome {

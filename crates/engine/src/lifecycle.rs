@@ -62,14 +62,16 @@ impl Engine {
     }
 
     /// When a rule expires a current version and which rule (S3's
-    /// `x-amz-expiration`), if one does.
+    /// `x-amz-expiration`), if one does. Told in real days, whatever the
+    /// worker's day (RGW does the same with its debug interval): the header
+    /// is the date a customer is promised.
     pub async fn expiration(
         &self,
         bucket: &str,
         o: &coffer_meta::ObjectRecord,
     ) -> Result<Option<(UnixMillis, String)>, EngineError> {
         let Some(cfg) = self.lifecycle_config(bucket).await? else { return Ok(None) };
-        let at = cfg.expiry_of(&o.key, o.size, &o.meta.tags, o.last_modified, self.day_ms());
+        let at = cfg.expiry_of(&o.key, o.size, &o.meta.tags, o.last_modified, 86_400_000);
         Ok(at.map(|(t, id)| (t, id.to_owned())))
     }
 

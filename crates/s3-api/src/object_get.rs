@@ -44,6 +44,11 @@ pub(crate) async fn get(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S
             }
             return Ok(r);
         }
+        // A key that is not there is not a delete marker either (RGW says
+        // so; SDKs read the header on every 404).
+        Err(EngineError::NoSuchKey) => {
+            return Err(from_engine(EngineError::NoSuchKey).with_header("x-amz-delete-marker", "false"))
+        }
         Err(e) => return Err(from_engine(e)),
     };
     let len = out.range.map(|r| r.len).unwrap_or(out.object.size);

@@ -217,6 +217,7 @@ fn rule(r: RuleDoc, ids: &mut HashSet<String>) -> Result<LifecycleRule, S3Error>
     Ok(LifecycleRule {
         id,
         enabled,
+        legacy_prefix: r.filter.is_none(),
         filter,
         expiration,
         noncurrent_days,
@@ -240,43 +241,51 @@ fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
+/// A rule's `<Filter>` content: one condition alone, several under `<And>`.
+fn render_filter(f: &RuleFilter) -> String {
+    let mut out = String::new();
+    let sizes = |o: &mut String| {
+        if let Some(g) = f.size_greater_than {
+            o.push_str(&format!("<ObjectSizeGreaterThan>{g}</ObjectSizeGreaterThan>"));
+        }
+        if let Some(l) = f.size_less_than {
+            o.push_str(&format!("<ObjectSizeLessThan>{l}</ObjectSizeLessThan>"));
+        }
+    };
+    let parts = usize::from(!f.prefix.is_empty())
+        + f.tags.len()
+        + usize::from(f.size_greater_than.is_some())
+        + usize::from(f.size_less_than.is_some());
+    if parts > 1 {
+        out.push_str("<And>");
+        if !f.prefix.is_empty() {
+            out.push_str(&format!("<Prefix>{}</Prefix>", esc(&f.prefix)));
+        }
+        for (k, v) in &f.tags {
+            out.push_str(&format!("<Tag><Key>{}</Key><Value>{}</Value></Tag>", esc(k), esc(v)));
+        }
+        sizes(&mut out);
+        out.push_str("</And>");
+    } else if let Some((k, v)) = f.tags.first() {
+        out.push_str(&format!("<Tag><Key>{}</Key><Value>{}</Value></Tag>", esc(k), esc(v)));
+    } else if f.size_greater_than.is_some() || f.size_less_than.is_some() {
+        sizes(&mut out);
+    } else {
+        out.push_str(&format!("<Prefix>{}</Prefix>", esc(&f.prefix)));
+    }
+    out
+}
+
 /// The GetBucketLifecycleConfiguration document.
 pub fn render(c: &LifecycleConfig) -> String {
     let mut out = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LifecycleConfiguration xmlns=\"{NS}\">");
     for r in &c.rules {
         out.push_str(&format!("<Rule><ID>{}</ID>", esc(&r.id)));
-        let f = &r.filter;
-        let sizes = |o: &mut String| {
-            if let Some(g) = f.size_greater_than {
-                o.push_str(&format!("<ObjectSizeGreaterThan>{g}</ObjectSizeGreaterThan>"));
-            }
-            if let Some(l) = f.size_less_than {
-                o.push_str(&format!("<ObjectSizeLessThan>{l}</ObjectSizeLessThan>"));
-            }
-        };
-        let parts = usize::from(!f.prefix.is_empty())
-            + f.tags.len()
-            + usize::from(f.size_greater_than.is_some())
-            + usize::from(f.size_less_than.is_some());
-        out.push_str("<Filter>");
-        if parts > 1 {
-            out.push_str("<And>");
-            if !f.prefix.is_empty() {
-                out.push_str(&format!("<Prefix>{}</Prefix>", esc(&f.prefix)));
-            }
-            for (k, v) in &f.tags {
-                out.push_str(&format!("<Tag><Key>{}</Key><Value>{}</Value></Tag>", esc(k), esc(v)));
-            }
-            sizes(&mut out);
-            out.push_str("</And>");
-        } else if let Some((k, v)) = f.tags.first() {
-            out.push_str(&format!("<Tag><Key>{}</Key><Value>{}</Value></Tag>", esc(k), esc(v)));
-        } else if f.size_greater_than.is_some() || f.size_less_than.is_some() {
-            sizes(&mut out);
+        if r.legacy_prefix {
+            out.push_str(&format!("<Prefix>{}</Prefix>", esc(&r.filter.prefix)));
         } else {
-            out.push_str(&format!("<Prefix>{}</Prefix>", esc(&f.prefix)));
+            out.push_str(&format!("<Filter>{}</Filter>", render_filter(&r.filter)));
         }
-        out.push_str("</Filter>");
         out.push_str(&format!("<Status>{}</Status>", if r.enabled { "Enabled" } else { "Disabled" }));
         if let Some(e) = &r.expiration {
             out.push_str("<Expiration>");

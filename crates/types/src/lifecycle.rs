@@ -22,6 +22,10 @@ pub struct LifecycleRule {
     pub enabled: bool,
     #[serde(default)]
     pub filter: RuleFilter,
+    /// The rule named its prefix the old way (`<Prefix>` beside `<Status>`,
+    /// no `<Filter>`): it is answered the same way, as S3 does.
+    #[serde(default)]
+    pub legacy_prefix: bool,
     /// Expires current versions (a delete marker on top when versioned).
     #[serde(default)]
     pub expiration: Option<Expiration>,
