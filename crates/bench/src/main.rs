@@ -401,7 +401,9 @@ impl Bench<'_> {
         let a = self.args;
         phases::create_bucket(self.ep.clone(), "bench").await.map_err(|f| anyhow::anyhow!("create bucket: {f}"))?;
         if a.versioned {
-            phases::enable_versioning(self.ep.clone(), "bench").await.map_err(|f| anyhow::anyhow!("versioning: {f}"))?;
+            phases::enable_versioning(self.ep.clone(), "bench")
+                .await
+                .map_err(|f| anyhow::anyhow!("versioning: {f}"))?;
         }
         let secs = Stop::For(Duration::from_secs_f64(a.secs));
         if self.has("4k") {

@@ -17,9 +17,11 @@ pub fn version_text(id: &Option<String>) -> String {
     id.clone().unwrap_or_else(|| NULL_VERSION.to_owned())
 }
 
-/// The `x-amz-version-id` a write answers with: none in an unversioned bucket.
+/// The `x-amz-version-id` a write answers with: none in an unversioned
+/// bucket, and none for the null version a suspended bucket writes (as S3
+/// and RGW answer).
 pub fn written_header(w: &Written) -> Option<String> {
-    w.as_ref().map(version_text)
+    w.clone().flatten()
 }
 
 /// Checks a client's `versionId` against the bucket: an unversioned bucket

@@ -71,6 +71,7 @@ codes! {
     NoSuchKey = 404, "The specified key does not exist.";
     NoSuchUpload = 404, "The specified multipart upload does not exist.";
     NoSuchVersion = 404, "The specified version does not exist.";
+    InvalidRetentionPeriod = 400, "The retention period must be a positive integer.";
     NoSuchObjectLockConfiguration = 404, "The specified object does not have a ObjectLock configuration";
     InvalidBucketState = 409, "The request is not valid with the current state of the bucket.";
     IllegalVersioningConfigurationException = 400, "The versioning configuration specified in the request is invalid.";

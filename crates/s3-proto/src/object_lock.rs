@@ -62,7 +62,10 @@ pub fn parse_config(body: &[u8]) -> Result<Option<DefaultRetention>, S3Error> {
     let mode = parse_mode(rule.default.mode.as_deref().ok_or_else(malformed)?)?;
     let positive = |v: &str| {
         v.trim().parse::<i64>().ok().filter(|n| *n > 0).and_then(|n| u32::try_from(n).ok()).ok_or_else(|| {
-            S3Error::with_message(C::InvalidArgument, "Default retention period must be a positive integer value.")
+            S3Error::with_message(
+                C::InvalidRetentionPeriod,
+                "Default retention period must be a positive integer value.",
+            )
         })
     };
     let period = match (rule.default.days.as_deref(), rule.default.years.as_deref()) {
@@ -209,7 +212,7 @@ mod tests {
             "<Rule><DefaultRetention><Mode>COMPLIANCE</Mode><Days>1</Days><Years>1</Years></DefaultRetention></Rule>";
         assert_eq!(code(both), C::MalformedXML);
         let zero = "<Rule><DefaultRetention><Mode>COMPLIANCE</Mode><Days>0</Days></DefaultRetention></Rule>";
-        assert_eq!(code(zero), C::InvalidArgument);
+        assert_eq!(code(zero), C::InvalidRetentionPeriod);
         let mode = "<Rule><DefaultRetention><Mode>governance</Mode><Days>1</Days></DefaultRetention></Rule>";
         assert_eq!(code(mode), C::MalformedXML);
         let off = b"<ObjectLockConfiguration><ObjectLockEnabled>Disabled</ObjectLockEnabled></ObjectLockConfiguration>";

@@ -50,8 +50,9 @@ async fn versioning_configuration_round_trip() {
     assert!(s.signed("GET", "/bkt", "versioning", &[], b"").await.text().contains("<Status>Enabled</Status>"));
     assert_eq!(s.signed("PUT", "/bkt", "versioning", &[], SUSPENDED).await.status, 200);
     assert!(s.signed("GET", "/bkt", "versioning", &[], b"").await.text().contains("<Status>Suspended</Status>"));
-    // Suspended: writes are the null version.
-    assert_eq!(s.signed("PUT", "/bkt/k", "", &[], b"y").await.header("x-amz-version-id"), Some("null"));
+    // Suspended: writes are the null version, answered without an id (as S3 does).
+    assert_eq!(s.signed("PUT", "/bkt/k", "", &[], b"y").await.header("x-amz-version-id"), None);
+    assert_eq!(s.signed("GET", "/bkt/k", "", &[], b"").await.header("x-amz-version-id"), Some("null"));
     assert_eq!(code(&s.signed("GET", "/nope", "versioning", &[], b"").await), (404, "NoSuchBucket".into()));
 }
 

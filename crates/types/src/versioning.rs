@@ -198,8 +198,8 @@ impl VersionLock {
 
     /// Whether the retention may be replaced by `new` at `now`. A retention
     /// in force in COMPLIANCE can only be kept or moved later in COMPLIANCE;
-    /// in GOVERNANCE, shortening it, removing it or changing its mode needs
-    /// the bypass.
+    /// in GOVERNANCE, shortening it, removing it or changing its mode (to
+    /// COMPLIANCE too, as S3 and RGW refuse) needs the bypass.
     pub fn may_set_retention(
         &self,
         new: Option<Retention>,
@@ -208,11 +208,10 @@ impl VersionLock {
     ) -> Result<(), LockViolation> {
         let Some(old) = self.retention.filter(|r| r.until > now) else { return Ok(()) };
         let keeps_or_extends = new.is_some_and(|n| n.mode == old.mode && n.until >= old.until);
-        let compliance_upgrade = new.is_some_and(|n| n.mode == LockMode::Compliance && n.until >= old.until);
         match old.mode {
             LockMode::Compliance if keeps_or_extends => Ok(()),
             LockMode::Compliance => Err(LockViolation::Retained),
-            LockMode::Governance if keeps_or_extends || compliance_upgrade || bypass_governance => Ok(()),
+            LockMode::Governance if keeps_or_extends || bypass_governance => Ok(()),
             LockMode::Governance => Err(LockViolation::Retained),
         }
     }
@@ -263,7 +262,11 @@ mod tests {
         assert!(g.may_delete(50, true).is_ok());
         assert!(g.may_set_retention(gov(50), 10, false).is_err());
         assert!(g.may_set_retention(gov(50), 10, true).is_ok());
-        assert!(g.may_set_retention(comp(100), 10, false).is_ok(), "GOVERNANCE can become COMPLIANCE");
+        assert!(
+            g.may_set_retention(comp(100), 10, false).is_err(),
+            "GOVERNANCE becomes COMPLIANCE only with the bypass"
+        );
+        assert!(g.may_set_retention(comp(100), 10, true).is_ok());
         let h = VersionLock { retention: None, legal_hold: true };
         assert_eq!(h.may_delete(0, true), Err(LockViolation::LegalHold));
     }
