@@ -118,6 +118,36 @@ def test_awscli_versioning_and_object_lock(aws):
     assert refused.returncode != 0 and "AccessDenied" in refused.stderr_text, refused.stderr_text
 
 
+def test_awscli_lifecycle_round_trip(aws):
+    name = unique_bucket("cli-lc")
+    aws("s3api", "create-bucket", "--bucket", name)
+    try:
+        rules = {"Rules": [
+            {"ID": "tmp", "Filter": {"Prefix": "tmp/"}, "Status": "Enabled", "Expiration": {"Days": 7}},
+            {"ID": "old versions", "Filter": {}, "Status": "Enabled",
+             "NoncurrentVersionExpiration": {"NoncurrentDays": 30, "NewerNoncurrentVersions": 2}},
+            {"ID": "uploads", "Filter": {"Prefix": ""}, "Status": "Enabled",
+             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 3}}]}
+        aws("s3api", "put-bucket-lifecycle-configuration", "--bucket", name,
+            "--lifecycle-configuration", json.dumps(rules))
+        got = aws.json("s3api", "get-bucket-lifecycle-configuration", "--bucket", name)["Rules"]
+        assert [r["ID"] for r in got] == ["tmp", "old versions", "uploads"]
+        assert got[0]["Expiration"]["Days"] == 7 and got[0]["Filter"]["Prefix"] == "tmp/"
+        assert got[1]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30, "NewerNoncurrentVersions": 2}
+        head = aws.json("s3api", "put-object", "--bucket", name, "--key", "tmp/x")
+        assert 'rule-id="tmp"' in head["Expiration"]
+        transition = {"Rules": [{"ID": "cold", "Filter": {}, "Status": "Enabled",
+                                 "Transitions": [{"Days": 1, "StorageClass": "GLACIER"}]}]}
+        refused = aws("s3api", "put-bucket-lifecycle-configuration", "--bucket", name,
+                      "--lifecycle-configuration", json.dumps(transition), check=False)
+        assert refused.returncode != 0 and "NotImplemented" in refused.stderr_text, refused.stderr_text
+        aws("s3api", "delete-bucket-lifecycle", "--bucket", name)
+        missing = aws("s3api", "get-bucket-lifecycle-configuration", "--bucket", name, check=False)
+        assert missing.returncode != 0 and "NoSuchLifecycleConfiguration" in missing.stderr_text
+    finally:
+        aws("s3", "rb", f"s3://{name}", "--force", check=False)
+
+
 def test_boto3_versions_markers_paging_and_restore(coffer):
     s3 = boto3_client(coffer)
     b = unique_bucket("b3-ver")
