@@ -28,7 +28,7 @@ async fn error_documents_carry_code_resource_and_request_id() {
     assert!(r.text().contains("<Resource>/bkt/missing</Resource>"));
     assert_eq!(r.header("content-type"), Some("application/xml"));
     // Unimplemented operations are 501 NotImplemented in S3 XML.
-    let r = s.signed("PUT", "/bkt", "lifecycle", &[], b"").await;
+    let r = s.signed("PUT", "/bkt", "website", &[], b"").await;
     assert_eq!((r.status, r.code().as_deref()), (501, Some("NotImplemented")));
     // Anonymous requests are refused with AccessDenied.
     let r = s.raw(b"GET /bkt HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
