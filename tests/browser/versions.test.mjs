@@ -9,7 +9,8 @@
 // latest); a delete that leaves a delete marker, the deleted object found
 // again with "Show versions" and restored; a version deleted for good after
 // its confirmation; a Block Public Access switch turned on (the public switch
-// then says why it is gone) and off; object lock turned on with a default
+// then says why it is gone) and off; a lifecycle rule added with the settings
+// panel's form, listed in words and removed; object lock turned on with a default
 // retention, and a locked version's delete refused with a message; the
 // object page at phone width; access key ids on one line in the keys table;
 // no console errors or CSP violations.
@@ -174,6 +175,31 @@ await run(async (browser) => {
     await page.waitForURL(/settings=public-access-block/);
     assert.equal(await page.locator("#bpa-BlockPublicPolicy").isChecked(), false);
     assert.equal(await page.getByRole("button", { name: /Make public/ }).count(), 1);
+  });
+
+  await check("lifecycle: a rule added with the form is listed, then removed", async () => {
+    await page.goto(`${BASE}/buckets/${BUCKET}`);
+    await openSettings(page);
+    await assertVisibleText(page.locator("#lifecycle-none"), "No lifecycle rules");
+    const form = page.locator("#lifecycle-form");
+    await form.getByLabel("Prefix").fill("logs/");
+    await form.getByLabel("Expire objects after (days)").fill("7");
+    await form.getByLabel("Delete noncurrent versions after (days)").fill("30");
+    await form.getByLabel("Keep the newest").fill("2");
+    await form.getByRole("button", { name: "Add rule" }).click();
+    await page.waitForURL(/settings=lifecycle-added/);
+    await assertVisibleText(page.locator(".notice"), "The lifecycle rule was added");
+    const rule = page.locator("#lifecycle-rules li");
+    assert.equal(await rule.count(), 1);
+    await assertVisibleText(rule.first(),
+      "prefix logs/: expire after 7 days; delete noncurrent versions after 30 days, keeping the newest 2");
+    assert.equal(await rule.first().getAttribute("data-rule"), "rule-1");
+    await shot(page, "37a-lifecycle-rule");
+    await rule.first().getByRole("button", { name: "Remove rule rule-1" }).click();
+    await page.waitForURL(/settings=lifecycle-removed/);
+    await assertVisibleText(page.locator(".notice"), "The lifecycle rule was removed.");
+    await assertVisibleText(page.locator("#lifecycle-none"), "No lifecycle rules");
+    assert.equal(await page.locator("#lifecycle-rules li").count(), 0);
   });
 
   await check("object lock: on with a default retention; a locked version's delete is refused", async () => {

@@ -31,6 +31,7 @@ mod buckets;
 mod chart;
 mod form;
 mod keys;
+mod lifecycle;
 mod meter;
 mod object;
 mod objects;
@@ -319,6 +320,8 @@ impl Inner {
             (&Method::POST, ["buckets", name, "public-access-block"]) => {
                 protection::set_public_access_block(self, cx, v, name).await
             }
+            (&Method::POST, ["buckets", name, "lifecycle-add"]) => lifecycle::add(self, cx, v, name).await,
+            (&Method::POST, ["buckets", name, "lifecycle-remove"]) => lifecycle::remove(self, cx, v, name).await,
             (&Method::POST, ["buckets", name, "restore-version"]) => versions::restore(self, cx, v, name).await,
             (&Method::POST, ["buckets", name, "delete-version"]) => versions::delete(self, cx, v, name).await,
             (&Method::GET, ["buckets", name, "delete"]) => buckets::confirm_delete(self, cx, v, name).await,

@@ -289,6 +289,8 @@ fn notice(cx: &Cx) -> Option<String> {
         (_, Some("lock-on")) => "Object lock is on for this bucket. It cannot be turned off.",
         (_, Some("retention")) => "The default retention was saved; it applies to versions written from now on.",
         (_, Some("public-access-block")) => "Block Public Access was saved.",
+        (_, Some("lifecycle-added")) => "The lifecycle rule was added; it applies from the next lifecycle pass.",
+        (_, Some("lifecycle-removed")) => "The lifecycle rule was removed.",
         _ => return None,
     };
     Some(text.to_owned())

@@ -1,6 +1,7 @@
 //! A bucket's settings as the object browser shows them: public or private
 //! (and the switch), CORS rules, quota and use, and its protection
-//! (versioning, object lock, Block Public Access: `protection.rs`). The
+//! (versioning, object lock, Block Public Access: `protection.rs`) and
+//! lifecycle rules (`lifecycle.rs`). The
 //! switch adds or removes one statement of the bucket policy (Sid
 //! [`PUBLIC_SID`]), leaving every other statement as it was.
 
@@ -45,6 +46,7 @@ pub(crate) struct Settings {
     pub quota: String,
     pub project_quota: String,
     pub protection: crate::protection::Protection,
+    pub lifecycle: crate::lifecycle::Lifecycle,
 }
 
 fn quota_text(q: &Quota) -> String {
@@ -132,6 +134,7 @@ pub(crate) async fn load(inner: &Inner, authz: &BucketAuthz<'_>, b: &BucketInfo)
         quota: quota_text(&quota),
         project_quota: quota_text(&pquota),
         protection: crate::protection::load(inner, authz, b).await?,
+        lifecycle: crate::lifecycle::load(inner, authz, b).await?,
     })
 }
 

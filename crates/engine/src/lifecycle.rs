@@ -56,6 +56,36 @@ impl Engine {
         self.write_bucket_config(bucket, stamp, BucketConfigKind::Lifecycle, value).await
     }
 
+    /// Sets (`Some`) or removes the bucket's lifecycle rules over the rules
+    /// `current` the caller read (`None`: none were set), as one
+    /// compare-and-set on the stored document: `PreconditionFailed`, and
+    /// nothing written, if they changed since. An edit of one rule (the
+    /// console adds or removes one) must not undo another edit that
+    /// committed in between.
+    pub async fn replace_lifecycle_config(
+        &self,
+        bucket: &str,
+        stamp: Option<&coffer_meta::BucketStamp>,
+        current: Option<&LifecycleConfig>,
+        config: Option<LifecycleConfig>,
+    ) -> Result<(), EngineError> {
+        let name = BucketConfigKind::Lifecycle.name();
+        let stored = self.meta.get_bucket_config(bucket, name).await;
+        let stored = self.stamped(bucket, stamp, stored).await?;
+        let parsed = stored.as_deref().map(serde_json::from_str::<LifecycleConfig>).transpose().ok();
+        if parsed.as_ref().map(Option::as_ref) != Some(current) {
+            self.buckets.forget(bucket);
+            return Err(EngineError::PreconditionFailed);
+        }
+        let value = config
+            .map(|c| serde_json::to_string(&c))
+            .transpose()
+            .map_err(|e| EngineError::Internal(format!("lifecycle rules: {e}")))?;
+        let r = self.meta.set_bucket_config_if(bucket, stamp, name, Some(stored.as_deref()), value).await;
+        self.buckets.forget(bucket);
+        self.stamped(bucket, stamp, r).await
+    }
+
     /// The length of a lifecycle "day" (shortened in test deployments).
     fn day_ms(&self) -> i64 {
         i64::try_from(self.cfg.lifecycle_day.as_millis()).unwrap_or(i64::MAX).max(1)

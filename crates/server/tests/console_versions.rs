@@ -3,7 +3,7 @@
 //! IAM action its S3 request needs (a user without it is refused, nothing
 //! changes), every change needs the CSRF token, the S3 API sees what the
 //! console set, and a locked version's delete is refused with a message,
-//! never a 500.
+//! never a 500. Lifecycle rules are listed, added and removed the same way.
 
 mod common;
 
@@ -405,5 +405,128 @@ async fn pages_of_versions_follow_the_listing() {
     seen.sort();
     seen.dedup();
     assert_eq!(seen.len(), 53, "no version twice");
+    srv.stop().await;
+}
+
+/// The lifecycle rules a console page lists, by ID.
+fn listed_rules(page: &str) -> Vec<String> {
+    page.match_indices("<li data-rule=\"")
+        .map(|(i, m)| page[i + m.len()..].split('"').next().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_rules_are_listed_added_and_removed_like_s3() {
+    let srv = TestServer::start().await;
+    let root = project_with_bucket(&srv, "aging", &[]).await;
+    user_allowed(&srv, "reader", &["s3:ListBucket", "s3:GetLifecycleConfiguration"]).await;
+    user_allowed(&srv, "blind", &["s3:ListBucket"]).await;
+    let none = s3_config(&srv, &root, "aging", "lifecycle").await;
+    assert!(none.contains("NoSuchLifecycleConfiguration"), "{none}");
+
+    // The root: no CSRF token, no change.
+    let s = Session::user(&srv, "alpha", "root").await;
+    let t = s.get("/buckets/aging").await.text();
+    assert!(t.contains("id=\"lifecycle-none\"") && t.contains("id=\"lifecycle-form\""), "{t}");
+    for (path, form) in [("/buckets/aging/lifecycle-add", "expire_days=7"), ("/buckets/aging/lifecycle-remove", "id=x")]
+    {
+        let r = s.send_form(path, form, false).await;
+        assert_eq!(r.status, 403, "{path}");
+        assert!(r.text().contains("security token"), "{path}");
+    }
+    assert!(s3_config(&srv, &root, "aging", "lifecycle").await.contains("NoSuchLifecycleConfiguration"));
+
+    // Bad values: 400 with a message, nothing stored.
+    for (form, says) in [
+        ("expire_days=0", "whole number from 1"),
+        ("expire_days=soon", "whole number from 1"),
+        ("prefix=logs%2F", "at least one action"),
+        ("keep_newest=2&abort_days=1", "needs the days"),
+    ] {
+        let r = s.post("/buckets/aging/lifecycle-add", form).await;
+        assert_eq!(r.status, 400, "{form}: {}", r.text());
+        assert!(r.text().contains(says), "{form}: {}", r.text());
+    }
+    let long = format!("name={}&abort_days=1", "n".repeat(256));
+    assert_eq!(s.post("/buckets/aging/lifecycle-add", &long).await.status, 400);
+    assert!(s3_config(&srv, &root, "aging", "lifecycle").await.contains("NoSuchLifecycleConfiguration"));
+
+    // Added in the console: S3 answers with the same rules.
+    let r = s.post("/buckets/aging/lifecycle-add", "name=&prefix=logs%2F&expire_days=7").await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(r.header("location").unwrap().contains("settings=lifecycle-added"));
+    let form = "name=old+versions&noncurrent_days=30&keep_newest=3&abort_days=2";
+    assert_eq!(s.post("/buckets/aging/lifecycle-add", form).await.status, 303);
+    let r = s.post("/buckets/aging/lifecycle-add", "name=old+versions&abort_days=1").await;
+    assert_eq!(r.status, 400, "a name taken");
+    assert!(r.text().contains("already has a rule named old versions"), "{}", r.text());
+    let xml = s3_config(&srv, &root, "aging", "lifecycle").await;
+    assert!(xml.contains("<ID>rule-1</ID>") && xml.contains("<Prefix>logs/</Prefix>"), "{xml}");
+    assert!(xml.contains("<Expiration><Days>7</Days></Expiration>"), "{xml}");
+    assert!(xml.contains("<ID>old versions</ID>") && xml.contains("<NoncurrentDays>30</NoncurrentDays>"), "{xml}");
+    assert!(xml.contains("<NewerNoncurrentVersions>3</NewerNoncurrentVersions>"), "{xml}");
+    assert!(xml.contains("<DaysAfterInitiation>2</DaysAfterInitiation>"), "{xml}");
+    let t = s.get("/buckets/aging?settings=lifecycle-added").await.text();
+    assert_eq!(listed_rules(&t), ["rule-1", "old versions"]);
+    assert!(t.contains("prefix logs/: expire after 7 days"), "{t}");
+    assert!(t.contains(
+        "delete noncurrent versions after 30 days, keeping the newest 3; abort incomplete uploads after 2 days"
+    ));
+
+    // Set through S3 (tags and sizes): listed in words, read only but removable.
+    let doc = "<LifecycleConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
+        <Rule><ID>tmp</ID><Status>Enabled</Status><Filter><And><Prefix>logs/</Prefix><Tag><Key>class</Key><Value>tmp</Value></Tag>\
+        <ObjectSizeGreaterThan>1024</ObjectSizeGreaterThan></And></Filter><Expiration><Days>7</Days></Expiration></Rule>\
+        <Rule><ID>all</ID><Status>Disabled</Status><Filter></Filter><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule>\
+        </LifecycleConfiguration>";
+    let md5 = md5_b64(doc.as_bytes());
+    let r = srv
+        .request_as(Some(&root), REGION, "PUT", "/aging", "lifecycle", &[("content-md5", &md5)], doc.as_bytes())
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let t = s.get("/buckets/aging").await.text();
+    assert_eq!(listed_rules(&t), ["tmp", "all"]);
+    assert!(t.contains("prefix logs/, tag class=tmp, larger than 1024 bytes (1.0 KiB): expire after 7 days"), "{t}");
+    assert!(t.contains("all objects: abort incomplete uploads after 1 day (disabled)"), "{t}");
+
+    // A reader sees the rules and no form; its posts are refused, nothing changes.
+    let reader = Session::user(&srv, "alpha", "reader").await;
+    let t = reader.get("/buckets/aging").await.text();
+    assert_eq!(listed_rules(&t), ["tmp", "all"]);
+    assert!(!t.contains("id=\"lifecycle-form\"") && !t.contains("remove-rule"), "{t}");
+    assert!(t.contains("s3:PutLifecycleConfiguration"), "{t}");
+    for (path, form) in
+        [("/buckets/aging/lifecycle-add", "expire_days=1"), ("/buckets/aging/lifecycle-remove", "id=tmp")]
+    {
+        let r = reader.post(path, form).await;
+        assert_eq!(r.status, 403, "{path}");
+        assert!(r.text().contains("s3:PutLifecycleConfiguration"), "{path}: {}", r.text());
+    }
+    let blind = Session::user(&srv, "alpha", "blind").await;
+    let t = blind.get("/buckets/aging").await.text();
+    assert!(t.contains("s3:GetLifecycleConfiguration") && listed_rules(&t).is_empty(), "{t}");
+    let xml = s3_config(&srv, &root, "aging", "lifecycle").await;
+    assert!(xml.contains("<ID>tmp</ID>") && xml.contains("<ID>all</ID>"), "{xml}");
+
+    // Removing: an unknown ID is 404; the last rule takes the configuration with it.
+    assert_eq!(s.post("/buckets/aging/lifecycle-remove", "id=nope").await.status, 404);
+    let r = s.post("/buckets/aging/lifecycle-remove", "id=tmp").await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(r.header("location").unwrap().contains("settings=lifecycle-removed"));
+    let xml = s3_config(&srv, &root, "aging", "lifecycle").await;
+    assert!(!xml.contains("<ID>tmp</ID>") && xml.contains("<ID>all</ID>"), "{xml}");
+    assert_eq!(s.post("/buckets/aging/lifecycle-remove", "id=all").await.status, 303);
+    let gone = s3_config(&srv, &root, "aging", "lifecycle").await;
+    assert!(gone.contains("NoSuchLifecycleConfiguration"), "{gone}");
+    assert!(s.get("/buckets/aging").await.text().contains("id=\"lifecycle-none\""));
+
+    // Two adds at once: both rules are kept, neither undoes the other.
+    let (a, b) = tokio::join!(
+        s.post("/buckets/aging/lifecycle-add", "name=one&expire_days=1"),
+        s.post("/buckets/aging/lifecycle-add", "name=two&expire_days=2"),
+    );
+    assert_eq!((a.status, b.status), (303, 303));
+    let xml = s3_config(&srv, &root, "aging", "lifecycle").await;
+    assert!(xml.contains("<ID>one</ID>") && xml.contains("<ID>two</ID>"), "{xml}");
     srv.stop().await;
 }
