@@ -412,9 +412,9 @@ pub(crate) async fn list_versions(
     let found = found?.ok_or(MetaError::NoSuchBucket)?;
     let bid: i64 = found.get(0);
     let marker_seq: Option<i64> = found.get(1);
-    if want && marker_seq.is_none() {
-        return Err(MetaError::NoSuchVersion.into());
-    }
+    // A marker version that is gone (deleted since the page that named it:
+    // clients empty buckets that way) resumes at its key, never past it.
+    let _ = want;
     let mut scan = VersionScan::new(q, marker_seq);
     while let Some(r) = scan.next_read() {
         let (a, b) = tokio::join!(range(c, Table::Current, bid, &r), range(c, Table::Older, bid, &r));

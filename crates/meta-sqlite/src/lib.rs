@@ -161,7 +161,8 @@ impl MetaStore for SqliteMetaStore {
         which: &VersionSel,
     ) -> Result<Option<VersionRecord>, MetaError> {
         let (b, k, w) = (bucket.to_owned(), key.to_owned(), which.clone());
-        self.readers.run(move |c| version_ops::get_version(c, &b, &k, &w)).await
+        // Point lookups (at most three indexed reads), as `get_object`.
+        self.readers.point(move |c| version_ops::get_version(c, &b, &k, &w)).await
     }
     async fn delete_version(
         &self,

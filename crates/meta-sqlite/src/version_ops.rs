@@ -130,8 +130,13 @@ fn insert_marker(c: &Connection, bid: i64, key: &str, seq: i64, id: Option<&str>
 /// enabled, the current version becomes an older one; suspended, the null
 /// version goes (unless locked) and any other current one becomes older.
 /// Returns the new version's id, its `seq`, and the totals' change so far.
-fn make_room(c: &Connection, b: &BucketState, key: &str, new_id: Option<&str>) -> R<(Option<String>, i64, Delta)> {
-    let cur = current_object(c, b.id, key)?;
+fn make_room(
+    c: &Connection,
+    b: &BucketState,
+    key: &str,
+    cur: Option<Current>,
+    new_id: Option<&str>,
+) -> R<(Option<String>, i64, Delta)> {
     let seq = max_seq(c, b.id, key, cur.as_ref())? + 1;
     let mut d = Delta::default();
     let strict = LockCheck { now: now_millis(), bypass_governance: false };
@@ -167,7 +172,7 @@ pub(crate) fn write_version(
 ) -> R<Written> {
     let cur = current_object(c, b.id, &o.key)?;
     crate::ops::check_condition(cur.as_ref().map(|o| o.etag.as_str()), cond)?;
-    let (id, seq, mut d) = make_room(c, b, &o.key, o.version_id.as_deref())?;
+    let (id, seq, mut d) = make_room(c, b, &o.key, cur, o.version_id.as_deref())?;
     d.bytes += to_i64(o.size) + extra.bytes;
     d.objects += 1 + extra.objects;
     quota::check_quotas(c, b, d)?;
@@ -216,7 +221,7 @@ pub fn delete_version(
         }
         (DeleteTarget::Version(Some(_)), Versioning::Unversioned) => return Ok(Deleted::default()),
         (DeleteTarget::Current { marker }, _) => {
-            let (id, seq, d) = make_room(c, &b, key, Some(marker))?;
+            let (id, seq, d) = make_room(c, &b, key, cur, Some(marker))?;
             insert_marker(c, b.id, key, seq, id.as_deref())?;
             (d, Deleted { found: true, version_id: Some(id), delete_marker: true })
         }
@@ -335,7 +340,8 @@ pub fn list_versions(c: &Connection, bucket: &str, q: &VersionListQuery) -> R<Ve
     let bid = crate::ops::bucket_id(&tx, bucket)?;
     let marker_seq = match &q.version_marker {
         None => None,
-        Some(v) => Some(version_seq(&tx, bid, &q.key_marker, v.as_deref())?.ok_or(MetaError::NoSuchVersion)?),
+        // A marker version that is gone resumes at its key (see `VersionScan::new`).
+        Some(v) => version_seq(&tx, bid, &q.key_marker, v.as_deref())?,
     };
     let mut scan = VersionScan::new(q, marker_seq);
     while let Some(r) = scan.next_read() {

@@ -174,7 +174,8 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<Vec<ListEntry>, MetaError>;
     /// The versions (and delete markers) of `query`, key by key and newest
     /// first, as [`versions::VersionScan`] plans the reads, on one snapshot.
-    /// `NoSuchVersion` if the version marker does not exist.
+    /// A version marker that names no version resumes at the marker's key
+    /// (every version of it left is listed again).
     async fn list_versions(&self, bucket: &str, query: &VersionListQuery) -> Result<Vec<VersionEntry>, MetaError>;
 
     /// Registers a new multipart upload in `bucket`.

@@ -97,8 +97,8 @@ pub struct VersionListQuery {
     pub prefix: String,
     pub delimiter: Option<String>,
     pub key_marker: String,
-    /// A version of `key_marker` (`Some(None)`: its null version);
-    /// `NoSuchVersion` when it does not exist.
+    /// A version of `key_marker` (`Some(None)`: its null version); when it
+    /// no longer exists the listing resumes at `key_marker` itself.
     pub version_marker: Option<Option<String>>,
     pub limit: usize,
 }
@@ -201,7 +201,10 @@ pub struct VersionScan {
 
 impl VersionScan {
     /// A scan for `q`, whose version marker the store resolved to the
-    /// version's `seq` (`marker_seq`).
+    /// version's `seq` (`marker_seq`). A version marker that names no
+    /// version (deleted since the page that returned it: clients empty a
+    /// bucket page by page that way) resumes at the marker's key, all of its
+    /// versions left included: a listing may repeat a version, never skip one.
     pub fn new(q: &VersionListQuery, marker_seq: Option<i64>) -> Self {
         let prefix = q.prefix.as_bytes().to_vec();
         let delimiter = q.delimiter.as_deref().filter(|d| !d.is_empty()).map(|d| d.as_bytes().to_vec());
@@ -212,7 +215,7 @@ impl VersionScan {
             VersionRead { key: prefix.clone(), below: None, inclusive: true, upper: prefix_end(&prefix), limit: 0 };
         if !marker.is_empty() && marker >= prefix.as_slice() {
             read.key = marker.to_vec();
-            read.inclusive = false;
+            read.inclusive = q.version_marker.is_some() && marker_seq.is_none();
             if let Some(seq) = marker_seq {
                 read.below = Some(seq);
                 last_key = Some(marker.to_vec());
