@@ -237,19 +237,7 @@ pub async fn get_object(c: &impl Db, bucket: &str, key: &str) -> Try<Option<Obje
     let row = rows.first().ok_or(MetaError::NoSuchBucket)?;
     let Some(_id) = row.get::<_, Option<i64>>(0) else { return Ok(None) };
     let inline: Option<Vec<u8>> = row.get(5);
-    let data = match inline {
-        Some(bytes) => ObjectData::Inline(Bytes::from(bytes)),
-        None => {
-            let mut segs = Vec::with_capacity(rows.len());
-            for r in &rows {
-                // An object with no segments (empty) has one row of NULLs.
-                if let (Some(b), Some(size)) = (r.get::<_, Option<&str>>(6), r.get::<_, Option<i64>>(7)) {
-                    segs.push(Segment { blob: blob_id(b)?, size: to_u64(size) });
-                }
-            }
-            ObjectData::Segments(segs)
-        }
-    };
+    let data = object_data_of(&rows, inline, 6)?;
     let meta: String = row.get(4);
     Ok(Some(ObjectRecord {
         key: key.to_owned(),
@@ -260,6 +248,22 @@ pub async fn get_object(c: &impl Db, bucket: &str, key: &str) -> Try<Option<Obje
         meta: parse_meta(&meta)?,
         data,
     }))
+}
+
+/// An object's data from the rows of a read joined to its segments: the
+/// inline bytes, or one segment per row (blob id at column `seg`, its size
+/// at `seg + 1`; an object without segments has one row of NULLs there).
+pub(crate) fn object_data_of(rows: &[tokio_postgres::Row], inline: Option<Vec<u8>>, seg: usize) -> Try<ObjectData> {
+    if let Some(bytes) = inline {
+        return Ok(ObjectData::Inline(Bytes::from(bytes)));
+    }
+    let mut segs = Vec::with_capacity(rows.len());
+    for r in rows {
+        if let (Some(b), Some(size)) = (r.get::<_, Option<&str>>(seg), r.get::<_, Option<i64>>(seg + 1)) {
+            segs.push(Segment { blob: blob_id(b)?, size: to_u64(size) });
+        }
+    }
+    Ok(ObjectData::Segments(segs))
 }
 
 /// The current object under (bucket, key): what a write replacing it needs.

@@ -14,13 +14,12 @@
 //! needs no care for atomicity.
 
 use crate::ops::{
-    blob_id, check_condition, check_stamp, current_object, drop_object, insert_object_as, key_text, meta_json,
-    parse_meta, to_i64, to_u64, Current,
+    check_condition, check_stamp, current_object, drop_object, insert_object_as, key_text, meta_json, parse_meta,
+    to_i64, to_u64, Current,
 };
 use crate::quota::{self, lock_bucket, BucketState, Delta};
 use crate::retry::{PipeTx, Try};
 use crate::stmt::{Db, Param};
-use bytes::Bytes;
 use coffer_meta::versions::{merge_rows, VersionRead, VersionRow, VersionScan};
 use coffer_meta::*;
 use coffer_types::{now_millis, Versioning};
@@ -317,19 +316,8 @@ pub async fn get_version(c: &impl Db, bucket: &str, key: &str, which: &VersionSe
     if row.get::<_, Option<bool>>(0).is_none() {
         return Ok(None);
     }
-    let data = match row.get::<_, Option<Vec<u8>>>(7) {
-        Some(bytes) => ObjectData::Inline(Bytes::from(bytes)),
-        None => {
-            let mut segs = Vec::with_capacity(rows.len());
-            for r in &rows {
-                // No segments (a delete marker, an empty object): one row of NULLs.
-                if let (Some(b), Some(size)) = (r.get::<_, Option<&str>>(9), r.get::<_, Option<i64>>(10)) {
-                    segs.push(Segment { blob: blob_id(b)?, size: to_u64(size) });
-                }
-            }
-            ObjectData::Segments(segs)
-        }
-    };
+    // A delete marker has no segments, as an empty object.
+    let data = crate::ops::object_data_of(&rows, row.get(7), 9)?;
     let meta: String = row.get(6);
     let object = ObjectRecord {
         key: key.to_owned(),
