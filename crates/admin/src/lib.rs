@@ -86,6 +86,8 @@ pub struct ControlService {
     iam: Iam,
     meta: Arc<dyn MetaStore>,
     regions: Arc<Vec<RegionInfo>>,
+    /// Told of every answered request (the audit log), if set.
+    observer: Option<Arc<dyn ControlObserver>>,
 }
 
 /// One request, read in full, as the API handlers see it.
@@ -118,7 +120,13 @@ impl ControlService {
         } else {
             regions
         };
-        ControlService { iam, meta, regions: Arc::new(regions) }
+        ControlService { iam, meta, regions: Arc::new(regions), observer: None }
+    }
+
+    /// Reports every answered request to `observer`.
+    pub fn with_observer(mut self, observer: Arc<dyn ControlObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Which API a request is for, judged from its head only: a `POST` to
@@ -149,14 +157,45 @@ impl ControlService {
         let (parts, body) = req.into_parts();
         let api = Self::claims(&parts).unwrap_or(Api::Admin);
         let id = request_id();
-        let body = body::read_limited(body, &parts.headers, MAX_BODY).await;
         let method = parts.method.clone();
         let path = parts.uri.path().to_owned();
+        // Reported once: with the answer, or as 499 if the request is dropped
+        // unanswered (the client went away).
+        let mut report = self.observer.clone().map(|observer| Report {
+            observer,
+            started,
+            record: ControlRecord {
+                request_id: id.clone(),
+                api: match api {
+                    Api::Iam => "iam",
+                    Api::Admin => "admin",
+                },
+                action: None,
+                method: method.to_string(),
+                path: path.clone(),
+                status: 499,
+                access_key: signing_key(&parts),
+                source_ip: peer.map(|p| p.ip().to_canonical()),
+                user_agent: parts
+                    .headers
+                    .get(http::header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned),
+                duration: std::time::Duration::ZERO,
+            },
+        });
+        let body = body::read_limited(body, &parts.headers, MAX_BODY).await;
+        // The IAM action as the IAM API parsed it (percent-decoding included).
+        let mut action = None;
         let resp = match body {
             Ok(body) => {
                 let req = Incoming { id: id.clone(), parts, body, peer };
                 match api {
-                    Api::Iam => iam::handle(self, &req).await,
+                    Api::Iam => {
+                        let (resp, parsed) = iam::handle(self, &req).await;
+                        action = parsed;
+                        resp
+                    }
                     Api::Admin => admin::handle(self, &req).await,
                 }
             }
@@ -173,6 +212,10 @@ impl ControlService {
         let status = resp.status().as_u16();
         let micros = started.elapsed().as_micros() as u64;
         tracing::info!(request_id = %id, api = ?api, %method, %path, status, micros, "control request");
+        if let Some(r) = report.as_mut() {
+            (r.record.status, r.record.action) = (status, action);
+        }
+        drop(report);
         with_request_id(resp, &id)
     }
 
@@ -223,4 +266,93 @@ pub(crate) fn respond(status: u16, content_type: &'static str, body: impl Into<B
         resp.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
     }
     resp
+}
+
+/// One answered control request, as the audit log records it.
+#[derive(Clone, Debug)]
+pub struct ControlRecord {
+    pub request_id: String,
+    /// `admin` or `iam`.
+    pub api: &'static str,
+    /// The IAM API's `Action` (`CreateAccessKey`, `PutUserPolicy`, ...).
+    pub action: Option<String>,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    /// The access key id the request was signed with (never a secret; a
+    /// refused request's is the one it claimed).
+    pub access_key: Option<String>,
+    pub source_ip: Option<std::net::IpAddr>,
+    pub user_agent: Option<String>,
+    pub duration: std::time::Duration,
+}
+
+/// Reports its record when dropped (see `ControlService::handle`).
+struct Report {
+    observer: Arc<dyn ControlObserver>,
+    record: ControlRecord,
+    started: Instant,
+}
+
+impl Drop for Report {
+    fn drop(&mut self) {
+        self.record.duration = self.started.elapsed();
+        self.observer.finished(&self.record);
+    }
+}
+
+/// Receives the control APIs' requests.
+pub trait ControlObserver: Send + Sync + 'static {
+    fn finished(&self, record: &ControlRecord);
+}
+
+/// The access key id in a SigV4 `Authorization` header (`Credential=AKID/…`).
+fn signing_key(parts: &Parts) -> Option<String> {
+    let auth = parts.headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let cred = auth.split("Credential=").nth(1)?;
+    let id = cred.split('/').next()?.trim();
+    (!id.is_empty() && id.len() <= 128).then(|| id.to_owned())
+}
+
+#[cfg(test)]
+mod record_tests {
+    use super::*;
+
+    #[test]
+    fn the_signer_is_read_from_the_authorization_header() {
+        let req = Request::builder()
+            .header("authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=abc")
+            .body(())
+            .unwrap();
+        let (parts, _) = req.into_parts();
+        assert_eq!(signing_key(&parts).as_deref(), Some("AKIDEXAMPLE"));
+        let (none, _) = Request::builder().body(()).unwrap().into_parts();
+        assert_eq!(signing_key(&none), None);
+    }
+
+    #[test]
+    fn a_request_dropped_unanswered_is_reported_once_as_499() {
+        #[derive(Default)]
+        struct Seen(std::sync::Mutex<Vec<u16>>);
+        impl ControlObserver for Seen {
+            fn finished(&self, r: &ControlRecord) {
+                self.0.lock().unwrap().push(r.status);
+            }
+        }
+        let seen = Arc::new(Seen::default());
+        let record = ControlRecord {
+            request_id: "R".into(),
+            api: "admin",
+            action: None,
+            method: "POST".into(),
+            path: "/_coffer/admin/v1/projects".into(),
+            status: 499,
+            access_key: None,
+            source_ip: None,
+            user_agent: None,
+            duration: std::time::Duration::ZERO,
+        };
+        drop(Report { observer: seen.clone(), record, started: Instant::now() });
+        assert_eq!(*seen.0.lock().unwrap(), [499]);
+    }
 }

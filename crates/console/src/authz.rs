@@ -105,6 +105,9 @@ impl<'a> BucketAuthz<'a> {
         version: Option<&str>,
     ) -> Result<bool, EngineError> {
         const PREFIX: &str = "s3:ExistingObjectTag/";
+        if !self.bucket_owner_may(action, key, version).await? {
+            return Ok(false);
+        }
         let identity = match &self.v.principal {
             Principal::User(u) => u.policies.iter().any(|p| p.reads_condition_key(PREFIX)),
             _ => false,
@@ -129,6 +132,40 @@ impl<'a> BucketAuthz<'a> {
         }
         let resource = format!("arn:aws:s3:::{}/{key}", self.bucket.name);
         Ok(self.decide_with(action, &resource, &context))
+    }
+
+    /// On an object another project owns (Object Ownership, as the S3 API
+    /// decides), the bucket's project may read it only with the object's
+    /// `bucket-owner-read` ACL, and see or change its tags and ACL only with
+    /// `bucket-owner-full-control`; deleting or overwriting it stay the
+    /// bucket's. The console acts for the bucket's project.
+    async fn bucket_owner_may(&self, action: &str, key: &str, version: Option<&str>) -> Result<bool, EngineError> {
+        // Deleting and overwriting are the bucket's (as on S3): only reads,
+        // tags and ACLs of the object are its owner's to grant.
+        let owners = action.starts_with("s3:GetObject") || action.contains("Tagging") || action.contains("Acl");
+        if !owners
+            || matches!(self.v.principal, Principal::Operator { .. })
+            || !self.engine.acls_enabled(&self.bucket.name).await?
+        {
+            return Ok(true);
+        }
+        let acl = match self.engine.object_access(&self.bucket.name, key, version).await {
+            Ok((Some(owner), acl)) if owner != self.bucket.project => acl,
+            Ok(_) => return Ok(true),
+            Err(
+                EngineError::NoSuchKey
+                | EngineError::NoSuchVersion
+                | EngineError::DeleteMarker { .. }
+                | EngineError::InvalidArgument(_),
+            ) => return Ok(true),
+            Err(e) => return Err(e),
+        };
+        let read = matches!(action, "s3:GetObject" | "s3:GetObjectVersion");
+        Ok(match acl {
+            coffer_types::CannedAcl::BucketOwnerFullControl => true,
+            coffer_types::CannedAcl::BucketOwnerRead => read,
+            _ => false,
+        })
     }
 
     fn decide(&self, action: &str, resource: &str) -> bool {

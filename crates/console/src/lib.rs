@@ -63,7 +63,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use meter::{TransferKind, TransferMeter};
+pub use meter::{ConsoleAction, TransferKind, TransferMeter};
 pub use share::S3Links;
 pub use throttle::{MAX_ADDRESS_FAILURES, MAX_FAILURES, WINDOW};
 
@@ -147,6 +147,47 @@ impl ConsoleService {
     /// Answers one request from `peer` (the client's address, for sign-in
     /// throttling and the `aws:SourceIp` condition key).
     pub async fn handle<B>(&self, req: Request<B>, peer: Option<SocketAddr>) -> Response<ConsoleBody>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let reads = matches!(*req.method(), Method::GET | Method::HEAD);
+        if reads || self.inner.meter.is_none() {
+            return self.dispatch(req, peer).await;
+        }
+        // A change (or an attempt): reported with who made it.
+        let started = std::time::Instant::now();
+        let (method, path) = (req.method().to_string(), req.uri().path().to_owned());
+        let user_agent = req.headers().get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let cx = Cx {
+            method: req.method().clone(),
+            path: path.clone(),
+            query: form::Form::default(),
+            headers: req.headers().clone(),
+            peer,
+            form: form::Form::default(),
+            nonce: String::new(),
+        };
+        let who = match session::current(&self.inner, &cx).await {
+            Ok(Some(v)) => Some(v.principal.arn()),
+            _ => None,
+        };
+        // Reported once: with the answer's status, or as 499 if the request
+        // is dropped unanswered (the client went away).
+        let mut report = self.inner.meter.clone().map(|meter| ActionReport {
+            meter,
+            started,
+            action: ConsoleAction { method, path, status: 499, who, peer, user_agent, duration: Default::default() },
+        });
+        let resp = self.dispatch(req, peer).await;
+        if let Some(r) = report.as_mut() {
+            r.action.status = resp.status().as_u16();
+        }
+        drop(report);
+        resp
+    }
+
+    async fn dispatch<B>(&self, req: Request<B>, peer: Option<SocketAddr>) -> Response<ConsoleBody>
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
@@ -249,6 +290,20 @@ impl ConsoleService {
         r.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
         r.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
         boxed(r)
+    }
+}
+
+/// Reports a console action when dropped (see `ConsoleService::handle`).
+struct ActionReport {
+    meter: Arc<dyn TransferMeter>,
+    action: ConsoleAction,
+    started: std::time::Instant,
+}
+
+impl Drop for ActionReport {
+    fn drop(&mut self) {
+        self.action.duration = self.started.elapsed();
+        self.meter.action(&self.action);
     }
 }
 

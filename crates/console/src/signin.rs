@@ -96,6 +96,7 @@ pub(crate) async fn submit(inner: &Inner, cx: &Cx) -> Result<Response<Full<Bytes
              ask the project's root user to reset the password."
         );
         let resp = render(inner, cx, StatusCode::TOO_MANY_REQUESTS, operator, Some(msg));
+        inner.sign_in("throttled");
         return Ok(retry_after(resp, r.wait.as_secs().max(1)));
     }
     // One password check per (address, account) at a time: a burst of
@@ -104,6 +105,7 @@ pub(crate) async fn submit(inner: &Inner, cx: &Cx) -> Result<Response<Full<Bytes
     let Some(_checking) = inner.signins.enter(ip, &account) else {
         let msg = "Another sign-in for this account from your address is being checked. Try again in a moment.";
         let resp = render(inner, cx, StatusCode::TOO_MANY_REQUESTS, operator, Some(msg.into()));
+        inner.sign_in("throttled");
         return Ok(retry_after(resp, 1));
     };
     let verified = if operator { verify_operator(inner, cx).await? } else { verify_user(inner, cx).await? };
@@ -112,12 +114,14 @@ pub(crate) async fn submit(inner: &Inner, cx: &Cx) -> Result<Response<Full<Bytes
         Verified::Busy => {
             let msg = "The console is busy checking other sign-ins. Try again in a few seconds.";
             let resp = render(inner, cx, StatusCode::SERVICE_UNAVAILABLE, operator, Some(msg.into()));
+            inner.sign_in("busy");
             return Ok(retry_after(resp, 2));
         }
         Verified::No => {
             throttle::failed(store, ip, &account, now_millis())
                 .await
                 .map_err(|e| PageError::failed("recording a failed sign-in", e))?;
+            inner.sign_in("failed");
             let msg = if operator {
                 "Wrong access key or secret key, or the key is not the operator's."
             } else {
@@ -137,6 +141,7 @@ pub(crate) async fn submit(inner: &Inner, cx: &Cx) -> Result<Response<Full<Bytes
     let s = Session::new(who, region, fp, generation, inner.cfg.session_ttl);
     let sealed = s.seal(&inner.iam).map_err(PageError::internal)?;
     tracing::info!(who = ?s.who, peer = ?cx.peer, "console sign-in");
+    inner.sign_in("ok");
     Ok(web::redirect("/buckets", Some(set_cookie(&sealed, inner.cfg.session_ttl, inner.cfg.secure_cookies)), &cx.nonce))
 }
 

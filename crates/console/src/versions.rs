@@ -197,6 +197,8 @@ pub(crate) async fn restore(
         directive: MetadataDirective::Copy,
         source_conditions: Default::default(),
         acl: None,
+        writer: None,
+        source_pin: None,
         tags: None,
         condition: WriteCondition::None,
         checksum: None,

@@ -2,7 +2,7 @@
 //! (`acl`), an object's in its stored headers; absent means private.
 
 use crate::{Engine, EngineError};
-use coffer_meta::BucketStamp;
+use coffer_meta::{BucketStamp, ObjectMeta};
 use coffer_types::{BucketConfigKind, CannedAcl};
 
 impl Engine {
@@ -38,11 +38,34 @@ impl Engine {
     /// it applies (`NoSuchKey` if there is none): private where Object
     /// Ownership disables ACLs.
     pub async fn object_acl(&self, bucket: &str, key: &str, version: Option<&str>) -> Result<CannedAcl, EngineError> {
+        Ok(self.object_access(bucket, key, version).await?.1)
+    }
+
+    /// The stored owner and ACL of the current version or `version`
+    /// (`NoSuchKey` if there is none), whether or not ACLs are in force.
+    pub async fn object_facts(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+    ) -> Result<AccessFacts, EngineError> {
+        let (o, _) = self.read_version(bucket, key, version).await?;
+        Ok(AccessFacts::of(&o.meta))
+    }
+
+    /// Who owns the current version or `version` (`None`: the bucket's
+    /// project), and its canned ACL as it applies (`NoSuchKey` if there is none).
+    pub async fn object_access(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+    ) -> Result<(Option<String>, CannedAcl), EngineError> {
         let (o, _) = self.read_version(bucket, key, version).await?;
         if !self.acls_enabled(bucket).await? {
-            return Ok(CannedAcl::Private);
+            return Ok((None, CannedAcl::Private));
         }
-        Ok(o.meta.acl.unwrap_or_default())
+        Ok((o.meta.owner, o.meta.acl.unwrap_or_default()))
     }
 
     /// Sets the canned ACL of the current version or of `version`, keeping
@@ -58,5 +81,38 @@ impl Engine {
         self.allow_acl(bucket, Some(acl)).await?;
         let edit = coffer_meta::MetaEdit::Acl((acl != CannedAcl::Private).then_some(acl));
         self.edit_version(bucket, stamp, key, version, edit).await
+    }
+}
+
+/// What decides who may read an object: its owner (`None`: the bucket's
+/// project) and its stored canned ACL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessFacts {
+    pub owner: Option<String>,
+    pub acl: CannedAcl,
+}
+
+impl AccessFacts {
+    pub fn of(meta: &ObjectMeta) -> Self {
+        AccessFacts { owner: meta.owner.clone(), acl: meta.acl.unwrap_or_default() }
+    }
+}
+
+/// What an authorization decided on at a key: the version's facts, or
+/// `None` when there was no such version. A read made after it acts only
+/// on a version that still matches ([`ReadPin::check`]), so a change
+/// between the two (another project's overwrite, an ACL made private, an
+/// object put where none was) is never served under the earlier decision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadPin(pub Option<AccessFacts>);
+
+impl ReadPin {
+    /// `ChangedSinceAuthorized` unless `meta` is what was decided on.
+    pub fn check(&self, meta: &ObjectMeta) -> Result<(), EngineError> {
+        if self.0.as_ref() == Some(&AccessFacts::of(meta)) {
+            Ok(())
+        } else {
+            Err(EngineError::ChangedSinceAuthorized)
+        }
     }
 }

@@ -74,6 +74,10 @@ pub enum EngineError {
     PublicAccessBlocked(&'static str),
     #[error("precondition failed")]
     PreconditionFailed,
+    /// The object changed between its authorization and its read (its
+    /// owner or ACL, or it appeared): the request may be retried.
+    #[error("the object changed while the request was authorized")]
+    ChangedSinceAuthorized,
     /// 304: carries what the response must still say about the object.
     #[error("not modified")]
     NotModified { etag: String, last_modified: UnixMillis },

@@ -67,6 +67,13 @@ impl Engine {
         // process of this gateway are taken over, so the queue empties now.
         report.queued_deleted = self.collect(min_age, min_age.is_zero()).await?;
         report.orphans_deleted = self.sweep_orphans(min_age).await?.unwrap_or(0);
+        let counted = [
+            (&self.stats.garbage_collected, report.queued_deleted),
+            (&self.stats.orphans_reclaimed, report.orphans_deleted),
+        ];
+        for (counter, n) in counted {
+            counter.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        }
         Ok(report)
     }
 
@@ -131,7 +138,10 @@ impl Engine {
             tick.tick().await;
             match self.sweep_orphans(min_age).await {
                 Ok(Some(0)) | Ok(None) => {}
-                Ok(Some(n)) => tracing::info!(blobs = n, "orphaned blobs deleted"),
+                Ok(Some(n)) => {
+                    self.stats.orphans_reclaimed.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+                    tracing::info!(blobs = n, "orphaned blobs deleted")
+                }
                 Err(e) => tracing::warn!(error = %e, "orphan sweep failed"),
             }
         }
@@ -144,7 +154,10 @@ impl Engine {
             tick.tick().await;
             match self.collect_garbage(self.cfg.gc_grace).await {
                 Ok(0) => {}
-                Ok(n) => tracing::debug!(blobs = n, "collected garbage"),
+                Ok(n) => {
+                    self.stats.garbage_collected.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+                    tracing::debug!(blobs = n, "collected garbage")
+                }
                 Err(e) => tracing::warn!(error = %e, "garbage collection pass failed"),
             }
         }

@@ -56,7 +56,10 @@ pub struct SourceRef {
     pub bucket: String,
     pub key: String,
     pub version: Option<String>,
+    /// What authorizing the read of the source decided on, if it looked.
+    pub pin: Option<ReadPin>,
 }
+pub use acl::{AccessFacts, ReadPin};
 pub use public_access::is_public_acl;
 pub use read_deadline::ReadTooLong;
 
@@ -131,9 +134,25 @@ pub struct Engine {
     buckets: Arc<bucket_cache::BucketCache>,
     /// Projects' Block Public Access switches, kept as buckets are (`project_cache.rs`).
     projects: Arc<project_cache::ProjectCache>,
+    /// What this process's background jobs did (for metrics).
+    stats: Arc<EngineStats>,
+}
+
+/// Counts of what this process's background jobs did since it started.
+#[derive(Debug, Default)]
+pub struct EngineStats {
+    /// Blobs deleted by the garbage collector (dropped by overwrites and deletes).
+    pub garbage_collected: std::sync::atomic::AtomicU64,
+    /// Unreferenced blobs deleted by the orphan sweep and start-up recovery.
+    pub orphans_reclaimed: std::sync::atomic::AtomicU64,
 }
 
 impl Engine {
+    /// What this process's background jobs did since it started.
+    pub fn stats(&self) -> &EngineStats {
+        &self.stats
+    }
+
     /// Builds an engine over the given stores.
     pub fn new(meta: Arc<dyn MetaStore>, blobs: Arc<dyn BlobStore>, cfg: EngineConfig) -> Self {
         // Names this process as a lease holder: unique across gateways and
@@ -141,7 +160,8 @@ impl Engine {
         let node_id = Arc::from(format!("pid{}-{}", std::process::id(), coffer_types::BlobId::random()).as_str());
         let buckets = Arc::new(bucket_cache::BucketCache::new(BUCKET_CACHE_TTL));
         let projects = Arc::new(project_cache::ProjectCache::new(BUCKET_CACHE_TTL));
-        Engine { meta, blobs, cfg: Arc::new(cfg), node_id, buckets, projects }
+        let stats = Arc::default();
+        Engine { meta, blobs, cfg: Arc::new(cfg), node_id, buckets, projects, stats }
     }
 
     /// The same engine keeping buckets for `ttl` instead of

@@ -85,6 +85,17 @@ fn object_checksum(requested: Option<(ChecksumAlgorithm, bool)>, parts: &[&PartR
     Some(StoredChecksum { algorithm: algo.as_str().to_owned(), value, kind: kind.to_owned() })
 }
 
+/// Each part's checksum in the object checksum's algorithm, in part order
+/// (all of them, or none: the object has a checksum only if every part has).
+fn part_checksums(object: Option<&StoredChecksum>, parts: &[&PartRecord]) -> Vec<String> {
+    let Some(object) = object else { return Vec::new() };
+    let values: Option<Vec<String>> = parts
+        .iter()
+        .map(|p| p.checksum.as_ref().filter(|c| c.algorithm == object.algorithm).map(|c| c.value.clone()))
+        .collect();
+    values.unwrap_or_default()
+}
+
 fn check_part_number(n: u32) -> Result<(), EngineError> {
     if (1..=MAX_PART_NUMBER).contains(&n) {
         Ok(())
@@ -106,9 +117,11 @@ pub struct Completed {
 
 impl Engine {
     /// Starts an upload; returns its id.
-    pub async fn create_upload(&self, bucket: &str, key: &str, meta: ObjectMeta) -> Result<String, EngineError> {
+    pub async fn create_upload(&self, bucket: &str, key: &str, mut meta: ObjectMeta) -> Result<String, EngineError> {
         check_key(key)?;
         self.allow_acl(bucket, meta.acl).await?;
+        // The upload's owner is settled now (ListParts shows it) and kept.
+        self.settle_owner(bucket, &mut meta).await?;
         // Refused now if the bucket has no object lock; the default
         // retention is applied at completion, when the version is made.
         if meta.retention.is_some() || meta.legal_hold {
@@ -191,7 +204,7 @@ impl Engine {
     ) -> Result<(ETag, i64), EngineError> {
         check_part_number(part_number)?;
         let upload = self.upload(bucket, key, upload_id).await?;
-        let (src, _) = self.read_source(&src.bucket, &src.key, src.version.as_deref()).await?;
+        let (src, _) = self.read_source(&src.bucket, &src.key, src.version.as_deref(), src.pin.as_ref()).await?;
         copy_conditions(conditions, &src)?;
         let (start, len) = match range {
             None => (0, src.size),
@@ -310,7 +323,8 @@ impl Engine {
             segs.push(Segment { blob: have.blob.clone(), size: have.size });
         }
         let etag = ETag::multipart(&md5s);
-        let object_checksum = object_checksum(requested(&upload), &used);
+        let asked = requested(&upload);
+        let object_checksum = object_checksum(asked, &used);
         // The client's expected object checksum (full or `-N` composite),
         // checked before anything is committed.
         if let Some((algo, value)) = &expected {
@@ -324,6 +338,13 @@ impl Engine {
         // Ownership or Block Public Access may have changed since).
         self.allow_acl(bucket, upload.meta.acl).await?;
         let mut meta = upload.meta;
+        // Its owner, if another project's, as the setting is now.
+        self.settle_owner(bucket, &mut meta).await?;
+        // Kept when the client asked for checksums (the server's own
+        // default CRC64NVME of the parts is not answered per part).
+        if asked.is_some() {
+            meta.part_checksums = part_checksums(object_checksum.as_ref(), &used);
+        }
         meta.checksum = object_checksum.clone();
         self.lock_new_version(bucket, &mut meta).await?;
         let rec = ObjectRecord {

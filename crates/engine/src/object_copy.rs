@@ -20,6 +20,8 @@ pub struct CopyInput {
     pub src_key: String,
     /// The source's `versionId` (`None`: its current version).
     pub src_version: Option<String>,
+    /// What authorizing the read of the source decided on, if it looked.
+    pub source_pin: Option<crate::ReadPin>,
     pub dst_bucket: String,
     pub dst_key: String,
     pub directive: MetadataDirective,
@@ -27,6 +29,9 @@ pub struct CopyInput {
     pub source_conditions: Conditions,
     /// The copy's canned ACL: never the source's (S3 copies no ACL).
     pub acl: Option<coffer_types::CannedAcl>,
+    /// The writing project (`None`: the operator): the copy's owner where
+    /// Object Ownership gives it what it writes (never the source's owner).
+    pub writer: Option<String>,
     /// `x-amz-tagging-directive: REPLACE`: the copy's tags (`None`: the
     /// source's, S3's `COPY`, whatever the metadata directive).
     pub tags: Option<coffer_types::TagSet>,
@@ -58,8 +63,9 @@ impl Engine {
     pub async fn copy_object(&self, input: CopyInput) -> Result<CopyOutput, EngineError> {
         check_key(&input.dst_key)?;
         self.allow_acl(&input.dst_bucket, input.acl).await?;
-        let (src, source_version_id) =
-            self.read_source(&input.src_bucket, &input.src_key, input.src_version.as_deref()).await?;
+        let (src, source_version_id) = self
+            .read_source(&input.src_bucket, &input.src_key, input.src_version.as_deref(), input.source_pin.as_ref())
+            .await?;
         copy_conditions(&input.source_conditions, &src)?;
         // A copy of an older version onto its key restores it: not a copy to itself.
         let same =
@@ -98,7 +104,14 @@ impl Engine {
             return Err(e);
         }
         meta.checksum = Some(stored.checksum.clone());
+        // A copy is one part, whatever the source's were.
+        meta.part_checksums.clear();
         meta.acl = input.acl;
+        meta.owner = input.writer;
+        if let Err(e) = self.settle_owner(&input.dst_bucket, &mut meta).await {
+            self.discard(&stored.data).await;
+            return Err(e);
+        }
         // The copy's ETag is its MD5 (a multipart source becomes single-part).
         let etag = ETag::from_md5(&stored.md5);
         let now = now_millis();
@@ -131,14 +144,19 @@ impl Engine {
         bucket: &str,
         key: &str,
         version: Option<&str>,
+        pin: Option<&crate::ReadPin>,
     ) -> Result<(ObjectRecord, Option<String>), EngineError> {
-        match self.read_version(bucket, key, version).await {
+        let read = match self.read_version(bucket, key, version).await {
             Err(EngineError::DeleteMarker { named: true, .. }) => Err(EngineError::InvalidRequest(
                 "The source of a copy request may not specifically refer to a delete marker by version id.".into(),
             )),
             Err(EngineError::DeleteMarker { named: false, .. }) => Err(EngineError::NoSuchKey),
             other => other,
+        };
+        if let (Ok((src, _)), Some(pin)) = (&read, pin) {
+            pin.check(&src.meta)?;
         }
+        read
     }
 }
 

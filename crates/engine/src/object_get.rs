@@ -49,6 +49,10 @@ pub struct GetInput {
     /// `?partNumber=N`: only that part of a multipart object (part 1 of any
     /// other object is the whole object).
     pub part_number: Option<u32>,
+    /// What authorizing the read decided on, if it looked at the object:
+    /// another version found is `ChangedSinceAuthorized`, before anything
+    /// of it (conditions included) is answered.
+    pub pin: Option<crate::ReadPin>,
     /// `?versionId=`: that version instead of the current one.
     pub version: Option<String>,
 }
@@ -70,6 +74,9 @@ impl Engine {
     /// Looks up an object, evaluates conditions and range, opens its data.
     pub async fn get_object(&self, input: GetInput) -> Result<GetOutput, EngineError> {
         let (object, version_id) = self.read_version(&input.bucket, &input.key, input.version.as_deref()).await?;
+        if let Some(pin) = &input.pin {
+            pin.check(&object.meta)?;
+        }
         input.conditions.check(&object.etag, object.last_modified)?;
         let (part_range, parts_count) = match input.part_number {
             None => (None, None),

@@ -39,9 +39,10 @@ pub struct PutOutput {
 
 impl Engine {
     /// Stores an object; returns its ETag, checksum and version once durable.
-    pub async fn put_object(&self, input: PutInput) -> Result<PutOutput, EngineError> {
+    pub async fn put_object(&self, mut input: PutInput) -> Result<PutOutput, EngineError> {
         check_key(&input.key)?;
         self.allow_acl(&input.bucket, input.meta.acl).await?;
+        self.settle_owner(&input.bucket, &mut input.meta).await?;
         if input.len.is_some_and(|l| l > self.cfg.max_put_size) {
             return Err(EngineError::EntityTooLarge(self.cfg.max_put_size));
         }

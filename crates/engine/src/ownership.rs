@@ -9,9 +9,15 @@
 //! setting existed were given `BucketOwnerPreferred` by the schema
 //! migration that brought it (SQLite v12, PostgreSQL v9), so their ACLs
 //! work as before.
+//!
+//! Who owns a write of another project's principal (allowed in by a bucket
+//! policy or ACL) follows the setting ([`ObjectOwnership::writer_owns`]);
+//! an object owned so records its owner in [`ObjectMeta::owner`], and the
+//! S3 front-end's authorizer lets that owner, not the bucket's, decide who
+//! reads it and its ACL.
 
 use crate::{Engine, EngineError};
-use coffer_meta::BucketStamp;
+use coffer_meta::{BucketStamp, ObjectMeta};
 use coffer_types::{BucketConfigKind, CannedAcl, ObjectOwnership};
 
 /// The stored document of a bucket whose setting was deleted (a bucket
@@ -40,23 +46,17 @@ impl Engine {
     /// Sets the bucket's setting; `None` (S3's DeleteBucketOwnershipControls)
     /// leaves ACLs working without a setting. `BucketOwnerEnforced`
     /// needs the bucket's own ACL to be private (S3's
-    /// `InvalidBucketAclWithObjectOwnership`); `ObjectWriter` is not built.
+    /// `InvalidBucketAclWithObjectOwnership`).
     pub async fn set_bucket_ownership(
         &self,
         bucket: &str,
         stamp: Option<&BucketStamp>,
         value: Option<ObjectOwnership>,
     ) -> Result<(), EngineError> {
-        match value {
-            Some(ObjectOwnership::ObjectWriter) => {
-                return Err(EngineError::InvalidArgument("ObjectWriter ownership is not built".into()))
-            }
-            Some(ObjectOwnership::BucketOwnerEnforced)
-                if self.stored_bucket_acl(bucket).await? != CannedAcl::Private =>
-            {
-                return Err(EngineError::AclConflictsWithOwnership)
-            }
-            _ => {}
+        if value == Some(ObjectOwnership::BucketOwnerEnforced)
+            && self.stored_bucket_acl(bucket).await? != CannedAcl::Private
+        {
+            return Err(EngineError::AclConflictsWithOwnership);
         }
         let stored = match value {
             Some(ObjectOwnership::BucketOwnerEnforced) => None,
@@ -64,5 +64,20 @@ impl Engine {
             None => Some(DELETED.to_owned()),
         };
         self.write_bucket_config(bucket, stamp, BucketConfigKind::OwnershipControls, stored).await
+    }
+
+    /// Settles the owner of a new object or upload: on input `meta.owner`
+    /// names the writing project (`None`: anonymous, or the operator); it
+    /// is kept only where the writer is not the bucket's project and the
+    /// bucket's setting gives such a writer what it writes (with `meta.acl`).
+    pub(crate) async fn settle_owner(&self, bucket: &str, meta: &mut ObjectMeta) -> Result<(), EngineError> {
+        let Some(writer) = meta.owner.take() else { return Ok(()) };
+        if self.head_bucket(bucket).await?.project == writer {
+            return Ok(());
+        }
+        if ObjectOwnership::writer_owns(self.bucket_ownership(bucket).await?, meta.acl) {
+            meta.owner = Some(writer);
+        }
+        Ok(())
     }
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 mod bucket_views;
 mod large_bodies;
+mod pins;
 mod versioning;
 
 const NEW_BKT: NewBucket =
@@ -69,6 +70,28 @@ async fn read(e: &Engine, bucket: &str, key: &str) -> Vec<u8> {
     let out = e.get_object(GetInput { bucket: bucket.into(), key: key.into(), ..Default::default() }).await.unwrap();
     let chunks: Vec<Bytes> = out.body.try_collect().await.unwrap();
     chunks.concat()
+}
+
+/// A plain copy of `bkt/src_key`'s current version to `bkt/dst_key`
+/// (tests change the fields they are about).
+fn copy_input(src_key: &str, dst_key: &str) -> CopyInput {
+    CopyInput {
+        source_pin: None,
+        writer: None,
+        lock: (None, false),
+        src_version: None,
+        src_bucket: "bkt".into(),
+        src_key: src_key.into(),
+        dst_bucket: "bkt".into(),
+        dst_key: dst_key.into(),
+        directive: MetadataDirective::Copy,
+        source_conditions: Conditions::default(),
+        acl: None,
+        tags: None,
+        condition: WriteCondition::None,
+        checksum: None,
+        dst_stamp: None,
+    }
 }
 
 fn data(n: usize, seed: u8) -> Vec<u8> {
@@ -332,6 +355,8 @@ async fn copy_object_rules() {
     f.engine.create_bucket(NEW_BKT).await.unwrap();
     f.engine.put_object(put("bkt", "src", &data(4000, 9))).await.unwrap();
     let input = CopyInput {
+        source_pin: None,
+        writer: None,
         lock: (None, false),
         src_version: None,
         src_bucket: "bkt".into(),
@@ -423,22 +448,7 @@ async fn canned_acls_of_buckets_and_objects() {
         Err(EngineError::NoSuchKey)
     ));
     // A copy takes the ACL its request names, never the source's.
-    let copy = CopyInput {
-        lock: (None, false),
-        src_version: None,
-        src_bucket: "bkt".into(),
-        src_key: "big".into(),
-        dst_bucket: "bkt".into(),
-        dst_key: "copy".into(),
-        directive: MetadataDirective::Copy,
-        source_conditions: Conditions::default(),
-        acl: None,
-        tags: None,
-        condition: WriteCondition::None,
-        checksum: None,
-        dst_stamp: None,
-    };
-    f.engine.copy_object(copy).await.unwrap();
+    f.engine.copy_object(copy_input("big", "copy")).await.unwrap();
     assert_eq!(f.engine.object_acl("bkt", "copy", None).await.unwrap(), CannedAcl::Private);
 }
 

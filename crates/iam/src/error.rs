@@ -14,7 +14,7 @@ pub enum IamError {
     NoSuchKey(String),
     #[error("policy {0} is not set on the user")]
     NoSuchPolicy(String),
-    #[error("project {0} already exists")]
+    #[error("project name {0} is taken: by a project, or by a deleted one (names are never reused)")]
     ProjectExists(String),
     #[error("user {0} already exists")]
     UserExists(String),

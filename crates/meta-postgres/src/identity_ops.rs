@@ -33,6 +33,16 @@ async fn locked(c: &impl Db, sql: &str, a: &str, b: Option<&str>) -> Try<bool> {
 }
 
 pub async fn create_project(c: &impl Db, p: &ProjectRecord) -> Try<()> {
+    // A name is taken for good, even once its project is deleted (v11).
+    let n = c
+        .execute_typed(
+            "INSERT INTO project_names (name, created) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            &[(&p.name, Type::TEXT), (&p.created, Type::INT8)],
+        )
+        .await?;
+    if n == 0 {
+        return Err(MetaError::AlreadyExists.into());
+    }
     let n = c
         .execute_typed(
             "INSERT INTO projects (name, created) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",

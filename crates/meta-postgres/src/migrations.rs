@@ -17,6 +17,7 @@ use tokio_postgres::Client;
 mod tests;
 mod v1;
 mod v10;
+mod v11;
 mod v2;
 mod v3;
 mod v4;
@@ -55,10 +56,12 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 9, up: v9::UP, down: v9::DOWN },
     // v10: versioning and object lock: older versions beside current objects. See `v10.rs`.
     Migration { version: 10, up: v10::UP, down: v10::DOWN },
+    // v11: project names are never reused (deleted projects' names kept). See `v11.rs`.
+    Migration { version: 11, up: v11::UP, down: v11::DOWN },
 ];
 
 /// The newest schema version.
-pub const LATEST: u32 = 10;
+pub const LATEST: u32 = 11;
 
 /// Why migrating failed.
 #[derive(Debug, thiserror::Error)]

@@ -142,19 +142,26 @@ async fn writers_racing_set_versioning_keep_every_version() {
             for n in 0..30usize {
                 let after = enabled.load(Ordering::SeqCst);
                 let key = if n % 2 == 0 { "k".to_owned() } else { format!("w{i:02}-{n:02}") };
-                let w = match (i + n) % 4 {
-                    0 => {
-                        let target = DeleteTarget::Current { marker: new_version_id() };
-                        s.delete_version("b", None, &key, &target, LockCheck::default()).await.unwrap().version_id
+                // `Unavailable` asks for a retry (a gateway answers 503 SlowDown
+                // and the client sends the request again): so does this writer.
+                let w = loop {
+                    let tried = match (i + n) % 4 {
+                        0 => {
+                            let target = DeleteTarget::Current { marker: new_version_id() };
+                            s.delete_version("b", None, &key, &target, LockCheck::default()).await.map(|d| d.version_id)
+                        }
+                        1 => s.put_object("b", object(&key, 2, None), WriteCondition::IfAbsent).await,
+                        _ => s.put_object("b", object(&key, 3, Some(BlobId::random())), WriteCondition::None).await,
+                    };
+                    match tried {
+                        Err(MetaError::Unavailable(_)) => tokio::time::sleep(Duration::from_millis(5)).await,
+                        other => break other,
                     }
-                    1 => match s.put_object("b", object(&key, 2, None), WriteCondition::IfAbsent).await {
-                        Ok(w) => w,
-                        Err(MetaError::PreconditionFailed) => continue,
-                        Err(e) => panic!("{e:?}"),
-                    },
-                    _ => {
-                        s.put_object("b", object(&key, 3, Some(BlobId::random())), WriteCondition::None).await.unwrap()
-                    }
+                };
+                let w = match w {
+                    Ok(w) => w,
+                    Err(MetaError::PreconditionFailed) if (i + n) % 4 == 1 => continue,
+                    Err(e) => panic!("{e:?}"),
                 };
                 if after {
                     assert!(

@@ -30,6 +30,15 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> MetaError {
 }
 
 pub fn create_project(c: &Connection, p: &ProjectRecord) -> R<()> {
+    // A name is taken for good, even once its project is deleted (v14).
+    let n = c
+        .prepare_cached("INSERT INTO project_names (name, created) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING")
+        .map_err(sql_err)?
+        .execute(params![p.name, p.created])
+        .map_err(sql_err)?;
+    if n == 0 {
+        return Err(MetaError::AlreadyExists);
+    }
     let n = c
         .prepare_cached("INSERT INTO projects (name, created) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING")
         .map_err(sql_err)?

@@ -17,6 +17,7 @@
 //! garbage queue, configurations), `upload_ops`, `quota`, `usage_ops` and
 //! `identity_ops`; `identity` wires the latter to [`IdentityStore`].
 
+pub mod backup;
 mod identity;
 mod identity_ops;
 mod lease;

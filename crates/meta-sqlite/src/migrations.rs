@@ -11,6 +11,7 @@ mod v10;
 mod v11;
 mod v12;
 mod v13;
+mod v14;
 mod v4;
 mod v5;
 mod v6;
@@ -137,10 +138,12 @@ DROP TABLE buckets;
     Migration { version: 12, up: v12::UP, down: v12::DOWN },
     // v13: versioning and object lock: older versions beside current objects. See `v13.rs`.
     Migration { version: 13, up: v13::UP, down: v13::DOWN },
+    // v14: project names are never reused (deleted projects' names kept). See `v14.rs`.
+    Migration { version: 14, up: v14::UP, down: v14::DOWN },
 ];
 
 /// The newest schema version.
-pub const LATEST: u32 = 13;
+pub const LATEST: u32 = 14;
 
 /// The schema version of `conn`.
 pub fn current(conn: &Connection) -> rusqlite::Result<u32> {

@@ -325,7 +325,9 @@ pub trait MetaStore: Send + Sync + 'static {
 /// by the same [`conformance`] suite.
 #[async_trait]
 pub trait IdentityStore: Send + Sync + 'static {
-    /// `AlreadyExists` if the name is taken.
+    /// `AlreadyExists` if the name is taken: by a project, or by one that
+    /// was deleted (a name is never reused: bucket policies and objects of
+    /// other projects may still name it).
     async fn create_project(&self, project: ProjectRecord) -> Result<(), MetaError>;
     async fn get_project(&self, name: &str) -> Result<Option<ProjectRecord>, MetaError>;
     /// Every project, ordered by name.

@@ -62,9 +62,20 @@ pub struct ObjectMeta {
     /// and type requested at CreateMultipartUpload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum: Option<StoredChecksum>,
+    /// A multipart object's part checksums, in part order: each part's
+    /// checksum (base64) in the algorithm of [`ObjectMeta::checksum`], as
+    /// GetObjectAttributes and a GET of one part answer them. Empty when the
+    /// object has no parts or its parts had no checksum in that algorithm.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub part_checksums: Vec<String>,
     /// The object's canned ACL; `None` is private.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acl: Option<coffer_types::CannedAcl>,
+    /// The project that owns the object when it is not the bucket's
+    /// (a writer of another project, under Object Ownership `ObjectWriter`
+    /// or `BucketOwnerPreferred`); `None`: the bucket's project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     /// The object's tags.
     #[serde(default, skip_serializing_if = "coffer_types::TagSet::is_empty")]
     pub tags: coffer_types::TagSet,

@@ -15,9 +15,9 @@
 //! the copy instead of being dropped.
 
 /// The SQLite schema version this copier knows.
-pub const SQLITE_VERSION: u32 = 13;
+pub const SQLITE_VERSION: u32 = 14;
 /// The PostgreSQL schema version this copier writes.
-pub const POSTGRES_VERSION: u32 = 10;
+pub const POSTGRES_VERSION: u32 = 11;
 
 /// PostgreSQL tables with no SQLite counterpart, left empty by the copy:
 /// `bucket_totals` (v5) holds counter shards added to the totals in the
@@ -79,6 +79,7 @@ use Kind::*;
 /// Every table, parents before children (foreign keys hold at each step).
 pub const TABLES: &[Table] = &[
     Table { name: "projects", columns: &[col("name", Text), col("created", Int8)], key_len: 1, identity: None },
+    Table { name: "project_names", columns: &[col("name", Text), col("created", Int8)], key_len: 1, identity: None },
     Table {
         name: "users",
         columns: &[

@@ -96,6 +96,8 @@ async fn every_record_reads_back_the_same_from_postgres() {
     }
     let objects = report.tables.iter().find(|t| t.0 == "objects").unwrap();
     assert_eq!(objects.1, 15);
+    let names = report.tables.iter().find(|t| t.0 == "project_names").unwrap();
+    assert_eq!(names.1, 3, "the deleted project's name too");
     let older = report.tables.iter().find(|t| t.0 == "object_versions").unwrap();
     assert_eq!(older.1, 5, "everything but the current versions");
     let photos = report.buckets.iter().find(|b| b.0 == "photos").unwrap();
@@ -106,6 +108,9 @@ async fn every_record_reads_back_the_same_from_postgres() {
     let pg = schema.store(2).await;
     assert_same(&snapshot(&pg).await, &before);
 
+    // The deleted project's name is taken on PostgreSQL too.
+    let gone = ProjectRecord { name: "gone".into(), created: T0 + 9 };
+    assert!(matches!(pg.create_project(gone).await, Err(MetaError::AlreadyExists)));
     // The claim on one queued blob came along: only the other two are handed out.
     assert_eq!(pg.gc_claim(i64::MAX, 10, T0 + 600, T0 + 1200).await.unwrap().len(), 2);
     // The stopped server's lease came along: in force until it runs out.
@@ -223,10 +228,10 @@ async fn an_unknown_source_schema_is_refused() {
     let (_dir, path, _) = filled_sqlite().await;
     let nowhere: tokio_postgres::Config = "host=/nonexistent dbname=none".parse().unwrap();
     let raw = rusqlite::Connection::open(&path).unwrap();
-    raw.pragma_update(None, "user_version", 12).unwrap();
-    let e = migrate(&Options::new(&path, nowhere.clone()), |_, _| {}).await.unwrap_err();
-    assert!(matches!(e, MigrateError::SourceVersion { found: 12, expected: 13 }), "{e}");
     raw.pragma_update(None, "user_version", 13).unwrap();
+    let e = migrate(&Options::new(&path, nowhere.clone()), |_, _| {}).await.unwrap_err();
+    assert!(matches!(e, MigrateError::SourceVersion { found: 13, expected: 14 }), "{e}");
+    raw.pragma_update(None, "user_version", 14).unwrap();
     raw.execute_batch("ALTER TABLE objects ADD COLUMN surprise TEXT").unwrap();
     let e = migrate(&Options::new(&path, nowhere.clone()), |_, _| {}).await.unwrap_err();
     assert!(matches!(e, MigrateError::Schema(_)) && e.to_string().contains("surprise"), "{e}");

@@ -149,6 +149,16 @@ impl Policy {
     }
 }
 
+impl Policy {
+    /// The policy with its denies only (grants it may not give: on an
+    /// object another project owns).
+    pub fn without_grants(&self) -> Policy {
+        let mut p = self.clone();
+        p.statements.retain(|s| s.effect == document::Effect::Deny);
+        p
+    }
+}
+
 /// An Allow to everyone (`Principal: "*"`) that no condition pins to fixed requesters.
 fn public_grant(s: &document::Statement) -> bool {
     s.effect == document::Effect::Allow

@@ -27,6 +27,7 @@ pub(crate) async fn get(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S
         key: ctx.key().to_owned(),
         head: true,
         version: ctx.version().map(str::to_owned),
+        pin: crate::authz::pin_for(ctx, ctx.bucket(), ctx.key()),
         ..Default::default()
     };
     let out = s.engine.get_object(input).await.map_err(from_engine)?;
@@ -37,7 +38,11 @@ pub(crate) async fn get(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S
             let count = segs.len() as u32;
             let parts: Vec<Part> = (marker.saturating_add(1)..=count)
                 .take(max as usize)
-                .map(|n| Part { part_number: n, size: segs[n as usize - 1].size })
+                .map(|n| Part {
+                    checksum: part_checksum(&o.meta, n).unwrap_or_default(),
+                    part_number: n,
+                    size: segs[n as usize - 1].size,
+                })
                 .collect();
             let last = parts.last().map(|p| p.part_number);
             let is_truncated = last.is_some_and(|l| l < count);
@@ -70,4 +75,11 @@ pub(crate) async fn get(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S
     }
     respond::version_header(&mut r, version.as_deref());
     Ok(r)
+}
+
+/// Part `n`'s checksum (1-based), in the object checksum's algorithm.
+pub(crate) fn part_checksum(meta: &coffer_meta::ObjectMeta, n: u32) -> Option<xml::ChecksumFields> {
+    let algorithm = &meta.checksum.as_ref()?.algorithm;
+    let value = meta.part_checksums.get((n as usize).checked_sub(1)?)?;
+    Some(xml::ChecksumFields::one(algorithm, value))
 }

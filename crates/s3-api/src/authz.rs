@@ -7,10 +7,10 @@
 //! A missing object is reported as missing only to whoever may list the
 //! bucket (`s3:ListBucket`), as S3 does; others get `AccessDenied`.
 
-use crate::context::Ctx;
+use crate::context::{Ctx, Pin};
 use crate::errors::from_engine;
 use crate::S3Service;
-use coffer_engine::{BucketConfigKind, BucketInfo, EngineError};
+use coffer_engine::{AccessFacts, BucketConfigKind, BucketInfo, EngineError, ReadPin};
 use coffer_iam::authz::{decide, Access};
 use coffer_iam::Principal;
 use coffer_policy::{Context, Policy};
@@ -265,7 +265,7 @@ async fn check(
     let policy = guarded_policy(svc, ctx, info).await?;
     let mut context = condition_context(ctx);
     if let Some(key) = key {
-        existing_tags(svc, ctx, policy.as_ref(), &info.name, key, &mut context).await?;
+        existing_tags(svc, ctx, op, policy.as_ref(), &info.name, key, &mut context).await?;
     }
     let resource = match key {
         Some(k) => format!("arn:aws:s3:::{}/{k}", info.name),
@@ -279,30 +279,32 @@ async fn check(
         acl_grants: false,
         context: &context,
     };
+    let version = key.and_then(|k| addressed_version(ctx, op, &info.name, k));
+    // An object another project owns: its owner decides (read it first).
+    if let Some(k) = key.filter(|_| op.is(Trait::OwnerDecides)) {
+        if let Some((owner, acl)) = foreign_owner(svc, ctx, info, k, version.as_deref()).await? {
+            let grants = owner_acl_grants(op, ctx, info, acl) && !ignores_acl(svc, info, acl).await?;
+            let denies = policy.as_ref().map(Policy::without_grants);
+            let owned =
+                Access { bucket_owner: Some(&owner), bucket_policy: denies.as_ref(), acl_grants: grants, ..access };
+            return if decide(&ctx.principal, &owned) { Ok(false) } else { Err(C::AccessDenied.into()) };
+        }
+    }
     let reads_object = matches!(op, Operation::GetObject | Operation::HeadObject | Operation::GetObjectAttributes);
     if decide(&ctx.principal, &access) {
         return Ok(reads_object);
     }
     // The canned ACL may still grant it: the object's for reads, the bucket's otherwise.
     let acl = if reads_object {
-        // The version the request reads: its own `versionId`, or a copy
-        // source's. (Without it, a source version under a delete marker
-        // would look missing, and the missing-key answer below would let
-        // the copy read it unauthorized.)
-        let own = info.name == ctx.bucket() && key == Some(ctx.key());
-        let source = if own { None } else { crate::object_put::copy_source(ctx).ok() };
-        let version = match &source {
-            Some(src) if src.bucket == info.name && Some(src.key.as_str()) == key => src.version.as_deref(),
-            _ if own => ctx.version(),
-            _ => None,
-        };
-        match svc.engine.object_acl(&info.name, key.unwrap_or(""), version).await {
-            Ok(acl) => acl,
+        // The version the request reads (without it, a source version under
+        // a delete marker would look missing, and the missing-key answer
+        // below would let a copy read it unauthorized).
+        let k = key.unwrap_or("");
+        match pinned_facts(svc, ctx, &info.name, k, version.as_deref()).await? {
+            Some(facts) if svc.engine.acls_enabled(&info.name).await.map_err(from_engine)? => facts.acl,
+            Some(_) => CannedAcl::Private,
             // A missing key: 404 for whoever may list the bucket, 403 for others.
-            Err(EngineError::NoSuchKey | EngineError::NoSuchVersion | EngineError::DeleteMarker { .. }) => {
-                return if may_list(svc, ctx, info).await? { Ok(false) } else { Err(C::AccessDenied.into()) };
-            }
-            Err(e) => return Err(from_engine(e)),
+            None => return if may_list(svc, ctx, info).await? { Ok(false) } else { Err(C::AccessDenied.into()) },
         }
     } else {
         bucket_acl(svc, info).await?
@@ -313,6 +315,94 @@ async fn check(
     } else {
         Err(C::AccessDenied.into())
     }
+}
+
+/// The version a check of `op` at `bucket/key` is about: a copy's source
+/// check (`GetObject` within CopyObject or UploadPartCopy) reads the
+/// source's `?versionId=`, even when the source is the destination's key
+/// (the request's own `versionId` is not the source's); any other check
+/// the request's own `versionId` on its own key.
+fn addressed_version(ctx: &Ctx, op: Operation, bucket: &str, key: &str) -> Option<String> {
+    let copying = matches!(ctx.op, Some(Operation::CopyObject | Operation::UploadPartCopy));
+    if copying && op == Operation::GetObject {
+        let src = crate::object_put::copy_source(ctx).ok()?;
+        return (src.bucket == bucket && src.key == key).then_some(src.version).flatten();
+    }
+    (bucket == ctx.bucket() && key == ctx.key()).then(|| ctx.version().map(str::to_owned)).flatten()
+}
+
+/// The project owning the addressed version when ACLs are in force and it
+/// is not the bucket's (Object Ownership), with its ACL; `None` too when
+/// there is no such version (the usual checks then answer for the missing key).
+async fn foreign_owner(
+    svc: &S3Service,
+    ctx: &Ctx,
+    info: &BucketInfo,
+    key: &str,
+    version: Option<&str>,
+) -> Result<Option<(String, CannedAcl)>, S3Error> {
+    if !svc.engine.acls_enabled(&info.name).await.map_err(from_engine)? {
+        return Ok(None);
+    }
+    Ok(match pinned_facts(svc, ctx, &info.name, key, version).await? {
+        Some(AccessFacts { owner: Some(owner), acl }) if owner != info.project => Some((owner, acl)),
+        _ => None,
+    })
+}
+
+/// The stored owner and ACL of the addressed version (`None`: there is
+/// none), pinned in `ctx`: the handler's read must find the same
+/// ([`pin_for`]), or the decision made on them would serve what it never saw.
+async fn pinned_facts(
+    svc: &S3Service,
+    ctx: &Ctx,
+    bucket: &str,
+    key: &str,
+    version: Option<&str>,
+) -> Result<Option<AccessFacts>, S3Error> {
+    // Read once per request: a second check of the same version (the
+    // owner's, then the canned ACL's; attributes' two actions) decides on
+    // what the first read, and the handler's read is held to that.
+    let seen = |pins: &[Pin]| {
+        pins.iter()
+            .find(|p| (p.bucket.as_str(), p.key.as_str(), p.version.as_deref()) == (bucket, key, version))
+            .map(|p| p.seen.clone())
+    };
+    if let Some(pin) = seen(&ctx.pins.lock().unwrap_or_else(|p| p.into_inner())) {
+        return Ok(pin.0);
+    }
+    let facts = match svc.engine.object_facts(bucket, key, version).await {
+        Ok(f) => Some(f),
+        Err(EngineError::NoSuchKey | EngineError::NoSuchVersion | EngineError::DeleteMarker { .. }) => None,
+        Err(e) => return Err(from_engine(e)),
+    };
+    let mut pins = ctx.pins.lock().unwrap_or_else(|p| p.into_inner());
+    pins.retain(|p| (p.bucket.as_str(), p.key.as_str()) != (bucket, key));
+    let version = version.map(str::to_owned);
+    pins.push(Pin { bucket: bucket.to_owned(), key: key.to_owned(), version, seen: ReadPin(facts.clone()) });
+    Ok(facts)
+}
+
+/// What authorization decided on at `bucket/key`, if it looked at the
+/// object: the handler's read (GET, HEAD, attributes, a copy's source)
+/// checks it with [`ReadPin::check`].
+pub(crate) fn pin_for(ctx: &Ctx, bucket: &str, key: &str) -> Option<ReadPin> {
+    let pins = ctx.pins.lock().unwrap_or_else(|p| p.into_inner());
+    pins.iter().rev().find(|p| (p.bucket.as_str(), p.key.as_str()) == (bucket, key)).map(|p| p.seen.clone())
+}
+
+/// What an object's canned ACL grants on an object another project owns:
+/// its grants to everyone, and to the bucket's project those of
+/// `bucket-owner-read` (reads) and `bucket-owner-full-control` (all).
+/// The owner's own access is its own policies' (the owner has full control).
+fn owner_acl_grants(op: Operation, ctx: &Ctx, info: &BucketInfo, acl: CannedAcl) -> bool {
+    let bucket_project = ctx.principal.project() == Some(info.project.as_str());
+    let to_bucket_owner = match acl {
+        CannedAcl::BucketOwnerFullControl => true,
+        CannedAcl::BucketOwnerRead => op.acl_grant() == AclGrant::Read,
+        _ => false,
+    };
+    acl_grants(op, &ctx.principal, acl) || (bucket_project && to_bucket_owner)
 }
 
 /// The bucket policy as it applies to the requester: with
@@ -374,6 +464,7 @@ fn acl_grants(op: Operation, principal: &Principal, acl: CannedAcl) -> bool {
 async fn existing_tags(
     svc: &S3Service,
     ctx: &Ctx,
+    op: Operation,
     bucket_policy: Option<&Policy>,
     bucket: &str,
     key: &str,
@@ -387,8 +478,8 @@ async fn existing_tags(
     if !identity && !bucket_policy.is_some_and(|p| p.reads_condition_key(PREFIX)) {
         return Ok(());
     }
-    let version = if bucket == ctx.bucket() && key == ctx.key() { ctx.version() } else { None };
-    let tags = match svc.engine.object_tags(bucket, key, version).await {
+    let version = addressed_version(ctx, op, bucket, key);
+    let tags = match svc.engine.object_tags(bucket, key, version.as_deref()).await {
         Ok((tags, _)) => tags,
         Err(EngineError::NoSuchKey | EngineError::NoSuchVersion | EngineError::DeleteMarker { .. }) => return Ok(()),
         Err(e) => return Err(from_engine(e)),

@@ -51,6 +51,30 @@ pub(crate) struct Ctx {
     /// Body bytes actually received, counted as they are read (metered as
     /// bytes in; a length header is the client's claim, not a count).
     pub body_bytes: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// What authorization decided on at each `(bucket, key)` it looked at
+    /// (`authz.rs`): the read that follows must find the same.
+    pub pins: std::sync::Mutex<Vec<Pin>>,
+    /// The observer to tell of this request, and when it arrived, until the
+    /// answer's body takes over (`observe.rs`). A request dropped before it
+    /// has an answer (the client went away) is reported when `Ctx` drops.
+    pub observing: Option<(std::sync::Arc<dyn crate::RequestObserver>, std::time::Instant)>,
+}
+
+impl Drop for Ctx {
+    fn drop(&mut self) {
+        if let Some((observer, started)) = self.observing.take() {
+            let record = crate::observe::record(self, started, 499, Some("ClientClosedRequest"));
+            observer.finished(&record);
+        }
+    }
+}
+
+/// What authorization saw of one version it decided on (`authz.rs`).
+pub(crate) struct Pin {
+    pub bucket: String,
+    pub key: String,
+    pub version: Option<String>,
+    pub seen: coffer_engine::ReadPin,
 }
 
 pub(crate) fn request_id() -> String {
@@ -91,6 +115,8 @@ impl Ctx {
             list_check_if_missing: false,
             authorized: false,
             body_bytes: Default::default(),
+            pins: Default::default(),
+            observing: None,
         }
     }
 

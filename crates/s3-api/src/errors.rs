@@ -87,6 +87,10 @@ pub(crate) fn from_engine(e: EngineError) -> S3Error {
             S3Error::with_message(C::AccessDenied, format!("Access Denied: {why}"))
         }
         EngineError::PreconditionFailed => C::PreconditionFailed.into(),
+        EngineError::ChangedSinceAuthorized => S3Error::with_message(
+            C::OperationAborted,
+            "The object changed while the request was being authorized. Please try again.",
+        ),
         EngineError::NotModified { .. } => C::NotModified.into(),
         EngineError::InvalidRange(size) => {
             S3Error::new(C::InvalidRange).with_extra("ActualObjectSize", size.to_string())

@@ -10,9 +10,12 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 /// The most user metadata S3 accepts (names and values), in bytes.
 const MAX_USER_META: usize = 2048;
 
-/// Reads the stored headers and `x-amz-meta-*` from a request.
+/// Reads the stored headers and `x-amz-meta-*` from a request, with the
+/// writing project as the owner to settle (see [`ObjectMeta::owner`]).
 pub(crate) fn object_meta(ctx: &Ctx) -> Result<ObjectMeta, S3Error> {
-    object_meta_from(&ctx.headers)
+    let mut m = object_meta_from(&ctx.headers)?;
+    m.owner = crate::ownership::writer(ctx);
+    Ok(m)
 }
 
 /// [`object_meta`] from any header map (a POST form's fields become one).
@@ -28,7 +31,9 @@ pub(crate) fn object_meta_from(headers: &HeaderMap) -> Result<ObjectMeta, S3Erro
         expires: get("expires"),
         user: Default::default(),
         checksum: None,
+        part_checksums: Vec::new(),
         acl: crate::acl::requested(headers)?.filter(|a| *a != coffer_types::CannedAcl::Private),
+        owner: None,
         tags: crate::tagging::requested(headers)?,
         // The bucket's default retention is the engine's to add.
         retention: None,
@@ -81,7 +86,7 @@ pub(crate) fn write_object_headers(h: &mut HeaderMap, o: &ObjectRecord, ctx: &Ct
     put(h, "cache-control", over("response-cache-control", &m.cache_control).as_deref());
     put(h, "expires", over("response-expires", &m.expires).as_deref());
     put(h, "etag", Some(&format!("\"{}\"", o.etag)));
-    if ctx.header("x-amz-checksum-mode").is_some_and(|m| m.eq_ignore_ascii_case("enabled")) {
+    if crate::object_get::checksum_mode(ctx) {
         write_checksum(h, o.meta.checksum.as_ref());
     }
     put(h, "last-modified", Some(&http_date(o.last_modified)));

@@ -30,6 +30,7 @@ mod object_get;
 mod object_lock;
 mod object_post;
 mod object_put;
+mod observe;
 mod ownership;
 mod policy;
 mod public_access;
@@ -40,6 +41,7 @@ mod versioning;
 
 pub use health::is_health_probe;
 pub use meter::{Meter, RequestClass};
+pub use observe::{RequestObserver, RequestRecord};
 pub use regions::RegionEndpoint;
 pub use respond::ResBody;
 
@@ -85,6 +87,8 @@ pub struct S3Service {
     /// Region endpoint hosts and the configured domains: where `bucket.host` is virtual-hosted.
     domains: std::sync::Arc<Vec<String>>,
     meter: std::sync::Arc<Meter>,
+    /// Told of every answered request (metrics, the audit log), if set.
+    observer: Option<std::sync::Arc<dyn RequestObserver>>,
 }
 
 impl S3Service {
@@ -99,7 +103,14 @@ impl S3Service {
             regions: std::sync::Arc::new(regions),
             domains: std::sync::Arc::new(domains),
             meter: Default::default(),
+            observer: None,
         }
+    }
+
+    /// Reports every request this endpoint answers (health probes excepted) to `observer`.
+    pub fn with_observer(mut self, observer: std::sync::Arc<dyn RequestObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Request and traffic counters, for the server to flush into usage records.
@@ -135,8 +146,12 @@ impl S3Service {
         if let Some(resp) = health::answer(self, &req).await {
             return resp;
         }
+        if let Some(o) = &self.observer {
+            o.started();
+        }
         let (parts, body) = req.into_parts();
         let mut ctx = Ctx::new(parts);
+        ctx.observing = self.observer.clone().map(|o| (o, started));
         let is_head = ctx.method == http::Method::HEAD;
         let close = respond::must_close(&ctx.headers);
         let mut result = self.dispatch(&mut ctx, body).await;
@@ -147,6 +162,7 @@ impl S3Service {
                 e
             });
         }
+        let error_code = result.as_ref().err().map(|e| e.code.as_str());
         let resp = match result {
             Ok(r) => r,
             Err(e) => {
@@ -165,7 +181,11 @@ impl S3Service {
         } else {
             tracing::debug!(request_id = %ctx.id, method = %ctx.method, path = %ctx.raw_path, op = ?ctx.op, status, micros, "s3 request");
         }
-        let resp = self.record_usage(&ctx, resp);
+        let mut resp = self.record_usage(&ctx, resp);
+        if let Some((o, started)) = ctx.observing.take() {
+            let record = observe::record(&ctx, started, status, error_code);
+            resp = resp.map(|b| observe::wrap(b, record, started, o));
+        }
         let mut resp = respond::with_request_id(resp, &ctx.id);
         if ctx.op != Some(Operation::CorsPreflight) {
             cors::decorate(self, &ctx, &mut resp).await;
@@ -194,7 +214,7 @@ impl S3Service {
             return resp;
         }
         let (meter, bucket) = (self.meter.clone(), (info.project.as_str(), info.name.as_str()));
-        resp.map(|body| metered_body::MeteredBody::wrap(body, meter, bucket, class, bytes_in))
+        resp.map(|body| metered_body::metered(body, meter, bucket, class, bytes_in))
     }
 
     async fn dispatch<B>(&self, ctx: &mut Ctx, body: B) -> Result<Response<ResBody>, S3Error>

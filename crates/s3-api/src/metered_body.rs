@@ -13,40 +13,43 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-/// A response body that meters what it yields.
-pub(crate) struct MeteredBody {
+/// A response body that counts the bytes it yields and hands the count to
+/// `on_end` once dropped (finished, failed or abandoned): the usage meter's
+/// and the request observer's (`observe.rs`) view of what was sent.
+pub(crate) struct CountedBody<F: FnOnce(u64) + Send + Unpin + 'static> {
     inner: ResBody,
     sent: u64,
+    on_end: Option<F>,
+}
+
+/// `inner`, whose yielded bytes go to `on_end` when it is dropped.
+pub(crate) fn counted<F: FnOnce(u64) + Send + Unpin + 'static>(inner: ResBody, on_end: F) -> ResBody {
+    ResBody::new(CountedBody { inner, sent: 0, on_end: Some(on_end) })
+}
+
+/// `inner`, counted as one request of `class` on `bucket` once dropped.
+pub(crate) fn metered(
+    inner: ResBody,
     meter: Arc<Meter>,
-    project: String,
-    bucket: String,
+    (project, bucket): (&str, &str),
     class: RequestClass,
     bytes_in: u64,
+) -> ResBody {
+    let (project, bucket) = (project.to_owned(), bucket.to_owned());
+    counted(inner, move |sent| meter.record(&project, &bucket, class, bytes_in, sent))
 }
 
-impl MeteredBody {
-    /// `inner`, counted as one request of `class` on `bucket` once dropped.
-    pub(crate) fn wrap(
-        inner: ResBody,
-        meter: Arc<Meter>,
-        (project, bucket): (&str, &str),
-        class: RequestClass,
-        bytes_in: u64,
-    ) -> ResBody {
-        let (project, bucket) = (project.to_owned(), bucket.to_owned());
-        ResBody::new(MeteredBody { inner, sent: 0, meter, project, bucket, class, bytes_in })
-    }
-}
-
-impl Body for MeteredBody {
+impl<F: FnOnce(u64) + Send + Unpin + 'static> Body for CountedBody<F> {
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        // Nothing here is pinned structurally: the inner body is boxed.
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
         if let Poll::Ready(Some(Ok(frame))) = &polled {
             if let Some(data) = frame.data_ref() {
-                self.sent = self.sent.saturating_add(data.len() as u64);
+                this.sent = this.sent.saturating_add(data.len() as u64);
             }
         }
         polled
@@ -61,9 +64,11 @@ impl Body for MeteredBody {
     }
 }
 
-impl Drop for MeteredBody {
+impl<F: FnOnce(u64) + Send + Unpin + 'static> Drop for CountedBody<F> {
     fn drop(&mut self) {
-        self.meter.record(&self.project, &self.bucket, self.class, self.bytes_in, self.sent);
+        if let Some(f) = self.on_end.take() {
+            f(self.sent);
+        }
     }
 }
 
@@ -83,7 +88,7 @@ mod tests {
     }
 
     fn wrap(pieces: &'static [&'static [u8]], meter: &Arc<Meter>) -> ResBody {
-        MeteredBody::wrap(body(pieces), meter.clone(), ("p", "b"), RequestClass::Get, 5)
+        metered(body(pieces), meter.clone(), ("p", "b"), RequestClass::Get, 5)
     }
 
     #[tokio::test]

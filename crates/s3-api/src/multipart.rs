@@ -90,8 +90,9 @@ pub(crate) async fn upload_part(s: &S3Service, ctx: &mut Ctx, body: RequestBody)
 
 pub(crate) async fn upload_part_copy(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
     let n = part_number(ctx)?;
-    let src = copy_source(ctx)?;
+    let mut src = copy_source(ctx)?;
     crate::object_put::check_source(s, ctx, &src).await?;
+    src.pin = crate::authz::pin_for(ctx, &src.bucket, &src.key);
     let range = match ctx.header("x-amz-copy-source-range") {
         None => None,
         Some(r) => Some(ByteRange::parse(r).map_err(|_| {
@@ -182,13 +183,14 @@ pub(crate) async fn list_parts(s: &S3Service, ctx: &Ctx) -> Result<Response<ResB
     let max = ctx.query_num::<usize>("max-parts")?.unwrap_or(1000).min(1000);
     let page = s.engine.list_parts(ctx.bucket(), ctx.key(), upload_id(ctx), marker, max).await.map_err(from_engine)?;
     let next = page.parts.last().map(|p| p.part_number).unwrap_or(0);
+    let upload_owner = page.upload.meta.owner.as_deref().map_or_else(|| owner(ctx), crate::bucket::owner_of);
     let doc = ListPartsResult {
         xmlns: NS,
         bucket: ctx.bucket().to_owned(),
         key: ctx.key().to_owned(),
         upload_id: upload_id(ctx).to_owned(),
-        initiator: owner(ctx),
-        owner: owner(ctx),
+        initiator: upload_owner.clone(),
+        owner: upload_owner,
         storage_class: "STANDARD",
         part_number_marker: marker,
         next_part_number_marker: next,

@@ -21,6 +21,7 @@ pub(crate) async fn get(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S
         head,
         part_number: ctx.query_num::<u32>("partNumber")?,
         version: ctx.version().map(str::to_owned),
+        pin: crate::authz::pin_for(ctx, ctx.bucket(), ctx.key()),
     };
     let out = match s.engine.get_object(input).await {
         Ok(o) => o,
@@ -74,10 +75,25 @@ pub(crate) async fn get(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S
             r.headers_mut().remove(a.header_name());
         }
         r.headers_mut().remove("x-amz-checksum-type");
+        // A part of a multipart object has its own checksum, if it was kept.
+        let part = ctx.query_num::<u32>("partNumber").ok().flatten();
+        if let Some(n) = part.filter(|_| checksum_mode(ctx)) {
+            let algorithm =
+                out.object.meta.checksum.as_ref().and_then(|c| coffer_types::ChecksumAlgorithm::parse(&c.algorithm));
+            let value = out.object.meta.part_checksums.get((n as usize).saturating_sub(1));
+            if let (Some(a), Some(v)) = (algorithm, value.and_then(|v| HeaderValue::from_str(v).ok())) {
+                r.headers_mut().insert(a.header_name(), v);
+            }
+        }
         *r.status_mut() = StatusCode::PARTIAL_CONTENT;
         if let Ok(v) = HeaderValue::from_str(&rr.content_range(out.object.size)) {
             r.headers_mut().insert("content-range", v);
         }
     }
     Ok(r)
+}
+
+/// `x-amz-checksum-mode: ENABLED`: the answer carries the stored checksum.
+pub(crate) fn checksum_mode(ctx: &Ctx) -> bool {
+    ctx.header("x-amz-checksum-mode").is_some_and(|m| m.eq_ignore_ascii_case("enabled"))
 }

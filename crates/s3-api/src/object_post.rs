@@ -83,7 +83,8 @@ pub(crate) async fn post(s: &S3Service, ctx: &mut Ctx, body: RequestBody) -> Res
     coffer_s3_proto::unbuilt::refuse(Operation::PostObject, &headers)?;
     crate::authz::check_write_headers(s, ctx, Operation::PostObject, &headers).await?;
     ctx.authorized = true;
-    let meta = crate::headers::object_meta_from(&headers)?;
+    let mut meta = crate::headers::object_meta_from(&headers)?;
+    meta.owner = crate::ownership::writer(ctx);
     let checksum = crate::body::given_checksum(&headers)?
         .map(|(algorithm, v)| ChecksumCheck { algorithm, expected: Some(ExpectedChecksum::Given(v)) });
     let input = PutInput {

@@ -81,7 +81,7 @@ pub(crate) fn copy_source(ctx: &Ctx) -> Result<SourceRef, S3Error> {
     if b.is_empty() || k.is_empty() {
         return Err(bad());
     }
-    Ok(SourceRef { bucket: b.to_owned(), key: k.to_owned(), version })
+    Ok(SourceRef { bucket: b.to_owned(), key: k.to_owned(), version, pin: None })
 }
 
 /// Checks read access to a copy's source: `s3:GetObject`, or
@@ -115,7 +115,9 @@ pub(crate) async fn copy(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, 
         Some("REPLACE") => MetadataDirective::Replace(Box::new(object_meta(ctx)?)),
         Some(_) => return Err(S3Error::with_message(C::InvalidArgument, "Unknown metadata directive.")),
     };
+    let source_pin = crate::authz::pin_for(ctx, &src.bucket, &src.key);
     let input = CopyInput {
+        source_pin,
         src_bucket: src.bucket,
         src_key: src.key,
         src_version: src.version,
@@ -124,6 +126,7 @@ pub(crate) async fn copy(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, 
         directive,
         source_conditions: conditions(ctx, "x-amz-copy-source-"),
         acl: crate::acl::requested(&ctx.headers)?.filter(|a| *a != coffer_types::CannedAcl::Private),
+        writer: crate::ownership::writer(ctx),
         tags: match ctx.header("x-amz-tagging-directive").map(str::to_ascii_uppercase).as_deref() {
             Some("REPLACE") => Some(crate::tagging::requested(&ctx.headers)?),
             _ => None,

@@ -1,6 +1,8 @@
 //! Put/Get/DeleteBucketOwnershipControls. What the setting does (ACLs
-//! refused and ignored under `BucketOwnerEnforced`) is the engine's.
-//! CreateBucket's `x-amz-object-ownership` is read in `bucket.rs`.
+//! refused and ignored under `BucketOwnerEnforced`, who owns a write of
+//! another project) is the engine's; who may then act on an object another
+//! project owns is `authz.rs`'s. CreateBucket's `x-amz-object-ownership`
+//! is read in `bucket.rs`.
 
 use crate::body::RequestBody;
 use crate::context::Ctx;
@@ -9,6 +11,14 @@ use crate::respond::{self, ResBody};
 use crate::S3Service;
 use coffer_s3_proto::{ownership, S3Error};
 use http::{Response, StatusCode};
+
+/// The project writing into the addressed bucket when it is not the
+/// bucket's: the owner a write asks the engine to settle.
+pub(crate) fn writer(ctx: &Ctx) -> Option<String> {
+    let project = ctx.principal.project()?;
+    let bucket_owner = ctx.bucket_info.as_ref().map(|b| b.project.as_str());
+    (bucket_owner != Some(project)).then(|| project.to_owned())
+}
 
 pub(crate) async fn get(s: &S3Service, ctx: &Ctx) -> Result<Response<ResBody>, S3Error> {
     match s.engine.bucket_ownership(ctx.bucket()).await.map_err(from_engine)? {

@@ -70,6 +70,9 @@ impl Checksum {
 /// One part of a multipart object.
 #[derive(Serialize, Debug)]
 pub struct Part {
+    /// The part's checksum, in the object checksum's algorithm (none set: unknown).
+    #[serde(flatten)]
+    pub checksum: crate::xml::ChecksumFields,
     #[serde(rename = "PartNumber")]
     pub part_number: u32,
     #[serde(rename = "Size")]
@@ -131,7 +134,10 @@ mod tests {
                 max_parts: 1,
                 next_part_number_marker: Some(4),
                 part_number_marker: 3,
-                parts: vec![Part { part_number: 4, size: 5 }],
+                parts: vec![
+                    Part { checksum: Default::default(), part_number: 4, size: 5 },
+                    Part { checksum: crate::xml::ChecksumFields::one("SHA256", "c2hh"), part_number: 5, size: 1 },
+                ],
                 parts_count: 6,
             }),
             storage_class: Some("STANDARD"),
@@ -140,7 +146,7 @@ mod tests {
         .unwrap();
         assert!(doc.contains("<ETag>abc</ETag><Checksum><ChecksumSHA256>s==</ChecksumSHA256><ChecksumType>FULL_OBJECT</ChecksumType></Checksum>"), "{doc}");
         assert!(
-            doc.contains("<Part><PartNumber>4</PartNumber><Size>5</Size></Part><PartsCount>6</PartsCount>"),
+            doc.contains("<Part><PartNumber>4</PartNumber><Size>5</Size></Part><Part><ChecksumSHA256>c2hh</ChecksumSHA256><PartNumber>5</PartNumber><Size>1</Size></Part><PartsCount>6</PartsCount>"),
             "{doc}"
         );
         assert!(!doc.contains("ObjectSize"), "{doc}");

@@ -77,6 +77,7 @@ codes! {
     IllegalVersioningConfigurationException = 400, "The versioning configuration specified in the request is invalid.";
     NotImplemented = 501, "A header or operation you provided implies functionality that is not implemented.";
     NotModified = 304, "Not Modified";
+    OperationAborted = 409, "A conflicting operation is in progress against this resource. Please try again.";
     PermanentRedirect = 301, "The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.";
     PreconditionFailed = 412, "At least one of the preconditions you specified did not hold.";
     QuotaExceeded = 403, "The request would exceed a storage quota.";

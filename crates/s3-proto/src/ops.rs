@@ -62,6 +62,10 @@ pub enum Trait {
     /// Authorized by its handler once the (small) body is read: some of its
     /// condition keys come from the body (PutObjectTagging's tags).
     AuthorizedAfterBody,
+    /// Acts on an existing object as its owner would allow: where ACLs are
+    /// in force and a project other than the bucket's owns the object
+    /// (Object Ownership), that owner's grants decide, not the bucket's.
+    OwnerDecides,
 }
 
 /// What a policy must allow for an operation.
@@ -281,28 +285,31 @@ operations! {
     PutObject = PUT Object [] copy = false => object("s3:PutObject"), Put, Write, WritesObject;
     /// Also needs `s3:GetObject` on the source, checked by the handler.
     CopyObject = PUT Object [] copy = true => object("s3:PutObject"), Put, None, WritesObject;
-    GetObject = GET Object [] => object("s3:GetObject" | "s3:GetObjectVersion"), Get, Read;
-    HeadObject = HEAD Object [] => object("s3:GetObject" | "s3:GetObjectVersion"), Get, Read;
+    GetObject = GET Object [] => object("s3:GetObject" | "s3:GetObjectVersion"), Get, Read, OwnerDecides;
+    HeadObject = HEAD Object [] => object("s3:GetObject" | "s3:GetObjectVersion"), Get, Read, OwnerDecides;
     /// A canned ACL's WRITE deletes a key (a delete marker, with
     /// versioning), never one version of it for good.
     DeleteObject = DELETE Object [] => object("s3:DeleteObject" | "s3:DeleteObjectVersion"), Delete, Write;
     /// Also needs `s3:GetObject` (`s3:GetObjectVersion`), checked by the handler.
     GetObjectAttributes = GET Object ["attributes"]
-        => object("s3:GetObjectAttributes" | "s3:GetObjectVersionAttributes"), Get, Read;
-    GetObjectAcl = GET Object ["acl"] => object("s3:GetObjectAcl" | "s3:GetObjectVersionAcl"), Other, None;
-    PutObjectAcl = PUT Object ["acl"] => object("s3:PutObjectAcl" | "s3:PutObjectVersionAcl"), Other, None;
-    GetObjectTagging = GET Object ["tagging"] => object("s3:GetObjectTagging" | "s3:GetObjectVersionTagging"), Other, None;
+        => object("s3:GetObjectAttributes" | "s3:GetObjectVersionAttributes"), Get, Read, OwnerDecides;
+    GetObjectAcl = GET Object ["acl"]
+        => object("s3:GetObjectAcl" | "s3:GetObjectVersionAcl"), Other, None, OwnerDecides;
+    PutObjectAcl = PUT Object ["acl"]
+        => object("s3:PutObjectAcl" | "s3:PutObjectVersionAcl"), Other, None, OwnerDecides;
+    GetObjectTagging = GET Object ["tagging"]
+        => object("s3:GetObjectTagging" | "s3:GetObjectVersionTagging"), Other, None, OwnerDecides;
     /// No canned ACL grants tagging an existing object: tags can decide
     /// access (`s3:ExistingObjectTag/…`), and WRITE on a bucket must not
     /// let anyone retag what others wrote. A write's own tags follow the write.
     PutObjectTagging = PUT Object ["tagging"]
-        => object("s3:PutObjectTagging" | "s3:PutObjectVersionTagging"), Other, None, AuthorizedAfterBody;
+        => object("s3:PutObjectTagging" | "s3:PutObjectVersionTagging"), Other, None, AuthorizedAfterBody, OwnerDecides;
     GetObjectRetention = GET Object ["retention"] => object("s3:GetObjectRetention"), Other, None;
     PutObjectRetention = PUT Object ["retention"] => object("s3:PutObjectRetention"), Other, None;
     GetObjectLegalHold = GET Object ["legal-hold"] => object("s3:GetObjectLegalHold"), Other, None;
     PutObjectLegalHold = PUT Object ["legal-hold"] => object("s3:PutObjectLegalHold"), Other, None;
     DeleteObjectTagging = DELETE Object ["tagging"]
-        => object("s3:DeleteObjectTagging" | "s3:DeleteObjectVersionTagging"), Other, None;
+        => object("s3:DeleteObjectTagging" | "s3:DeleteObjectVersionTagging"), Other, None, OwnerDecides;
 
     CreateMultipartUpload = POST Object ["uploads"] => object("s3:PutObject"), Put, Write, WritesObject;
     UploadPart = PUT Object ["partNumber", "uploadId"] copy = false => object("s3:PutObject"), Put, Write;

@@ -21,14 +21,9 @@ struct Rule {
     object_ownership: String,
 }
 
-/// A setting by its S3 name: an unknown one is `400 InvalidArgument`;
-/// `ObjectWriter` (the writer owns its objects) is `501 NotImplemented`.
+/// A setting by its S3 name: an unknown one is `400 InvalidArgument`.
 pub fn setting(name: &str) -> Result<ObjectOwnership, S3Error> {
     match ObjectOwnership::parse(name.trim()) {
-        Some(ObjectOwnership::ObjectWriter) => Err(S3Error::with_message(
-            C::NotImplemented,
-            "ObjectWriter ownership is not implemented by this server: every object belongs to the bucket's owner.",
-        )),
         Some(o) => Ok(o),
         None => Err(S3Error::with_message(C::InvalidArgument, format!("Invalid ObjectOwnership: {name}"))
             .with_extra("ArgumentName", "ObjectOwnership")),
@@ -59,7 +54,7 @@ mod tests {
         assert!(doc.contains("<OwnershipControls xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Rule><ObjectOwnership>BucketOwnerEnforced</ObjectOwnership></Rule></OwnershipControls>"), "{doc}");
         assert_eq!(parse(doc.as_bytes()).unwrap(), ObjectOwnership::BucketOwnerEnforced);
         let w = b"<OwnershipControls><Rule><ObjectOwnership>ObjectWriter</ObjectOwnership></Rule></OwnershipControls>";
-        assert_eq!(parse(w).unwrap_err().code, C::NotImplemented);
+        assert_eq!(parse(w).unwrap(), ObjectOwnership::ObjectWriter);
         let bad = b"<OwnershipControls><Rule><ObjectOwnership>Mine</ObjectOwnership></Rule></OwnershipControls>";
         assert_eq!(parse(bad).unwrap_err().code, C::InvalidArgument);
         assert_eq!(parse(b"<OwnershipControls></OwnershipControls>").unwrap_err().code, C::MalformedXML);

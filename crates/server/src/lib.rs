@@ -8,13 +8,19 @@
 //! [`start`] is used both by `coffer server` and by in-process tests.
 
 mod app;
+pub mod audit;
+pub mod backup;
 mod body_guard;
+pub mod config_file;
 mod connlimit;
 mod credentials;
 mod data_lock;
+pub mod instrumented;
 mod listener;
 pub mod master_key;
 mod metering;
+pub mod metrics;
+mod metrics_http;
 pub mod migrate;
 mod pace;
 mod private_files;
@@ -111,7 +117,23 @@ pub struct ServerConfig {
     /// older than `reclaim_min_age`. Off: one server owns the directory and
     /// reclaims every orphan at start.
     pub shared_data_dir: bool,
+    /// The audit log: a file, or `-` for stdout; `None`: none.
+    pub audit_log: Option<std::path::PathBuf>,
+    /// Audit every request, not only those that may change something.
+    pub audit_all: bool,
+    /// How long a shutdown waits for requests in flight before cutting them off.
+    pub shutdown_grace: Duration,
+    /// Where Prometheus scrapes `GET /metrics`; `None`: no metrics.
+    pub metrics_listen: Option<SocketAddr>,
+    /// The bearer token a scrape must carry, if any.
+    pub metrics_token: Option<String>,
+    /// Count S3 requests per project too (a label per project: mind the
+    /// cardinality with many projects).
+    pub metrics_project_labels: bool,
 }
+
+/// The git commit this binary was built from (`build.rs`).
+pub const GIT_COMMIT: &str = env!("COFFER_GIT_COMMIT");
 
 /// With several gateways, start-up recovery and the orphan sweep leave
 /// younger unreferenced blobs and temp files alone by default: they may be
@@ -124,6 +146,9 @@ pub const META_POOL_SIZE: usize = 32;
 
 /// Connections each S3 listener serves at once, by default.
 pub const MAX_CONNECTIONS: usize = 4096;
+/// Connections the metrics listener serves at once (scrapers are few).
+const METRICS_MAX_CONNECTIONS: usize = 16;
+
 /// Connections the console's listener serves at once, by default.
 pub const CONSOLE_MAX_CONNECTIONS: usize = 512;
 
@@ -138,12 +163,20 @@ pub struct Running {
     pub plain_addr: Option<SocketAddr>,
     /// The web console's address (HTTPS when TLS is on), when enabled.
     pub console_addr: Option<SocketAddr>,
+    /// The metrics listener, when there is one.
+    pub metrics_addr: Option<SocketAddr>,
+    /// The audit log, when there is one (SIGHUP reopens it).
+    pub audit: Option<Arc<audit::AuditLog>>,
     /// The root credential; `generated` when it was created on this start.
     pub root: RootCredential,
     pub root_generated: bool,
     iam: coffer_iam::Iam,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    /// Stops the metering loop, which then flushes the usage counters.
+    meter_stop: tokio::sync::watch::Sender<bool>,
+    meter_task: tokio::task::JoinHandle<()>,
+    shutdown_grace: Duration,
 }
 
 impl Running {
@@ -154,15 +187,52 @@ impl Running {
         self.iam.password_stats()
     }
 
-    /// Stops accepting, lets in-flight requests finish, and waits.
+    /// Stops accepting, lets in-flight requests finish (for at most the
+    /// shutdown grace), flushes usage, and waits.
     pub async fn shutdown(self) {
+        self.shutdown_within().await;
+    }
+
+    /// Stops accepting, lets requests in flight finish for at most the
+    /// shutdown grace, then flushes the usage counters (those requests'
+    /// included). `false`: some requests were still running when the grace
+    /// ran out; they are cut off when the process exits (an upload not yet
+    /// acknowledged stores nothing: its metadata was never committed).
+    pub async fn shutdown_within(self) -> bool {
         let _ = self.shutdown.send(true);
-        let _ = self.task.await;
+        let drained = tokio::time::timeout(self.shutdown_grace, self.task).await.is_ok();
+        if !drained {
+            tracing::warn!(grace = ?self.shutdown_grace, "requests still running when the shutdown grace ran out: cut off");
+        }
+        let _ = self.meter_stop.send(true);
+        if tokio::time::timeout(Duration::from_secs(30), self.meter_task).await.is_err() {
+            tracing::warn!("the last flush of usage counters did not finish in 30 s");
+        }
+        if let Some(a) = self.audit {
+            // The drained requests' lines are written before the process ends.
+            let written = tokio::task::spawn_blocking(move || a.flush(Duration::from_secs(10))).await;
+            if !matches!(written, Ok(true)) {
+                tracing::warn!("the audit log's last lines were not all written in 10 s");
+            }
+        }
+        drained
     }
 }
 
 /// The console's object actions, counted by the S3 API's usage meter.
-struct ConsoleMeter(coffer_s3_api::S3Service);
+struct ConsoleMeter(coffer_s3_api::S3Service, Option<Arc<metrics::Metrics>>, Option<Arc<audit::AuditLog>>);
+
+/// Several observers of the S3 endpoint's requests.
+struct Observers(Vec<Arc<dyn coffer_s3_api::RequestObserver>>);
+
+impl coffer_s3_api::RequestObserver for Observers {
+    fn started(&self) {
+        self.0.iter().for_each(|o| o.started());
+    }
+    fn finished(&self, record: &coffer_s3_api::RequestRecord) {
+        self.0.iter().for_each(|o| o.finished(record));
+    }
+}
 
 impl coffer_console::TransferMeter for ConsoleMeter {
     fn count(&self, project: &str, bucket: &str, kind: coffer_console::TransferKind, bytes_in: u64, bytes_out: u64) {
@@ -179,6 +249,16 @@ impl coffer_console::TransferMeter for ConsoleMeter {
 
     fn add_bytes_in(&self, project: &str, bucket: &str, bytes: u64) {
         self.0.meter().add_bytes(project, bucket, bytes, 0);
+    }
+    fn sign_in(&self, outcome: &'static str) {
+        if let Some(m) = &self.1 {
+            m.sign_in(outcome);
+        }
+    }
+    fn action(&self, action: &coffer_console::ConsoleAction) {
+        if let Some(a) = &self.2 {
+            a.console(action);
+        }
     }
 }
 
@@ -231,8 +311,16 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
     let pg_tls = coffer_meta_postgres::PgTls { ca_file: cfg.meta_ca_file.clone() };
     let opened =
         stores::open(&meta_at, &blobs_at, &cfg.data_dir, (cfg.meta_pool_size, &pg_tls), cfg.shared_data_dir).await?;
-    let meta = opened.meta;
+    let metrics = cfg.metrics_listen.map(|_| metrics::Metrics::new(cfg.metrics_project_labels));
+    let (meta, blobs): (Arc<dyn coffer_meta::Store>, Arc<dyn coffer_blob::BlobStore>) = match &metrics {
+        Some(m) => (
+            Arc::new(instrumented::InstrumentedMeta::new(opened.meta, m.clone())),
+            Arc::new(instrumented::InstrumentedBlobs::new(opened.blobs, m.clone())),
+        ),
+        None => (opened.meta, opened.blobs),
+    };
     let dir_locks = (data_lock, opened.locks);
+    let opened_write_stats = opened.write_stats;
     tracing::info!(meta = %meta_at.display(), blobs = ?blobs_at, "stores open");
     let default_region = cfg.regions.first().map_or(cfg.region.clone(), |r| r.name.clone());
     let max_read = EngineConfig::read_bound(cfg.gc_grace);
@@ -247,7 +335,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
         lifecycle_day: cfg.lifecycle_day,
         ..Default::default()
     };
-    let engine = Engine::new(meta.clone(), opened.blobs, engine_cfg);
+    let engine = Engine::new(meta.clone(), blobs, engine_cfg);
     let key_source = cfg.master_key.clone().unwrap_or_else(|| MasterKeySource::File(cfg.data_dir.join("master.key")));
     if let (true, MasterKeySource::File(path)) = (many_gateways, &key_source) {
         // Made here, it would be this gateway's alone: the others could not
@@ -256,7 +344,10 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
             anyhow::bail!("the master key file {} does not exist: gateways on PostgreSQL share one key, made once (see docs/deploy.md)", path.display());
         }
     }
-    let (master, _created) = master_key::load(&key_source)?;
+    let (master, created) = master_key::load(&key_source)?;
+    if created {
+        refuse_a_new_key_for_old_secrets(meta.as_ref(), &master, &key_source).await?;
+    }
     let region_names: Vec<String> = if cfg.regions.is_empty() {
         vec![default_region.clone()]
     } else {
@@ -288,17 +379,37 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
     tokio::spawn(engine.clone().orphan_sweep_loop(cfg.reclaim_min_age, cfg.orphan_sweep_every));
     tokio::spawn(engine.clone().lifecycle_loop(cfg.lifecycle_every));
 
-    let svc = coffer_s3_api::S3Service::new(
+    let mut svc = coffer_s3_api::S3Service::new(
         engine.clone(),
         iam.clone(),
         coffer_s3_api::S3Config { domains: cfg.domains.clone(), regions: cfg.regions.clone() },
     );
+    let audit = match &cfg.audit_log {
+        Some(path) => Some(
+            audit::AuditLog::open(path, cfg.audit_all)
+                .with_context(|| format!("opening the audit log {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let mut observers: Vec<Arc<dyn coffer_s3_api::RequestObserver>> = Vec::new();
+    if let Some(m) = &metrics {
+        observers.push(m.clone());
+    }
+    if let Some(a) = &audit {
+        observers.push(a.clone());
+    }
+    if !observers.is_empty() {
+        svc = svc.with_observer(Arc::new(Observers(observers)));
+    }
     let region_info = if cfg.regions.is_empty() {
         vec![coffer_admin::RegionInfo { name: default_region.clone(), hosts: vec![] }]
     } else {
         cfg.regions.iter().map(|r| coffer_admin::RegionInfo { name: r.name.clone(), hosts: r.hosts.clone() }).collect()
     };
-    let control = coffer_admin::ControlService::new(iam.clone(), meta.clone(), region_info);
+    let mut control = coffer_admin::ControlService::new(iam.clone(), meta.clone(), region_info);
+    if let Some(a) = &audit {
+        control = control.with_observer(a.clone());
+    }
     let app = app::App { s3: svc.clone(), control };
     let tcp = tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;
     let addr = tcp.local_addr()?;
@@ -322,14 +433,40 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
                 public_url: cfg.s3_public_url.clone(),
             },
         },
-        Some(Arc::new(ConsoleMeter(svc.clone()))),
+        Some(Arc::new(ConsoleMeter(svc.clone(), metrics.clone(), audit.clone()))),
     );
-    let s3_limits = listener::Limits { max_connections: cfg.max_connections, idle: cfg.idle_timeout };
-    let console_limits = listener::Limits { max_connections: cfg.console_max_connections, idle: cfg.idle_timeout };
-    let mut tasks = vec![
-        tokio::spawn(listener::serve(tcp, app.clone(), acceptor.clone(), rx.clone(), s3_limits)),
-        tokio::spawn(metering::run(meta.clone(), svc.clone(), cfg.meter_interval, rx.clone())),
-    ];
+    let gauge = |name| metrics.as_ref().map(|m| m.connections(name));
+    let limits = |max_connections, open| listener::Limits { max_connections, idle: cfg.idle_timeout, open };
+    let s3_limits = limits(cfg.max_connections, gauge("s3"));
+    let console_limits = limits(cfg.console_max_connections, gauge("console"));
+    let mut tasks = vec![tokio::spawn(listener::serve(tcp, app.clone(), acceptor.clone(), rx.clone(), s3_limits))];
+    // Usage is flushed last, once the listeners are done (their requests counted).
+    let (meter_stop, meter_rx) = tokio::sync::watch::channel(false);
+    let metering = metering::run(meta.clone(), svc.clone(), cfg.meter_interval, meter_rx);
+    let meter_task = tokio::spawn(async move {
+        // The directories stay locked while anything may still write to them.
+        let _locks = dir_locks;
+        metering.await
+    });
+    let metrics_addr = match (&metrics, cfg.metrics_listen) {
+        (Some(m), Some(at)) => {
+            let tcp = tokio::net::TcpListener::bind(at).await.with_context(|| format!("binding metrics to {at}"))?;
+            let a = tcp.local_addr()?;
+            let endpoint = metrics_http::MetricsEndpoint {
+                metrics: m.clone(),
+                token: cfg.metrics_token.as_deref().map(Arc::from),
+            };
+            let metrics_limits = limits(METRICS_MAX_CONNECTIONS, None);
+            tasks.push(tokio::spawn(listener::serve(tcp, endpoint, None, rx.clone(), metrics_limits)));
+            let audit_stats = audit.as_ref().map(|a| a.stats());
+            let refresh =
+                metrics::refresh_loop(m.clone(), engine.clone(), meta.clone(), opened_write_stats.clone(), audit_stats);
+            tokio::spawn(refresh);
+            tracing::info!(addr = %a, token = cfg.metrics_token.is_some(), "metrics listening");
+            Some(a)
+        }
+        _ => None,
+    };
     let console_addr = match cfg.console_listen {
         None => None,
         Some(c) => {
@@ -345,20 +482,33 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
         Some(p) => {
             let plain = tokio::net::TcpListener::bind(p).await.with_context(|| format!("binding {p}"))?;
             let a = plain.local_addr()?;
-            tasks.push(tokio::spawn(listener::serve(plain, app, None, rx, s3_limits)));
+            let plain_limits = limits(cfg.max_connections, gauge("s3-plain"));
+            tasks.push(tokio::spawn(listener::serve(plain, app, None, rx, plain_limits)));
             tracing::info!(addr = %a, "plain-HTTP S3 listener");
             Some(a)
         }
     };
     let task = tokio::spawn(async move {
-        // The directories stay locked while anything serves from them.
-        let _locks = dir_locks;
         for t in tasks {
             let _ = t.await;
         }
     });
     tracing::info!(%addr, scheme, region = %default_region, meta = %meta_at.display(), "coffer S3 endpoint listening");
-    Ok(Running { addr, plain_addr, console_addr, root, root_generated, iam, shutdown, task })
+    Ok(Running {
+        addr,
+        plain_addr,
+        console_addr,
+        metrics_addr,
+        audit,
+        root,
+        root_generated,
+        iam,
+        shutdown,
+        task,
+        meter_stop,
+        meter_task,
+        shutdown_grace: cfg.shutdown_grace,
+    })
 }
 
 /// Raises the soft open-file limit to the hard one and warns when even that
@@ -384,4 +534,36 @@ fn check_open_file_limit(cfg: &ServerConfig) {
             );
         }
     }
+}
+
+/// A master key made on this start cannot open secrets another key sealed
+/// (metadata restored without its `master.key`): refuse to serve, and take
+/// the new key back, rather than run with every stored secret unreadable.
+async fn refuse_a_new_key_for_old_secrets(
+    meta: &dyn coffer_meta::Store,
+    master: &coffer_iam::seal::MasterKey,
+    source: &MasterKeySource,
+) -> anyhow::Result<()> {
+    let mut projects: Vec<String> = meta.list_projects().await?.into_iter().map(|p| p.name).collect();
+    projects.push(coffer_meta::OPERATOR_PROJECT.to_owned());
+    for project in projects {
+        for k in meta.list_access_keys(&project, None).await? {
+            if coffer_iam::seal::MasterKey::is_plain(&k.sealed_secret) {
+                continue;
+            }
+            if master.open(&k.access_key, &k.sealed_secret).is_err() {
+                if let MasterKeySource::File(path) = source {
+                    let _ = std::fs::remove_file(path);
+                }
+                anyhow::bail!(
+                    "the metadata holds secrets sealed by another master key, and no master key was found (a new one \
+                     was about to be made): put the deployment's master.key back (restored data directories need it; \
+                     see docs/operations.md) and start again"
+                );
+            }
+            // One opens: the key is right.
+            return Ok(());
+        }
+    }
+    Ok(())
 }

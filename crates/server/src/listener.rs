@@ -79,12 +79,34 @@ impl Handler for coffer_console::ConsoleService {
 }
 
 /// A listener's limits.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Limits {
     /// Connections served at once (health probes get spare slots beyond).
     pub max_connections: usize,
     /// A client silent this long is dropped (head, keep-alive, body).
     pub idle: Duration,
+    /// Counts the listener's open connections (metrics), if set.
+    pub open: Option<prometheus_client::metrics::gauge::Gauge>,
+}
+
+/// Counts a connection as open while it lives.
+struct OpenConnection(Option<prometheus_client::metrics::gauge::Gauge>);
+
+impl OpenConnection {
+    fn new(g: &Option<prometheus_client::metrics::gauge::Gauge>) -> Self {
+        if let Some(g) = g {
+            g.inc();
+        }
+        OpenConnection(g.clone())
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        if let Some(g) = &self.0 {
+            g.dec();
+        }
+    }
 }
 
 /// How a connection is served.
@@ -150,9 +172,12 @@ pub(crate) async fn serve<H: Handler>(
         let stream = WriteGuard::new(stream, limits.idle);
         let (svc, stop, tls) = (svc.clone(), shutdown.clone(), tls.clone());
         let guard = tracker.enter();
+        let open = OpenConnection::new(&limits.open);
+        let limits = limits.clone();
         tokio::spawn(async move {
             let _guard = guard;
             let _permit = permit;
+            let _open = open;
             let handshake = match slot {
                 Slot::Normal => HANDSHAKE_TIMEOUT,
                 Slot::Spare => SPARE_HEAD_TIMEOUT,
@@ -173,6 +198,8 @@ pub(crate) async fn serve<H: Handler>(
             }
         });
     }
+    // Closed now, so new connections are refused while the others drain.
+    drop(tcp);
     tracker.wait().await;
 }
 

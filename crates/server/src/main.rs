@@ -1,14 +1,18 @@
 //! `coffer`: the S3 server and its command-line interface.
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use coffer::{BlobLocation, MasterKeySource, MetaLocation, RegionEndpoint, RootCredential, ServerConfig};
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// `coffer --version`: the release and the commit it was built from.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("COFFER_GIT_COMMIT"), ")");
+
 #[derive(Parser)]
-#[command(name = "coffer", version, about = "Coffer: S3-compatible object storage")]
+#[command(name = "coffer", version = VERSION, about = "Coffer: S3-compatible object storage")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -24,6 +28,15 @@ enum Command {
     /// TLS certificates.
     #[command(subcommand)]
     Cert(CertCommand),
+    /// Copy the SQLite metadata while the server runs: one consistent
+    /// snapshot, checked (blobs and the master key are copied apart; see
+    /// docs/operations.md).
+    Backup(coffer::backup::BackupArgs),
+    /// Put a `coffer backup` file into a new data directory as its metadata.
+    Restore(coffer::backup::RestoreArgs),
+    /// The server's configuration file (`coffer server --config FILE`).
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Copy a data directory's metadata (SQLite) into an empty PostgreSQL
     /// database; blobs stay where they are (docs/migrate.md).
     Migrate(coffer::migrate::MigrateArgs),
@@ -47,8 +60,25 @@ enum CertCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Check a configuration file as `coffer server --config FILE` would
+    /// read it (with the environment and defaults), without starting.
+    Check {
+        /// The TOML file.
+        file: PathBuf,
+    },
+    /// Print the full default file: every setting, documented, with its default.
+    PrintDefault,
+}
+
 #[derive(clap::Args)]
 struct ServerArgs {
+    /// A TOML file of settings: each key is a flag's name in snake case
+    /// (`data_dir = "/srv/coffer"`, `no_console = true`). Flags and
+    /// environment variables override it.
+    #[arg(long, env = "COFFER_CONFIG")]
+    config: Option<PathBuf>,
     /// Directory for metadata and blobs (by default), the master key and
     /// the operator credential's marker.
     #[arg(long, env = "COFFER_DATA_DIR", default_value = "./coffer-data")]
@@ -101,10 +131,10 @@ struct ServerArgs {
     domains: Vec<String>,
     /// PEM certificate chain: with --tls-key, --listen speaks HTTPS; the pair
     /// is reloaded when the files change.
-    #[arg(long, env = "COFFER_TLS_CERT", requires = "tls_key")]
+    #[arg(long, env = "COFFER_TLS_CERT")]
     tls_cert: Option<PathBuf>,
     /// PEM private key of --tls-cert.
-    #[arg(long, env = "COFFER_TLS_KEY", requires = "tls_cert")]
+    #[arg(long, env = "COFFER_TLS_KEY")]
     tls_key: Option<PathBuf>,
     /// Also serve plain HTTP on this address (beside HTTPS on --listen).
     #[arg(long, env = "COFFER_PLAIN_LISTEN")]
@@ -159,28 +189,75 @@ struct ServerArgs {
     #[arg(long, env = "COFFER_LIFECYCLE_DAY_SECS", default_value_t = 86_400,
           value_parser = clap::value_parser!(u64).range(1..))]
     lifecycle_day_secs: u64,
+    /// On SIGTERM or Ctrl-C: seconds requests in flight may take to finish
+    /// before they are cut off (new connections are refused at once; usage
+    /// counters are flushed after).
+    #[arg(long, env = "COFFER_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    shutdown_grace_secs: u64,
+    /// Write the audit log (one JSON line per request that may change
+    /// something, on S3, the admin and IAM APIs and the console) to this
+    /// file, or `-` for stdout; reopened on SIGHUP (logrotate).
+    #[arg(long, env = "COFFER_AUDIT_LOG")]
+    audit_log: Option<PathBuf>,
+    /// Audit every request, reads included.
+    #[arg(long, env = "COFFER_AUDIT_ALL")]
+    audit_all: bool,
+    /// The format of the ordinary log on stderr: `text` or `json` (one JSON object per line).
+    #[arg(long, env = "COFFER_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+    /// Serve Prometheus metrics (`GET /metrics`) on this address; off by default.
+    #[arg(long, env = "COFFER_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+    /// A file holding the bearer token a scrape must send
+    /// (`Authorization: Bearer TOKEN`); without it /metrics is open to
+    /// whoever reaches --metrics-listen.
+    #[arg(long, env = "COFFER_METRICS_TOKEN_FILE")]
+    metrics_token_file: Option<PathBuf>,
+    /// Also count S3 requests per project (a label per project: with
+    /// thousands of projects, thousands of series).
+    #[arg(long, env = "COFFER_METRICS_PROJECT_LABELS")]
+    metrics_project_labels: bool,
 }
 
 fn parse_default_ownership(s: &str) -> Result<coffer_engine::ObjectOwnership, String> {
-    match coffer_engine::ObjectOwnership::parse(s) {
-        Some(
-            o @ (coffer_engine::ObjectOwnership::BucketOwnerEnforced
-            | coffer_engine::ObjectOwnership::BucketOwnerPreferred),
-        ) => Ok(o),
-        _ => Err("BucketOwnerEnforced or BucketOwnerPreferred (ObjectWriter is not built)".into()),
-    }
+    coffer_engine::ObjectOwnership::parse(s)
+        .ok_or_else(|| "BucketOwnerEnforced, BucketOwnerPreferred or ObjectWriter".into())
+}
+
+/// The command line, with `coffer server --config FILE`'s settings added
+/// under the flags and environment given (`config_file.rs`).
+fn parse_cli(argv: Vec<OsString>) -> anyhow::Result<Cli> {
+    let cmd = Cli::command();
+    let matches = cmd.clone().try_get_matches_from(&argv).unwrap_or_else(|e| e.exit());
+    let file = match matches.subcommand() {
+        Some(("server", sm)) => sm.get_one::<PathBuf>("config").cloned().map(|f| (f, sm.clone())),
+        _ => None,
+    };
+    let Some((file, sm)) = file else { return Ok(Cli::from_arg_matches(&matches)?) };
+    let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    let server = cmd.find_subcommand("server").context("the server command")?;
+    let extra = coffer::config_file::file_args(server, &sm, &file.display().to_string(), &text)?;
+    let matches = cmd.try_get_matches_from(argv.into_iter().chain(extra)).map_err(|e| {
+        anyhow::anyhow!("{}: {}", file.display(), e.render().to_string().trim_start_matches("error: ").trim_end())
+    })?;
+    Ok(Cli::from_arg_matches(&matches)?)
 }
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let cli = parse_cli(std::env::args_os().collect())?;
+    let json = matches!(&cli.command, Command::Server(a) if a.log_format == "json");
+    let log = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("COFFER_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         // A log line that cannot be written (its disk is full) is dropped. By
         // default the failure is reported with `eprintln!`, which panics when
         // stderr cannot be written either, taking the logging thread with it.
-        .log_internal_errors(false)
-        .init();
+        .log_internal_errors(false);
+    if json {
+        log.json().init();
+    } else {
+        log.init();
+    }
     match cli.command {
         Command::Server(args) => server(*args),
         Command::Migrate(args) => coffer::migrate::run(args),
@@ -190,6 +267,45 @@ fn main() -> anyhow::Result<()> {
                 eprintln!("Error: {e:#}");
                 std::process::exit(1);
             }
+            Ok(())
+        }
+        Command::Backup(args) => {
+            let s = coffer::backup::backup(&args)?;
+            println!(
+                "backup written: {} (schema v{}, {} buckets, {} objects, {} bytes)",
+                args.out.display(),
+                s.schema_version,
+                s.buckets,
+                s.objects,
+                s.bytes
+            );
+            Ok(())
+        }
+        Command::Restore(args) => {
+            let s = coffer::backup::restore(&args)?;
+            println!(
+                "metadata restored into {} (schema v{}, {} buckets, {} objects). Copy the blobs (blobs/) and the \
+                 master key (master.key) into it before starting the server.",
+                args.data_dir.display(),
+                s.schema_version,
+                s.buckets,
+                s.objects
+            );
+            Ok(())
+        }
+        Command::Config(ConfigCommand::PrintDefault) => {
+            let cmd = Cli::command();
+            print!(
+                "{}",
+                coffer::config_file::print_default(cmd.find_subcommand("server").context("the server command")?)
+            );
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Check { file }) => {
+            let argv = ["coffer".into(), "server".into(), "--config".into(), file.clone().into_os_string()];
+            let Command::Server(args) = parse_cli(argv.into())?.command else { anyhow::bail!("not a server command") };
+            server_config(*args)?;
+            println!("{}: OK", file.display());
             Ok(())
         }
         Command::Cert(CertCommand::Generate { out_dir, names }) => {
@@ -257,7 +373,24 @@ fn parse_region(spec: &str) -> anyhow::Result<RegionEndpoint> {
     Ok(RegionEndpoint { name: name.to_owned(), hosts })
 }
 
-fn server(args: ServerArgs) -> anyhow::Result<()> {
+/// The server's configuration from its arguments (checked, nothing started).
+/// Settings that need another are checked here, after the configuration
+/// file was merged, so the two may come from different places.
+fn server_config(args: ServerArgs) -> anyhow::Result<ServerConfig> {
+    let needs = [
+        (args.tls_cert.is_some(), args.tls_key.is_some(), "--tls-cert needs --tls-key"),
+        (args.tls_key.is_some(), args.tls_cert.is_some(), "--tls-key needs --tls-cert"),
+        (args.audit_all, args.audit_log.is_some(), "--audit-all needs --audit-log"),
+        (
+            args.metrics_token_file.is_some(),
+            args.metrics_listen.is_some(),
+            "--metrics-token-file needs --metrics-listen",
+        ),
+        (args.metrics_project_labels, args.metrics_listen.is_some(), "--metrics-project-labels needs --metrics-listen"),
+    ];
+    for (given, needed, what) in needs {
+        anyhow::ensure!(!given || needed, "{what} (as a flag, in the environment or in the configuration file)");
+    }
     let regions = args.regions.iter().map(|r| parse_region(r)).collect::<anyhow::Result<Vec<_>>>()?;
     let master_key = match (std::env::var("COFFER_MASTER_KEY"), args.master_key_file) {
         (Ok(v), _) if !v.is_empty() => Some(MasterKeySource::Value(v)),
@@ -296,7 +429,31 @@ fn server(args: ServerArgs) -> anyhow::Result<()> {
         console_session_ttl: args.console_session_ttl,
         s3_public_url: args.s3_public_url,
         shared_data_dir: false,
+        shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
+        audit_log: args.audit_log,
+        audit_all: args.audit_all,
+        metrics_listen: args.metrics_listen,
+        metrics_token: match &args.metrics_token_file {
+            None => None,
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading the metrics token from {}", path.display()))?;
+                let token = text.trim().to_owned();
+                anyhow::ensure!(
+                    token.len() >= 16,
+                    "the metrics token in {} is shorter than 16 characters",
+                    path.display()
+                );
+                Some(token)
+            }
+        },
+        metrics_project_labels: args.metrics_project_labels,
     };
+    Ok(cfg)
+}
+
+fn server(args: ServerArgs) -> anyhow::Result<()> {
+    let cfg = server_config(args)?;
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async move {
         let running = coffer::start(cfg).await?;
@@ -307,12 +464,23 @@ fn server(args: ServerArgs) -> anyhow::Result<()> {
             println!("  secret key: {}", running.root.secret_key);
         }
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+        let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => break,
+                _ = term.recv() => break,
+                _ = hangup.recv() => {
+                    // logrotate renamed the audit log: write a new one.
+                    if let Some(a) = &running.audit {
+                        a.reopen();
+                        tracing::info!("SIGHUP: the audit log is reopened");
+                    }
+                }
+            }
         }
-        tracing::info!("shutting down");
-        running.shutdown().await;
+        tracing::info!("shutting down: no new connections; waiting for requests in flight");
+        let drained = running.shutdown_within().await;
+        tracing::info!(drained, "stopped");
         anyhow::Ok(())
     })
 }

@@ -111,7 +111,12 @@ pub(crate) struct Opened {
     pub meta: Arc<dyn Store>,
     pub blobs: Arc<dyn BlobStore>,
     pub locks: Vec<DataDirLock>,
+    /// SQLite's group commit so far: (writes, commits).
+    pub write_stats: Option<WriteStats>,
 }
+
+/// Reads a store's group-commit counters: (writes, commits).
+pub(crate) type WriteStats = Arc<dyn Fn() -> (u64, u64) + Send + Sync>;
 
 /// Opens the metadata and blob stores. `data_dir_lock` is the data
 /// directory's lock, already held by a single node (its blob directory
@@ -124,9 +129,13 @@ pub(crate) async fn open(
     shared_data_dir: bool,
 ) -> anyhow::Result<Opened> {
     let mut locks = Vec::new();
+    let mut write_stats: Option<WriteStats> = None;
     let meta_store: Arc<dyn Store> = match meta {
         MetaLocation::Sqlite(path) => {
-            Arc::new(coffer_meta_sqlite::SqliteMetaStore::open(path).context("opening the SQLite metadata")?)
+            let s = Arc::new(coffer_meta_sqlite::SqliteMetaStore::open(path).context("opening the SQLite metadata")?);
+            let counted = s.clone();
+            write_stats = Some(Arc::new(move || counted.write_stats()));
+            s
         }
         MetaLocation::Postgres(url) => Arc::new(
             coffer_meta_postgres::PgMetaStore::connect_with(url, pool_size, pg_tls)
@@ -148,7 +157,7 @@ pub(crate) async fn open(
         }
         BlobLocation::Rados(url) => open_rados(url).await?,
     };
-    Ok(Opened { meta: meta_store, blobs: blob_store, locks })
+    Ok(Opened { meta: meta_store, blobs: blob_store, locks, write_stats })
 }
 
 #[cfg(feature = "rados")]

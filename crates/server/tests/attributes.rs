@@ -1,5 +1,6 @@
 //! GetObjectAttributes over the wire: a single PUT and a multipart object,
-//! each attribute only when asked for, parts paged by marker, the errors,
+//! each attribute only when asked for, parts paged by marker, each part's
+//! checksum when the client asked for checksums (and on a GET of a part), the errors,
 //! and `s3:GetObject` needed besides `s3:GetObjectAttributes`.
 
 mod common;
@@ -87,6 +88,51 @@ async fn attributes_of_single_and_multipart_objects() {
     assert!(!t.contains("NextPartNumberMarker"));
     let bad_marker = [("x-amz-object-attributes", "ObjectParts"), ("x-amz-part-number-marker", "x")];
     assert_eq!(code(&s.signed("GET", "/bkt/mp", "attributes", &bad_marker, b"").await), bad);
+
+    // A client that asks for checksums at creation gets each part's back:
+    // in the attributes, and on a GET of one part.
+    let sha_of = |d: &[u8]| to_base64(&checksum(ChecksumAlgorithm::Sha256, d));
+    let r = s.signed("POST", "/bkt/sums", "uploads", &[("x-amz-checksum-algorithm", "SHA256")], b"").await;
+    let id = between(&r.text(), "UploadId").unwrap().to_owned();
+    let (p1, p2) = (pattern(part, 7), pattern(999, 8));
+    let mut done = String::from("<CompleteMultipartUpload>");
+    for (n, d) in [(1, &p1), (2, &p2)] {
+        let h = [("x-amz-checksum-sha256", sha_of(d))];
+        let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = s.signed("PUT", "/bkt/sums", &format!("partNumber={n}&uploadId={id}"), &h, d).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let e = r.header("etag").unwrap().to_owned();
+        let c = sha_of(d);
+        done.push_str(&format!(
+            "<Part><PartNumber>{n}</PartNumber><ETag>{e}</ETag><ChecksumSHA256>{c}</ChecksumSHA256></Part>"
+        ));
+    }
+    done.push_str("</CompleteMultipartUpload>");
+    let r = s.signed("POST", "/bkt/sums", &format!("uploadId={id}"), &[], done.as_bytes()).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let t = s.signed("GET", "/bkt/sums", "attributes", &[("x-amz-object-attributes", ALL)], b"").await.text();
+    assert_eq!(between(&t, "ChecksumType"), Some("COMPOSITE"), "{t}");
+    let expect = |n: u32, d: &[u8]| {
+        format!(
+            "<Part><ChecksumSHA256>{}</ChecksumSHA256><PartNumber>{n}</PartNumber><Size>{}</Size></Part>",
+            sha_of(d),
+            d.len()
+        )
+    };
+    assert!(t.contains(&expect(1, &p1)) && t.contains(&expect(2, &p2)), "{t}");
+    let mode = [("x-amz-checksum-mode", "ENABLED")];
+    let r = s.signed("GET", "/bkt/sums", "partNumber=2", &mode, b"").await;
+    assert_eq!((r.status, r.header("x-amz-checksum-sha256")), (206, Some(sha_of(&p2).as_str())));
+    assert_eq!(r.header("x-amz-mp-parts-count"), Some("2"));
+    assert_eq!(s.signed("GET", "/bkt/sums", "partNumber=2", &[], b"").await.header("x-amz-checksum-sha256"), None);
+    // Parts without a named algorithm (the multipart object above) list none,
+    // and a copy is one part with the copy's own checksum.
+    let t = s.signed("GET", "/bkt/mp", "attributes", &[("x-amz-object-attributes", "ObjectParts")], b"").await.text();
+    assert!(!t.contains("<Checksum"), "{t}");
+    let copy = [("x-amz-copy-source", "/bkt/sums")];
+    assert_eq!(s.signed("PUT", "/bkt/sums-copy", "", &copy, b"").await.status, 200);
+    let t = s.signed("GET", "/bkt/sums-copy", "attributes", &[("x-amz-object-attributes", ALL)], b"").await.text();
+    assert!(!t.contains("ObjectParts") && between(&t, "ChecksumType") == Some("FULL_OBJECT"), "{t}");
 
     // Both actions are needed.
     s.admin("POST", "/projects", Some(json!({"name": "acme"}))).await;

@@ -1,7 +1,8 @@
 //! Object Ownership over the wire: new buckets have ACLs disabled
 //! (BucketOwnerEnforced) unless CreateBucket asks otherwise; under it no
 //! public ACL may be set and none grants anything; the setting changes with
-//! Put/DeleteBucketOwnershipControls; ObjectWriter is refused as not built.
+//! Put/DeleteBucketOwnershipControls. Who owns what another project writes:
+//! `ownership_writers.rs`.
 
 mod common;
 
@@ -63,12 +64,15 @@ async fn acls_are_disabled_unless_asked_for() {
     assert_eq!(code(&r), (404, "OwnershipControlsNotFoundError".into()));
     assert_eq!(anon_get(&s, "/pub/obj").await, 200);
 
-    // ObjectWriter is not built: refused, never silently taken.
+    // ObjectWriter, at creation or later: ACLs work.
     let writer = ("x-amz-object-ownership", "ObjectWriter");
-    assert_eq!(code(&s.signed("PUT", "/ow", "", &[writer], b"").await), (501, "NotImplemented".into()));
-    assert_eq!(s.signed("HEAD", "/ow", "", &[], b"").await.status, 404);
+    let r = s.signed("PUT", "/owb", "", &[writer, pb], b"").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let got = s.signed("GET", "/owb", "ownershipControls", &[], b"").await.text();
+    assert!(got.contains("<ObjectOwnership>ObjectWriter</ObjectOwnership>"), "{got}");
+    assert_eq!(anon_get(&s, "/owb?list-type=2").await, 200);
     let r = s.signed("PUT", "/pub", "ownershipControls", &[], &controls("ObjectWriter")).await;
-    assert_eq!(code(&r), (501, "NotImplemented".into()));
+    assert_eq!(r.status, 200, "{}", r.text());
     let bad = ("x-amz-object-ownership", "Mine");
     assert_eq!(code(&s.signed("PUT", "/bad", "", &[bad], b"").await), (400, "InvalidArgument".into()));
 }

@@ -15,6 +15,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn config(dir: &std::path::Path, tls: Option<TlsFiles>) -> ServerConfig {
     ServerConfig {
+        shutdown_grace: std::time::Duration::from_secs(30),
+        audit_log: None,
+        audit_all: false,
+        metrics_listen: None,
+        metrics_token: None,
+        metrics_project_labels: false,
         lifecycle_day: std::time::Duration::from_secs(86_400),
         lifecycle_every: std::time::Duration::from_secs(3600),
         data_dir: dir.join("data"),

@@ -18,8 +18,9 @@ pub enum CannedAcl {
     PublicReadWrite,
     /// Every authenticated principal may read or list.
     AuthenticatedRead,
-    /// Object ACLs that name the bucket owner: the same as private while a
-    /// bucket and its objects always have one owner.
+    /// Object ACLs that name the bucket's owner: on an object another
+    /// project owns (Object Ownership), they grant the bucket's project
+    /// read, or everything; on the bucket owner's own objects, they are private.
     BucketOwnerRead,
     BucketOwnerFullControl,
 }

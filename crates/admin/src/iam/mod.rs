@@ -32,20 +32,21 @@ use http_body_util::Full;
 
 pub(crate) use access::Call;
 
-/// Handles one IAM API request.
-pub(crate) async fn handle(svc: &ControlService, req: &Incoming) -> Response<Full<Bytes>> {
+/// Handles one IAM API request; gives the `Action` it parsed (for the audit log).
+pub(crate) async fn handle(svc: &ControlService, req: &Incoming) -> (Response<Full<Bytes>>, Option<String>) {
     let mut action = None;
     let result = run(svc, req, &mut action).await;
-    match result {
+    let resp = match result {
         Ok(result) => {
-            let name = action.unwrap_or_default();
+            let name = action.clone().unwrap_or_default();
             respond(200, "text/xml", xml::response(&name, result.as_deref(), &req.id))
         }
         Err(e) => {
             tracing::debug!(request_id = %req.id, action = ?action, code = e.code.as_str(), message = %e.message, "IAM call refused");
             error_response(&e, &req.id)
         }
-    }
+    };
+    (resp, action)
 }
 
 /// Parses, authenticates, authorizes and runs the call; gives the inner XML
@@ -56,6 +57,8 @@ async fn run(
     action_out: &mut Option<String>,
 ) -> Result<Option<String>, ApiError> {
     let form = form::Form::parse(&req.body)?;
+    // What the request asks for, as parsed (also when it is refused below).
+    *action_out = form.get("Action").filter(|a| !a.is_empty()).map(str::to_owned);
     let principal = crate::auth::authenticate(svc.iam(), &req.parts, &req.body, "iam").await?;
     let caller = match principal {
         Principal::User(u) => u,

@@ -46,21 +46,7 @@ async fn versions_are_written_read_deleted_and_listed() {
     assert_eq!(get(&f.engine, "k", Some(&two)).await.unwrap().0, data(200_000, 2));
 
     // Restoring a version: a copy of it on top.
-    let restore = CopyInput {
-        lock: (None, false),
-        src_bucket: "bkt".into(),
-        src_key: "k".into(),
-        src_version: Some(one.clone()),
-        dst_bucket: "bkt".into(),
-        dst_key: "k".into(),
-        directive: MetadataDirective::Copy,
-        source_conditions: Conditions::default(),
-        acl: None,
-        tags: None,
-        condition: WriteCondition::None,
-        checksum: None,
-        dst_stamp: None,
-    };
+    let restore = CopyInput { src_version: Some(one.clone()), ..copy_input("k", "k") };
     let c = f.engine.copy_object(restore.clone()).await.unwrap();
     assert_eq!(c.source_version_id.as_deref(), Some(one.as_str()));
     assert_eq!(get(&f.engine, "k", None).await.unwrap(), (b"one".to_vec(), c.version_id.clone()));

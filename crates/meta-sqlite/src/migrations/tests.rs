@@ -357,3 +357,17 @@ fn v12_gives_older_buckets_ownership_preferred() {
     assert_eq!(count(&c, "SELECT count(*) FROM bucket_configs WHERE name = 'ownershipControls'"), 0);
     assert_eq!(count(&c, "SELECT count(*) FROM bucket_configs"), 1);
 }
+
+/// v14: the names of projects that exist are taken from the start; the
+/// way down frees every name again.
+#[test]
+fn v14_takes_the_names_of_existing_projects() {
+    let mut c = Connection::open_in_memory().unwrap();
+    migrate(&mut c, 13).unwrap();
+    c.execute_batch("INSERT INTO projects (name, created) VALUES ('acme', 5), ('beta', 6);").unwrap();
+    migrate(&mut c, 14).unwrap();
+    assert_eq!(count(&c, "SELECT count(*) FROM project_names WHERE created IN (5, 6)"), 2);
+    migrate(&mut c, 13).unwrap();
+    assert_eq!(count(&c, "SELECT count(*) FROM projects"), 2, "projects stay");
+    assert!(!tables(&c).contains(&"project_names".to_owned()));
+}

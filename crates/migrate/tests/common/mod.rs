@@ -29,7 +29,9 @@ fn full_meta() -> ObjectMeta {
         expires: Some("Wed, 21 Oct 2037 07:28:00 GMT".into()),
         user: BTreeMap::from([("colour".into(), "blau".into()), ("x".into(), "".into())]),
         checksum: Some(checksum("CRC64NVME", "AAAAAAAAAAA=", "FULL_OBJECT")),
+        part_checksums: vec!["AAAAAAAAAAA=".into(), "AAAAAAAAAAE=".into()],
         acl: Some(CannedAcl::PublicRead),
+        owner: Some("writer-project".into()),
         tags: coffer_types::TagSet::parse_header("project=blue%20sky&é=").unwrap(),
         retention: None,
         legal_hold: false,
@@ -49,9 +51,11 @@ pub fn all_bytes(n: usize) -> Bytes {
 /// versions; [`fill_versions`]), usage, sign-in failures and session
 /// generations.
 pub async fn fill<S: MetaStore + IdentityStore>(s: &S) {
-    for (i, p) in ["acme", "beta"].iter().enumerate() {
+    for (i, p) in ["acme", "beta", "gone"].iter().enumerate() {
         s.create_project(ProjectRecord { name: (*p).into(), created: T0 + i as i64 }).await.unwrap();
     }
+    // A deleted project's name stays taken.
+    s.delete_project("gone").await.unwrap();
     let mut alice = UserRecord {
         project: "acme".into(),
         name: "alice".into(),

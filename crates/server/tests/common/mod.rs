@@ -38,6 +38,12 @@ impl TestServer {
     /// Starts with the test configuration as changed by `tweak`.
     pub async fn start_configured(dir: tempfile::TempDir, tweak: impl FnOnce(&mut ServerConfig)) -> Self {
         let mut cfg = ServerConfig {
+            shutdown_grace: std::time::Duration::from_secs(30),
+            audit_log: None,
+            audit_all: false,
+            metrics_listen: None,
+            metrics_token: None,
+            metrics_project_labels: false,
             lifecycle_day: std::time::Duration::from_secs(86_400),
             lifecycle_every: std::time::Duration::from_secs(3600),
             data_dir: dir.path().join("data"),
