@@ -100,6 +100,11 @@ pub enum EngineError {
     /// shutting down); nothing was stored.
     #[error("internal failure: {0}")]
     Internal(String),
+    /// Stored bytes do not match the checksum taken when they were written
+    /// (bitrot, a truncated or replaced blob): never served. Logged and
+    /// counted where it is found.
+    #[error("stored data failed its checksum: {0}")]
+    Corrupt(String),
     #[error(transparent)]
     Meta(MetaError),
     #[error(transparent)]

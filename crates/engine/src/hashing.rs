@@ -35,6 +35,9 @@ pub(crate) struct Digests {
     md5: Md5,
     sha256: Option<Sha256>,
     checksum: Checksummer,
+    /// CRC-64/NVME of the bytes (kept with the blob, [`crate::bitrot`]),
+    /// when `checksum` is another algorithm.
+    crc64: Option<Checksummer>,
 }
 
 /// The digests of a whole body.
@@ -45,18 +48,24 @@ pub(crate) struct Sums {
     pub sha256: Option<[u8; 32]>,
     /// The S3 checksum, `digest_len` bytes.
     pub checksum: Vec<u8>,
+    /// CRC-64/NVME of the body.
+    pub crc64: u64,
 }
 
 impl Digests {
     /// Digests of nothing yet: MD5, `algorithm`, and SHA-256 if `sha256`.
     pub fn new(algorithm: ChecksumAlgorithm, sha256: bool) -> Self {
-        Digests { md5: Md5::new(), sha256: sha256.then(Sha256::new), checksum: Checksummer::new(algorithm) }
+        let crc64 = (algorithm != ChecksumAlgorithm::Crc64Nvme).then(|| Checksummer::new(ChecksumAlgorithm::Crc64Nvme));
+        Digests { md5: Md5::new(), sha256: sha256.then(Sha256::new), checksum: Checksummer::new(algorithm), crc64 }
     }
 
     /// Feeds the next bytes.
     pub fn update(&mut self, data: &[u8]) {
         self.md5.update(data);
         self.checksum.update(data);
+        if let Some(c) = self.crc64.as_mut() {
+            c.update(data);
+        }
         if let Some(s) = self.sha256.as_mut() {
             s.update(data);
         }
@@ -64,11 +73,12 @@ impl Digests {
 
     /// The digests of everything fed.
     pub fn finish(self) -> Sums {
-        Sums {
-            md5: self.md5.finalize().into(),
-            sha256: self.sha256.map(|s| s.finalize().into()),
-            checksum: self.checksum.finalize(),
-        }
+        let checksum = self.checksum.finalize();
+        let crc64 = crate::bitrot::crc_value(&match self.crc64 {
+            Some(c) => c.finalize(),
+            None => checksum.clone(),
+        });
+        Sums { md5: self.md5.finalize().into(), sha256: self.sha256.map(|s| s.finalize().into()), checksum, crc64 }
     }
 }
 
@@ -142,6 +152,7 @@ mod tests {
             md5: Md5::digest(data).into(),
             sha256: sha256.then(|| Sha256::digest(data).into()),
             checksum: coffer_types::checksum::checksum(algorithm, data),
+            crc64: crate::bitrot::crc_value(&coffer_types::checksum::checksum(ChecksumAlgorithm::Crc64Nvme, data)),
         }
     }
 

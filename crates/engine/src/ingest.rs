@@ -87,7 +87,15 @@ impl Engine {
         let mut buf = BytesMut::new();
         let mut writer = if may_inline { None } else { Some(self.blobs.create().await?) };
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(EngineError::Body)?;
+            // A copy's source failing its checksum (or its store failing)
+            // is the engine's own error, not a client's short body.
+            let chunk = chunk.map_err(|e| match e.downcast::<EngineError>() {
+                Ok(own) => *own,
+                Err(other) => match other.downcast::<coffer_blob::BlobError>() {
+                    Ok(blob) => EngineError::from(*blob),
+                    Err(other) => EngineError::Body(other),
+                },
+            })?;
             got += chunk.len() as u64;
             if got > limit {
                 return Err(too_much(got));
@@ -138,7 +146,9 @@ impl Engine {
         }
         let data = match writer {
             None => ObjectData::Inline(buf.freeze()),
-            Some(w) => ObjectData::Segments(vec![Segment { blob: w.commit().await?, size: got }]),
+            Some(w) => {
+                ObjectData::Segments(vec![Segment { blob: w.commit().await?, size: got, crc64: Some(sums.crc64) }])
+            }
         };
         let checksum = StoredChecksum {
             algorithm: algorithm.as_str().to_owned(),

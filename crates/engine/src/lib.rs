@@ -15,6 +15,7 @@
 
 mod accounting;
 mod acl;
+pub mod bitrot;
 mod bucket;
 mod bucket_cache;
 mod error;
@@ -32,6 +33,7 @@ mod ownership;
 mod project_cache;
 mod public_access;
 mod read_deadline;
+mod scrub;
 mod tagging;
 mod versions;
 
@@ -62,6 +64,7 @@ pub struct SourceRef {
 pub use acl::{AccessFacts, ReadPin};
 pub use public_access::is_public_acl;
 pub use read_deadline::ReadTooLong;
+pub use scrub::{ScrubOptions, ScrubReport, SCRUB_LEASE};
 
 use coffer_blob::BlobStore;
 use coffer_meta::MetaStore;
@@ -145,6 +148,10 @@ pub struct EngineStats {
     pub garbage_collected: std::sync::atomic::AtomicU64,
     /// Unreferenced blobs deleted by the orphan sweep and start-up recovery.
     pub orphans_reclaimed: std::sync::atomic::AtomicU64,
+    /// Reads refused because a blob's bytes did not match its checksum.
+    pub corrupt_reads: std::sync::atomic::AtomicU64,
+    /// What the scrubber read and found (passes of this process).
+    pub scrub: scrub::ScrubStats,
 }
 
 impl Engine {

@@ -142,7 +142,7 @@ impl Engine {
     }
 
     async fn record_part(&self, bucket: &str, upload_id: &str, part: PartRecord) -> Result<(), EngineError> {
-        let data = ObjectData::Segments(vec![Segment { blob: part.blob.clone(), size: part.size }]);
+        let data = ObjectData::Segments(vec![Segment { blob: part.blob.clone(), size: part.size, crc64: part.crc64 }]);
         if let Err(e) = self.meta.put_part(bucket, upload_id, part).await {
             self.discard(&data).await;
             return Err(e.into());
@@ -176,14 +176,15 @@ impl Engine {
         let ObjectData::Segments(mut segs) = stored.data else {
             return Err(EngineError::InvalidRequest("part stored inline".into()));
         };
-        let blob = segs.pop().map(|s| s.blob).ok_or_else(|| EngineError::InvalidRequest("part has no blob".into()))?;
+        let seg = segs.pop().ok_or_else(|| EngineError::InvalidRequest("part has no blob".into()))?;
         let etag = ETag::from_md5(&stored.md5);
         let part = PartRecord {
             part_number,
             size: stored.size,
             etag: etag.as_str().to_owned(),
             last_modified: now_millis(),
-            blob,
+            blob: seg.blob,
+            crc64: seg.crc64,
             checksum: Some(stored.checksum.clone()),
         };
         self.record_part(bucket, upload_id, part).await?;
@@ -219,7 +220,7 @@ impl Engine {
         if len > MAX_PART_SIZE {
             return Err(EngineError::EntityTooLarge(MAX_PART_SIZE));
         }
-        let body = self.open_data(&src.data, start, len).await?;
+        let body = self.open_data(&src.data, start, len, crate::bitrot::VERIFY_COPY).await?;
         let check = BodyCheck {
             checksum: requested_algorithm(&upload).map(|algorithm| crate::ChecksumCheck { algorithm, expected: None }),
             ..Default::default()
@@ -228,7 +229,7 @@ impl Engine {
         let ObjectData::Segments(mut segs) = stored.data else {
             return Err(EngineError::InvalidRequest("part stored inline".into()));
         };
-        let blob = segs.pop().map(|s| s.blob).ok_or_else(|| EngineError::InvalidRequest("part has no blob".into()))?;
+        let seg = segs.pop().ok_or_else(|| EngineError::InvalidRequest("part has no blob".into()))?;
         let etag = ETag::from_md5(&stored.md5);
         let now = now_millis();
         let part = PartRecord {
@@ -236,7 +237,8 @@ impl Engine {
             size: stored.size,
             etag: etag.as_str().to_owned(),
             last_modified: now,
-            blob,
+            blob: seg.blob,
+            crc64: seg.crc64,
             checksum: Some(stored.checksum),
         };
         self.record_part(bucket, upload_id, part).await?;
@@ -320,7 +322,7 @@ impl Engine {
                 ETag::from_stored(have.etag.clone()).md5_bytes().ok_or(EngineError::InvalidPart(want.part_number))?;
             md5s.push(md5);
             size += have.size;
-            segs.push(Segment { blob: have.blob.clone(), size: have.size });
+            segs.push(Segment { blob: have.blob.clone(), size: have.size, crc64: have.crc64 });
         }
         let etag = ETag::multipart(&md5s);
         let asked = requested(&upload);

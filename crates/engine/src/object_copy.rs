@@ -81,7 +81,7 @@ impl Engine {
             ));
         }
         self.head_bucket(&input.dst_bucket).await?;
-        let body = self.open_data(&src.data, 0, src.size).await?;
+        let body = self.open_data(&src.data, 0, src.size, crate::bitrot::VERIFY_COPY).await?;
         // The requested algorithm, else the source's (recomputed over the bytes).
         let algorithm = input
             .checksum

@@ -94,14 +94,23 @@ impl Engine {
         let body = if input.head {
             futures::stream::empty().boxed()
         } else {
-            self.open_data(&object.data, start, len).await?
+            self.open_data(&object.data, start, len, crate::bitrot::VERIFY_AHEAD).await?
         };
         Ok(GetOutput { object, range, body, parts_count, version_id })
     }
 
     /// Streams `len` bytes from `start` of an object's data. The first blob is
-    /// opened before returning, so a missing blob fails before any header is sent.
-    pub(crate) async fn open_data(&self, data: &ObjectData, start: u64, len: u64) -> Result<Body, EngineError> {
+    /// opened before returning, so a missing blob fails before any header is
+    /// sent. A range of a segment of at most `bound` bytes is checked against
+    /// the segment's CRC ([`crate::bitrot::VERIFY_AHEAD`] for a GET,
+    /// [`crate::bitrot::VERIFY_COPY`] for a copy).
+    pub(crate) async fn open_data(
+        &self,
+        data: &ObjectData,
+        start: u64,
+        len: u64,
+        bound: u64,
+    ) -> Result<Body, EngineError> {
         match data {
             ObjectData::Inline(bytes) => {
                 let end = (start + len).min(bytes.len() as u64) as usize;
@@ -109,26 +118,57 @@ impl Engine {
                 Ok(futures::stream::once(async move { Ok(slice) }).boxed())
             }
             ObjectData::Segments(segs) => {
-                let pieces = pieces(segs, start, len);
-                let mut iter = pieces.into_iter();
-                let Some((first_blob, off, n)) = iter.next() else {
+                let mut iter = pieces(segs, start, len).into_iter();
+                let Some(first) = iter.next() else {
                     return Ok(futures::stream::empty().boxed());
                 };
-                let first = self.blobs.read(&first_blob, off, n).await?;
-                let blobs = self.blobs.clone();
-                let rest = futures::stream::iter(iter)
-                    .then(move |(b, off, n)| {
-                        let blobs = blobs.clone();
-                        async move { blobs.read(&b, off, n).await }
-                    })
-                    .try_flatten();
-                let body = first.chain(rest).map_err(|e| Box::new(e) as crate::BoxError);
+                let first = self.read_piece(first, true, bound).await?;
+                let engine = self.clone();
+                let rest =
+                    futures::stream::iter(iter)
+                        .then(move |p| {
+                            let engine = engine.clone();
+                            async move {
+                                engine.read_piece(p, false, bound).await.map_err(|e| Box::new(e) as crate::BoxError)
+                            }
+                        })
+                        .try_flatten();
+                let body = first.chain(rest);
                 Ok(match self.cfg.max_read {
                     Some(max) => crate::read_deadline::ReadDeadline::new(body.boxed(), max).boxed(),
                     None => body.boxed(),
                 })
             }
         }
+    }
+
+    /// Opens `n` bytes from `off` of one segment, checked against its CRC
+    /// where the cost is bounded: whole, or a range of a segment of at most
+    /// `bound` bytes ([`crate::bitrot`]). `first`: the segment starts the
+    /// answer, so a small one is checked whole before returning.
+    async fn read_piece(
+        &self,
+        (seg, off, n): (Segment, u64, u64),
+        first: bool,
+        bound: u64,
+    ) -> Result<Body, EngineError> {
+        use crate::bitrot::{collect, Verified, Window, VERIFY_AHEAD};
+        let whole = off == 0 && n == seg.size;
+        let crc = match seg.crc64 {
+            Some(crc) if whole || seg.size <= bound => crc,
+            _ => {
+                let plain = self.blobs.read(&seg.blob, off, n).await?;
+                return Ok(plain.map_err(|e| Box::new(e) as crate::BoxError).boxed());
+            }
+        };
+        let inner = self.blobs.read(&seg.blob, 0, seg.size).await?;
+        let checked = Verified::new(inner, &seg, crc, self.stats.clone());
+        if first && seg.size <= VERIFY_AHEAD {
+            let all = collect(checked, seg.size).await?;
+            let part = all.slice(off as usize..(off + n) as usize);
+            return Ok(futures::stream::once(async move { Ok(part) }).boxed());
+        }
+        Ok(if whole { checked.boxed() } else { Window::new(checked, off, n).boxed() })
     }
 }
 
@@ -147,8 +187,8 @@ fn part_range(o: &ObjectRecord, n: u32) -> Result<(Option<ResolvedRange>, Option
     }
 }
 
-/// The (blob, offset, length) pieces covering `start..start+len` of the segments.
-fn pieces(segs: &[Segment], start: u64, len: u64) -> Vec<(coffer_types::BlobId, u64, u64)> {
+/// The (segment, offset, length) pieces covering `start..start+len` of the segments.
+fn pieces(segs: &[Segment], start: u64, len: u64) -> Vec<(Segment, u64, u64)> {
     let end = start + len;
     let mut out = Vec::new();
     let mut pos = 0u64;
@@ -160,7 +200,7 @@ fn pieces(segs: &[Segment], start: u64, len: u64) -> Vec<(coffer_types::BlobId, 
         }
         let from = start.max(a) - a;
         let to = end.min(b) - a;
-        out.push((s.blob.clone(), from, to - from));
+        out.push((s.clone(), from, to - from));
     }
     out
 }
@@ -173,11 +213,11 @@ mod tests {
     #[test]
     fn pieces_cover_ranges() {
         let ids: Vec<BlobId> = (0..3).map(|_| BlobId::random()).collect();
-        let segs: Vec<Segment> = ids.iter().map(|b| Segment { blob: b.clone(), size: 10 }).collect();
+        let segs: Vec<Segment> = ids.iter().map(|b| Segment { blob: b.clone(), size: 10, crc64: None }).collect();
         let p = pieces(&segs, 5, 20);
-        assert_eq!(p, vec![(ids[0].clone(), 5, 5), (ids[1].clone(), 0, 10), (ids[2].clone(), 0, 5)]);
-        assert_eq!(pieces(&segs, 10, 10), vec![(ids[1].clone(), 0, 10)]);
-        assert_eq!(pieces(&segs, 29, 1), vec![(ids[2].clone(), 9, 1)]);
+        assert_eq!(p, vec![(segs[0].clone(), 5, 5), (segs[1].clone(), 0, 10), (segs[2].clone(), 0, 5)]);
+        assert_eq!(pieces(&segs, 10, 10), vec![(segs[1].clone(), 0, 10)]);
+        assert_eq!(pieces(&segs, 29, 1), vec![(segs[2].clone(), 9, 1)]);
         assert!(pieces(&segs, 0, 0).is_empty());
     }
 

@@ -9,6 +9,7 @@ use futures::{StreamExt, TryStreamExt};
 use md5::{Digest, Md5};
 use std::time::Duration;
 
+mod bitrot;
 mod bucket_views;
 mod large_bodies;
 mod pins;

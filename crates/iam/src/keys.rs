@@ -81,7 +81,7 @@ impl Iam {
         loop {
             let access_key = names::new_access_key();
             let record = AccessKeyRecord {
-                sealed_secret: self.master.seal(&access_key, &secret)?,
+                sealed_secret: self.keyring().seal(&access_key, &secret)?,
                 access_key,
                 project: req.project.clone(),
                 user: user.clone(),
@@ -140,7 +140,7 @@ impl Iam {
 
     /// Stores (or replaces) an operator key, sealed.
     pub async fn put_operator_key(&self, access_key: &str, secret: &str) -> Result<(), IamError> {
-        let sealed = self.master.seal(access_key, secret)?;
+        let sealed = self.keyring().seal(access_key, secret)?;
         if self.store.get_access_key(access_key).await?.is_some() {
             let r = self.store.set_access_key_secret(access_key, &sealed).await;
             self.identities_changed();
@@ -171,7 +171,7 @@ impl Iam {
     /// The secret of an operator key, if that key exists and is the operator's.
     pub async fn operator_secret(&self, access_key: &str) -> Result<Option<String>, IamError> {
         match self.store.get_access_key(access_key).await? {
-            Some(k) if k.project == OPERATOR_PROJECT => Ok(Some(self.master.open(access_key, &k.sealed_secret)?)),
+            Some(k) if k.project == OPERATOR_PROJECT => Ok(Some(self.keyring().open(access_key, &k.sealed_secret)?)),
             _ => Ok(None),
         }
     }
@@ -180,11 +180,11 @@ impl Iam {
     /// first schema). Returns how many were sealed.
     pub async fn reseal_plain_keys(&self) -> Result<usize, IamError> {
         let mut n = 0;
+        let keys = self.keyring();
         for k in self.store.list_access_keys(OPERATOR_PROJECT, None).await? {
             if MasterKey::is_plain(&k.sealed_secret) {
-                let secret = self.master.open(&k.access_key, &k.sealed_secret)?;
-                let r =
-                    self.store.set_access_key_secret(&k.access_key, &self.master.seal(&k.access_key, &secret)?).await;
+                let secret = keys.open(&k.access_key, &k.sealed_secret)?;
+                let r = self.store.set_access_key_secret(&k.access_key, &keys.seal(&k.access_key, &secret)?).await;
                 self.identities_changed();
                 r?;
                 n += 1;
@@ -225,7 +225,7 @@ impl Iam {
         let generation = self.resolved.generation();
         let read_at = std::time::Instant::now();
         let key = self.store.get_access_key(access_key).await.map_err(IamError::from)?.ok_or(ResolveError::Unknown)?;
-        let secret = self.master.open(access_key, &key.sealed_secret).map_err(IamError::from)?;
+        let secret = self.keyring().open(access_key, &key.sealed_secret).map_err(IamError::from)?;
         let principal = if key.project == OPERATOR_PROJECT {
             Principal::Operator { access_key: key.access_key.clone() }
         } else {

@@ -5,7 +5,10 @@
 //! - **Users** carry IAM policy documents (inline, or attached presets).
 //! - **Access keys** belong to a user of a project and work in one region.
 //!   Their secrets are sealed under the master key ([`seal`]); a secret is
-//!   handed out once, at creation.
+//!   handed out once, at creation. The master keys form a [`seal::Keyring`]
+//!   that can be swapped while serving ([`Iam::set_keyring`]); rotation
+//!   re-seals every stored secret under the new first key
+//!   ([`Iam::reseal_all`], `reseal.rs`).
 //! - **Resolution** ([`Iam::resolve`]) turns the access key of a request into
 //!   its secret and [`Principal`]. A process keeps what it resolved for at
 //!   most [`RESOLVE_TTL`] ([`resolved`]), and forgets all of it when an
@@ -29,6 +32,7 @@ pub mod names;
 mod passwords;
 mod principal;
 mod projects;
+mod reseal;
 mod resolved;
 pub mod seal;
 mod users;
@@ -38,13 +42,14 @@ pub use hasher::{PasswordStats, SIGNIN_WAIT, THREADS as PASSWORD_THREADS};
 pub use keys::{CreatedKey, NewKey, ResolveError, Resolved};
 pub use passwords::{SigninError, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 pub use principal::{user_arn, Principal, UserPrincipal};
+pub use reseal::ResealReport;
 pub use resolved::RESOLVE_TTL;
 pub use users::Permissions;
 
 use coffer_meta::IdentityStore;
-use seal::MasterKey;
+use seal::Keyring;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// At most this many access keys per user.
 pub const MAX_KEYS_PER_USER: usize = 100;
@@ -53,7 +58,9 @@ pub const MAX_KEYS_PER_USER: usize = 100;
 #[derive(Clone)]
 pub struct Iam {
     store: Arc<dyn IdentityStore>,
-    master: Arc<MasterKey>,
+    /// The master keys: the first seals, all open. Shared by every clone
+    /// and replaced whole by [`Iam::set_keyring`].
+    keyring: Arc<RwLock<Arc<Keyring>>>,
     /// The regions this deployment serves; the first is the default.
     regions: Arc<Vec<String>>,
     /// When each key's last use was last written (writes are throttled).
@@ -67,12 +74,13 @@ pub struct Iam {
 }
 
 impl Iam {
-    /// The identity service over `store`, sealing with `master`, serving
-    /// `regions` (non-empty; the first is where keys go by default).
-    pub fn new(store: Arc<dyn IdentityStore>, master: MasterKey, regions: Vec<String>) -> Self {
+    /// The identity service over `store`, sealing with `keys` (a
+    /// [`seal::MasterKey`] or a whole [`Keyring`]), serving `regions`
+    /// (non-empty; the first is where keys go by default).
+    pub fn new(store: Arc<dyn IdentityStore>, keys: impl Into<Keyring>, regions: Vec<String>) -> Self {
         Iam {
             store,
-            master: Arc::new(master),
+            keyring: Arc::new(RwLock::new(Arc::new(keys.into()))),
             regions: Arc::new(regions),
             touched: Default::default(),
             hasher: Arc::new(hasher::Hasher::new(hasher::THREADS)),
@@ -107,6 +115,24 @@ impl Iam {
     /// The regions served, default first.
     pub fn regions(&self) -> &[String] {
         &self.regions
+    }
+
+    /// The master keys in use now (a snapshot: a later
+    /// [`Iam::set_keyring`] does not change it).
+    pub fn keyring(&self) -> Arc<Keyring> {
+        self.keyring.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces the master keys, for this service and every clone: from
+    /// now on values are sealed under `keys`' first key and opened under
+    /// any of them. Resolved keys are kept (their secrets did not change).
+    pub fn set_keyring(&self, keys: Keyring) {
+        *self.keyring.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys);
+    }
+
+    /// The ids of the master keys in use, the one that seals first.
+    pub fn keyring_ids(&self) -> Vec<seal::KeyId> {
+        self.keyring().ids()
     }
 
     /// The store (for front-ends that list records).

@@ -69,6 +69,14 @@ impl IdentityStore for PgMetaStore {
     async fn set_access_key_secret(&self, access_key: &str, sealed_secret: &str) -> Result<(), MetaError> {
         writing!(self, |tx| ops::set_access_key_secret(tx, access_key, sealed_secret))
     }
+    async fn set_access_key_secret_if(
+        &self,
+        access_key: &str,
+        expected_sealed: &str,
+        new_sealed: &str,
+    ) -> Result<bool, MetaError> {
+        writing!(self, |tx| ops::set_access_key_secret_if(tx, access_key, expected_sealed, new_sealed))
+    }
     async fn touch_access_key(&self, access_key: &str, when: UnixMillis) -> Result<(), MetaError> {
         writing!(self, |tx| ops::touch_access_key(tx, access_key, when))
     }

@@ -325,6 +325,17 @@ pub async fn set_access_key_secret(c: &impl Db, access_key: &str, sealed: &str) 
     found(n)
 }
 
+/// Replaces the sealed secret only over `expected`; `false`: it differs or the key is gone.
+pub async fn set_access_key_secret_if(c: &impl Db, access_key: &str, expected: &str, sealed: &str) -> Try<bool> {
+    let n = c
+        .execute_typed(
+            "UPDATE access_keys SET sealed_secret = $3 WHERE access_key = $1 AND sealed_secret = $2",
+            &[(&access_key, Type::TEXT), (&expected, Type::TEXT), (&sealed, Type::TEXT)],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
 pub async fn touch_access_key(c: &impl Db, access_key: &str, when: UnixMillis) -> Try<()> {
     c.execute_typed(
         "UPDATE access_keys SET last_used = $2 WHERE access_key = $1 AND (last_used IS NULL OR last_used < $2)",

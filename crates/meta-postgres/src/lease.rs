@@ -1,8 +1,9 @@
-//! Named leases (one gateway at a time runs a background job).
+//! Named leases (one gateway at a time runs a background job) and the
+//! jobs' shared states (`job_state`, v12).
 
 use crate::retry::Try;
 use crate::stmt::Db;
-use coffer_types::UnixMillis;
+use coffer_types::{now_millis, UnixMillis};
 use tokio_postgres::types::Type;
 
 /// Takes or renews a lease in one statement; whether `holder` holds it.
@@ -16,6 +17,28 @@ pub async fn acquire_lease(c: &impl Db, name: &str, holder: &str, now: UnixMilli
         )
         .await?;
     Ok(n == 1)
+}
+
+/// A job's stored state, if any.
+pub async fn get_job_state(c: &impl Db, name: &str) -> Try<Option<String>> {
+    let row = c.query_typed_opt("SELECT value FROM job_state WHERE name = $1", &[(&name, Type::TEXT)]).await?;
+    Ok(row.map(|r| r.get(0)))
+}
+
+/// Stores a job's state (`updated` is now), or forgets it (`None`).
+pub async fn set_job_state(c: &impl Db, name: &str, value: Option<&str>) -> Try<()> {
+    match value {
+        Some(v) => {
+            c.execute_typed(
+                "INSERT INTO job_state (name, value, updated) VALUES ($1, $2, $3)
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated = excluded.updated",
+                &[(&name, Type::TEXT), (&v, Type::TEXT), (&now_millis(), Type::INT8)],
+            )
+            .await?
+        }
+        None => c.execute_typed("DELETE FROM job_state WHERE name = $1", &[(&name, Type::TEXT)]).await?,
+    };
+    Ok(())
 }
 
 pub async fn release_lease(c: &impl Db, name: &str, holder: &str) -> Try<()> {

@@ -79,6 +79,7 @@ mod ops;
 mod put_batch;
 mod quota;
 mod retry;
+mod segments;
 mod stmt;
 pub mod testing;
 pub mod tls;
@@ -92,6 +93,7 @@ use coffer_types::{BlobId, UnixMillis};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use retry::{pipelined, reading, writing};
 use std::collections::HashSet;
+use std::ops::Bound;
 use std::time::Duration;
 
 pub use tls::{PgTls, TlsSetupError};
@@ -455,6 +457,9 @@ impl MetaStore for PgMetaStore {
     async fn blobs_known(&self, blobs: &[BlobId]) -> Result<HashSet<BlobId>, MetaError> {
         reading!(self, |c| gc_ops::blobs_known(c, blobs))
     }
+    async fn blob_refs(&self, start: Bound<&BlobId>, limit: usize) -> Result<Vec<BlobRef>, MetaError> {
+        reading!(self, |c| segments::blob_refs(c, start, limit))
+    }
     async fn acquire_lease(
         &self,
         name: &str,
@@ -466,6 +471,12 @@ impl MetaStore for PgMetaStore {
     }
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), MetaError> {
         writing!(self, |tx| lease::release_lease(tx, name, holder))
+    }
+    async fn get_job_state(&self, name: &str) -> Result<Option<String>, MetaError> {
+        reading!(self, |c| lease::get_job_state(c, name))
+    }
+    async fn set_job_state(&self, name: &str, value: Option<&str>) -> Result<(), MetaError> {
+        writing!(self, |tx| lease::set_job_state(tx, name, value))
     }
     async fn set_bucket_config_if(
         &self,

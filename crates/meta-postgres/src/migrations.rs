@@ -18,6 +18,7 @@ mod tests;
 mod v1;
 mod v10;
 mod v11;
+mod v12;
 mod v2;
 mod v3;
 mod v4;
@@ -58,10 +59,12 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 10, up: v10::UP, down: v10::DOWN },
     // v11: project names are never reused (deleted projects' names kept). See `v11.rs`.
     Migration { version: 11, up: v11::UP, down: v11::DOWN },
+    // v12: each blob's CRC-64/NVME beside its segments and parts; blob ids in bytewise order. See `v12.rs`.
+    Migration { version: 12, up: v12::UP, down: v12::DOWN },
 ];
 
 /// The newest schema version.
-pub const LATEST: u32 = 11;
+pub const LATEST: u32 = 12;
 
 /// Why migrating failed.
 #[derive(Debug, thiserror::Error)]

@@ -9,8 +9,8 @@
 
 use crate::quota::{self, lock_bucket, Delta};
 use crate::retry::{PipeTx, Stage, Try};
+use crate::segments::{object_data, object_data_of};
 use crate::stmt::Db;
-use bytes::Bytes;
 use coffer_meta::*;
 use coffer_types::{now_millis, BlobId};
 use tokio_postgres::types::{ToSql, Type};
@@ -227,7 +227,8 @@ pub async fn get_object(c: &impl Db, bucket: &str, key: &str) -> Try<Option<Obje
     // `array_agg` subplans cost PostgreSQL more than running the query.
     let rows = c
         .query_typed(
-            "SELECT o.id, o.size, o.etag, o.last_modified, o.meta, o.inline_data, s.blob_id, s.size, o.version_id
+            "SELECT o.id, o.size, o.etag, o.last_modified, o.meta, o.inline_data, o.version_id,
+                    s.blob_id, s.size, s.crc64
              FROM buckets b LEFT JOIN objects o ON o.bucket_id = b.id AND o.key = $2
                   LEFT JOIN segments s ON s.object_id = o.id AND o.inline_data IS NULL
              WHERE b.name = $1 ORDER BY s.idx",
@@ -237,33 +238,17 @@ pub async fn get_object(c: &impl Db, bucket: &str, key: &str) -> Try<Option<Obje
     let row = rows.first().ok_or(MetaError::NoSuchBucket)?;
     let Some(_id) = row.get::<_, Option<i64>>(0) else { return Ok(None) };
     let inline: Option<Vec<u8>> = row.get(5);
-    let data = object_data_of(&rows, inline, 6)?;
+    let data = object_data_of(&rows, inline, 7)?;
     let meta: String = row.get(4);
     Ok(Some(ObjectRecord {
         key: key.to_owned(),
-        version_id: row.get(8),
+        version_id: row.get(6),
         size: to_u64(row.get(1)),
         etag: row.get(2),
         last_modified: row.get(3),
         meta: parse_meta(&meta)?,
         data,
     }))
-}
-
-/// An object's data from the rows of a read joined to its segments: the
-/// inline bytes, or one segment per row (blob id at column `seg`, its size
-/// at `seg + 1`; an object without segments has one row of NULLs there).
-pub(crate) fn object_data_of(rows: &[tokio_postgres::Row], inline: Option<Vec<u8>>, seg: usize) -> Try<ObjectData> {
-    if let Some(bytes) = inline {
-        return Ok(ObjectData::Inline(Bytes::from(bytes)));
-    }
-    let mut segs = Vec::with_capacity(rows.len());
-    for r in rows {
-        if let (Some(b), Some(size)) = (r.get::<_, Option<&str>>(seg), r.get::<_, Option<i64>>(seg + 1)) {
-            segs.push(Segment { blob: blob_id(b)?, size: to_u64(size) });
-        }
-    }
-    Ok(ObjectData::Segments(segs))
 }
 
 /// The current object under (bucket, key): what a write replacing it needs.
@@ -468,18 +453,6 @@ pub(crate) fn check_condition(current: Option<&str>, cond: &WriteCondition) -> R
     }
 }
 
-/// An object's inline bytes, or its segments' blobs and sizes.
-pub(crate) fn object_data(o: &ObjectRecord) -> (Option<&[u8]>, Vec<String>, Vec<i64>) {
-    match &o.data {
-        ObjectData::Inline(b) => (Some(b.as_ref()), Vec::new(), Vec::new()),
-        ObjectData::Segments(segs) => (
-            None,
-            segs.iter().map(|s| s.blob.as_str().to_owned()).collect(),
-            segs.iter().map(|s| to_i64(s.size)).collect(),
-        ),
-    }
-}
-
 /// Inserts the object row and its segments as the null version of an
 /// unversioned bucket.
 pub(crate) async fn insert_object(c: &impl Db, bid: i64, o: &ObjectRecord) -> Try<()> {
@@ -495,13 +468,14 @@ pub(crate) async fn insert_object_as(
     version_id: Option<&str>,
     seq: i64,
 ) -> Try<()> {
-    let (inline, blobs, sizes) = object_data(o);
+    let (inline, segs) = object_data(o);
     c.execute_typed(
         "WITH obj AS (
              INSERT INTO objects (bucket_id, key, size, etag, last_modified, meta, inline_data, version_id, seq)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $10, $11) RETURNING id)
-         INSERT INTO segments (object_id, idx, blob_id, size)
-             SELECT obj.id, (t.n - 1)::int, t.b, t.s FROM obj, unnest($8::text[], $9::int8[]) WITH ORDINALITY AS t(b, s, n)",
+         INSERT INTO segments (object_id, idx, blob_id, size, crc64)
+             SELECT obj.id, (t.n - 1)::int, t.b, t.s, t.c
+             FROM obj, unnest($8::text[], $9::int8[], $12::int8[]) WITH ORDINALITY AS t(b, s, c, n)",
         &[
             (&bid, Type::INT8),
             (&o.key.as_bytes(), Type::BYTEA),
@@ -510,10 +484,11 @@ pub(crate) async fn insert_object_as(
             (&o.last_modified, Type::INT8),
             (&meta_json(&o.meta)?, Type::TEXT),
             (&inline, Type::BYTEA),
-            (&blobs, Type::TEXT_ARRAY),
-            (&sizes, Type::INT8_ARRAY),
+            (&segs.blobs, Type::TEXT_ARRAY),
+            (&segs.sizes, Type::INT8_ARRAY),
             (&version_id, Type::TEXT),
             (&seq, Type::INT8),
+            (&segs.crcs, Type::INT8_ARRAY),
         ],
     )
     .await?;
@@ -534,12 +509,13 @@ pub(crate) enum Fast<T> {
 
 /// The statement of an unbounded write that replaces or creates an object:
 /// drops the old row (`$10`, may be NULL) queueing its blobs, inserts the
-/// new row and its segments unless another writer created the key since
-/// this one looked (`ON CONFLICT DO NOTHING`: the unique index settles who
-/// created it), and adds the delta (`$12`, `$13`) to this connection's
-/// totals shard. Returns how many rows it inserted (0: lost the race).
-/// The insert reads `gone` to its end first, so the old row is deleted
-/// before the new one is checked against the index.
+/// new row and its segments (`$8`, `$9`, `$14`) unless another writer
+/// created the key since this one looked (`ON CONFLICT DO NOTHING`: the
+/// unique index settles who created it), and adds the delta (`$12`,
+/// `$13`) to this connection's totals shard. Returns how many rows it
+/// inserted (0: lost the race). The insert reads `gone` to its end first,
+/// so the old row is deleted before the new one is checked against the
+/// index.
 fn replace_sql() -> String {
     format!(
         "WITH gone AS (DELETE FROM objects WHERE id = $10 RETURNING id),
@@ -548,8 +524,9 @@ fn replace_sql() -> String {
               obj AS (INSERT INTO objects (bucket_id, key, size, etag, last_modified, meta, inline_data)
                   SELECT $1, $2, $3, $4, $5, $6, $7 FROM (SELECT count(*) FROM gone) g
                   ON CONFLICT (bucket_id, key) DO NOTHING RETURNING id),
-              seg AS (INSERT INTO segments (object_id, idx, blob_id, size)
-                  SELECT obj.id, (t.n - 1)::int, t.b, t.s FROM obj, unnest($8::text[], $9::int8[]) WITH ORDINALITY AS t(b, s, n)),
+              seg AS (INSERT INTO segments (object_id, idx, blob_id, size, crc64)
+                  SELECT obj.id, (t.n - 1)::int, t.b, t.s, t.c
+                  FROM obj, unnest($8::text[], $9::int8[], $14::int8[]) WITH ORDINALITY AS t(b, s, c, n)),
               tot AS (INSERT INTO bucket_totals (bucket_id, shard, bytes, objects)
                   SELECT $1, {shard}, $12, $13 FROM obj WHERE $12 <> 0 OR $13 <> 0
                   ON CONFLICT (bucket_id, shard) DO UPDATE
@@ -597,10 +574,10 @@ pub(crate) async fn put_object_fast(
     };
     check_condition(old.as_ref().map(|o| o.etag.as_str()), cond)?;
     let d = object_delta(o.size, old.as_ref());
-    let (inline, blobs, sizes) = object_data(o);
+    let (inline, segs) = object_data(o);
     let (key, size, meta, old_id, now) =
         (o.key.as_bytes(), to_i64(o.size), meta_json(&o.meta)?, old.as_ref().map(|o| o.id), now_millis());
-    let params: [(&(dyn ToSql + Sync), Type); 13] = [
+    let params: [(&(dyn ToSql + Sync), Type); 14] = [
         (&bid, Type::INT8),
         (&key, Type::BYTEA),
         (&size, Type::INT8),
@@ -608,12 +585,13 @@ pub(crate) async fn put_object_fast(
         (&o.last_modified, Type::INT8),
         (&meta, Type::TEXT),
         (&inline, Type::BYTEA),
-        (&blobs, Type::TEXT_ARRAY),
-        (&sizes, Type::INT8_ARRAY),
+        (&segs.blobs, Type::TEXT_ARRAY),
+        (&segs.sizes, Type::INT8_ARRAY),
         (&old_id, Type::INT8),
         (&now, Type::INT8),
         (&d.bytes, Type::INT8),
         (&d.objects, Type::INT8),
+        (&segs.crcs, Type::INT8_ARRAY),
     ];
     *stage = Stage::Commit;
     let (w, commit) = tokio::join!(c.query_typed_one(&sql, &params), c.batch_execute("COMMIT"));

@@ -69,6 +69,7 @@
 use crate::ops::{meta_json, to_i64};
 use crate::quota;
 use crate::retry::{pipelined, Stage, Try};
+use crate::segments::SegArrays;
 use crate::stmt::Db;
 use coffer_meta::*;
 use coffer_types::now_millis;
@@ -218,8 +219,9 @@ pub(crate) async fn put_alone(
 }
 
 /// The rows as arrays, in the batch's order (`n` = 1, 2, ...); segments
-/// flattened with the number of their row. Borrowed from the rows: an
-/// inline object's bytes are not copied on their way to the statement.
+/// (blob, size, CRC-64/NVME) flattened with the number of their row.
+/// Borrowed from the rows: an inline object's bytes are not copied on
+/// their way to the statement.
 #[derive(Default)]
 struct Arrays<'a> {
     buckets: Vec<&'a str>,
@@ -231,8 +233,7 @@ struct Arrays<'a> {
     inline: Vec<Option<&'a [u8]>>,
     stamp_projects: Vec<Option<&'a str>>,
     stamp_created: Vec<Option<i64>>,
-    seg_blobs: Vec<&'a str>,
-    seg_sizes: Vec<i64>,
+    segs: SegArrays<'a>,
     seg_rows: Vec<i32>,
 }
 
@@ -253,8 +254,7 @@ fn arrays(batch: &[Row]) -> Try<Arrays<'_>> {
             ObjectData::Segments(segs) => {
                 a.inline.push(None);
                 for s in segs {
-                    a.seg_blobs.push(s.blob.as_str());
-                    a.seg_sizes.push(to_i64(s.size));
+                    a.segs.push(s);
                     a.seg_rows.push(i32::try_from(i + 1).unwrap_or(i32::MAX));
                 }
             }
@@ -274,8 +274,8 @@ fn build_batch_sql() -> String {
         "WITH r AS MATERIALIZED (SELECT * FROM unnest($1::text[], $2::bytea[], $3::int8[], $4::text[], $5::int8[],
                   $6::text[], $7::bytea[], $8::text[], $9::int8[])
                   WITH ORDINALITY AS r(bucket, key, size, etag, lm, meta, inline, sp, sc, n)),
-              sg AS MATERIALIZED (SELECT * FROM unnest($10::text[], $11::int8[], $12::int4[])
-                  WITH ORDINALITY AS s(blob, size, rn, i)),
+              sg AS MATERIALIZED (SELECT * FROM unnest($10::text[], $11::int8[], $12::int4[], $14::int8[])
+                  WITH ORDINALITY AS s(blob, size, rn, crc, i)),
               seen_b AS MATERIALIZED (SELECT name, xmin AS x FROM buckets WHERE name = ANY($1)),
               b AS MATERIALIZED (SELECT id, name, project, created, versioning, xmin AS x FROM buckets
                   WHERE name = ANY($1) ORDER BY name FOR KEY SHARE),
@@ -311,8 +311,9 @@ fn build_batch_sql() -> String {
                   ON CONFLICT (bucket_id, key) DO NOTHING RETURNING id, bucket_id, key),
               objn AS MATERIALIZED (SELECT obj.id, obj.bucket_id, ins.n, ins.size FROM obj
                   JOIN ins ON ins.bucket_id = obj.bucket_id AND ins.key = obj.key),
-              seg AS (INSERT INTO segments (object_id, idx, blob_id, size)
-                  SELECT objn.id, (row_number() OVER (PARTITION BY sg.rn ORDER BY sg.i) - 1)::int, sg.blob, sg.size
+              seg AS (INSERT INTO segments (object_id, idx, blob_id, size, crc64)
+                  SELECT objn.id, (row_number() OVER (PARTITION BY sg.rn ORDER BY sg.i) - 1)::int, sg.blob, sg.size,
+                         sg.crc
                   FROM objn JOIN sg ON sg.rn = objn.n),
               d AS (SELECT objn.bucket_id, sum(objn.size - coalesce(c.size, 0))::int8 AS bytes,
                            sum(CASE WHEN c.id IS NULL THEN 1 ELSE 0 END)::int8 AS objects
@@ -331,7 +332,7 @@ async fn run(pool: &deadpool_postgres::Pool, batch: &[Row], stage: &mut Stage) -
     let a = arrays(batch)?;
     let c = pool.get().await?;
     let now = now_millis();
-    let params: [(&(dyn ToSql + Sync), Type); 13] = [
+    let params: [(&(dyn ToSql + Sync), Type); 14] = [
         (&a.buckets, Type::TEXT_ARRAY),
         (&a.keys, Type::BYTEA_ARRAY),
         (&a.sizes, Type::INT8_ARRAY),
@@ -341,10 +342,11 @@ async fn run(pool: &deadpool_postgres::Pool, batch: &[Row], stage: &mut Stage) -
         (&a.inline, Type::BYTEA_ARRAY),
         (&a.stamp_projects, Type::TEXT_ARRAY),
         (&a.stamp_created, Type::INT8_ARRAY),
-        (&a.seg_blobs, Type::TEXT_ARRAY),
-        (&a.seg_sizes, Type::INT8_ARRAY),
+        (&a.segs.blobs, Type::TEXT_ARRAY),
+        (&a.segs.sizes, Type::INT8_ARRAY),
         (&a.seg_rows, Type::INT4_ARRAY),
         (&now, Type::INT8),
+        (&a.segs.crcs, Type::INT8_ARRAY),
     ];
     // Its own commit, yet safe to run again ("Tried again" above).
     *stage = Stage::Work;

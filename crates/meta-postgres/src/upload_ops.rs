@@ -11,6 +11,7 @@ use crate::ops::{
 };
 use crate::quota::{self, lock_bucket, Delta};
 use crate::retry::Try;
+use crate::segments::{crc_of_db, crc_to_db};
 use crate::stmt::Db;
 use coffer_meta::*;
 use std::collections::HashSet;
@@ -84,10 +85,11 @@ pub async fn put_part(c: &impl Db, bucket: &str, upload_id: &str, p: &PartRecord
         queue_blobs(c, &[old_blob]).await?;
     }
     c.execute_typed(
-        "INSERT INTO parts (upload_row, part_number, size, etag, last_modified, blob_id, checksum)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+        "INSERT INTO parts (upload_row, part_number, size, etag, last_modified, blob_id, checksum, crc64)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (upload_row, part_number) DO UPDATE SET size = excluded.size, etag = excluded.etag,
-             last_modified = excluded.last_modified, blob_id = excluded.blob_id, checksum = excluded.checksum",
+             last_modified = excluded.last_modified, blob_id = excluded.blob_id, checksum = excluded.checksum,
+             crc64 = excluded.crc64",
         &[
             (&row, Type::INT8),
             (&part_number, Type::INT4),
@@ -96,6 +98,7 @@ pub async fn put_part(c: &impl Db, bucket: &str, upload_id: &str, p: &PartRecord
             (&p.last_modified, Type::INT8),
             (&p.blob.as_str(), Type::TEXT),
             (&checksum_json(p.checksum.as_ref())?, Type::TEXT),
+            (&crc_to_db(p.crc64), Type::INT8),
         ],
     )
     .await?;
@@ -109,7 +112,7 @@ pub async fn list_parts(c: &impl Db, bucket: &str, upload_id: &str, after: u32, 
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = c
         .query_typed(
-            "SELECT part_number, size, etag, last_modified, blob_id, checksum FROM parts
+            "SELECT part_number, size, etag, last_modified, blob_id, checksum, crc64 FROM parts
              WHERE upload_row = $1 AND part_number > $2 ORDER BY part_number LIMIT $3",
             &[(&row, Type::INT8), (&after, Type::INT8), (&limit, Type::INT8)],
         )
@@ -126,6 +129,7 @@ pub async fn list_parts(c: &impl Db, bucket: &str, upload_id: &str, after: u32, 
             etag: r.get(2),
             last_modified: r.get(3),
             blob: crate::ops::blob_id(r.get(4))?,
+            crc64: crc_of_db(r.get(6)),
             checksum,
         });
     }

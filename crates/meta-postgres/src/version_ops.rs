@@ -48,8 +48,8 @@ async fn demote(c: &impl Db, cur: &Current) -> Try<()> {
                      (bucket_id, key, seq, version_id, delete_marker, size, etag, last_modified, meta, inline_data)
                  SELECT bucket_id, key, seq, version_id, false, size, etag, last_modified, meta, inline_data FROM moved
                  RETURNING id)
-         INSERT INTO version_segments (version_row, idx, blob_id, size)
-             SELECT v.id, s.idx, s.blob_id, s.size FROM v, segments s WHERE s.object_id = $1",
+         INSERT INTO version_segments (version_row, idx, blob_id, size, crc64)
+             SELECT v.id, s.idx, s.blob_id, s.size, s.crc64 FROM v, segments s WHERE s.object_id = $1",
         &[(&cur.id, Type::INT8)],
     )
     .await?;
@@ -113,8 +113,9 @@ async fn promote(c: &impl Db, bid: i64, key: &str) -> Try<()> {
               o AS (INSERT INTO objects (bucket_id, key, seq, version_id, size, etag, last_modified, meta, inline_data)
                  SELECT bucket_id, key, seq, version_id, size, etag, last_modified, meta, inline_data FROM moved
                  RETURNING id)
-         INSERT INTO segments (object_id, idx, blob_id, size)
-             SELECT o.id, s.idx, s.blob_id, s.size FROM o, moved, version_segments s WHERE s.version_row = moved.id",
+         INSERT INTO segments (object_id, idx, blob_id, size, crc64)
+             SELECT o.id, s.idx, s.blob_id, s.size, s.crc64 FROM o, moved, version_segments s
+             WHERE s.version_row = moved.id",
         &[(&bid, Type::INT8), (&key.as_bytes(), Type::BYTEA)],
     )
     .await?;
@@ -291,12 +292,13 @@ pick AS MATERIALIZED (
 ),
 top AS MATERIALIZED (SELECT * FROM pick ORDER BY current DESC LIMIT 1)
 SELECT top.current, top.version_id, top.delete_marker, top.size, top.etag, top.last_modified, top.meta,
-       top.inline_data, top.latest, s.blob_id, s.size
+       top.inline_data, top.latest, s.blob_id, s.size, s.crc64
 FROM b LEFT JOIN top ON true
      LEFT JOIN LATERAL (
-         SELECT x.idx, x.blob_id, x.size FROM segments x WHERE top.current AND x.object_id = top.id
+         SELECT x.idx, x.blob_id, x.size, x.crc64 FROM segments x WHERE top.current AND x.object_id = top.id
        UNION ALL
-         SELECT x.idx, x.blob_id, x.size FROM version_segments x WHERE NOT top.current AND x.version_row = top.id
+         SELECT x.idx, x.blob_id, x.size, x.crc64 FROM version_segments x
+         WHERE NOT top.current AND x.version_row = top.id
      ) s ON top.inline_data IS NULL
 ORDER BY s.idx";
 
@@ -317,7 +319,7 @@ pub async fn get_version(c: &impl Db, bucket: &str, key: &str, which: &VersionSe
         return Ok(None);
     }
     // A delete marker has no segments, as an empty object.
-    let data = crate::ops::object_data_of(&rows, row.get(7), 9)?;
+    let data = crate::segments::object_data_of(&rows, row.get(7), 9)?;
     let meta: String = row.get(6);
     let object = ObjectRecord {
         key: key.to_owned(),

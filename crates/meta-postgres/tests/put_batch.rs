@@ -11,6 +11,11 @@ use coffer_types::BlobId;
 use std::collections::HashSet;
 use std::sync::Arc;
 
+/// A CRC-64/NVME that needs all 64 bits (the batched statement's array of them).
+fn crc_of(size: u64) -> u64 {
+    size.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1 << 63
+}
+
 fn record(key: &str, size: u64, blob: Option<BlobId>) -> ObjectRecord {
     ObjectRecord {
         version_id: None,
@@ -20,7 +25,7 @@ fn record(key: &str, size: u64, blob: Option<BlobId>) -> ObjectRecord {
         last_modified: 1,
         meta: ObjectMeta::default(),
         data: match blob {
-            Some(blob) => ObjectData::Segments(vec![Segment { blob, size }]),
+            Some(blob) => ObjectData::Segments(vec![Segment { blob, size, crc64: Some(crc_of(size)) }]),
             None => ObjectData::Inline(bytes::Bytes::from(vec![b'x'; size as usize])),
         },
     }

@@ -17,7 +17,7 @@ fn with_blob(key: &str, blob: BlobId, size: u64) -> ObjectRecord {
         etag: format!("e{size}"),
         last_modified: 1,
         meta: ObjectMeta::default(),
-        data: ObjectData::Segments(vec![Segment { blob, size }]),
+        data: ObjectData::Segments(vec![Segment { blob, size, crc64: Some(u64::MAX - size) }]),
     }
 }
 

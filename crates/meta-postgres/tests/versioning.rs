@@ -25,7 +25,7 @@ fn object(key: &str, size: u64, blob: Option<BlobId>) -> ObjectRecord {
         last_modified: 1,
         meta: ObjectMeta::default(),
         data: match blob {
-            Some(blob) => ObjectData::Segments(vec![Segment { blob, size }]),
+            Some(blob) => ObjectData::Segments(vec![Segment { blob, size, crc64: Some(!size) }]),
             None => ObjectData::Inline(bytes::Bytes::from(vec![b'x'; size as usize])),
         },
     }
@@ -114,8 +114,11 @@ async fn a_put_run_again_after_versioning_was_enabled_changes_nothing() {
     // The first PUT again (its reply lost): its blobs are an older
     // version's now; a second version naming them would lose its data
     // once either is deleted.
-    store.put_object("b", first, WriteCondition::None).await.unwrap();
+    store.put_object("b", first.clone(), WriteCondition::None).await.unwrap();
     assert_eq!(versions(&store, "b").await.len(), 2);
+    // Moved aside as the null version, its segments kept their checksums.
+    let null = store.get_version("b", "k", &VersionSel::Id(None)).await.unwrap().unwrap();
+    assert_eq!(null.object.data, first.data);
     assert_eq!(store.bucket_totals("b").await.unwrap(), StoredTotals { bytes: 30, objects: 2 });
     assert!(store.gc_pending(i64::MAX, 10).await.unwrap().is_empty());
 }

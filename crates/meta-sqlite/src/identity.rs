@@ -80,6 +80,15 @@ impl IdentityStore for SqliteMetaStore {
         let (a, s) = (access_key.to_owned(), sealed_secret.to_owned());
         self.writer.run(move |c| ops::set_access_key_secret(c, &a, &s)).await
     }
+    async fn set_access_key_secret_if(
+        &self,
+        access_key: &str,
+        expected_sealed: &str,
+        new_sealed: &str,
+    ) -> Result<bool, MetaError> {
+        let (a, e, n) = (access_key.to_owned(), expected_sealed.to_owned(), new_sealed.to_owned());
+        self.writer.run(move |c| ops::set_access_key_secret_if(c, &a, &e, &n)).await
+    }
     async fn touch_access_key(&self, access_key: &str, when: UnixMillis) -> Result<(), MetaError> {
         let a = access_key.to_owned();
         self.writer.run(move |c| ops::touch_access_key(c, &a, when)).await

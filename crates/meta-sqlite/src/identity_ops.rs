@@ -312,6 +312,16 @@ pub fn set_access_key_secret(c: &Connection, access_key: &str, sealed_secret: &s
     found(n)
 }
 
+/// Replaces the sealed secret only over `expected`; `false`: it differs or the key is gone.
+pub fn set_access_key_secret_if(c: &Connection, access_key: &str, expected: &str, sealed_secret: &str) -> R<bool> {
+    let n = c
+        .prepare_cached("UPDATE access_keys SET sealed_secret = ?3 WHERE access_key = ?1 AND sealed_secret = ?2")
+        .map_err(sql_err)?
+        .execute([access_key, expected, sealed_secret])
+        .map_err(sql_err)?;
+    Ok(n > 0)
+}
+
 pub fn touch_access_key(c: &Connection, access_key: &str, when: UnixMillis) -> R<()> {
     c.prepare_cached(
         "UPDATE access_keys SET last_used = ?2 WHERE access_key = ?1 AND (last_used IS NULL OR last_used < ?2)",

@@ -19,6 +19,30 @@ pub fn acquire_lease(c: &Connection, name: &str, holder: &str, now: UnixMillis, 
     Ok(n == 1)
 }
 
+pub fn get_job_state(c: &Connection, name: &str) -> R<Option<String>> {
+    use rusqlite::OptionalExtension as _;
+    c.prepare_cached("SELECT value FROM job_state WHERE name = ?1")
+        .map_err(sql_err)?
+        .query_row([name], |r| r.get(0))
+        .optional()
+        .map_err(sql_err)
+}
+
+pub fn set_job_state(c: &Connection, name: &str, value: Option<&str>) -> R<()> {
+    match value {
+        Some(v) => c
+            .prepare_cached(
+                "INSERT INTO job_state (name, value, updated) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated = excluded.updated",
+            )
+            .map_err(sql_err)?
+            .execute(params![name, v, coffer_types::now_millis()]),
+        None => c.prepare_cached("DELETE FROM job_state WHERE name = ?1").map_err(sql_err)?.execute([name]),
+    }
+    .map_err(sql_err)?;
+    Ok(())
+}
+
 pub fn release_lease(c: &Connection, name: &str, holder: &str) -> R<()> {
     c.prepare_cached("DELETE FROM leases WHERE name = ?1 AND holder = ?2")
         .map_err(sql_err)?

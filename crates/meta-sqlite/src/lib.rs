@@ -255,6 +255,10 @@ impl MetaStore for SqliteMetaStore {
         let blobs = blobs.to_vec();
         self.readers.run(move |c| ops::blobs_known(c, &blobs)).await
     }
+    async fn blob_refs(&self, start: std::ops::Bound<&BlobId>, limit: usize) -> Result<Vec<BlobRef>, MetaError> {
+        let start = start.cloned();
+        self.readers.run(move |c| ops::blob_refs(c, start.as_ref(), limit)).await
+    }
     async fn acquire_lease(
         &self,
         name: &str,
@@ -268,6 +272,14 @@ impl MetaStore for SqliteMetaStore {
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), MetaError> {
         let (name, holder) = (name.to_owned(), holder.to_owned());
         self.writer.run(move |c| lease::release_lease(c, &name, &holder)).await
+    }
+    async fn get_job_state(&self, name: &str) -> Result<Option<String>, MetaError> {
+        let name = name.to_owned();
+        self.readers.run(move |c| lease::get_job_state(c, &name)).await
+    }
+    async fn set_job_state(&self, name: &str, value: Option<&str>) -> Result<(), MetaError> {
+        let (name, value) = (name.to_owned(), value.map(str::to_owned));
+        self.writer.run(move |c| lease::set_job_state(c, &name, value.as_deref())).await
     }
     async fn set_bucket_config_if(
         &self,

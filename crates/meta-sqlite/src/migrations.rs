@@ -12,6 +12,7 @@ mod v11;
 mod v12;
 mod v13;
 mod v14;
+mod v15;
 mod v4;
 mod v5;
 mod v6;
@@ -140,10 +141,12 @@ DROP TABLE buckets;
     Migration { version: 13, up: v13::UP, down: v13::DOWN },
     // v14: project names are never reused (deleted projects' names kept). See `v14.rs`.
     Migration { version: 14, up: v14::UP, down: v14::DOWN },
+    // v15: each blob's CRC-64/NVME beside the rows that refer to it. See `v15.rs`.
+    Migration { version: 15, up: v15::UP, down: v15::DOWN },
 ];
 
 /// The newest schema version.
-pub const LATEST: u32 = 14;
+pub const LATEST: u32 = 15;
 
 /// The schema version of `conn`.
 pub fn current(conn: &Connection) -> rusqlite::Result<u32> {

@@ -211,13 +211,48 @@ pub fn get_object(c: &Connection, bucket: &str, key: &str) -> R<Option<ObjectRec
 }
 
 fn segments(c: &Connection, object_id: i64) -> R<Vec<Segment>> {
-    let mut st =
-        c.prepare_cached("SELECT blob_id, size FROM segments WHERE object_id = ?1 ORDER BY idx").map_err(sql_err)?;
-    let rows = st.query_map([object_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).map_err(sql_err)?;
+    let mut st = c
+        .prepare_cached("SELECT blob_id, size, crc64 FROM segments WHERE object_id = ?1 ORDER BY idx")
+        .map_err(sql_err)?;
+    let rows = st.query_map([object_id], segment_row).map_err(sql_err)?;
     let mut out = Vec::new();
     for row in rows {
-        let (b, size) = row.map_err(sql_err)?;
-        out.push(Segment { blob: blob_id(&b)?, size: size as u64 });
+        let (b, size, crc) = row.map_err(sql_err)?;
+        out.push(Segment { blob: blob_id(&b)?, size: size as u64, crc64: crc.map(|v| v as u64) });
+    }
+    Ok(out)
+}
+
+/// A segment's row: blob id, size, CRC-64/NVME (its i64 bit pattern).
+pub(crate) fn segment_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, i64, Option<i64>)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+}
+
+/// The blobs rows refer to, in id order from `start` (the scrubber's walk).
+pub fn blob_refs(c: &Connection, start: std::ops::Bound<&BlobId>, limit: usize) -> R<Vec<BlobRef>> {
+    use std::ops::Bound;
+    let (op, from) = match start {
+        Bound::Included(b) => (">=", b.as_str()),
+        Bound::Excluded(b) => (">", b.as_str()),
+        Bound::Unbounded => (">=", ""),
+    };
+    let one = |table: &str| {
+        format!(
+            "SELECT * FROM (SELECT blob_id, size, crc64 FROM {table} WHERE blob_id {op} ?1 ORDER BY blob_id LIMIT ?2)"
+        )
+    };
+    let sql = format!(
+        "{} UNION ALL {} UNION ALL {} ORDER BY blob_id LIMIT ?2",
+        one("segments"),
+        one("version_segments"),
+        one("parts")
+    );
+    let mut st = c.prepare_cached(&sql).map_err(sql_err)?;
+    let rows = st.query_map(params![from, limit as i64], segment_row).map_err(sql_err)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (b, size, crc) = row.map_err(sql_err)?;
+        out.push(BlobRef { blob: blob_id(&b)?, size: size as u64, crc64: crc.map(|v| v as u64) });
     }
     Ok(out)
 }
@@ -317,10 +352,11 @@ pub(crate) fn insert_object_as(
     if let ObjectData::Segments(segs) = &o.data {
         let id = c.last_insert_rowid();
         let mut st = c
-            .prepare_cached("INSERT INTO segments (object_id, idx, blob_id, size) VALUES (?1, ?2, ?3, ?4)")
+            .prepare_cached("INSERT INTO segments (object_id, idx, blob_id, size, crc64) VALUES (?1, ?2, ?3, ?4, ?5)")
             .map_err(sql_err)?;
         for (i, s) in segs.iter().enumerate() {
-            st.execute(params![id, i as i64, s.blob.as_str(), to_i64(s.size)]).map_err(sql_err)?;
+            st.execute(params![id, i as i64, s.blob.as_str(), to_i64(s.size), s.crc64.map(|v| v as i64)])
+                .map_err(sql_err)?;
         }
     }
     Ok(())

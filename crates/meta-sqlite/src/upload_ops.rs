@@ -65,10 +65,20 @@ pub fn put_part(c: &Connection, bucket: &str, upload_id: &str, p: &PartRecord) -
             .map_err(sql_err)?;
     }
     c.prepare_cached(
-        "INSERT OR REPLACE INTO parts (upload_row, part_number, size, etag, last_modified, blob_id, checksum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT OR REPLACE INTO parts (upload_row, part_number, size, etag, last_modified, blob_id, checksum, crc64)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )
     .map_err(sql_err)?
-    .execute(params![row, p.part_number, to_i64(p.size), p.etag, p.last_modified, p.blob.as_str(), checksum_json(p.checksum.as_ref())?])
+    .execute(params![
+        row,
+        p.part_number,
+        to_i64(p.size),
+        p.etag,
+        p.last_modified,
+        p.blob.as_str(),
+        checksum_json(p.checksum.as_ref())?,
+        p.crc64.map(|v| v as i64)
+    ])
     .map_err(sql_err)?;
     quota::apply(c, b.id, d)
 }
@@ -77,7 +87,7 @@ pub fn list_parts(c: &Connection, bucket: &str, upload_id: &str, after: u32, lim
     let (row, _) = upload_row(c, bucket, upload_id)?;
     let mut st = c
         .prepare_cached(
-            "SELECT part_number, size, etag, last_modified, blob_id, checksum FROM parts WHERE upload_row = ?1 AND part_number > ?2 ORDER BY part_number LIMIT ?3",
+            "SELECT part_number, size, etag, last_modified, blob_id, checksum, crc64 FROM parts WHERE upload_row = ?1 AND part_number > ?2 ORDER BY part_number LIMIT ?3",
         )
         .map_err(sql_err)?;
     let rows = st
@@ -89,17 +99,26 @@ pub fn list_parts(c: &Connection, bucket: &str, upload_id: &str, after: u32, lim
                 r.get::<_, i64>(3)?,
                 r.get::<_, String>(4)?,
                 r.get::<_, Option<String>>(5)?,
+                r.get::<_, Option<i64>>(6)?,
             ))
         })
         .map_err(sql_err)?;
     let mut out = Vec::new();
     for row in rows {
-        let (part_number, size, etag, last_modified, blob, checksum) = row.map_err(sql_err)?;
+        let (part_number, size, etag, last_modified, blob, checksum, crc) = row.map_err(sql_err)?;
         let checksum = match checksum {
             None => None,
             Some(j) => Some(serde_json::from_str(&j).map_err(|e| MetaError::Corrupt(format!("part checksum: {e}")))?),
         };
-        out.push(PartRecord { part_number, size: size as u64, etag, last_modified, blob: blob_id(&blob)?, checksum });
+        out.push(PartRecord {
+            part_number,
+            size: size as u64,
+            etag,
+            last_modified,
+            blob: blob_id(&blob)?,
+            crc64: crc.map(|v| v as u64),
+            checksum,
+        });
     }
     Ok(out)
 }

@@ -35,7 +35,7 @@ fn demote(c: &Connection, cur: &Current) -> R<()> {
     .map_err(sql_err)?;
     let row = c.last_insert_rowid();
     c.prepare_cached(
-        "INSERT INTO version_segments (version_row, idx, blob_id, size) SELECT ?2, idx, blob_id, size FROM segments WHERE object_id = ?1",
+        "INSERT INTO version_segments (version_row, idx, blob_id, size, crc64) SELECT ?2, idx, blob_id, size, crc64 FROM segments WHERE object_id = ?1",
     )
     .map_err(sql_err)?
     .execute(params![cur.id, row])
@@ -106,7 +106,7 @@ fn promote(c: &Connection, bid: i64, key: &str) -> R<()> {
     .map_err(sql_err)?;
     let id = c.last_insert_rowid();
     c.prepare_cached(
-        "INSERT INTO segments (object_id, idx, blob_id, size) SELECT ?2, idx, blob_id, size FROM version_segments WHERE version_row = ?1",
+        "INSERT INTO segments (object_id, idx, blob_id, size, crc64) SELECT ?2, idx, blob_id, size, crc64 FROM version_segments WHERE version_row = ?1",
     )
     .map_err(sql_err)?
     .execute(params![row, id])
@@ -291,13 +291,13 @@ pub fn get_version(c: &Connection, bucket: &str, key: &str, which: &VersionSel) 
 
 fn version_segments(c: &Connection, row: i64) -> R<Vec<Segment>> {
     let mut st = c
-        .prepare_cached("SELECT blob_id, size FROM version_segments WHERE version_row = ?1 ORDER BY idx")
+        .prepare_cached("SELECT blob_id, size, crc64 FROM version_segments WHERE version_row = ?1 ORDER BY idx")
         .map_err(sql_err)?;
-    let rows = st.query_map([row], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).map_err(sql_err)?;
+    let rows = st.query_map([row], crate::ops::segment_row).map_err(sql_err)?;
     let mut out = Vec::new();
     for r in rows {
-        let (b, size) = r.map_err(sql_err)?;
-        out.push(Segment { blob: blob_id(&b)?, size: size as u64 });
+        let (b, size, crc) = r.map_err(sql_err)?;
+        out.push(Segment { blob: blob_id(&b)?, size: size as u64, crc64: crc.map(|v| v as u64) });
     }
     Ok(out)
 }

@@ -12,7 +12,7 @@
 //! Objects, buckets and multipart are here; tags in `object_meta.rs`;
 //! versions, delete markers and locked versions in `versions.rs`; bucket ownership, stored totals
 //! and quotas in `totals.rs`; hourly usage in `usage.rs`; projects, users and
-//! keys in `identity.rs`; the console's sign-in throttle and session
+//! keys in `identity.rs`; blobs' checksums and the scrubber's walk in `blob_refs.rs`; the console's sign-in throttle and session
 //! generations in `console.rs` (with their own macro,
 //! [`crate::console_conformance_tests!`], which also runs cases over two
 //! handles of one database); races between two handles of one database (two
@@ -21,6 +21,7 @@
 //! (1,000 folders, rows read per page) have their own macro,
 //! [`crate::listing_scale_tests!`].
 
+mod blob_refs;
 mod console;
 mod identity;
 mod listing;
@@ -32,6 +33,7 @@ mod unbounded_races;
 mod usage;
 mod versions;
 
+pub use blob_refs::*;
 pub use console::*;
 pub use identity::*;
 pub use listing::*;
@@ -62,7 +64,8 @@ macro_rules! meta_conformance_tests {
             access_keys_crud, complete_refuses_replaced_part_blob, complete_races_put_part, gc_claims, leases,
             delimiter_listings, bucket_pages, versioning_states, versioned_writes_keep_versions,
             delete_markers_and_version_deletes, suspended_writes_replace_the_null_version, version_listings,
-            locked_versions, version_meta_edits, versioned_multipart, concurrent_versioned_writes);
+            locked_versions, version_meta_edits, versioned_multipart, concurrent_versioned_writes,
+            blob_checksums_and_refs, job_states);
     };
     (@cases $make:path, $($case:ident),*) => {
         $(
@@ -162,7 +165,7 @@ fn segmented(key: &str, segs: &[BlobId]) -> ObjectRecord {
         etag: "e".into(),
         last_modified: 1000,
         meta: ObjectMeta::default(),
-        data: ObjectData::Segments(segs.iter().map(|b| Segment { blob: b.clone(), size: 10 }).collect()),
+        data: ObjectData::Segments(segs.iter().map(|b| Segment { blob: b.clone(), size: 10, crc64: None }).collect()),
     }
 }
 
@@ -487,6 +490,7 @@ pub async fn multipart_lifecycle(s: Arc<dyn MetaStore>) {
         etag: format!("p{n}"),
         last_modified: 7,
         blob: blob.clone(),
+        crc64: None,
         checksum: (n == 1).then(|| StoredChecksum {
             algorithm: "CRC32".into(),
             value: "AAAAAA==".into(),
@@ -537,8 +541,15 @@ pub async fn delete_bucket_rules(s: Arc<dyn MetaStore>) {
     let up = UploadRecord { upload_id: "u".into(), key: "k".into(), initiated: 1, meta: ObjectMeta::default() };
     s.create_upload("b", up).await.unwrap();
     let b = blobs(1);
-    let part =
-        PartRecord { part_number: 1, size: 1, etag: "e".into(), last_modified: 1, blob: b[0].clone(), checksum: None };
+    let part = PartRecord {
+        part_number: 1,
+        size: 1,
+        etag: "e".into(),
+        last_modified: 1,
+        blob: b[0].clone(),
+        crc64: None,
+        checksum: None,
+    };
     s.put_part("b", "u", part).await.unwrap();
     s.delete_bucket("b").await.unwrap();
     assert_eq!(queued(&*s).await, b);

@@ -41,6 +41,7 @@ pub type Written = Option<Option<String>>;
 use async_trait::async_trait;
 use coffer_types::{BlobId, UnixMillis};
 use std::collections::HashSet;
+use std::ops::Bound;
 
 /// How long a deleted bucket's name stays held for its last owner: a
 /// bucket of that name made by another project, or in another region,
@@ -229,6 +230,11 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Which of `blobs` the store still knows (referenced or queued). Blobs not
     /// in the answer are orphans of a crash and may be deleted.
     async fn blobs_known(&self, blobs: &[BlobId]) -> Result<HashSet<BlobId>, MetaError>;
+    /// The blobs that objects, versions and upload parts refer to, in blob
+    /// id order from `start`, at most `limit` (the scrubber's walk: page on
+    /// with `Excluded(last)`; `Included(b)` with a limit of 1 asks whether
+    /// `b` is still referred to). Blobs queued for collection are not listed.
+    async fn blob_refs(&self, start: Bound<&BlobId>, limit: usize) -> Result<Vec<BlobRef>, MetaError>;
 
     /// Takes the lease `name` for `holder` until `until` (Unix millis) if it
     /// is free at `now`: never taken, released, run out, or `holder`'s own
@@ -246,6 +252,12 @@ pub trait MetaStore: Send + Sync + 'static {
     ) -> Result<bool, MetaError>;
     /// Gives the lease up if `holder` holds it (else nothing happens).
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), MetaError>;
+    /// A background job's state that every gateway sees (where the
+    /// scrubber's pass has got to, when it last ended): a small document,
+    /// read and written whole by the job's lease holder. `None`: never set.
+    async fn get_job_state(&self, name: &str) -> Result<Option<String>, MetaError>;
+    /// Sets a job's state (`None` removes it).
+    async fn set_job_state(&self, name: &str, value: Option<&str>) -> Result<(), MetaError>;
 
     /// Sets (`Some`) or removes (`None`) a named bucket configuration document
     /// (e.g. `cors`), stored as the text it was given.
@@ -381,6 +393,17 @@ pub trait IdentityStore: Send + Sync + 'static {
     /// Replaces the sealed secret (re-sealing under a new master key or
     /// format). `NotFound` if the key is missing.
     async fn set_access_key_secret(&self, access_key: &str, sealed_secret: &str) -> Result<(), MetaError>;
+    /// Replaces the sealed secret only if it is still `expected_sealed`, in
+    /// one statement: `Ok(true)` when replaced, `Ok(false)` when the stored
+    /// value differs (changed meanwhile) or the key is gone. Re-sealing
+    /// under a new master key uses it, so it never undoes a concurrent
+    /// change of the key.
+    async fn set_access_key_secret_if(
+        &self,
+        access_key: &str,
+        expected_sealed: &str,
+        new_sealed: &str,
+    ) -> Result<bool, MetaError>;
     /// Records a use; never moves `last_used` backwards. A key deleted
     /// meanwhile is ignored (`Ok`).
     async fn touch_access_key(&self, access_key: &str, when: UnixMillis) -> Result<(), MetaError>;

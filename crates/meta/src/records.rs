@@ -145,6 +145,20 @@ fn full_object() -> String {
 pub struct Segment {
     pub blob: BlobId,
     pub size: u64,
+    /// CRC-64/NVME of the blob's bytes, computed as they were written and
+    /// checked on reads and by the scrubber; `None` for blobs written before
+    /// the stores kept it (their size is still checked).
+    pub crc64: Option<u64>,
+}
+
+/// A blob some object, version or upload part refers to, as the scrubber
+/// walks them ([`crate::MetaStore::blob_refs`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlobRef {
+    pub blob: BlobId,
+    pub size: u64,
+    /// As [`Segment::crc64`].
+    pub crc64: Option<u64>,
 }
 
 /// Where an object's bytes are.
@@ -299,6 +313,8 @@ pub struct PartRecord {
     pub etag: String,
     pub last_modified: UnixMillis,
     pub blob: BlobId,
+    /// CRC-64/NVME of the part's blob, as [`Segment::crc64`].
+    pub crc64: Option<u64>,
     /// The part's S3 checksum (always computed; CRC64NVME unless the upload
     /// or the part named another algorithm).
     pub checksum: Option<StoredChecksum>,

@@ -1,5 +1,5 @@
-//! What is copied: every table of SQLite schema v13 and the PostgreSQL table
-//! (schema v10) it goes to, column by column, with the value's type on the
+//! What is copied: every table of SQLite schema v15 and the PostgreSQL table
+//! (schema v12) it goes to, column by column, with the value's type on the
 //! way. The two schemas are the same but for three spellings: SQLite's
 //! `access_keys.user` is `user_name` (`user` is reserved in PostgreSQL),
 //! flags (`users.root`, `buckets.object_lock`,
@@ -7,7 +7,8 @@
 //! and ids are `INTEGER PRIMARY KEY` there and identity columns here.
 //! Row ids go over as they are (objects', uploads', versions'), so the
 //! rows that name them (segments, parts, version segments) need no
-//! translation.
+//! translation. A blob's CRC-64/NVME (`crc64`) is the u64's bit pattern in
+//! a signed 64-bit integer on both sides, so it goes over as it is.
 //!
 //! [`crate::source::check_schema`] and [`crate::target::check_schema`]
 //! compare these lists with the databases' own catalogues before anything
@@ -15,9 +16,9 @@
 //! the copy instead of being dropped.
 
 /// The SQLite schema version this copier knows.
-pub const SQLITE_VERSION: u32 = 14;
+pub const SQLITE_VERSION: u32 = 15;
 /// The PostgreSQL schema version this copier writes.
-pub const POSTGRES_VERSION: u32 = 11;
+pub const POSTGRES_VERSION: u32 = 12;
 
 /// PostgreSQL tables with no SQLite counterpart, left empty by the copy:
 /// `bucket_totals` (v5) holds counter shards added to the totals in the
@@ -166,7 +167,13 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "segments",
-        columns: &[col("object_id", Int8), col("idx", Int4), col("blob_id", Text), col("size", Int8)],
+        columns: &[
+            col("object_id", Int8),
+            col("idx", Int4),
+            col("blob_id", Text),
+            col("size", Int8),
+            opt("crc64", Int8),
+        ],
         key_len: 2,
         identity: None,
     },
@@ -190,7 +197,13 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "version_segments",
-        columns: &[col("version_row", Int8), col("idx", Int4), col("blob_id", Text), col("size", Int8)],
+        columns: &[
+            col("version_row", Int8),
+            col("idx", Int4),
+            col("blob_id", Text),
+            col("size", Int8),
+            opt("crc64", Int8),
+        ],
         key_len: 2,
         identity: None,
     },
@@ -217,6 +230,7 @@ pub const TABLES: &[Table] = &[
             col("last_modified", Int8),
             col("blob_id", Text),
             opt("checksum", Text),
+            opt("crc64", Int8),
         ],
         key_len: 2,
         identity: None,
@@ -271,6 +285,14 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "leases",
         columns: &[col("name", Text), col("holder", Text), col("until", Int8)],
+        key_len: 1,
+        identity: None,
+    },
+    // A background job's shared state (the scrubber's place in its pass)
+    // comes along, so the job goes on where it was.
+    Table {
+        name: "job_state",
+        columns: &[col("name", Text), col("value", Text), col("updated", Int8)],
         key_len: 1,
         identity: None,
     },

@@ -1,7 +1,7 @@
 //! The checks run after the copy, inside its transaction (a mismatch rolls
-//! everything back): each table's row count, and per bucket, project and
-//! key owner the counts and sums below, computed by the same SQL on both
-//! sides.
+//! everything back): each table's row count, per bucket, project and key
+//! owner the counts and sums below, and the blobs' checksums, computed by
+//! the same SQL on both sides.
 
 use crate::source::Source;
 use crate::{target, MigrateError};
@@ -50,7 +50,19 @@ const KEYS: &str = "SELECT project, count(*), CAST(sum(CASE WHEN status = 'Activ
 const USAGE: &str =
     "SELECT project, count(*), count(DISTINCT bucket), min(hour), max(hour) FROM usage_hourly GROUP BY project";
 
-const CHECKS: &[(&str, &str)] = &[("buckets", BUCKETS), ("users", USERS), ("keys", KEYS), ("usage", USAGE)];
+/// Per table that refers to blobs: the CRC-64/NVMEs known, and their sum
+/// modulo 2^31 - 1 (each term below 2^31 in size: the sum cannot overflow
+/// either side's 64-bit integers; `%` keeps the dividend's sign on both).
+const CHECKSUMS: &str = "SELECT 'segments', count(crc64), CAST(coalesce(sum(crc64 % 2147483647), 0) AS BIGINT)
+    FROM segments
+  UNION ALL
+    SELECT 'version_segments', count(crc64), CAST(coalesce(sum(crc64 % 2147483647), 0) AS BIGINT)
+    FROM version_segments
+  UNION ALL
+    SELECT 'parts', count(crc64), CAST(coalesce(sum(crc64 % 2147483647), 0) AS BIGINT) FROM parts";
+
+const CHECKS: &[(&str, &str)] =
+    &[("buckets", BUCKETS), ("users", USERS), ("keys", KEYS), ("usage", USAGE), ("checksums", CHECKSUMS)];
 
 /// What was copied and checked.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -64,9 +64,11 @@ fn assert_same(after: &Snapshot, before: &Snapshot) {
     assert_eq!(after.versions, before.versions, "versions");
     assert_eq!(after.uploads, before.uploads, "uploads and parts");
     assert_eq!(after.gc, before.gc, "garbage queue");
+    assert_eq!(after.refs, before.refs, "blobs referred to, with their checksums");
     assert_eq!(after.usage, before.usage, "usage");
     assert_eq!(after.signin, before.signin, "sign-in failures");
     assert_eq!(after.generations, before.generations, "session generations");
+    assert_eq!(after.jobs, before.jobs, "background jobs' states");
     assert_eq!(after, before);
 }
 
@@ -79,9 +81,18 @@ async fn every_record_reads_back_the_same_from_postgres() {
     assert_eq!((before.buckets.len(), before.objects.len(), before.uploads[0].2.len()), (5, 15, 2));
     assert_eq!(before.configs.iter().filter(|c| c.2.is_some()).count(), 4, "three of a bucket, one of a project");
     assert_eq!(before.gc.len(), 3, "two overwritten versions' blobs");
+    // Segments, older versions' segments and parts; three without a checksum.
+    assert_eq!(before.refs.len(), 9, "{:?}", before.refs);
+    assert_eq!(before.refs.iter().filter(|r| r.crc64.is_none()).count(), 3, "{:?}", before.refs);
+    assert!(before.refs.windows(2).all(|w| w[0].blob < w[1].blob), "in blob id order");
     assert!(before.usage.iter().any(|u| u.byte_hours > 0.0), "metered storage");
     assert_eq!(before.generations.iter().map(|g| g.1).collect::<Vec<_>>(), [2, 1]);
     assert!(before.keys.iter().any(|k| k.last_used.is_some() && k.project.is_empty()));
+    assert!(
+        before.jobs[0].1.as_ref().is_some_and(|v| v.contains('ü')) && before.jobs[1].1.is_none(),
+        "{:?}",
+        before.jobs
+    );
     let versions: Vec<_> = before.versions.iter().filter(|v| v.0 == "versioned").collect();
     assert_eq!(versions.len(), 6, "doc: marker, two versions, null; gone: marker; later: null");
     assert_eq!(versions.iter().filter(|v| v.2.as_ref().is_some_and(|r| r.delete_marker)).count(), 2);
@@ -100,6 +111,8 @@ async fn every_record_reads_back_the_same_from_postgres() {
     assert_eq!(names.1, 3, "the deleted project's name too");
     let older = report.tables.iter().find(|t| t.0 == "object_versions").unwrap();
     assert_eq!(older.1, 5, "everything but the current versions");
+    let jobs = report.tables.iter().find(|t| t.0 == "job_state").unwrap();
+    assert_eq!(jobs.1, 1, "the deleted job's state is gone");
     let photos = report.buckets.iter().find(|b| b.0 == "photos").unwrap();
     assert_eq!((photos.1, photos.2, photos.3), (4, 65_536 + 3 + (5 << 20) + 1234, 1));
     let text = report.to_string();
@@ -228,10 +241,10 @@ async fn an_unknown_source_schema_is_refused() {
     let (_dir, path, _) = filled_sqlite().await;
     let nowhere: tokio_postgres::Config = "host=/nonexistent dbname=none".parse().unwrap();
     let raw = rusqlite::Connection::open(&path).unwrap();
-    raw.pragma_update(None, "user_version", 13).unwrap();
-    let e = migrate(&Options::new(&path, nowhere.clone()), |_, _| {}).await.unwrap_err();
-    assert!(matches!(e, MigrateError::SourceVersion { found: 13, expected: 14 }), "{e}");
     raw.pragma_update(None, "user_version", 14).unwrap();
+    let e = migrate(&Options::new(&path, nowhere.clone()), |_, _| {}).await.unwrap_err();
+    assert!(matches!(e, MigrateError::SourceVersion { found: 14, expected: 15 }), "{e}");
+    raw.pragma_update(None, "user_version", 15).unwrap();
     raw.execute_batch("ALTER TABLE objects ADD COLUMN surprise TEXT").unwrap();
     let e = migrate(&Options::new(&path, nowhere.clone()), |_, _| {}).await.unwrap_err();
     assert!(matches!(e, MigrateError::Schema(_)) && e.to_string().contains("surprise"), "{e}");

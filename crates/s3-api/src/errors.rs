@@ -114,7 +114,9 @@ pub(crate) fn from_engine(e: EngineError) -> S3Error {
             }
         },
         EngineError::Unavailable(why) => unavailable(&why),
-        e @ (EngineError::Meta(_) | EngineError::Blob(_) | EngineError::Internal(_)) => internal(&e),
+        e @ (EngineError::Meta(_) | EngineError::Blob(_) | EngineError::Internal(_) | EngineError::Corrupt(_)) => {
+            internal(&e)
+        }
     }
 }
 

@@ -14,7 +14,7 @@
 
 use coffer_blob::{BlobError, BlobPage, BlobStore, BlobStream, BlobWriter, ListCursor};
 use coffer_meta::{
-    AccessKeyRecord, BucketQuery, BucketRecord, BucketStamp, DeleteTarget, Deleted, IdentityStore, KeyStatus,
+    AccessKeyRecord, BlobRef, BucketQuery, BucketRecord, BucketStamp, DeleteTarget, Deleted, IdentityStore, KeyStatus,
     ListEntry, ListQuery, LockCheck, MetaEdit, MetaError, MetaStore, ObjectRecord, PartRecord, ProjectRecord, Quota,
     QuotaScope, SigninFailures, StoredTotals, UploadListQuery, UploadRecord, UsageDelta, UsageQuery, UsageRecord,
     UserRecord, VersionEntry, VersionListQuery, VersionRecord, VersionSel, VersioningChange, WriteCondition, Written,
@@ -219,6 +219,9 @@ impl<S: MetaStore + ?Sized> MetaStore for InstrumentedMeta<S> {
         ) -> Vec<BlobId>;
         fn gc_forget<'b>(&'a self, blobs: &'b [BlobId]) -> ();
         fn blobs_known<'b>(&'a self, blobs: &'b [BlobId]) -> HashSet<BlobId>;
+        fn blob_refs<'b>(&'a self, start: std::ops::Bound<&'b BlobId>, limit: usize) -> Vec<BlobRef>;
+        fn get_job_state<'b>(&'a self, name: &'b str) -> Option<String>;
+        fn set_job_state<'b, 'c>(&'a self, name: &'b str, value: Option<&'c str>) -> ();
         fn acquire_lease<'b, 'c>(&'a self, name: &'b str, holder: &'c str, now: UnixMillis, until: UnixMillis) -> bool;
         fn release_lease<'b, 'c>(&'a self, name: &'b str, holder: &'c str) -> ();
         fn set_bucket_config<'b, 'c>(&'a self, bucket: &'b str, name: &'c str, value: Option<String>) -> ();
@@ -275,6 +278,12 @@ impl<S: IdentityStore + ?Sized> IdentityStore for InstrumentedMeta<S> {
         fn list_access_keys<'b, 'c>(&'a self, project: &'b str, user: Option<&'c str>) -> Vec<AccessKeyRecord>;
         fn set_access_key_status<'b>(&'a self, access_key: &'b str, status: KeyStatus) -> ();
         fn set_access_key_secret<'b, 'c>(&'a self, access_key: &'b str, sealed_secret: &'c str) -> ();
+        fn set_access_key_secret_if<'b, 'c, 'd>(
+            &'a self,
+            access_key: &'b str,
+            expected_sealed: &'c str,
+            new_sealed: &'d str,
+        ) -> bool;
         fn touch_access_key<'b>(&'a self, access_key: &'b str, when: UnixMillis) -> ();
         fn delete_access_key<'b>(&'a self, access_key: &'b str) -> bool;
         fn record_signin_failure<'b>(&'a self, scopes: &'b [String], at: UnixMillis, forget_before: UnixMillis) -> ();

@@ -18,12 +18,14 @@ mod data_lock;
 pub mod instrumented;
 mod listener;
 pub mod master_key;
+pub mod master_key_rotate;
 mod metering;
 pub mod metrics;
 mod metrics_http;
 pub mod migrate;
 mod pace;
 mod private_files;
+pub mod scrub;
 pub mod stores;
 pub mod tls;
 mod write_guard;
@@ -62,6 +64,11 @@ pub struct ServerConfig {
     /// How often one gateway (whichever holds the lease) sweeps orphaned
     /// blobs older than `reclaim_min_age`.
     pub orphan_sweep_every: Duration,
+    /// How long after a scrub pass ends (on any gateway) the next starts;
+    /// `None`: no background scrubbing.
+    pub scrub_every: Option<Duration>,
+    /// The scrubber's read rate, bytes a second (`None`: no limit).
+    pub scrub_rate: Option<u64>,
     /// The S3 listener address.
     pub listen: SocketAddr,
     /// The default region (the only one when `regions` is empty).
@@ -344,16 +351,15 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
             anyhow::bail!("the master key file {} does not exist: gateways on PostgreSQL share one key, made once (see docs/deploy.md)", path.display());
         }
     }
-    let (master, created) = master_key::load(&key_source)?;
-    if created {
-        refuse_a_new_key_for_old_secrets(meta.as_ref(), &master, &key_source).await?;
-    }
+    let (keys, created) = master_key::load(&key_source)?;
+    refuse_keys_that_open_nothing(meta.as_ref(), &keys, &key_source, created).await?;
+    tracing::info!(keys = %master_key::ids_text(&keys.ids()), "master keys loaded: sealing under the first");
     let region_names: Vec<String> = if cfg.regions.is_empty() {
         vec![default_region.clone()]
     } else {
         cfg.regions.iter().map(|r| r.name.clone()).collect()
     };
-    let iam = coffer_iam::Iam::new(meta.clone(), master, region_names);
+    let iam = coffer_iam::Iam::new(meta.clone(), keys, region_names);
     let sealed = iam.reseal_plain_keys().await.context("sealing stored secrets")?;
     if sealed > 0 {
         tracing::info!(sealed, "secrets stored in the clear by an older version are now sealed");
@@ -378,6 +384,12 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
     tokio::spawn(engine.clone().gc_loop(Duration::from_secs(5).min(cfg.gc_grace.max(Duration::from_secs(1)))));
     tokio::spawn(engine.clone().orphan_sweep_loop(cfg.reclaim_min_age, cfg.orphan_sweep_every));
     tokio::spawn(engine.clone().lifecycle_loop(cfg.lifecycle_every));
+    if let Some(every) = cfg.scrub_every {
+        let opts = coffer_engine::ScrubOptions { rate: cfg.scrub_rate, ..Default::default() };
+        // Checks whether a pass is due (on any gateway) this often.
+        let tick = every.min(Duration::from_secs(600)).max(Duration::from_secs(1));
+        tokio::spawn(engine.clone().scrub_loop(every, tick, opts));
+    }
 
     let mut svc = coffer_s3_api::S3Service::new(
         engine.clone(),
@@ -440,6 +452,11 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
     let s3_limits = limits(cfg.max_connections, gauge("s3"));
     let console_limits = limits(cfg.console_max_connections, gauge("console"));
     let mut tasks = vec![tokio::spawn(listener::serve(tcp, app.clone(), acceptor.clone(), rx.clone(), s3_limits))];
+    if let MasterKeySource::File(path) = &key_source {
+        // A rotation (`coffer master-key rotate`) rewrites the file: take its keys while serving.
+        let watch = master_key::watch(iam.clone(), path.clone(), master_key::RELOAD_EVERY, rx.clone());
+        tasks.push(tokio::spawn(watch));
+    }
     // Usage is flushed last, once the listeners are done (their requests counted).
     let (meter_stop, meter_rx) = tokio::sync::watch::channel(false);
     let metering = metering::run(meta.clone(), svc.clone(), cfg.meter_interval, meter_rx);
@@ -536,34 +553,48 @@ fn check_open_file_limit(cfg: &ServerConfig) {
     }
 }
 
-/// A master key made on this start cannot open secrets another key sealed
-/// (metadata restored without its `master.key`): refuse to serve, and take
-/// the new key back, rather than run with every stored secret unreadable.
-async fn refuse_a_new_key_for_old_secrets(
+/// Master keys that open none of the stored secrets (metadata restored
+/// without its `master.key`, or a key file from before a rotation put back):
+/// refuse to serve rather than run with every stored secret unreadable. A
+/// key made on this start is taken back. The walk stops at the first secret
+/// that opens, so a start with the right keys reads one key.
+async fn refuse_keys_that_open_nothing(
     meta: &dyn coffer_meta::Store,
-    master: &coffer_iam::seal::MasterKey,
+    keys: &coffer_iam::seal::Keyring,
     source: &MasterKeySource,
+    created: bool,
 ) -> anyhow::Result<()> {
     let mut projects: Vec<String> = meta.list_projects().await?.into_iter().map(|p| p.name).collect();
     projects.push(coffer_meta::OPERATOR_PROJECT.to_owned());
+    let mut unopened = None;
     for project in projects {
         for k in meta.list_access_keys(&project, None).await? {
             if coffer_iam::seal::MasterKey::is_plain(&k.sealed_secret) {
                 continue;
             }
-            if master.open(&k.access_key, &k.sealed_secret).is_err() {
-                if let MasterKeySource::File(path) = source {
-                    let _ = std::fs::remove_file(path);
+            match keys.open(&k.access_key, &k.sealed_secret) {
+                // One opens: the keys are right.
+                Ok(_) => return Ok(()),
+                Err(e) => {
+                    unopened.get_or_insert((k.access_key, e));
                 }
-                anyhow::bail!(
-                    "the metadata holds secrets sealed by another master key, and no master key was found (a new one \
-                     was about to be made): put the deployment's master.key back (restored data directories need it; \
-                     see docs/operations.md) and start again"
-                );
             }
-            // One opens: the key is right.
-            return Ok(());
         }
     }
-    Ok(())
+    let Some((access_key, why)) = unopened else { return Ok(()) };
+    if created {
+        if let MasterKeySource::File(path) = source {
+            let _ = std::fs::remove_file(path);
+        }
+        anyhow::bail!(
+            "the metadata holds secrets sealed by another master key, and no master key was found (a new one \
+             was about to be made): put the deployment's master.key back (restored data directories need it; \
+             see docs/operations.md) and start again"
+        );
+    }
+    anyhow::bail!(
+        "no stored secret opens under the master keys given ({}; access key {access_key}: {why}): give the \
+         deployment's current master key (after `coffer master-key rotate`, the new one; see docs/operations.md)",
+        master_key::ids_text(&keys.ids())
+    )
 }

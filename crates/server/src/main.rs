@@ -34,12 +34,18 @@ enum Command {
     Backup(coffer::backup::BackupArgs),
     /// Put a `coffer backup` file into a new data directory as its metadata.
     Restore(coffer::backup::RestoreArgs),
+    /// Read every stored blob and check it against its checksum (beside a
+    /// running server or without one); exits 1 if a blob is corrupt or missing.
+    Scrub(coffer::scrub::ScrubArgs),
     /// The server's configuration file (`coffer server --config FILE`).
     #[command(subcommand)]
     Config(ConfigCommand),
     /// Copy a data directory's metadata (SQLite) into an empty PostgreSQL
     /// database; blobs stay where they are (docs/migrate.md).
     Migrate(coffer::migrate::MigrateArgs),
+    /// The master key: rotate it while servers serve, name keys by id.
+    #[command(subcommand)]
+    MasterKey(coffer::master_key_rotate::MasterKeyCommand),
     /// Client commands: manage projects, users, keys, quotas and usage
     /// through the admin API (COFFER_ENDPOINT, COFFER_ACCESS_KEY, COFFER_SECRET_KEY).
     #[command(flatten)]
@@ -109,6 +115,14 @@ struct ServerArgs {
     /// Seconds between orphan sweeps (one gateway at a time runs one).
     #[arg(long, env = "COFFER_ORPHAN_SWEEP_SECS", default_value_t = coffer::ORPHAN_SWEEP_EVERY.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     orphan_sweep_secs: u64,
+    /// Seconds from the end of one scrub pass (on any gateway) to the start
+    /// of the next, which reads every blob and checks its checksum (default:
+    /// a week); 0: no background scrubbing.
+    #[arg(long, env = "COFFER_SCRUB_INTERVAL_SECS", default_value_t = 7 * 86_400)]
+    scrub_interval_secs: u64,
+    /// The scrubber's read rate in MiB a second (0: no limit).
+    #[arg(long, env = "COFFER_SCRUB_RATE_MIB", default_value_t = 16)]
+    scrub_rate_mib: u64,
     /// Address of the S3 endpoint.
     #[arg(long, env = "COFFER_LISTEN", default_value = "127.0.0.1:9000")]
     listen: SocketAddr,
@@ -118,8 +132,10 @@ struct ServerArgs {
     #[arg(long = "region", env = "COFFER_REGION", value_delimiter = ';', default_value = "us-east-1")]
     regions: Vec<String>,
     /// File holding the master key that seals stored secrets (base64 of 32
-    /// bytes); created with mode 0600 if missing. Default: DATA_DIR/master.key.
-    /// Or give the key itself in COFFER_MASTER_KEY.
+    /// bytes), or a keyring (a key per line, the first sealing); created with
+    /// mode 0600 if missing, re-read every second while serving (`coffer
+    /// master-key rotate`). Default: DATA_DIR/master.key. Or give the keys
+    /// themselves in COFFER_MASTER_KEY.
     #[arg(long, env = "COFFER_MASTER_KEY_FILE")]
     master_key_file: Option<PathBuf>,
     /// Seconds between flushes of usage counters into hourly records.
@@ -261,6 +277,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Server(args) => server(*args),
         Command::Migrate(args) => coffer::migrate::run(args),
+        Command::MasterKey(cmd) => coffer::master_key_rotate::run(cmd),
         Command::Client(cmd) => {
             let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             if let Err(e) = rt.block_on(coffer_cli::run(&cli.conn, cmd)) {
@@ -279,6 +296,12 @@ fn main() -> anyhow::Result<()> {
                 s.objects,
                 s.bytes
             );
+            Ok(())
+        }
+        Command::Scrub(args) => {
+            if !coffer::scrub::run(&args)? {
+                std::process::exit(1);
+            }
             Ok(())
         }
         Command::Restore(args) => {
@@ -405,6 +428,8 @@ fn server_config(args: ServerArgs) -> anyhow::Result<ServerConfig> {
         meta_ca_file: args.meta_ca_file,
         reclaim_min_age: Duration::from_secs(args.reclaim_min_age_secs),
         orphan_sweep_every: Duration::from_secs(args.orphan_sweep_secs),
+        scrub_every: (args.scrub_interval_secs > 0).then(|| Duration::from_secs(args.scrub_interval_secs)),
+        scrub_rate: (args.scrub_rate_mib > 0).then_some(args.scrub_rate_mib << 20),
         listen: args.listen,
         region: regions.first().map_or_else(|| "us-east-1".to_owned(), |r| r.name.clone()),
         regions,

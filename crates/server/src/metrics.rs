@@ -119,6 +119,12 @@ pub struct Metrics {
     gc_backlog: Gauge,
     garbage_collected: Counter<u64, AtomicU64>,
     orphans_reclaimed: Counter<u64, AtomicU64>,
+    corrupt_reads: Counter<u64, AtomicU64>,
+    scrub_passes: Counter<u64, AtomicU64>,
+    scrub_blobs: Counter<u64, AtomicU64>,
+    scrub_bytes: Counter<u64, AtomicU64>,
+    scrub_corrupt: Counter<u64, AtomicU64>,
+    scrub_missing: Counter<u64, AtomicU64>,
     sign_ins: Family<Outcome, Counter>,
     audit_written: Counter<u64, AtomicU64>,
     audit_dropped: Counter<u64, AtomicU64>,
@@ -149,6 +155,12 @@ impl Metrics {
             gc_backlog: Gauge::default(),
             garbage_collected: Counter::default(),
             orphans_reclaimed: Counter::default(),
+            corrupt_reads: Counter::default(),
+            scrub_passes: Counter::default(),
+            scrub_blobs: Counter::default(),
+            scrub_bytes: Counter::default(),
+            scrub_corrupt: Counter::default(),
+            scrub_missing: Counter::default(),
             sign_ins: Family::default(),
             audit_written: Counter::default(),
             audit_dropped: Counter::default(),
@@ -200,6 +212,16 @@ impl Metrics {
             "Unreferenced blobs deleted by the orphan sweep",
             m.orphans_reclaimed.clone(),
         );
+        r.register(
+            "corrupt_reads",
+            "Reads refused because a blob did not match its checksum (bitrot)",
+            m.corrupt_reads.clone(),
+        );
+        r.register("scrub_passes", "Scrub passes this process brought to the last blob", m.scrub_passes.clone());
+        r.register("scrub_blobs", "Blobs read and checked by the scrubber", m.scrub_blobs.clone());
+        r.register("scrub_bytes", "Bytes read by the scrubber", m.scrub_bytes.clone());
+        r.register("scrub_corrupt_blobs", "Blobs the scrubber found corrupt", m.scrub_corrupt.clone());
+        r.register("scrub_missing_blobs", "Blobs the scrubber found missing", m.scrub_missing.clone());
         r.register("console_sign_ins", "Console sign-ins, by outcome", m.sign_ins.clone());
         r.register("audit_lines", "Audit-log lines written", m.audit_written.clone());
         r.register(
@@ -251,6 +273,13 @@ impl Metrics {
         };
         catch_up(&self.garbage_collected, engine.garbage_collected.load(Ordering::Relaxed));
         catch_up(&self.orphans_reclaimed, engine.orphans_reclaimed.load(Ordering::Relaxed));
+        catch_up(&self.corrupt_reads, engine.corrupt_reads.load(Ordering::Relaxed));
+        let s = &engine.scrub;
+        catch_up(&self.scrub_passes, s.passes.load(Ordering::Relaxed));
+        catch_up(&self.scrub_blobs, s.blobs.load(Ordering::Relaxed));
+        catch_up(&self.scrub_bytes, s.bytes.load(Ordering::Relaxed));
+        catch_up(&self.scrub_corrupt, s.corrupt.load(Ordering::Relaxed));
+        catch_up(&self.scrub_missing, s.missing.load(Ordering::Relaxed));
         if let Some((jobs, commits)) = writes {
             catch_up(&self.meta_committed_writes, jobs);
             catch_up(&self.meta_commits, commits);

@@ -49,6 +49,8 @@ fn config(dir: &std::path::Path, tls: Option<TlsFiles>) -> ServerConfig {
         meta_ca_file: None,
         reclaim_min_age: coffer::RECLAIM_MIN_AGE,
         orphan_sweep_every: coffer::ORPHAN_SWEEP_EVERY,
+        scrub_every: None,
+        scrub_rate: None,
     }
 }
 

@@ -338,3 +338,135 @@ async fn v10_lists_versions_from_the_index_alone() {
     assert!(plan.contains("Index Only Scan using object_versions_by_key"), "{plan}");
     assert!(!plan.contains("Sort"), "already in order: {plan}");
 }
+
+/// Where each table's rows are on disk (a rewrite moves them).
+async fn filenodes(c: &Client, tables: &[&str]) -> Vec<i64> {
+    let mut out = Vec::new();
+    for t in tables {
+        let sql = format!("SELECT pg_relation_filenode('{t}')::int8");
+        out.push(c.query_one(&sql, &[]).await.unwrap().get::<_, i64>(0));
+    }
+    out
+}
+
+/// v12: a CRC-64/NVME column beside segments, older versions' segments
+/// and parts (NULL in the rows of before; any u64's bit pattern fits), and
+/// their blob ids in bytewise order (`COLLATE "C"`) without rewriting the
+/// tables; `blob_refs`'s statement (with the generic plan every statement
+/// of the store gets) is a range seek on each table's blob index. Rows
+/// survive v12 both ways. And `job_state` comes (its names bytewise, one
+/// row a name) and goes.
+#[tokio::test]
+async fn v12_keeps_checksums_and_walks_blobs_by_index_both_ways() {
+    let Some(schema) = TestSchema::new("migrations::v12").await else { return };
+    let mut c = connect(&schema).await;
+    migrate(&mut c, 11).await.unwrap();
+    c.batch_execute(
+        "INSERT INTO buckets (name, region, project, created) VALUES ('b', 'r', 'p', 1);
+         INSERT INTO objects (bucket_id, key, size, etag, last_modified, meta)
+             SELECT id, '\\x6b'::bytea, 1, 'e', 1, '{}' FROM buckets;
+         INSERT INTO object_versions (bucket_id, key, seq, version_id, delete_marker, size, etag, last_modified, meta)
+             SELECT id, '\\x6b'::bytea, 1, 'v', false, 1, 'e', 1, '{}' FROM buckets;
+         INSERT INTO uploads (bucket_id, upload_id, key, initiated, meta)
+             SELECT id, 'u', '\\x6b'::bytea, 1, '{}' FROM buckets;
+         INSERT INTO segments (object_id, idx, blob_id, size)
+             SELECT o.id, i, md5('s' || i), i FROM objects o, generate_series(1, 20000) i;
+         INSERT INTO version_segments (version_row, idx, blob_id, size)
+             SELECT v.id, i, md5('v' || i), i FROM object_versions v, generate_series(1, 20000) i;
+         INSERT INTO parts (upload_row, part_number, size, etag, last_modified, blob_id)
+             SELECT u.id, i, i, 'p', 1, md5('p' || i) FROM uploads u, generate_series(1, 20000) i;",
+    )
+    .await
+    .unwrap();
+    let tables = ["segments", "version_segments", "parts"];
+    let before = filenodes(&c, &tables).await;
+    assert!(!has_table(&c, "job_state").await);
+    migrate(&mut c, 12).await.unwrap();
+    assert_eq!(filenodes(&c, &tables).await, before, "no table rewritten");
+    assert!(has_table(&c, "job_state").await, "v12 adds job_state");
+    let cols: Vec<(String, String, String, String)> = c
+        .query(
+            "SELECT column_name::text, data_type::text, is_nullable::text, coalesce(collation_name::text, '')
+             FROM information_schema.columns
+             WHERE table_schema = current_schema() AND table_name = 'job_state' ORDER BY ordinal_position",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    let col = |n: &str, t: &str, c: &str| (n.to_owned(), t.to_owned(), "NO".to_owned(), c.to_owned());
+    assert_eq!(cols, [col("name", "text", "C"), col("value", "text", ""), col("updated", "bigint", "")]);
+    c.batch_execute("INSERT INTO job_state (name, value, updated) VALUES ('scrub', 'x', 1)").await.unwrap();
+    assert!(
+        c.batch_execute("INSERT INTO job_state (name, value, updated) VALUES ('scrub', 'y', 2)").await.is_err(),
+        "one row a name"
+    );
+    for t in tables {
+        let row = c.query_one(&format!("SELECT count(*), count(crc64) FROM {t}"), &[]).await.unwrap();
+        assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (20000, 0), "{t}: every row of before, unknown");
+        let coll: Option<String> = c
+            .query_one(
+                "SELECT collation_name::text FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND table_name = $1 AND column_name = 'blob_id'",
+                &[&t],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(coll.as_deref(), Some("C"), "{t}");
+    }
+    c.batch_execute(
+        "UPDATE segments SET crc64 = -1 WHERE idx = 1;
+         UPDATE version_segments SET crc64 = -9223372036854775808 WHERE idx = 1;
+         UPDATE parts SET crc64 = 7 WHERE part_number = 1;",
+    )
+    .await
+    .unwrap();
+    c.batch_execute("VACUUM ANALYZE segments, version_segments, parts").await.unwrap();
+    let crc: Option<i64> = c.query_one("SELECT crc64 FROM segments WHERE idx = 1", &[]).await.unwrap().get(0);
+    assert_eq!(crc.map(|v| v as u64), Some(u64::MAX), "a u64 goes in as its bit pattern and comes back");
+    for op in [">=", ">"] {
+        c.batch_execute(&format!(
+            "SET plan_cache_mode = force_generic_plan;
+             PREPARE r(text, int8) AS {};",
+            crate::segments::refs_sql(op)
+        ))
+        .await
+        .unwrap();
+        let plan: Vec<String> =
+            c.query("EXPLAIN EXECUTE r('8', 100)", &[]).await.unwrap().iter().map(|r| r.get::<_, String>(0)).collect();
+        let plan = plan.join("\n");
+        for index in ["segments_by_blob", "version_segments_by_blob", "parts_by_blob"] {
+            assert!(plan.contains(&format!("Index Scan using {index}")), "{op}: {plan}");
+        }
+        assert!(!plan.contains("Seq Scan"), "{op}: {plan}");
+        // In bytewise order from the start, each table's rows once.
+        let rows = c.query("EXECUTE r('8', 100)", &[]).await.unwrap();
+        let ids: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        assert_eq!(ids.len(), 100);
+        assert!(ids.windows(2).all(|w| w[0] < w[1]) && ids[0].as_str() >= "8", "{ids:?}");
+        c.batch_execute("DEALLOCATE r").await.unwrap();
+    }
+    migrate(&mut c, 11).await.unwrap();
+    for t in tables {
+        let n: i64 = c.query_one(&format!("SELECT count(*) FROM {t}"), &[]).await.unwrap().get(0);
+        assert_eq!(n, 20000, "{t}");
+    }
+    assert!(c.query("SELECT crc64 FROM segments", &[]).await.is_err(), "the column is gone");
+    assert!(!has_table(&c, "job_state").await, "v12's down drops job_state");
+    migrate(&mut c, 12).await.unwrap();
+    assert!(has_table(&c, "job_state").await);
+}
+
+/// Whether the test schema has this table.
+async fn has_table(c: &Client, table: &str) -> bool {
+    c.query_one(
+        "SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1)",
+        &[&table],
+    )
+    .await
+    .unwrap()
+    .get(0)
+}

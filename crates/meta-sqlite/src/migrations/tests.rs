@@ -371,3 +371,24 @@ fn v14_takes_the_names_of_existing_projects() {
     assert_eq!(count(&c, "SELECT count(*) FROM projects"), 2, "projects stay");
     assert!(!tables(&c).contains(&"project_names".to_owned()));
 }
+
+/// v15: the checksum columns start NULL on the rows there were; the way
+/// down drops them and keeps the rows.
+#[test]
+fn v15_adds_checksums_to_blob_rows() {
+    let mut c = Connection::open_in_memory().unwrap();
+    migrate(&mut c, 14).unwrap();
+    c.execute_batch(
+        "INSERT INTO buckets (id, name, region, project, created) VALUES (1, 'b', 'r', 'p', 1);
+         INSERT INTO objects (id, bucket_id, key, size, etag, last_modified, meta) VALUES (1, 1, X'6b', 3, 'e', 1, '{}');
+         INSERT INTO segments (object_id, idx, blob_id, size) VALUES (1, 0, 'aa', 3);",
+    )
+    .unwrap();
+    migrate(&mut c, 15).unwrap();
+    assert_eq!(count(&c, "SELECT count(*) FROM segments WHERE crc64 IS NULL"), 1);
+    c.execute_batch("UPDATE segments SET crc64 = -5").unwrap();
+    migrate(&mut c, 14).unwrap();
+    assert_eq!(count(&c, "SELECT count(*) FROM segments"), 1, "rows stay");
+    assert!(c.prepare("SELECT crc64 FROM segments").is_err(), "the column is gone");
+    assert!(!tables(&c).contains(&"job_state".to_owned()));
+}

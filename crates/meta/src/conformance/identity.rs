@@ -306,6 +306,19 @@ pub async fn access_keys_crud(s: Arc<dyn Store>) {
     s.set_access_key_secret("AK1", "v2:resealed").await.unwrap();
     assert_eq!(s.get_access_key("AK1").await.unwrap().unwrap().sealed_secret, "v2:resealed");
     assert!(matches!(s.set_access_key_secret("nope", "x").await, Err(MetaError::NotFound)));
+    // Compare-and-set: replaced only over the value expected.
+    let secret_of = |id: &'static str| {
+        let s = s.clone();
+        async move { s.get_access_key(id).await.unwrap().unwrap().sealed_secret }
+    };
+    assert!(!s.set_access_key_secret_if("AK1", "v1:stale", "v2:lost").await.unwrap());
+    assert_eq!(secret_of("AK1").await, "v2:resealed", "a stale expectation writes nothing");
+    assert!(s.set_access_key_secret_if("AK1", "v2:resealed", "v2:swapped").await.unwrap());
+    assert_eq!(secret_of("AK1").await, "v2:swapped");
+    assert!(!s.set_access_key_secret_if("AK1", "v2:resealed", "v2:again").await.unwrap(), "only once");
+    assert!(s.set_access_key_secret_if("AK1", "v2:swapped", "v2:resealed").await.unwrap());
+    assert_eq!(secret_of("AK2").await, key("AK2", "p", "bob", 1).sealed_secret, "other keys untouched");
+    assert!(!s.set_access_key_secret_if("nope", "x", "y").await.unwrap(), "a missing key is not an error");
 
     // Touch never goes backwards; a missing key is ignored.
     let last_used = |id: &'static str| {

@@ -12,7 +12,15 @@ use coffer_types::BlobId;
 use std::sync::Arc;
 
 fn part(n: u32, blob: &BlobId) -> PartRecord {
-    PartRecord { part_number: n, size: 10, etag: format!("p{n}"), last_modified: 7, blob: blob.clone(), checksum: None }
+    PartRecord {
+        part_number: n,
+        size: 10,
+        etag: format!("p{n}"),
+        last_modified: 7,
+        blob: blob.clone(),
+        crc64: None,
+        checksum: None,
+    }
 }
 
 fn upload(id: &str) -> UploadRecord {
@@ -27,7 +35,9 @@ fn object(blobs: &[&BlobId]) -> ObjectRecord {
         etag: "mp-k".into(),
         last_modified: 1000,
         meta: ObjectMeta::default(),
-        data: ObjectData::Segments(blobs.iter().map(|b| Segment { blob: (*b).clone(), size: 10 }).collect()),
+        data: ObjectData::Segments(
+            blobs.iter().map(|b| Segment { blob: (*b).clone(), size: 10, crc64: None }).collect(),
+        ),
     }
 }
 

@@ -6,7 +6,15 @@ use coffer_types::BlobId;
 use std::sync::Arc;
 
 fn part(n: u32, size: u64, blob: &BlobId) -> PartRecord {
-    PartRecord { part_number: n, size, etag: format!("p{n}"), last_modified: 7, blob: blob.clone(), checksum: None }
+    PartRecord {
+        part_number: n,
+        size,
+        etag: format!("p{n}"),
+        last_modified: 7,
+        blob: blob.clone(),
+        crc64: None,
+        checksum: None,
+    }
 }
 
 fn upload(id: &str, key: &str) -> UploadRecord {
@@ -22,7 +30,9 @@ fn from_parts(key: &str, parts: &[&PartRecord]) -> ObjectRecord {
         etag: format!("mp-{key}"),
         last_modified: 1000,
         meta: ObjectMeta::default(),
-        data: ObjectData::Segments(parts.iter().map(|p| Segment { blob: p.blob.clone(), size: p.size }).collect()),
+        data: ObjectData::Segments(
+            parts.iter().map(|p| Segment { blob: p.blob.clone(), size: p.size, crc64: None }).collect(),
+        ),
     }
 }
 

@@ -136,6 +136,7 @@ pub async fn two_handles_race_completions(a: Arc<dyn Store>, b: Arc<dyn Store>) 
                 etag: format!("p{n}"),
                 last_modified: 1,
                 blob: blob.clone(),
+                crc64: None,
                 checksum: None,
             };
             b.put_part("m", &id, part).await.unwrap();
@@ -147,7 +148,9 @@ pub async fn two_handles_race_completions(a: Arc<dyn Store>, b: Arc<dyn Store>) 
             etag: format!("mp-{round}"),
             last_modified: 1,
             meta: ObjectMeta::default(),
-            data: ObjectData::Segments(parts.iter().map(|p| Segment { blob: p.clone(), size: 10 }).collect()),
+            data: ObjectData::Segments(
+                parts.iter().map(|p| Segment { blob: p.clone(), size: 10, crc64: None }).collect(),
+            ),
         };
         let results = race(&a, &b, 8, |s, _| {
             let (id, object) = (id.clone(), object.clone());

@@ -332,6 +332,7 @@ pub async fn versioned_multipart(s: Arc<dyn MetaStore>) {
         etag: "p".into(),
         last_modified: 1,
         blob: ids[0].clone(),
+        crc64: None,
         checksum: None,
     };
     s.put_part("b", "u1", part).await.unwrap();

@@ -13,6 +13,8 @@ pub const BUCKETS: &[&str] = &["photos", "logs", "empty", "versioned", "locked"]
 pub const CONFIGS: &[&str] = &["acl", "policy", "cors"];
 pub const SCOPES: &[&str] = &["addr:192.0.2.7", "acct:192.0.2.7/acme/alice", "addr:2001:db8::/64"];
 pub const PRINCIPALS: &[&str] = &["user:acme/AIDAALICE0000000000", "operator:AKOPERATOR"];
+/// Background jobs whose shared state is read back (the second's is deleted).
+pub const JOBS: &[&str] = &["scrub", "finished"];
 pub const T0: i64 = 1_700_000_000_123;
 
 fn checksum(algorithm: &str, value: &str, kind: &str) -> StoredChecksum {
@@ -38,6 +40,16 @@ fn full_meta() -> ObjectMeta {
     }
 }
 
+/// A CRC-64/NVME for a blob of `size` bytes, all 64 bits in use; none for
+/// 777 bytes (a blob written before the stores kept checksums).
+pub fn crc_of(size: u64) -> Option<u64> {
+    if size == 777 {
+        None
+    } else {
+        Some(size.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1 << 63)
+    }
+}
+
 /// Every byte value, so inline data is compared exactly.
 pub fn all_bytes(n: usize) -> Bytes {
     (0..n).map(|i| (i * 7 % 256) as u8).collect::<Vec<u8>>().into()
@@ -48,8 +60,8 @@ pub fn all_bytes(n: usize) -> Bytes {
 /// configuration, inline and segmented objects (odd keys, every header),
 /// a multipart upload with parts, queued (one claimed) garbage, versioned
 /// buckets (older versions, delete markers, null versions, locked
-/// versions; [`fill_versions`]), usage, sign-in failures and session
-/// generations.
+/// versions; [`fill_versions`]), usage, sign-in failures, session
+/// generations, a lease and a background job's state.
 pub async fn fill<S: MetaStore + IdentityStore>(s: &S) {
     for (i, p) in ["acme", "beta", "gone"].iter().enumerate() {
         s.create_project(ProjectRecord { name: (*p).into(), created: T0 + i as i64 }).await.unwrap();
@@ -145,7 +157,9 @@ pub async fn fill<S: MetaStore + IdentityStore>(s: &S) {
     put("photos", object("dir/ünïcödé \u{1}\t%2F..//key", ObjectData::Inline(Bytes::from_static(b"\0\xff\0")), 3))
         .await;
     let segs = |sizes: &[u64]| {
-        ObjectData::Segments(sizes.iter().map(|&size| Segment { blob: BlobId::random(), size }).collect())
+        ObjectData::Segments(
+            sizes.iter().map(|&size| Segment { blob: BlobId::random(), size, crc64: crc_of(size) }).collect(),
+        )
     };
     put("photos", object("big/two-segments", segs(&[5 << 20, 1234]), (5 << 20) + 1234)).await;
     let mut plain = object("logs/2024/01.log", segs(&[777]), 777);
@@ -176,6 +190,7 @@ pub async fn fill<S: MetaStore + IdentityStore>(s: &S) {
             etag: format!("\"part{n}\""),
             last_modified: T0 + 410 + i64::from(n),
             blob: BlobId::random(),
+            crc64: if n == 1 { Some(1 << 63) } else { None },
             checksum: sum,
         };
         s.put_part("photos", "upload-1", part).await.unwrap();
@@ -207,6 +222,9 @@ pub async fn fill<S: MetaStore + IdentityStore>(s: &S) {
     s.end_sessions(PRINCIPALS[0]).await.unwrap();
     s.end_sessions(PRINCIPALS[1]).await.unwrap();
     assert!(s.acquire_lease("orphan-sweep", "old-server", T0, T0 + 60_000).await.unwrap());
+    s.set_job_state(JOBS[0], Some(r#"{"after":"ab\u00e9","pass":"ü"}"#)).await.unwrap();
+    s.set_job_state(JOBS[1], Some("done")).await.unwrap();
+    s.set_job_state(JOBS[1], None).await.unwrap();
 }
 
 /// Two versioned buckets. `versioned` (project beta): `doc` written before
@@ -238,7 +256,10 @@ pub async fn fill_versions<S: MetaStore>(s: &S) {
     let put = |b: &'static str, o: ObjectRecord| async move { s.put_object(b, o, WriteCondition::None).await.unwrap() };
     assert_eq!(put("versioned", version("doc", ObjectData::Inline(all_bytes(100)), 100)).await, None);
     s.set_versioning("versioned", None, VersioningChange::Set(Versioning::Enabled)).await.unwrap();
-    let segs = vec![Segment { blob: BlobId::random(), size: 300 }, Segment { blob: BlobId::random(), size: 33 }];
+    let segs = vec![
+        Segment { blob: BlobId::random(), size: 300, crc64: Some(u64::MAX) },
+        Segment { blob: BlobId::random(), size: 33, crc64: None },
+    ];
     let mut held = version("doc", ObjectData::Segments(segs), 333);
     held.meta = full_meta();
     held.meta.retention = Some(Retention { mode: LockMode::Governance, until: T0 + 86_400_000 });
@@ -249,7 +270,8 @@ pub async fn fill_versions<S: MetaStore>(s: &S) {
     s.delete_object("versioned", "gone").await.unwrap();
     s.set_versioning("versioned", None, VersioningChange::Set(Versioning::Suspended)).await.unwrap();
     assert_eq!(put("versioned", version("later", ObjectData::Inline(all_bytes(7)), 7)).await, Some(None));
-    let mut kept = version("k", ObjectData::Segments(vec![Segment { blob: BlobId::random(), size: 5 }]), 5);
+    let kept = ObjectData::Segments(vec![Segment { blob: BlobId::random(), size: 5, crc64: Some(0) }]);
+    let mut kept = version("k", kept, 5);
     kept.meta.retention = Some(Retention { mode: LockMode::Compliance, until: T0 + 86_400_000 });
     put("locked", kept).await;
 }
@@ -270,9 +292,13 @@ pub struct Snapshot {
     pub versions: Vec<(String, VersionEntry, Option<VersionRecord>)>,
     pub uploads: Vec<(String, UploadRecord, Vec<PartRecord>)>,
     pub gc: Vec<BlobId>,
+    /// Every blob rows refer to, walked with `blob_refs` in pages of 3.
+    pub refs: Vec<BlobRef>,
     pub usage: Vec<UsageRecord>,
     pub signin: Vec<(String, SigninFailures)>,
     pub generations: Vec<(String, u64)>,
+    /// Per job of [`JOBS`], its stored state.
+    pub jobs: Vec<(String, Option<String>)>,
 }
 
 pub async fn snapshot<S: MetaStore + IdentityStore>(s: &S) -> Snapshot {
@@ -327,6 +353,16 @@ pub async fn snapshot<S: MetaStore + IdentityStore>(s: &S) -> Snapshot {
     }
     let mut gc = s.gc_pending(i64::MAX, 1000).await.unwrap();
     gc.sort();
+    let mut refs: Vec<BlobRef> = Vec::new();
+    loop {
+        let start = refs.last().map_or(std::ops::Bound::Unbounded, |r| std::ops::Bound::Excluded(&r.blob));
+        let page = s.blob_refs(start, 3).await.unwrap();
+        let done = page.len() < 3;
+        refs.extend(page);
+        if done {
+            break;
+        }
+    }
     let mut signin = vec![];
     for sc in SCOPES {
         signin.push(((*sc).to_owned(), s.signin_failures(sc, 0).await.unwrap()));
@@ -334,6 +370,10 @@ pub async fn snapshot<S: MetaStore + IdentityStore>(s: &S) -> Snapshot {
     let mut generations = vec![];
     for p in PRINCIPALS {
         generations.push(((*p).to_owned(), s.session_generation(p).await.unwrap()));
+    }
+    let mut jobs = vec![];
+    for j in JOBS {
+        jobs.push(((*j).to_owned(), s.get_job_state(j).await.unwrap()));
     }
     Snapshot {
         projects,
@@ -347,8 +387,10 @@ pub async fn snapshot<S: MetaStore + IdentityStore>(s: &S) -> Snapshot {
         versions,
         uploads,
         gc,
+        refs,
         usage,
         signin,
         generations,
+        jobs,
     }
 }

@@ -72,6 +72,8 @@ impl TestServer {
             meta_ca_file: None,
             reclaim_min_age: coffer::RECLAIM_MIN_AGE,
             orphan_sweep_every: coffer::ORPHAN_SWEEP_EVERY,
+            scrub_every: None,
+            scrub_rate: None,
         };
         tweak(&mut cfg);
         let running = coffer::start(cfg).await.unwrap();
