@@ -1,8 +1,11 @@
-"""`coffer master-key rotate` against a running server: every stored secret
-is re-sealed under a new master key while live keys keep working, then the
-old key is dropped. Restarted with the new key alone, every key still
-authenticates (they were re-sealed); with the old key alone, the server
-refuses to start. The same rotation with the server stopped works too."""
+"""`coffer master-key rotate` against a running server: the server reports
+the keys it holds, takes the new key before anything is re-sealed, every
+stored secret is re-sealed under it while live keys keep working, then the
+old key is dropped (and kept in `master.key.retired-<id>`). Restarted with
+the new key alone, every key still authenticates (they were re-sealed);
+with the old key alone, the server refuses to start. With the server
+stopped, the rotation is refused unless `--servers-stopped` says so (no
+server reports its keys), then works too."""
 
 from __future__ import annotations
 
@@ -66,16 +69,29 @@ def console_sign_in(port: int, access_key: str, secret_key: str) -> str:
         conn.close()
 
 
-def console_status(port: int, cookie: str) -> int:
-    """GET /buckets with the session cookie: 200 while the session opens."""
+def console_get(port: int, cookie: str) -> tuple[int, str | None]:
+    """GET /buckets with the session cookie: (status, Location); 200 while
+    the session opens, a redirect to the sign-in page once it does not."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         conn.request("GET", "/buckets", headers={"Cookie": f"coffer_session={cookie}"})
         r = conn.getresponse()
         r.read()
-        return r.status
+        return r.status, r.getheader("Location")
     finally:
         conn.close()
+
+
+def console_status(port: int, cookie: str) -> int:
+    return console_get(port, cookie)[0]
+
+
+def servers_on(data_dir) -> list[str]:
+    """`coffer master-key servers`: the keys each running server reports,
+    one line per server."""
+    r = master_key_cmd("servers", "--data-dir", data_dir)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.splitlines()
 
 
 def authenticates(server, key) -> bool:
@@ -151,6 +167,8 @@ def test_rotation_while_serving_keeps_every_key_working(tmp_path):
         new_file = tmp_path / "new.key"
         new_id = generate_key(new_file)
         assert new_id != old_id and len(new_id) == 8
+        [reported] = servers_on(server.data_dir)
+        assert f"keys {old_id}," in reported, reported
 
         with LiveTraffic(server, user, bucket) as live:
             time.sleep(1)
@@ -175,13 +193,20 @@ def test_rotation_while_serving_keeps_every_key_working(tmp_path):
         assert not live.errors, live.errors[:5]
         assert live.done > 20, live.done
 
+        assert "running servers on the new key: 1" in out, out
         assert keys_in(key_file) == keys_in(new_file), "the file holds only the new key"
         assert key_ids(key_file) == [new_id]
         assert oct(key_file.stat().st_mode & 0o777) == oct(0o600)
+        # The old key is kept beside it, for metadata backups from before.
+        retired = server.data_dir / f"master.key.retired-{old_id}"
+        assert key_ids(retired) == [old_id] and keys_in(retired) == old_key
+        assert oct(retired.stat().st_mode & 0o777) == oct(0o600)
+        assert f"keys {new_id}," in servers_on(server.data_dir)[0]
         for k in (root, user, during, after):
             assert authenticates(server, k), k.access_key
-        # The session sealed under the dropped key has ended; a new one works.
-        assert console_status(cport, cookie) != 200
+        # The session sealed under the dropped key has ended (back to the
+        # sign-in page); a new one works.
+        assert console_get(cport, cookie) == (303, "/signin")
         assert console_status(cport, console_sign_in(cport, server.access_key, server.secret_key)) == 200
         log = server.log_path.read_text(errors="replace")
         assert "master keys reloaded" in log and new_id in log
@@ -190,6 +215,7 @@ def test_rotation_while_serving_keeps_every_key_working(tmp_path):
 
         # Restarted with the new key alone: the old keys were re-sealed.
         assert server.stop() == 0
+        assert servers_on(server.data_dir) == [], "a stopped server's report is removed"
         server.start()
         for k in (root, user, during, after):
             assert authenticates(server, k), k.access_key
@@ -231,8 +257,14 @@ def test_rotation_with_the_server_stopped(tmp_path):
         r = master_key_cmd("rotate", "--new-key-file", key_file, "--master-key-file", key_file,
                            "--data-dir", server.data_dir)
         assert r.returncode != 0 and "nothing to rotate" in r.stderr, r.stderr
-        keep = master_key_cmd("rotate", "--new-key-file", new_file, "--master-key-file", key_file,
-                              "--data-dir", server.data_dir, "--reload-wait-secs", "0", "--keep-old")
+        # No server reports its keys: refused (not the servers' metadata?)
+        # unless told none runs.
+        rotate = ["rotate", "--new-key-file", new_file, "--master-key-file", key_file, "--data-dir", server.data_dir]
+        refused = master_key_cmd(*rotate, "--keep-old")
+        assert refused.returncode != 0, refused.stdout
+        assert "no running server" in refused.stderr and "--servers-stopped" in refused.stderr, refused.stderr
+        assert key_ids(key_file) == [old_id], "nothing changed"
+        keep = master_key_cmd(*rotate, "--servers-stopped", "--keep-old")
         assert keep.returncode == 0, keep.stderr
         assert key_ids(key_file) == [new_id, old_id], "--keep-old: new first, old kept"
 
@@ -241,11 +273,12 @@ def test_rotation_with_the_server_stopped(tmp_path):
         for k in (root, user):
             assert authenticates(server, k), k.access_key
         assert server.stop() == 0
-        done = master_key_cmd("rotate", "--new-key-file", new_file, "--master-key-file", key_file,
-                              "--data-dir", server.data_dir, "--reload-wait-secs", "0")
+        assert master_key_cmd(*rotate).returncode != 0, "still refused without --servers-stopped"
+        done = master_key_cmd(*rotate, "--servers-stopped")
         assert done.returncode == 0, done.stderr
         assert "finished" in done.stdout and "dropped" in done.stdout, done.stdout
         assert key_ids(key_file) == [new_id]
+        assert key_ids(key_file.parent / f"coffer.key.retired-{old_id}") == [old_id]
 
         server.start()
         for k in (root, user):

@@ -177,17 +177,21 @@ impl Iam {
     }
 
     /// Seals every secret still stored in the clear (rows migrated from the
-    /// first schema). Returns how many were sealed.
+    /// first schema). Returns how many were sealed. Each write is a
+    /// compare-and-set: a key changed meanwhile (by another gateway, or a
+    /// rotation's re-sealing) is left as that change made it.
     pub async fn reseal_plain_keys(&self) -> Result<usize, IamError> {
         let mut n = 0;
         let keys = self.keyring();
         for k in self.store.list_access_keys(OPERATOR_PROJECT, None).await? {
             if MasterKey::is_plain(&k.sealed_secret) {
                 let secret = keys.open(&k.access_key, &k.sealed_secret)?;
-                let r = self.store.set_access_key_secret(&k.access_key, &keys.seal(&k.access_key, &secret)?).await;
+                let sealed = keys.seal(&k.access_key, &secret)?;
+                let r = self.store.set_access_key_secret_if(&k.access_key, &k.sealed_secret, &sealed).await;
                 self.identities_changed();
-                r?;
-                n += 1;
+                if r? {
+                    n += 1;
+                }
             }
         }
         Ok(n)

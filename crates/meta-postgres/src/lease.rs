@@ -41,6 +41,32 @@ pub async fn set_job_state(c: &impl Db, name: &str, value: Option<&str>) -> Try<
     Ok(())
 }
 
+/// Every job state whose name starts with `prefix`, in name order: a range
+/// seek on the primary key (its names are `COLLATE "C"`, bytewise).
+pub async fn job_states(c: &impl Db, prefix: &str) -> Try<Vec<(String, String, UnixMillis)>> {
+    let rows = match coffer_meta::listing::text_prefix_end(prefix) {
+        Some(end) => {
+            c.query_typed(
+                "SELECT name, value, updated FROM job_state WHERE name >= $1 AND name < $2 ORDER BY name",
+                &[(&prefix, Type::TEXT), (&end, Type::TEXT)],
+            )
+            .await?
+        }
+        None => {
+            c.query_typed(
+                "SELECT name, value, updated FROM job_state WHERE name >= $1 ORDER BY name",
+                &[(&prefix, Type::TEXT)],
+            )
+            .await?
+        }
+    };
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1), r.get::<_, i64>(2)))
+        .filter(|(name, ..)| name.starts_with(prefix))
+        .collect())
+}
+
 pub async fn release_lease(c: &impl Db, name: &str, holder: &str) -> Try<()> {
     c.execute_typed(
         "DELETE FROM leases WHERE name = $1 AND holder = $2",

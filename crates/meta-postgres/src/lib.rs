@@ -155,7 +155,24 @@ impl PgMetaStore {
     }
 
     /// [`PgMetaStore::connect_with`] with a parsed configuration.
-    pub async fn connect_config_with(mut config: Config, pool_size: usize, tls: &PgTls) -> Result<Self, MetaError> {
+    pub async fn connect_config_with(config: Config, pool_size: usize, tls: &PgTls) -> Result<Self, MetaError> {
+        Self::connect_inner(config, pool_size, tls, true).await
+    }
+
+    /// [`PgMetaStore::connect_with`] without migrating: `SchemaMismatch`
+    /// unless the schema is this build's. For tools that run beside the
+    /// gateways (`coffer scrub`, `coffer master-key rotate`).
+    pub async fn connect_existing(url: &str, pool_size: usize, tls: &PgTls) -> Result<Self, MetaError> {
+        let config: Config = url.parse().map_err(|e| setup_error("bad PostgreSQL URL", e))?;
+        Self::connect_inner(config, pool_size, tls, false).await
+    }
+
+    async fn connect_inner(
+        mut config: Config,
+        pool_size: usize,
+        tls: &PgTls,
+        migrate: bool,
+    ) -> Result<Self, MetaError> {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -185,10 +202,18 @@ impl PgMetaStore {
             .map_err(|e| setup_error("building the connection pool", e))?;
         {
             let mut conn = pool.get().await.map_err(|e| setup_error("connecting to PostgreSQL", e))?;
-            migrations::migrate(&mut conn, migrations::LATEST).await.map_err(|e| match e {
-                migrations::MigrateError::TooNew(_) => MetaError::Corrupt(e.to_string()),
-                other => setup_error("migrating", other),
-            })?;
+            if migrate {
+                migrations::migrate(&mut conn, migrations::LATEST).await.map_err(|e| match e {
+                    migrations::MigrateError::TooNew(_) => MetaError::Corrupt(e.to_string()),
+                    other => setup_error("migrating", other),
+                })?;
+            } else {
+                let found =
+                    migrations::current(&conn).await.map_err(|e| setup_error("reading the schema version", e))?;
+                if found != migrations::LATEST {
+                    return Err(MetaError::SchemaMismatch { found, expected: migrations::LATEST });
+                }
+            }
         }
         // Warm: open every connection now rather than on the first requests.
         let conns = futures_join(&pool, size).await?;
@@ -477,6 +502,9 @@ impl MetaStore for PgMetaStore {
     }
     async fn set_job_state(&self, name: &str, value: Option<&str>) -> Result<(), MetaError> {
         writing!(self, |tx| lease::set_job_state(tx, name, value))
+    }
+    async fn job_states(&self, prefix: &str) -> Result<Vec<(String, String, UnixMillis)>, MetaError> {
+        reading!(self, |c| lease::job_states(c, prefix))
     }
     async fn set_bucket_config_if(
         &self,

@@ -43,6 +43,28 @@ pub fn set_job_state(c: &Connection, name: &str, value: Option<&str>) -> R<()> {
     Ok(())
 }
 
+/// Every job state whose name starts with `prefix`, in name order: a range
+/// seek on the primary key (TEXT compares bytewise).
+pub fn job_states(c: &Connection, prefix: &str) -> R<Vec<(String, String, UnixMillis)>> {
+    let row = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?, r.get(2)?));
+    let rows: Vec<(String, String, UnixMillis)> = match coffer_meta::listing::text_prefix_end(prefix) {
+        Some(end) => c
+            .prepare_cached("SELECT name, value, updated FROM job_state WHERE name >= ?1 AND name < ?2 ORDER BY name")
+            .map_err(sql_err)?
+            .query_map(params![prefix, end], row)
+            .map_err(sql_err)?
+            .collect::<Result<_, _>>(),
+        None => c
+            .prepare_cached("SELECT name, value, updated FROM job_state WHERE name >= ?1 ORDER BY name")
+            .map_err(sql_err)?
+            .query_map([prefix], row)
+            .map_err(sql_err)?
+            .collect::<Result<_, _>>(),
+    }
+    .map_err(sql_err)?;
+    Ok(rows.into_iter().filter(|(name, ..)| name.starts_with(prefix)).collect())
+}
+
 pub fn release_lease(c: &Connection, name: &str, holder: &str) -> R<()> {
     c.prepare_cached("DELETE FROM leases WHERE name = ?1 AND holder = ?2")
         .map_err(sql_err)?

@@ -86,6 +86,29 @@ impl SqliteMetaStore {
         create_private(path)?;
         let mut conn = open_conn(path)?;
         migrations::migrate(&mut conn, migrations::LATEST).map_err(sql_err)?;
+        Self::serve(path, conn)
+    }
+
+    /// Opens an existing database without migrating it: `SchemaMismatch`
+    /// unless its schema is this build's. For tools that run beside a
+    /// server (`coffer scrub`, `coffer master-key rotate`), which must
+    /// never change the schema under it.
+    pub fn open_existing(path: impl AsRef<Path>) -> Result<Self, MetaError> {
+        let path = path.as_ref();
+        let expected = migrations::LATEST;
+        if !path.is_file() {
+            return Err(MetaError::SchemaMismatch { found: 0, expected });
+        }
+        let conn = open_conn(path)?;
+        let found: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(sql_err)?;
+        if found != expected {
+            return Err(MetaError::SchemaMismatch { found, expected });
+        }
+        Self::serve(path, conn)
+    }
+
+    /// The store over `conn` (its writer) and a pool of readers.
+    fn serve(path: &Path, conn: rusqlite::Connection) -> Result<Self, MetaError> {
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let r = open_conn(path)?;
@@ -280,6 +303,10 @@ impl MetaStore for SqliteMetaStore {
     async fn set_job_state(&self, name: &str, value: Option<&str>) -> Result<(), MetaError> {
         let (name, value) = (name.to_owned(), value.map(str::to_owned));
         self.writer.run(move |c| lease::set_job_state(c, &name, value.as_deref())).await
+    }
+    async fn job_states(&self, prefix: &str) -> Result<Vec<(String, String, UnixMillis)>, MetaError> {
+        let prefix = prefix.to_owned();
+        self.readers.run(move |c| lease::job_states(c, &prefix)).await
     }
     async fn set_bucket_config_if(
         &self,

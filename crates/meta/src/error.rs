@@ -60,8 +60,19 @@ pub enum MetaError {
     Conflict,
     #[error("stored record is corrupt: {0}")]
     Corrupt(String),
+    /// A tool that must not migrate (it runs beside servers) found another
+    /// schema version than its own (0: no Coffer metadata there).
+    #[error("{}", schema_mismatch(*found, *expected))]
+    SchemaMismatch { found: u32, expected: u32 },
     #[error("metadata backend: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+fn schema_mismatch(found: u32, expected: u32) -> String {
+    match found {
+        0 => "no Coffer metadata there".to_owned(),
+        _ => format!("the metadata schema is version {found}, this coffer's is {expected}: run the servers' own version"),
+    }
 }
 
 impl MetaError {

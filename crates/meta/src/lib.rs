@@ -256,8 +256,13 @@ pub trait MetaStore: Send + Sync + 'static {
     /// scrubber's pass has got to, when it last ended): a small document,
     /// read and written whole by the job's lease holder. `None`: never set.
     async fn get_job_state(&self, name: &str) -> Result<Option<String>, MetaError>;
-    /// Sets a job's state (`None` removes it).
+    /// Sets a job's state (`None` removes it); `updated` becomes the
+    /// writer's clock's now.
     async fn set_job_state(&self, name: &str, value: Option<&str>) -> Result<(), MetaError>;
+    /// Every job state whose name starts with `prefix`: (name, value,
+    /// updated), in bytewise name order; a range seek on the names (each
+    /// server's report of its master keys is `keyring:<server>`).
+    async fn job_states(&self, prefix: &str) -> Result<Vec<(String, String, UnixMillis)>, MetaError>;
 
     /// Sets (`Some`) or removes (`None`) a named bucket configuration document
     /// (e.g. `cors`), stored as the text it was given.

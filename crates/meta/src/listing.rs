@@ -65,6 +65,24 @@ pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
+/// [`prefix_end`] for text: the smallest string greater than every string
+/// starting with `prefix`, or `None` (empty, or only `char::MAX`). UTF-8's
+/// byte order is its code points' order, so this is the prefix with its last
+/// character replaced by the next one (surrogates skipped) and trailing
+/// `char::MAX` dropped: a bound a store compares bytewise (SQLite's TEXT,
+/// PostgreSQL's `COLLATE "C"`).
+pub fn text_prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (last as u32 + 1..=char::MAX as u32).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     if needle.is_empty() || hay.len() < needle.len() {
         return None;
@@ -267,6 +285,20 @@ mod tests {
         assert_eq!(prefix_end(&[b'a', 0xff]), Some(b"b".to_vec()));
         assert_eq!(prefix_end(&[0xff, 0xff]), None);
         assert_eq!(prefix_end(b""), None);
+    }
+
+    #[test]
+    fn text_prefix_ends() {
+        assert_eq!(text_prefix_end("keyring:").as_deref(), Some("keyring;"));
+        assert_eq!(text_prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(text_prefix_end("\u{D7FF}").as_deref(), Some("\u{E000}"), "surrogates skipped");
+        assert_eq!(text_prefix_end("\u{10FFFF}"), None);
+        assert_eq!(text_prefix_end(""), None);
+        // Every string with the prefix sorts below the end, bytewise.
+        for (prefix, inside) in [("é", "é\u{10FFFF}z"), ("a\u{7F}", "a\u{7F}\u{80}")] {
+            let end = text_prefix_end(prefix).unwrap();
+            assert!(inside.as_bytes() < end.as_bytes() && prefix.as_bytes() < end.as_bytes());
+        }
     }
 
     #[test]

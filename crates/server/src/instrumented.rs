@@ -60,6 +60,7 @@ pub fn meta_error_kind(e: &MetaError) -> &'static str {
         MetaError::Unavailable(_) => "unavailable",
         MetaError::Conflict => "conflict",
         MetaError::Corrupt(_) => "corrupt",
+        MetaError::SchemaMismatch { .. } => "schema_mismatch",
         MetaError::Backend(_) => "backend",
     }
 }
@@ -222,6 +223,7 @@ impl<S: MetaStore + ?Sized> MetaStore for InstrumentedMeta<S> {
         fn blob_refs<'b>(&'a self, start: std::ops::Bound<&'b BlobId>, limit: usize) -> Vec<BlobRef>;
         fn get_job_state<'b>(&'a self, name: &'b str) -> Option<String>;
         fn set_job_state<'b, 'c>(&'a self, name: &'b str, value: Option<&'c str>) -> ();
+        fn job_states<'b>(&'a self, prefix: &'b str) -> Vec<(String, String, UnixMillis)>;
         fn acquire_lease<'b, 'c>(&'a self, name: &'b str, holder: &'c str, now: UnixMillis, until: UnixMillis) -> bool;
         fn release_lease<'b, 'c>(&'a self, name: &'b str, holder: &'c str) -> ();
         fn set_bucket_config<'b, 'c>(&'a self, bucket: &'b str, name: &'c str, value: Option<String>) -> ();

@@ -16,6 +16,7 @@ mod connlimit;
 mod credentials;
 mod data_lock;
 pub mod instrumented;
+mod keyring_presence;
 mod listener;
 pub mod master_key;
 pub mod master_key_rotate;
@@ -183,6 +184,9 @@ pub struct Running {
     /// Stops the metering loop, which then flushes the usage counters.
     meter_stop: tokio::sync::watch::Sender<bool>,
     meter_task: tokio::task::JoinHandle<()>,
+    /// Stops the report of the master keys in use, which then removes it.
+    keyring_stop: tokio::sync::watch::Sender<bool>,
+    keyring_task: tokio::task::JoinHandle<()>,
     shutdown_grace: Duration,
 }
 
@@ -215,6 +219,9 @@ impl Running {
         if tokio::time::timeout(Duration::from_secs(30), self.meter_task).await.is_err() {
             tracing::warn!("the last flush of usage counters did not finish in 30 s");
         }
+        // Removed once nothing seals any more: a rotation then stops waiting for this server.
+        let _ = self.keyring_stop.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.keyring_task).await;
         if let Some(a) = self.audit {
             // The drained requests' lines are written before the process ends.
             let written = tokio::task::spawn_blocking(move || a.flush(Duration::from_secs(10))).await;
@@ -360,6 +367,17 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
         cfg.regions.iter().map(|r| r.name.clone()).collect()
     };
     let iam = coffer_iam::Iam::new(meta.clone(), keys, region_names);
+    // From here on this server may seal, so it follows the key file (a
+    // rotation rewrites it) and reports its keys (the rotation waits for
+    // them), before start-up recovery, which may take long.
+    let (shutdown, rx) = tokio::sync::watch::channel(false);
+    let mut tasks = Vec::new();
+    if let MasterKeySource::File(path) = &key_source {
+        let watch = master_key::watch(iam.clone(), path.clone(), master_key::RELOAD_EVERY, rx.clone());
+        tasks.push(tokio::spawn(watch));
+    }
+    let (keyring_stop, keyring_rx) = tokio::sync::watch::channel(false);
+    let keyring_task = keyring_presence::start(meta.clone(), iam.clone(), keyring_rx).await?;
     let sealed = iam.reseal_plain_keys().await.context("sealing stored secrets")?;
     if sealed > 0 {
         tracing::info!(sealed, "secrets stored in the clear by an older version are now sealed");
@@ -425,7 +443,6 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
     let app = app::App { s3: svc.clone(), control };
     let tcp = tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;
     let addr = tcp.local_addr()?;
-    let (shutdown, rx) = tokio::sync::watch::channel(false);
     let scheme = if acceptor.is_some() { "https" } else { "http" };
     let console = coffer_console::ConsoleService::with_meter(
         iam.clone(),
@@ -451,12 +468,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
     let limits = |max_connections, open| listener::Limits { max_connections, idle: cfg.idle_timeout, open };
     let s3_limits = limits(cfg.max_connections, gauge("s3"));
     let console_limits = limits(cfg.console_max_connections, gauge("console"));
-    let mut tasks = vec![tokio::spawn(listener::serve(tcp, app.clone(), acceptor.clone(), rx.clone(), s3_limits))];
-    if let MasterKeySource::File(path) = &key_source {
-        // A rotation (`coffer master-key rotate`) rewrites the file: take its keys while serving.
-        let watch = master_key::watch(iam.clone(), path.clone(), master_key::RELOAD_EVERY, rx.clone());
-        tasks.push(tokio::spawn(watch));
-    }
+    tasks.push(tokio::spawn(listener::serve(tcp, app.clone(), acceptor.clone(), rx.clone(), s3_limits)));
     // Usage is flushed last, once the listeners are done (their requests counted).
     let (meter_stop, meter_rx) = tokio::sync::watch::channel(false);
     let metering = metering::run(meta.clone(), svc.clone(), cfg.meter_interval, meter_rx);
@@ -524,6 +536,8 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
         task,
         meter_stop,
         meter_task,
+        keyring_stop,
+        keyring_task,
         shutdown_grace: cfg.shutdown_grace,
     })
 }

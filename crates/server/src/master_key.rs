@@ -12,7 +12,11 @@
 //! A server whose keys come from a file re-reads it every second
 //! ([`watch`]) and takes a changed keyring without restarting: this is how
 //! `coffer master-key rotate` (`master_key_rotate.rs`) moves running
-//! servers to a new key. A file that does not parse is logged and ignored.
+//! servers to a new key. A file that does not parse, or that holds none of
+//! the keys in use (the wrong file put in place: taking it would leave every
+//! stored secret unreadable), is logged and ignored. Each server reports the
+//! keys it holds in the metadata (`keyring_presence.rs`), so the command
+//! knows when every running server has taken a change.
 
 use anyhow::Context as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -42,9 +46,12 @@ const SETTLE: Duration = Duration::from_millis(200);
 /// One master key's 32 bytes.
 pub type KeyBytes = [u8; 32];
 
-/// The keys of a keyring's text, the one that seals first. Errors name the
-/// line, never its content.
+/// The keys of a keyring's text, the one that seals first; a key written
+/// twice counts once (where it first appears). A leading UTF-8 byte-order
+/// mark (some editors write one) is skipped. Errors name the line, never
+/// its content.
 pub fn parse_keys(text: &str, origin: &str) -> anyhow::Result<Vec<KeyBytes>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut keys = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -55,7 +62,9 @@ pub fn parse_keys(text: &str, origin: &str) -> anyhow::Result<Vec<KeyBytes>> {
         let Some(bytes) = raw.and_then(|r| KeyBytes::try_from(r).ok()) else {
             anyhow::bail!("{origin}, line {}: a master key must be base64 of 32 bytes", n + 1);
         };
-        keys.push(bytes);
+        if !keys.contains(&bytes) {
+            keys.push(bytes);
+        }
     }
     anyhow::ensure!(!keys.is_empty(), "{origin}: no master key in it");
     Ok(keys)
@@ -114,29 +123,62 @@ fn create(path: &Path) -> anyhow::Result<Keyring> {
     Ok(Keyring::from(key))
 }
 
-/// Replaces the key file with `keys` (a key per line) atomically: a temp
-/// file in the same directory (0600, with the replaced file's owner and
-/// group, so the server's user can still read it when root rewrites it),
-/// synced, renamed over the file, the directory synced. A reader sees the
-/// old file or the new, never a part.
+/// Replaces the key file with `keys` (a key per line) atomically (see
+/// [`write_atomic`]). A symbolic link is followed: the file it points to is
+/// replaced, in that file's directory, and the link stays. The replaced
+/// file's owner and group are kept (so the server's user can still read it
+/// when root rewrites it), and its mode, at most 0640; a new file is 0600.
 pub fn write_keys(path: &Path, keys: &[KeyBytes]) -> anyhow::Result<()> {
     use std::os::unix::fs::MetadataExt as _;
-    let dir = match path.parent() {
+    let target = resolve(path)?;
+    let was = std::fs::metadata(&target).ok();
+    let mode = was.as_ref().map_or(0o600, |m| m.mode() & 0o640);
+    let owner = was.map(|m| (m.uid(), m.gid()));
+    write_atomic(&target, &keys_text(keys), mode, owner)
+        .with_context(|| format!("writing the master key file {}", target.display()))
+}
+
+/// The file `path` names, through any symbolic links (`path` itself when
+/// nothing is there yet).
+pub fn resolve(path: &Path) -> anyhow::Result<PathBuf> {
+    match std::fs::canonicalize(path) {
+        Ok(p) => Ok(p),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && std::fs::symlink_metadata(path).is_err() => {
+            Ok(path.to_path_buf())
+        }
+        Err(e) => Err(e).with_context(|| format!("resolving {}", path.display())),
+    }
+}
+
+/// The directory `path` is in.
+pub fn dir_of(path: &Path) -> PathBuf {
+    match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
-    };
-    let name = path.file_name().context("the master key file has no name")?.to_string_lossy();
-    let tmp = dir.join(format!(".{name}.writing"));
-    let owner = std::fs::metadata(path).ok().map(|m| (m.uid(), m.gid()));
-    // Left by a run that died between creating and renaming it.
-    let _ = std::fs::remove_file(&tmp);
+    }
+}
+
+/// Temp files of [`write_atomic`] are `.<name>.<unique>.writing`.
+const TEMP_SUFFIX: &str = ".writing";
+
+/// Writes `text` to `path` (no symbolic link) atomically: a temp file of a
+/// name of its own in the same directory (made 0600, given `owner` if
+/// another, written, given `mode`, synced), renamed over `path`, the
+/// directory synced. A reader sees the old file or the new, never a part.
+pub fn write_atomic(path: &Path, text: &str, mode: u32, owner: Option<(u32, u32)>) -> std::io::Result<()> {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    let dir = dir_of(path);
+    let name = path.file_name().ok_or_else(|| std::io::Error::other("the file has no name"))?.to_string_lossy();
+    let unique = format!("{}-{:016x}", std::process::id(), rand::random::<u64>());
+    let tmp = dir.join(format!(".{name}.{unique}{TEMP_SUFFIX}"));
     let written = (|| -> std::io::Result<()> {
         let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
         let made = f.metadata()?;
         if let Some((uid, gid)) = owner.filter(|o| *o != (made.uid(), made.gid())) {
             std::os::unix::fs::fchown(&f, Some(uid), Some(gid))?;
         }
-        f.write_all(keys_text(keys).as_bytes())?;
+        f.write_all(text.as_bytes())?;
+        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)?;
         std::fs::File::open(&dir)?.sync_all()
@@ -144,7 +186,20 @@ pub fn write_keys(path: &Path, keys: &[KeyBytes]) -> anyhow::Result<()> {
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    written.with_context(|| format!("writing the master key file {}", path.display()))
+    written
+}
+
+/// Removes the temp files a [`write_atomic`] of `path` that died left
+/// (keys are in them). Only while no other writer of `path` can run.
+pub fn remove_leftover_temps(path: &Path) {
+    let Some(name) = path.file_name().map(|n| format!(".{}.", n.to_string_lossy())) else { return };
+    let Ok(entries) = std::fs::read_dir(dir_of(path)) else { return };
+    for e in entries.flatten() {
+        let f = e.file_name().to_string_lossy().into_owned();
+        if f.starts_with(&name) && f.ends_with(TEMP_SUFFIX) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Re-reads the key file at `path` every `every` until `stop` turns true
@@ -199,10 +254,17 @@ async fn reload(iam: &coffer_iam::Iam, path: &Path, last: &mut Option<Vec<u8>>) 
         }
         Ok(ring) => {
             let (was, now) = (iam.keyring_ids(), ring.ids());
-            if was != now {
-                iam.set_keyring(ring);
-                tracing::info!(path = %path.display(), keys = %ids_text(&now), was = %ids_text(&was), "master keys reloaded: sealing under the first");
+            if was == now {
+                return;
             }
+            if !now.iter().any(|id| was.contains(id)) {
+                // Another deployment's key, or an old one put back: every
+                // secret sealed under the keys in use would stop opening.
+                tracing::error!(path = %path.display(), keys = %ids_text(&now), in_use = %ids_text(&was), "the master key file holds none of the keys in use: ignored, keeping the keys in use (a rotation keeps the old key in the file until everything is re-sealed; to change keys otherwise, restart the server)");
+                return;
+            }
+            iam.set_keyring(ring);
+            tracing::info!(path = %path.display(), keys = %ids_text(&now), was = %ids_text(&was), "master keys reloaded: sealing under the first");
         }
     }
 }
@@ -252,6 +314,17 @@ mod tests {
     }
 
     #[test]
+    fn a_key_written_twice_counts_once_and_a_bom_is_skipped() {
+        let (a, b) = (B64.encode([1u8; 32]), B64.encode([2u8; 32]));
+        let keys = parse_keys(&format!("\u{feff}{a}\n{b}\n{a}\n{b}\n"), "f").unwrap();
+        assert_eq!(keys, vec![[1u8; 32], [2u8; 32]], "first occurrences, in order");
+        let (ring, _) = load(&MasterKeySource::Value(format!("\u{feff}# note\n{b}\n{b}\n"))).unwrap();
+        assert_eq!(ring.ids(), vec![MasterKey::from_bytes(&[2u8; 32]).id()]);
+        // A mark anywhere else is not skipped.
+        assert!(parse_keys(&format!("{a}\n\u{feff}{b}\n"), "f").is_err());
+    }
+
+    #[test]
     fn written_atomically_private_and_replacing() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("master.key");
@@ -269,6 +342,60 @@ mod tests {
             let m = std::fs::metadata(&path).unwrap();
             assert_eq!((m.uid(), m.gid(), m.mode() & 0o777), (65534, 65534, 0o600));
         }
+    }
+
+    #[test]
+    fn a_rewrite_keeps_the_mode_at_most_0640() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        write_keys(&path, &[[1u8; 32]]).unwrap();
+        for (was, kept) in [(0o640, 0o640), (0o644, 0o640), (0o400, 0o400), (0o4755, 0o640), (0o600, 0o600)] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(was)).unwrap();
+            write_keys(&path, &[[2u8; 32], [1u8; 32]]).unwrap();
+            assert_eq!(mode(&path), kept, "{was:o}");
+        }
+        assert_eq!(read_keys(&path).unwrap(), vec![[2u8; 32], [1u8; 32]]);
+    }
+
+    #[test]
+    fn a_symbolic_link_is_followed_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let (etc, data) = (dir.path().join("etc"), dir.path().join("data"));
+        std::fs::create_dir_all(&etc).unwrap();
+        std::fs::create_dir_all(&data).unwrap();
+        let target = etc.join("coffer.key");
+        write_keys(&target, &[[1u8; 32]]).unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let link = data.join("master.key");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write_keys(&link, &[[2u8; 32], [1u8; 32]]).unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "still a link");
+        assert_eq!(std::fs::read_link(&link).unwrap(), target);
+        assert_eq!(read_keys(&target).unwrap(), vec![[2u8; 32], [1u8; 32]]);
+        assert_eq!(std::fs::metadata(&target).unwrap().permissions().mode() & 0o777, 0o640);
+        let names = |d: &Path| std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name()).collect::<Vec<_>>();
+        assert_eq!(names(&data), vec![std::ffi::OsString::from("master.key")], "nothing written beside the link");
+        assert_eq!(names(&etc), vec![std::ffi::OsString::from("coffer.key")]);
+        assert_eq!(resolve(&link).unwrap(), std::fs::canonicalize(&target).unwrap());
+        // A dangling link is an error, not a file made beside it.
+        std::fs::remove_file(&target).unwrap();
+        assert!(write_keys(&link, &[[3u8; 32]]).is_err());
+        assert!(!target.exists());
+    }
+
+    #[test]
+    fn temp_files_have_names_of_their_own_and_leftovers_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        write_keys(&path, &[[1u8; 32]]).unwrap();
+        let (left, other) = (dir.path().join(".master.key.1-ab.writing"), dir.path().join(".other.key.1-ab.writing"));
+        std::fs::write(&left, "x").unwrap();
+        std::fs::write(&other, "x").unwrap();
+        write_keys(&path, &[[2u8; 32]]).unwrap();
+        assert!(left.exists(), "another writer's may be in use");
+        remove_leftover_temps(&path);
+        assert!(!left.exists() && other.exists() && path.exists());
     }
 
     #[tokio::test]
@@ -303,6 +430,13 @@ mod tests {
         assert_eq!(iam.keyring_ids(), vec![id(2), id(1)], "a missing file too");
         write_keys(&path, &[[2u8; 32]]).unwrap();
         wait_for(vec![id(2)]).await;
+        // A file holding none of the keys in use is refused; one sharing a
+        // key is taken.
+        write_keys(&path, &[[3u8; 32], [4u8; 32]]).unwrap();
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(iam.keyring_ids(), vec![id(2)], "an unrelated keyring is refused");
+        write_keys(&path, &[[3u8; 32], [2u8; 32]]).unwrap();
+        wait_for(vec![id(3), id(2)]).await;
         stop.send(true).unwrap();
         tokio::time::timeout(Duration::from_secs(5), task).await.expect("stops with the server").unwrap();
     }

@@ -1,34 +1,45 @@
 //! `coffer master-key`: rotating the master key while servers serve
-//! (`rotate`), and naming keys (`id`, `generate`).
+//! (`rotate`), naming keys (`id`, `generate`), and the keys each running
+//! server holds (`servers`).
 //!
 //! `rotate --new-key-file NEW`:
-//! 1. reads the key file the servers read (`--master-key-file`, default
-//!    `DATA_DIR/master.key`) and NEW (one key);
-//! 2. opens the metadata store, as a second process beside the servers (no
-//!    data-directory lock, no blobs);
+//! 1. takes `<key file>.lock` (one rotation at a time), reads the key file
+//!    the servers read (`--master-key-file`, default `DATA_DIR/master.key`,
+//!    through any symbolic link) and NEW (one key, in no other role there);
+//! 2. opens the metadata store as a second process beside the servers (no
+//!    data-directory lock, no blobs, no migration), and refuses unless some
+//!    running server reports its keys there (`keyring_presence.rs`) or
+//!    `--servers-stopped` says none runs;
 //! 3. rewrites the key file atomically as NEW followed by the old keys:
 //!    servers re-read it within a second ([`crate::master_key::watch`]), and
 //!    from then on seal under NEW and open under both;
-//! 4. waits `--reload-wait-secs` for them, then re-seals every stored secret
-//!    under NEW ([`coffer_iam::Iam::reseal_all`], each write a
-//!    compare-and-set), pass after pass until one finds nothing to do;
-//! 5. unless `--keep-old`, rewrites the file with NEW alone.
+//! 4. waits (at most `--reload-wait-secs`) until every running server
+//!    reports NEW first, else stops there naming those that do not; then
+//!    re-seals every stored secret under NEW ([`coffer_iam::Iam::reseal_all`],
+//!    each write a compare-and-set), pass after pass until one finds nothing
+//!    to do, each pass after checking the servers again;
+//! 5. unless `--keep-old`: checks the servers once more and that the file is
+//!    still what this run wrote, writes each old key to
+//!    `<key file>.retired-<id>` (older metadata backups need it), and
+//!    rewrites the file with NEW alone.
 //!
 //! On PostgreSQL each gateway reads its own copy of the key file, so step 3
 //! is the operator's (the new key put first in every copy) and the command
-//! refuses to run until its copy has it (docs/operations.md).
+//! refuses to run until its copy has it; step 4 then tells whether every
+//! gateway did (docs/operations.md).
 //!
 //! If some secret opens under none of the keys, the file keeps the old keys
 //! and the command fails, naming those access keys; run it again with the
 //! same NEW to finish. Console sessions sealed under the old key end when
 //! the old key is dropped (their users sign in again).
 
+use crate::keyring_presence::{self, Live};
 use crate::master_key::{self, ids_text, KeyBytes};
-use crate::stores::{redact, MetaLocation};
+use crate::stores::MetaLocation;
 use anyhow::Context as _;
 use coffer_iam::seal::{KeyId, MasterKey};
 use coffer_iam::ResealReport;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,6 +65,39 @@ pub enum MasterKeyCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Print the master keys each running server holds (the sealing one
+    /// first), as they report them in the metadata.
+    Servers(MetaArgs),
+}
+
+/// Where the servers' metadata is.
+#[derive(clap::Args, Debug, Clone)]
+pub struct MetaArgs {
+    /// The data directory: its `meta.db` is the metadata unless --meta is
+    /// given (and for `rotate`, its `master.key` the key file unless
+    /// --master-key-file is given).
+    #[arg(long, env = "COFFER_DATA_DIR", default_value = "./coffer-data")]
+    pub data_dir: PathBuf,
+    /// The metadata store, as the servers are given it (default:
+    /// sqlite://DATA_DIR/meta.db).
+    #[arg(long, env = "COFFER_META", value_parser = MetaLocation::parse)]
+    pub meta: Option<MetaLocation>,
+    /// CA certificates (PEM) PostgreSQL's certificate must chain to with
+    /// `sslmode=require`; default: the system's roots.
+    #[arg(long, env = "COFFER_META_CA_FILE")]
+    pub meta_ca_file: Option<PathBuf>,
+}
+
+impl MetaArgs {
+    fn location(&self) -> MetaLocation {
+        self.meta.clone().unwrap_or_else(|| MetaLocation::Sqlite(self.data_dir.join("meta.db")))
+    }
+
+    /// The metadata store, opened beside any running server: no
+    /// data-directory lock, no blobs, never a new database or a migration.
+    async fn open(&self) -> anyhow::Result<Arc<dyn coffer_meta::Store>> {
+        crate::stores::open_meta_beside(&self.location(), self.meta_ca_file.clone()).await
+    }
 }
 
 /// `coffer master-key rotate`.
@@ -63,25 +107,20 @@ pub struct RotateArgs {
     /// generate --out FILE` makes one).
     #[arg(long)]
     pub new_key_file: PathBuf,
-    /// The data directory; its `master.key` is the key file unless
-    /// --master-key-file is given.
-    #[arg(long, env = "COFFER_DATA_DIR", default_value = "./coffer-data")]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub at: MetaArgs,
     /// The key file the servers read (`coffer server --master-key-file`).
     #[arg(long, env = "COFFER_MASTER_KEY_FILE")]
     pub master_key_file: Option<PathBuf>,
-    /// The metadata store, as the servers are given it (default:
-    /// sqlite://DATA_DIR/meta.db).
-    #[arg(long, env = "COFFER_META", value_parser = MetaLocation::parse)]
-    pub meta: Option<MetaLocation>,
-    /// CA certificates (PEM) PostgreSQL's certificate must chain to with
-    /// `sslmode=require`; default: the system's roots.
-    #[arg(long, env = "COFFER_META_CA_FILE")]
-    pub meta_ca_file: Option<PathBuf>,
-    /// Seconds to wait after each rewrite of the key file, for running
-    /// servers (which re-read it every second) to take it.
-    #[arg(long, default_value_t = 2)]
+    /// At most this many seconds to wait for every running server to take
+    /// the rewritten key file (they re-read it every second and report the
+    /// keys they hold in the metadata).
+    #[arg(long, default_value_t = 30)]
     pub reload_wait_secs: u64,
+    /// No server runs on this metadata: rotate although none reports its
+    /// keys. A server that does report still has to take the new key.
+    #[arg(long)]
+    pub servers_stopped: bool,
     /// Leave the old keys in the key file after re-sealing (to drop them
     /// later, once every gateway's copy holds the new key).
     #[arg(long)]
@@ -91,16 +130,20 @@ pub struct RotateArgs {
 /// What a rotation did.
 #[derive(Debug)]
 pub struct Rotated {
-    /// The key file rewritten.
+    /// The key file rewritten (through any symbolic link).
     pub key_file: PathBuf,
     /// The key everything is sealed under now.
     pub new: KeyId,
     /// The keys it replaced, dropped from the file unless `kept_old`.
     pub old: Vec<KeyId>,
     pub kept_old: bool,
+    /// Where the dropped keys were written (`<key file>.retired-<id>`).
+    pub retired: Vec<PathBuf>,
     /// A rotation to the same key was begun before (the file already had
     /// it first, with old keys after it): this run finished it.
     pub resumed: bool,
+    /// The running servers that took the new key (none: `--servers-stopped`).
+    pub servers: Vec<Live>,
     /// One report per re-sealing pass.
     pub passes: Vec<ResealReport>,
 }
@@ -112,13 +155,14 @@ impl Rotated {
         let resealed: usize = self.passes.iter().map(|p| p.resealed).sum();
         let mut out = format!(
             "master key rotated{}: secrets are sealed under {}\n  access keys: {} seen, {} re-sealed, {} already \
-             under the new key ({} passes)\n",
+             under the new key ({} passes)\n  running servers on the new key: {}\n",
             if self.resumed { " (a rotation begun earlier, finished)" } else { "" },
             self.new,
             first.seen(),
             resealed,
             first.already_current,
             self.passes.len(),
+            self.servers.len(),
         );
         let old = ids_text(&self.old);
         if self.kept_old {
@@ -130,10 +174,12 @@ impl Rotated {
             );
         } else {
             out += &format!(
-                "  {}: {} only; old keys {old} dropped. Keep a copy of the new key with your backups. Console \
-                 sessions signed in before the rotation have ended: sign in again.\n",
+                "  {}: {} only; old keys {old} dropped from it, and kept in {} (metadata backups from before \
+                 need them). Keep a copy of the new key with your backups. Console sessions signed in before \
+                 the rotation have ended: sign in again.\n",
                 self.key_file.display(),
-                self.new
+                self.new,
+                self.retired.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
             );
         }
         out
@@ -142,6 +188,8 @@ impl Rotated {
 
 /// Runs a `coffer master-key` command, printing its result.
 pub fn run(cmd: MasterKeyCommand) -> anyhow::Result<()> {
+    let runtime =
+        || tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime");
     match cmd {
         MasterKeyCommand::Id { key_file } => {
             let keys = master_key::read_keys(&key_file)?;
@@ -157,12 +205,18 @@ pub fn run(cmd: MasterKeyCommand) -> anyhow::Result<()> {
             println!("{}", MasterKey::from_bytes(&bytes).id());
             Ok(())
         }
+        MasterKeyCommand::Servers(at) => runtime()?.block_on(async {
+            let servers = keyring_presence::live(at.open().await?.as_ref()).await?;
+            for s in &servers {
+                println!("{}", s.describe());
+            }
+            if servers.is_empty() {
+                eprintln!("no running server reports its master keys in {}", at.location().display());
+            }
+            Ok(())
+        }),
         MasterKeyCommand::Rotate(args) => {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .context("starting the async runtime")?;
-            let rotated = rt.block_on(rotate(&args))?;
+            let rotated = runtime()?.block_on(rotate(&args))?;
             print!("{}", rotated.summary());
             Ok(())
         }
@@ -170,7 +224,7 @@ pub fn run(cmd: MasterKeyCommand) -> anyhow::Result<()> {
 }
 
 /// Creates `path` (0600, must not exist) holding one key.
-fn write_new(path: &std::path::Path, key: &KeyBytes) -> anyhow::Result<()> {
+fn write_new(path: &Path, key: &KeyBytes) -> anyhow::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     let mut f = std::fs::OpenOptions::new()
@@ -183,6 +237,37 @@ fn write_new(path: &std::path::Path, key: &KeyBytes) -> anyhow::Result<()> {
     f.sync_all().with_context(|| format!("writing {}", path.display()))
 }
 
+/// `path` with `suffix` added to its file name.
+fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
+/// Takes `<key file>.lock` exclusively, for as long as the file returned is
+/// open; refuses if another rotation holds it.
+fn lock(key_file: &Path) -> anyhow::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let path = beside(key_file, ".lock");
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(f),
+        Err(rustix::io::Errno::WOULDBLOCK) => anyhow::bail!(
+            "another `coffer master-key rotate` of {} is running (it holds {}): let it finish",
+            key_file.display(),
+            path.display()
+        ),
+        Err(e) => Err(e).with_context(|| format!("locking {}", path.display())),
+    }
+}
+
 /// Rotates the master key (see the module's documentation).
 pub async fn rotate(args: &RotateArgs) -> anyhow::Result<Rotated> {
     if std::env::var("COFFER_MASTER_KEY").is_ok_and(|v| !v.is_empty()) {
@@ -191,7 +276,13 @@ pub async fn rotate(args: &RotateArgs) -> anyhow::Result<Rotated> {
              key file (--master-key-file), or unset COFFER_MASTER_KEY here"
         );
     }
-    let key_file = args.master_key_file.clone().unwrap_or_else(|| args.data_dir.join("master.key"));
+    let given = args.master_key_file.clone().unwrap_or_else(|| args.at.data_dir.join("master.key"));
+    // Through any symbolic link: the file the servers read is replaced,
+    // and the lock and the retired keys are beside it.
+    let key_file =
+        std::fs::canonicalize(&given).with_context(|| format!("reading the master key file {}", given.display()))?;
+    let _lock = lock(&key_file)?;
+    master_key::remove_leftover_temps(&key_file);
     let current = master_key::read_keys(&key_file)?;
     let new = master_key::read_keys(&args.new_key_file)?;
     let [new] = new[..] else {
@@ -202,36 +293,68 @@ pub async fn rotate(args: &RotateArgs) -> anyhow::Result<Rotated> {
     if resumed && current.len() == 1 {
         anyhow::bail!("{new_id} is already the master key, alone in {}: nothing to rotate", key_file.display());
     }
-    if args.meta.as_ref().is_some_and(MetaLocation::is_shared) && !resumed {
+    let old_keys = if resumed { &current[1..] } else { &current[..] };
+    if old_keys.contains(&new) {
+        anyhow::bail!(
+            "{new_id} is already in {} after the first key: it is an old key, not a new one. Generate a new key \
+             (`coffer master-key generate`), or, to make it the sealing key again, put it first in the file \
+             yourself and run this again",
+            key_file.display()
+        );
+    }
+    if old_keys.iter().any(|k| MasterKey::from_bytes(k).id() == new_id) {
+        anyhow::bail!(
+            "the new key's id {new_id} is also another key's in {} (one chance in 4 billion): sealed values \
+             name their key by id, so generate another new key",
+            key_file.display()
+        );
+    }
+    if args.at.meta.as_ref().is_some_and(MetaLocation::is_shared) && !resumed {
         // Other gateways read their own copies: rewriting this one would
         // leave them unable to open what is re-sealed.
         anyhow::bail!(
             "on PostgreSQL every gateway reads its own copy of the key file: first put the new key ({new_id}) first \
-             and the old keys after it in every copy (this one included), wait for the gateways to log \
-             \"master keys reloaded\", then run this again (docs/operations.md, \"Rotating the master key\")"
+             and the old keys after it in every copy (this one included), wait for `coffer master-key servers` to \
+             show it first on every gateway, then run this again (docs/operations.md, \"Rotating the master key\")"
         );
     }
     let mut ring: Vec<KeyBytes> = vec![new];
-    ring.extend(current.iter().filter(|k| **k != new));
-    let old: Vec<KeyId> = ring[1..].iter().map(|k| MasterKey::from_bytes(k).id()).collect();
+    ring.extend_from_slice(old_keys);
+    let old: Vec<KeyId> = old_keys.iter().map(|k| MasterKey::from_bytes(k).id()).collect();
 
-    // The store first: nothing is rewritten unless it opens.
-    let store = open_meta(args).await?;
-    let iam = coffer_iam::Iam::new(store, master_key::keyring(&ring)?, Vec::new()).with_resolve_ttl(Duration::ZERO);
+    // The store first: nothing is rewritten unless it opens and the servers
+    // (or --servers-stopped) say it is theirs.
+    let store = args.at.open().await?;
+    if keyring_presence::live(store.as_ref()).await?.is_empty() && !args.servers_stopped {
+        anyhow::bail!(
+            "no running server reports its master keys in {}: if no server runs on it, give --servers-stopped; \
+             otherwise this is not the servers' metadata (check --data-dir and --meta: a meta.db left in the data \
+             directory after `coffer migrate` is not), or they run a Coffer older than this one. Nothing was \
+             changed",
+            args.at.location().display()
+        );
+    }
+    let iam =
+        coffer_iam::Iam::new(store.clone(), master_key::keyring(&ring)?, Vec::new()).with_resolve_ttl(Duration::ZERO);
     if !resumed {
         master_key::write_keys(&key_file, &ring)?;
     }
     let wait = Duration::from_secs(args.reload_wait_secs);
     eprintln!(
-        "{}: now {} (first seals); waiting {}s for servers to take it",
+        "{}: now {} (first seals); waiting at most {}s for running servers to take it",
         key_file.display(),
         ids_text(&iam.keyring_ids()),
         wait.as_secs()
     );
-    tokio::time::sleep(wait).await;
+    let check = |stage: &'static str| all_servers_on(store.as_ref(), new_id, wait, &key_file, &ring, stage);
+    let servers = check("Nothing was re-sealed").await?;
+    eprintln!("running servers sealing under {new_id}: {}", servers.len());
 
     let mut passes = Vec::new();
     loop {
+        // Everyone seals under the new key before the pass begins, so a
+        // pass that finds nothing leaves nothing under the old key.
+        check("Re-sealing stopped").await?;
         let report = iam.reseal_all().await.context("re-sealing the stored secrets")?;
         eprintln!(
             "pass {}: {} re-sealed, {} already current, {} changed meanwhile, {} failed",
@@ -263,180 +386,88 @@ pub async fn rotate(args: &RotateArgs) -> anyhow::Result<Rotated> {
             );
         }
     }
+    let mut retired = Vec::new();
     if !args.keep_old {
-        master_key::write_keys(&key_file, &[new])?;
+        let servers = check("The old keys were not dropped").await?;
+        retired = drop_old_keys(&key_file, &ring)?;
+        eprintln!("old keys dropped; running servers sealing under {new_id}: {}", servers.len());
     }
-    Ok(Rotated { key_file, new: new_id, old, kept_old: args.keep_old, resumed, passes })
+    Ok(Rotated { key_file, new: new_id, old, kept_old: args.keep_old, retired, resumed, servers, passes })
 }
 
-/// The metadata store, opened beside any running server: no data-directory
-/// lock, no blobs, and never a new SQLite database.
-async fn open_meta(args: &RotateArgs) -> anyhow::Result<Arc<dyn coffer_meta::Store>> {
-    let at = args.meta.clone().unwrap_or_else(|| MetaLocation::Sqlite(args.data_dir.join("meta.db")));
-    Ok(match at {
-        MetaLocation::Sqlite(path) => {
-            anyhow::ensure!(path.is_file(), "no metadata at {} (give --data-dir or --meta)", path.display());
-            Arc::new(coffer_meta_sqlite::SqliteMetaStore::open(&path).context("opening the SQLite metadata")?)
+/// Every running server's report, once all of them seal under `new`
+/// (waiting at most `wait`); else an error naming the others, saying that
+/// the key file holds `ring` and what was not done (`stage`).
+async fn all_servers_on(
+    store: &dyn coffer_meta::Store,
+    new: KeyId,
+    wait: Duration,
+    key_file: &Path,
+    ring: &[KeyBytes],
+    stage: &str,
+) -> anyhow::Result<Vec<Live>> {
+    match keyring_presence::wait_until_all_seal_under(store, new, wait).await? {
+        Ok(servers) => Ok(servers),
+        Err(lagging) => anyhow::bail!(
+            "{} running servers do not seal under {new} after {}s: {}. {stage}; {} holds {} (the new key first). A \
+             gateway reading another copy of the key file needs the new key first there too; one whose key comes \
+             from COFFER_MASTER_KEY needs a restart with a key file. Then run this again with the same \
+             --new-key-file to finish",
+            lagging.len(),
+            wait.as_secs(),
+            lagging.iter().map(Live::describe).collect::<Vec<_>>().join("; "),
+            key_file.display(),
+            ids_text(&ring.iter().map(|k| MasterKey::from_bytes(k).id()).collect::<Vec<_>>()),
+        ),
+    }
+}
+
+/// The last step: if the key file still holds `ring` (what this run wrote
+/// or found), each old key is written to `<key file>.retired-<id>` (0600,
+/// the key file's owner), then the file is rewritten with the new key
+/// (`ring[0]`) alone. Returns the retired keys' files.
+fn drop_old_keys(key_file: &Path, ring: &[KeyBytes]) -> anyhow::Result<Vec<PathBuf>> {
+    use std::os::unix::fs::MetadataExt as _;
+    let now = master_key::read_keys(key_file)?;
+    if now != ring {
+        anyhow::bail!(
+            "{} changed while this rotation ran (it holds {}, not {}): the old keys were not dropped and the file \
+             is left as it is. Look at who changed it, then run this again",
+            key_file.display(),
+            ids_text(&now.iter().map(|k| MasterKey::from_bytes(k).id()).collect::<Vec<_>>()),
+            ids_text(&ring.iter().map(|k| MasterKey::from_bytes(k).id()).collect::<Vec<_>>()),
+        );
+    }
+    let owner = std::fs::metadata(key_file).ok().map(|m| (m.uid(), m.gid()));
+    let new_id = MasterKey::from_bytes(&ring[0]).id();
+    let when =
+        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let mut retired = Vec::new();
+    for key in &ring[1..] {
+        let id = MasterKey::from_bytes(key).id();
+        let path = beside(key_file, &format!(".retired-{id}"));
+        if std::fs::symlink_metadata(&path).is_ok() {
+            // Kept by an earlier run that stopped before the rewrite.
+            let same = master_key::read_keys(&path).is_ok_and(|k| k == [*key]);
+            anyhow::ensure!(
+                same,
+                "{} exists and does not hold key {id} alone: move it away, then run this again",
+                path.display()
+            );
+        } else {
+            let text = format!(
+                "# Master key {id}, retired by `coffer master-key rotate` at {when}: {new_id} replaced it.\n# \
+                 Nothing stored since is sealed under it, but metadata backups made before need it.\n{}",
+                master_key::keys_text(std::slice::from_ref(key))
+            );
+            master_key::write_atomic(&path, &text, 0o600, owner)
+                .with_context(|| format!("keeping the old key in {}", path.display()))?;
         }
-        MetaLocation::Postgres(url) => {
-            let tls = coffer_meta_postgres::PgTls { ca_file: args.meta_ca_file.clone() };
-            Arc::new(
-                coffer_meta_postgres::PgMetaStore::connect_with(&url, 2, &tls)
-                    .await
-                    .with_context(|| format!("opening the PostgreSQL metadata at {}", redact(&url)))?,
-            )
-        }
-    })
+        retired.push(path);
+    }
+    master_key::write_keys(key_file, &ring[..1])?;
+    Ok(retired)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use coffer_meta::IdentityStore as _;
-
-    struct Setup {
-        dir: tempfile::TempDir,
-        iam: coffer_iam::Iam,
-        store: Arc<coffer_meta_sqlite::SqliteMetaStore>,
-    }
-
-    const OLD: KeyBytes = [1u8; 32];
-    const NEW: KeyBytes = [2u8; 32];
-
-    fn setup() -> Setup {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(coffer_meta_sqlite::SqliteMetaStore::open(dir.path().join("meta.db")).unwrap());
-        master_key::write_keys(&dir.path().join("master.key"), &[OLD]).unwrap();
-        master_key::write_keys(&dir.path().join("new.key"), &[NEW]).unwrap();
-        let iam = coffer_iam::Iam::new(store.clone(), MasterKey::from_bytes(&OLD), vec!["r".into()])
-            .with_resolve_ttl(Duration::ZERO);
-        Setup { dir, iam, store }
-    }
-
-    fn args(s: &Setup) -> RotateArgs {
-        RotateArgs {
-            new_key_file: s.dir.path().join("new.key"),
-            data_dir: s.dir.path().to_owned(),
-            master_key_file: None,
-            meta: None,
-            meta_ca_file: None,
-            reload_wait_secs: 0,
-            keep_old: false,
-        }
-    }
-
-    async fn key(iam: &coffer_iam::Iam) -> coffer_iam::CreatedKey {
-        iam.create_key(&coffer_iam::NewKey { project: "p".into(), ..Default::default() }).await.unwrap()
-    }
-
-    #[tokio::test]
-    async fn rotates_reseals_and_drops_the_old_key() {
-        let s = setup();
-        s.iam.create_project("p").await.unwrap();
-        let (a, b) = (key(&s.iam).await, key(&s.iam).await);
-        s.iam.put_operator_key("OPS", "opsecret").await.unwrap();
-        let keep = RotateArgs { keep_old: true, ..args(&s) };
-        let r = rotate(&keep).await.unwrap();
-        assert_eq!(
-            (r.new, r.old.clone(), r.resumed),
-            (MasterKey::from_bytes(&NEW).id(), vec![MasterKey::from_bytes(&OLD).id()], false)
-        );
-        assert_eq!(r.passes.len(), 2, "a second pass finds nothing");
-        assert_eq!((r.passes[0].resealed, r.passes[1].resealed, r.passes[1].already_current), (3, 0, 3));
-        let file = s.dir.path().join("master.key");
-        assert_eq!(master_key::read_keys(&file).unwrap(), vec![NEW, OLD], "--keep-old");
-        assert!(r.summary().contains("kept"), "{}", r.summary());
-
-        // Again with the same new key: the begun rotation is finished.
-        let r = rotate(&args(&s)).await.unwrap();
-        assert!(r.resumed && !r.kept_old);
-        assert_eq!(master_key::read_keys(&file).unwrap(), vec![NEW]);
-        assert!(r.summary().contains("dropped") && r.summary().contains("sign in again"), "{}", r.summary());
-        let e = rotate(&args(&s)).await.unwrap_err().to_string();
-        assert!(e.contains("nothing to rotate"), "{e}");
-
-        // Everything opens under the new key alone.
-        s.iam.set_keyring(master_key::keyring(&[NEW]).unwrap());
-        for k in [&a, &b] {
-            let got = s.iam.resolve(&k.record.access_key, None, coffer_types::now_millis()).await.unwrap();
-            assert_eq!(got.secret, k.secret);
-        }
-        assert_eq!(s.iam.operator_secret("OPS").await.unwrap().as_deref(), Some("opsecret"));
-    }
-
-    #[tokio::test]
-    async fn a_secret_that_opens_under_no_key_keeps_the_old_keys() {
-        let s = setup();
-        s.iam.create_project("p").await.unwrap();
-        let lost = key(&s.iam).await;
-        let foreign = MasterKey::from_bytes(&[9u8; 32]).seal(&lost.record.access_key, "x").unwrap();
-        s.store.set_access_key_secret(&lost.record.access_key, &foreign).await.unwrap();
-        key(&s.iam).await;
-        let e = format!("{:#}", rotate(&args(&s)).await.unwrap_err());
-        assert!(e.contains(&lost.record.access_key) && e.contains("keeps the old keys"), "{e}");
-        let file = s.dir.path().join("master.key");
-        assert_eq!(master_key::read_keys(&file).unwrap(), vec![NEW, OLD]);
-        // Delete the lost key, run again: finished.
-        s.iam.delete_key(&lost.record.access_key).await.unwrap();
-        let r = rotate(&args(&s)).await.unwrap();
-        assert!(r.resumed);
-        assert_eq!(master_key::read_keys(&file).unwrap(), vec![NEW]);
-    }
-
-    /// `--meta postgres://…`, as gateways are given it (under
-    /// `scripts/with-postgres`; skipped without a server).
-    #[tokio::test]
-    async fn rotates_on_postgres() {
-        let Some(db) = coffer_meta_postgres::testing::TestDatabase::new("rotates_on_postgres").await else { return };
-        let uri = std::env::var("COFFER_TEST_POSTGRES_URI").expect("set by scripts/with-postgres");
-        let (server, _) = uri.rsplit_once('/').unwrap();
-        let url = format!("{server}/{}", db.config().get_dbname().unwrap());
-        let store = Arc::new(coffer_meta_postgres::PgMetaStore::connect_config(db.config(), 2).await.unwrap());
-        let iam =
-            coffer_iam::Iam::new(store, MasterKey::from_bytes(&OLD), vec!["r".into()]).with_resolve_ttl(Duration::ZERO);
-        iam.create_project("p").await.unwrap();
-        let k = key(&iam).await;
-        iam.put_operator_key("OPS", "opsecret").await.unwrap();
-        let s = setup();
-        let gateway_file = s.dir.path().join("gateway.key");
-        master_key::write_keys(&gateway_file, &[OLD]).unwrap();
-        let on_pg = RotateArgs {
-            meta: Some(MetaLocation::Postgres(url)),
-            master_key_file: Some(gateway_file.clone()),
-            data_dir: s.dir.path().join("no-data-dir"),
-            ..args(&s)
-        };
-        // The copies must hold the new key first before anything is re-sealed.
-        let e = rotate(&on_pg).await.unwrap_err().to_string();
-        assert!(e.contains("every copy"), "{e}");
-        assert_eq!(master_key::read_keys(&gateway_file).unwrap(), vec![OLD], "untouched");
-        master_key::write_keys(&gateway_file, &[NEW, OLD]).unwrap();
-        let r = rotate(&on_pg).await.unwrap();
-        assert!(r.resumed);
-        assert_eq!(r.passes[0].resealed, 2, "{:?}", r.passes);
-        assert_eq!(master_key::read_keys(&gateway_file).unwrap(), vec![NEW]);
-        iam.set_keyring(master_key::keyring(&[NEW]).unwrap());
-        assert_eq!(iam.resolve(&k.record.access_key, None, 0).await.unwrap().secret, k.secret);
-        assert_eq!(iam.operator_secret("OPS").await.unwrap().as_deref(), Some("opsecret"));
-    }
-
-    #[tokio::test]
-    async fn refusals_touch_nothing() {
-        let s = setup();
-        let file = s.dir.path().join("master.key");
-        let two = s.dir.path().join("two.key");
-        master_key::write_keys(&two, &[NEW, OLD]).unwrap();
-        let e = rotate(&RotateArgs { new_key_file: two, ..args(&s) }).await.unwrap_err().to_string();
-        assert!(e.contains("exactly one key"), "{e}");
-        let e = rotate(&RotateArgs { new_key_file: file.clone(), ..args(&s) }).await.unwrap_err().to_string();
-        assert!(e.contains("nothing to rotate"), "{e}");
-        let nowhere = s.dir.path().join("none");
-        let e = rotate(&RotateArgs { data_dir: nowhere.clone(), master_key_file: Some(file.clone()), ..args(&s) })
-            .await
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("no metadata"), "{e}");
-        assert!(!nowhere.exists(), "no database made");
-        assert_eq!(master_key::read_keys(&file).unwrap(), vec![OLD], "unchanged");
-    }
-}
+mod tests;

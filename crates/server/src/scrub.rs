@@ -39,15 +39,10 @@ pub fn run(args: &ScrubArgs) -> anyhow::Result<bool> {
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async {
         let meta = args.meta.clone().unwrap_or_else(|| MetaLocation::Sqlite(args.data_dir.join("meta.db")));
-        if let MetaLocation::Sqlite(p) = &meta {
-            anyhow::ensure!(p.exists(), "no metadata at {}", p.display());
-        }
         let blobs = args.blobs.clone().unwrap_or_else(|| BlobLocation::Fs(args.data_dir.join("blobs")));
-        let tls = coffer_meta_postgres::PgTls { ca_file: args.meta_ca_file.clone() };
-        // Shared: beside the gateways of a PostgreSQL deployment; a single
-        // node's own blob directory inside its data directory takes none.
-        let opened = stores::open(&meta, &blobs, &args.data_dir, (2, &tls), true).await?;
-        let engine = Engine::new(opened.meta, opened.blobs, EngineConfig::default());
+        let meta = stores::open_meta_beside(&meta, args.meta_ca_file.clone()).await?;
+        let blobs = stores::open_blobs_beside(&blobs).await?;
+        let engine = Engine::new(meta, blobs, EngineConfig::default());
         let opts = ScrubOptions { rate: (args.rate_mib > 0).then_some(args.rate_mib << 20), page: 500 };
         let report = engine.scrub(&opts).await?;
         print(&report, args.json);

@@ -160,6 +160,39 @@ pub(crate) async fn open(
     Ok(Opened { meta: meta_store, blobs: blob_store, locks, write_stats })
 }
 
+/// The metadata store, opened beside running servers by a tool (`coffer
+/// scrub`, `coffer master-key rotate`): no data-directory lock, never a new
+/// database, never a migration (another schema version is refused).
+pub(crate) async fn open_meta_beside(meta: &MetaLocation, ca_file: Option<PathBuf>) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match meta {
+        MetaLocation::Sqlite(path) => Arc::new(
+            coffer_meta_sqlite::SqliteMetaStore::open_existing(path)
+                .with_context(|| format!("opening the SQLite metadata at {}", path.display()))?,
+        ),
+        MetaLocation::Postgres(url) => {
+            let tls = coffer_meta_postgres::PgTls { ca_file };
+            Arc::new(
+                coffer_meta_postgres::PgMetaStore::connect_existing(url, 2, &tls)
+                    .await
+                    .with_context(|| format!("opening the PostgreSQL metadata at {}", redact(url)))?,
+            )
+        }
+    })
+}
+
+/// The blob store, opened beside running servers to read it: no lock.
+pub(crate) async fn open_blobs_beside(blobs: &BlobLocation) -> anyhow::Result<Arc<dyn BlobStore>> {
+    match blobs {
+        BlobLocation::Fs(dir) => {
+            anyhow::ensure!(dir.join("FORMAT").is_file(), "no blob store at {}", dir.display());
+            Ok(Arc::new(
+                coffer_blob::FsBlobStore::open(dir).with_context(|| format!("opening blobs in {}", dir.display()))?,
+            ))
+        }
+        BlobLocation::Rados(url) => open_rados(url).await,
+    }
+}
+
 #[cfg(feature = "rados")]
 async fn open_rados(url: &str) -> anyhow::Result<Arc<dyn BlobStore>> {
     let cfg = coffer_blob_rados::RadosConfig::from_url(url)?;

@@ -392,3 +392,21 @@ fn v15_adds_checksums_to_blob_rows() {
     assert!(c.prepare("SELECT crc64 FROM segments").is_err(), "the column is gone");
     assert!(!tables(&c).contains(&"job_state".to_owned()));
 }
+
+/// Tools beside a server open only this build's schema, and change nothing.
+#[test]
+fn tools_open_only_this_schema_and_never_migrate() {
+    use coffer_meta::MetaError;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("meta.db");
+    let r = crate::SqliteMetaStore::open_existing(&p);
+    assert!(matches!(r, Err(MetaError::SchemaMismatch { found: 0, .. })), "{:?}", r.err());
+    assert!(!p.exists(), "no database is made");
+    migrate(&mut Connection::open(&p).unwrap(), 14).unwrap();
+    let r = crate::SqliteMetaStore::open_existing(&p);
+    assert!(matches!(r, Err(MetaError::SchemaMismatch { found: 14, expected: LATEST })), "{:?}", r.err());
+    let v: u32 = Connection::open(&p).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(v, 14, "not migrated");
+    drop(crate::SqliteMetaStore::open(&p).unwrap());
+    assert!(crate::SqliteMetaStore::open_existing(&p).is_ok());
+}

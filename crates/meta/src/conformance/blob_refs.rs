@@ -2,11 +2,12 @@
 //! CRC-64/NVME round trips with the rows that refer to it (segments, older
 //! versions' segments, parts), and [`MetaStore::blob_refs`] walks every
 //! referred blob once, in id order, page by page; background jobs'
-//! shared states ([`MetaStore::get_job_state`]).
+//! shared states ([`MetaStore::get_job_state`], listed by prefix with
+//! [`MetaStore::job_states`]).
 
 use super::{bucket, queued};
 use crate::*;
-use coffer_types::{BlobId, Versioning};
+use coffer_types::{BlobId, UnixMillis, Versioning};
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -108,4 +109,27 @@ pub async fn job_states(s: Arc<dyn MetaStore>) {
     s.set_job_state("scrub", None).await.unwrap();
     assert_eq!(s.get_job_state("scrub").await.unwrap(), None);
     assert_eq!(s.get_job_state("other").await.unwrap().as_deref(), Some("x"), "each job has its own");
+
+    // Listed by prefix, bytewise, with when each was last written.
+    let before = coffer_types::now_millis();
+    for name in ["keyring:b", "keyring:a", "keyring;", "keyring", "keyrinG:z", "keyring:\u{10FFFF}", "é1", "ê"] {
+        s.set_job_state(name, Some(&format!("v-{name}"))).await.unwrap();
+    }
+    let after = coffer_types::now_millis();
+    let names = |got: &[(String, String, UnixMillis)]| got.iter().map(|g| g.0.clone()).collect::<Vec<_>>();
+    let got = s.job_states("keyring:").await.unwrap();
+    assert_eq!(names(&got), ["keyring:a", "keyring:b", "keyring:\u{10FFFF}"]);
+    for (name, value, updated) in &got {
+        assert_eq!(value, &format!("v-{name}"));
+        assert!((before..=after).contains(updated), "{updated} not in {before}..={after}");
+    }
+    assert_eq!(names(&s.job_states("é").await.unwrap()), ["é1"]);
+    assert_eq!(names(&s.job_states("keyring:\u{10FFFF}").await.unwrap()), ["keyring:\u{10FFFF}"]);
+    assert!(s.job_states("nothing").await.unwrap().is_empty());
+    let all = names(&s.job_states("").await.unwrap());
+    let mut sorted = all.clone();
+    sorted.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    assert_eq!((all.len(), &all), (9, &sorted), "everything, bytewise");
+    s.set_job_state("keyring:a", None).await.unwrap();
+    assert_eq!(names(&s.job_states("keyring:").await.unwrap()), ["keyring:b", "keyring:\u{10FFFF}"]);
 }
