@@ -71,7 +71,9 @@ pub enum MetaError {
 fn schema_mismatch(found: u32, expected: u32) -> String {
     match found {
         0 => "no Coffer metadata there".to_owned(),
-        _ => format!("the metadata schema is version {found}, this coffer's is {expected}: run the servers' own version"),
+        _ => {
+            format!("the metadata schema is version {found}, this coffer's is {expected}: run the servers' own version")
+        }
     }
 }
 
