@@ -25,6 +25,8 @@ use std::time::SystemTime;
 
 /// Lines waiting for the writer at most (beyond: dropped and counted).
 const QUEUE: usize = 65_536;
+/// How long the writer lets lines gather after writing a batch.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// What the audit log has done, for metrics.
 #[derive(Debug, Default)]
@@ -233,7 +235,7 @@ impl Sink {
         }
         use std::os::unix::fs::OpenOptionsExt as _;
         let file = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
-        Ok(Sink::File { path: path.to_owned(), file: std::io::BufWriter::new(file) })
+        Ok(Sink::File { path: path.to_owned(), file: std::io::BufWriter::with_capacity(256 << 10, file) })
     }
 
     fn write(&mut self, line: &str) -> std::io::Result<()> {
@@ -309,6 +311,12 @@ fn write_loop(mut sink: Sink, rx: Receiver<Msg>, reopen: &AtomicBool, stats: &Au
         stats.written.fetch_add((batch.len() - failed) as u64, Ordering::Relaxed);
         for ack in acks.drain(..) {
             let _ = ack.send(());
+        }
+        // Let lines gather instead of being woken for each: at 20,000
+        // requests a second, a wake-up per line cost a tenth of a 2-core
+        // machine's PUT throughput. A line waits at most this long more.
+        if batch.len() < 1024 {
+            std::thread::sleep(GATHER);
         }
     }
 }
