@@ -116,3 +116,40 @@ def test_sighup_reopens_after_logrotate_renames(server):
     old = [json.loads(l) for l in open(str(server.audit_path) + ".1").read().splitlines()]
     assert [l["operation"] for l in old] == ["CreateBucket"], old
     assert server.proc.poll() is None, "SIGHUP must not stop the server"
+
+
+def test_a_log_that_cannot_be_written_never_fails_a_request_and_is_counted(tmp_path):
+    """An audit log on a full device (`/dev/full`: every write is ENOSPC):
+    requests go on succeeding, and the lost lines are counted."""
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+    mport = free_port()
+    s = CofferServer(data_dir=tmp_path / "data", log_path=tmp_path / "server.log",
+                     extra_args=["--audit-log", "/dev/full", "--metrics-listen", f"127.0.0.1:{mport}"])
+    SERVERS.append(s)
+    s.start()
+    try:
+        s3 = boto3_client(s)
+        bucket = unique_name("full")
+        s3.create_bucket(Bucket=bucket)
+        for i in range(20):
+            s3.put_object(Bucket=bucket, Key=f"k{i}", Body=b"x")
+        assert s3.get_object(Bucket=bucket, Key="k19")["Body"].read() == b"x"
+
+        def lost():
+            status, _, body = http_request(f"http://127.0.0.1:{mport}/metrics")
+            assert status == 200
+            for family in text_string_to_metric_families(body.decode()):
+                for sample in family.samples:
+                    if sample.name == "coffer_audit_write_errors_total":
+                        return sample.value
+            return 0
+
+        # The counters kept by the writer reach the metrics every 10 s.
+        deadline = time.monotonic() + 30
+        while lost() < 21 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert lost() >= 21, "the bucket's creation and the 20 PUTs were lost, and counted"
+    finally:
+        s.kill()
+        SERVERS.remove(s)
