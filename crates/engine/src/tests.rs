@@ -355,23 +355,7 @@ async fn copy_object_rules() {
     let f = fixture();
     f.engine.create_bucket(NEW_BKT).await.unwrap();
     f.engine.put_object(put("bkt", "src", &data(4000, 9))).await.unwrap();
-    let input = CopyInput {
-        source_pin: None,
-        writer: None,
-        lock: (None, false),
-        src_version: None,
-        src_bucket: "bkt".into(),
-        src_key: "src".into(),
-        dst_bucket: "bkt".into(),
-        dst_key: "dst".into(),
-        directive: MetadataDirective::Copy,
-        source_conditions: Conditions::default(),
-        acl: None,
-        tags: None,
-        condition: WriteCondition::None,
-        checksum: None,
-        dst_stamp: None,
-    };
+    let input = copy_input("src", "dst");
     f.engine.copy_object(input.clone()).await.unwrap();
     assert_eq!(read(&f.engine, "bkt", "dst").await, data(4000, 9));
     let mut onto_self = input.clone();

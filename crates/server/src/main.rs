@@ -429,7 +429,7 @@ fn server_config(args: ServerArgs) -> anyhow::Result<ServerConfig> {
         reclaim_min_age: Duration::from_secs(args.reclaim_min_age_secs),
         orphan_sweep_every: Duration::from_secs(args.orphan_sweep_secs),
         scrub_every: (args.scrub_interval_secs > 0).then(|| Duration::from_secs(args.scrub_interval_secs)),
-        scrub_rate: (args.scrub_rate_mib > 0).then_some(args.scrub_rate_mib << 20),
+        scrub_rate: (args.scrub_rate_mib > 0).then_some(args.scrub_rate_mib.saturating_mul(1 << 20)),
         listen: args.listen,
         region: regions.first().map_or_else(|| "us-east-1".to_owned(), |r| r.name.clone()),
         regions,

@@ -43,7 +43,8 @@ pub fn run(args: &ScrubArgs) -> anyhow::Result<bool> {
         let meta = stores::open_meta_beside(&meta, args.meta_ca_file.clone()).await?;
         let blobs = stores::open_blobs_beside(&blobs).await?;
         let engine = Engine::new(meta, blobs, EngineConfig::default());
-        let opts = ScrubOptions { rate: (args.rate_mib > 0).then_some(args.rate_mib << 20), page: 500 };
+        let opts =
+            ScrubOptions { rate: (args.rate_mib > 0).then_some(args.rate_mib.saturating_mul(1 << 20)), page: 500 };
         let report = engine.scrub(&opts).await?;
         print(&report, args.json);
         Ok(report.clean())
